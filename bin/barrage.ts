@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The `barrage` command.
+ *
+ *   barrage start [--port N]                      edge + core in one process
+ *   barrage token --room R --user U --name N --role viewer [--ttl S]
+ */
+import { parseArgs } from 'node:util';
+import { mintToken, Roles } from '../core/auth.js';
+import type { RoleName } from '../core/auth.js';
+import { loadConfig, loadSecret } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { isValidRoomId } from '../core/subjects.js';
+import { startSingleProcess } from './app.js';
+
+const usage = `usage:
+  barrage start [--port N]
+  barrage token --room R --user U [--name N] [--role guest|viewer|moderator|host|admin] [--ttl SECONDS]`;
+
+async function start(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' } } });
+  const env = { ...process.env };
+  if (values.port !== undefined) env['PORT'] = values.port;
+  const config = loadConfig(env, { createSecret: true });
+  const logger = createLogger(config.logLevel);
+  if (config.secretSource === 'file') {
+    logger.warn(
+      { secretFile: config.secretFile },
+      'using a development token secret kept in a local file; set BARRAGE_SECRET (32+ bytes) to the secret your site signs tokens with',
+    );
+  }
+  const app = await startSingleProcess(config, logger);
+  const url = `http://localhost:${app.port}`;
+  logger.info({ url, ws: `ws://localhost:${app.port}/ws?room=demo` }, `Barrage is up: open ${url}/ for the demo`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      room: { type: 'string' },
+      user: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string', default: 'viewer' },
+      ttl: { type: 'string', default: '86400' },
+    },
+  });
+  if (!values.room || !isValidRoomId(values.room) && values.room !== '*') throw new ConfigError('--room is required: 1-64 characters of A-Z a-z 0-9 _ -');
+  if (!values.user) throw new ConfigError('--user is required');
+  const role = values.role as RoleName;
+  if (!(Roles as readonly string[]).includes(role)) throw new ConfigError(`--role must be one of ${Roles.join('|')}`);
+  const ttl = Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl <= 0) throw new ConfigError('--ttl must be a positive number of seconds');
+  const { secret, source, file } = loadSecret(process.env, true);
+  if (source === 'file') process.stderr.write(`barrage: signing with the development secret in ${file}; set BARRAGE_SECRET in production\n`);
+  process.stdout.write((await mintToken(secret, { room: values.room, user: values.user, name: values.name ?? values.user, role, ttlSeconds: ttl })) + '\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'start', ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'token':
+      return token(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage + '\n');
+      return;
+    default:
+      throw new ConfigError(`unknown command "${command}"\n${usage}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`barrage: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

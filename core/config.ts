@@ -1,0 +1,115 @@
+/**
+ * Configuration: environment variables, overridden by command-line flags,
+ * checked once at start. Every option is listed in README.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { ConfigError } from './errors.js';
+
+/** Everything a Barrage process can be told. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Identifies this edge in logs, metrics and presence reports. */
+  edgeId: string;
+  /** HS256 secret for viewer tokens. */
+  secret: Uint8Array;
+  /** Where the secret came from, for the start banner. */
+  secretSource: 'env' | 'file';
+  secretFile: string;
+  /** One Batch frame per room per window. */
+  batchWindowMs: number;
+  /** Flush a room's batch early when it holds this many events. */
+  batchMaxEvents: number;
+  maxTextLength: number;
+  danmakuPerSecond: number;
+  danmakuBurst: number;
+  /** All frames of one connection, danmaku or not. */
+  framesPerSecond: number;
+  framesBurst: number;
+  /** Larger frames get FRAME_TOO_LARGE; four times this closes with 1009. */
+  maxFrameBytes: number;
+  /** Bytes queued for one socket before batches are skipped for it. */
+  maxBackpressure: number;
+  /** A socket skipping batches for this long is closed (4001). */
+  slowReaderCloseMs: number;
+  /** Chat events replayed to a viewer who joins. */
+  joinHistory: number;
+  /** Events per room kept for resume. */
+  retainEvents: number;
+  /** Rooms that admit read-only guests without a token: `*`, or a list. */
+  guestRooms: '*' | ReadonlySet<string>;
+  idleTimeoutSeconds: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** Default location of the development secret, relative to the working directory. */
+export const defaultSecretFile = '.barrage/dev-secret';
+
+/**
+ * Reads the token secret: `BARRAGE_SECRET`, or else the development secret
+ * file, created once with 32 random bytes when `create` is set.
+ */
+export function loadSecret(env: Env, create: boolean): { secret: Uint8Array; source: 'env' | 'file'; file: string } {
+  const file = resolve(env['BARRAGE_SECRET_FILE'] || defaultSecretFile);
+  const fromEnv = env['BARRAGE_SECRET'];
+  if (fromEnv) {
+    if (Buffer.byteLength(fromEnv) < 32) throw new ConfigError('BARRAGE_SECRET must be at least 32 bytes');
+    return { secret: new TextEncoder().encode(fromEnv), source: 'env', file };
+  }
+  if (!existsSync(file)) {
+    if (!create) {
+      throw new ConfigError(`no BARRAGE_SECRET and no development secret at ${file}; run \`barrage start\` once or set BARRAGE_SECRET`);
+    }
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  const text = readFileSync(file, 'utf8').trim();
+  if (text.length < 32) throw new ConfigError(`development secret at ${file} is too short; delete it to make a new one`);
+  return { secret: new TextEncoder().encode(text), source: 'file', file };
+}
+
+/** Builds the configuration from the environment; throws `ConfigError` on anything invalid. */
+export function loadConfig(env: Env = process.env, options: { createSecret?: boolean } = {}): Config {
+  const { secret, source, file } = loadSecret(env, options.createSecret ?? true);
+  const guests = (env['BARRAGE_GUEST_ROOMS'] ?? '*').trim();
+  const maxFrameBytes = int(env, 'BARRAGE_MAX_FRAME_BYTES', 4096, 256, 1 << 20);
+  return {
+    host: env['HOST'] || '0.0.0.0',
+    port: int(env, 'PORT', 8080, 0, 65535),
+    edgeId: env['BARRAGE_EDGE_ID'] || `${hostname()}-${process.pid}`,
+    secret,
+    secretSource: source,
+    secretFile: file,
+    batchWindowMs: int(env, 'BARRAGE_BATCH_MS', 25, 0, 1000),
+    batchMaxEvents: int(env, 'BARRAGE_BATCH_MAX_EVENTS', 256, 1, 10_000),
+    maxTextLength: int(env, 'BARRAGE_MAX_TEXT', 100, 1, 1000),
+    danmakuPerSecond: int(env, 'BARRAGE_DANMAKU_RATE', 2, 1, 10_000),
+    danmakuBurst: int(env, 'BARRAGE_DANMAKU_BURST', 5, 1, 10_000),
+    framesPerSecond: int(env, 'BARRAGE_FRAME_RATE', 50, 1, 100_000),
+    framesBurst: int(env, 'BARRAGE_FRAME_BURST', 100, 1, 100_000),
+    maxFrameBytes,
+    maxBackpressure: int(env, 'BARRAGE_MAX_BACKPRESSURE', 1 << 20, 1024, 1 << 30),
+    slowReaderCloseMs: int(env, 'BARRAGE_SLOW_READER_CLOSE_MS', 10_000, 100, 3_600_000),
+    joinHistory: int(env, 'BARRAGE_JOIN_HISTORY', 20, 0, 1000),
+    retainEvents: int(env, 'BARRAGE_RETAIN_EVENTS', 1000, 1, 1_000_000),
+    guestRooms: guests === '*' ? '*' : new Set(guests.split(',').map((s) => s.trim()).filter(Boolean)),
+    idleTimeoutSeconds: int(env, 'BARRAGE_IDLE_TIMEOUT', 120, 8, 960),
+    logLevel: env['BARRAGE_LOG_LEVEL'] || env['LOG_LEVEL'] || 'info',
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Bus subject names. Every subject starts with `barrage.`; room subjects carry
+ * the room id as one token, which is why room ids are limited to
+ * `[A-Za-z0-9_-]` (see `isValidRoomId`).
+ */
+
+const roomIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Room ids are 1 to 64 characters of `[A-Za-z0-9_-]`, safe as a subject token and in a URL. */
+export function isValidRoomId(room: string): boolean {
+  return roomIdPattern.test(room);
+}
+
+/** Subject names, one function per kind of message. */
+export const subjects = {
+  /** Edge to core: an `Event` without seq (a danmaku a viewer sent). */
+  ingress: (room: string) => `barrage.room.${room}.in`,
+  /** Every room's ingress, for core. */
+  ingressAll: 'barrage.room.*.in',
+  /** Core to edges: sequenced `Event` bytes of one room. */
+  events: (room: string) => `barrage.room.${room}.ev`,
+  /** Request: history of a room (`HistoryRequest` in, `Batch` out). */
+  history: (room: string) => `barrage.room.${room}.hist`,
+  /** Every room's history, for core. */
+  historyAll: 'barrage.room.*.hist',
+  /** Edge to core: how many viewers an edge holds per room (`EdgePresence`). */
+  presence: 'barrage.presence',
+} as const;
+
+/** The room token of a room subject (`barrage.room.<id>.<kind>`). */
+export function roomOfSubject(subject: string): string {
+  const start = 'barrage.room.'.length;
+  return subject.slice(start, subject.indexOf('.', start));
+}

@@ -1,0 +1,72 @@
+/**
+ * The pages the edge serves in single-process mode: the widget bundle, the
+ * demo page (with a token minted for the visitor) and the OBS overlay page.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Route } from './http.js';
+
+/** The package root, found from this file whether it runs from source or from dist/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+/** Escapes a value for an HTML attribute or text. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Options of the page routes. */
+export interface PageOptions {
+  /** Mints a demo token for a visitor of `room`; absent outside single-process mode. */
+  mintDemoToken?: (room: string, user: string) => Promise<string>;
+  defaultRoom?: string;
+}
+
+function readOptional(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+/** Routes for `/widget.js`, `/` and `/overlay`. Files are read once, at start. */
+export function pageRoutes(options: PageOptions): Route[] {
+  const root = packageRoot();
+  const widget = readOptional(join(root, 'dist/widget/widget.js'));
+  const demo = readOptional(join(root, 'widget/pages/demo.html'));
+  const overlay = readOptional(join(root, 'widget/pages/overlay.html'));
+  const html = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+  const missing = (what: string) => ({ status: 503, headers: { 'content-type': 'text/plain' }, body: `${what} is not built; run \`npm run build\`` });
+  let visitors = 0;
+  return [
+    {
+      method: 'get',
+      pattern: '/widget.js',
+      handler: () =>
+        widget === undefined
+          ? missing('widget.js')
+          : { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: widget },
+    },
+    {
+      method: 'get',
+      pattern: '/',
+      handler: async (req) => {
+        if (demo === undefined) return missing('the demo page');
+        const room = req.query.get('room') || options.defaultRoom || 'demo';
+        const token = options.mintDemoToken ? await options.mintDemoToken(room, `visitor-${++visitors}`) : '';
+        const body = demo.replaceAll('{{ROOM}}', escapeHtml(room)).replaceAll('{{TOKEN}}', escapeHtml(token));
+        return { status: 200, headers: html, body };
+      },
+    },
+    {
+      method: 'get',
+      pattern: '/overlay',
+      handler: () => (overlay === undefined ? missing('the overlay page') : { status: 200, headers: html, body: overlay }),
+    },
+  ];
+}
