@@ -20,7 +20,11 @@ export interface SingleProcess {
 }
 
 /** Starts edge and core in this process on `config.port`. */
-export async function startSingleProcess(config: Config, logger: Logger, options: { processMetrics?: boolean } = {}): Promise<SingleProcess> {
+export async function startSingleProcess(
+  config: Config,
+  logger: Logger,
+  options: { processMetrics?: boolean } = {},
+): Promise<SingleProcess> {
   const bus = new MemoryBus();
   const sequencer = new Sequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
   sequencer.start();

@@ -61,15 +61,19 @@ async function token(args: string[]): Promise<void> {
       ttl: { type: 'string', default: '86400' },
     },
   });
-  if (!values.room || !isValidRoomId(values.room) && values.room !== '*') throw new ConfigError('--room is required: 1-64 characters of A-Z a-z 0-9 _ -');
+  if (!values.room || (!isValidRoomId(values.room) && values.room !== '*'))
+    throw new ConfigError('--room is required: 1-64 characters of A-Z a-z 0-9 _ -');
   if (!values.user) throw new ConfigError('--user is required');
   const role = values.role as RoleName;
   if (!(Roles as readonly string[]).includes(role)) throw new ConfigError(`--role must be one of ${Roles.join('|')}`);
   const ttl = Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0) throw new ConfigError('--ttl must be a positive number of seconds');
   const { secret, source, file } = loadSecret(process.env, true);
-  if (source === 'file') process.stderr.write(`barrage: signing with the development secret in ${file}; set BARRAGE_SECRET in production\n`);
-  process.stdout.write((await mintToken(secret, { room: values.room, user: values.user, name: values.name ?? values.user, role, ttlSeconds: ttl })) + '\n');
+  if (source === 'file')
+    process.stderr.write(`barrage: signing with the development secret in ${file}; set BARRAGE_SECRET in production\n`);
+  process.stdout.write(
+    (await mintToken(secret, { room: values.room, user: values.user, name: values.name ?? values.user, role, ttlSeconds: ttl })) + '\n',
+  );
 }
 
 async function main(argv: string[]): Promise<void> {

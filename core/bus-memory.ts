@@ -67,9 +67,11 @@ class InterestIndex<T> {
 }
 
 /**
- * The in-process bus of single-process mode. Delivery is asynchronous (a
- * microtask later), as on a network bus, so a publisher never re-enters its
- * own subscribers and ordering per subject is the publish order.
+ * The in-process bus of single-process mode. Delivery is asynchronous, as on a
+ * network bus, so a publisher never re-enters its own subscribers and ordering
+ * per subject is the publish order. It uses `setImmediate`, not microtasks:
+ * microtasks queued inside a uWebSockets.js callback are not reliably run
+ * until some later libuv event, which stalled joins on an idle server.
  */
 export class MemoryBus implements Bus {
   private readonly subs = new InterestIndex<BusHandler>();
@@ -89,7 +91,7 @@ export class MemoryBus implements Bus {
     this.queue.push({ subject, data });
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.drain);
+      setImmediate(this.drain);
     }
   }
 
@@ -128,7 +130,16 @@ export class MemoryBus implements Bus {
       );
     });
     try {
-      return await Promise.race([Promise.resolve().then(() => responder(data, subject)), timeout]);
+      const answer = new Promise<Uint8Array>((resolve, reject) => {
+        setImmediate(() => {
+          try {
+            Promise.resolve(responder(data, subject)).then(resolve, reject);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+      return await Promise.race([answer, timeout]);
     } finally {
       clearTimeout(timer);
     }

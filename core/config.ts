@@ -108,7 +108,15 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
     slowReaderCloseMs: int(env, 'BARRAGE_SLOW_READER_CLOSE_MS', 10_000, 100, 3_600_000),
     joinHistory: int(env, 'BARRAGE_JOIN_HISTORY', 20, 0, 1000),
     retainEvents: int(env, 'BARRAGE_RETAIN_EVENTS', 1000, 1, 1_000_000),
-    guestRooms: guests === '*' ? '*' : new Set(guests.split(',').map((s) => s.trim()).filter(Boolean)),
+    guestRooms:
+      guests === '*'
+        ? '*'
+        : new Set(
+            guests
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          ),
     idleTimeoutSeconds: int(env, 'BARRAGE_IDLE_TIMEOUT', 120, 8, 960),
     logLevel: env['BARRAGE_LOG_LEVEL'] || env['LOG_LEVEL'] || 'info',
   };

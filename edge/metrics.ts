@@ -8,7 +8,11 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 export class EdgeMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: 'barrage_connections', help: 'Open WebSocket connections', registers: [this.registry] });
-  readonly rooms = new Gauge({ name: 'barrage_rooms', help: 'Rooms with at least one connection on this edge', registers: [this.registry] });
+  readonly rooms = new Gauge({
+    name: 'barrage_rooms',
+    help: 'Rooms with at least one connection on this edge',
+    registers: [this.registry],
+  });
   readonly upgrades = new Counter({
     name: 'barrage_upgrades_total',
     help: 'WebSocket upgrade attempts by result',

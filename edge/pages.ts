@@ -41,7 +41,11 @@ export function pageRoutes(options: PageOptions): Route[] {
   const demo = readOptional(join(root, 'widget/pages/demo.html'));
   const overlay = readOptional(join(root, 'widget/pages/overlay.html'));
   const html = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
-  const missing = (what: string) => ({ status: 503, headers: { 'content-type': 'text/plain' }, body: `${what} is not built; run \`npm run build\`` });
+  const missing = (what: string) => ({
+    status: 503,
+    headers: { 'content-type': 'text/plain' },
+    body: `${what} is not built; run \`npm run build\``,
+  });
   let visitors = 0;
   return [
     {
@@ -50,7 +54,11 @@ export function pageRoutes(options: PageOptions): Route[] {
       handler: () =>
         widget === undefined
           ? missing('widget.js')
-          : { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: widget },
+          : {
+              status: 200,
+              headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' },
+              body: widget,
+            },
     },
     {
       method: 'get',

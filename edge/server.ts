@@ -123,9 +123,7 @@ export class EdgeServer {
       drain: (ws) => this.onDrain(ws),
       close: (ws) => this.onClose(ws),
     });
-    mountRoutes(this.app, [...this.ownRoutes(), ...(options.routes ?? [])], (err) =>
-      this.log.error({ err }, 'route handler failed'),
-    );
+    mountRoutes(this.app, [...this.ownRoutes(), ...(options.routes ?? [])], (err) => this.log.error({ err }, 'route handler failed'));
     this.app.any('/*', (res) => {
       res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found');
     });
@@ -338,24 +336,27 @@ export class EdgeServer {
   private sendHistory(ws: WebSocket<Conn>, resume: boolean, afterSeq: number): void {
     const conn = ws.getUserData();
     const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
-    this.bus.request(subjects.history(conn.room), request, historyTimeoutMs).then(
-      (data) => {
-        if (conn.closed) return;
-        const reply = v1.HistoryReply.decode(data);
-        const welcome = this.welcomeFrame(conn, reply.seq, resume && reply.recovered);
-        ws.cork(() => {
-          ws.send(welcome, true);
-          if (reply.events.length > 0) {
-            ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: reply.events, history: true } }).finish(), true);
-          }
-        });
-      },
-      (err: unknown) => {
-        if (conn.closed) return;
-        this.log.warn({ err, room: conn.room }, 'history unavailable; welcoming without it');
-        ws.cork(() => ws.send(this.welcomeFrame(conn, 0, false), true));
-      },
-    );
+    this.bus
+      .request(subjects.history(conn.room), request, historyTimeoutMs)
+      .then(
+        (data) => {
+          if (conn.closed) return;
+          const reply = v1.HistoryReply.decode(data);
+          const welcome = this.welcomeFrame(conn, reply.seq, resume && reply.recovered);
+          ws.cork(() => {
+            ws.send(welcome, true);
+            if (reply.events.length > 0) {
+              ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: reply.events, history: true } }).finish(), true);
+            }
+          });
+        },
+        (err: unknown) => {
+          if (conn.closed) return;
+          this.log.warn({ err, room: conn.room }, 'history unavailable; welcoming without it');
+          ws.cork(() => ws.send(this.welcomeFrame(conn, 0, false), true));
+        },
+      )
+      .catch((err: unknown) => this.log.error({ err, room: conn.room }, 'sending welcome failed'));
   }
 
   private welcomeFrame(conn: Conn, seq: number, recovered: boolean): Uint8Array {
@@ -443,7 +444,8 @@ export class EdgeServer {
   private onSendDanmaku(ws: WebSocket<Conn>, conn: Conn, msg: v1.SendDanmaku, now: number): void {
     const clientMsgId = msg.clientMsgId ?? '';
     const { identity } = conn;
-    if (identity.role === 'guest') return this.sendError(ws, ErrorCode.ERROR_CODE_READ_ONLY, 'guests can only read; sign in to send', clientMsgId);
+    if (identity.role === 'guest')
+      return this.sendError(ws, ErrorCode.ERROR_CODE_READ_ONLY, 'guests can only read; sign in to send', clientMsgId);
     if (identity.exp !== 0 && identity.exp * 1000 < now) {
       this.closeSocket(ws, CloseCode.TokenExpired);
       return;

@@ -57,7 +57,8 @@ export function validateDanmaku(msg: v1.ISendDanmaku, limits: TextLimits): Valid
     return { code: ErrorCode.ERROR_CODE_TEXT_INVALID, message: 'text has control, bidi-override or stacked combining characters' };
   }
   const mode = msg.mode ?? 0;
-  if (mode !== 0 && mode !== 1 && mode !== 2) return { code: ErrorCode.ERROR_CODE_INVALID_MODE, message: 'mode must be SCROLL, TOP or BOTTOM' };
+  if (mode !== 0 && mode !== 1 && mode !== 2)
+    return { code: ErrorCode.ERROR_CODE_INVALID_MODE, message: 'mode must be SCROLL, TOP or BOTTOM' };
   const color = msg.color ?? 0;
   if (!Number.isInteger(color) || color < 0 || color > maxColor) {
     return { code: ErrorCode.ERROR_CODE_INVALID_COLOR, message: 'color must be 0xRRGGBB' };

@@ -6,5 +6,13 @@ mkdirSync('dist/widget', { recursive: true });
 if (!existsSync(entry)) {
   writeFileSync('dist/widget/widget.js', '// widget not built yet\n');
 } else {
-  await build({ entryPoints: [entry], bundle: true, format: 'esm', minify: true, target: 'es2022', outfile: 'dist/widget/widget.js', legalComments: 'none' });
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    minify: true,
+    target: 'es2022',
+    outfile: 'dist/widget/widget.js',
+    legalComments: 'none',
+  });
 }

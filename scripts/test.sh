@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing (pinned),
+# checks generated code, types, lint and format, builds, then runs vitest
+# (unit, integration against real servers on free ports, browser tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools.sh
+
+ensure_node_modules
+ensure_chromium
+ensure_nats_server
+
+echo "== generated code";  node scripts/gen-proto.mjs --check
+echo "== types";           npx --no-install tsc -p tsconfig.json --noEmit
+echo "== lint";            npx --no-install eslint --max-warnings 0 .
+echo "== format";          npx --no-install prettier --check --log-level warn .
+echo "== build";           node scripts/build.mjs
+echo "== tests";           npx --no-install vitest run "$@"
