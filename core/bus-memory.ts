@@ -69,9 +69,9 @@ class InterestIndex<T> {
 /**
  * The in-process bus of single-process mode. Delivery is asynchronous, as on a
  * network bus, so a publisher never re-enters its own subscribers and ordering
- * per subject is the publish order. It uses `setImmediate`, not microtasks:
- * microtasks queued inside a uWebSockets.js callback are not reliably run
- * until some later libuv event, which stalled joins on an idle server.
+ * per subject is the publish order. It uses `setImmediate`, not microtasks,
+ * so handlers never run inside a uWebSockets.js callback (where touching
+ * another socket re-enters uWS).
  */
 export class MemoryBus implements Bus {
   private readonly subs = new InterestIndex<BusHandler>();

@@ -5,9 +5,9 @@
  * - 4500-4999: do not reconnect until something changes (the user, the token
  *   or the client code); reconnecting as is will be refused again.
  *
- * 1009 (message too big) comes from uWebSockets.js itself for frames above the
- * hard payload limit and belongs with the "do not reconnect" group: resending
- * the same frame fails the same way. Reasons stay under the 123-byte limit.
+ * 1009 (message too big) is sent for frames over four times the frame limit
+ * and belongs with the "do not reconnect" group: resending the same frame
+ * fails the same way. Reasons stay under the 123-byte limit.
  */
 export const CloseCode = {
   /** Server shutting down or restarting: reconnect at once (with jitter), to any edge. */
@@ -26,7 +26,7 @@ export const CloseCode = {
   Banned: 4502,
   /** The room was closed by its host. */
   RoomClosed: 4503,
-  /** Frame above the hard limit (sent by uWebSockets.js). */
+  /** Frame far above the frame limit. */
   TooBig: 1009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
@@ -41,6 +41,7 @@ export const CloseReason: Readonly<Record<number, string>> = {
   [CloseCode.Flood]: 'frame rate far over the limit',
   [CloseCode.Banned]: 'banned from this room',
   [CloseCode.RoomClosed]: 'room closed',
+  [CloseCode.TooBig]: 'frame far over the size limit',
 };
 
 /** Whether a client should reconnect after `code` (abnormal closes such as 1006 included). */

@@ -58,6 +58,15 @@ const roleToWire: Record<RoleName, v1.Role> = {
 };
 
 const historyTimeoutMs = 2_000;
+
+/**
+ * Runs `fn` on a fresh macrotask. Promise continuations can run while
+ * uWebSockets.js is inside another socket's callback (microtasks drain at the
+ * end of it); upgrading or corking from there re-enters uWS and was seen to
+ * drop the new socket (1006 right after open, a few joins in a thousand).
+ * Every uWS call made from an async continuation goes through this.
+ */
+const onMacrotask = setImmediate;
 const presenceIntervalMs = 1_000;
 const sweepIntervalMs = 1_000;
 /** Undecodable frames tolerated per connection before closing it. */
@@ -66,7 +75,13 @@ const maxBadFrames = 10;
 const strikeWindowMs = 10_000;
 /** RATE_LIMITED errors are sent at most this often per connection. */
 const rateErrorIntervalMs = 1_000;
-const hardFrameFactor = 4;
+/** Frames this many times the limit close the socket with 1009 (sent by us, a clean close). */
+const closeFrameFactor = 4;
+/**
+ * uWebSockets.js's own payload cap: above it uWS drops the connection without
+ * a close frame (the client sees 1006). Bounded so one frame cannot cost much memory.
+ */
+const uwsPayloadCap = 64 * 1024;
 
 /** Options of an edge. */
 export interface EdgeOptions {
@@ -111,7 +126,7 @@ export class EdgeServer {
     this.app = uWS.App();
     this.app.ws<Conn>('/ws', {
       compression: 0, // uWS.DISABLED: batches are small and deflate costs CPU per socket
-      maxPayloadLength: this.config.maxFrameBytes * hardFrameFactor,
+      maxPayloadLength: Math.max(uwsPayloadCap, this.config.maxFrameBytes * closeFrameFactor * 2),
       maxBackpressure: this.config.maxBackpressure,
       closeOnBackpressureLimit: false,
       idleTimeout: this.config.idleTimeoutSeconds,
@@ -262,20 +277,18 @@ export class EdgeServer {
     let aborted = false;
     res.onAborted(() => (aborted = true));
     verifyToken(this.config.secret, token, room).then(
-      (identity) => {
-        if (!aborted) upgrade(identity);
-      },
-      (err: unknown) => {
-        if (aborted) return;
-        if (err instanceof TokenError && err.code === CoreErrorCode.TokenRoom) {
-          refuse('403 Forbidden', 'wrong_room', 'token is for another room');
-        } else if (err instanceof TokenError && err.code === CoreErrorCode.TokenExpired) {
-          refuse('401 Unauthorized', 'expired', 'token expired');
-        } else {
-          refuse('401 Unauthorized', 'bad_token', err instanceof Error ? err.message.slice(0, 200) : 'token invalid');
-        }
-      },
+      (identity) => onMacrotask(() => !aborted && upgrade(identity)),
+      (err: unknown) => onMacrotask(() => !aborted && refuseToken(err)),
     );
+    const refuseToken = (err: unknown): void => {
+      if (err instanceof TokenError && err.code === CoreErrorCode.TokenRoom) {
+        refuse('403 Forbidden', 'wrong_room', 'token is for another room');
+      } else if (err instanceof TokenError && err.code === CoreErrorCode.TokenExpired) {
+        refuse('401 Unauthorized', 'expired', 'token expired');
+      } else {
+        refuse('401 Unauthorized', 'bad_token', err instanceof Error ? err.message.slice(0, 200) : 'token invalid');
+      }
+    };
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -336,27 +349,31 @@ export class EdgeServer {
   private sendHistory(ws: WebSocket<Conn>, resume: boolean, afterSeq: number): void {
     const conn = ws.getUserData();
     const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
-    this.bus
-      .request(subjects.history(conn.room), request, historyTimeoutMs)
-      .then(
-        (data) => {
-          if (conn.closed) return;
-          const reply = v1.HistoryReply.decode(data);
-          const welcome = this.welcomeFrame(conn, reply.seq, resume && reply.recovered);
-          ws.cork(() => {
-            ws.send(welcome, true);
-            if (reply.events.length > 0) {
-              ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: reply.events, history: true } }).finish(), true);
-            }
-          });
-        },
-        (err: unknown) => {
-          if (conn.closed) return;
-          this.log.warn({ err, room: conn.room }, 'history unavailable; welcoming without it');
-          ws.cork(() => ws.send(this.welcomeFrame(conn, 0, false), true));
-        },
-      )
-      .catch((err: unknown) => this.log.error({ err, room: conn.room }, 'sending welcome failed'));
+    const welcome = (reply: v1.HistoryReply | undefined): void => {
+      if (conn.closed) return;
+      const frame = this.welcomeFrame(conn, reply?.seq ?? 0, resume && (reply?.recovered ?? false));
+      ws.cork(() => {
+        ws.send(frame, true);
+        if (reply && reply.events.length > 0) {
+          ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: reply.events, history: true } }).finish(), true);
+        }
+      });
+    };
+    this.bus.request(subjects.history(conn.room), request, historyTimeoutMs).then(
+      (data) => {
+        let reply: v1.HistoryReply | undefined;
+        try {
+          reply = v1.HistoryReply.decode(data);
+        } catch (err) {
+          this.log.error({ err, room: conn.room }, 'undecodable history reply; welcoming without it');
+        }
+        onMacrotask(welcome, reply);
+      },
+      (err: unknown) => {
+        this.log.warn({ err, room: conn.room }, 'history unavailable; welcoming without it');
+        onMacrotask(welcome, undefined);
+      },
+    );
   }
 
   private welcomeFrame(conn: Conn, seq: number, recovered: boolean): Uint8Array {
@@ -402,6 +419,7 @@ export class EdgeServer {
     }
     if (message.byteLength > this.config.maxFrameBytes) {
       this.metrics.framesIn.inc({ kind: 'too_large' });
+      if (message.byteLength > this.config.maxFrameBytes * closeFrameFactor) return this.closeSocket(ws, CloseCode.TooBig);
       return this.sendError(ws, ErrorCode.ERROR_CODE_FRAME_TOO_LARGE, `frame larger than ${this.config.maxFrameBytes} bytes`);
     }
     let frame: v1.ClientFrame;
