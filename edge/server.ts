@@ -8,7 +8,7 @@ import * as uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { ErrorCode, Role, SkipReason, v1 } from '../proto/index.js';
-import { verifyToken } from '../core/auth.js';
+import { verifyTokenSync } from '../core/auth.js';
 import type { Identity, RoleName } from '../core/auth.js';
 import type { Bus, Subscription } from '../core/bus.js';
 import { BusStatus } from '../core/bus.js';
@@ -60,11 +60,9 @@ const roleToWire: Record<RoleName, v1.Role> = {
 const historyTimeoutMs = 2_000;
 
 /**
- * Runs `fn` on a fresh macrotask. Promise continuations can run while
- * uWebSockets.js is inside another socket's callback (microtasks drain at the
- * end of it); upgrading or corking from there re-enters uWS and was seen to
- * drop the new socket (1006 right after open, a few joins in a thousand).
- * Every uWS call made from an async continuation goes through this.
+ * Runs `fn` on a fresh macrotask, never inside a uWebSockets.js callback: uWS
+ * calls made from promise continuations (which can run at the end of another
+ * socket's callback) go through this.
  */
 const onMacrotask = setImmediate;
 const presenceIntervalMs = 1_000;
@@ -196,7 +194,9 @@ export class EdgeServer {
     for (const ws of [...this.sockets]) ws.close();
     for (const { sub } of this.rooms.values()) sub.unsubscribe();
     this.rooms.clear();
-    this.app.close();
+    // No app.close(): the listen socket and every WebSocket are closed above,
+    // and app.close() closed the listen socket's fd a second time; when that
+    // fd number had been reused, an unrelated new socket died (1006).
     this.log.info('edge stopped');
   }
 
@@ -240,7 +240,7 @@ export class EdgeServer {
     const sinceRaw = query.get('since');
     const refuse = (status: string, reason: string, message: string): void => {
       this.metrics.upgrades.inc({ result: reason });
-      res.cork(() => res.writeStatus(status).writeHeader('content-type', 'text/plain').end(message));
+      res.writeStatus(status).writeHeader('content-type', 'text/plain').end(message);
     };
     if (this.draining) return refuse('503 Service Unavailable', 'draining', 'server shutting down; connect to another edge');
     if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
@@ -266,7 +266,7 @@ export class EdgeServer {
         closed: false,
       };
       this.metrics.upgrades.inc({ result: 'ok' });
-      res.cork(() => res.upgrade(conn, key, protocol, extensions, context));
+      res.upgrade(conn, key, protocol, extensions, context);
     };
 
     if (token === '') {
@@ -274,21 +274,20 @@ export class EdgeServer {
       if (guests !== '*' && !guests.has(room)) return refuse('401 Unauthorized', 'no_token', 'this room needs a token');
       return upgrade({ userId: 'guest-' + randomUUID().slice(0, 8), name: 'guest', room, role: 'guest', exp: 0, member: false });
     }
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    verifyToken(this.config.secret, token, room).then(
-      (identity) => onMacrotask(() => !aborted && upgrade(identity)),
-      (err: unknown) => onMacrotask(() => !aborted && refuseToken(err)),
-    );
-    const refuseToken = (err: unknown): void => {
+    // Synchronous on purpose: see verifyTokenSync. The upgrade happens in this
+    // callback, so there is no aborted request to track.
+    let identity: Identity;
+    try {
+      identity = verifyTokenSync(this.config.secret, token, room);
+    } catch (err) {
       if (err instanceof TokenError && err.code === CoreErrorCode.TokenRoom) {
-        refuse('403 Forbidden', 'wrong_room', 'token is for another room');
-      } else if (err instanceof TokenError && err.code === CoreErrorCode.TokenExpired) {
-        refuse('401 Unauthorized', 'expired', 'token expired');
-      } else {
-        refuse('401 Unauthorized', 'bad_token', err instanceof Error ? err.message.slice(0, 200) : 'token invalid');
+        return refuse('403 Forbidden', 'wrong_room', 'token is for another room');
       }
-    };
+      if (err instanceof TokenError && err.code === CoreErrorCode.TokenExpired)
+        return refuse('401 Unauthorized', 'expired', 'token expired');
+      return refuse('401 Unauthorized', 'bad_token', err instanceof Error ? err.message.slice(0, 200) : 'token invalid');
+    }
+    upgrade(identity);
   }
 
   // ------------------------------------------------------------------ lifecycle

@@ -51,7 +51,10 @@ export class TestClient {
       });
       ws.once('error', reject);
     });
-    if (options.waitWelcome !== false) await client.until(() => client.welcome !== undefined, 5000, 'welcome');
+    if (options.waitWelcome !== false) {
+      await client.until(() => client.welcome !== undefined || client.closeCode !== undefined, 10_000, 'welcome');
+      if (!client.welcome) throw new Error(`closed with ${client.closeCode} "${client.closeReason}" before the welcome`);
+    }
     return client;
   }
 

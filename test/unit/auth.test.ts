@@ -1,11 +1,11 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { mintToken, verifyToken } from '../../core/auth.js';
+import { mintToken, verifyToken, verifyTokenSync } from '../../core/auth.js';
 
 const secret = new TextEncoder().encode('unit-secret-unit-secret-unit-secret-0123');
 const other = new TextEncoder().encode('other-secret-other-secret-other-secret-99');
 
-const codeOf = async (p: Promise<unknown>) => {
+const codeOfAsync = async (p: Promise<unknown>) => {
   try {
     await p;
     return 'ok';
@@ -13,11 +13,26 @@ const codeOf = async (p: Promise<unknown>) => {
     return (err as { code: string }).code;
   }
 };
+const codeOfSync = (fn: () => unknown) => {
+  try {
+    fn();
+    return 'ok';
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+};
+/** Runs both verifiers (jose's async one, our synchronous one) and requires them to agree. */
+const codeOf = async (secretBytes: Uint8Array, token: string, room: string) => {
+  const reference = await codeOfAsync(verifyToken(secretBytes, token, room));
+  expect(codeOfSync(() => verifyTokenSync(secretBytes, token, room))).toBe(reference);
+  return reference;
+};
 
 describe('auth - tokens', () => {
   it('auth - a minted token verifies for its room with its claims', async () => {
     const token = await mintToken(secret, { room: 'r1', user: 'u1', name: 'Alice', role: 'moderator' });
     const id = await verifyToken(secret, token, 'r1');
+    expect(verifyTokenSync(secret, token, 'r1')).toEqual(id);
     expect(id).toMatchObject({ userId: 'u1', name: 'Alice', room: 'r1', role: 'moderator', member: false });
   });
 
@@ -37,21 +52,46 @@ describe('auth - tokens', () => {
       .setExpirationTime('1h')
       .sign(secret);
     const none = good.split('.').slice(0, 2).join('.') + '.';
-    expect(await codeOf(verifyToken(secret, expired, 'r1'))).toBe('TOKEN_EXPIRED');
-    expect(await codeOf(verifyToken(secret, good, 'r2'))).toBe('TOKEN_ROOM');
-    expect(await codeOf(verifyToken(secret, forged, 'r1'))).toBe('TOKEN');
-    expect(await codeOf(verifyToken(secret, noExp, 'r1'))).toBe('TOKEN');
-    expect(await codeOf(verifyToken(secret, badRole, 'r1'))).toBe('TOKEN');
-    expect(await codeOf(verifyToken(secret, noRoom, 'r1'))).toBe('TOKEN');
-    expect(await codeOf(verifyToken(secret, none, 'r1'))).toBe('TOKEN');
-    expect(await codeOf(verifyToken(secret, 'garbage', 'r1'))).toBe('TOKEN');
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    const algNone = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url') + '.' + p + '.';
+    const hs512 = await new SignJWT({ room: 'r1' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject('u')
+      .setExpirationTime('1h')
+      .sign(secret);
+    const tampered =
+      h +
+      '.' +
+      Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), role: 'admin' })).toString('base64url') +
+      '.' +
+      sig;
+    const notYet = await new SignJWT({ room: 'r1' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('u')
+      .setNotBefore('1h')
+      .setExpirationTime('2h')
+      .sign(secret);
+    expect(await codeOf(secret, algNone, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, hs512, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, tampered, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, notYet, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, good + 'x', 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, good, 'r1')).toBe('ok');
+    expect(await codeOf(secret, expired, 'r1')).toBe('TOKEN_EXPIRED');
+    expect(await codeOf(secret, good, 'r2')).toBe('TOKEN_ROOM');
+    expect(await codeOf(secret, forged, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, noExp, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, badRole, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, noRoom, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, none, 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, 'garbage', 'r1')).toBe('TOKEN');
   });
 
   it('auth - a wildcard room is honoured only for admins', async () => {
     const admin = await mintToken(secret, { room: '*', user: 'a', name: 'Admin', role: 'admin' });
     const viewer = await mintToken(secret, { room: '*', user: 'v', name: 'V', role: 'viewer' });
     expect((await verifyToken(secret, admin, 'any-room')).role).toBe('admin');
-    expect(await codeOf(verifyToken(secret, viewer, 'any-room'))).toBe('TOKEN_ROOM');
+    expect(await codeOf(secret, viewer, 'any-room')).toBe('TOKEN_ROOM');
   });
 
   it('auth - long display names are cut to 64 code points', async () => {
