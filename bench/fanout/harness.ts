@@ -423,7 +423,7 @@ export interface LadderOptions {
 
 /**
  * Starts the server, connects the viewers, then raises the offered rate step
- * by step until a step saturates (delivery falls behind, drops, or p99 ≥ 1 s).
+ * by step until it saturates (delivery falls behind, drops, or p99 ≥ 1 s).
  */
 export async function runLadder(o: LadderOptions): Promise<LadderResult> {
   const server = await startServer(o.kind, o.batchMs === undefined ? {} : { batchMs: o.batchMs });
@@ -435,11 +435,17 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult> {
     viewers = await Viewers.connect({ server, room, count: o.viewers, processes: o.processes, sampleEvery: o.sampleEvery ?? 50 });
     sender = await Sender.connect(server, room);
     await sleep(300);
+    // Past the first saturated step delivery can still rise (a busy server
+    // batches more per write), so go on until two steps in a row saturate or
+    // delivery stops rising.
+    let saturatedSteps = 0;
     for (const rate of o.rates) {
       const step = await runStep(server, viewers, sender, o.viewers, { rate, durationMs: o.stepMs });
+      const previous = steps[steps.length - 1];
       steps.push(step);
       o.onStep?.(step);
-      if (step.saturated) break;
+      saturatedSteps = step.saturated ? saturatedSteps + 1 : 0;
+      if (saturatedSteps >= 2 || (step.saturated && previous && step.deliveredPerSec <= previous.deliveredPerSec)) break;
     }
   } finally {
     sender?.close();
