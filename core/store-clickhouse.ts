@@ -5,7 +5,7 @@
  * quote their values with `sqlString`) and uses TabSeparated for inserts.
  */
 import { Readable } from 'node:stream';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { AnalyticsEngine, AnalyticsError, AnalyticsErrorCode, featuresOf } from './analytics-store.js';
 import type { AnalyticsStore } from './analytics-store.js';
@@ -35,6 +35,9 @@ export class ClickHouseStore implements AnalyticsStore {
       // 18.16 knows neither the newer compression negotiation nor
       // send_progress_in_http_headers; keep the requests plain.
       compression: { request: false, response: false },
+      // Failures surface as AnalyticsError to the sink, which logs them once
+      // per outage; the client's own logger would print every retry.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   }
 
