@@ -93,10 +93,15 @@ export async function startClickHouse(): Promise<TestClickHouse> {
 
   const start = async (): Promise<void> => {
     const [bin, ...args] = command();
-    child = spawn(bin as string, [...args, `--config-file=${join(dir, 'config.xml')}`], { cwd: dir, stdio: 'ignore' });
+    const c = spawn(bin as string, [...args, `--config-file=${join(dir, 'config.xml')}`], { cwd: dir, stdio: 'ignore' });
+    child = c;
+    // Never leave a server behind when the test process ends without afterAll.
+    const reap = (): void => void c.kill('SIGKILL');
+    process.once('exit', reap);
+    c.once('exit', () => process.off('exit', reap));
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`clickhouse-server exited with ${child.exitCode}; see ${dir}/log`);
+      if (c.exitCode !== null) throw new Error(`clickhouse-server exited with ${child.exitCode}; see ${dir}/log`);
       try {
         const res = await fetch(`${url}/ping`);
         if (res.ok) return;
