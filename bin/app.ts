@@ -3,6 +3,9 @@
  * sequencer and one edge with the pages. `barrage start` and the tests use it.
  */
 import type { Logger } from 'pino';
+import { startAnalytics, analyticsOptionsFromEnv } from '../core/analytics.js';
+import type { Analytics, AnalyticsOptions } from '../core/analytics.js';
+import { BusEventSource } from '../core/analytics-source.js';
 import { mintToken } from '../core/auth.js';
 import { MemoryBus } from '../core/bus-memory.js';
 import type { Config } from '../core/config.js';
@@ -15,6 +18,8 @@ export interface SingleProcess {
   edge: EdgeServer;
   bus: MemoryBus;
   sequencer: Sequencer;
+  /** Room analytics (chDB or a ClickHouse server); absent when turned off. */
+  analytics: Analytics | undefined;
   port: number;
   stop(): Promise<void>;
 }
@@ -23,25 +28,35 @@ export interface SingleProcess {
 export async function startSingleProcess(
   config: Config,
   logger: Logger,
-  options: { processMetrics?: boolean } = {},
+  options: { processMetrics?: boolean; analytics?: AnalyticsOptions | false } = {},
 ): Promise<SingleProcess> {
   const bus = new MemoryBus();
   const sequencer = new Sequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
   sequencer.start();
-  const routes = pageRoutes({
-    defaultRoom: 'demo',
-    mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
-  });
+  const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config.secret);
+  const analytics = analyticsOptions ? startAnalytics(analyticsOptions, new BusEventSource(bus), logger) : undefined;
+  if (analyticsOptions && analyticsOptions.apiKeyDerived) {
+    logger.info({ apiKey: analyticsOptions.apiKey }, 'no BARRAGE_API_KEY: development API key for /api/v1 and /dashboard');
+  }
+  const routes = [
+    ...pageRoutes({
+      defaultRoom: 'demo',
+      mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+    }),
+    ...(analytics?.routes ?? []),
+  ];
   const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true });
   const port = await edge.listen();
   return {
     edge,
     bus,
     sequencer,
+    analytics,
     port,
     async stop() {
       await edge.shutdown();
       sequencer.stop();
+      await analytics?.stop();
       await bus.close();
     },
   };

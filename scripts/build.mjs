@@ -7,3 +7,4 @@ execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconf
 mkdirSync('dist/proto/gen', { recursive: true });
 cpSync('proto/gen/barrage.js', 'dist/proto/gen/barrage.js');
 await import('./build-widget.mjs');
+await import('./build-dashboard.mjs');

@@ -9,6 +9,7 @@ source scripts/tools.sh
 ensure_node_modules
 ensure_chromium
 ensure_nats_server
+ensure_clickhouse
 
 echo "== generated code";  node scripts/gen-proto.mjs --check
 echo "== types";           npx --no-install tsc -p tsconfig.json --noEmit

@@ -1,0 +1,175 @@
+/**
+ * HTTP routes of analytics for site backends and operators (API key), and
+ * the `/dashboard` page with its bundle. Plain `Route` objects: the edge
+ * mounts them; nothing here touches uWebSockets.js.
+ *
+ * - `GET /api/v1/rooms/:room/stats?from&to`: totals (`RoomStats`)
+ * - `GET /api/v1/rooms/:room/timeline?from&to`: per-minute series
+ * - `GET /api/v1/rooms/:room/top-gifters?from&to&limit`
+ * - `GET /api/v1/rooms/:room/top-words?from&to&limit`
+ * - `GET /api/v1/analytics/status`: sink counters and the engine
+ * - `GET /dashboard`, `GET /dashboard.js`, `GET /dashboard.css`
+ *
+ * `from` and `to` are milliseconds since the epoch or ISO 8601 times; the
+ * default range is the last hour. The key is `Authorization: Bearer <key>`.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
+import { packageRoot } from '../edge/pages.js';
+import type { AnalyticsQueries, RoomRange } from './analytics-queries.js';
+import type { SinkStats } from './analytics-sink.js';
+import { isValidRoomId } from './subjects.js';
+
+/** What the routes need. */
+export interface AnalyticsApiOptions {
+  queries: AnalyticsQueries;
+  /** The API key site backends send; compared in constant time. */
+  apiKey: string;
+  engine: string;
+  sinkStats?: () => SinkStats;
+  /** Longest range a request may ask for (default 31 days). */
+  maxRangeMs?: number;
+}
+
+const json = (status: number, body: unknown): RouteResponse => ({
+  status,
+  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+const problem = (status: number, code: string, message: string): RouteResponse => json(status, { error: { code, message } });
+
+function parseTime(raw: string | null, fallback: number): number | undefined {
+  if (raw === null || raw === '') return fallback;
+  if (/^\d{1,15}$/.test(raw)) return Number(raw);
+  const t = Date.parse(raw);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** The analytics API and dashboard routes. */
+export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
+  const key = Buffer.from(options.apiKey);
+  const maxRange = options.maxRangeMs ?? 31 * 24 * 3600_000;
+
+  const authorized = (req: RouteRequest): boolean => {
+    const header = req.headers['authorization'] ?? '';
+    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
+    return given.length === key.length && timingSafeEqual(given, key);
+  };
+
+  const range = (req: RouteRequest): RoomRange | RouteResponse => {
+    const room = req.params[0] ?? '';
+    if (!isValidRoomId(room)) return problem(400, 'BAD_ROOM', 'room ids are 1 to 64 characters of A-Z a-z 0-9 _ -');
+    const now = Date.now();
+    const toMs = parseTime(req.query.get('to'), now);
+    const fromMs = parseTime(req.query.get('from'), (toMs ?? now) - 3600_000);
+    if (toMs === undefined || fromMs === undefined) return problem(400, 'BAD_TIME', 'from and to are epoch milliseconds or ISO 8601 times');
+    if (fromMs >= toMs) return problem(400, 'BAD_RANGE', 'from must be before to');
+    if (toMs - fromMs > maxRange) return problem(400, 'BAD_RANGE', `the range may span at most ${maxRange / 86_400_000} days`);
+    return { room, fromMs, toMs };
+  };
+
+  const limit = (req: RouteRequest): number => Math.min(100, Math.max(1, Number.parseInt(req.query.get('limit') ?? '10', 10) || 10));
+
+  const api = (pattern: string, run: (r: RoomRange, req: RouteRequest) => Promise<unknown>): Route => ({
+    method: 'get',
+    pattern,
+    handler: async (req) => {
+      if (!authorized(req)) return problem(401, 'UNAUTHORIZED', 'send Authorization: Bearer <BARRAGE_API_KEY>');
+      const r = range(req);
+      if ('status' in r) return r;
+      try {
+        return json(200, await run(r, req));
+      } catch (err) {
+        return problem(503, 'ANALYTICS_UNAVAILABLE', (err as Error).message.slice(0, 300));
+      }
+    },
+  });
+
+  const root = packageRoot();
+  const asset = (file: string): string | undefined => {
+    const path = join(root, 'dist/dashboard', file);
+    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  };
+  const bundle = asset('dashboard.js');
+  const css = asset('dashboard.css');
+
+  return [
+    api('/api/v1/rooms/:room/stats', (r) => options.queries.stats(r)),
+    api('/api/v1/rooms/:room/timeline', async (r) => ({
+      room: r.room,
+      from: r.fromMs,
+      to: r.toMs,
+      points: await options.queries.timeline(r),
+    })),
+    api('/api/v1/rooms/:room/top-gifters', async (r, req) => ({ room: r.room, gifters: await options.queries.topGifters(r, limit(req)) })),
+    api('/api/v1/rooms/:room/top-words', async (r, req) => ({ room: r.room, words: await options.queries.topWords(r, limit(req)) })),
+    {
+      method: 'get',
+      pattern: '/api/v1/analytics/status',
+      handler: (req) =>
+        authorized(req)
+          ? json(200, { engine: options.engine, sink: options.sinkStats?.() ?? null })
+          : problem(401, 'UNAUTHORIZED', 'send Authorization: Bearer <BARRAGE_API_KEY>'),
+    },
+    {
+      method: 'get',
+      pattern: '/dashboard',
+      handler: () => ({ status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: dashboardHtml }),
+    },
+    {
+      method: 'get',
+      pattern: '/dashboard.js',
+      handler: () =>
+        bundle
+          ? { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8' }, body: bundle }
+          : { status: 404, headers: { 'content-type': 'text/plain' }, body: 'dashboard not built: run npm run build' },
+    },
+    {
+      method: 'get',
+      pattern: '/dashboard.css',
+      handler: () => ({ status: css ? 200 : 404, headers: { 'content-type': 'text/css; charset=utf-8' }, body: css ?? '' }),
+    },
+  ];
+}
+
+/** The page: a form, five charts and two tables; the bundle fills them in. */
+const dashboardHtml = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Barrage analytics</title>
+<link rel="stylesheet" href="/dashboard.css">
+</head>
+<body>
+<header>
+  <h1>Barrage analytics</h1>
+  <form id="controls">
+    <label>Room <input name="room" required pattern="[A-Za-z0-9_-]{1,64}"></label>
+    <label>From <input name="from" type="datetime-local" step="60"></label>
+    <label>To <input name="to" type="datetime-local" step="60"></label>
+    <label>API key <input name="key" type="password" autocomplete="off"></label>
+    <button type="submit">Show</button>
+  </form>
+  <p id="status" role="status"></p>
+</header>
+<main>
+  <section id="totals" aria-label="Totals"></section>
+  <section class="charts">
+    <figure><figcaption>Messages per minute</figcaption><div id="chart-messages" class="chart"></div></figure>
+    <figure><figcaption>Online</figcaption><div id="chart-online" class="chart"></div></figure>
+    <figure><figcaption>Gifts per minute</figcaption><div id="chart-gifts" class="chart"></div></figure>
+    <figure><figcaption>Revenue per minute</figcaption><div id="chart-revenue" class="chart"></div></figure>
+  </section>
+  <section class="tables">
+    <figure><figcaption>Top gifters</figcaption><table id="top-gifters"><thead><tr><th>#</th><th>Viewer</th><th>Gifts</th><th>Revenue</th></tr></thead><tbody></tbody></table></figure>
+    <figure><figcaption>Top words</figcaption><div id="chart-words" class="chart"></div><table id="top-words"><thead><tr><th>Word</th><th>Danmaku</th></tr></thead><tbody></tbody></table></figure>
+  </section>
+</main>
+<script type="module" src="/dashboard.js"></script>
+</body>
+</html>
+`;

@@ -1,0 +1,192 @@
+/**
+ * The analytics queries, one SQL text for both engines. Every read goes
+ * through `FINAL`, which is what turns the deduplicating tables into exact
+ * answers (rows written twice by a retried batch count once). Paid numbers
+ * (gifts, revenue, top gifters) are read from the raw events, so they are
+ * exact per event even if a rollup row were ever doubled; high-volume
+ * counters (messages, likes, online) come from the per-minute rollup.
+ */
+import type { AnalyticsStore } from './analytics-store.js';
+import { featuresOf, sqlIdent, sqlString, sqlUInt } from './analytics-store.js';
+
+/** A room and a time range in milliseconds since the epoch, `from` inclusive, `to` exclusive. */
+export interface RoomRange {
+  room: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/** Totals of a room over a range. */
+export interface RoomStats {
+  room: string;
+  from: number;
+  to: number;
+  events: number;
+  messages: number;
+  likes: number;
+  gifts: number;
+  giftEvents: number;
+  superChats: number;
+  revenueCents: number;
+  gifters: number;
+  chatters: number;
+  moderationActions: number;
+  peakOnline: number;
+  avgOnline: number;
+  avgLatencyMs: number;
+}
+
+/** One minute of a room. */
+export interface TimelinePoint {
+  minute: number; // seconds since the epoch
+  messages: number;
+  likes: number;
+  gifts: number;
+  revenueCents: number;
+  onlineMax: number;
+  onlineAvg: number;
+  moderation: number;
+}
+
+/** A viewer who paid, with what they gave. */
+export interface Gifter {
+  userId: string;
+  name: string;
+  revenueCents: number;
+  gifts: number;
+}
+
+/** A word and how many danmaku held it. */
+export interface WordCount {
+  word: string;
+  count: number;
+}
+
+const n = (v: unknown): number => Number(v ?? 0) || 0;
+
+/** Runs the analytics queries of one database on one store. */
+export class AnalyticsQueries {
+  private readonly db: string;
+  private settings: Record<string, number> | undefined;
+
+  constructor(
+    private readonly store: AnalyticsStore,
+    database: string,
+  ) {
+    this.db = sqlIdent(database);
+  }
+
+  /** Settings that make FINAL cheaper on engines that have them. */
+  private async finalSettings(): Promise<Record<string, number>> {
+    if (!this.settings) {
+      const f = featuresOf(await this.store.version());
+      this.settings = f.finalPerPartition ? { do_not_merge_across_partitions_select_final: 1 } : {};
+    }
+    return this.settings;
+  }
+
+  private rawWhere(r: RoomRange): string {
+    const from = Math.floor(r.fromMs / 1000);
+    const to = Math.ceil(r.toMs / 1000);
+    return `room = ${sqlString(r.room)} AND ts >= toDateTime(${sqlUInt(from)}) AND ts < toDateTime(${sqlUInt(to)})
+      AND ts_ms >= ${sqlUInt(r.fromMs)} AND ts_ms < ${sqlUInt(r.toMs)}`;
+  }
+
+  private minuteWhere(r: RoomRange): string {
+    const from = Math.floor(r.fromMs / 60_000) * 60;
+    const to = Math.ceil(r.toMs / 60_000) * 60;
+    return `room = ${sqlString(r.room)} AND minute >= toDateTime(${sqlUInt(from)}) AND minute < toDateTime(${sqlUInt(to)})`;
+  }
+
+  /** Totals for the stats endpoint. Counters are whole minutes; paid numbers are exact to the millisecond. */
+  async stats(r: RoomRange): Promise<RoomStats> {
+    const settings = await this.finalSettings();
+    const [roll] = await this.store.query<Record<string, unknown>>(
+      `SELECT sum(danmaku) AS messages, sum(likes) AS likes, sum(moderation) AS moderation,
+        max(online_max) AS peak_online, sum(online_sum) AS online_sum, sum(online_samples) AS online_samples,
+        sum(latency_sum_ms) AS latency_sum, sum(latency_samples) AS latency_samples
+      FROM ${this.db}.room_minute FINAL WHERE ${this.minuteWhere(r)}`,
+      settings,
+    );
+    const [raw] = await this.store.query<Record<string, unknown>>(
+      `SELECT count() AS events,
+        sumIf(count, kind = 'gift') AS gifts, countIf(kind = 'gift') AS gift_events, countIf(kind = 'super_chat') AS super_chats,
+        sumIf(amount_cents, kind IN ('gift', 'super_chat')) AS revenue,
+        uniqExactIf(user_id, kind IN ('gift', 'super_chat')) AS gifters,
+        uniqExactIf(user_id, kind = 'danmaku') AS chatters
+      FROM ${this.db}.events FINAL WHERE ${this.rawWhere(r)}`,
+      settings,
+    );
+    const samples = n(roll?.['online_samples']);
+    const latencySamples = n(roll?.['latency_samples']);
+    return {
+      room: r.room,
+      from: r.fromMs,
+      to: r.toMs,
+      events: n(raw?.['events']),
+      messages: n(roll?.['messages']),
+      likes: n(roll?.['likes']),
+      gifts: n(raw?.['gifts']),
+      giftEvents: n(raw?.['gift_events']),
+      superChats: n(raw?.['super_chats']),
+      revenueCents: n(raw?.['revenue']),
+      gifters: n(raw?.['gifters']),
+      chatters: n(raw?.['chatters']),
+      moderationActions: n(roll?.['moderation']),
+      peakOnline: n(roll?.['peak_online']),
+      avgOnline: samples ? Math.round(n(roll?.['online_sum']) / samples) : 0,
+      avgLatencyMs: latencySamples ? Math.round(n(roll?.['latency_sum']) / latencySamples) : 0,
+    };
+  }
+
+  /** Per-minute series from the rollup, minutes without events left out. */
+  async timeline(r: RoomRange): Promise<TimelinePoint[]> {
+    const rows = await this.store.query<Record<string, unknown>>(
+      `SELECT toUInt32(minute) AS m, sum(danmaku) AS messages, sum(likes) AS likes, sum(gifts) AS gifts,
+        sum(revenue_cents) AS revenue, max(online_max) AS online_max,
+        if(sum(online_samples) = 0, 0, intDiv(sum(online_sum), sum(online_samples))) AS online_avg, sum(moderation) AS moderation
+      FROM ${this.db}.room_minute FINAL WHERE ${this.minuteWhere(r)}
+      GROUP BY m ORDER BY m`,
+      await this.finalSettings(),
+    );
+    return rows.map((x) => ({
+      minute: n(x['m']),
+      messages: n(x['messages']),
+      likes: n(x['likes']),
+      gifts: n(x['gifts']),
+      revenueCents: n(x['revenue']),
+      onlineMax: n(x['online_max']),
+      onlineAvg: n(x['online_avg']),
+      moderation: n(x['moderation']),
+    }));
+  }
+
+  /** Viewers who gave the most (gifts and super chats), from the raw events. */
+  async topGifters(r: RoomRange, limit: number): Promise<Gifter[]> {
+    const rows = await this.store.query<Record<string, unknown>>(
+      `SELECT user_id, argMax(user_name, ts_ms) AS name, sum(amount_cents) AS revenue, sumIf(count, kind = 'gift') AS gifts
+      FROM ${this.db}.events FINAL WHERE ${this.rawWhere(r)} AND kind IN ('gift', 'super_chat')
+      GROUP BY user_id ORDER BY revenue DESC, user_id LIMIT ${sqlUInt(limit)}`,
+      await this.finalSettings(),
+    );
+    return rows.map((x) => ({
+      userId: String(x['user_id']),
+      name: String(x['name']),
+      revenueCents: n(x['revenue']),
+      gifts: n(x['gifts']),
+    }));
+  }
+
+  /** Most frequent words of the danmaku (letters and digits of any script; one count per danmaku). */
+  async topWords(r: RoomRange, limit: number): Promise<WordCount[]> {
+    const rows = await this.store.query<Record<string, unknown>>(
+      `SELECT word, count() AS c FROM (
+        SELECT arrayJoin(arrayDistinct(extractAll(lowerUTF8(text), '[\\\\p{L}\\\\p{N}]+'))) AS word
+        FROM ${this.db}.events FINAL WHERE ${this.rawWhere(r)} AND kind = 'danmaku'
+      ) WHERE lengthUTF8(word) >= 2
+      GROUP BY word ORDER BY c DESC, word LIMIT ${sqlUInt(limit)}`,
+      await this.finalSettings(),
+    );
+    return rows.map((x) => ({ word: String(x['word']), count: n(x['c']) }));
+  }
+}

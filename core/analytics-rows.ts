@@ -1,0 +1,117 @@
+/**
+ * One sequenced room event as one TabSeparated row of `events`. The row
+ * carries every column but the last (`batch`), which the sink appends when it
+ * seals a batch; see `eventColumns` for the order.
+ *
+ * Identity: a sequenced event is (room, seq); counters (online, likes,
+ * leaderboard) carry the room's latest seq without taking a new one, so their
+ * identity also includes `ts_ms`. The sorting key (room, ts, kind, seq,
+ * ts_ms) holds both, which is what makes a replayed row collapse.
+ */
+import { v1 } from '../proto/index.js';
+
+/** The `kind` column: the proto's oneof field name, snake_case as in the .proto file. */
+const kindNames: Record<string, string> = {
+  danmaku: 'danmaku',
+  gift: 'gift',
+  likes: 'likes',
+  online: 'online',
+  notice: 'notice',
+  retract: 'retract',
+  mute: 'mute',
+  unmute: 'unmute',
+  ban: 'ban',
+  unban: 'unban',
+  slowMode: 'slow_mode',
+  pin: 'pin',
+  roomMode: 'room_mode',
+  roomClose: 'room_close',
+  superChat: 'super_chat',
+  leaderboard: 'leaderboard',
+};
+
+const special = /[\\\t\n\r\0]/;
+
+/** Escapes a value for a TabSeparated field. */
+export function tsvEscape(value: string): string {
+  if (!special.test(value)) return value;
+  return value.replace(/[\\\t\n\r\0]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\0',
+  );
+}
+
+function user(u: v1.IUser | null | undefined): string {
+  if (!u) return '\t\t0';
+  return `${tsvEscape(u.id ?? '')}\t${tsvEscape(u.name ?? '')}\t${u.role ?? 0}`;
+}
+
+/** Columns after `kind`: user_id, user_name, user_role, item_id, text, target, gift_id, gift_name, count, amount_cents, extra. */
+function detail(e: v1.Event, kind: string): string {
+  switch (kind) {
+    case 'danmaku': {
+      const d = e.danmaku as v1.IDanmaku;
+      return `${user(d.user)}\t${tsvEscape(d.id ?? '')}\t${tsvEscape(d.text ?? '')}\t\t\t\t${Math.max(1, d.merged ?? 0)}\t0\t`;
+    }
+    case 'gift': {
+      const g = e.gift as v1.IGift;
+      const count = Math.max(1, g.count ?? 0);
+      const extra =
+        g.combo || g.tier ? tsvEscape(JSON.stringify({ combo: g.combo ?? 0, combo_id: g.comboId ?? '', tier: g.tier ?? 0 })) : '';
+      return `${user(g.user)}\t${tsvEscape(g.id ?? '')}\t\t\t${tsvEscape(g.giftId ?? '')}\t${tsvEscape(g.name ?? '')}\t${count}\t${count * Number(g.priceCents ?? 0)}\t${extra}`;
+    }
+    case 'super_chat': {
+      const s = e.superChat as v1.ISuperChat;
+      return `${user(s.user)}\t${tsvEscape(s.id ?? '')}\t${tsvEscape(s.text ?? '')}\t\t\t\t1\t${Number(s.priceCents ?? 0)}\t`;
+    }
+    case 'likes':
+      return `${user(null)}\t\t\t\t\t\t${Number(e.likes?.delta ?? 0)}\t0\t${tsvEscape(JSON.stringify({ total: Number(e.likes?.total ?? 0) }))}`;
+    case 'online':
+      return `${user(null)}\t\t\t\t\t\t${Number(e.online?.count ?? 0)}\t0\t`;
+    case 'notice':
+      return `${user(null)}\t\t${tsvEscape(e.notice?.text ?? '')}\t\t\t\t0\t0\t${tsvEscape(JSON.stringify({ level: e.notice?.level ?? '' }))}`;
+    case 'retract':
+      return `${user(null)}\t\t\t${tsvEscape(e.retract?.danmakuId ?? '')}\t\t\t0\t0\t`;
+    case 'mute':
+      return `${user(null)}\t\t\t${tsvEscape(e.mute?.userId ?? '')}\t\t\t${e.mute?.seconds ?? 0}\t0\t`;
+    case 'unmute':
+      return `${user(null)}\t\t\t${tsvEscape(e.unmute?.userId ?? '')}\t\t\t0\t0\t`;
+    case 'ban':
+      return `${user(null)}\t\t\t${tsvEscape(e.ban?.userId ?? '')}\t\t\t0\t0\t`;
+    case 'unban':
+      return `${user(null)}\t\t\t${tsvEscape(e.unban?.userId ?? '')}\t\t\t0\t0\t`;
+    case 'slow_mode':
+      return `${user(null)}\t\t\t\t\t\t${e.slowMode?.seconds ?? 0}\t0\t${tsvEscape(JSON.stringify({ automatic: !!e.slowMode?.automatic }))}`;
+    case 'pin':
+      return `${user(null)}\t\t${tsvEscape(e.pin?.text ?? '')}\t${tsvEscape(e.pin?.danmakuId ?? '')}\t\t\t${e.pin?.seconds ?? 0}\t0\t`;
+    case 'room_mode': {
+      const m = e.roomMode as v1.IRoomMode;
+      const extra = JSON.stringify({ danmaku_off: !!m.danmakuOff, members_only: !!m.membersOnly, emote_only: !!m.emoteOnly });
+      return `${user(null)}\t\t\t\t\t\t0\t0\t${tsvEscape(extra)}`;
+    }
+    case 'room_close':
+      return `${user(null)}\t\t${tsvEscape(e.roomClose?.reason ?? '')}\t\t\t\t0\t0\t`;
+    case 'leaderboard': {
+      const entries = (e.leaderboard?.entries ?? []).map((x) => ({ user_id: x.user?.id ?? '', total_cents: Number(x.totalCents ?? 0) }));
+      return `${user(null)}\t\t\t\t\t\t${entries.length}\t0\t${tsvEscape(JSON.stringify(entries))}`;
+    }
+    default:
+      return `${user(null)}\t\t\t\t\t\t0\t0\t`;
+  }
+}
+
+/**
+ * The row of one encoded `Event`, without the trailing batch column and
+ * newline, or `undefined` when the bytes are not an event with a room.
+ */
+export function eventRow(bytes: Uint8Array, recvMs: number): string | undefined {
+  let e: v1.Event;
+  try {
+    e = v1.Event.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  if (!e.room) return undefined;
+  const kind = (e.kind && kindNames[e.kind]) || 'unknown';
+  const tsMs = Number(e.tsMs ?? 0);
+  return `${tsvEscape(e.room)}\t${Math.floor(tsMs / 1000)}\t${tsMs}\t${Number(e.seq ?? 0)}\t${kind}\t${detail(e, kind)}\t${recvMs}`;
+}

@@ -1,0 +1,187 @@
+/**
+ * The analytics schema as versioned migrations, applied at start on both
+ * engines. Every statement is written in SQL that ClickHouse 18.16 (Debian's
+ * package) and chDB's current engine both accept, and is idempotent
+ * (`IF NOT EXISTS`), so a migration interrupted half way is simply run again.
+ * Applied versions are recorded in `schema_migrations`.
+ *
+ * Deduplication (see docs/analytics.md): `events` is a ReplacingMergeTree
+ * whose sorting key is the event's identity, so a row written twice (a
+ * retried batch) collapses, and queries read it with `FINAL`. The per-minute
+ * rollup is fed by a materialized view per insert block and keyed by
+ * (room, minute, batch, part): a retried batch carries the same batch id and
+ * the same rows, so it produces the same rollup rows, which collapse too.
+ */
+import type { AnalyticsStore } from './analytics-store.js';
+import { AnalyticsError, AnalyticsErrorCode, featuresOf, sqlIdent, sqlUInt } from './analytics-store.js';
+
+/** One schema version. `statements` may use `{db}` for the database name. */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+  /** Only applied on engines that have the feature; recorded either way. */
+  when?: (version: string) => boolean;
+}
+
+/** Columns of `events`, in the order the sink writes them. */
+export const eventColumns = [
+  'room',
+  'ts',
+  'ts_ms',
+  'seq',
+  'kind',
+  'user_id',
+  'user_name',
+  'user_role',
+  'item_id',
+  'text',
+  'target',
+  'gift_id',
+  'gift_name',
+  'count',
+  'amount_cents',
+  'extra',
+  'recv_ms',
+  'batch',
+] as const;
+
+/** Event kinds that are moderation actions (counted together in rollups). */
+export const moderationKinds = ['retract', 'mute', 'unmute', 'ban', 'unban', 'slow_mode', 'pin', 'room_mode', 'room_close'] as const;
+
+const moderationList = moderationKinds.map((k) => `'${k}'`).join(', ');
+
+/** The migrations, oldest first. Never edit an applied one: add a new version. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'raw events',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.events (
+        room String,
+        ts DateTime,
+        ts_ms UInt64,
+        seq UInt64,
+        kind String,
+        user_id String,
+        user_name String,
+        user_role UInt8,
+        item_id String,
+        text String,
+        target String,
+        gift_id String,
+        gift_name String,
+        count UInt64,
+        amount_cents UInt64,
+        extra String,
+        recv_ms UInt64,
+        batch String
+      ) ENGINE = ReplacingMergeTree()
+      PARTITION BY toDate(ts)
+      ORDER BY (room, ts, kind, seq, ts_ms)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'per-minute room rollup',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.room_minute (
+        room String,
+        minute DateTime,
+        batch String,
+        part UInt64,
+        events UInt64,
+        danmaku UInt64,
+        gifts UInt64,
+        gift_events UInt64,
+        revenue_cents UInt64,
+        super_chats UInt64,
+        likes UInt64,
+        moderation UInt64,
+        online_max UInt64,
+        online_sum UInt64,
+        online_samples UInt64,
+        latency_sum_ms UInt64,
+        latency_samples UInt64
+      ) ENGINE = ReplacingMergeTree()
+      PARTITION BY toDate(minute)
+      ORDER BY (room, minute, batch, part)`,
+      // Fed per insert block. `part` tells apart the rollup rows of one batch
+      // should the engine ever cut the batch into several blocks; it is a
+      // function of the rows, so a retry yields the same key again.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.room_minute_mv TO {db}.room_minute AS
+      SELECT
+        room,
+        toStartOfMinute(ts) AS minute,
+        batch,
+        min(cityHash64(kind, seq, ts_ms)) AS part,
+        count() AS events,
+        sumIf(count, kind = 'danmaku') AS danmaku,
+        sumIf(count, kind = 'gift') AS gifts,
+        countIf(kind = 'gift') AS gift_events,
+        sumIf(amount_cents, kind IN ('gift', 'super_chat')) AS revenue_cents,
+        countIf(kind = 'super_chat') AS super_chats,
+        sumIf(count, kind = 'likes') AS likes,
+        countIf(kind IN (${moderationList})) AS moderation,
+        maxIf(count, kind = 'online') AS online_max,
+        sumIf(count, kind = 'online') AS online_sum,
+        countIf(kind = 'online') AS online_samples,
+        sumIf(toUInt64(recv_ms - ts_ms), kind = 'danmaku' AND recv_ms > ts_ms) AS latency_sum_ms,
+        countIf(kind = 'danmaku' AND recv_ms > ts_ms) AS latency_samples
+      FROM {db}.events
+      GROUP BY room, minute, batch`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'server-side insert deduplication (22.2+)',
+    when: (version) => featuresOf(version).insertDedupToken,
+    statements: [
+      // A retried batch (same token) is dropped at insert, before it can
+      // reach the materialized view. FINAL in queries stays the guarantee.
+      `ALTER TABLE {db}.events MODIFY SETTING non_replicated_deduplication_window = 1000`,
+      `ALTER TABLE {db}.room_minute MODIFY SETTING non_replicated_deduplication_window = 1000`,
+    ],
+  },
+];
+
+/** What `migrate` did. */
+export interface MigrationReport {
+  applied: number[];
+  skipped: number[];
+  current: number;
+}
+
+/** Applies every migration not yet recorded in `{db}.schema_migrations`. Safe to run concurrently with itself only once. */
+export async function migrate(store: AnalyticsStore, database: string): Promise<MigrationReport> {
+  const db = sqlIdent(database);
+  const report: MigrationReport = { applied: [], skipped: [], current: 0 };
+  try {
+    await store.exec(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    await store.exec(
+      `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (version UInt32, name String, applied UInt8, at DateTime)
+       ENGINE = ReplacingMergeTree() ORDER BY version`,
+    );
+    const rows = await store.query<{ version: number | string }>(`SELECT version FROM ${db}.schema_migrations FINAL`);
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const version = await store.version();
+    for (const m of migrations) {
+      if (done.has(m.version)) {
+        report.skipped.push(m.version);
+        continue;
+      }
+      const apply = m.when ? m.when(version) : true;
+      if (apply) for (const sql of m.statements) await store.exec(sql.replaceAll('{db}', db));
+      const name = m.name.replace(/'/g, '');
+      await store.exec(
+        `INSERT INTO ${db}.schema_migrations (version, name, applied, at) VALUES (${sqlUInt(m.version)}, '${name}', ${apply ? 1 : 0}, now())`,
+      );
+      report.applied.push(m.version);
+    }
+    report.current = Math.max(0, ...migrations.map((m) => m.version));
+    return report;
+  } catch (err) {
+    if (err instanceof AnalyticsError) throw err;
+    throw new AnalyticsError(AnalyticsErrorCode.Migration, `analytics migration failed: ${(err as Error).message}`, { cause: err });
+  }
+}

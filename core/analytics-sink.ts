@@ -1,0 +1,335 @@
+/**
+ * The analytics sink: room events from an `EventSource` into the store's
+ * `events` table, in batches bounded by count, bytes and time.
+ *
+ * Promises (docs/analytics.md has the reasoning):
+ * - A batch is sealed once, with an id, and from then on is always sent as
+ *   the same bytes, so a retry after an ambiguous failure writes rows that
+ *   deduplicate (ReplacingMergeTree on the event identity; the rollup keyed
+ *   by batch id).
+ * - Events are acknowledged to the source only after the store accepted the
+ *   batch holding them.
+ * - Memory is bounded: past `maxMemoryBytes` of sealed batches the source is
+ *   paused when it can be, and otherwise sealed batches are spilled to disk;
+ *   past `maxSpillBytes` on disk new batches are dropped and counted.
+ * - While the store is down, inserts are retried with exponential backoff.
+ * - Spilled batches survive a restart: `start` picks them up.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { eventRow } from './analytics-rows.js';
+import { eventColumns } from './analytics-schema.js';
+import type { AnalyticsStore } from './analytics-store.js';
+import { sqlIdent } from './analytics-store.js';
+import type { EventSource } from './analytics-source.js';
+
+/** Limits and timings of the sink. */
+export interface SinkOptions {
+  database: string;
+  /** Seal a batch at this many events. */
+  maxBatchEvents?: number;
+  /** Seal a batch at this many bytes of rows. */
+  maxBatchBytes?: number;
+  /** Seal a non-empty batch at the latest this long after its first event. */
+  flushMs?: number;
+  /** Sealed batches held in memory before pausing the source or spilling. */
+  maxMemoryBytes?: number;
+  /** Where batches are spilled; no spilling (drop instead) when absent. */
+  spillDir?: string;
+  /** Spilled bytes on disk before new batches are dropped. */
+  maxSpillBytes?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Called before the first insert and after every failure; the sink waits for it (migrations). */
+  prepare?: () => Promise<void>;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** Counters of the sink, for tests, metrics and the status endpoint. */
+export interface SinkStats {
+  received: number;
+  malformed: number;
+  inserted: number;
+  batches: number;
+  failures: number;
+  spilledBatches: number;
+  droppedEvents: number;
+  queuedBatches: number;
+  queuedEvents: number;
+  memoryBytes: number;
+  spillBytes: number;
+  paused: boolean;
+}
+
+interface Sealed {
+  id: string;
+  rows: number;
+  bytes: number;
+  payload: Buffer | undefined; // in memory, or
+  file: string | undefined; // spilled
+  handles: unknown[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Writes room events to the analytics store in deduplicating batches. */
+export class AnalyticsSink {
+  private readonly table: string;
+  private readonly maxBatchEvents: number;
+  private readonly maxBatchBytes: number;
+  private readonly flushMs: number;
+  private readonly maxMemoryBytes: number;
+  private readonly maxSpillBytes: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private readonly now: () => number;
+  private readonly prefix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  private counter = 0;
+
+  private lines: string[] = [];
+  private lineBytes = 0;
+  private handles: unknown[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly queue: Sealed[] = [];
+  private writing = false;
+  private stopping = false;
+  private prepared = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly s: SinkStats = {
+    received: 0,
+    malformed: 0,
+    inserted: 0,
+    batches: 0,
+    failures: 0,
+    spilledBatches: 0,
+    droppedEvents: 0,
+    queuedBatches: 0,
+    queuedEvents: 0,
+    memoryBytes: 0,
+    spillBytes: 0,
+    paused: false,
+  };
+
+  constructor(
+    private readonly source: EventSource,
+    private readonly store: AnalyticsStore,
+    private readonly options: SinkOptions,
+  ) {
+    this.table = `${sqlIdent(options.database)}.events`;
+    this.maxBatchEvents = options.maxBatchEvents ?? 50_000;
+    this.maxBatchBytes = options.maxBatchBytes ?? 8 << 20;
+    this.flushMs = options.flushMs ?? 1_000;
+    this.maxMemoryBytes = options.maxMemoryBytes ?? 64 << 20;
+    this.maxSpillBytes = options.maxSpillBytes ?? 1 << 30;
+    this.retryMinMs = options.retryMinMs ?? 100;
+    this.retryMaxMs = options.retryMaxMs ?? 5_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Recovers spilled batches from an earlier run, then starts consuming. */
+  start(): void {
+    this.recoverSpill();
+    this.source.start(this.receive);
+    this.kick();
+  }
+
+  /** A copy of the counters. */
+  stats(): SinkStats {
+    return { ...this.s, queuedBatches: this.queue.length };
+  }
+
+  private readonly receive = (data: Uint8Array, handle: unknown): void => {
+    this.s.received++;
+    const line = eventRow(data, this.now());
+    if (line === undefined) {
+      // Not an event: nothing could ever store it, so it is acknowledged and counted.
+      this.s.malformed++;
+      if (handle !== undefined) this.source.ack([handle]);
+      return;
+    }
+    this.lines.push(line);
+    this.lineBytes += line.length + 24;
+    if (handle !== undefined) this.handles.push(handle);
+    if (this.lines.length >= this.maxBatchEvents || this.lineBytes >= this.maxBatchBytes) {
+      this.seal();
+      this.kick();
+    } else if (!this.timer) {
+      this.timer = setTimeout(this.onTimer, this.flushMs);
+    }
+  };
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.seal();
+    this.kick();
+  };
+
+  /** Turns the open batch into a sealed one with a fixed id and fixed bytes. */
+  private seal(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.lines.length === 0) return;
+    const id = `${this.prefix}-${(this.counter++).toString(36).padStart(6, '0')}`;
+    const tail = `\t${id}\n`;
+    const payload = Buffer.from(this.lines.join(tail) + tail);
+    const batch: Sealed = { id, rows: this.lines.length, bytes: payload.length, payload, file: undefined, handles: this.handles };
+    this.lines = [];
+    this.lineBytes = 0;
+    this.handles = [];
+    this.queue.push(batch);
+    this.s.queuedEvents += batch.rows;
+    this.s.memoryBytes += batch.bytes;
+    this.bound();
+  }
+
+  /** Keeps sealed batches in memory under the limit: pause the source, or spill the newest. */
+  private bound(): void {
+    if (this.s.memoryBytes <= this.maxMemoryBytes) return;
+    if (this.source.pause) {
+      if (!this.s.paused) {
+        this.s.paused = true;
+        this.source.pause();
+      }
+      return;
+    }
+    // Spill from the newest back; the oldest (head) is the one being written.
+    for (let i = this.queue.length - 1; i >= 1 && this.s.memoryBytes > this.maxMemoryBytes; i--) {
+      const b = this.queue[i] as Sealed;
+      if (!b.payload) continue;
+      if (!this.options.spillDir || this.s.spillBytes + b.bytes > this.maxSpillBytes) {
+        this.drop(i, b);
+        continue;
+      }
+      const file = join(this.options.spillDir, `${b.id}.tsv`);
+      try {
+        mkdirSync(this.options.spillDir, { recursive: true });
+        writeFileSync(file, b.payload);
+      } catch (err) {
+        this.options.logger?.error({ err, batch: b.id }, 'analytics spill failed; dropping the batch');
+        this.drop(i, b);
+        continue;
+      }
+      this.s.memoryBytes -= b.bytes;
+      this.s.spillBytes += b.bytes;
+      this.s.spilledBatches++;
+      b.payload = undefined;
+      b.file = file;
+    }
+  }
+
+  private drop(index: number, b: Sealed): void {
+    this.queue.splice(index, 1);
+    this.s.memoryBytes -= b.payload ? b.bytes : 0;
+    this.s.queuedEvents -= b.rows;
+    this.s.droppedEvents += b.rows;
+    this.options.logger?.error({ batch: b.id, rows: b.rows }, 'analytics buffer full: batch dropped');
+  }
+
+  private recoverSpill(): void {
+    const dir = this.options.spillDir;
+    if (!dir) return;
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => n.endsWith('.tsv'));
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) {
+      const file = join(dir, name);
+      const bytes = statSync(file).size;
+      const rows = readFileSync(file).reduce((n, c) => (c === 10 ? n + 1 : n), 0);
+      this.queue.push({ id: name.slice(0, -4), rows, bytes, payload: undefined, file, handles: [] });
+      this.s.spillBytes += bytes;
+      this.s.queuedEvents += rows;
+    }
+    if (names.length) this.options.logger?.info({ batches: names.length }, 'analytics: recovered spilled batches');
+  }
+
+  /** Starts the writer loop unless it runs. */
+  private kick(): void {
+    if (this.writing) return;
+    this.writing = true;
+    void this.write().finally(() => {
+      this.writing = false;
+      if (this.queue.length && !this.stopping) this.kick();
+      else for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+
+  private async write(): Promise<void> {
+    let delay = this.retryMinMs;
+    while (this.queue.length) {
+      const b = this.queue[0] as Sealed;
+      try {
+        if (!this.prepared && this.options.prepare) await this.options.prepare();
+        this.prepared = true;
+        const payload = b.payload ?? readFileSync(b.file as string);
+        await this.store.insertTsv(this.table, eventColumns, payload, b.id);
+      } catch (err) {
+        this.s.failures++;
+        this.prepared = false;
+        if (this.s.failures === 1 || this.s.failures % 20 === 0) {
+          this.options.logger?.warn({ err, batch: b.id, failures: this.s.failures }, 'analytics insert failed; retrying');
+        }
+        if (this.stopping && this.stopDeadline < this.now()) return;
+        await sleep(delay + Math.random() * delay * 0.2);
+        delay = Math.min(delay * 2, this.retryMaxMs);
+        continue;
+      }
+      delay = this.retryMinMs;
+      this.queue.shift();
+      this.s.batches++;
+      this.s.inserted += b.rows;
+      this.s.queuedEvents -= b.rows;
+      if (b.payload) this.s.memoryBytes -= b.bytes;
+      if (b.file) {
+        this.s.spillBytes -= b.bytes;
+        try {
+          unlinkSync(b.file);
+        } catch {
+          // already gone; nothing to undo
+        }
+      }
+      if (b.handles.length) this.source.ack(b.handles);
+      if (this.s.paused && this.s.memoryBytes <= this.maxMemoryBytes / 2) {
+        this.s.paused = false;
+        this.source.resume?.();
+      }
+    }
+  }
+
+  private stopDeadline = Infinity;
+
+  /** Seals the open batch and resolves when everything received so far is in the store. */
+  async flush(): Promise<void> {
+    this.seal();
+    this.kick();
+    while (this.writing || this.queue.length) await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  /**
+   * Stops consuming and writes what is buffered, for at most `timeoutMs`;
+   * what is left is spilled to disk (when a spill dir is set) for the next start.
+   */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    await this.source.stop();
+    this.seal();
+    this.stopping = true;
+    this.stopDeadline = this.now() + timeoutMs;
+    this.kick();
+    const done = new Promise<void>((r) => this.idleWaiters.push(r));
+    await Promise.race([done, sleep(timeoutMs)]);
+    const dir = this.options.spillDir;
+    if (!dir) return;
+    for (const b of this.queue) {
+      if (!b.payload) continue;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${b.id}.tsv`), b.payload);
+    }
+  }
+}

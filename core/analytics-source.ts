@@ -1,0 +1,54 @@
+/**
+ * Where the analytics sink reads room events from. In one process it is a
+ * bus subscription (`BusEventSource`); clustered it is a durable JetStream
+ * consumer, which acknowledges a message only when the sink says the store
+ * accepted the batch holding it, and which can stop fetching when the sink's
+ * buffer is full (a bus subscription cannot, so the sink spills to disk).
+ */
+import type { Bus, Subscription } from './bus.js';
+import { subjects } from './subjects.js';
+
+/** Called once per encoded `Event`; `handle` comes back in `ack` (undefined for a bus). */
+export type SourceDeliver = (data: Uint8Array, handle: unknown) => void;
+
+/** A stream of sequenced room events for the analytics sink. */
+export interface EventSource {
+  /** Starts delivering. Called once. */
+  start(deliver: SourceDeliver): void;
+  /**
+   * The store accepted every event whose handle is in `handles` (delivery
+   * order). A durable source acknowledges them now and never before.
+   */
+  ack(handles: readonly unknown[]): void;
+  /** Stop fetching: the sink's buffer is full. Absent when the source cannot be paused. */
+  pause?(): void;
+  /** Fetch again after `pause`. */
+  resume?(): void;
+  /** Stops delivering; resolves when no more `deliver` calls will come. */
+  stop(): Promise<void>;
+}
+
+/** Every sequenced event of every room, from a bus subscription. Nothing to acknowledge. */
+export class BusEventSource implements EventSource {
+  private sub: Subscription | undefined;
+
+  constructor(
+    private readonly bus: Bus,
+    /** Defaults to every room's events, `barrage.room.*.ev`. */
+    private readonly subject = subjects.events('*'),
+  ) {}
+
+  start(deliver: SourceDeliver): void {
+    this.sub = this.bus.subscribe(this.subject, (data) => deliver(data, undefined));
+  }
+
+  ack(): void {
+    // A bus subscription has no acknowledgments; loss on a crash is the
+    // single-process promise (the events were only in memory anyway).
+  }
+
+  async stop(): Promise<void> {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+  }
+}

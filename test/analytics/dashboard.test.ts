@@ -1,0 +1,149 @@
+/**
+ * The single-process server with analytics on chDB (the `npm start`
+ * default): events published on the bus show up in the API and on the
+ * `/dashboard` page in Chromium, which is screenshotted for a human to look at.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSingleProcess } from '../../bin/app.js';
+import type { SingleProcess } from '../../bin/app.js';
+import { loadConfig } from '../../core/config.js';
+import { createLogger } from '../../core/logger.js';
+import { subjects } from '../../core/subjects.js';
+import { encode } from './events.js';
+
+const apiKey = 'test-analytics-key-0123456789';
+const room = 'dash-room';
+const minute = 60_000;
+const end = Math.floor(Date.now() / minute) * minute;
+const start = end - 30 * minute;
+
+/** Thirty minutes of a room: chat that grows, online that rises and falls, gifts from three viewers. */
+function roomHistory(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const words = ['hype', 'gg', 'lol', '233', 'pog', 'nice', '哈哈'];
+  const gifters = [
+    { id: 'u-whale', name: 'Whale' },
+    { id: 'u-fan', name: 'Big Fan' },
+    { id: 'u-lurker', name: 'Lurker' },
+  ];
+  let seq = 0;
+  for (let m = 0; m < 30; m++) {
+    const t = start + m * minute;
+    for (let i = 0; i < 10 + m * 3; i++) {
+      const text = `${words[i % words.length]} ${i % 3 === 0 ? 'gg' : 'hype'}`;
+      out.push(
+        encode({ room, seq: ++seq, tsMs: t + i * 100, danmaku: { id: `d${seq}`, user: { id: `v${i}`, name: `viewer${i}` }, text } }),
+      );
+    }
+    for (let s = 0; s < 30; s++) {
+      out.push(encode({ room, seq, tsMs: t + s * 2000 + 1, online: { count: 100 + Math.round(80 * Math.sin((m / 30) * Math.PI)) } }));
+    }
+    if (m % 3 === 0) {
+      const g = gifters[m % 9 === 0 ? 0 : m % 2 === 0 ? 2 : 1] as { id: string; name: string };
+      out.push(
+        encode({
+          room,
+          seq: ++seq,
+          tsMs: t + 30_000,
+          gift: { id: `g${seq}`, user: g, giftId: 'rocket', name: 'Rocket', count: 2, priceCents: 500 },
+        }),
+      );
+    }
+    out.push(encode({ room, seq, tsMs: t + 45_000, likes: { total: (m + 1) * 20, delta: 20 } }));
+  }
+  return out;
+}
+
+describe('analytics dashboard - single process with chDB', () => {
+  let app: SingleProcess;
+  let browser: Browser | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'barrage-dash-'));
+  const events = roomHistory();
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { stdio: 'inherit' });
+    const config = loadConfig({ BARRAGE_SECRET: 'test-secret-test-secret-test-secret-0123456789', PORT: '0', HOST: '127.0.0.1' });
+    app = await startSingleProcess(config, createLogger('silent'), {
+      processMetrics: false,
+      analytics: {
+        chdbPath: join(dir, 'chdb'),
+        spillDir: join(dir, 'spill'),
+        database: 'barrage',
+        apiKey,
+        apiKeyDerived: false,
+        sink: { flushMs: 50 },
+      },
+    });
+    await app.analytics?.ready;
+    for (const e of events) app.bus.publish(subjects.events(room), e);
+    await app.bus.flush();
+    await app.analytics?.sink.flush();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('api - stats need the key and count what was published', async () => {
+    const url = `http://127.0.0.1:${app.port}/api/v1/rooms/${room}/stats?from=${start}&to=${end}`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(res.status).toBe(200);
+    const stats = (await res.json()) as Record<string, number>;
+    const messages = Array.from({ length: 30 }, (_, m) => 10 + m * 3).reduce((a, b) => a + b, 0);
+    expect(stats['messages']).toBe(messages);
+    expect(stats['gifts']).toBe(20);
+    expect(stats['revenueCents']).toBe(10 * 2 * 500);
+    expect(stats['likes']).toBe(600);
+    expect(stats['peakOnline']).toBe(180);
+    expect(stats['events']).toBe(events.length);
+    const bad = await fetch(`http://127.0.0.1:${app.port}/api/v1/rooms/${room}/stats?from=${end}&to=${start}`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it('dashboard - renders the charts and tables from real data in Chromium', async () => {
+    browser = await chromium.launch({
+      executablePath: process.env['BARRAGE_CHROMIUM'] || '/usr/bin/chromium',
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${app.port}/dashboard?room=${room}&from=${start}&to=${end}#key=${apiKey}`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 });
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/analytics-dashboard.png', fullPage: true });
+
+    expect(errors).toEqual([]);
+    expect(page.url()).not.toContain(apiKey); // the key left the address bar
+    expect(await page.locator('[data-metric="messages"] .value').textContent()).toBe('1,605');
+    expect(await page.locator('[data-metric="peak-online"] .value').textContent()).toBe('180');
+    expect(await page.locator('[data-metric="revenue"] .value').textContent()).toBe('$100.00');
+    const gifters = await page.locator('#top-gifters tbody tr').allTextContents();
+    expect(gifters[0]).toContain('Whale');
+    expect(gifters).toHaveLength(3);
+    const firstWord = await page.locator('#top-words tbody tr').first().textContent();
+    expect(firstWord).toMatch(/^hype/);
+    // Five uPlot charts, each drawn on a canvas with something on it.
+    expect(await page.locator('.uplot canvas').count()).toBe(5);
+    const inked = await page.evaluate(() =>
+      Array.from(document.querySelectorAll<HTMLCanvasElement>('.uplot canvas')).map((c) => {
+        const px = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+        let n = 0;
+        for (let i = 3; i < px.length; i += 4) if ((px[i] as number) > 0) n++;
+        return n;
+      }),
+    );
+    for (const n of inked) expect(n).toBeGreaterThan(500);
+  });
+});

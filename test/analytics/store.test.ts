@@ -1,0 +1,164 @@
+/**
+ * Both analytics stores, the same tests: a real ClickHouse server (Debian's
+ * 18.16 here) started on free ports, and chDB in this process.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnalyticsQueries } from '../../core/analytics-queries.js';
+import { migrate, migrations } from '../../core/analytics-schema.js';
+import { AnalyticsSink } from '../../core/analytics-sink.js';
+import { BusEventSource } from '../../core/analytics-source.js';
+import type { AnalyticsStore } from '../../core/analytics-store.js';
+import { MemoryBus } from '../../core/bus-memory.js';
+import { subjects } from '../../core/subjects.js';
+import { ChdbStore } from '../../core/store-chdb.js';
+import { ClickHouseStore } from '../../core/store-clickhouse.js';
+import { encode, everyKind, everyKindExpected } from './events.js';
+import { startClickHouse } from './clickhouse-server.js';
+import type { TestClickHouse } from './clickhouse-server.js';
+
+const db = 'barrage_test';
+const t0 = Date.UTC(2025, 0, 15, 12, 0, 0);
+
+interface Engine {
+  name: string;
+  open(): Promise<AnalyticsStore>;
+  close(): Promise<void>;
+}
+
+let server: TestClickHouse | undefined;
+const chdbDir = mkdtempSync(join(tmpdir(), 'barrage-chdb-'));
+
+const engines: Engine[] = [
+  {
+    name: 'clickhouse server',
+    async open() {
+      server = await startClickHouse();
+      return new ClickHouseStore({ url: server.url });
+    },
+    async close() {
+      await server?.destroy();
+    },
+  },
+  {
+    name: 'chdb',
+    async open() {
+      return new ChdbStore({ path: chdbDir });
+    },
+    async close() {
+      rmSync(chdbDir, { recursive: true, force: true });
+    },
+  },
+];
+
+/** Publishes `events` on a memory bus into a sink on `store` and waits until they are stored. */
+async function ingest(store: AnalyticsStore, events: Uint8Array[]): Promise<AnalyticsSink> {
+  const bus = new MemoryBus();
+  const sink = new AnalyticsSink(new BusEventSource(bus), store, { database: db, flushMs: 20 });
+  sink.start();
+  for (const e of events) bus.publish(subjects.events('x'), e);
+  await bus.flush();
+  await sink.flush();
+  await sink.stop();
+  await bus.close();
+  return sink;
+}
+
+describe.each(engines)('analytics store on $name', (engine) => {
+  let store: AnalyticsStore;
+
+  beforeAll(async () => {
+    store = await engine.open();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await engine.close();
+  });
+
+  it('migrations - apply on an empty database and are idempotent', async () => {
+    const first = await migrate(store, db);
+    expect(first.applied).toEqual(migrations.map((m) => m.version));
+    const tables = await store.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${db}' ORDER BY name`);
+    expect(tables.map((t) => t.name)).toEqual(['events', 'room_minute', 'room_minute_mv', 'schema_migrations']);
+    const again = await migrate(store, db);
+    expect(again.applied).toEqual([]);
+    expect(again.skipped).toEqual(migrations.map((m) => m.version));
+    const recorded = await store.query<{ c: string }>(`SELECT count() AS c FROM ${db}.schema_migrations FINAL`);
+    expect(Number(recorded[0]?.c)).toBe(migrations.length);
+  });
+
+  it('sink - events of every kind in, equal rows out', async () => {
+    const events = everyKind('kinds', t0);
+    await ingest(store, events.map(encode));
+    const rows = await store.query<Record<string, unknown>>(`SELECT * FROM ${db}.events FINAL WHERE room = 'kinds' ORDER BY ts_ms`);
+    expect(rows).toHaveLength(events.length);
+    rows.forEach((row, i) => {
+      const want = everyKindExpected[i] as Record<string, string | number>;
+      const got: Record<string, string | number> = {};
+      for (const k of Object.keys(want)) got[k] = typeof want[k] === 'number' ? Number(row[k]) : String(row[k]);
+      expect(got).toEqual(want);
+      expect(Number(row['ts_ms'])).toBe(Number(events[i]?.tsMs));
+    });
+  });
+
+  it('queries - stats, timeline, top gifters and top words read the rows back', async () => {
+    const q = new AnalyticsQueries(store, db);
+    const range = { room: 'kinds', fromMs: t0, toMs: t0 + 3600_000 };
+    const stats = await q.stats(range);
+    expect(stats).toMatchObject({
+      events: 17,
+      messages: 4, // a merged "x3" danmaku counts three
+      likes: 40,
+      gifts: 2,
+      giftEvents: 1,
+      superChats: 1,
+      revenueCents: 4000,
+      gifters: 2,
+      chatters: 2,
+      moderationActions: 9,
+      peakOnline: 120,
+    });
+    const timeline = await q.timeline(range);
+    expect(timeline.reduce((s, p) => s + p.messages, 0)).toBe(4);
+    expect(timeline[0]?.minute).toBe(t0 / 1000);
+    expect(await q.topGifters(range, 5)).toEqual([
+      { userId: 'u-bob', name: 'Bob "B"\t\\', revenueCents: 3000, gifts: 0 },
+      { userId: 'u-alice', name: 'Alice', revenueCents: 1000, gifts: 2 },
+    ]);
+    const words = await q.topWords(range, 20);
+    expect(words[0]).toEqual({ word: '233', count: 1 });
+    expect(words.map((w) => w.word)).toContain('hello');
+  });
+
+  it('sink - a batch retried after an ambiguous failure counts once', async () => {
+    // The first insert of every batch reaches the store but "fails" on the way
+    // back, as a timeout or a dropped connection would: the sink must retry.
+    const seen = new Set<string>();
+    const flaky: AnalyticsStore = Object.create(store) as AnalyticsStore;
+    flaky.insertTsv = async (table, columns, payload, token) => {
+      await store.insertTsv(table, columns, payload, token);
+      if (!seen.has(token)) {
+        seen.add(token);
+        throw new Error('connection reset after the insert');
+      }
+    };
+    const events: Uint8Array[] = [];
+    for (let i = 0; i < 1000; i++) {
+      events.push(
+        encode({ room: 'retry', seq: i + 1, tsMs: t0 + i * 100, danmaku: { id: `r${i}`, user: { id: `u${i % 7}` }, text: 'again' } }),
+      );
+    }
+    const sink = await ingest(flaky, events);
+    expect(sink.stats().failures).toBeGreaterThan(0);
+    const [raw] = await store.query<Record<string, string>>(
+      `SELECT count() AS c, uniqExact(seq) AS u FROM ${db}.events FINAL WHERE room = 'retry'`,
+    );
+    expect(Number(raw?.['c'])).toBe(1000);
+    expect(Number(raw?.['u'])).toBe(1000);
+    const stats = await new AnalyticsQueries(store, db).stats({ room: 'retry', fromMs: t0, toMs: t0 + 3600_000 });
+    expect(stats.messages).toBe(1000);
+    expect(stats.events).toBe(1000);
+  });
+});

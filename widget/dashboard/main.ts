@@ -1,0 +1,237 @@
+/**
+ * The analytics dashboard (`/dashboard`): one room over a time range, read
+ * from the analytics API with the operator's API key, drawn with uPlot.
+ *
+ * State lives in the URL (`?room=&from=&to=`) so a view can be shared; the
+ * key is taken from `#key=` once (then removed from the address bar) or from
+ * localStorage, never put in the query string.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import './dashboard.css';
+
+interface Stats {
+  events: number;
+  messages: number;
+  likes: number;
+  gifts: number;
+  superChats: number;
+  revenueCents: number;
+  gifters: number;
+  chatters: number;
+  moderationActions: number;
+  peakOnline: number;
+  avgOnline: number;
+  avgLatencyMs: number;
+}
+interface Point {
+  minute: number;
+  messages: number;
+  likes: number;
+  gifts: number;
+  revenueCents: number;
+  onlineMax: number;
+  onlineAvg: number;
+}
+interface Gifter {
+  userId: string;
+  name: string;
+  revenueCents: number;
+  gifts: number;
+}
+interface Word {
+  word: string;
+  count: number;
+}
+
+const $ = <T extends Element>(sel: string): T => document.querySelector(sel) as T;
+const form = $<HTMLFormElement>('#controls');
+const status = $<HTMLParagraphElement>('#status');
+const charts: uPlot[] = [];
+
+const money = (cents: number): string => (cents / 100).toLocaleString('en-US', { style: 'currency', currency: 'USD' });
+const latency = (ms: number): string => (ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(0)} s`);
+const localInput = (ms: number): string => {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+};
+
+function readKey(): string {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const key = hash.get('key');
+  if (key) {
+    localStorage.setItem('barrage-api-key', key);
+    history.replaceState(null, '', location.pathname + location.search);
+    return key;
+  }
+  return localStorage.getItem('barrage-api-key') ?? '';
+}
+
+async function api<T>(path: string, key: string): Promise<T> {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${key}` } });
+  const body = (await res.json()) as T & { error?: { message: string } };
+  if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+  return body;
+}
+
+function card(label: string, value: string, id: string): string {
+  return `<div class="card" data-metric="${id}"><span class="label">${label}</span><span class="value">${value}</span></div>`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function width(el: HTMLElement): number {
+  return Math.max(280, el.clientWidth || 480);
+}
+
+/** A time chart of one or more series over minutes. */
+function timeChart(
+  el: HTMLElement,
+  x: number[],
+  series: Array<{ label: string; values: Array<number | null>; color: string; bars?: boolean }>,
+): void {
+  const bars = uPlot.paths.bars?.({ size: [0.8, 40] });
+  charts.push(
+    new uPlot(
+      {
+        width: width(el),
+        height: 200,
+        legend: { show: true },
+        cursor: { drag: { x: true, y: false } },
+        scales: { x: { time: true } },
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            fill: s.bars ? s.color + '99' : s.color + '22',
+            width: s.bars ? 0 : 2,
+            ...(s.bars && bars ? { paths: bars, points: { show: false } } : {}),
+          })),
+        ],
+        axes: [{}, { size: 60 }],
+      },
+      [x, ...series.map((s) => s.values)] as uPlot.AlignedData,
+      el,
+    ),
+  );
+}
+
+/** A bar chart of labelled values (top words). */
+function barChart(el: HTMLElement, labels: string[], values: number[], color: string): void {
+  const bars = uPlot.paths.bars?.({ size: [0.7, 60] });
+  charts.push(
+    new uPlot(
+      {
+        width: width(el),
+        height: 200,
+        legend: { show: false },
+        scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] } },
+        series: [
+          {},
+          { label: 'count', stroke: color, fill: color + 'aa', width: 0, ...(bars ? { paths: bars } : {}), points: { show: false } },
+        ],
+        axes: [{ values: (_u, splits) => splits.map((i) => labels[i] ?? ''), incrs: [1], rotate: 0 } as uPlot.Axis, { size: 50 }],
+      },
+      [labels.map((_, i) => i), values],
+      el,
+    ),
+  );
+}
+
+async function load(room: string, from: number, to: number, key: string): Promise<void> {
+  document.body.dataset['state'] = 'loading';
+  status.textContent = `Loading ${room}…`;
+  const q = `from=${from}&to=${to}`;
+  const base = `/api/v1/rooms/${encodeURIComponent(room)}`;
+  try {
+    const [stats, timeline, gifters, words] = await Promise.all([
+      api<Stats>(`${base}/stats?${q}`, key),
+      api<{ points: Point[] }>(`${base}/timeline?${q}`, key),
+      api<{ gifters: Gifter[] }>(`${base}/top-gifters?${q}&limit=10`, key),
+      api<{ words: Word[] }>(`${base}/top-words?${q}&limit=15`, key),
+    ]);
+    for (const c of charts.splice(0)) c.destroy();
+
+    $('#totals').innerHTML = [
+      card('Messages', stats.messages.toLocaleString('en-US'), 'messages'),
+      card('Peak online', stats.peakOnline.toLocaleString('en-US'), 'peak-online'),
+      card('Average online', stats.avgOnline.toLocaleString('en-US'), 'avg-online'),
+      card('Gifts', stats.gifts.toLocaleString('en-US'), 'gifts'),
+      card('Revenue', money(stats.revenueCents), 'revenue'),
+      card('Likes', stats.likes.toLocaleString('en-US'), 'likes'),
+      card('Chatters', stats.chatters.toLocaleString('en-US'), 'chatters'),
+      card('Gifters', stats.gifters.toLocaleString('en-US'), 'gifters'),
+      card('Moderation', stats.moderationActions.toLocaleString('en-US'), 'moderation'),
+      card('Avg latency', latency(stats.avgLatencyMs), 'latency'),
+    ].join('');
+
+    // One point per minute of the range (zero for a quiet minute) when that is few enough to draw.
+    const byMinute = new Map(timeline.points.map((p) => [p.minute, p]));
+    const first = Math.floor(from / 60_000) * 60;
+    const last = Math.ceil(to / 60_000) * 60;
+    const x = (last - first) / 60 <= 2_000 ? Array.from({ length: (last - first) / 60 }, (_, i) => first + i * 60) : [...byMinute.keys()];
+    const col = (f: (p: Point) => number | null, gap: number | null): Array<number | null> =>
+      x.map((m) => {
+        const p = byMinute.get(m);
+        return p ? f(p) : gap;
+      });
+    timeChart($('#chart-messages'), x, [{ label: 'messages', values: col((p) => p.messages, 0), color: '#2563eb' }]);
+    timeChart($('#chart-online'), x, [
+      { label: 'peak', values: col((p) => p.onlineMax || null, null), color: '#16a34a' },
+      { label: 'average', values: col((p) => p.onlineAvg || null, null), color: '#84cc16' },
+    ]);
+    timeChart($('#chart-gifts'), x, [{ label: 'gifts', values: col((p) => p.gifts, 0), color: '#db2777', bars: true }]);
+    timeChart($('#chart-revenue'), x, [
+      { label: 'revenue (USD)', values: col((p) => p.revenueCents / 100, 0), color: '#ea580c', bars: true },
+    ]);
+    barChart(
+      $('#chart-words'),
+      words.words.slice(0, 8).map((w) => w.word),
+      words.words.slice(0, 8).map((w) => w.count),
+      '#7c3aed',
+    );
+
+    $('#top-gifters tbody').innerHTML = gifters.gifters
+      .map(
+        (g, i) =>
+          `<tr><td>${i + 1}</td><td>${escapeHtml(g.name || g.userId)}</td><td>${g.gifts}</td><td>${money(g.revenueCents)}</td></tr>`,
+      )
+      .join('');
+    $('#top-words tbody').innerHTML = words.words.map((w) => `<tr><td>${escapeHtml(w.word)}</td><td>${w.count}</td></tr>`).join('');
+    status.textContent = `${room}: ${stats.events.toLocaleString('en-US')} events from ${new Date(from).toLocaleString()} to ${new Date(to).toLocaleString()}`;
+    document.body.dataset['state'] = 'ready';
+  } catch (err) {
+    status.textContent = `Could not load ${room}: ${(err as Error).message}`;
+    document.body.dataset['state'] = 'error';
+  }
+}
+
+function start(): void {
+  const params = new URLSearchParams(location.search);
+  const key = readKey();
+  const now = Date.now();
+  const to = Number(params.get('to')) || now;
+  const from = Number(params.get('from')) || to - 3600_000;
+  const room = params.get('room') ?? 'demo';
+  (form.elements.namedItem('room') as HTMLInputElement).value = room;
+  (form.elements.namedItem('from') as HTMLInputElement).value = localInput(from);
+  (form.elements.namedItem('to') as HTMLInputElement).value = localInput(to);
+  (form.elements.namedItem('key') as HTMLInputElement).value = key;
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    const r = String(data.get('room'));
+    const f = new Date(String(data.get('from'))).getTime();
+    const t = new Date(String(data.get('to'))).getTime();
+    const k = String(data.get('key'));
+    localStorage.setItem('barrage-api-key', k);
+    history.replaceState(null, '', `?room=${encodeURIComponent(r)}&from=${f}&to=${t}`);
+    void load(r, f, t, k);
+  });
+  void load(room, from, to, key);
+}
+
+start();
