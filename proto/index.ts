@@ -2,14 +2,9 @@
  * The wire contract: generated protobuf classes for `barrage.v1`, and the
  * few helpers every part needs to speak it.
  */
-import $protobuf from 'protobufjs/minimal.js';
+// Must come first: it turns Long off before the generated code reads it.
+import './no-long.js';
 import { barrage } from './gen/barrage.js';
-
-// 64-bit fields (seq, ts_ms) are plain numbers everywhere: seqs and
-// millisecond times stay far below 2^53, and Long objects would leak into
-// every consumer. Without Long, protobufjs reads uint64 as a number.
-$protobuf.util.Long = undefined as unknown as typeof $protobuf.util.Long;
-$protobuf.configure();
 
 /** The `barrage.v1` package: message classes (values) and their types. */
 export import v1 = barrage.v1;

@@ -98,6 +98,11 @@ export class TestClient {
     return this.until(() => this.closeCode !== undefined, timeoutMs, 'close');
   }
 
+  /** Danmaku events received live, in order (counters such as online counts left out). */
+  chat(): v1.Event[] {
+    return this.events.filter((e) => e.danmaku);
+  }
+
   /** Danmaku texts received live, in order. */
   texts(): string[] {
     return this.events.filter((e) => e.danmaku).map((e) => e.danmaku?.text as string);

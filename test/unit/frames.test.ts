@@ -52,6 +52,13 @@ describe('proto - round trips', () => {
     expect(decoded).toMatchObject(frame);
   });
 
+  it('proto - absent 64-bit fields default to the number 0, not a Long', () => {
+    const e = v1.Event.decode(v1.Event.encode({ room: 'r', online: { count: 1 } }).finish());
+    expect(e.seq).toBe(0);
+    expect(e.tsMs).toBe(0);
+    expect(v1.Welcome.decode(new Uint8Array()).seq).toBe(0);
+  });
+
   it('proto - 64-bit seq and ts decode as plain numbers', () => {
     const e = v1.Event.decode(v1.Event.encode({ seq: 2 ** 50, tsMs: 1_800_000_000_000, room: 'r', online: { count: 3 } }).finish());
     expect(typeof e.seq).toBe('number');
