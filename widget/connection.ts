@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   /** First backoff step in ms (default 500); the cap is 30 s. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Never open a socket: frames come only through `receive()` (replays, benchmarks). */
+  manual?: boolean;
 }
 
 /** Seqs remembered for de-duplication; older ones are below `lastSeq` anyway. */
@@ -69,6 +71,7 @@ export class BarrageConnection {
   private readonly maxBackoffMs: number;
   private refs = 0;
   private nextMsgId = 0;
+  private readonly manual: boolean;
 
   constructor(options: ConnectionOptions) {
     this.url = options.url;
@@ -77,6 +80,7 @@ export class BarrageConnection {
     this.tokenProvider = options.tokenProvider;
     this.backoffMs = options.backoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.manual = options.manual ?? false;
   }
 
   /** Adds a listener; the first one opens the socket. Returns the remover. */
@@ -95,6 +99,7 @@ export class BarrageConnection {
 
   /** Opens the socket now (cancelling a pending retry). */
   connect(): void {
+    if (this.manual) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.setState(ConnectionState.Connecting, {});

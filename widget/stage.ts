@@ -1,9 +1,13 @@
 /**
  * The danmaku renderer: places each danmaku in a lane so none overlaps
- * another of its lane, and moves it with a Web Animation on `transform`, which
- * the compositor runs without the main thread. The main thread only works
- * when a danmaku arrives (measure with canvas, create one text node, start an
- * animation) and in a sweep four times a second that removes finished ones.
+ * another of its lane. Scroll danmaku do not move one by one: each lane is a
+ * "belt", one element moved by one long Web Animation on `transform` that the
+ * compositor runs, and a danmaku is put on the belt at the spot that is at the
+ * right edge now. So the screen has one animated layer per lane (about 40 at
+ * 1080p), not one per danmaku (1,000): with a layer per danmaku Chromium spent
+ * 25 ms per style recalc and most of each frame compositing them. The main
+ * thread works only when a danmaku arrives (measure with canvas, create one
+ * text node) and in a sweep four times a second that removes finished ones.
  *
  * Scroll danmaku all move at the same pixel speed, so a danmaku that entered
  * a lane after the previous one's tail can never catch it up: a lane is free
@@ -46,6 +50,17 @@ export interface StageItemState {
   x: number;
 }
 
+interface Belt {
+  el: HTMLElement;
+  anim: Animation;
+  /** When its offset was 0 (performance.now() time). */
+  start: number;
+  /** px/ms. */
+  v: number;
+  count: number;
+  retired: boolean;
+}
+
 interface Item {
   id: string;
   text: string;
@@ -57,7 +72,7 @@ interface Item {
   /** Scroll speed in px/ms (0 for fixed modes). */
   v: number;
   el: HTMLElement;
-  anim: Animation;
+  belt: Belt | undefined;
 }
 
 interface Pending {
@@ -70,6 +85,10 @@ const fixedMs = 4_000;
 const maxWaitMs = 3_000;
 const sweepMs = 250;
 const sizeFactor = [1, 0.8, 1.25];
+/** A belt runs for an hour (864,000 px at 240 px/s, far inside layout's range)... */
+const beltMs = 3_600_000;
+/** ...and takes new danmaku for 50 minutes; then a fresh belt starts in its lane. */
+const beltFillMs = 3_000_000;
 
 /** Places, animates, retracts and removes danmaku inside one container. */
 export class DanmakuStage {
@@ -92,6 +111,9 @@ export class DanmakuStage {
   private readonly ctx: CanvasRenderingContext2D | null;
   private ctxFont = '';
   private localId = 0;
+  private belts: Array<Belt | undefined> = [];
+  private lastV = 0;
+  private readonly allBelts = new Set<Belt>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -127,6 +149,15 @@ export class DanmakuStage {
       const top = i * this.laneH;
       this.usable.push(!c.exclusions.some((a) => top < (a.y + a.height) * this.height && top + this.laneH > a.y * this.height));
     }
+    // A new speed (new width or setting) could let a new danmaku catch an old one in
+    // its lane: keep each lane closed until what is on it has left.
+    const v = this.speed();
+    if (v !== this.lastV) {
+      for (const item of this.items.values()) {
+        if (item.mode === 0) this.scrollFree[item.lane] = Math.max(this.scrollFree[item.lane] ?? 0, item.endAt);
+      }
+      this.lastV = v;
+    }
     while (this.scrollFree.length < lanes) {
       this.scrollFree.push(0);
       this.scrollLast.push('');
@@ -157,15 +188,13 @@ export class DanmakuStage {
     const now = performance.now();
     const rest: Pending[] = [];
     const full = [false, false, false];
-    const frag = document.createDocumentFragment();
-    const placed: Item[] = [];
     for (const p of this.pending) {
       const mode = p.d.mode <= 2 ? p.d.mode : 0;
       if (now - p.at > maxWaitMs) {
         this.dropped++;
         continue;
       }
-      if (full[mode] || this.items.size + placed.length >= this.config.density) {
+      if (full[mode] || this.items.size >= this.config.density) {
         full[mode] = true;
         rest.push(p);
         continue;
@@ -176,15 +205,9 @@ export class DanmakuStage {
         rest.push(p);
         continue;
       }
-      frag.appendChild(item.el);
-      placed.push(item);
-    }
-    this.pending = rest;
-    this.root.appendChild(frag);
-    for (const item of placed) {
-      item.anim = this.animate(item);
       this.items.set(item.id, item);
     }
+    this.pending = rest;
     if (this.items.size > 0 && this.sweepTimer === undefined) this.sweepTimer = setInterval(this.sweep, sweepMs);
     if (this.pending.length > 0) this.raf = requestAnimationFrame(this.flush);
   };
@@ -228,32 +251,61 @@ export class DanmakuStage {
       this.fixedFree[lane] = now + fixedMs;
     }
     const el = document.createElement('span');
-    el.className = isDark(d.color) ? 'd dark' : 'd';
+    el.className = (mode === 0 ? 'd' : 'd f') + (isDark(d.color) ? ' dark' : '');
     el.setAttribute('part', 'danmaku');
     el.textContent = text;
-    const top = lane * this.laneH + ((this.laneH - px * 1.2) >> 1);
-    const left = mode === 0 ? 0 : Math.max(0, (this.width - width) / 2);
-    el.style.cssText = `top:${top}px;left:${left}px;font-size:${px}px;color:#${(d.color & 0xffffff).toString(16).padStart(6, '0')}`;
-    if (mode === 0) el.style.transform = `translateX(${this.width}px)`;
+    const offset = (this.laneH - px * 1.2) >> 1;
+    const color = `color:#${(d.color & 0xffffff).toString(16).padStart(6, '0')}`;
+    let belt: Belt | undefined;
+    if (mode === 0) {
+      belt = this.belt(lane, v, now);
+      // The spot on the belt that is at the right edge now.
+      el.style.cssText = `top:${offset}px;left:${this.width + v * (now - belt.start)}px;font-size:${px}px;${color}`;
+      belt.el.appendChild(el);
+      belt.count++;
+    } else {
+      const left = Math.max(0, (this.width - width) / 2);
+      el.style.cssText = `top:${lane * this.laneH + offset}px;left:${left}px;font-size:${px}px;${color}`;
+      this.root.appendChild(el);
+    }
     const endAt = mode === 0 ? now + (this.width + width) / v : now + fixedMs;
-    return { id, text, mode, lane, width, startAt: now, endAt, v, el, anim: undefined as unknown as Animation };
+    return { id, text, mode, lane, width, startAt: now, endAt, v, el, belt };
   }
 
-  private animate(item: Item): Animation {
-    const duration = item.endAt - item.startAt;
-    const anim =
-      item.mode !== 0
-        ? item.el.animate([{ opacity: 1 }, { opacity: 1 }], { duration, fill: 'forwards' })
-        : item.el.animate([{ transform: `translateX(${this.width}px)` }, { transform: `translateX(${-item.width}px)` }], {
-            duration,
-            easing: 'linear',
-            fill: 'forwards',
-          });
-    // Pin the start to the time the lane maths used. Left alone, an animation starts
-    // when its frame is committed, later under load, and a danmaku would run behind
-    // its own schedule into the one placed after it.
-    anim.startTime = item.startAt;
-    return anim;
+  /** The lane's belt moving at `v`, started when needed. */
+  private belt(lane: number, v: number, now: number): Belt {
+    const current = this.belts[lane];
+    if (current && current.v === v && now - current.start < beltFillMs) return current;
+    if (current) this.retire(current);
+    const el = document.createElement('div');
+    el.className = 'belt';
+    el.style.top = `${lane * this.laneH}px`;
+    this.root.appendChild(el);
+    const anim = el.animate([{ transform: 'translateX(0)' }, { transform: `translateX(${-v * beltMs}px)` }], {
+      duration: beltMs,
+      easing: 'linear',
+    });
+    // Pinned to the time the lane maths use; left alone, an animation starts when its
+    // frame is committed, later under load, and danmaku would run behind schedule.
+    anim.startTime = now;
+    const belt: Belt = { el, anim, start: now, v, count: 0, retired: false };
+    if (this.pausedAt >= 0) anim.pause();
+    this.belts[lane] = belt;
+    this.allBelts.add(belt);
+    return belt;
+  }
+
+  private retire(belt: Belt): void {
+    belt.retired = true;
+    if (belt.count === 0) this.dropBelt(belt);
+  }
+
+  private dropBelt(belt: Belt): void {
+    belt.anim.cancel();
+    belt.el.remove();
+    this.allBelts.delete(belt);
+    const i = this.belts.indexOf(belt);
+    if (i >= 0) this.belts[i] = undefined;
   }
 
   private readonly sweep = (): void => {
@@ -267,9 +319,10 @@ export class DanmakuStage {
   };
 
   private remove(item: Item): void {
-    item.anim.cancel();
     item.el.remove();
     this.items.delete(item.id);
+    const belt = item.belt;
+    if (belt && --belt.count === 0 && (belt.retired || this.pending.length === 0)) this.dropBelt(belt);
   }
 
   /** Takes a danmaku down at once, wherever it is (moderator retraction). */
@@ -294,7 +347,7 @@ export class DanmakuStage {
   pause(): void {
     if (this.pausedAt >= 0) return;
     this.pausedAt = performance.now();
-    for (const item of this.items.values()) item.anim.pause();
+    for (const belt of this.allBelts) belt.anim.pause();
     this.pending = [];
   }
 
@@ -306,7 +359,10 @@ export class DanmakuStage {
     for (const item of this.items.values()) {
       item.startAt += shift;
       item.endAt += shift;
-      item.anim.play();
+    }
+    for (const belt of this.allBelts) {
+      belt.start += shift;
+      belt.anim.play();
     }
     for (let i = 0; i < this.scrollFree.length; i++) {
       this.scrollFree[i] = (this.scrollFree[i] as number) + shift;
@@ -321,8 +377,9 @@ export class DanmakuStage {
 
   /** Removes everything. */
   clear(): void {
-    for (const item of this.items.values()) this.remove(item);
     this.pending = [];
+    for (const item of this.items.values()) this.remove(item);
+    for (const belt of [...this.allBelts]) this.dropBelt(belt);
     this.scrollFree.fill(0);
     this.fixedFree.fill(0);
   }

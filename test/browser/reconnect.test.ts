@@ -5,9 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { mintToken } from '../../core/auth.js';
-import { TestClient } from '../helpers/client.js';
 import { testSecret } from '../helpers/server.js';
-import { buildWidget, launchBrowser, waitForTexts } from './browser.js';
+import { buildWidget, connectWithRetry, launchBrowser, waitForTexts } from './browser.js';
 
 /** A free port, found by binding 0 and letting go. */
 async function freePort(): Promise<number> {
@@ -61,9 +60,9 @@ describe('connection', () => {
     barrage = await startBarrage(port);
     const say = async (text: string) => {
       const token = await mintToken(new TextEncoder().encode(testSecret), { room: 'phoenix', user: 'bob', name: 'Bob', role: 'viewer' });
-      const bob = await TestClient.connect(`ws://127.0.0.1:${port}/ws?room=phoenix&token=${token}`);
+      const bob = await connectWithRetry(`ws://127.0.0.1:${port}/ws?room=phoenix&token=${token}`);
       bob.danmaku(text, { color: 0xffffff });
-      await bob.until(() => bob.texts().includes(text));
+      await bob.until(() => bob.texts().includes(text), 10_000, text);
       bob.close();
     };
     const page = await browser.newPage({ viewport: { width: 960, height: 540 } });

@@ -176,12 +176,14 @@ export class BarrageOverlay extends RoomElement {
   events(events: readonly WireEvent[], history: boolean): void {
     const now = Date.now();
     const skew = this.welcomed ? this.welcomed.serverTsMs - now : 0;
-    const fly = !history || this.welcomed?.recovered === true;
+    // Live danmaku fly; history only on a resume that recovered, and only if recent
+    // (what was missed in a short reconnect), never the backlog shown on join.
+    const flyHistory = history && this.welcomed?.recovered === true;
     let dirty = false;
     for (const e of events) {
       switch (e.kind) {
         case 'danmaku':
-          this.onDanmaku(e.danmaku as Danmaku, fly && now + skew - e.tsMs < flyHistoryMs);
+          this.onDanmaku(e.danmaku as Danmaku, !history || (flyHistory && now + skew - e.tsMs < flyHistoryMs));
           break;
         case 'retract':
           this.onRetract(e.retract?.danmakuId ?? '');

@@ -26,12 +26,16 @@ export const overlayStyles = css`
     overflow: hidden;
     contain: strict;
   }
+  .belt {
+    position: absolute;
+    left: 0;
+    will-change: transform;
+  }
   .d {
     position: absolute;
     white-space: pre;
     line-height: 1.2;
     font-weight: var(--barrage-danmaku-weight, 600);
-    will-change: transform;
     unicode-bidi: isolate;
     text-shadow:
       0 0 2px #000,
