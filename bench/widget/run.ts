@@ -1,0 +1,217 @@
+/**
+ * Widget benchmark: one headless Chromium at 1920x1080 shows the same stream
+ * of danmaku with `<barrage-overlay>` and with the `danmaku` npm library (its
+ * DOM engine, the default), one page after the other, and reports frame time
+ * (p50/p95 of requestAnimationFrame intervals) and main-thread time per
+ * incoming message (Chromium's TaskDuration over the window / messages fed).
+ *
+ * Both get the same texts at the same times, the same font size and speed,
+ * at a rate that keeps about 1,000 danmaku on screen. Our overlay gets them
+ * as encoded Batch frames through its connection (decode included).
+ *
+ *   node --import tsx bench/widget/run.ts [--seconds 10] [--rate 130]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { v1 } from '../../proto/index.js';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const seconds = arg('seconds', 10);
+const rate = arg('rate', 130);
+const warmup = 10;
+const batchMs = 25; // the edge's batching window
+const fontPx = 16;
+const speed = 240; // px/s: what the overlay uses at 1920 px wide (width / 8 s)
+
+const words = ['233333', '哈哈哈哈哈', 'lol', 'nice!', 'GG', '前方高能', '+1', 'wow wow', 'first', '666666', 'ok', 'pog'];
+const total = Math.ceil((warmup + seconds) * rate);
+const texts = Array.from({ length: total }, (_, i) => `${words[i % words.length]}`);
+const colors = [0xffffff, 0xffffff, 0xffffff, 0xfe0302, 0xffd302, 0x00a0ea];
+const perBatch = (rate * batchMs) / 1000;
+// The stream as the edge would send it: one Batch frame per window.
+const frames: string[] = [];
+for (let i = 0, seq = 1; i < total;) {
+  const n = Math.max(1, Math.round(perBatch * (frames.length + 1)) - i);
+  const events = texts.slice(i, i + n).map((text, k) => ({
+    seq: seq++,
+    room: 'bench',
+    tsMs: 0,
+    danmaku: { id: `d${i + k}`, text, color: colors[(i + k) % colors.length], user: { id: 'u', name: 'bench' } },
+  }));
+  frames.push(Buffer.from(v1.ServerFrame.encode({ batch: { room: 'bench', events } }).finish()).toString('base64'));
+  i += n;
+}
+
+execFileSync(process.execPath, ['scripts/build-widget.mjs'], { stdio: 'inherit' });
+const files: Record<string, [string, string]> = {
+  '/widget.js': ['text/javascript', readFileSync('dist/widget/widget.js', 'utf8')],
+  '/danmaku.js': ['text/javascript', readFileSync('node_modules/danmaku/dist/esm/danmaku.js', 'utf8')],
+  '/': ['text/html', '<!doctype html><body style="margin:0;background:#000"><div id="stage" style="position:fixed;inset:0"></div></body>'],
+};
+const http = createServer((req, res) => {
+  const f = files[req.url ?? ''];
+  res.writeHead(f ? 200 : 404, { 'content-type': f?.[0] ?? 'text/plain' });
+  res.end(f?.[1] ?? '');
+});
+await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+
+const browser = await chromium.launch({
+  executablePath: process.env['BARRAGE_CHROMIUM'] ?? '/usr/bin/chromium',
+  args: [
+    '--headless=new',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+interface Result {
+  name: string;
+  p50: number;
+  p95: number;
+  perMessageMs: number;
+  onScreen: number;
+  messages: number;
+}
+
+/** Feeds the stream in the page, waits the warm-up, then measures for `seconds`. */
+async function measure(name: string, setup: (page: Page) => Promise<void>, feedFn: string, countFn: string): Promise<Result> {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  // tsx names functions with a helper; the functions below run in the page, where it is absent.
+  await page.addInitScript('window.__name = (f) => f');
+  await page.goto(base + '/');
+  await setup(page);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.evaluate(
+    ({ frames, texts, batchMs, feedFn }) => {
+      const w = window as unknown as Record<string, unknown>;
+      const feed = new Function('frame', 'texts', feedFn) as (frame: Uint8Array, texts: string[]) => void;
+      const decoded = frames.map((b) => Uint8Array.from(atob(b), (c) => c.charCodeAt(0)));
+      let i = 0;
+      let t = 0;
+      w['fed'] = 0;
+      const timer = setInterval(() => {
+        if (i >= decoded.length) return clearInterval(timer);
+        // texts of this frame, for the library that takes plain objects
+        const n = Math.round((texts.length * (i + 1)) / decoded.length) - t;
+        const chunk = texts.slice(t, t + n);
+        t += n;
+        feed(decoded[i++] as Uint8Array, chunk);
+        w['fed'] = (w['fed'] as number) + chunk.length;
+      }, batchMs);
+    },
+    { frames, texts, batchMs, feedFn },
+  );
+  await page.waitForTimeout(warmup * 1000);
+  const taskTime = async () => {
+    const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
+    if (process.env['BENCH_DEBUG'])
+      console.log(
+        name,
+        metrics
+          .filter((m) => /Duration|Nodes|LayoutCount|RecalcStyleCount/.test(m.name))
+          .map((m) => `${m.name}=${m.value.toFixed(2)}`)
+          .join(' '),
+      );
+    return metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0;
+  };
+  const fedBefore = (await page.evaluate('window.fed')) as number;
+  const task0 = await taskTime();
+  const sample = await page.evaluate(
+    ({ seconds, countFn }) =>
+      new Promise<{ deltas: number[]; counts: number[] }>((resolve) => {
+        const count = new Function(countFn) as () => number;
+        const deltas: number[] = [];
+        const counts: number[] = [];
+        let last = performance.now();
+        const end = last + seconds * 1000;
+        const tick = (now: number) => {
+          deltas.push(now - last);
+          last = now;
+          if (deltas.length % 30 === 0) counts.push(count());
+          if (now < end) requestAnimationFrame(tick);
+          else resolve({ deltas, counts });
+        };
+        requestAnimationFrame(tick);
+      }),
+    { seconds, countFn },
+  );
+  const task1 = await taskTime();
+  const fedAfter = (await page.evaluate('window.fed')) as number;
+  await page.close();
+  const sorted = sample.deltas.slice(1).sort((a, b) => a - b);
+  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+  const messages = fedAfter - fedBefore;
+  return {
+    name,
+    p50: q(0.5),
+    p95: q(0.95),
+    perMessageMs: ((task1 - task0) * 1000) / messages,
+    onScreen: Math.round(sample.counts.reduce((a, b) => a + b, 0) / Math.max(1, sample.counts.length)),
+    messages,
+  };
+}
+
+const results: Result[] = [];
+results.push(
+  await measure(
+    '<barrage-overlay>',
+    async (page) => {
+      await page.addScriptTag({ type: 'module', content: `import * as W from '/widget.js'; window.W = W;` });
+      await page.waitForFunction(() => 'W' in window);
+      await page.evaluate(
+        ({ fontPx }) => {
+          const W = (window as unknown as { W: typeof import('../../widget/index.js') }).W;
+          const overlay = document.createElement('barrage-overlay');
+          overlay.storage = 'none';
+          // base font at 1080p is 32 px; the scale brings it to the same size the library draws
+          overlay.settings = { ...W.defaultSettings, fontScale: fontPx / 32, density: 2000 };
+          overlay.style.cssText = 'position:fixed;inset:0';
+          overlay.connection = new W.BarrageConnection({ url: 'ws://unused/ws', room: 'bench', manual: true });
+          document.getElementById('stage')!.appendChild(overlay);
+        },
+        { fontPx },
+      );
+      await page.waitForFunction(() => document.querySelector('barrage-overlay')?.shadowRoot?.querySelector('.stage'));
+    },
+    `document.querySelector('barrage-overlay').activeConnection.receive(frame)`,
+    `return document.querySelector('barrage-overlay').stageStats().shown`,
+  ),
+);
+results.push(
+  await measure(
+    'danmaku 2.0.10 (DOM engine)',
+    async (page) => {
+      await page.addScriptTag({
+        type: 'module',
+        content: `import Danmaku from '/danmaku.js'; window.dm = new Danmaku({ container: document.getElementById('stage'), engine: 'dom', speed: ${speed} });`,
+      });
+      await page.waitForFunction(() => 'dm' in window);
+    },
+    `const colors = ['#ffffff','#ffffff','#ffffff','#fe0302','#ffd302','#00a0ea'];
+     for (let k = 0; k < texts.length; k++) window.dm.emit({ text: texts[k], style: { fontSize: '${fontPx}px', fontWeight: '600', color: colors[(window.n = (window.n || 0) + 1) % 6], textShadow: '0 0 2px #000, 0 0 1px #000' } });`,
+    `return window.dm._.runningList.length`,
+  ),
+);
+await browser.close();
+http.close();
+
+console.log(`\n${rate} danmaku/s, ${seconds} s measured after ${warmup} s warm-up, 1920x1080, headless Chromium (--disable-gpu)\n`);
+console.log('| renderer | on screen (avg) | frame p50 (ms) | frame p95 (ms) | main thread per message (ms) |');
+console.log('|---|---|---|---|---|');
+for (const r of results) {
+  console.log(`| ${r.name} | ${r.onScreen} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.perMessageMs.toFixed(3)} |`);
+}

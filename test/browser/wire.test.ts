@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { v1 } from '../../proto/index.js';
+import { decodeServerFrame, encodeClientFrame } from '../../widget/wire.js';
+
+// The widget's hand-written codec against the generated code, both ways: a
+// contract change that the widget misreads fails here.
+/** `theirs` (a generated message, defaults on its prototype) read with the keys of `ours`, recursively. */
+function like(ours: unknown, theirs: unknown): unknown {
+  if (typeof ours !== 'object' || ours === null || typeof theirs !== 'object' || theirs === null) return theirs;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(ours)) out[key] = like((ours as Record<string, unknown>)[key], (theirs as Record<string, unknown>)[key]);
+  return out;
+}
+
+describe('wire', () => {
+  it('wire - the widget decodes every ServerFrame the generated code encodes', () => {
+    const user = { id: 'u1', name: 'Ålice 🎉', role: v1.Role.ROLE_MODERATOR };
+    const events: v1.IEvent[] = [
+      {
+        seq: 2 ** 40,
+        room: 'r',
+        tsMs: 1_700_000_000_123,
+        danmaku: { id: 'a', user, text: '弹幕 <b>', mode: 1, color: 0xffd302, size: 2, clientMsgId: 'c', merged: 3 },
+      },
+      {
+        seq: 3,
+        room: 'r',
+        tsMs: 1,
+        gift: {
+          id: 'g',
+          user,
+          giftId: 'rocket',
+          name: 'Rocket',
+          count: 2,
+          priceCents: 500,
+          combo: 7,
+          comboId: 'k',
+          imageUrl: 'https://x/y.png',
+          tier: 1,
+        },
+      },
+      { seq: 4, room: 'r', tsMs: 1, superChat: { id: 's', user, text: 'hi', priceCents: 5000, pinSeconds: 60, color: 0xe62117 } },
+      { seq: 5, room: 'r', tsMs: 1, likes: { total: 123456, delta: 10 } },
+      { seq: 5, room: 'r', tsMs: 1, online: { count: 99 } },
+      { seq: 6, room: 'r', tsMs: 1, notice: { text: 'n', level: 'warn' } },
+      { seq: 7, room: 'r', tsMs: 1, retract: { danmakuId: 'a' } },
+      { seq: 8, room: 'r', tsMs: 1, pin: { danmakuId: 'a', text: 'pinned', seconds: 30 } },
+      { seq: 9, room: 'r', tsMs: 1, roomMode: { danmakuOff: true, emoteOnly: true } },
+      { seq: 10, room: 'r', tsMs: 1, roomClose: { reason: 'bye' } },
+      { seq: 11, room: 'r', tsMs: 1, slowMode: { seconds: 5, automatic: true } },
+      { seq: 12, room: 'r', tsMs: 1, mute: { userId: 'u2', seconds: 60 } },
+      { seq: 13, room: 'r', tsMs: 1, leaderboard: { entries: [{ user, totalCents: 100 }] } },
+    ];
+    const batch = decodeServerFrame(
+      v1.ServerFrame.encode({ batch: { room: 'r', events, skipped: 4, skipReason: 1, history: true } }).finish(),
+    ).batch!;
+    expect(batch).toMatchObject({ room: 'r', skipped: 4, skipReason: 1, history: true });
+    const generated = v1.ServerFrame.decode(v1.ServerFrame.encode({ batch: { events } }).finish()).batch!.events!;
+    expect(batch.events.map((e) => e.kind)).toEqual(generated.map((e) => e.kind));
+    for (let i = 0; i < events.length; i++) {
+      const ours = batch.events[i]!;
+      const theirs = like(ours, generated[i]) as Record<string, unknown>;
+      const kind = ours.kind!;
+      expect({ seq: ours.seq, room: ours.room, tsMs: ours.tsMs }).toEqual({ seq: theirs.seq, room: theirs.room, tsMs: theirs.tsMs });
+      const body = (ours as unknown as Record<string, unknown>)[kind];
+      if (kind === 'mute' || kind === 'leaderboard')
+        expect(body).toBeUndefined(); // skipped, not rendered
+      else expect(body).toEqual(theirs[kind]);
+    }
+    const welcome = {
+      room: 'r',
+      userId: 'u',
+      name: 'n',
+      role: 1,
+      seq: 42,
+      recovered: true,
+      serverTsMs: 5,
+      limits: { maxTextLength: 100, danmakuPerSecond: 2, danmakuBurst: 5, maxFrameBytes: 4096 },
+      sessionId: 's',
+      edgeId: 'e',
+    };
+    expect(decodeServerFrame(v1.ServerFrame.encode({ welcome }).finish()).welcome).toEqual(welcome);
+    const error = { code: 10, message: 'slow down', clientMsgId: 'c1', retryAfterMs: 500 };
+    expect(decodeServerFrame(v1.ServerFrame.encode({ error }).finish()).error).toEqual(error);
+  });
+
+  it('wire - the generated code decodes every ClientFrame the widget encodes', () => {
+    const d = v1.ClientFrame.decode(
+      encodeClientFrame({ sendDanmaku: { text: 'héllo 🎉', mode: 2, color: 0xffffff, clientMsgId: 'x1', size: 1 } }),
+    );
+    expect(like({ text: '', mode: 0, color: 0, clientMsgId: '', size: 0 }, d.sendDanmaku)).toEqual({
+      text: 'héllo 🎉',
+      mode: 2,
+      color: 0xffffff,
+      clientMsgId: 'x1',
+      size: 1,
+    });
+    expect(v1.ClientFrame.decode(encodeClientFrame({ like: { count: 300 } })).like?.count).toBe(300);
+    expect(v1.ClientFrame.decode(encodeClientFrame({ resume: { room: 'r', lastSeq: 2 ** 40 } })).resume).toMatchObject({
+      room: 'r',
+      lastSeq: 2 ** 40,
+    });
+    expect(v1.ClientFrame.decode(encodeClientFrame({ ping: { clientTsMs: 1_700_000_000_000 } })).ping?.clientTsMs).toBe(1_700_000_000_000);
+  });
+
+  it('wire - malformed bytes throw a WireError, never anything else', () => {
+    for (const bytes of [
+      [0x12, 0xff],
+      [0x12, 0x05, 0x0a],
+      [0x0f],
+      [0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+    ]) {
+      expect(() => decodeServerFrame(new Uint8Array(bytes))).toThrow(expect.objectContaining({ name: 'WireError' }));
+    }
+  });
+});

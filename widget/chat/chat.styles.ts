@@ -1,0 +1,129 @@
+import { css } from 'lit';
+
+/**
+ * Styles of `<barrage-chat>`. Custom properties: `--barrage-chat-bg`,
+ * `--barrage-chat-fg`, `--barrage-chat-muted`, `--barrage-accent`,
+ * `--barrage-radius`, `--barrage-font-family`. Parts: `list`, `form`,
+ * `input`, `mode`, `colors`, `send-button`, `like-button`, `gift-button`, `status`.
+ */
+export const chatStyles = css`
+  :host {
+    display: flex;
+    flex-direction: column;
+    min-height: 240px;
+    font: 14px/1.45 var(--barrage-font-family, system-ui, 'Segoe UI', 'PingFang SC', sans-serif);
+    color: var(--barrage-chat-fg, #e8e8ee);
+    background: var(--barrage-chat-bg, #17171f);
+    border-radius: var(--barrage-radius, 8px);
+    overflow: hidden;
+  }
+  ol {
+    flex: 1;
+    margin: 0;
+    padding: 8px 10px;
+    list-style: none;
+    overflow-y: auto;
+    overflow-wrap: anywhere;
+    min-height: 0;
+  }
+  li {
+    padding: 1px 0;
+    unicode-bidi: isolate;
+  }
+  .name {
+    color: var(--barrage-chat-muted, #9aa0b4);
+    margin-right: 6px;
+  }
+  .system {
+    color: var(--barrage-chat-muted, #9aa0b4);
+    font-style: italic;
+  }
+  .gift {
+    color: var(--barrage-accent, #ff7aa8);
+  }
+  form {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 6px;
+    padding: 8px;
+    border-top: 1px solid rgba(255, 255, 255, 0.08);
+  }
+  input[type='text'] {
+    flex: 1 1 160px;
+    min-width: 0;
+    padding: 6px 8px;
+    font: inherit;
+    color: inherit;
+    background: rgba(255, 255, 255, 0.06);
+    border: 1px solid rgba(255, 255, 255, 0.15);
+    border-radius: 6px;
+  }
+  select,
+  button {
+    font: inherit;
+    color: inherit;
+    background: rgba(255, 255, 255, 0.08);
+    border: 1px solid rgba(255, 255, 255, 0.15);
+    border-radius: 6px;
+    padding: 4px 8px;
+    cursor: pointer;
+  }
+  button[type='submit'] {
+    background: var(--barrage-accent, #ff4f8b);
+    border-color: transparent;
+    color: #fff;
+  }
+  button:disabled,
+  input:disabled {
+    opacity: 0.5;
+    cursor: not-allowed;
+  }
+  .colors {
+    display: flex;
+    gap: 4px;
+    align-items: center;
+  }
+  .swatch {
+    width: 20px;
+    height: 20px;
+    padding: 0;
+    border-radius: 50%;
+    border: 2px solid transparent;
+  }
+  .swatch[aria-pressed='true'] {
+    border-color: #fff;
+  }
+  input[type='color'] {
+    width: 24px;
+    height: 24px;
+    padding: 0;
+    border: 0;
+    background: none;
+  }
+  .row {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 6px;
+    width: 100%;
+    align-items: center;
+  }
+  .status {
+    flex: 1 1 100%;
+    order: 9;
+    color: var(--barrage-chat-muted, #9aa0b4);
+    font-size: 12px;
+  }
+  .like.pop {
+    animation: pop 0.25s ease-out;
+  }
+  @keyframes pop {
+    50% {
+      transform: scale(1.25);
+    }
+  }
+  @media (prefers-reduced-motion: reduce) {
+    .like.pop {
+      animation: none;
+    }
+  }
+`;

@@ -1,0 +1,268 @@
+/**
+ * The connection controller both components share: one WebSocket per server
+ * and room, the token (a string or a provider called before every connect, so
+ * a refreshed token is used after expiry), reconnects with exponential
+ * backoff and full jitter, and resume from the last seq seen.
+ *
+ * It decodes each frame once and hands the same objects to every listener.
+ * Events that take a seq (chat, paid, control) are delivered once: history
+ * may interleave with live batches, and a resume may replay what was seen.
+ */
+import { shouldReconnect } from '../edge/close-codes.js';
+import { decodeServerFrame, encodeClientFrame } from './wire.js';
+import type { Batch, ClientFrame, ServerFrame, Welcome, WireErrorFrame, WireEvent } from './wire.js';
+
+/** Where a connection is. */
+export const ConnectionState = { Idle: 'idle', Connecting: 'connecting', Open: 'open', Waiting: 'waiting', Closed: 'closed' } as const;
+/** A connection state name. */
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** Returns a token for a room (called before each connect); '' connects as a read-only guest. */
+export type TokenProvider = (room: string) => string | Promise<string>;
+
+/** What a `BarrageConnection` tells its listeners. */
+export interface ConnectionListener {
+  welcome?(welcome: Welcome): void;
+  /** Events not seen before, in seq order within a batch. */
+  events?(events: readonly WireEvent[], history: boolean): void;
+  /** The server thinned chat for this viewer ("+N more"). */
+  skipped?(count: number, reason: number): void;
+  error?(error: WireErrorFrame): void;
+  state?(state: ConnectionState, detail: { code?: number; reason?: string; retryInMs?: number }): void;
+}
+
+/** Options of a connection. */
+export interface ConnectionOptions {
+  /** WebSocket endpoint, e.g. `wss://chat.example.com/ws`. */
+  url: string;
+  room: string;
+  token?: string;
+  tokenProvider?: TokenProvider;
+  /** First backoff step in ms (default 500); the cap is 30 s. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Never open a socket: frames come only through `receive()` (replays, benchmarks). */
+  manual?: boolean;
+}
+
+/** Seqs remembered for de-duplication; older ones are below `lastSeq` anyway. */
+const seenWindow = 4096;
+
+/** One WebSocket to one room, shared by every component that shows the room. */
+export class BarrageConnection {
+  readonly url: string;
+  readonly room: string;
+  token: string;
+  tokenProvider: TokenProvider | undefined;
+  state: ConnectionState = ConnectionState.Idle;
+  welcome: Welcome | undefined;
+  /** The highest seq seen: sent as `since` on reconnect. */
+  lastSeq = 0;
+  /** How many times the socket was opened (1 after the first connect). */
+  opens = 0;
+  /** The `since` of the latest connect, -1 for a fresh join. */
+  resumedFrom = -1;
+  private ws: WebSocket | undefined;
+  private readonly listeners = new Set<ConnectionListener>();
+  private readonly seen = new Set<number>();
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private refs = 0;
+  private nextMsgId = 0;
+  private readonly manual: boolean;
+
+  constructor(options: ConnectionOptions) {
+    this.url = options.url;
+    this.room = options.room;
+    this.token = options.token ?? '';
+    this.tokenProvider = options.tokenProvider;
+    this.backoffMs = options.backoffMs ?? 500;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.manual = options.manual ?? false;
+  }
+
+  /** Adds a listener; the first one opens the socket. Returns the remover. */
+  subscribe(listener: ConnectionListener): () => void {
+    this.listeners.add(listener);
+    if (this.welcome) listener.welcome?.(this.welcome);
+    listener.state?.(this.state, {});
+    const idle = this.state === ConnectionState.Idle || this.state === ConnectionState.Closed;
+    if (++this.refs === 1 && idle) this.connect();
+    return () => {
+      if (!this.listeners.delete(listener)) return;
+      // Deferred: an element moved in the DOM unsubscribes and subscribes again at once.
+      if (--this.refs === 0) setTimeout(() => this.refs === 0 && this.close(), 0);
+    };
+  }
+
+  /** Opens the socket now (cancelling a pending retry). */
+  connect(): void {
+    if (this.manual) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.setState(ConnectionState.Connecting, {});
+    void this.open();
+  }
+
+  private async open(): Promise<void> {
+    let token = this.token;
+    try {
+      if (this.tokenProvider) token = this.token = await this.tokenProvider(this.room);
+    } catch {
+      return this.retry(0, 'token provider failed');
+    }
+    if (this.state !== ConnectionState.Connecting) return; // closed meanwhile
+    const q = new URLSearchParams({ room: this.room });
+    if (token) q.set('token', token);
+    this.resumedFrom = this.lastSeq > 0 ? this.lastSeq : -1;
+    if (this.lastSeq > 0) q.set('since', String(this.lastSeq));
+    const ws = new WebSocket(this.url + (this.url.includes('?') ? '&' : '?') + q.toString());
+    ws.binaryType = 'arraybuffer';
+    ws.onmessage = this.onMessage;
+    ws.onclose = this.onClose;
+    this.ws = ws;
+  }
+
+  private readonly onMessage = (ev: MessageEvent): void => {
+    if (ev.data instanceof ArrayBuffer) this.receive(new Uint8Array(ev.data));
+  };
+
+  private readonly onClose = (ev: CloseEvent): void => {
+    if (ev.target !== this.ws) return;
+    this.ws = undefined;
+    if (this.state === ConnectionState.Closed) return;
+    if (!shouldReconnect(ev.code)) {
+      this.setState(ConnectionState.Closed, { code: ev.code, reason: ev.reason });
+      return;
+    }
+    this.retry(ev.code, ev.reason);
+  };
+
+  private retry(code: number, reason: string): void {
+    // Full jitter: a random wait up to the exponential step, so a restarted
+    // server is not hit by every viewer in the same millisecond.
+    const step = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** Math.min(this.attempt++, 16));
+    const retryInMs = Math.round(Math.random() * step);
+    this.setState(ConnectionState.Waiting, { code, reason, retryInMs });
+    this.timer = setTimeout(() => this.connect(), retryInMs);
+  }
+
+  /** Closes for good (until `connect()` is called again). */
+  close(): void {
+    clearTimeout(this.timer);
+    this.setState(ConnectionState.Closed, {});
+    const ws = this.ws;
+    this.ws = undefined;
+    ws?.close(1000, 'bye');
+  }
+
+  /**
+   * Handles one binary ServerFrame as if it came from the socket. The socket
+   * calls it; so do tests, replays and benchmarks that feed recorded frames.
+   */
+  receive(bytes: Uint8Array): void {
+    let frame: ServerFrame;
+    try {
+      frame = decodeServerFrame(bytes);
+    } catch {
+      return; // a frame we cannot read is dropped, never thrown into the page
+    }
+    if (frame.welcome) this.onWelcome(frame.welcome);
+    else if (frame.batch) this.onBatch(frame.batch);
+    else if (frame.error) for (const l of this.listeners) l.error?.(frame.error);
+  }
+
+  private onWelcome(welcome: Welcome): void {
+    // A seq below ours without recovery means the room's sequence started
+    // over (a core restart without persistence): forget what we saw, or every
+    // new event would look like a duplicate.
+    if (!welcome.recovered && welcome.seq < this.lastSeq) {
+      this.seen.clear();
+      this.lastSeq = 0;
+    }
+    this.lastSeq = Math.max(this.lastSeq, welcome.seq);
+    this.welcome = welcome;
+    this.attempt = 0;
+    this.opens++;
+    this.setState(ConnectionState.Open, {});
+    for (const l of this.listeners) l.welcome?.(welcome);
+  }
+
+  private onBatch(batch: Batch): void {
+    if (batch.skipped > 0) for (const l of this.listeners) l.skipped?.(batch.skipped, batch.skipReason);
+    const fresh = this.dedupe(batch.events);
+    if (fresh.length === 0) return;
+    for (const l of this.listeners) l.events?.(fresh, batch.history);
+  }
+
+  private dedupe(events: WireEvent[]): WireEvent[] {
+    let out: WireEvent[] | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as WireEvent;
+      // Counters carry the latest seq without taking one; they are never duplicates.
+      const counter = e.kind === 'online' || e.kind === 'likes' || e.kind === 'leaderboard';
+      const dup = !counter && e.seq > 0 && this.seen.has(e.seq);
+      if (!dup && !counter && e.seq > 0) {
+        this.seen.add(e.seq);
+        if (this.seen.size > seenWindow) this.trimSeen();
+        if (e.seq > this.lastSeq) this.lastSeq = e.seq;
+      }
+      if (dup && !out) out = events.slice(0, i);
+      else if (!dup && out) out.push(e);
+    }
+    return out ?? events;
+  }
+
+  private trimSeen(): void {
+    const floor = this.lastSeq - seenWindow / 2;
+    for (const s of this.seen) if (s < floor) this.seen.delete(s);
+  }
+
+  private setState(state: ConnectionState, detail: { code?: number; reason?: string; retryInMs?: number }): void {
+    this.state = state;
+    for (const l of this.listeners) l.state?.(state, detail);
+  }
+
+  /** Whether frames can be sent now. */
+  get canSend(): boolean {
+    return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN && this.state === ConnectionState.Open;
+  }
+
+  /** Sends a ClientFrame; returns false when the socket is not open. */
+  send(frame: ClientFrame): boolean {
+    if (!this.canSend) return false;
+    (this.ws as WebSocket).send(encodeClientFrame(frame));
+    return true;
+  }
+
+  /** Sends a danmaku; returns its client_msg_id (errors for it carry the same id), or '' when offline. */
+  sendDanmaku(text: string, options: { mode?: number; color?: number; size?: number } = {}): string {
+    const clientMsgId = `${Date.now().toString(36)}-${(++this.nextMsgId).toString(36)}`;
+    return this.send({ sendDanmaku: { text, clientMsgId, ...options } }) ? clientMsgId : '';
+  }
+}
+
+const shared = new Map<string, BarrageConnection>();
+
+/**
+ * The connection for a server and room, created on first use. Components of
+ * one page that show the same room share it, so a page holds one socket.
+ * A token or provider given later replaces the earlier one.
+ */
+export function sharedConnection(options: ConnectionOptions): BarrageConnection {
+  const key = options.url + '#' + options.room;
+  let conn = shared.get(key);
+  if (!conn) shared.set(key, (conn = new BarrageConnection(options)));
+  if (options.token) conn.token = options.token;
+  if (options.tokenProvider) conn.tokenProvider = options.tokenProvider;
+  return conn;
+}
+
+/** The WebSocket endpoint of the server that served this bundle (`/ws` beside `/widget.js`). */
+export function defaultServerUrl(): string {
+  const base = new URL(import.meta.url);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') return `ws://${location.host}/ws`;
+  return `${base.protocol === 'https:' ? 'wss:' : 'ws:'}//${base.host}/ws`;
+}

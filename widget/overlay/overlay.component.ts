@@ -1,0 +1,389 @@
+/**
+ * `<barrage-overlay>`: danmaku over a video (or alone, transparent, in OBS),
+ * with gift alerts and combos, pinned super chats, the like and online
+ * counters, "+N more" when the server thinned chat, viewer settings and a
+ * screen-reader mirror. Danmaku are drawn by `DanmakuStage` outside Lit's
+ * render (one text node each, moved by the compositor).
+ */
+import { html, nothing } from 'lit';
+import type { PropertyValues, TemplateResult } from 'lit';
+import { RoomElement } from '../room-element.js';
+import { DanmakuStage } from '../stage.js';
+import type { ExclusionArea, StageItemState } from '../stage.js';
+import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
+import type { Settings } from '../settings.js';
+import { compact, cssColor, displayText, emit } from '../text.js';
+import type { Danmaku, Gift, SuperChat, WireEvent } from '../wire.js';
+import { overlayStyles } from './overlay.styles.js';
+import '../settings-panel/settings-panel.js';
+
+interface GiftAlert {
+  key: string;
+  gift: Gift;
+  combo: number;
+  until: number;
+  bump: number;
+}
+interface PinnedChat {
+  chat: SuperChat;
+  until: number;
+  ms: number;
+}
+
+const giftAlertMs = 4_000;
+const maxGiftAlerts = 4;
+const maxSuperChats = 3;
+const skippedShownMs = 3_000;
+const logSize = 30;
+const reducedListSize = 6;
+/** History older than this is not flown across the video on a resume. */
+const flyHistoryMs = 10_000;
+
+/** The danmaku overlay element. */
+export class BarrageOverlay extends RoomElement {
+  static override styles = overlayStyles;
+  static override properties = {
+    ...RoomElement.properties,
+    storage: { type: String },
+    controls: { type: Boolean, reflect: true },
+    reducedMotion: { type: String, attribute: 'reduced-motion' },
+    settings: { attribute: false },
+    exclusions: { attribute: false },
+  };
+
+  /** `local` remembers settings in localStorage; `none` uses `settings` only (the OBS page). */
+  storage: 'local' | 'none' = 'local';
+  /** Shows the settings button. */
+  controls = false;
+  /** `auto` follows the viewer's `prefers-reduced-motion`; `reduce` or `no-preference` force it. */
+  reducedMotion: 'auto' | 'reduce' | 'no-preference' = 'auto';
+  /** Viewer settings (set it to replace them; changes are saved when `storage` is `local`). */
+  settings: Settings = loadSettings();
+  /** Areas danmaku keep clear of, as fractions of the overlay. */
+  exclusions: ExclusionArea[] = [];
+
+  /** Online connections in the room, -1 before the first count. */
+  online = -1;
+  /** Room like total, -1 before the first count. */
+  likes = -1;
+  private stage: DanmakuStage | undefined;
+  private gifts: GiftAlert[] = [];
+  private superChats: PinnedChat[] = [];
+  private pinned: { text: string; until: number } | undefined;
+  private notice: { text: string; until: number } | undefined;
+  private skip = { count: 0, until: 0 };
+  private reducedList: string[] = [];
+  private settingsOpen = false;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private resizeObserver: ResizeObserver | undefined;
+  private readonly motionQuery = matchMedia('(prefers-reduced-motion: reduce)');
+  private logEl: HTMLElement | undefined;
+  private blocked: string[] = [];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('visibilitychange', this.onVisibility);
+    this.motionQuery.addEventListener('change', this.onMotion);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.motionQuery.removeEventListener('change', this.onMotion);
+    this.resizeObserver?.disconnect();
+    this.stage?.destroy();
+    this.stage = undefined;
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+  }
+
+  /** Whether danmaku are shown as a static list instead of moving. */
+  get reduced(): boolean {
+    return this.reducedMotion === 'reduce' || (this.reducedMotion === 'auto' && this.motionQuery.matches);
+  }
+
+  /** Whether the overlay is paused because the page (or OBS source) is hidden. */
+  get paused(): boolean {
+    return this.stage?.paused ?? false;
+  }
+
+  protected override firstUpdated(): void {
+    const stageEl = this.renderRoot.querySelector('.stage') as HTMLElement;
+    this.logEl = this.renderRoot.querySelector('[role=log]') as HTMLElement;
+    this.stage = new DanmakuStage(stageEl, this.stageConfig());
+    this.stage.resize(this.clientWidth, this.clientHeight);
+    this.stage.configure(this.stageConfig());
+    this.resizeObserver = new ResizeObserver(() => this.stage?.resize(this.clientWidth, this.clientHeight));
+    this.resizeObserver.observe(this);
+    this.onVisibility();
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    super.willUpdate(changed);
+    if (changed.has('settings') || changed.has('exclusions')) {
+      this.settings = normalizeSettings(this.settings);
+      this.blocked = this.settings.blockedKeywords.map((k) => k.toLowerCase());
+      this.stage?.configure(this.stageConfig());
+      this.stage?.removeWhere((text, mode) => this.isBlocked(text, mode));
+      if (!this.settings.enabled) this.stage?.clear();
+    }
+  }
+
+  private stageConfig() {
+    const s = this.settings;
+    const family = getComputedStyle(this).fontFamily || 'sans-serif';
+    return { ...s, exclusions: this.exclusions, fontFamily: family };
+  }
+
+  private readonly onVisibility = (): void => {
+    if (document.visibilityState === 'hidden') this.stage?.pause();
+    else this.stage?.resume();
+  };
+
+  private readonly onMotion = (): void => this.requestUpdate();
+
+  /** Whether settings hide a danmaku. */
+  private isBlocked(text: string, mode: number): boolean {
+    const s = this.settings;
+    if (!s.enabled || s.blockedModes.includes(mode)) return true;
+    if (this.blocked.length === 0) return false;
+    const lower = text.toLowerCase();
+    return this.blocked.some((k) => lower.includes(k));
+  }
+
+  /** Changes settings as a viewer would (saved, announced with `barrage-settings-change`). */
+  applySettings(settings: Partial<Settings>): void {
+    this.settings = normalizeSettings({ ...this.settings, ...settings });
+    if (this.storage === 'local') saveSettings(this.settings);
+    emit(this, 'barrage-settings-change', { settings: this.settings });
+  }
+
+  /** Shows a danmaku locally (not sent): a hint, a preview. */
+  showLocal(text: string, mode = 0, color = 0xffffff): void {
+    if (!this.isBlocked(text, mode)) this.stage?.pushLocal(displayText(text), mode, color);
+  }
+
+  /** Danmaku on screen with their lanes and positions, from the renderer (for tests and tools). */
+  stageState(): StageItemState[] {
+    return this.stage?.state() ?? [];
+  }
+
+  /** Danmaku shown, waiting for a lane, and dropped for want of one. */
+  stageStats(): { shown: number; waiting: number; dropped: number } {
+    return { ...(this.stage?.size ?? { shown: 0, waiting: 0 }), dropped: this.stage?.dropped ?? 0 };
+  }
+
+  events(events: readonly WireEvent[], history: boolean): void {
+    const now = Date.now();
+    const skew = this.welcomed ? this.welcomed.serverTsMs - now : 0;
+    // Live danmaku fly; history only on a resume that recovered, and only if recent
+    // (what was missed in a short reconnect), never the backlog shown on join.
+    const flyHistory = history && this.welcomed?.recovered === true;
+    let dirty = false;
+    for (const e of events) {
+      switch (e.kind) {
+        case 'danmaku':
+          this.onDanmaku(e.danmaku as Danmaku, !history || (flyHistory && now + skew - e.tsMs < flyHistoryMs));
+          break;
+        case 'retract':
+          this.onRetract(e.retract?.danmakuId ?? '');
+          break;
+        case 'gift':
+          if (!history) dirty = this.onGift(e.gift as Gift) || dirty;
+          break;
+        case 'superChat':
+          this.onSuperChat(e.superChat as SuperChat, e.tsMs - skew);
+          dirty = true;
+          break;
+        case 'pin': {
+          const pin = e.pin as { text: string; seconds: number };
+          this.pinned = pin.seconds > 0 ? { text: displayText(pin.text), until: now + pin.seconds * 1000 } : undefined;
+          dirty = true;
+          break;
+        }
+        case 'notice':
+          if (!history) this.showNotice(e.notice?.text ?? '');
+          dirty = true;
+          break;
+        case 'roomClose':
+          this.showNotice('The room was closed' + (e.roomClose?.reason ? ': ' + e.roomClose.reason : ''));
+          dirty = true;
+          break;
+        case 'likes':
+          this.likes = e.likes?.total ?? this.likes;
+          dirty = true;
+          break;
+        case 'online':
+          this.online = e.online?.count ?? this.online;
+          dirty = true;
+          break;
+      }
+    }
+    if (dirty) this.requestUpdate();
+  }
+
+  skipped(count: number): void {
+    const now = Date.now();
+    this.skip = { count: (this.skip.until > now ? this.skip.count : 0) + count, until: now + skippedShownMs };
+    this.startTicker();
+    this.requestUpdate();
+  }
+
+  private onDanmaku(d: Danmaku, fly: boolean): void {
+    const text = displayText(d.text);
+    if (this.isBlocked(text, d.mode)) return;
+    emit(this, 'barrage-danmaku', d);
+    if (this.reduced) {
+      this.reducedList.push(text);
+      if (this.reducedList.length > reducedListSize) this.reducedList.shift();
+      this.requestUpdate();
+    } else if (fly) {
+      this.stage?.push(text === d.text ? d : { ...d, text });
+    }
+    this.mirror(d.id, (d.user?.name ? d.user.name + ': ' : '') + text);
+  }
+
+  /** The screen-reader log: the latest lines, as text nodes. */
+  private mirror(id: string, line: string): void {
+    const log = this.logEl;
+    if (!log) return;
+    const p = document.createElement('p');
+    p.textContent = line;
+    if (id) p.dataset['id'] = id;
+    log.appendChild(p);
+    if (log.childElementCount > logSize) log.firstElementChild?.remove();
+  }
+
+  private onRetract(id: string): void {
+    if (!id) return;
+    this.stage?.retract(id);
+    for (const p of this.logEl?.querySelectorAll('p') ?? []) if (p.dataset['id'] === id) p.remove();
+    emit(this, 'barrage-retract', { danmakuId: id });
+  }
+
+  private onGift(gift: Gift): boolean {
+    emit(this, 'barrage-gift', gift);
+    const now = Date.now();
+    const key = gift.comboId || `${gift.user?.id ?? ''}/${gift.giftId}`;
+    const existing = this.gifts.find((g) => g.key === key);
+    const combo = Math.max(1, gift.combo || (existing ? existing.combo + Math.max(1, gift.count) : Math.max(1, gift.count)));
+    if (existing) {
+      existing.gift = gift;
+      existing.combo = combo;
+      existing.until = now + giftAlertMs;
+      existing.bump++;
+    } else {
+      this.gifts.push({ key, gift, combo, until: now + giftAlertMs, bump: 0 });
+      if (this.gifts.length > maxGiftAlerts) this.gifts.shift();
+    }
+    this.mirror('', `${gift.user?.name ?? 'Someone'} sent ${gift.name || gift.giftId} x${combo}`);
+    this.startTicker();
+    return true;
+  }
+
+  private onSuperChat(chat: SuperChat, localTs: number): void {
+    const ms = (chat.pinSeconds || 30) * 1000;
+    const until = localTs + ms;
+    if (until <= Date.now()) return;
+    this.superChats = [...this.superChats.filter((s) => s.chat.id !== chat.id), { chat, until, ms }]
+      .sort((a, b) => b.chat.priceCents - a.chat.priceCents)
+      .slice(0, maxSuperChats);
+    this.mirror('', `Super chat from ${chat.user?.name ?? 'someone'}: ${displayText(chat.text)}`);
+    emit(this, 'barrage-super-chat', chat);
+    this.startTicker();
+  }
+
+  private showNotice(text: string): void {
+    this.notice = { text: displayText(text), until: Date.now() + 6_000 };
+    this.startTicker();
+  }
+
+  /** One timer expires alerts, pins and notices; it runs only while something is shown. */
+  private startTicker(): void {
+    if (this.ticker !== undefined) return;
+    this.ticker = setInterval(() => {
+      const now = Date.now();
+      this.gifts = this.gifts.filter((g) => g.until > now);
+      this.superChats = this.superChats.filter((s) => s.until > now);
+      if (this.pinned && this.pinned.until <= now) this.pinned = undefined;
+      if (this.notice && this.notice.until <= now) this.notice = undefined;
+      const idle = this.gifts.length === 0 && this.superChats.length === 0 && !this.pinned && !this.notice && this.skip.until <= now;
+      if (idle) {
+        clearInterval(this.ticker);
+        this.ticker = undefined;
+      }
+      this.requestUpdate();
+    }, 500);
+  }
+
+  private onSettingsChange = (e: CustomEvent<{ settings: Settings }>): void => {
+    e.stopPropagation();
+    this.applySettings(e.detail.settings);
+  };
+
+  private toggleSettings = (): void => {
+    this.settingsOpen = !this.settingsOpen;
+    this.requestUpdate();
+  };
+
+  private renderGift(g: GiftAlert): TemplateResult {
+    const name = displayText(g.gift.user?.name ?? 'Someone');
+    const img = /^https:\/\//.test(g.gift.imageUrl) ? html`<img src=${g.gift.imageUrl} alt="" />` : nothing;
+    return html`<div class="card gift ${g.bump % 2 ? 'bump-a' : g.bump ? 'bump-b' : ''}" part="gift">
+      ${img}<span><b>${name}</b> sent ${displayText(g.gift.name || g.gift.giftId)}</span>
+      <span class="combo">x${Math.min(99, g.combo)}</span>
+    </div>`;
+  }
+
+  private renderSuperChat(s: PinnedChat): TemplateResult {
+    const color = cssColor(s.chat.color || 0x1e88e5);
+    const left = Math.max(0, s.until - Date.now());
+    const price = (s.chat.priceCents / 100).toFixed(2);
+    return html`<div class="card super-chat" part="super-chat" style="background:${color}">
+      <header>${displayText(s.chat.user?.name ?? '')} · ${price}</header>
+      <p>${displayText(s.chat.text)}</p>
+      <div class="bar" style="animation-duration:${left}ms;transform:scaleX(${left / s.ms})"></div>
+    </div>`;
+  }
+
+  protected override render(): TemplateResult {
+    const now = Date.now();
+    const reduced = this.reduced;
+    return html`
+      <div class="stage" part="stage" ?hidden=${reduced || !this.settings.enabled}></div>
+      ${
+        reduced && this.settings.enabled && this.reducedList.length > 0
+          ? html`<ul class="list" part="list">
+              ${this.reducedList.map((t) => html`<li>${t}</li>`)}
+            </ul>`
+          : nothing
+      }
+      <div class="counters" part="counters">
+        ${this.online >= 0 ? html`<span class="card" title="watching now">${compact(this.online)} watching</span>` : nothing}
+        ${this.likes >= 0 ? html`<span class="card" title="likes">♥ ${compact(this.likes)}</span>` : nothing}
+      </div>
+      <div class="super-chats" part="super-chats">${this.superChats.map((s) => this.renderSuperChat(s))}</div>
+      ${this.pinned ? html`<div class="card pinned" part="pinned">📌 ${this.pinned.text}</div>` : nothing}
+      ${this.notice ? html`<div class="card notice" part="notice" role="status">${this.notice.text}</div>` : nothing}
+      <div class="gifts" part="gifts">${this.gifts.map((g) => this.renderGift(g))}</div>
+      ${this.skip.until > now ? html`<div class="card skipped" part="skipped">+${compact(this.skip.count)} more</div>` : nothing}
+      ${
+        this.controls
+          ? html`<button class="settings-button" part="settings-button" aria-label="Danmaku settings" @click=${this.toggleSettings}>
+              ⚙
+            </button>`
+          : nothing
+      }
+      ${
+        this.controls && this.settingsOpen
+          ? html`<barrage-settings
+              part="settings"
+              .settings=${this.settings}
+              @barrage-settings-change=${this.onSettingsChange}
+            ></barrage-settings>`
+          : nothing
+      }
+      <div class="sr-only" role="log" aria-live="polite" aria-label="Danmaku"></div>
+    `;
+  }
+}
