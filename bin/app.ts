@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { mintToken } from '../core/auth.js';
 import { MemoryBus } from '../core/bus-memory.js';
 import type { Config } from '../core/config.js';
-import { Sequencer } from '../core/sequencer.js';
+import { MemorySequencer } from '../core/sequencer-memory.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -14,7 +14,7 @@ import { pageRoutes } from '../edge/pages.js';
 export interface SingleProcess {
   edge: EdgeServer;
   bus: MemoryBus;
-  sequencer: Sequencer;
+  sequencer: MemorySequencer;
   port: number;
   stop(): Promise<void>;
 }
@@ -26,7 +26,7 @@ export async function startSingleProcess(
   options: { processMetrics?: boolean } = {},
 ): Promise<SingleProcess> {
   const bus = new MemoryBus();
-  const sequencer = new Sequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
+  const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
   sequencer.start();
   const routes = pageRoutes({
     defaultRoom: 'demo',
