@@ -50,6 +50,11 @@ function stopOnSignals(role: Role, logger: ReturnType<typeof createLogger>): voi
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A shutdown that hangs (a dependency gone mid-close) must not leave the process behind.
+    setTimeout(() => {
+      logger.error('shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000).unref();
     role.stop().then(
       () => process.exit(0),
       (err: unknown) => {
