@@ -51,6 +51,7 @@ export class RawWs {
             return;
           }
           ws.upgraded = true;
+          clearTimeout(timer);
           ws.buf = undefined;
           resolve(ws);
           const rest = all.subarray(end + 4);
@@ -59,11 +60,15 @@ export class RawWs {
         }
         ws.onData(chunk);
       });
+      // A connection refused, reset or never answered must settle the promise, or a run hangs.
+      const timer = setTimeout(() => socket.destroy(new Error('upgrade timed out')), 15_000);
       socket.on('error', (err) => {
         if (!ws.upgraded) reject(err);
       });
       socket.on('close', () => {
+        clearTimeout(timer);
         ws.closed = true;
+        if (!ws.upgraded) reject(new Error('closed before the upgrade'));
       });
     });
   }
