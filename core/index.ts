@@ -26,3 +26,4 @@ export { startAnalytics, analyticsOptionsFromEnv } from './analytics.js';
 export type { Analytics, AnalyticsOptions } from './analytics.js';
 export { AnalyticsError } from './analytics-store.js';
 export type { AnalyticsStore } from './analytics-store.js';
+export { apiKeyFromEnv, bearerAuth, json, problem, unauthorized } from './api.js';
