@@ -31,7 +31,12 @@ ensure_node_modules() {
 ensure_chromium() {
   if ! command -v chromium >/dev/null 2>&1; then
     log "installing Debian chromium"
-    apt_install chromium fonts-noto-cjk
+    apt_install chromium
+  fi
+  # Danmaku are CJK and emoji as often as not: screenshots must show them.
+  if ! dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then
+    log "installing CJK and emoji fonts"
+    apt_install fonts-noto-cjk fonts-noto-color-emoji
   fi
   export BARRAGE_CHROMIUM="${BARRAGE_CHROMIUM:-$(command -v chromium)}"
 }
