@@ -8,6 +8,9 @@ import { NatsBus } from '../core/bus-nats.js';
 import type { Config } from '../core/config.js';
 import type { NatsConfig } from '../core/config-nats.js';
 import { JetStreamSequencer } from '../core/sequencer-jetstream.js';
+import { analyticsOptionsFromEnv, startAnalytics, startAnalyticsReader } from '../core/analytics.js';
+import type { Analytics, AnalyticsReader } from '../core/analytics.js';
+import { JetStreamEventSource } from '../core/analytics-source-jetstream.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -37,7 +40,19 @@ export async function startEdge(
     defaultRoom: 'demo',
     mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
   });
-  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true });
+  // The analytics API on edges reads a ClickHouse server; the sink runs in core.
+  const analyticsOptions = analyticsOptionsFromEnv(process.env, config.secret);
+  let reader: AnalyticsReader | undefined;
+  if (analyticsOptions && analyticsOptions.clickhouseUrl) {
+    reader = startAnalyticsReader({ ...analyticsOptions, clickhouseUrl: analyticsOptions.clickhouseUrl });
+  }
+  const edge = new EdgeServer({
+    config,
+    bus,
+    logger,
+    routes: [...routes, ...(reader?.routes ?? [])],
+    processMetrics: options.processMetrics ?? true,
+  });
   const port = await edge.listen();
   return {
     edge,
@@ -45,6 +60,7 @@ export async function startEdge(
     port,
     async stop() {
       await edge.shutdown();
+      await reader?.stop();
       await bus.close();
     },
   };
@@ -55,7 +71,7 @@ export async function startCore(
   config: Config,
   nats: NatsConfig,
   logger: Logger,
-): Promise<Role & { sequencer: JetStreamSequencer; bus: NatsBus }> {
+): Promise<Role & { sequencer: JetStreamSequencer; bus: NatsBus; analytics: Analytics | undefined }> {
   const bus = await connectBus(nats, `barrage-core-${config.edgeId}`, logger);
   const sequencer = new JetStreamSequencer(bus, {
     retainEvents: config.retainEvents,
@@ -65,10 +81,19 @@ export async function startCore(
     logger: logger.child({ part: 'core' }),
   });
   await sequencer.start();
+  // Analytics from a durable consumer on the room stream: acknowledged only
+  // after ClickHouse (or chDB, when no server is configured) accepted it.
+  const analyticsOptions = analyticsOptionsFromEnv(process.env, config.secret);
+  let analytics: Analytics | undefined;
+  if (analyticsOptions) {
+    analytics = startAnalytics(analyticsOptions, new JetStreamEventSource(bus, { logger: logger.child({ part: 'analytics' }) }), logger);
+  }
   return {
     sequencer,
     bus,
+    analytics,
     async stop() {
+      await analytics?.stop();
       sequencer.stop();
       await bus.close();
     },

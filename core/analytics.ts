@@ -115,3 +115,23 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
     },
   };
 }
+
+/** Analytics queries without a sink: an edge of a cluster serving the API from a ClickHouse server. */
+export interface AnalyticsReader {
+  routes: Route[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The analytics API and dashboard over a ClickHouse server, for processes that
+ * do not run the sink (edges of a cluster; the sink runs in `barrage core`).
+ * Needs `clickhouseUrl`: chDB's data lives inside the process that writes it.
+ */
+export function startAnalyticsReader(options: AnalyticsOptions & { clickhouseUrl: string }): AnalyticsReader {
+  const store = new ClickHouseStore({ url: options.clickhouseUrl });
+  const queries = new AnalyticsQueries(store, options.database);
+  return {
+    routes: analyticsRoutes({ queries, apiKey: options.apiKey, engine: store.engine }),
+    stop: () => store.close(),
+  };
+}
