@@ -8,6 +8,11 @@ import { NatsBus } from '../core/bus-nats.js';
 import type { Config } from '../core/config.js';
 import type { NatsConfig } from '../core/config-nats.js';
 import { JetStreamSequencer } from '../core/sequencer-jetstream.js';
+import { moderationOptionsFromEnv } from '../core/moderation.js';
+import { moderationRoutes } from '../core/moderation-api.js';
+import { ModerationService } from '../core/moderation-service.js';
+import { KvModerationStore } from '../core/moderation-store-kv.js';
+import { EdgeModeration } from '../edge/moderation.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -33,11 +38,19 @@ export async function startEdge(
   options: { processMetrics?: boolean } = {},
 ): Promise<Role & { edge: EdgeServer; bus: NatsBus; port: number }> {
   const bus = await connectBus(nats, `barrage-edge-${config.edgeId}`, logger);
-  const routes = pageRoutes({
-    defaultRoom: 'demo',
-    mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
-  });
-  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true });
+  // Moderation state is read from the KV bucket before the edge admits anyone.
+  const store = await KvModerationStore.open(bus.nc, { replicas: nats.replicas });
+  const moderationOptions = moderationOptionsFromEnv(process.env);
+  const routes = [
+    // The moderation API is served by every edge: it only publishes to the bus and reads the store.
+    ...moderationRoutes({ bus, store, options: moderationOptions, apiKey: config.apiKey }),
+    ...pageRoutes({
+      defaultRoom: 'demo',
+      mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+    }),
+  ];
+  const extensions = [new EdgeModeration({ store, options: moderationOptions })];
+  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true, extensions });
   const port = await edge.listen();
   return {
     edge,
@@ -45,6 +58,7 @@ export async function startEdge(
     port,
     async stop() {
       await edge.shutdown();
+      await store.close();
       await bus.close();
     },
   };
@@ -65,10 +79,18 @@ export async function startCore(
     logger: logger.child({ part: 'core' }),
   });
   await sequencer.start();
+  const store = await KvModerationStore.open(bus.nc, { replicas: nats.replicas });
+  const moderation = new ModerationService(bus, store, {
+    ...moderationOptionsFromEnv(process.env),
+    logger: logger.child({ part: 'moderation' }),
+  });
+  moderation.start();
   return {
     sequencer,
     bus,
     async stop() {
+      moderation.stop();
+      await store.close();
       sequencer.stop();
       await bus.close();
     },
