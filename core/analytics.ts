@@ -118,6 +118,7 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
 
 /** Analytics queries without a sink: an edge of a cluster serving the API from a ClickHouse server. */
 export interface AnalyticsReader {
+  queries: AnalyticsQueries;
   routes: Route[];
   stop(): Promise<void>;
 }
@@ -131,6 +132,7 @@ export function startAnalyticsReader(options: AnalyticsOptions & { clickhouseUrl
   const store = new ClickHouseStore({ url: options.clickhouseUrl });
   const queries = new AnalyticsQueries(store, options.database);
   return {
+    queries,
     routes: analyticsRoutes({ queries, apiKey: options.apiKey, engine: store.engine }),
     stop: () => store.close(),
   };

@@ -13,3 +13,5 @@ export type { Route, RouteRequest, RouteResponse } from './http.js';
 export { pageRoutes } from './pages.js';
 export { validateDanmaku, defaultColor } from './validate.js';
 export type { ValidDanmaku, Refusal } from './validate.js';
+export { EdgeModeration } from './moderation.js';
+export type { EdgeModerationOptions } from './moderation.js';
