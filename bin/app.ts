@@ -9,7 +9,14 @@ import { BusEventSource } from '../core/analytics-source.js';
 import { mintToken } from '../core/auth.js';
 import { MemoryBus } from '../core/bus-memory.js';
 import type { Config } from '../core/config.js';
+import { loadGiftConfig } from '../core/config-gifts.js';
+import type { GiftConfig } from '../core/config-gifts.js';
+import { MemoryGiftLedger } from '../core/gift-ledger-memory.js';
+import { GiftService } from '../core/gifts.js';
+import { giftRoutes } from '../core/gifts-api.js';
+import { LikeCounter } from '../core/likes.js';
 import { MemorySequencer } from '../core/sequencer-memory.js';
+import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -18,6 +25,8 @@ export interface SingleProcess {
   edge: EdgeServer;
   bus: MemoryBus;
   sequencer: MemorySequencer;
+  gifts: GiftService;
+  likes: LikeCounter;
   /** Room analytics (chDB or a ClickHouse server); absent when turned off. */
   analytics: Analytics | undefined;
   port: number;
@@ -28,11 +37,18 @@ export interface SingleProcess {
 export async function startSingleProcess(
   config: Config,
   logger: Logger,
-  options: { processMetrics?: boolean; analytics?: AnalyticsOptions | false } = {},
+  options: { processMetrics?: boolean; analytics?: AnalyticsOptions | false; giftConfig?: GiftConfig } = {},
 ): Promise<SingleProcess> {
+  const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = new MemoryBus();
   const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
   sequencer.start();
+  // Receipts live at most a day here, so a day of ids covers any replay.
+  const ledger = new MemoryGiftLedger({ ttlMs: 86_400_000, maxEntries: 1_000_000 });
+  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
+  gifts.start();
+  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
+  likes.start();
   const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config.secret);
   const analytics = analyticsOptions ? startAnalytics(analyticsOptions, new BusEventSource(bus), logger) : undefined;
   if (analyticsOptions && analyticsOptions.apiKeyDerived) {
@@ -44,17 +60,29 @@ export async function startSingleProcess(
       mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
     }),
     ...(analytics?.routes ?? []),
+    ...giftRoutes({ apiKey: config.apiKey, bus }),
   ];
-  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true });
+  const edge = new EdgeServer({
+    config,
+    bus,
+    logger,
+    routes,
+    processMetrics: options.processMetrics ?? true,
+    extensions: [giftsExtension(giftConfig)],
+  });
   const port = await edge.listen();
   return {
     edge,
     bus,
     sequencer,
+    gifts,
+    likes,
     analytics,
     port,
     async stop() {
       await edge.shutdown();
+      gifts.stop();
+      likes.stop();
       sequencer.stop();
       await analytics?.stop();
       await bus.close();

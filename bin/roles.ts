@@ -6,8 +6,15 @@ import type { Logger } from 'pino';
 import { mintToken } from '../core/auth.js';
 import { NatsBus } from '../core/bus-nats.js';
 import type { Config } from '../core/config.js';
+import { loadGiftConfig } from '../core/config-gifts.js';
+import type { GiftConfig } from '../core/config-gifts.js';
 import type { NatsConfig } from '../core/config-nats.js';
+import { KvGiftLedger } from '../core/gift-ledger-kv.js';
+import { GiftService } from '../core/gifts.js';
+import { giftRoutes } from '../core/gifts-api.js';
+import { LikeCounter } from '../core/likes.js';
 import { JetStreamSequencer } from '../core/sequencer-jetstream.js';
+import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -30,14 +37,25 @@ export async function startEdge(
   config: Config,
   nats: NatsConfig,
   logger: Logger,
-  options: { processMetrics?: boolean } = {},
+  options: { processMetrics?: boolean; giftConfig?: GiftConfig } = {},
 ): Promise<Role & { edge: EdgeServer; bus: NatsBus; port: number }> {
+  const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = await connectBus(nats, `barrage-edge-${config.edgeId}`, logger);
-  const routes = pageRoutes({
-    defaultRoom: 'demo',
-    mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+  const routes = [
+    ...pageRoutes({
+      defaultRoom: 'demo',
+      mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+    }),
+    ...giftRoutes({ apiKey: config.apiKey, bus }),
+  ];
+  const edge = new EdgeServer({
+    config,
+    bus,
+    logger,
+    routes,
+    processMetrics: options.processMetrics ?? true,
+    extensions: [giftsExtension(giftConfig)],
   });
-  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true });
   const port = await edge.listen();
   return {
     edge,
@@ -50,12 +68,28 @@ export async function startEdge(
   };
 }
 
-/** Core on NATS: sequencing, history and online counts for every room. */
+/** Gift ids are remembered this long (far longer than a receipt may live). */
+const ledgerTtlMs = 86_400_000;
+
+async function openLedger(bus: NatsBus, replicas: number, logger: Logger): Promise<KvGiftLedger> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await KvGiftLedger.open(bus.nc, { replicas, ttlMs: ledgerTtlMs });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, attempt }, 'gift ledger bucket not ready; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 200 * 2 ** attempt)));
+    }
+  }
+}
+
+/** Core on NATS: sequencing, history, online counts, gifts and likes for every room. */
 export async function startCore(
   config: Config,
   nats: NatsConfig,
   logger: Logger,
-): Promise<Role & { sequencer: JetStreamSequencer; bus: NatsBus }> {
+  options: { giftConfig?: GiftConfig } = {},
+): Promise<Role & { sequencer: JetStreamSequencer; bus: NatsBus; gifts: GiftService; likes: LikeCounter }> {
+  const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = await connectBus(nats, `barrage-core-${config.edgeId}`, logger);
   const sequencer = new JetStreamSequencer(bus, {
     retainEvents: config.retainEvents,
@@ -65,10 +99,19 @@ export async function startCore(
     logger: logger.child({ part: 'core' }),
   });
   await sequencer.start();
+  const ledger = await openLedger(bus, nats.replicas, logger);
+  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
+  gifts.start();
+  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
+  likes.start();
   return {
     sequencer,
     bus,
+    gifts,
+    likes,
     async stop() {
+      gifts.stop();
+      likes.stop();
       sequencer.stop();
       await bus.close();
     },

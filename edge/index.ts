@@ -13,3 +13,6 @@ export type { Route, RouteRequest, RouteResponse } from './http.js';
 export { pageRoutes } from './pages.js';
 export { validateDanmaku, defaultColor } from './validate.js';
 export type { ValidDanmaku, Refusal } from './validate.js';
+export { giftsExtension } from './gifts-extension.js';
+export { planWindow, mergeChat, eventKindField } from './overload.js';
+export type { OverloadOptions, WindowPlan } from './overload.js';
