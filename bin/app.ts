@@ -9,6 +9,12 @@ import { BusEventSource } from '../core/analytics-source.js';
 import { mintToken } from '../core/auth.js';
 import { MemoryBus } from '../core/bus-memory.js';
 import type { Config } from '../core/config.js';
+import { loadGiftConfig } from '../core/config-gifts.js';
+import type { GiftConfig } from '../core/config-gifts.js';
+import { MemoryGiftLedger } from '../core/gift-ledger-memory.js';
+import { GiftService } from '../core/gifts.js';
+import { giftRoutes } from '../core/gifts-api.js';
+import { LikeCounter } from '../core/likes.js';
 import { MemorySequencer } from '../core/sequencer-memory.js';
 import { moderationOptionsFromEnv } from '../core/moderation.js';
 import type { ModerationOptions } from '../core/moderation.js';
@@ -16,6 +22,7 @@ import { moderationRoutes } from '../core/moderation-api.js';
 import { ModerationService } from '../core/moderation-service.js';
 import { MemoryModerationStore } from '../core/moderation-store-memory.js';
 import { EdgeModeration } from '../edge/moderation.js';
+import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -24,6 +31,8 @@ export interface SingleProcess {
   edge: EdgeServer;
   bus: MemoryBus;
   sequencer: MemorySequencer;
+  gifts: GiftService;
+  likes: LikeCounter;
   /** Room analytics (chDB or a ClickHouse server); absent when turned off. */
   analytics: Analytics | undefined;
   /** Moderation: core's part and the edge's (state in memory in this mode). */
@@ -36,11 +45,23 @@ export interface SingleProcess {
 export async function startSingleProcess(
   config: Config,
   logger: Logger,
-  options: { processMetrics?: boolean; analytics?: AnalyticsOptions | false; moderation?: Partial<ModerationOptions> } = {},
+  options: {
+    processMetrics?: boolean;
+    analytics?: AnalyticsOptions | false;
+    moderation?: Partial<ModerationOptions>;
+    giftConfig?: GiftConfig;
+  } = {},
 ): Promise<SingleProcess> {
+  const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = new MemoryBus();
   const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
   sequencer.start();
+  // Receipts live at most a day here, so a day of ids covers any replay.
+  const ledger = new MemoryGiftLedger({ ttlMs: 86_400_000, maxEntries: 1_000_000 });
+  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
+  gifts.start();
+  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
+  likes.start();
   const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config.secret);
   const analytics = analyticsOptions ? startAnalytics(analyticsOptions, new BusEventSource(bus), logger) : undefined;
   if (analyticsOptions && analyticsOptions.apiKeyDerived) {
@@ -65,19 +86,31 @@ export async function startSingleProcess(
       mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
     }),
     ...(analytics?.routes ?? []),
+    ...giftRoutes({ apiKey: config.apiKey, bus }),
   ];
-  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true, extensions: [moderation] });
+  const edge = new EdgeServer({
+    config,
+    bus,
+    logger,
+    routes,
+    processMetrics: options.processMetrics ?? true,
+    extensions: [moderation, giftsExtension(giftConfig)],
+  });
   const port = await edge.listen();
   return {
     edge,
     bus,
     sequencer,
+    gifts,
+    likes,
     analytics,
     moderation: { service, edge: moderation, store },
     port,
     async stop() {
       await edge.shutdown();
       service.stop();
+      gifts.stop();
+      likes.stop();
       sequencer.stop();
       await analytics?.stop();
       await bus.close();

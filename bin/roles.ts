@@ -6,7 +6,13 @@ import type { Logger } from 'pino';
 import { mintToken } from '../core/auth.js';
 import { NatsBus } from '../core/bus-nats.js';
 import type { Config } from '../core/config.js';
+import { loadGiftConfig } from '../core/config-gifts.js';
+import type { GiftConfig } from '../core/config-gifts.js';
 import type { NatsConfig } from '../core/config-nats.js';
+import { KvGiftLedger } from '../core/gift-ledger-kv.js';
+import { GiftService } from '../core/gifts.js';
+import { giftRoutes } from '../core/gifts-api.js';
+import { LikeCounter } from '../core/likes.js';
 import { JetStreamSequencer } from '../core/sequencer-jetstream.js';
 import { analyticsOptionsFromEnv, startAnalytics, startAnalyticsReader } from '../core/analytics.js';
 import type { Analytics, AnalyticsReader } from '../core/analytics.js';
@@ -16,6 +22,7 @@ import { moderationRoutes } from '../core/moderation-api.js';
 import { ModerationService } from '../core/moderation-service.js';
 import { KvModerationStore } from '../core/moderation-store-kv.js';
 import { EdgeModeration } from '../edge/moderation.js';
+import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -38,8 +45,9 @@ export async function startEdge(
   config: Config,
   nats: NatsConfig,
   logger: Logger,
-  options: { processMetrics?: boolean } = {},
+  options: { processMetrics?: boolean; giftConfig?: GiftConfig } = {},
 ): Promise<Role & { edge: EdgeServer; bus: NatsBus; port: number }> {
+  const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = await connectBus(nats, `barrage-edge-${config.edgeId}`, logger);
   // Moderation state is read from the KV bucket before the edge admits anyone.
   const store = await KvModerationStore.open(bus.nc, { replicas: nats.replicas });
@@ -57,8 +65,9 @@ export async function startEdge(
       defaultRoom: 'demo',
       mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
     }),
+    ...giftRoutes({ apiKey: config.apiKey, bus }),
   ];
-  const extensions = [new EdgeModeration({ store, options: moderationOptions })];
+  const extensions = [new EdgeModeration({ store, options: moderationOptions }), giftsExtension(giftConfig)];
   const edge = new EdgeServer({
     config,
     bus,
@@ -81,12 +90,30 @@ export async function startEdge(
   };
 }
 
-/** Core on NATS: sequencing, history and online counts for every room. */
+/** Gift ids are remembered this long (far longer than a receipt may live). */
+const ledgerTtlMs = 86_400_000;
+
+async function openLedger(bus: NatsBus, replicas: number, logger: Logger): Promise<KvGiftLedger> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await KvGiftLedger.open(bus.nc, { replicas, ttlMs: ledgerTtlMs });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, attempt }, 'gift ledger bucket not ready; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 200 * 2 ** attempt)));
+    }
+  }
+}
+
+/** Core on NATS: sequencing, history, online counts, gifts and likes for every room. */
 export async function startCore(
   config: Config,
   nats: NatsConfig,
   logger: Logger,
-): Promise<Role & { sequencer: JetStreamSequencer; bus: NatsBus; analytics: Analytics | undefined }> {
+  options: { giftConfig?: GiftConfig } = {},
+): Promise<
+  Role & { sequencer: JetStreamSequencer; bus: NatsBus; analytics: Analytics | undefined; gifts: GiftService; likes: LikeCounter }
+> {
+  const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = await connectBus(nats, `barrage-core-${config.edgeId}`, logger);
   const sequencer = new JetStreamSequencer(bus, {
     retainEvents: config.retainEvents,
@@ -109,14 +136,23 @@ export async function startCore(
     logger: logger.child({ part: 'moderation' }),
   });
   moderation.start();
+  const ledger = await openLedger(bus, nats.replicas, logger);
+  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
+  gifts.start();
+  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
+  likes.start();
   return {
     sequencer,
     bus,
     analytics,
+    gifts,
+    likes,
     async stop() {
       await analytics?.stop();
       moderation.stop();
       await store.close();
+      gifts.stop();
+      likes.stop();
       sequencer.stop();
       await bus.close();
     },

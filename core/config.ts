@@ -48,6 +48,14 @@ export interface Config {
   apiKey: string;
   /** True when `apiKey` was derived from the secret (development). */
   apiKeyDerived: boolean;
+  /** Chat (danmaku) each viewer is sent per second at most; above it chat is sampled. 0 = no budget. */
+  chatBudget: number;
+  /** Viewer groups of a room that see different chat samples under overload. */
+  overloadBuckets: number;
+  /** Merge identical short danmaku inside one batch ("233 x12"). */
+  mergeDanmaku: boolean;
+  /** Longest text (code points) that is merged. */
+  mergeMaxLength: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -60,6 +68,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
 }
 
 /** Default location of the development secret, relative to the working directory. */
@@ -127,5 +143,9 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
     logLevel: env['BARRAGE_LOG_LEVEL'] || env['LOG_LEVEL'] || 'info',
     apiKey: api.key,
     apiKeyDerived: api.derived,
+    chatBudget: int(env, 'BARRAGE_CHAT_BUDGET', 0, 0, 100_000),
+    overloadBuckets: int(env, 'BARRAGE_OVERLOAD_BUCKETS', 4, 1, 64),
+    mergeDanmaku: bool(env, 'BARRAGE_MERGE_DANMAKU', false),
+    mergeMaxLength: int(env, 'BARRAGE_MERGE_MAX_LENGTH', 8, 1, 100),
   };
 }

@@ -80,6 +80,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
+/** The stream subject each sequenced class is stored under (paid has its own, so gifts get their own retention). */
+const logClass = { chat: 'chat', paid: 'paid', ctl: 'ctl', counter: 'ctl' } as const;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Sequences room events into JetStream; see the file comment for the design. */
@@ -87,6 +90,8 @@ export class JetStreamSequencer implements Sequencer {
   /** Events this core stored; refused duplicates; events sequenced again after a failure. */
   readonly stats = { stored: 0, duplicates: 0, failures: 0, resequenced: 0 };
   private readonly rooms = new Map<string, JsRoom>();
+  /** Callers of `append` waiting for their event to be stored, by event. */
+  private readonly durable = new WeakMap<v1.Event, (seq: number) => void>();
   private readonly presence: PresenceSum;
   private readonly subs: Subscription[] = [];
   private readonly js: JetStreamClient;
@@ -180,7 +185,7 @@ export class JetStreamSequencer implements Sequencer {
       const batch = await jsm.direct.getBatch(this.stream, {
         seq: 1,
         next_by_subj: logSubjects.room(id),
-        batch: 2 * this.options.retainEvents + 16,
+        batch: 3 * this.options.retainEvents + 16,
       });
       for await (const m of batch) out.push(m);
     } catch (err) {
@@ -230,6 +235,18 @@ export class JetStreamSequencer implements Sequencer {
       this.options.logger.warn({ err, room: id }, 'dropping undecodable ingress event');
       return;
     }
+    this.enqueue(id, event);
+  }
+
+  /** Sequences `event` and resolves once JetStream acknowledged it (after settling any failure). */
+  append(room: string, event: v1.Event): Promise<number> {
+    return new Promise((resolve) => {
+      this.durable.set(event, resolve);
+      this.enqueue(room, event);
+    });
+  }
+
+  private enqueue(id: string, event: v1.Event): void {
     event.room = id;
     event.tsMs = this.now();
     const room = this.room(id);
@@ -253,7 +270,7 @@ export class JetStreamSequencer implements Sequencer {
       event.seq = seq;
       if (event.danmaku) event.danmaku.id = seq.toString(36);
       const pending: Pending = { seq, bytes: v1.Event.encode(event).finish(), event };
-      const cls = classOf(event) === EventClass.Chat ? 'chat' : 'ctl';
+      const cls = logClass[classOf(event)];
       room.inflight++;
       this.js.publish(logSubjects.log(room.id, cls), pending.bytes, { msgID: `${room.id}:${seq}` }).then(
         (ack) => this.onAck(room, pending, ack),
@@ -269,8 +286,17 @@ export class JetStreamSequencer implements Sequencer {
       room.unresolved.push(pending);
     } else {
       this.stats.stored++;
+      this.stored(pending);
     }
     this.settle(room);
+  }
+
+  /** Tells an `append` caller its event is durable. */
+  private stored(pending: Pending): void {
+    const resolve = this.durable.get(pending.event);
+    if (!resolve) return;
+    this.durable.delete(pending.event);
+    resolve(pending.seq);
   }
 
   private onPublishFailed(room: JsRoom, pending: Pending, err: unknown): void {
@@ -305,8 +331,10 @@ export class JetStreamSequencer implements Sequencer {
         const again: v1.Event[] = [];
         for (const p of room.unresolved.sort((a, b) => a.seq - b.seq)) {
           const found = stored.get(p.seq);
-          if (found && sameBytes(found, p.bytes)) this.stats.stored++;
-          else again.push(p.event);
+          if (found && sameBytes(found, p.bytes)) {
+            this.stats.stored++;
+            this.stored(p);
+          } else again.push(p.event);
         }
         this.stats.resequenced += again.length;
         room.unresolved.length = 0;

@@ -59,6 +59,15 @@ export class MemorySequencer implements Sequencer {
       this.options.logger.warn({ err, room: roomId }, 'dropping undecodable ingress event');
       return;
     }
+    this.sequence(roomId, event);
+  }
+
+  /** In one process an event is as durable as it gets once sequenced. */
+  async append(room: string, event: v1.Event): Promise<number> {
+    return this.sequence(room, event);
+  }
+
+  private sequence(roomId: string, event: v1.Event): number {
     const log = this.room(roomId);
     event.seq = log.seq + 1;
     event.room = roomId;
@@ -67,6 +76,7 @@ export class MemorySequencer implements Sequencer {
     const bytes = v1.Event.encode(event).finish();
     log.push({ seq: event.seq, bytes, chat: event.kind === 'danmaku' });
     this.bus.publish(subjects.events(roomId), bytes);
+    return event.seq;
   }
 
   private onHistory(data: Uint8Array, subject: string): Uint8Array {

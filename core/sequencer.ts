@@ -19,6 +19,12 @@ export interface Sequencer {
   stop(): void | Promise<void>;
   /** The latest seq of a room this sequencer knows (0 before its first event). */
   seqOf(room: string): number;
+  /**
+   * Sequences a paid or control event of `room` and resolves with its seq
+   * once it is durable (stored in JetStream, or in memory in single-process
+   * mode). Never rejects for a passing failure: it keeps trying until stored.
+   */
+  append(room: string, event: v1.Event): Promise<number>;
 }
 
 /** Options both sequencers take. */
@@ -35,7 +41,9 @@ export interface SequencerOptions {
 export const EventClass = {
   /** Danmaku: ordered, last N shown on join, replayed on resume while retained. */
   Chat: 'chat',
-  /** Paid and control events: durable, replayed on resume. */
+  /** Gifts and super chats: durable before acknowledged, idempotent, never sampled away, replayed on resume. */
+  Paid: 'paid',
+  /** Control events: durable, replayed on resume. */
   Control: 'ctl',
   /** Likes, online count, leaderboard: aggregated, never sequenced or stored. */
   Counter: 'counter',
@@ -47,6 +55,9 @@ export function classOf(event: v1.Event): EventClass {
   switch (event.kind) {
     case 'danmaku':
       return EventClass.Chat;
+    case 'gift':
+    case 'superChat':
+      return EventClass.Paid;
     case 'online':
     case 'likes':
     case 'leaderboard':

@@ -33,6 +33,16 @@ export const subjects = {
   holdAll: 'barrage.room.*.hold',
   /** Edge to core: how many viewers an edge holds per room (`EdgePresence`). */
   presence: 'barrage.presence',
+  /** Request: record a gift or super chat (`PaidRequest` in, `PaidReply` out), answered once durable. */
+  paid: (room: string) => `barrage.room.${room}.paid`,
+  /** Every room's paid requests, for core. */
+  paidAll: 'barrage.room.*.paid',
+  /** Request: unpin a super chat (`RemoveSuperChat` in, `PaidReply` out); what moderation calls. */
+  removeSuperChat: (room: string) => `barrage.room.${room}.scrm`,
+  /** Every room's super chat removals, for core. */
+  removeSuperChatAll: 'barrage.room.*.scrm',
+  /** Edge to core: like taps per room since the edge's last report (`EdgeLikes`). */
+  likes: 'barrage.likes',
 } as const;
 
 /** The room token of a room subject (`barrage.room.<id>.<kind>`). */
@@ -43,12 +53,12 @@ export function roomOfSubject(subject: string): string {
 
 /**
  * JetStream subjects of the room log (stream `BARRAGE_ROOMS`): core stores
- * each sequenced event on `barrage.log.<room>.chat` or `barrage.log.<room>.ctl`
+ * each sequenced event on `barrage.log.<room>.chat`, `.paid` or `.ctl`
  * and the stream republishes it on the room's `.ev` subject.
  */
 export const logSubjects = {
   /** One room's stored events of one class (`chat` or `ctl`). */
-  log: (room: string, cls: 'chat' | 'ctl') => `barrage.log.${room}.${cls}`,
+  log: (room: string, cls: 'chat' | 'ctl' | 'paid') => `barrage.log.${room}.${cls}`,
   /** Every stored event of one room. */
   room: (room: string) => `barrage.log.${room}.*`,
   /** What the stream captures. */

@@ -10,10 +10,17 @@
  * per window. Node groups timers of equal duration in one list, so one timer
  * per busy room is cheap.
  */
+import { SkipReason } from '../proto/index.js';
 import { encodeBatchFrame } from './frames.js';
+import { ChatAllowance, planWindow } from './overload.js';
+import type { OverloadOptions, WindowItem } from './overload.js';
 
-/** Called with each finished frame; `events` is how many events it carries. */
-export type FlushHandler = (room: string, frame: Uint8Array, events: number) => void;
+/**
+ * Called with each finished frame; `events` is how many events it carries.
+ * `group` is -1 for a frame every viewer of the room gets, else the viewer
+ * group (see overload.ts) it was sampled for, with `skipped` chat left out.
+ */
+export type FlushHandler = (room: string, frame: Uint8Array, events: number, group: number, skipped: number) => void;
 
 class RoomBatch {
   readonly events: Uint8Array[] = [];
@@ -21,6 +28,7 @@ class RoomBatch {
   lastFlushAt = -Infinity;
   timer: NodeJS.Timeout | undefined;
   immediate: NodeJS.Immediate | undefined;
+  allowance: ChatAllowance | undefined;
   constructor(
     readonly room: string,
     readonly roomBytes: Uint8Array,
@@ -35,7 +43,11 @@ export interface BatcherOptions {
   maxEvents: number;
   onFlush: FlushHandler;
   now?: () => number;
+  /** Per-viewer chat budget and sampling; without it every event goes to every viewer. */
+  overload?: OverloadOptions;
 }
+
+const bytesOf = (items: WindowItem[]): Uint8Array[] => items.map((it) => it.bytes);
 
 /** Collects encoded events per room and flushes them as Batch frames. */
 export class Batcher {
@@ -73,11 +85,28 @@ export class Batcher {
   private flushRoom(batch: RoomBatch): void {
     this.cancel(batch);
     if (batch.events.length === 0) return;
-    const frame = encodeBatchFrame(batch.events, batch.roomBytes);
-    const count = batch.events.length;
+    const now = this.now();
+    const overload = this.options.overload;
+    if (!overload) {
+      const frame = encodeBatchFrame(batch.events, batch.roomBytes);
+      const count = batch.events.length;
+      batch.events.length = 0;
+      batch.lastFlushAt = now;
+      this.options.onFlush(batch.room, frame, count, -1, 0);
+      return;
+    }
+    batch.allowance ??= new ChatAllowance(Math.max(1, overload.budget / 2), now);
+    const plan = planWindow(batch.events, batch.allowance, now, overload);
     batch.events.length = 0;
-    batch.lastFlushAt = this.now();
-    this.options.onFlush(batch.room, frame, count);
+    batch.lastFlushAt = now;
+    if (plan.kind === 'all') {
+      this.options.onFlush(batch.room, encodeBatchFrame(bytesOf(plan.items), batch.roomBytes), plan.items.length, -1, 0);
+      return;
+    }
+    plan.groups.forEach((g, group) => {
+      const frame = encodeBatchFrame(bytesOf(g.items), batch.roomBytes, g.skipped, SkipReason.SKIP_REASON_OVERLOAD);
+      this.options.onFlush(batch.room, frame, g.items.length, group, g.skipped);
+    });
   }
 
   /** Sends every pending batch now (before shutdown). */

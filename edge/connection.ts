@@ -42,6 +42,9 @@ export const roleToWire: Readonly<Record<RoleName, v1.Role>> = {
 /** The uWS topic of a room. */
 export const topicOf = (room: string): string => 'r/' + room;
 
+/** The uWS topic of one viewer group of a room (see edge/overload.ts); every socket is in exactly one. */
+export const groupTopicOf = (room: string, group: number): string => `r/${room}/${group}`;
+
 /** The identity every guest connection shares (read only; `room` is on the connection). */
 export const guestIdentity: Identity = Object.freeze({ userId: 'guest', name: 'guest', room: '', role: 'guest', exp: 0, member: false });
 

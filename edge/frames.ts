@@ -10,6 +10,8 @@ import { v1 } from '../proto/index.js';
 const tagServerBatch = (2 << 3) | 2; // ServerFrame.batch, length-delimited
 const tagBatchEvent = (1 << 3) | 2; // Batch.events
 const tagBatchRoom = (2 << 3) | 2; // Batch.room
+const tagBatchSkipped = 3 << 3; // Batch.skipped, varint
+const tagBatchSkipReason = 4 << 3; // Batch.skip_reason, varint
 
 function varintSize(n: number): number {
   let size = 1;
@@ -30,11 +32,13 @@ function writeVarint(buf: Uint8Array, pos: number, n: number): number {
 }
 
 /**
- * Encodes `ServerFrame{batch: Batch{events, room}}` from already encoded
- * events. `roomBytes` is the UTF-8 room id, encoded once per room.
+ * Encodes `ServerFrame{batch: Batch{events, room, skipped, skip_reason}}` from
+ * already encoded events. `roomBytes` is the UTF-8 room id, encoded once per
+ * room; `skipped` (with `skipReason`) only when chat was left out.
  */
-export function encodeBatchFrame(events: readonly Uint8Array[], roomBytes: Uint8Array): Uint8Array {
+export function encodeBatchFrame(events: readonly Uint8Array[], roomBytes: Uint8Array, skipped = 0, skipReason = 0): Uint8Array {
   let inner = 1 + varintSize(roomBytes.length) + roomBytes.length;
+  if (skipped > 0) inner += 2 + varintSize(skipped) + varintSize(skipReason);
   for (const e of events) inner += 1 + varintSize(e.length) + e.length;
   const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
   out[0] = tagServerBatch;
@@ -48,6 +52,13 @@ export function encodeBatchFrame(events: readonly Uint8Array[], roomBytes: Uint8
   out[pos++] = tagBatchRoom;
   pos = writeVarint(out, pos, roomBytes.length);
   out.set(roomBytes, pos);
+  pos += roomBytes.length;
+  if (skipped > 0) {
+    out[pos++] = tagBatchSkipped;
+    pos = writeVarint(out, pos, skipped);
+    out[pos++] = tagBatchSkipReason;
+    writeVarint(out, pos, skipReason);
+  }
   return out;
 }
 
@@ -71,7 +82,7 @@ export function countBatchEvents(frame: Uint8Array): number {
     const tag = frame[pos++];
     const len = readVarint();
     if (tag === tagBatchEvent) count++;
-    pos += len;
+    if (((tag as number) & 7) === 2) pos += len;
   }
   return count;
 }

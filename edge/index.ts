@@ -15,3 +15,6 @@ export { validateDanmaku, defaultColor } from './validate.js';
 export type { ValidDanmaku, Refusal } from './validate.js';
 export { EdgeModeration } from './moderation.js';
 export type { EdgeModerationOptions } from './moderation.js';
+export { giftsExtension } from './gifts-extension.js';
+export { planWindow, mergeChat, eventKindField } from './overload.js';
+export type { OverloadOptions, WindowPlan } from './overload.js';

@@ -13,7 +13,7 @@ import type { Config } from '../core/config.js';
 import { subjects } from '../core/subjects.js';
 import { Batcher } from './batcher.js';
 import { CloseCode, CloseReason } from './close-codes.js';
-import { onMacrotask, roleToWire, topicOf } from './connection.js';
+import { groupTopicOf, onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import { ListenError } from './errors.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
@@ -79,6 +79,16 @@ export class EdgeServer {
       windowMs: this.config.batchWindowMs,
       maxEvents: this.config.batchMaxEvents,
       onFlush: this.onFlush,
+      // Without a chat budget or merging, every event goes to every viewer as it did before.
+      overload:
+        this.config.chatBudget > 0 || this.config.mergeDanmaku
+          ? {
+              budget: this.config.chatBudget,
+              buckets: this.config.overloadBuckets,
+              merge: this.config.mergeDanmaku,
+              mergeMaxLength: this.config.mergeMaxLength,
+            }
+          : undefined,
     });
     this.extensions = options.extensions ?? [];
     this.context = {
@@ -227,7 +237,7 @@ export class EdgeServer {
     const conn = ws.getUserData();
     this.sockets.add(ws);
     this.metrics.connections.set(this.sockets.size);
-    ws.subscribe(topicOf(conn.room));
+    ws.subscribe(groupTopicOf(conn.room, conn.session % this.config.overloadBuckets));
     this.joinRoom(conn.room);
     this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0));
   }
@@ -337,14 +347,23 @@ export class EdgeServer {
 
   // ------------------------------------------------------------------ fan-out and backpressure
 
-  private readonly onFlush = (room: string, frame: Uint8Array, events: number): void => {
-    const topic = topicOf(room);
-    const receivers = this.app.numSubscribers(topic);
+  /** Publishes a room's frame to every viewer group (group -1) or to the one it was sampled for. */
+  private readonly onFlush = (room: string, frame: Uint8Array, events: number, group: number, skipped: number): void => {
+    const from = group < 0 ? 0 : group;
+    const to = group < 0 ? this.config.overloadBuckets : group + 1;
+    let receivers = 0;
+    for (let g = from; g < to; g++) {
+      const topic = groupTopicOf(room, g);
+      const n = this.app.numSubscribers(topic);
+      if (n === 0) continue;
+      this.app.publish(topic, frame, true, false);
+      receivers += n;
+    }
     if (receivers === 0) return;
-    this.app.publish(topic, frame, true, false);
     this.metrics.batches.inc();
     this.metrics.framesOut.inc(receivers);
     this.metrics.eventsOut.inc(receivers * events);
+    if (skipped > 0) this.metrics.dropped.inc({ reason: 'overload' }, receivers * skipped);
   };
 
   /** uWS skipped a frame for a socket over its backpressure limit. */

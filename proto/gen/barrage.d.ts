@@ -113,6 +113,7 @@ export namespace barrage {
             constructor(properties?: barrage.v1.SendGift.$Properties);
             $unknowns?: Uint8Array[];
             receipt: string;
+            clientMsgId: string;
             static create(properties: barrage.v1.SendGift.$Shape): barrage.v1.SendGift & barrage.v1.SendGift.$Shape;
             static create(properties?: barrage.v1.SendGift.$Properties): barrage.v1.SendGift;
             static encode(message: barrage.v1.SendGift.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -122,6 +123,7 @@ export namespace barrage {
         namespace SendGift {
             interface $Properties {
                 receipt?: (string|null);
+                clientMsgId?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.SendGift.$Properties;
@@ -471,9 +473,10 @@ export namespace barrage {
             ERROR_CODE_INTERNAL = 20,
             ERROR_CODE_INVALID_ARGUMENT = 21,
             ERROR_CODE_ROOM_MODE = 22,
+            ERROR_CODE_GIFT_UNKNOWN = 30,
+            ERROR_CODE_NOT_FOUND = 31,
             ERROR_CODE_HELD = 50,
-            ERROR_CODE_ROOM_CLOSED = 51,
-            ERROR_CODE_NOT_FOUND = 52
+            ERROR_CODE_ROOM_CLOSED = 51
         }
 
         interface IError extends barrage.v1.Error.$Properties {
@@ -574,10 +577,11 @@ export namespace barrage {
             roomClose?: (barrage.v1.RoomClose.$Properties|null);
             superChat?: (barrage.v1.SuperChat.$Properties|null);
             leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
+            superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
             holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
             actor?: (barrage.v1.User.$Properties|null);
             reason: string;
-            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision");
+            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision");
             static create(properties: barrage.v1.Event.$Shape): barrage.v1.Event & barrage.v1.Event.$Shape;
             static create(properties?: barrage.v1.Event.$Properties): barrage.v1.Event;
             static encode(message: barrage.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -605,10 +609,11 @@ export namespace barrage {
                 roomClose?: (barrage.v1.RoomClose.$Properties|null);
                 superChat?: (barrage.v1.SuperChat.$Properties|null);
                 leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
+                superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
                 holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
                 actor?: (barrage.v1.User.$Properties|null);
                 reason?: (string|null);
-                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision");
+                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -631,12 +636,13 @@ export namespace barrage {
               roomClose?: barrage.v1.RoomClose.$Shape|null;
               superChat?: barrage.v1.SuperChat.$Shape|null;
               leaderboard?: barrage.v1.Leaderboard.$Shape|null;
+              superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
               holdDecision?: barrage.v1.HoldDecision.$Shape|null;
               actor?: barrage.v1.User.$Shape|null;
               reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
+              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
             );
         }
 
@@ -1048,6 +1054,7 @@ export namespace barrage {
             $unknowns?: Uint8Array[];
             user?: (barrage.v1.User.$Properties|null);
             totalCents: number;
+            gifts: number;
             static create(properties: barrage.v1.LeaderboardEntry.$Shape): barrage.v1.LeaderboardEntry & barrage.v1.LeaderboardEntry.$Shape;
             static create(properties?: barrage.v1.LeaderboardEntry.$Properties): barrage.v1.LeaderboardEntry;
             static encode(message: barrage.v1.LeaderboardEntry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1058,6 +1065,7 @@ export namespace barrage {
             interface $Properties {
                 user?: (barrage.v1.User.$Properties|null);
                 totalCents?: (number|null);
+                gifts?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.LeaderboardEntry.$Properties;
@@ -1070,6 +1078,8 @@ export namespace barrage {
             constructor(properties?: barrage.v1.Leaderboard.$Properties);
             $unknowns?: Uint8Array[];
             entries: barrage.v1.LeaderboardEntry.$Properties[];
+            totalCents: number;
+            totalGifts: number;
             static create(properties: barrage.v1.Leaderboard.$Shape): barrage.v1.Leaderboard & barrage.v1.Leaderboard.$Shape;
             static create(properties?: barrage.v1.Leaderboard.$Properties): barrage.v1.Leaderboard;
             static encode(message: barrage.v1.Leaderboard.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1079,9 +1089,34 @@ export namespace barrage {
         namespace Leaderboard {
             interface $Properties {
                 entries?: (barrage.v1.LeaderboardEntry.$Properties[]|null);
+                totalCents?: (number|null);
+                totalGifts?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.Leaderboard.$Properties;
+        }
+
+        interface ISuperChatRemoved extends barrage.v1.SuperChatRemoved.$Properties {
+        }
+
+        class SuperChatRemoved {
+            constructor(properties?: barrage.v1.SuperChatRemoved.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            byUserId: string;
+            static create(properties: barrage.v1.SuperChatRemoved.$Shape): barrage.v1.SuperChatRemoved & barrage.v1.SuperChatRemoved.$Shape;
+            static create(properties?: barrage.v1.SuperChatRemoved.$Properties): barrage.v1.SuperChatRemoved;
+            static encode(message: barrage.v1.SuperChatRemoved.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.SuperChatRemoved & barrage.v1.SuperChatRemoved.$Shape;
+        }
+
+        namespace SuperChatRemoved {
+            interface $Properties {
+                id?: (string|null);
+                byUserId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.SuperChatRemoved.$Properties;
         }
 
         interface IRoomNotice extends barrage.v1.RoomNotice.$Properties {
@@ -1307,6 +1342,126 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.EdgePresence.$Properties;
+        }
+
+        interface IPaidRequest extends barrage.v1.PaidRequest.$Properties {
+        }
+
+        class PaidRequest {
+            constructor(properties?: barrage.v1.PaidRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            user?: (barrage.v1.User.$Properties|null);
+            giftId: string;
+            count: number;
+            text: string;
+            priceCents: number;
+            fingerprint: string;
+            color: number;
+            static create(properties: barrage.v1.PaidRequest.$Shape): barrage.v1.PaidRequest & barrage.v1.PaidRequest.$Shape;
+            static create(properties?: barrage.v1.PaidRequest.$Properties): barrage.v1.PaidRequest;
+            static encode(message: barrage.v1.PaidRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PaidRequest & barrage.v1.PaidRequest.$Shape;
+        }
+
+        namespace PaidRequest {
+            interface $Properties {
+                id?: (string|null);
+                user?: (barrage.v1.User.$Properties|null);
+                giftId?: (string|null);
+                count?: (number|null);
+                text?: (string|null);
+                priceCents?: (number|null);
+                fingerprint?: (string|null);
+                color?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.PaidRequest.$Properties;
+        }
+
+        interface IPaidReply extends barrage.v1.PaidReply.$Properties {
+        }
+
+        class PaidReply {
+            constructor(properties?: barrage.v1.PaidReply.$Properties);
+            $unknowns?: Uint8Array[];
+            seq: number;
+            duplicate: boolean;
+            error: barrage.v1.ErrorCode;
+            message: string;
+            event?: (barrage.v1.Event.$Properties|null);
+            conflict: boolean;
+            static create(properties: barrage.v1.PaidReply.$Shape): barrage.v1.PaidReply & barrage.v1.PaidReply.$Shape;
+            static create(properties?: barrage.v1.PaidReply.$Properties): barrage.v1.PaidReply;
+            static encode(message: barrage.v1.PaidReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PaidReply & barrage.v1.PaidReply.$Shape;
+        }
+
+        namespace PaidReply {
+            interface $Properties {
+                seq?: (number|null);
+                duplicate?: (boolean|null);
+                error?: (barrage.v1.ErrorCode|null);
+                message?: (string|null);
+                event?: (barrage.v1.Event.$Properties|null);
+                conflict?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              seq?: number|null;
+              duplicate?: boolean|null;
+              error?: barrage.v1.ErrorCode|null;
+              message?: string|null;
+              event?: barrage.v1.Event.$Shape|null;
+              conflict?: boolean|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IEdgeLikes extends barrage.v1.EdgeLikes.$Properties {
+        }
+
+        class EdgeLikes {
+            constructor(properties?: barrage.v1.EdgeLikes.$Properties);
+            $unknowns?: Uint8Array[];
+            edgeId: string;
+            rooms: { [k: string]: number };
+            static create(properties: barrage.v1.EdgeLikes.$Shape): barrage.v1.EdgeLikes & barrage.v1.EdgeLikes.$Shape;
+            static create(properties?: barrage.v1.EdgeLikes.$Properties): barrage.v1.EdgeLikes;
+            static encode(message: barrage.v1.EdgeLikes.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.EdgeLikes & barrage.v1.EdgeLikes.$Shape;
+        }
+
+        namespace EdgeLikes {
+            interface $Properties {
+                edgeId?: (string|null);
+                rooms?: ({ [k: string]: number }|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.EdgeLikes.$Properties;
+        }
+
+        interface IRemoveSuperChat extends barrage.v1.RemoveSuperChat.$Properties {
+        }
+
+        class RemoveSuperChat {
+            constructor(properties?: barrage.v1.RemoveSuperChat.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            byUserId: string;
+            static create(properties: barrage.v1.RemoveSuperChat.$Shape): barrage.v1.RemoveSuperChat & barrage.v1.RemoveSuperChat.$Shape;
+            static create(properties?: barrage.v1.RemoveSuperChat.$Properties): barrage.v1.RemoveSuperChat;
+            static encode(message: barrage.v1.RemoveSuperChat.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.RemoveSuperChat & barrage.v1.RemoveSuperChat.$Shape;
+        }
+
+        namespace RemoveSuperChat {
+            interface $Properties {
+                id?: (string|null);
+                byUserId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.RemoveSuperChat.$Properties;
         }
     }
 }

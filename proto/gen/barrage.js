@@ -700,6 +700,7 @@ export const barrage = $root.barrage = (() => {
              * Properties of a SendGift.
              * @typedef {Object} barrage.v1.SendGift.$Properties
              * @property {string|null} [receipt] SendGift receipt
+             * @property {string|null} [clientMsgId] SendGift clientMsgId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -740,6 +741,14 @@ export const barrage = $root.barrage = (() => {
             SendGift.prototype.receipt = "";
 
             /**
+             * SendGift clientMsgId.
+             * @member {string} clientMsgId
+             * @memberof barrage.v1.SendGift
+             * @instance
+             */
+            SendGift.prototype.clientMsgId = "";
+
+            /**
              * Creates a new SendGift instance using the specified properties.
              * @function create
              * @memberof barrage.v1.SendGift
@@ -773,6 +782,8 @@ export const barrage = $root.barrage = (() => {
                     throw $Error("max depth exceeded");
                 if (message.receipt != null && $Object.hasOwnProperty.call(message, "receipt") && message.receipt !== "")
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.receipt);
+                if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, "clientMsgId") && message.clientMsgId !== "")
+                    writer.uint32(/* id 30, wireType 2 =*/242).string(message.clientMsgId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -824,6 +835,15 @@ export const barrage = $root.barrage = (() => {
                                 message.receipt = value;
                             else
                                 delete message.receipt;
+                            continue;
+                        }
+                    case 30: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clientMsgId = value;
+                            else
+                                delete message.clientMsgId;
                             continue;
                         }
                     }
@@ -3101,9 +3121,10 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_INTERNAL=20 ERROR_CODE_INTERNAL value
          * @property {number} ERROR_CODE_INVALID_ARGUMENT=21 ERROR_CODE_INVALID_ARGUMENT value
          * @property {number} ERROR_CODE_ROOM_MODE=22 ERROR_CODE_ROOM_MODE value
+         * @property {number} ERROR_CODE_GIFT_UNKNOWN=30 ERROR_CODE_GIFT_UNKNOWN value
+         * @property {number} ERROR_CODE_NOT_FOUND=31 ERROR_CODE_NOT_FOUND value
          * @property {number} ERROR_CODE_HELD=50 ERROR_CODE_HELD value
          * @property {number} ERROR_CODE_ROOM_CLOSED=51 ERROR_CODE_ROOM_CLOSED value
-         * @property {number} ERROR_CODE_NOT_FOUND=52 ERROR_CODE_NOT_FOUND value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3130,9 +3151,10 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[20] = "ERROR_CODE_INTERNAL"] = 20;
             values[valuesById[21] = "ERROR_CODE_INVALID_ARGUMENT"] = 21;
             values[valuesById[22] = "ERROR_CODE_ROOM_MODE"] = 22;
+            values[valuesById[30] = "ERROR_CODE_GIFT_UNKNOWN"] = 30;
+            values[valuesById[31] = "ERROR_CODE_NOT_FOUND"] = 31;
             values[valuesById[50] = "ERROR_CODE_HELD"] = 50;
             values[valuesById[51] = "ERROR_CODE_ROOM_CLOSED"] = 51;
-            values[valuesById[52] = "ERROR_CODE_NOT_FOUND"] = 52;
             return values;
         })();
 
@@ -3716,10 +3738,11 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.RoomClose.$Properties|null} [roomClose] Event roomClose
              * @property {barrage.v1.SuperChat.$Properties|null} [superChat] Event superChat
              * @property {barrage.v1.Leaderboard.$Properties|null} [leaderboard] Event leaderboard
+             * @property {barrage.v1.SuperChatRemoved.$Properties|null} [superChatRemoved] Event superChatRemoved
              * @property {barrage.v1.HoldDecision.$Properties|null} [holdDecision] Event holdDecision
              * @property {barrage.v1.User.$Properties|null} [actor] Event actor
              * @property {string|null} [reason] Event reason
-             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision"} [kind] Event kind
+             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"} [kind] Event kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3753,12 +3776,13 @@ export const barrage = $root.barrage = (() => {
              *   roomClose?: barrage.v1.RoomClose.$Shape|null;
              *   superChat?: barrage.v1.SuperChat.$Shape|null;
              *   leaderboard?: barrage.v1.Leaderboard.$Shape|null;
+             *   superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
              *   holdDecision?: barrage.v1.HoldDecision.$Shape|null;
              *   actor?: barrage.v1.User.$Shape|null;
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
+             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
              * )} barrage.v1.Event.$Shape
              */
 
@@ -3930,6 +3954,14 @@ export const barrage = $root.barrage = (() => {
             Event.prototype.leaderboard = null;
 
             /**
+             * Event superChatRemoved.
+             * @member {barrage.v1.SuperChatRemoved.$Properties|null|undefined} superChatRemoved
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.superChatRemoved = null;
+
+            /**
              * Event holdDecision.
              * @member {barrage.v1.HoldDecision.$Properties|null|undefined} holdDecision
              * @memberof barrage.v1.Event
@@ -3958,12 +3990,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Event kind.
-             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision"|undefined} kind
+             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|undefined} kind
              * @memberof barrage.v1.Event
              * @instance
              */
             $Object.defineProperty(Event.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "holdDecision"]),
+                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4037,6 +4069,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.SuperChat.encode(message.superChat, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
                 if (message.leaderboard != null && $Object.hasOwnProperty.call(message, "leaderboard"))
                     $root.barrage.v1.Leaderboard.encode(message.leaderboard, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
+                if (message.superChatRemoved != null && $Object.hasOwnProperty.call(message, "superChatRemoved"))
+                    $root.barrage.v1.SuperChatRemoved.encode(message.superChatRemoved, writer.uint32(/* id 30, wireType 2 =*/242).fork(), _depth + 1).ldelim();
                 if (message.holdDecision != null && $Object.hasOwnProperty.call(message, "holdDecision"))
                     $root.barrage.v1.HoldDecision.encode(message.holdDecision, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
                 if (message.actor != null && $Object.hasOwnProperty.call(message, "actor"))
@@ -4224,6 +4258,13 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.leaderboard = $root.barrage.v1.Leaderboard.decode(reader, reader.size(), $undefined, _depth + 1, message.leaderboard);
                             message.kind = "leaderboard";
+                            continue;
+                        }
+                    case 30: {
+                            if (wireType !== 2)
+                                break;
+                            message.superChatRemoved = $root.barrage.v1.SuperChatRemoved.decode(reader, reader.size(), $undefined, _depth + 1, message.superChatRemoved);
+                            message.kind = "superChatRemoved";
                             continue;
                         }
                     case 50: {
@@ -7338,6 +7379,7 @@ export const barrage = $root.barrage = (() => {
              * @typedef {Object} barrage.v1.LeaderboardEntry.$Properties
              * @property {barrage.v1.User.$Properties|null} [user] LeaderboardEntry user
              * @property {number|null} [totalCents] LeaderboardEntry totalCents
+             * @property {number|null} [gifts] LeaderboardEntry gifts
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7386,6 +7428,14 @@ export const barrage = $root.barrage = (() => {
             LeaderboardEntry.prototype.totalCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * LeaderboardEntry gifts.
+             * @member {number} gifts
+             * @memberof barrage.v1.LeaderboardEntry
+             * @instance
+             */
+            LeaderboardEntry.prototype.gifts = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new LeaderboardEntry instance using the specified properties.
              * @function create
              * @memberof barrage.v1.LeaderboardEntry
@@ -7421,6 +7471,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.User.encode(message.user, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                 if (message.totalCents != null && $Object.hasOwnProperty.call(message, "totalCents") && (typeof message.totalCents === "object" ? message.totalCents.low || message.totalCents.high : message.totalCents !== 0))
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.totalCents);
+                if (message.gifts != null && $Object.hasOwnProperty.call(message, "gifts") && (typeof message.gifts === "object" ? message.gifts.low || message.gifts.high : message.gifts !== 0))
+                    writer.uint32(/* id 30, wireType 0 =*/240).uint64(message.gifts);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7480,6 +7532,15 @@ export const barrage = $root.barrage = (() => {
                                 delete message.totalCents;
                             continue;
                         }
+                    case 30: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.gifts = value;
+                            else
+                                delete message.gifts;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7506,6 +7567,8 @@ export const barrage = $root.barrage = (() => {
              * Properties of a Leaderboard.
              * @typedef {Object} barrage.v1.Leaderboard.$Properties
              * @property {Array.<barrage.v1.LeaderboardEntry.$Properties>|null} [entries] Leaderboard entries
+             * @property {number|null} [totalCents] Leaderboard totalCents
+             * @property {number|null} [totalGifts] Leaderboard totalGifts
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -7547,6 +7610,22 @@ export const barrage = $root.barrage = (() => {
             Leaderboard.prototype.entries = $util.emptyArray;
 
             /**
+             * Leaderboard totalCents.
+             * @member {number} totalCents
+             * @memberof barrage.v1.Leaderboard
+             * @instance
+             */
+            Leaderboard.prototype.totalCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Leaderboard totalGifts.
+             * @member {number} totalGifts
+             * @memberof barrage.v1.Leaderboard
+             * @instance
+             */
+            Leaderboard.prototype.totalGifts = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new Leaderboard instance using the specified properties.
              * @function create
              * @memberof barrage.v1.Leaderboard
@@ -7581,6 +7660,10 @@ export const barrage = $root.barrage = (() => {
                 if (message.entries != null && message.entries.length)
                     for (let i = 0; i < message.entries.length; ++i)
                         $root.barrage.v1.LeaderboardEntry.encode(message.entries[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.totalCents != null && $Object.hasOwnProperty.call(message, "totalCents") && (typeof message.totalCents === "object" ? message.totalCents.low || message.totalCents.high : message.totalCents !== 0))
+                    writer.uint32(/* id 30, wireType 0 =*/240).uint64(message.totalCents);
+                if (message.totalGifts != null && $Object.hasOwnProperty.call(message, "totalGifts") && (typeof message.totalGifts === "object" ? message.totalGifts.low || message.totalGifts.high : message.totalGifts !== 0))
+                    writer.uint32(/* id 31, wireType 0 =*/248).uint64(message.totalGifts);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -7605,7 +7688,7 @@ export const barrage = $root.barrage = (() => {
                     _depth = 0;
                 if (_depth > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                let end, message;
+                let end, message, value;
                 if (length === $undefined)
                     end = reader.len;
                 else {
@@ -7633,6 +7716,24 @@ export const barrage = $root.barrage = (() => {
                             message.entries.push($root.barrage.v1.LeaderboardEntry.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 30: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalCents = value;
+                            else
+                                delete message.totalCents;
+                            continue;
+                        }
+                    case 31: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalGifts = value;
+                            else
+                                delete message.totalGifts;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -7651,6 +7752,178 @@ export const barrage = $root.barrage = (() => {
             };
 
             return Leaderboard;
+        })();
+
+        v1.SuperChatRemoved = (function() {
+
+            /**
+             * Properties of a SuperChatRemoved.
+             * @typedef {Object} barrage.v1.SuperChatRemoved.$Properties
+             * @property {string|null} [id] SuperChatRemoved id
+             * @property {string|null} [byUserId] SuperChatRemoved byUserId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a SuperChatRemoved.
+             * @memberof barrage.v1
+             * @interface ISuperChatRemoved
+             * @augments barrage.v1.SuperChatRemoved.$Properties
+             * @deprecated Use barrage.v1.SuperChatRemoved.$Properties instead.
+             */
+
+            /**
+             * Shape of a SuperChatRemoved.
+             * @typedef {barrage.v1.SuperChatRemoved.$Properties} barrage.v1.SuperChatRemoved.$Shape
+             */
+
+            /**
+             * Constructs a new SuperChatRemoved.
+             * @memberof barrage.v1
+             * @classdesc Represents a SuperChatRemoved.
+             * @constructor
+             * @param {barrage.v1.SuperChatRemoved.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const SuperChatRemoved = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * SuperChatRemoved id.
+             * @member {string} id
+             * @memberof barrage.v1.SuperChatRemoved
+             * @instance
+             */
+            SuperChatRemoved.prototype.id = "";
+
+            /**
+             * SuperChatRemoved byUserId.
+             * @member {string} byUserId
+             * @memberof barrage.v1.SuperChatRemoved
+             * @instance
+             */
+            SuperChatRemoved.prototype.byUserId = "";
+
+            /**
+             * Creates a new SuperChatRemoved instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.SuperChatRemoved
+             * @static
+             * @param {barrage.v1.SuperChatRemoved.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.SuperChatRemoved} SuperChatRemoved instance
+             * @type {{
+             *   (properties: barrage.v1.SuperChatRemoved.$Shape): barrage.v1.SuperChatRemoved & barrage.v1.SuperChatRemoved.$Shape;
+             *   (properties?: barrage.v1.SuperChatRemoved.$Properties): barrage.v1.SuperChatRemoved;
+             * }}
+             */
+            SuperChatRemoved.create = function(properties) {
+                return new SuperChatRemoved(properties);
+            };
+
+            /**
+             * Encodes the specified SuperChatRemoved message. Does not implicitly {@link barrage.v1.SuperChatRemoved.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.SuperChatRemoved
+             * @static
+             * @param {barrage.v1.SuperChatRemoved.$Properties} message SuperChatRemoved message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            SuperChatRemoved.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.byUserId != null && $Object.hasOwnProperty.call(message, "byUserId") && message.byUserId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.byUserId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a SuperChatRemoved message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.SuperChatRemoved
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.SuperChatRemoved & barrage.v1.SuperChatRemoved.$Shape} SuperChatRemoved
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            SuperChatRemoved.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.SuperChatRemoved();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.byUserId = value;
+                            else
+                                delete message.byUserId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return SuperChatRemoved;
         })();
 
         v1.RoomNotice = (function() {
@@ -9402,6 +9675,925 @@ export const barrage = $root.barrage = (() => {
             };
 
             return EdgePresence;
+        })();
+
+        v1.PaidRequest = (function() {
+
+            /**
+             * Properties of a PaidRequest.
+             * @typedef {Object} barrage.v1.PaidRequest.$Properties
+             * @property {string|null} [id] PaidRequest id
+             * @property {barrage.v1.User.$Properties|null} [user] PaidRequest user
+             * @property {string|null} [giftId] PaidRequest giftId
+             * @property {number|null} [count] PaidRequest count
+             * @property {string|null} [text] PaidRequest text
+             * @property {number|null} [priceCents] PaidRequest priceCents
+             * @property {string|null} [fingerprint] PaidRequest fingerprint
+             * @property {number|null} [color] PaidRequest color
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PaidRequest.
+             * @memberof barrage.v1
+             * @interface IPaidRequest
+             * @augments barrage.v1.PaidRequest.$Properties
+             * @deprecated Use barrage.v1.PaidRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a PaidRequest.
+             * @typedef {barrage.v1.PaidRequest.$Properties} barrage.v1.PaidRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PaidRequest.
+             * @memberof barrage.v1
+             * @classdesc Represents a PaidRequest.
+             * @constructor
+             * @param {barrage.v1.PaidRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PaidRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PaidRequest id.
+             * @member {string} id
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.id = "";
+
+            /**
+             * PaidRequest user.
+             * @member {barrage.v1.User.$Properties|null|undefined} user
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.user = null;
+
+            /**
+             * PaidRequest giftId.
+             * @member {string} giftId
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.giftId = "";
+
+            /**
+             * PaidRequest count.
+             * @member {number} count
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.count = 0;
+
+            /**
+             * PaidRequest text.
+             * @member {string} text
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.text = "";
+
+            /**
+             * PaidRequest priceCents.
+             * @member {number} priceCents
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.priceCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PaidRequest fingerprint.
+             * @member {string} fingerprint
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.fingerprint = "";
+
+            /**
+             * PaidRequest color.
+             * @member {number} color
+             * @memberof barrage.v1.PaidRequest
+             * @instance
+             */
+            PaidRequest.prototype.color = 0;
+
+            /**
+             * Creates a new PaidRequest instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PaidRequest
+             * @static
+             * @param {barrage.v1.PaidRequest.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PaidRequest} PaidRequest instance
+             * @type {{
+             *   (properties: barrage.v1.PaidRequest.$Shape): barrage.v1.PaidRequest & barrage.v1.PaidRequest.$Shape;
+             *   (properties?: barrage.v1.PaidRequest.$Properties): barrage.v1.PaidRequest;
+             * }}
+             */
+            PaidRequest.create = function(properties) {
+                return new PaidRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PaidRequest message. Does not implicitly {@link barrage.v1.PaidRequest.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PaidRequest
+             * @static
+             * @param {barrage.v1.PaidRequest.$Properties} message PaidRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PaidRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.user != null && $Object.hasOwnProperty.call(message, "user"))
+                    $root.barrage.v1.User.encode(message.user, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.giftId != null && $Object.hasOwnProperty.call(message, "giftId") && message.giftId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.giftId);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.count);
+                if (message.text != null && $Object.hasOwnProperty.call(message, "text") && message.text !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.text);
+                if (message.priceCents != null && $Object.hasOwnProperty.call(message, "priceCents") && (typeof message.priceCents === "object" ? message.priceCents.low || message.priceCents.high : message.priceCents !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.priceCents);
+                if (message.fingerprint != null && $Object.hasOwnProperty.call(message, "fingerprint") && message.fingerprint !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.fingerprint);
+                if (message.color != null && $Object.hasOwnProperty.call(message, "color") && message.color !== 0)
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.color);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PaidRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PaidRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PaidRequest & barrage.v1.PaidRequest.$Shape} PaidRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PaidRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PaidRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.user = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.user);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.giftId = value;
+                            else
+                                delete message.giftId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.text = value;
+                            else
+                                delete message.text;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.priceCents = value;
+                            else
+                                delete message.priceCents;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fingerprint = value;
+                            else
+                                delete message.fingerprint;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.color = value;
+                            else
+                                delete message.color;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PaidRequest;
+        })();
+
+        v1.PaidReply = (function() {
+
+            /**
+             * Properties of a PaidReply.
+             * @typedef {Object} barrage.v1.PaidReply.$Properties
+             * @property {number|null} [seq] PaidReply seq
+             * @property {boolean|null} [duplicate] PaidReply duplicate
+             * @property {barrage.v1.ErrorCode|null} [error] PaidReply error
+             * @property {string|null} [message] PaidReply message
+             * @property {barrage.v1.Event.$Properties|null} [event] PaidReply event
+             * @property {boolean|null} [conflict] PaidReply conflict
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PaidReply.
+             * @memberof barrage.v1
+             * @interface IPaidReply
+             * @augments barrage.v1.PaidReply.$Properties
+             * @deprecated Use barrage.v1.PaidReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a PaidReply.
+             * @typedef {{
+             *   seq?: number|null;
+             *   duplicate?: boolean|null;
+             *   error?: barrage.v1.ErrorCode|null;
+             *   message?: string|null;
+             *   event?: barrage.v1.Event.$Shape|null;
+             *   conflict?: boolean|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} barrage.v1.PaidReply.$Shape
+             */
+
+            /**
+             * Constructs a new PaidReply.
+             * @memberof barrage.v1
+             * @classdesc Represents a PaidReply.
+             * @constructor
+             * @param {barrage.v1.PaidReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PaidReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PaidReply seq.
+             * @member {number} seq
+             * @memberof barrage.v1.PaidReply
+             * @instance
+             */
+            PaidReply.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PaidReply duplicate.
+             * @member {boolean} duplicate
+             * @memberof barrage.v1.PaidReply
+             * @instance
+             */
+            PaidReply.prototype.duplicate = false;
+
+            /**
+             * PaidReply error.
+             * @member {barrage.v1.ErrorCode} error
+             * @memberof barrage.v1.PaidReply
+             * @instance
+             */
+            PaidReply.prototype.error = 0;
+
+            /**
+             * PaidReply message.
+             * @member {string} message
+             * @memberof barrage.v1.PaidReply
+             * @instance
+             */
+            PaidReply.prototype.message = "";
+
+            /**
+             * PaidReply event.
+             * @member {barrage.v1.Event.$Properties|null|undefined} event
+             * @memberof barrage.v1.PaidReply
+             * @instance
+             */
+            PaidReply.prototype.event = null;
+
+            /**
+             * PaidReply conflict.
+             * @member {boolean} conflict
+             * @memberof barrage.v1.PaidReply
+             * @instance
+             */
+            PaidReply.prototype.conflict = false;
+
+            /**
+             * Creates a new PaidReply instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PaidReply
+             * @static
+             * @param {barrage.v1.PaidReply.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PaidReply} PaidReply instance
+             * @type {{
+             *   (properties: barrage.v1.PaidReply.$Shape): barrage.v1.PaidReply & barrage.v1.PaidReply.$Shape;
+             *   (properties?: barrage.v1.PaidReply.$Properties): barrage.v1.PaidReply;
+             * }}
+             */
+            PaidReply.create = function(properties) {
+                return new PaidReply(properties);
+            };
+
+            /**
+             * Encodes the specified PaidReply message. Does not implicitly {@link barrage.v1.PaidReply.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PaidReply
+             * @static
+             * @param {barrage.v1.PaidReply.$Properties} message PaidReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PaidReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.seq);
+                if (message.duplicate != null && $Object.hasOwnProperty.call(message, "duplicate") && message.duplicate !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.duplicate);
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.error);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.message);
+                if (message.event != null && $Object.hasOwnProperty.call(message, "event"))
+                    $root.barrage.v1.Event.encode(message.event, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.conflict != null && $Object.hasOwnProperty.call(message, "conflict") && message.conflict !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.conflict);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PaidReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PaidReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PaidReply & barrage.v1.PaidReply.$Shape} PaidReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PaidReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PaidReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.duplicate = value;
+                            else
+                                delete message.duplicate;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.error = value;
+                            else
+                                delete message.error;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.event = $root.barrage.v1.Event.decode(reader, reader.size(), $undefined, _depth + 1, message.event);
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.conflict = value;
+                            else
+                                delete message.conflict;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PaidReply;
+        })();
+
+        v1.EdgeLikes = (function() {
+
+            /**
+             * Properties of an EdgeLikes.
+             * @typedef {Object} barrage.v1.EdgeLikes.$Properties
+             * @property {string|null} [edgeId] EdgeLikes edgeId
+             * @property {Object.<string,number>|null} [rooms] EdgeLikes rooms
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EdgeLikes.
+             * @memberof barrage.v1
+             * @interface IEdgeLikes
+             * @augments barrage.v1.EdgeLikes.$Properties
+             * @deprecated Use barrage.v1.EdgeLikes.$Properties instead.
+             */
+
+            /**
+             * Shape of an EdgeLikes.
+             * @typedef {barrage.v1.EdgeLikes.$Properties} barrage.v1.EdgeLikes.$Shape
+             */
+
+            /**
+             * Constructs a new EdgeLikes.
+             * @memberof barrage.v1
+             * @classdesc Represents an EdgeLikes.
+             * @constructor
+             * @param {barrage.v1.EdgeLikes.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EdgeLikes = function (properties) {
+                this.rooms = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * EdgeLikes edgeId.
+             * @member {string} edgeId
+             * @memberof barrage.v1.EdgeLikes
+             * @instance
+             */
+            EdgeLikes.prototype.edgeId = "";
+
+            /**
+             * EdgeLikes rooms.
+             * @member {Object.<string,number>} rooms
+             * @memberof barrage.v1.EdgeLikes
+             * @instance
+             */
+            EdgeLikes.prototype.rooms = $util.emptyObject;
+
+            /**
+             * Creates a new EdgeLikes instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.EdgeLikes
+             * @static
+             * @param {barrage.v1.EdgeLikes.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.EdgeLikes} EdgeLikes instance
+             * @type {{
+             *   (properties: barrage.v1.EdgeLikes.$Shape): barrage.v1.EdgeLikes & barrage.v1.EdgeLikes.$Shape;
+             *   (properties?: barrage.v1.EdgeLikes.$Properties): barrage.v1.EdgeLikes;
+             * }}
+             */
+            EdgeLikes.create = function(properties) {
+                return new EdgeLikes(properties);
+            };
+
+            /**
+             * Encodes the specified EdgeLikes message. Does not implicitly {@link barrage.v1.EdgeLikes.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.EdgeLikes
+             * @static
+             * @param {barrage.v1.EdgeLikes.$Properties} message EdgeLikes message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EdgeLikes.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.edgeId != null && $Object.hasOwnProperty.call(message, "edgeId") && message.edgeId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.edgeId);
+                if (message.rooms != null && $Object.hasOwnProperty.call(message, "rooms"))
+                    for (let keys = $Object.keys(message.rooms), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).uint64(message.rooms[keys[i]]).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an EdgeLikes message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.EdgeLikes
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.EdgeLikes & barrage.v1.EdgeLikes.$Shape} EdgeLikes
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EdgeLikes.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.EdgeLikes();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.edgeId = value;
+                            else
+                                delete message.edgeId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.rooms === $util.emptyObject)
+                                message.rooms = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = $util.Long ? $util.Long.fromNumber(0, true) : 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 0)
+                                        break;
+                                    value = reader.uint64();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.rooms, key);
+                            message.rooms[key] = value;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return EdgeLikes;
+        })();
+
+        v1.RemoveSuperChat = (function() {
+
+            /**
+             * Properties of a RemoveSuperChat.
+             * @typedef {Object} barrage.v1.RemoveSuperChat.$Properties
+             * @property {string|null} [id] RemoveSuperChat id
+             * @property {string|null} [byUserId] RemoveSuperChat byUserId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RemoveSuperChat.
+             * @memberof barrage.v1
+             * @interface IRemoveSuperChat
+             * @augments barrage.v1.RemoveSuperChat.$Properties
+             * @deprecated Use barrage.v1.RemoveSuperChat.$Properties instead.
+             */
+
+            /**
+             * Shape of a RemoveSuperChat.
+             * @typedef {barrage.v1.RemoveSuperChat.$Properties} barrage.v1.RemoveSuperChat.$Shape
+             */
+
+            /**
+             * Constructs a new RemoveSuperChat.
+             * @memberof barrage.v1
+             * @classdesc Represents a RemoveSuperChat.
+             * @constructor
+             * @param {barrage.v1.RemoveSuperChat.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RemoveSuperChat = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RemoveSuperChat id.
+             * @member {string} id
+             * @memberof barrage.v1.RemoveSuperChat
+             * @instance
+             */
+            RemoveSuperChat.prototype.id = "";
+
+            /**
+             * RemoveSuperChat byUserId.
+             * @member {string} byUserId
+             * @memberof barrage.v1.RemoveSuperChat
+             * @instance
+             */
+            RemoveSuperChat.prototype.byUserId = "";
+
+            /**
+             * Creates a new RemoveSuperChat instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.RemoveSuperChat
+             * @static
+             * @param {barrage.v1.RemoveSuperChat.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.RemoveSuperChat} RemoveSuperChat instance
+             * @type {{
+             *   (properties: barrage.v1.RemoveSuperChat.$Shape): barrage.v1.RemoveSuperChat & barrage.v1.RemoveSuperChat.$Shape;
+             *   (properties?: barrage.v1.RemoveSuperChat.$Properties): barrage.v1.RemoveSuperChat;
+             * }}
+             */
+            RemoveSuperChat.create = function(properties) {
+                return new RemoveSuperChat(properties);
+            };
+
+            /**
+             * Encodes the specified RemoveSuperChat message. Does not implicitly {@link barrage.v1.RemoveSuperChat.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.RemoveSuperChat
+             * @static
+             * @param {barrage.v1.RemoveSuperChat.$Properties} message RemoveSuperChat message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RemoveSuperChat.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.byUserId != null && $Object.hasOwnProperty.call(message, "byUserId") && message.byUserId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.byUserId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RemoveSuperChat message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.RemoveSuperChat
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.RemoveSuperChat & barrage.v1.RemoveSuperChat.$Shape} RemoveSuperChat
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RemoveSuperChat.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.RemoveSuperChat();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.byUserId = value;
+                            else
+                                delete message.byUserId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RemoveSuperChat;
         })();
 
         return v1;

@@ -7,6 +7,7 @@ import type { SingleProcess } from '../../bin/app.js';
 import { mintToken } from '../../core/auth.js';
 import type { MintOptions } from '../../core/auth.js';
 import { loadConfig } from '../../core/config.js';
+import { loadGiftConfig } from '../../core/config-gifts.js';
 import type { Config } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 
@@ -24,7 +25,10 @@ export interface TestServer extends SingleProcess {
 /** Starts a server; `env` overrides configuration (e.g. BARRAGE_BATCH_MS). */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({ BARRAGE_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', BARRAGE_EDGE_ID: 'test-edge', ...env });
-  const app = await startSingleProcess(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), { processMetrics: false });
+  const app = await startSingleProcess(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), {
+    processMetrics: false,
+    giftConfig: loadGiftConfig(env, config.secret),
+  });
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,

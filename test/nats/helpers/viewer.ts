@@ -24,6 +24,8 @@ export class Viewer {
   onlineSeen = 0;
   /** The latest online count pushed to the room. */
   online = -1;
+  /** The latest leaderboard pushed to the room. */
+  leaderboard: v1.Leaderboard | undefined;
   private ws: WebSocket | undefined;
   private maxSeq = 0;
   private welcomed = false;
@@ -71,6 +73,7 @@ export class Viewer {
             this.onlineSeen++;
             this.online = e.online.count as number;
           }
+          if (e.leaderboard) this.leaderboard = e.leaderboard as v1.Leaderboard;
           continue;
         }
         if (this.bySeq.has(e.seq)) {
