@@ -249,10 +249,24 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
     }
     const actor: v1.IUser = { id: identity.userId, name: identity.name, role: roleToWire[identity.role] };
     if (action === 'hold') return this.decide(ctx, ws, conn, m, actor);
+    if (action === 'removeSuperChat') return this.removeSuperChat(ctx, ws, conn, m.removeSuperChat as v1.RemoveSuperChat);
     const event = actionEvent(conn.room, m, actor, this.deps.options);
     if (isActionRefusal(event)) return ctx.sendError(ws, event.code, event.message);
     ctx.bus.publish(subjects.ingress(conn.room), v1.Event.encode(event).finish());
   };
+
+  /** Super chats are paid state kept by core's gift service; it stores the removal as an event. */
+  private removeSuperChat(ctx: EdgeContext, ws: Socket, conn: Conn, m: v1.RemoveSuperChat): void {
+    if (!m.id) return ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'remove_super_chat needs the super chat id');
+    const request = v1.RemoveSuperChat.encode({ id: m.id, byUserId: conn.identity.userId }).finish();
+    ctx.bus.request(subjects.removeSuperChat(conn.room), request, holdTimeoutMs).then(
+      (data) => {
+        const reply = v1.PaidReply.decode(data);
+        if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) onMacrotask(() => ctx.sendError(ws, reply.error, reply.message));
+      },
+      () => onMacrotask(() => ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'core did not answer; try again')),
+    );
+  }
 
   private decide(ctx: EdgeContext, ws: Socket, conn: Conn, m: v1.Moderate, actor: v1.IUser): void {
     const decision = m.hold as v1.HoldDecision;

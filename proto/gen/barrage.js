@@ -1206,8 +1206,9 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.RoomMode.$Properties|null} [roomMode] Moderate roomMode
              * @property {barrage.v1.RoomClose.$Properties|null} [roomClose] Moderate roomClose
              * @property {barrage.v1.HoldDecision.$Properties|null} [hold] Moderate hold
+             * @property {barrage.v1.RemoveSuperChat.$Properties|null} [removeSuperChat] Moderate removeSuperChat
              * @property {string|null} [reason] Moderate reason
-             * @property {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"} [action] Moderate action
+             * @property {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"} [action] Moderate action
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1233,10 +1234,11 @@ export const barrage = $root.barrage = (() => {
              *   roomMode?: barrage.v1.RoomMode.$Shape|null;
              *   roomClose?: barrage.v1.RoomClose.$Shape|null;
              *   hold?: barrage.v1.HoldDecision.$Shape|null;
+             *   removeSuperChat?: barrage.v1.RemoveSuperChat.$Shape|null;
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape })
+             *   ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null; removeSuperChat?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape; removeSuperChat?: null }|{ action?: "removeSuperChat"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat: barrage.v1.RemoveSuperChat.$Shape })
              * )} barrage.v1.Moderate.$Shape
              */
 
@@ -1344,6 +1346,14 @@ export const barrage = $root.barrage = (() => {
             Moderate.prototype.hold = null;
 
             /**
+             * Moderate removeSuperChat.
+             * @member {barrage.v1.RemoveSuperChat.$Properties|null|undefined} removeSuperChat
+             * @memberof barrage.v1.Moderate
+             * @instance
+             */
+            Moderate.prototype.removeSuperChat = null;
+
+            /**
              * Moderate reason.
              * @member {string} reason
              * @memberof barrage.v1.Moderate
@@ -1356,12 +1366,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Moderate action.
-             * @member {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|undefined} action
+             * @member {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"|undefined} action
              * @memberof barrage.v1.Moderate
              * @instance
              */
             $Object.defineProperty(Moderate.prototype, "action", {
-                get: $util.oneOfGetter($oneOfFields = ["retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "notice", "roomMode", "roomClose", "hold"]),
+                get: $util.oneOfGetter($oneOfFields = ["retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "notice", "roomMode", "roomClose", "hold", "removeSuperChat"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1421,6 +1431,8 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 15, wireType 2 =*/122).string(message.reason);
                 if (message.hold != null && $Object.hasOwnProperty.call(message, "hold"))
                     $root.barrage.v1.HoldDecision.encode(message.hold, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
+                if (message.removeSuperChat != null && $Object.hasOwnProperty.call(message, "removeSuperChat"))
+                    $root.barrage.v1.RemoveSuperChat.encode(message.removeSuperChat, writer.uint32(/* id 51, wireType 2 =*/410).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1540,6 +1552,13 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.hold = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.hold);
                             message.action = "hold";
+                            continue;
+                        }
+                    case 51: {
+                            if (wireType !== 2)
+                                break;
+                            message.removeSuperChat = $root.barrage.v1.RemoveSuperChat.decode(reader, reader.size(), $undefined, _depth + 1, message.removeSuperChat);
+                            message.action = "removeSuperChat";
                             continue;
                         }
                     case 15: {

@@ -174,4 +174,21 @@ describe('gifts - single process', () => {
     });
     expect(del.status).toBe(404);
   });
+
+  it('super chat - a moderator removes it over the socket; a viewer may not', async () => {
+    const watcher = await connect('g6', 'kim');
+    const res = await api('g6', { user: { id: 'lu' }, super_chat: { text: 'pin me', price_cents: 2_500 } }, 'sc-ws');
+    const { super_chat: sc } = (await res.json()) as { super_chat: { id: string } };
+    const viewer = await connect('g6', 'nat');
+    viewer.send({ moderate: { removeSuperChat: { id: sc.id } } });
+    await viewer.until(() => viewer.errors.length === 1, 3_000, 'refusal');
+    expect(viewer.errors[0]?.code).toBe(ErrorCode.ERROR_CODE_FORBIDDEN);
+    const mod = await TestClient.connect(server.wsUrl('g6', await server.token({ room: 'g6', user: 'mod-2', role: 'moderator' })));
+    mod.send({ moderate: { removeSuperChat: { id: sc.id } } });
+    await watcher.until(() => watcher.events.some((e) => e.superChatRemoved), 3_000, 'removal');
+    expect(watcher.events.find((e) => e.superChatRemoved)?.superChatRemoved).toMatchObject({ id: sc.id, byUserId: 'mod-2' });
+    mod.send({ moderate: { removeSuperChat: { id: sc.id } } });
+    await mod.until(() => mod.errors.length === 1, 3_000, 'not found');
+    expect(mod.errors[0]?.code).toBe(ErrorCode.ERROR_CODE_NOT_FOUND);
+  });
 });
