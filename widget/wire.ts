@@ -95,7 +95,8 @@ export type EventKind =
   | 'roomMode'
   | 'roomClose'
   | 'superChat'
-  | 'leaderboard';
+  | 'leaderboard'
+  | 'superChatRemoved';
 
 const eventKinds: Record<number, EventKind> = {
   10: 'danmaku',
@@ -114,6 +115,7 @@ const eventKinds: Record<number, EventKind> = {
   23: 'roomClose',
   24: 'superChat',
   25: 'leaderboard',
+  30: 'superChatRemoved',
 };
 
 /** `barrage.v1.Event`: seq, room, time and one kind. */
@@ -133,6 +135,8 @@ export interface WireEvent {
   online?: { count: number };
   /** Retract: the danmaku id to take down. */
   retract?: { danmakuId: string };
+  /** A super chat a moderator unpinned early. */
+  superChatRemoved?: { id: string };
   roomClose?: { reason: string };
   roomMode?: { danmakuOff: boolean; membersOnly: boolean; emoteOnly: boolean };
   slowMode?: { seconds: number; automatic: boolean };
@@ -334,6 +338,9 @@ function readEventBody(r: Reader, e: WireEvent, kind: EventKind): void {
     }
     case 'retract':
       e.retract = { danmakuId: fields(r, end, { s: '' }, readString1).s };
+      return;
+    case 'superChatRemoved':
+      e.superChatRemoved = { id: fields(r, end, { s: '' }, readString1).s };
       return;
     case 'roomClose':
       e.roomClose = { reason: fields(r, end, { s: '' }, readString1).s };

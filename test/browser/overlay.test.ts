@@ -248,6 +248,9 @@ describe('overlay', () => {
     expect(shadow.skipped).toBe('+42 more');
     expect(shadow.counters).toMatch(/1 watching ♥ 12(\.3)?K/);
     await screenshot(page, 'overlay-alerts');
+    // A moderator unpins the super chat early: it leaves every screen.
+    publishEvent(server, 'gifts', { superChatRemoved: { id: 's1', byUserId: 'mod' } });
+    await page.waitForFunction(() => document.querySelector('barrage-overlay')!.shadowRoot!.querySelector('.super-chat') === null);
     await page.close();
   });
 

@@ -50,6 +50,7 @@ describe('wire', () => {
       { seq: 11, room: 'r', tsMs: 1, slowMode: { seconds: 5, automatic: true } },
       { seq: 12, room: 'r', tsMs: 1, mute: { userId: 'u2', seconds: 60 } },
       { seq: 13, room: 'r', tsMs: 1, leaderboard: { entries: [{ user, totalCents: 100 }] } },
+      { seq: 14, room: 'r', tsMs: 1, superChatRemoved: { id: 's' } },
     ];
     const batch = decodeServerFrame(
       v1.ServerFrame.encode({ batch: { room: 'r', events, skipped: 4, skipReason: 1, history: true } }).finish(),
@@ -65,6 +66,7 @@ describe('wire', () => {
       const body = (ours as unknown as Record<string, unknown>)[kind];
       if (kind === 'mute' || kind === 'leaderboard')
         expect(body).toBeUndefined(); // skipped, not rendered
+      else if (kind === 'superChatRemoved') expect(body).toEqual({ id: 's' }); // by_user_id is not shown
       else expect(body).toEqual(theirs[kind]);
     }
     const welcome = {

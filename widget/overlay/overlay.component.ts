@@ -195,6 +195,12 @@ export class BarrageOverlay extends RoomElement {
           this.onSuperChat(e.superChat as SuperChat, e.tsMs - skew);
           dirty = true;
           break;
+        case 'superChatRemoved': {
+          const id = e.superChatRemoved?.id ?? '';
+          this.superChats = this.superChats.filter((s) => s.chat.id !== id);
+          dirty = true;
+          break;
+        }
         case 'pin': {
           const pin = e.pin as { text: string; seconds: number };
           this.pinned = pin.seconds > 0 ? { text: displayText(pin.text), until: now + pin.seconds * 1000 } : undefined;
