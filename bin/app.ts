@@ -83,7 +83,12 @@ export async function startSingleProcess(
     }),
     ...pageRoutes({
       defaultRoom: 'demo',
-      mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+      ...(config.demoTokens
+        ? {
+            mintDemoToken: (room: string, user: string) =>
+              mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+          }
+        : {}),
     }),
     ...(analytics?.routes ?? []),
     ...giftRoutes({ apiKey: config.apiKey, bus }),

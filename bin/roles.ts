@@ -63,7 +63,12 @@ export async function startEdge(
     ...moderationRoutes({ bus, store, options: moderationOptions, apiKey: config.apiKey, queries: () => reader?.queries }),
     ...pageRoutes({
       defaultRoom: 'demo',
-      mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+      ...(config.demoTokens
+        ? {
+            mintDemoToken: (room: string, user: string) =>
+              mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+          }
+        : {}),
     }),
     ...giftRoutes({ apiKey: config.apiKey, bus }),
   ];

@@ -56,6 +56,12 @@ export interface Config {
   mergeDanmaku: boolean;
   /** Longest text (code points) that is merged. */
   mergeMaxLength: number;
+  /**
+   * The demo page at `/` mints a viewer token for every visitor. On by default
+   * only with the development secret: with a real secret it would hand any
+   * visitor a token for any room.
+   */
+  demoTokens: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -147,5 +153,6 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
     overloadBuckets: int(env, 'BARRAGE_OVERLOAD_BUCKETS', 4, 1, 64),
     mergeDanmaku: bool(env, 'BARRAGE_MERGE_DANMAKU', false),
     mergeMaxLength: int(env, 'BARRAGE_MERGE_MAX_LENGTH', 8, 1, 100),
+    demoTokens: bool(env, 'BARRAGE_DEMO_TOKENS', source === 'file'),
   };
 }

@@ -25,7 +25,7 @@ export function escapeHtml(value: string): string {
 
 /** Options of the page routes. */
 export interface PageOptions {
-  /** Mints a demo token for a visitor of `room`; absent outside single-process mode. */
+  /** Mints a demo token for a visitor of `room`; absent unless `Config.demoTokens` (visitors are then read-only guests). */
   mintDemoToken?: (room: string, user: string) => Promise<string>;
   defaultRoom?: string;
 }

@@ -66,7 +66,8 @@ describe('wire', () => {
       const body = (ours as unknown as Record<string, unknown>)[kind];
       if (kind === 'mute' || kind === 'leaderboard')
         expect(body).toBeUndefined(); // skipped, not rendered
-      else if (kind === 'superChatRemoved') expect(body).toEqual({ id: 's' }); // by_user_id is not shown
+      else if (kind === 'superChatRemoved')
+        expect(body).toEqual({ id: 's' }); // by_user_id is not shown
       else expect(body).toEqual(theirs[kind]);
     }
     const welcome = {

@@ -50,6 +50,16 @@ describe('http - health, readiness, metrics', () => {
     c.close();
   });
 
+  it('http - with a real secret the demo page mints no token unless BARRAGE_DEMO_TOKENS is on', async () => {
+    const prod = await startTestServer({ BARRAGE_DEMO_TOKENS: '' });
+    const page = await (await fetch(prod.url + '/?room=vip')).text();
+    expect(page).toContain('token=""');
+    expect(page).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/);
+    await prod.stop();
+    const demo = await (await fetch(server.url + '/?room=vip')).text();
+    expect(demo).toMatch(/token="eyJ[\w-]+\.[\w-]+\.[\w-]+"/);
+  });
+
   it('http - ping gets a pong with both clocks', async () => {
     const c = await TestClient.connect(server.wsUrl('p', await server.token({ room: 'p' })));
     c.send({ ping: { clientTsMs: 12345 } });

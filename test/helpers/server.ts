@@ -24,7 +24,15 @@ export interface TestServer extends SingleProcess {
 
 /** Starts a server; `env` overrides configuration (e.g. BARRAGE_BATCH_MS). */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig({ BARRAGE_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', BARRAGE_EDGE_ID: 'test-edge', ...env });
+  const config = loadConfig({
+    BARRAGE_SECRET: testSecret,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    BARRAGE_EDGE_ID: 'test-edge',
+    // The demo page's tests need a token per visitor; the default with a real secret is off.
+    BARRAGE_DEMO_TOKENS: 'on',
+    ...env,
+  });
   const app = await startSingleProcess(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), {
     processMetrics: false,
     giftConfig: loadGiftConfig(env, config.secret),
