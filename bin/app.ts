@@ -9,7 +9,7 @@ import { BusEventSource } from '../core/analytics-source.js';
 import { mintToken } from '../core/auth.js';
 import { MemoryBus } from '../core/bus-memory.js';
 import type { Config } from '../core/config.js';
-import { Sequencer } from '../core/sequencer.js';
+import { MemorySequencer } from '../core/sequencer-memory.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -17,7 +17,7 @@ import { pageRoutes } from '../edge/pages.js';
 export interface SingleProcess {
   edge: EdgeServer;
   bus: MemoryBus;
-  sequencer: Sequencer;
+  sequencer: MemorySequencer;
   /** Room analytics (chDB or a ClickHouse server); absent when turned off. */
   analytics: Analytics | undefined;
   port: number;
@@ -31,7 +31,7 @@ export async function startSingleProcess(
   options: { processMetrics?: boolean; analytics?: AnalyticsOptions | false } = {},
 ): Promise<SingleProcess> {
   const bus = new MemoryBus();
-  const sequencer = new Sequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
+  const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
   sequencer.start();
   const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config.secret);
   const analytics = analyticsOptions ? startAnalytics(analyticsOptions, new BusEventSource(bus), logger) : undefined;

@@ -3,6 +3,8 @@
  * The `barrage` command.
  *
  *   barrage start [--port N]                      edge + core in one process
+ *   barrage edge --nats URLS [--port N]           an edge joined to NATS
+ *   barrage core --nats URLS                      core (JetStream sequencer) joined to NATS
  *   barrage token --room R --user U --name N --role viewer [--ttl S]
  */
 import { parseArgs } from 'node:util';
@@ -12,10 +14,15 @@ import { loadConfig, loadSecret } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { isValidRoomId } from '../core/subjects.js';
+import { loadNatsConfig } from '../core/config-nats.js';
 import { startSingleProcess } from './app.js';
+import { startCore, startEdge } from './roles.js';
+import type { Role } from './roles.js';
 
 const usage = `usage:
   barrage start [--port N]
+  barrage edge --nats nats://host:4222[,nats://...] [--port N]
+  barrage core --nats nats://host:4222[,nats://...]
   barrage token --room R --user U [--name N] [--role guest|viewer|moderator|host|admin] [--ttl SECONDS]`;
 
 async function start(args: string[]): Promise<void> {
@@ -33,12 +40,22 @@ async function start(args: string[]): Promise<void> {
   const app = await startSingleProcess(config, logger);
   const url = `http://localhost:${app.port}`;
   logger.info({ url, ws: `ws://localhost:${app.port}/ws?room=demo` }, `Barrage is up: open ${url}/ for the demo`);
+  stopOnSignals(app, logger);
+}
+
+/** Stops `role` on SIGTERM or SIGINT, once, and exits. */
+function stopOnSignals(role: Role, logger: ReturnType<typeof createLogger>): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    app.stop().then(
+    // A shutdown that hangs (a dependency gone mid-close) must not leave the process behind.
+    setTimeout(() => {
+      logger.error('shutdown took longer than 10 s; exiting');
+      process.exit(1);
+    }, 10_000).unref();
+    role.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -48,6 +65,26 @@ async function start(args: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `barrage edge` and `barrage core`: one role of a NATS deployment. */
+async function role(which: 'edge' | 'core', args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, nats: { type: 'string' } } });
+  const env = { ...process.env };
+  if (values.port !== undefined) env['PORT'] = values.port;
+  // Processes of one deployment must share the site's secret; no development file is made here.
+  const config = loadConfig(env, { createSecret: false });
+  const nats = loadNatsConfig(env, values.nats);
+  const logger = createLogger(config.logLevel);
+  if (which === 'edge') {
+    const edge = await startEdge(config, nats, logger);
+    logger.info({ port: edge.port, edgeId: config.edgeId }, 'Barrage edge is up');
+    stopOnSignals(edge, logger);
+  } else {
+    const core = await startCore(config, nats, logger);
+    logger.info({ replicas: nats.replicas }, 'Barrage core is up');
+    stopOnSignals(core, logger);
+  }
 }
 
 async function token(args: string[]): Promise<void> {
@@ -81,6 +118,9 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'edge':
+    case 'core':
+      return role(command, rest);
     case 'token':
       return token(rest);
     case 'help':

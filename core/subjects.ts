@@ -32,3 +32,17 @@ export function roomOfSubject(subject: string): string {
   const start = 'barrage.room.'.length;
   return subject.slice(start, subject.indexOf('.', start));
 }
+
+/**
+ * JetStream subjects of the room log (stream `BARRAGE_ROOMS`): core stores
+ * each sequenced event on `barrage.log.<room>.chat` or `barrage.log.<room>.ctl`
+ * and the stream republishes it on the room's `.ev` subject.
+ */
+export const logSubjects = {
+  /** One room's stored events of one class (`chat` or `ctl`). */
+  log: (room: string, cls: 'chat' | 'ctl') => `barrage.log.${room}.${cls}`,
+  /** Every stored event of one room. */
+  room: (room: string) => `barrage.log.${room}.*`,
+  /** What the stream captures. */
+  all: 'barrage.log.*.*',
+} as const;

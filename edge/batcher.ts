@@ -1,7 +1,14 @@
 /**
- * Per-room batching: events of a room collected during one window go out as
- * one Batch frame, encoded once and published once to every socket of the
- * room. One timer serves all rooms; it runs only while some room has events.
+ * Per-room batching: events of a room go out as one Batch frame, encoded once
+ * and published once to every socket of the room, at most one frame per room
+ * per window.
+ *
+ * Leading edge: a room that has not sent a frame for a whole window sends its
+ * next events at the end of the current event-loop turn (so a burst arriving
+ * together still shares one frame) instead of waiting a window. A quiet room
+ * therefore adds almost no latency, while a busy room is held to one frame
+ * per window. Node groups timers of equal duration in one list, so one timer
+ * per busy room is cheap.
  */
 import { encodeBatchFrame } from './frames.js';
 
@@ -10,7 +17,10 @@ export type FlushHandler = (room: string, frame: Uint8Array, events: number) => 
 
 class RoomBatch {
   readonly events: Uint8Array[] = [];
-  dirty = false;
+  /** When the room last sent a frame (ms, monotonic). */
+  lastFlushAt = -Infinity;
+  timer: NodeJS.Timeout | undefined;
+  immediate: NodeJS.Immediate | undefined;
   constructor(
     readonly room: string,
     readonly roomBytes: Uint8Array,
@@ -19,21 +29,23 @@ class RoomBatch {
 
 /** Options of a `Batcher`. */
 export interface BatcherOptions {
-  /** Window in milliseconds; 0 sends each bus turn's events at the next tick. */
+  /** Minimum time between two frames of one room, in milliseconds; 0 sends each turn's events together. */
   windowMs: number;
   /** A room holding this many events is flushed at once. */
   maxEvents: number;
   onFlush: FlushHandler;
+  now?: () => number;
 }
 
 /** Collects encoded events per room and flushes them as Batch frames. */
 export class Batcher {
   private readonly rooms = new Map<string, RoomBatch>();
-  private readonly dirty: RoomBatch[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private readonly encoder = new TextEncoder();
+  private readonly now: () => number;
 
-  constructor(private readonly options: BatcherOptions) {}
+  constructor(private readonly options: BatcherOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /** Queues one encoded event for `room`. Events must arrive in seq order. */
   add(room: string, event: Uint8Array): void {
@@ -44,43 +56,33 @@ export class Batcher {
       this.flushRoom(batch);
       return;
     }
-    if (!batch.dirty) {
-      batch.dirty = true;
-      this.dirty.push(batch);
-    }
-    if (this.timer === undefined) this.arm();
+    if (batch.timer !== undefined || batch.immediate !== undefined) return;
+    const wait = batch.lastFlushAt + this.options.windowMs - this.now();
+    const target = batch;
+    if (wait <= 0) batch.immediate = setImmediate(() => this.flushRoom(target));
+    else batch.timer = setTimeout(() => this.flushRoom(target), wait);
   }
 
-  private arm(): void {
-    this.timer = this.options.windowMs === 0 ? setImmediate(this.tick) : setInterval(this.tick, this.options.windowMs);
+  private cancel(batch: RoomBatch): void {
+    if (batch.timer !== undefined) clearTimeout(batch.timer);
+    if (batch.immediate !== undefined) clearImmediate(batch.immediate);
+    batch.timer = undefined;
+    batch.immediate = undefined;
   }
-
-  private readonly tick = (): void => {
-    if (this.dirty.length === 0) {
-      // A quiet window: stop the timer until the next event.
-      if (this.options.windowMs !== 0) clearInterval(this.timer as NodeJS.Timeout);
-      this.timer = undefined;
-      return;
-    }
-    this.flush();
-    if (this.options.windowMs === 0) this.timer = undefined;
-  };
 
   private flushRoom(batch: RoomBatch): void {
+    this.cancel(batch);
     if (batch.events.length === 0) return;
     const frame = encodeBatchFrame(batch.events, batch.roomBytes);
     const count = batch.events.length;
     batch.events.length = 0;
+    batch.lastFlushAt = this.now();
     this.options.onFlush(batch.room, frame, count);
   }
 
-  /** Sends every pending batch now (each window, and before shutdown). */
+  /** Sends every pending batch now (before shutdown). */
   flush(): void {
-    for (const batch of this.dirty) {
-      batch.dirty = false;
-      this.flushRoom(batch);
-    }
-    this.dirty.length = 0;
+    for (const batch of this.rooms.values()) this.flushRoom(batch);
   }
 
   /** Forgets a room the edge no longer hosts, sending what it still holds. */
@@ -91,12 +93,8 @@ export class Batcher {
     this.rooms.delete(room);
   }
 
+  /** Sends what is pending and stops every timer. */
   stop(): void {
     this.flush();
-    if (this.timer !== undefined) {
-      if (this.options.windowMs === 0) clearImmediate(this.timer as NodeJS.Immediate);
-      else clearInterval(this.timer as NodeJS.Timeout);
-      this.timer = undefined;
-    }
   }
 }

@@ -3,7 +3,6 @@
  * validates and rate-limits what viewers send, and fans room events out as
  * one Batch frame per room per window through uWebSockets.js topics.
  */
-import { randomUUID } from 'node:crypto';
 import * as uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
 import type { Logger } from 'pino';
@@ -30,9 +29,9 @@ import { isRefusal, validateDanmaku } from './validate.js';
 /** Per-connection state, kept in uWS user data. */
 interface Conn {
   room: string;
-  topic: string;
   identity: Identity;
-  sessionId: string;
+  /** Per-edge connection number; with the edge id it names the session. */
+  session: number;
   /** Resume point from the URL (`since`), or -1 for a fresh join. */
   since: number;
   frames: BucketState;
@@ -58,6 +57,12 @@ const roleToWire: Record<RoleName, v1.Role> = {
 };
 
 const historyTimeoutMs = 2_000;
+
+/** The uWS topic of a room. */
+const topicOf = (room: string): string => 'r/' + room;
+
+/** The identity every guest connection shares (read only; `room` is on the connection). */
+const guestIdentity: Identity = Object.freeze({ userId: 'guest', name: 'guest', room: '', role: 'guest', exp: 0, member: false });
 
 /**
  * Runs `fn` on a fresh macrotask, never inside a uWebSockets.js callback: uWS
@@ -110,6 +115,7 @@ export class EdgeServer {
   private draining = false;
   private timers: NodeJS.Timeout[] = [];
   private boundPort = 0;
+  private sessions = 0;
 
   constructor(options: EdgeOptions) {
     this.config = options.config;
@@ -194,9 +200,9 @@ export class EdgeServer {
     for (const ws of [...this.sockets]) ws.close();
     for (const { sub } of this.rooms.values()) sub.unsubscribe();
     this.rooms.clear();
-    // No app.close(): the listen socket and every WebSocket are closed above,
-    // and app.close() closed the listen socket's fd a second time; when that
-    // fd number had been reused, an unrelated new socket died (1006).
+    // Closes what is left, idle keep-alive HTTP connections included, so the
+    // port can be bound again at once.
+    this.app.close();
     this.log.info('edge stopped');
   }
 
@@ -251,9 +257,8 @@ export class EdgeServer {
       const now = Date.now();
       const conn: Conn = {
         room,
-        topic: 'r/' + room,
         identity,
-        sessionId: randomUUID(),
+        session: ++this.sessions,
         since,
         frames: fullBucket(this.config.framesBurst, now),
         danmaku: fullBucket(this.config.danmakuBurst, now),
@@ -272,7 +277,9 @@ export class EdgeServer {
     if (token === '') {
       const guests = this.config.guestRooms;
       if (guests !== '*' && !guests.has(room)) return refuse('401 Unauthorized', 'no_token', 'this room needs a token');
-      return upgrade({ userId: 'guest-' + randomUUID().slice(0, 8), name: 'guest', room, role: 'guest', exp: 0, member: false });
+      // Guests share one identity: idle viewers are most connections, and
+      // their per-session id is made from the connection number when needed.
+      return upgrade(guestIdentity);
     }
     // Synchronous on purpose: see verifyTokenSync. The upgrade happens in this
     // callback, so there is no aborted request to track.
@@ -296,7 +303,7 @@ export class EdgeServer {
     const conn = ws.getUserData();
     this.sockets.add(ws);
     this.metrics.connections.set(this.sockets.size);
-    ws.subscribe(conn.topic);
+    ws.subscribe(topicOf(conn.room));
     this.joinRoom(conn.room);
     this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0));
   }
@@ -380,13 +387,13 @@ export class EdgeServer {
     return v1.ServerFrame.encode({
       welcome: {
         room,
-        userId: identity.userId,
+        userId: identity.role === 'guest' ? `guest-${this.config.edgeId}-${conn.session}` : identity.userId,
         name: identity.name,
         role: roleToWire[identity.role],
         seq,
         recovered,
         serverTsMs: Date.now(),
-        sessionId: conn.sessionId,
+        sessionId: `${this.config.edgeId}-${conn.session}`,
         edgeId: this.config.edgeId,
         limits: {
           maxTextLength: this.config.maxTextLength,
@@ -521,7 +528,7 @@ export class EdgeServer {
   // ------------------------------------------------------------------ fan-out and backpressure
 
   private readonly onFlush = (room: string, frame: Uint8Array, events: number): void => {
-    const topic = 'r/' + room;
+    const topic = topicOf(room);
     const receivers = this.app.numSubscribers(topic);
     if (receivers === 0) return;
     this.app.publish(topic, frame, true, false);

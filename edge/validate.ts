@@ -26,6 +26,8 @@ export interface Refusal {
 
 const maxClientMsgId = 64;
 const maxColor = 0xffffff;
+/** Colour 0 is what a client that sets no colour sends (proto3 default): it means white, as on Bilibili. */
+export const defaultColor = 0xffffff;
 const maxSize = 2;
 
 // Control characters (newlines and tabs included: a danmaku is one line), line
@@ -69,7 +71,7 @@ export function validateDanmaku(msg: v1.ISendDanmaku, limits: TextLimits): Valid
   if (clientMsgId.length > maxClientMsgId) {
     return { code: ErrorCode.ERROR_CODE_INVALID_ARGUMENT, message: `client_msg_id is longer than ${maxClientMsgId}` };
   }
-  return { text, mode, color, size, clientMsgId };
+  return { text, mode, color: color === 0 ? defaultColor : color, size, clientMsgId };
 }
 
 /** Narrows a validation result. */

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../core/bus-memory.js';
 import { createLogger } from '../../core/logger.js';
-import { Sequencer } from '../../core/sequencer.js';
+import { MemorySequencer } from '../../core/sequencer-memory.js';
 import { subjects } from '../../core/subjects.js';
 import { v1 } from '../../proto/index.js';
 
 function setup(retainEvents = 10, joinHistory = 3) {
   const bus = new MemoryBus();
-  const sequencer = new Sequencer(bus, { retainEvents, joinHistory, logger: createLogger('silent') });
+  const sequencer = new MemorySequencer(bus, { retainEvents, joinHistory, logger: createLogger('silent') });
   sequencer.start();
   const out: v1.Event[] = [];
   bus.subscribe(subjects.events('r'), (d) => out.push(v1.Event.decode(d)));

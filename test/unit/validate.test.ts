@@ -38,6 +38,11 @@ describe('validate - danmaku text and fields', () => {
     expect(r).toMatchObject({ text: '<img src=x onerror=alert(1)>', mode: 1, color: 0xff0000 });
   });
 
+  it('validate - an unset colour (0) means white; other colours pass through', () => {
+    expect(validateDanmaku({ text: 'a' }, limits)).toMatchObject({ color: 0xffffff });
+    expect(validateDanmaku({ text: 'a', color: 0x000001 }, limits)).toMatchObject({ color: 0x000001 });
+  });
+
   it('validate - length counts code points, not UTF-16 units', () => {
     expect(codePointLength('😀😀')).toBe(2);
     expect(codePointLength('abc')).toBe(3);
