@@ -20,9 +20,9 @@
 //   MIN_RECOVERED    threshold: share of resumes answered recovered [1]
 //   SUMMARY_JSON     also write the k6 summary as JSON to this path
 import { Counter, Rate, Trend } from 'k6/metrics';
-import { setTimeout, setInterval, clearInterval } from 'k6/timers';
+import { setTimeout } from 'k6/timers';
 import exec from 'k6/execution';
-import { Connection, SeqTracker, canSend, env, isSequenced, num, runId, seconds, stampId, summarize, tokenFor } from './lib/barrage.js';
+import { Connection, sendEvery, SeqTracker, canSend, env, isSequenced, num, runId, seconds, summarize, tokenFor } from './lib/barrage.js';
 
 const room = env('ROOM', 'k6-reconnect');
 const viewers = num('VIEWERS', 200);
@@ -181,27 +181,14 @@ export function sender(data) {
   for (let i = 0; i < perVu && first + i < senders; i++) {
     const n = first + i;
     const name = `r${runId}x${n}`;
-    let count = 0;
-    let timer;
+    const interval = (senders / sendRate) * 1000;
+    let stop;
     const conn = new Connection(n, room, tokenFor(1_000_000 + n, room, 'viewer', name), {
       onWelcome() {
-        timer = setInterval(
-          () => {
-            if (Date.now() >= end) {
-              clearInterval(timer);
-              conn.close();
-              return;
-            }
-            if (conn.sendDanmaku(`resume ${count}`, stampId(name, count))) {
-              count++;
-              sent.add(1);
-            }
-          },
-          (senders / sendRate) * 1000,
-        );
+        stop = sendEvery(conn, name, interval, (n / senders) * interval, end, () => sent.add(1));
       },
       onClose() {
-        if (timer) clearInterval(timer);
+        if (stop) stop();
       },
     });
   }

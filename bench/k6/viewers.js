@@ -19,10 +19,12 @@
 //   MAX_GAPS         threshold: events missing from a viewer's sequence [0]
 //   SUMMARY_JSON     also write the k6 summary as JSON to this path
 import { Counter, Rate, Trend } from 'k6/metrics';
-import { setTimeout, setInterval, clearInterval } from 'k6/timers';
+import { setTimeout } from 'k6/timers';
 import exec from 'k6/execution';
 import {
   Connection,
+  ErrorCode,
+  sendEvery,
   SeqTracker,
   canSend,
   isSequenced,
@@ -30,7 +32,6 @@ import {
   rooms,
   runId,
   seconds,
-  stampId,
   stampTime,
   summarize,
   tokenFor,
@@ -156,28 +157,19 @@ export function sender(data) {
     const n = first + i;
     const room = roomList[n % roomList.length];
     const name = `s${runId}x${n}`;
-    let count = 0;
-    let timer;
+    const interval = 1000 / perSender;
+    const phase = (Math.floor(n / roomList.length) / senders) * interval;
+    let stop;
     const conn = new Connection(n, room, tokenFor(1_000_000 + n, room, 'viewer', name), {
       onWelcome() {
-        timer = setInterval(() => {
-          if (Date.now() >= end) {
-            clearInterval(timer);
-            conn.close();
-            return;
-          }
-          if (conn.sendDanmaku(`k6 ${count}`, stampId(name, count))) {
-            count++;
-            sent.add(1);
-          }
-        }, 1000 / perSender);
+        stop = sendEvery(conn, name, interval, phase, end, () => sent.add(1));
       },
       onError(err) {
-        if (err.code === 10) senderLimited.add(1);
+        if (err.code === ErrorCode.ERROR_CODE_RATE_LIMITED) senderLimited.add(1);
         else serverErrors.add(1);
       },
       onClose() {
-        if (timer) clearInterval(timer);
+        if (stop) stop();
       },
     });
     setTimeout(() => conn.close(), Math.max(0, end + 500 - Date.now()));

@@ -2781,53 +2781,51 @@ if (typeof globalThis.TextDecoder === 'undefined') {
       if (input === void 0) return '';
       const bytes = input instanceof Uint8Array ? input : new Uint8Array(input.buffer || input, input.byteOffset || 0, input.byteLength);
       let out = '';
-      let chunk = [];
-      let i = 0;
-      if (!this.ignoreBOM && bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191) i = 3;
-      const bad = () => {
+      let units = [];
+      let needed = 0;
+      let seen = 0;
+      let cp = 0;
+      let lower = 128;
+      let upper = 191;
+      const error = () => {
         if (this.fatal) throw new TypeError('The encoded data was not valid for encoding utf-8');
-        chunk.push(65533);
+        units.push(65533);
       };
-      while (i < bytes.length) {
+      let i = !this.ignoreBOM && bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191 ? 3 : 0;
+      for (; i < bytes.length; i++) {
         const b = bytes[i];
-        let need = 0;
-        let cp = 0;
-        let min = 0;
-        if (b < 128) {
-          chunk.push(b);
-          i++;
+        if (needed === 0) {
+          if (b <= 127) units.push(b);
+          else if (b >= 194 && b <= 223) [needed, cp] = [1, b & 31];
+          else if (b >= 224 && b <= 239) {
+            if (b === 224) lower = 160;
+            if (b === 237) upper = 159;
+            [needed, cp] = [2, b & 15];
+          } else if (b >= 240 && b <= 244) {
+            if (b === 240) lower = 144;
+            if (b === 244) upper = 143;
+            [needed, cp] = [3, b & 7];
+          } else error();
+        } else if (b < lower || b > upper) {
+          [needed, seen, cp, lower, upper] = [0, 0, 0, 128, 191];
+          error();
+          i--;
         } else {
-          if (b >= 194 && b <= 223) [need, cp, min] = [1, b & 31, 128];
-          else if (b >= 224 && b <= 239) [need, cp, min] = [2, b & 15, 2048];
-          else if (b >= 240 && b <= 244) [need, cp, min] = [3, b & 7, 65536];
-          else {
-            bad();
-            i++;
-            continue;
+          [lower, upper] = [128, 191];
+          cp = (cp << 6) | (b & 63);
+          if (++seen === needed) {
+            if (cp > 65535) units.push(55296 + ((cp - 65536) >> 10), 56320 + ((cp - 65536) & 1023));
+            else units.push(cp);
+            [needed, seen, cp] = [0, 0, 0];
           }
-          let j = 1;
-          for (; j <= need; j++) {
-            const c = bytes[i + j];
-            if (c === void 0 || (c & 192) !== 128) break;
-            cp = (cp << 6) | (c & 63);
-          }
-          if (j <= need || cp < min || cp > 1114111 || (cp >= 55296 && cp <= 57343)) {
-            bad();
-            i += Math.max(1, j);
-            continue;
-          }
-          i += need + 1;
-          if (cp > 65535) {
-            cp -= 65536;
-            chunk.push(55296 + (cp >> 10), 56320 + (cp & 1023));
-          } else chunk.push(cp);
         }
-        if (chunk.length >= 4096) {
-          out += String.fromCharCode.apply(null, chunk);
-          chunk = [];
+        if (units.length >= 4096) {
+          out += String.fromCharCode.apply(null, units);
+          units = [];
         }
       }
-      return out + String.fromCharCode.apply(null, chunk);
+      if (needed !== 0) error();
+      return out + String.fromCharCode.apply(null, units);
     }
   }
   globalThis.TextDecoder = Utf8Decoder;

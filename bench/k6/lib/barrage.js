@@ -6,6 +6,7 @@
 import { WebSocket } from 'k6/websockets';
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
+import { setTimeout, setInterval, clearTimeout, clearInterval } from 'k6/timers';
 import { v1, ErrorCode } from './barrage-proto.js';
 import { SeqTracker } from './seq.js';
 
@@ -189,6 +190,33 @@ export class Connection {
   close() {
     if (!this.closed) this.ws.close();
   }
+}
+
+/**
+ * Sends a danmaku from `conn` every `intervalMs` until the time `until`, then
+ * closes it. The first send waits `phaseMs`: senders of one room spread their
+ * phases over the interval so the room gets a steady rate, not bursts.
+ * `onSent(count)` is called for each frame sent. Returns a function that stops it.
+ */
+export function sendEvery(conn, name, intervalMs, phaseMs, until, onSent) {
+  let count = 0;
+  let timer;
+  const tick = () => {
+    if (Date.now() >= until) {
+      clearInterval(timer);
+      conn.close();
+      return;
+    }
+    if (conn.sendDanmaku(`${name} ${count}`, stampId(name, count))) onSent(count++);
+  };
+  const first = setTimeout(() => {
+    tick();
+    timer = setInterval(tick, intervalMs);
+  }, phaseMs);
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }
 
 /** A client_msg_id that carries the sender, a counter and the send time (for end-to-end latency). */
