@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SeqTracker } from '../../bench/k6/lib/seq.js';
+import { SeqTracker, maxSeqOfBatch } from '../../bench/k6/lib/seq.js';
+import { v1 } from '../../proto/index.js';
 import { k6Binary } from './k6.js';
 
 const run = promisify(execFile);
@@ -106,5 +107,22 @@ describe('k6 lib - the bundle and the scripts', () => {
       expect(Object.keys(options.scenarios).length, script).toBeGreaterThan(0);
       expect(Object.keys(options.thresholds).length, script).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('k6 lib - maxSeqOfBatch', () => {
+  it('k6 lib - finds the highest seq of a batch the way the generated decoder would', () => {
+    const danmaku = (seq: number) => ({
+      seq,
+      room: 'r',
+      tsMs: 1_795_000_000_000 + seq,
+      danmaku: { id: 'x', text: '弹幕 ' + seq, user: { id: 'u', name: 'n' } },
+    });
+    const cases = [[danmaku(1)], [danmaku(7), danmaku(8), { seq: 8, room: 'r', online: { count: 3 } }], [danmaku(2 ** 40), danmaku(300)]];
+    for (const events of cases) {
+      const bytes = v1.ServerFrame.encode({ batch: { room: 'r', events, skipped: 2, history: true } }).finish();
+      expect(maxSeqOfBatch(bytes)).toBe(Math.max(...events.map((e) => e.seq)));
+    }
+    expect(maxSeqOfBatch(v1.ServerFrame.encode({ batch: { room: 'r', events: [] } }).finish())).toBe(0);
   });
 });

@@ -8,9 +8,9 @@ import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
 import { setTimeout, setInterval, clearTimeout, clearInterval } from 'k6/timers';
 import { v1, ErrorCode } from './barrage-proto.js';
-import { SeqTracker } from './seq.js';
+import { SeqTracker, maxSeqOfBatch } from './seq.js';
 
-export { v1, ErrorCode, SeqTracker };
+export { v1, ErrorCode, SeqTracker, maxSeqOfBatch };
 
 // ------------------------------------------------------------------ environment
 
@@ -124,6 +124,9 @@ export function wsUrl(n, room, token, since) {
   return url;
 }
 
+/** First byte of an encoded `ServerFrame` holding a `batch` (field 2, wire type 2). */
+export const batchTag = 0x12;
+
 /** Event kinds that carry the room's latest seq without taking one of their own (counters). */
 const unsequenced = { online: true, likes: true, leaderboard: true };
 
@@ -136,15 +139,23 @@ export function isSequenced(event) {
  * One connection to a room. Callbacks (all optional): onWelcome(welcome),
  * onEvents(events, batch) for every batch (history included; check
  * `batch.history`), onError(error), onClose(code, reason), onFail(message)
- * when the socket failed before the welcome.
+ * when the socket failed before the welcome, onFrame(data) with every frame's
+ * ArrayBuffer.
+ *
+ * With `decode` false the connection decodes its welcome and any frame that
+ * is not a Batch (errors, pongs) but only counts batches (onFrame): k6's
+ * JavaScript runtime takes a few hundred microseconds to decode one Batch, so
+ * at scale only a sample of viewers (probes) can afford to decode them all.
  */
 export class Connection {
-  constructor(n, room, token, handlers = {}, since = -1) {
+  constructor(n, room, token, handlers = {}, since = -1, decode = true) {
     this.n = n;
+    this.decode = decode;
     this.room = room;
     this.handlers = handlers;
     this.welcome = undefined;
     this.closed = false;
+    this.closing = false;
     this.openedAt = Date.now();
     this.ws = new WebSocket(wsUrl(n, room, token, since));
     this.ws.binaryType = 'arraybuffer';
@@ -155,13 +166,22 @@ export class Connection {
     this.ws.addEventListener('close', (e) => {
       const wasWelcomed = this.welcome !== undefined;
       this.closed = true;
-      if (!wasWelcomed && handlers.onFail) handlers.onFail(`closed ${e.code} before the welcome`);
+      if (!wasWelcomed && handlers.onFail) {
+        handlers.onFail(
+          this.closing
+            ? `no welcome ${Date.now() - this.openedAt} ms after connecting, when the script closed it`
+            : `closed ${e.code} before the welcome`,
+        );
+      }
       if (handlers.onClose) handlers.onClose(e.code, e.reason);
     });
   }
 
   onMessage(data) {
     if (typeof data === 'string') return; // the server only sends binary frames
+    if (this.handlers.onFrame) this.handlers.onFrame(data);
+    // 0x12 is field 2 (batch) of ServerFrame, length-delimited: the tag byte of every Batch frame.
+    if (!this.decode && this.welcome && new Uint8Array(data, 0, 1)[0] === batchTag) return;
     const frame = v1.ServerFrame.decode(new Uint8Array(data));
     switch (frame.kind) {
       case 'welcome':
@@ -188,6 +208,7 @@ export class Connection {
   }
 
   close() {
+    this.closing = true;
     if (!this.closed) this.ws.close();
   }
 }

@@ -13,3 +13,6 @@ export declare class SeqTracker {
   settle(seq: number): number;
   drain(): void;
 }
+
+/** The highest event seq in an encoded ServerFrame batch, or 0; see seq.js. */
+export declare function maxSeqOfBatch(bytes: Uint8Array): number;
