@@ -10,6 +10,12 @@ import { mintToken } from '../core/auth.js';
 import { MemoryBus } from '../core/bus-memory.js';
 import type { Config } from '../core/config.js';
 import { MemorySequencer } from '../core/sequencer-memory.js';
+import { moderationOptionsFromEnv } from '../core/moderation.js';
+import type { ModerationOptions } from '../core/moderation.js';
+import { moderationRoutes } from '../core/moderation-api.js';
+import { ModerationService } from '../core/moderation-service.js';
+import { MemoryModerationStore } from '../core/moderation-store-memory.js';
+import { EdgeModeration } from '../edge/moderation.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -20,6 +26,8 @@ export interface SingleProcess {
   sequencer: MemorySequencer;
   /** Room analytics (chDB or a ClickHouse server); absent when turned off. */
   analytics: Analytics | undefined;
+  /** Moderation: core's part and the edge's (state in memory in this mode). */
+  moderation: { service: ModerationService; edge: EdgeModeration; store: MemoryModerationStore };
   port: number;
   stop(): Promise<void>;
 }
@@ -28,7 +36,7 @@ export interface SingleProcess {
 export async function startSingleProcess(
   config: Config,
   logger: Logger,
-  options: { processMetrics?: boolean; analytics?: AnalyticsOptions | false } = {},
+  options: { processMetrics?: boolean; analytics?: AnalyticsOptions | false; moderation?: Partial<ModerationOptions> } = {},
 ): Promise<SingleProcess> {
   const bus = new MemoryBus();
   const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
@@ -38,23 +46,38 @@ export async function startSingleProcess(
   if (analyticsOptions && analyticsOptions.apiKeyDerived) {
     logger.info({ apiKey: analyticsOptions.apiKey }, 'no BARRAGE_API_KEY: development API key for /api/v1 and /dashboard');
   }
+  // Moderation state lives in memory in this mode: a restart forgets time-outs and bans.
+  const moderationOptions = { ...moderationOptionsFromEnv(process.env), ...options.moderation };
+  const store = new MemoryModerationStore();
+  const service = new ModerationService(bus, store, { ...moderationOptions, logger: logger.child({ part: 'moderation' }) });
+  service.start();
+  const moderation = new EdgeModeration({ store, options: moderationOptions });
   const routes = [
+    ...moderationRoutes({
+      bus,
+      store,
+      options: moderationOptions,
+      apiKey: config.apiKey,
+      queries: () => analytics?.queries,
+    }),
     ...pageRoutes({
       defaultRoom: 'demo',
       mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
     }),
     ...(analytics?.routes ?? []),
   ];
-  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true });
+  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true, extensions: [moderation] });
   const port = await edge.listen();
   return {
     edge,
     bus,
     sequencer,
     analytics,
+    moderation: { service, edge: moderation, store },
     port,
     async stop() {
       await edge.shutdown();
+      service.stop();
       sequencer.stop();
       await analytics?.stop();
       await bus.close();

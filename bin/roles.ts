@@ -8,6 +8,14 @@ import { NatsBus } from '../core/bus-nats.js';
 import type { Config } from '../core/config.js';
 import type { NatsConfig } from '../core/config-nats.js';
 import { JetStreamSequencer } from '../core/sequencer-jetstream.js';
+import { analyticsOptionsFromEnv, startAnalytics, startAnalyticsReader } from '../core/analytics.js';
+import type { Analytics, AnalyticsReader } from '../core/analytics.js';
+import { JetStreamEventSource } from '../core/analytics-source-jetstream.js';
+import { moderationOptionsFromEnv } from '../core/moderation.js';
+import { moderationRoutes } from '../core/moderation-api.js';
+import { ModerationService } from '../core/moderation-service.js';
+import { KvModerationStore } from '../core/moderation-store-kv.js';
+import { EdgeModeration } from '../edge/moderation.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
 
@@ -33,11 +41,32 @@ export async function startEdge(
   options: { processMetrics?: boolean } = {},
 ): Promise<Role & { edge: EdgeServer; bus: NatsBus; port: number }> {
   const bus = await connectBus(nats, `barrage-edge-${config.edgeId}`, logger);
-  const routes = pageRoutes({
-    defaultRoom: 'demo',
-    mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+  // Moderation state is read from the KV bucket before the edge admits anyone.
+  const store = await KvModerationStore.open(bus.nc, { replicas: nats.replicas });
+  const moderationOptions = moderationOptionsFromEnv(process.env);
+  // The analytics API (and the audit log) on edges reads a ClickHouse server; the sink runs in core.
+  const analyticsOptions = analyticsOptionsFromEnv(process.env, config.secret);
+  let reader: AnalyticsReader | undefined;
+  if (analyticsOptions && analyticsOptions.clickhouseUrl) {
+    reader = startAnalyticsReader({ ...analyticsOptions, clickhouseUrl: analyticsOptions.clickhouseUrl });
+  }
+  const routes = [
+    // The moderation API is served by every edge: it only publishes to the bus and reads the store.
+    ...moderationRoutes({ bus, store, options: moderationOptions, apiKey: config.apiKey, queries: () => reader?.queries }),
+    ...pageRoutes({
+      defaultRoom: 'demo',
+      mintDemoToken: (room, user) => mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+    }),
+  ];
+  const extensions = [new EdgeModeration({ store, options: moderationOptions })];
+  const edge = new EdgeServer({
+    config,
+    bus,
+    logger,
+    routes: [...routes, ...(reader?.routes ?? [])],
+    processMetrics: options.processMetrics ?? true,
+    extensions,
   });
-  const edge = new EdgeServer({ config, bus, logger, routes, processMetrics: options.processMetrics ?? true });
   const port = await edge.listen();
   return {
     edge,
@@ -45,6 +74,8 @@ export async function startEdge(
     port,
     async stop() {
       await edge.shutdown();
+      await reader?.stop();
+      await store.close();
       await bus.close();
     },
   };
@@ -55,7 +86,7 @@ export async function startCore(
   config: Config,
   nats: NatsConfig,
   logger: Logger,
-): Promise<Role & { sequencer: JetStreamSequencer; bus: NatsBus }> {
+): Promise<Role & { sequencer: JetStreamSequencer; bus: NatsBus; analytics: Analytics | undefined }> {
   const bus = await connectBus(nats, `barrage-core-${config.edgeId}`, logger);
   const sequencer = new JetStreamSequencer(bus, {
     retainEvents: config.retainEvents,
@@ -65,10 +96,27 @@ export async function startCore(
     logger: logger.child({ part: 'core' }),
   });
   await sequencer.start();
+  // Analytics from a durable consumer on the room stream: acknowledged only
+  // after ClickHouse (or chDB, when no server is configured) accepted it.
+  const analyticsOptions = analyticsOptionsFromEnv(process.env, config.secret);
+  let analytics: Analytics | undefined;
+  if (analyticsOptions) {
+    analytics = startAnalytics(analyticsOptions, new JetStreamEventSource(bus, { logger: logger.child({ part: 'analytics' }) }), logger);
+  }
+  const store = await KvModerationStore.open(bus.nc, { replicas: nats.replicas });
+  const moderation = new ModerationService(bus, store, {
+    ...moderationOptionsFromEnv(process.env),
+    logger: logger.child({ part: 'moderation' }),
+  });
+  moderation.start();
   return {
     sequencer,
     bus,
+    analytics,
     async stop() {
+      await analytics?.stop();
+      moderation.stop();
+      await store.close();
       sequencer.stop();
       await bus.close();
     },

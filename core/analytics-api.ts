@@ -13,7 +13,6 @@
  * `from` and `to` are milliseconds since the epoch or ISO 8601 times; the
  * default range is the last hour. The key is `Authorization: Bearer <key>`.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
@@ -21,6 +20,7 @@ import { packageRoot } from '../edge/pages.js';
 import type { AnalyticsQueries, RoomRange } from './analytics-queries.js';
 import type { SinkStats } from './analytics-sink.js';
 import { isValidRoomId } from './subjects.js';
+import { bearerAuth, json, problem, unauthorized } from './api.js';
 
 /** What the routes need. */
 export interface AnalyticsApiOptions {
@@ -33,14 +33,6 @@ export interface AnalyticsApiOptions {
   maxRangeMs?: number;
 }
 
-const json = (status: number, body: unknown): RouteResponse => ({
-  status,
-  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-  body: JSON.stringify(body),
-});
-
-const problem = (status: number, code: string, message: string): RouteResponse => json(status, { error: { code, message } });
-
 function parseTime(raw: string | null, fallback: number): number | undefined {
   if (raw === null || raw === '') return fallback;
   if (/^\d{1,15}$/.test(raw)) return Number(raw);
@@ -50,14 +42,9 @@ function parseTime(raw: string | null, fallback: number): number | undefined {
 
 /** The analytics API and dashboard routes. */
 export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
-  const key = Buffer.from(options.apiKey);
   const maxRange = options.maxRangeMs ?? 31 * 24 * 3600_000;
 
-  const authorized = (req: RouteRequest): boolean => {
-    const header = req.headers['authorization'] ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
-    return given.length === key.length && timingSafeEqual(given, key);
-  };
+  const authorized = bearerAuth(options.apiKey);
 
   const range = (req: RouteRequest): RoomRange | RouteResponse => {
     const room = req.params[0] ?? '';
@@ -77,7 +64,7 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
     method: 'get',
     pattern,
     handler: async (req) => {
-      if (!authorized(req)) return problem(401, 'UNAUTHORIZED', 'send Authorization: Bearer <BARRAGE_API_KEY>');
+      if (!authorized(req)) return unauthorized();
       const r = range(req);
       if ('status' in r) return r;
       try {
@@ -109,10 +96,7 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
     {
       method: 'get',
       pattern: '/api/v1/analytics/status',
-      handler: (req) =>
-        authorized(req)
-          ? json(200, { engine: options.engine, sink: options.sinkStats?.() ?? null })
-          : problem(401, 'UNAUTHORIZED', 'send Authorization: Bearer <BARRAGE_API_KEY>'),
+      handler: (req) => (authorized(req) ? json(200, { engine: options.engine, sink: options.sinkStats?.() ?? null }) : unauthorized()),
     },
     {
       method: 'get',

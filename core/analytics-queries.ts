@@ -56,6 +56,19 @@ export interface Gifter {
   gifts: number;
 }
 
+/** One moderation action of the audit log. */
+export interface AuditEntry {
+  tsMs: number;
+  seq: number;
+  action: string;
+  actor: { id: string; name: string; role: number };
+  target: string;
+  text: string;
+  count: number;
+  extra: string;
+  reason: string;
+}
+
 /** A word and how many danmaku held it. */
 export interface WordCount {
   word: string;
@@ -188,5 +201,26 @@ export class AnalyticsQueries {
       await this.finalSettings(),
     );
     return rows.map((x) => ({ word: String(x['word']), count: n(x['c']) }));
+  }
+
+  /** The room's moderation actions in the range, newest first (`audit`, migration 4). */
+  async audit(r: RoomRange, limit: number): Promise<AuditEntry[]> {
+    const rows = await this.store.query<Record<string, unknown>>(
+      `SELECT ts_ms, seq, action, actor_id, actor_name, actor_role, target, text, count, extra, reason
+      FROM ${this.db}.audit FINAL WHERE ${this.rawWhere(r)}
+      ORDER BY ts_ms DESC, seq DESC LIMIT ${sqlUInt(limit)}`,
+      await this.finalSettings(),
+    );
+    return rows.map((x) => ({
+      tsMs: n(x['ts_ms']),
+      seq: n(x['seq']),
+      action: String(x['action']),
+      actor: { id: String(x['actor_id']), name: String(x['actor_name']), role: n(x['actor_role']) },
+      target: String(x['target']),
+      text: String(x['text']),
+      count: n(x['count']),
+      extra: String(x['extra']),
+      reason: String(x['reason']),
+    }));
   }
 }

@@ -28,6 +28,7 @@ const kindNames: Record<string, string> = {
   roomClose: 'room_close',
   superChat: 'super_chat',
   leaderboard: 'leaderboard',
+  holdDecision: 'hold_decision',
 };
 
 const special = /[\\\t\n\r\0]/;
@@ -43,6 +44,15 @@ export function tsvEscape(value: string): string {
 function user(u: v1.IUser | null | undefined): string {
   if (!u) return '\t\t0';
   return `${tsvEscape(u.id ?? '')}\t${tsvEscape(u.name ?? '')}\t${u.role ?? 0}`;
+}
+
+/**
+ * The `extra` column of a control event: its own fields as JSON, with the
+ * moderator's `reason` when there is one (read by the audit view).
+ */
+function extra(e: v1.Event, fields?: Record<string, unknown>): string {
+  const all = e.reason ? { ...fields, reason: e.reason } : fields;
+  return all ? tsvEscape(JSON.stringify(all)) : '';
 }
 
 /** Columns after `kind`: user_id, user_name, user_role, item_id, text, target, gift_id, gift_name, count, amount_cents, extra. */
@@ -68,28 +78,29 @@ function detail(e: v1.Event, kind: string): string {
     case 'online':
       return `${user(null)}\t\t\t\t\t\t${Number(e.online?.count ?? 0)}\t0\t`;
     case 'notice':
-      return `${user(null)}\t\t${tsvEscape(e.notice?.text ?? '')}\t\t\t\t0\t0\t${tsvEscape(JSON.stringify({ level: e.notice?.level ?? '' }))}`;
+      return `${user(e.actor)}\t\t${tsvEscape(e.notice?.text ?? '')}\t\t\t\t0\t0\t${extra(e, { level: e.notice?.level ?? '' })}`;
     case 'retract':
-      return `${user(null)}\t\t\t${tsvEscape(e.retract?.danmakuId ?? '')}\t\t\t0\t0\t`;
+      return `${user(e.actor)}\t\t\t${tsvEscape(e.retract?.danmakuId ?? '')}\t\t\t0\t0\t${extra(e)}`;
     case 'mute':
-      return `${user(null)}\t\t\t${tsvEscape(e.mute?.userId ?? '')}\t\t\t${e.mute?.seconds ?? 0}\t0\t`;
+      return `${user(e.actor)}\t\t\t${tsvEscape(e.mute?.userId ?? '')}\t\t\t${e.mute?.seconds ?? 0}\t0\t${extra(e)}`;
     case 'unmute':
-      return `${user(null)}\t\t\t${tsvEscape(e.unmute?.userId ?? '')}\t\t\t0\t0\t`;
+      return `${user(e.actor)}\t\t\t${tsvEscape(e.unmute?.userId ?? '')}\t\t\t0\t0\t${extra(e)}`;
     case 'ban':
-      return `${user(null)}\t\t\t${tsvEscape(e.ban?.userId ?? '')}\t\t\t0\t0\t`;
+      return `${user(e.actor)}\t\t\t${tsvEscape(e.ban?.userId ?? '')}\t\t\t0\t0\t${extra(e)}`;
     case 'unban':
-      return `${user(null)}\t\t\t${tsvEscape(e.unban?.userId ?? '')}\t\t\t0\t0\t`;
+      return `${user(e.actor)}\t\t\t${tsvEscape(e.unban?.userId ?? '')}\t\t\t0\t0\t${extra(e)}`;
     case 'slow_mode':
-      return `${user(null)}\t\t\t\t\t\t${e.slowMode?.seconds ?? 0}\t0\t${tsvEscape(JSON.stringify({ automatic: !!e.slowMode?.automatic }))}`;
+      return `${user(e.actor)}\t\t\t\t\t\t${e.slowMode?.seconds ?? 0}\t0\t${extra(e, { automatic: !!e.slowMode?.automatic })}`;
     case 'pin':
-      return `${user(null)}\t\t${tsvEscape(e.pin?.text ?? '')}\t${tsvEscape(e.pin?.danmakuId ?? '')}\t\t\t${e.pin?.seconds ?? 0}\t0\t`;
+      return `${user(e.actor)}\t\t${tsvEscape(e.pin?.text ?? '')}\t${tsvEscape(e.pin?.danmakuId ?? '')}\t\t\t${e.pin?.seconds ?? 0}\t0\t${extra(e)}`;
     case 'room_mode': {
       const m = e.roomMode as v1.IRoomMode;
-      const extra = JSON.stringify({ danmaku_off: !!m.danmakuOff, members_only: !!m.membersOnly, emote_only: !!m.emoteOnly });
-      return `${user(null)}\t\t\t\t\t\t0\t0\t${tsvEscape(extra)}`;
+      return `${user(e.actor)}\t\t\t\t\t\t0\t0\t${extra(e, { danmaku_off: !!m.danmakuOff, members_only: !!m.membersOnly, emote_only: !!m.emoteOnly })}`;
     }
     case 'room_close':
-      return `${user(null)}\t\t${tsvEscape(e.roomClose?.reason ?? '')}\t\t\t\t0\t0\t`;
+      return `${user(e.actor)}\t\t${tsvEscape(e.roomClose?.reason ?? '')}\t\t\t\t${e.roomClose?.reopen ? 1 : 0}\t0\t${extra(e)}`;
+    case 'hold_decision':
+      return `${user(e.actor)}\t\t\t${tsvEscape(e.holdDecision?.holdId ?? '')}\t\t\t${e.holdDecision?.approve ? 1 : 0}\t0\t${extra(e)}`;
     case 'leaderboard': {
       const entries = (e.leaderboard?.entries ?? []).map((x) => ({ user_id: x.user?.id ?? '', total_cents: Number(x.totalCents ?? 0) }));
       return `${user(null)}\t\t\t\t\t\t${entries.length}\t0\t${tsvEscape(JSON.stringify(entries))}`;

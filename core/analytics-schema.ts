@@ -51,6 +51,15 @@ export const moderationKinds = ['retract', 'mute', 'unmute', 'ban', 'unban', 'sl
 
 const moderationList = moderationKinds.map((k) => `'${k}'`).join(', ');
 
+/**
+ * Event kinds in the audit log: the moderation actions, room notices and
+ * decisions on held danmaku. Fixed once migration 4 is applied (its view is
+ * built from this list): a new kind needs a new migration.
+ */
+export const auditKinds = [...moderationKinds, 'notice', 'hold_decision'] as const;
+
+const auditList = auditKinds.map((k) => `'${k}'`).join(', ');
+
 /** The migrations, oldest first. Never edit an applied one: add a new version. */
 export const migrations: readonly Migration[] = [
   {
@@ -141,6 +150,39 @@ export const migrations: readonly Migration[] = [
       // reach the materialized view. FINAL in queries stays the guarantee.
       `ALTER TABLE {db}.events MODIFY SETTING non_replicated_deduplication_window = 1000`,
       `ALTER TABLE {db}.room_minute MODIFY SETTING non_replicated_deduplication_window = 1000`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'moderation audit log',
+    statements: [
+      // Who did what to whom, when and why: one row per moderation event,
+      // copied from the events as they are inserted (the actor rides in the
+      // user columns, the reason in extra). Sorted for "the room's latest
+      // actions"; ReplacingMergeTree on the event identity, read with FINAL,
+      // so a retried batch counts once here too.
+      `CREATE TABLE IF NOT EXISTS {db}.audit (
+        room String,
+        ts DateTime,
+        ts_ms UInt64,
+        seq UInt64,
+        action String,
+        actor_id String,
+        actor_name String,
+        actor_role UInt8,
+        target String,
+        text String,
+        count UInt64,
+        extra String,
+        reason String
+      ) ENGINE = ReplacingMergeTree()
+      PARTITION BY toYYYYMM(ts)
+      ORDER BY (room, ts, seq, action, ts_ms)`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.audit_mv TO {db}.audit AS
+      SELECT room, ts, ts_ms, seq, kind AS action, user_id AS actor_id, user_name AS actor_name, user_role AS actor_role,
+        target, text, count, extra, visitParamExtractString(extra, 'reason') AS reason
+      FROM {db}.events
+      WHERE kind IN (${auditList})`,
     ],
   },
 ];

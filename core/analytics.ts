@@ -14,7 +14,6 @@
  * - `BARRAGE_API_KEY`: the key of the HTTP API; without it a development key is
  *   derived from the token secret and logged at start.
  */
-import { createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Route } from '../edge/http.js';
@@ -22,6 +21,7 @@ import { analyticsRoutes } from './analytics-api.js';
 import { AnalyticsQueries } from './analytics-queries.js';
 import { migrate } from './analytics-schema.js';
 import type { MigrationReport } from './analytics-schema.js';
+import { apiKeyFromEnv } from './api.js';
 import { AnalyticsSink } from './analytics-sink.js';
 import type { SinkOptions } from './analytics-sink.js';
 import type { EventSource } from './analytics-source.js';
@@ -50,20 +50,15 @@ export interface AnalyticsOptions {
 export function analyticsOptionsFromEnv(env: Record<string, string | undefined>, secret: Uint8Array): AnalyticsOptions | false {
   const flag = (env['BARRAGE_ANALYTICS'] ?? (env['VITEST'] ? 'off' : 'on')).toLowerCase();
   if (flag === 'off' || flag === '0' || flag === 'false') return false;
-  const key = env['BARRAGE_API_KEY'];
+  const { key, derived } = apiKeyFromEnv(env, secret);
   return {
     ...(env['BARRAGE_CLICKHOUSE_URL'] ? { clickhouseUrl: env['BARRAGE_CLICKHOUSE_URL'] } : {}),
     chdbPath: resolve(env['BARRAGE_ANALYTICS_PATH'] || '.barrage/analytics'),
     database: env['BARRAGE_ANALYTICS_DB'] || 'barrage',
     spillDir: resolve(env['BARRAGE_ANALYTICS_SPILL'] || '.barrage/analytics-spill'),
-    apiKey: key || devApiKey(secret),
-    apiKeyDerived: !key,
+    apiKey: key,
+    apiKeyDerived: derived,
   };
-}
-
-/** A development API key: stable for a given token secret, useless without it. */
-export function devApiKey(secret: Uint8Array): string {
-  return createHmac('sha256', secret).update('barrage analytics api key').digest('base64url').slice(0, 32);
 }
 
 /** Analytics running in this process. */
@@ -118,5 +113,27 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
       await sink.stop();
       await store.close();
     },
+  };
+}
+
+/** Analytics queries without a sink: an edge of a cluster serving the API from a ClickHouse server. */
+export interface AnalyticsReader {
+  queries: AnalyticsQueries;
+  routes: Route[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The analytics API and dashboard over a ClickHouse server, for processes that
+ * do not run the sink (edges of a cluster; the sink runs in `barrage core`).
+ * Needs `clickhouseUrl`: chDB's data lives inside the process that writes it.
+ */
+export function startAnalyticsReader(options: AnalyticsOptions & { clickhouseUrl: string }): AnalyticsReader {
+  const store = new ClickHouseStore({ url: options.clickhouseUrl });
+  const queries = new AnalyticsQueries(store, options.database);
+  return {
+    queries,
+    routes: analyticsRoutes({ queries, apiKey: options.apiKey, engine: store.engine }),
+    stop: () => store.close(),
   };
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
+import { apiKeyFromEnv } from './api.js';
 import { ConfigError } from './errors.js';
 
 /** Everything a Barrage process can be told. */
@@ -43,6 +44,10 @@ export interface Config {
   guestRooms: '*' | ReadonlySet<string>;
   idleTimeoutSeconds: number;
   logLevel: string;
+  /** Key site backends send as `Authorization: Bearer <key>` on /api/v1. */
+  apiKey: string;
+  /** True when `apiKey` was derived from the secret (development). */
+  apiKeyDerived: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -89,6 +94,7 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
   const { secret, source, file } = loadSecret(env, options.createSecret ?? true);
   const guests = (env['BARRAGE_GUEST_ROOMS'] ?? '*').trim();
   const maxFrameBytes = int(env, 'BARRAGE_MAX_FRAME_BYTES', 4096, 256, 1 << 20);
+  const api = apiKeyFromEnv(env, secret);
   return {
     host: env['HOST'] || '0.0.0.0',
     port: int(env, 'PORT', 8080, 0, 65535),
@@ -119,5 +125,7 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
           ),
     idleTimeoutSeconds: int(env, 'BARRAGE_IDLE_TIMEOUT', 120, 8, 960),
     logLevel: env['BARRAGE_LOG_LEVEL'] || env['LOG_LEVEL'] || 'info',
+    apiKey: api.key,
+    apiKeyDerived: api.derived,
   };
 }

@@ -346,11 +346,7 @@ export class JetStreamSequencer implements Sequencer {
   }
 
   private onPresence(data: Uint8Array): void {
-    try {
-      this.presence.add(v1.EdgePresence.decode(data));
-    } catch (err) {
-      this.options.logger.warn({ err }, 'dropping undecodable presence report');
-    }
+    if (!this.presence.addEncoded(data)) this.options.logger.warn('dropping undecodable presence report');
   }
 
   private pushOnline(): void {

@@ -137,6 +137,18 @@ export class PresenceSum {
 
   constructor(private readonly now: () => number) {}
 
+  /** Records an encoded report; false (and nothing recorded) when it does not decode. */
+  addEncoded(data: Uint8Array): boolean {
+    let report: v1.EdgePresence;
+    try {
+      report = v1.EdgePresence.decode(data);
+    } catch {
+      return false;
+    }
+    this.add(report);
+    return true;
+  }
+
   /** Records one edge's report. */
   add(report: v1.EdgePresence): void {
     const at = this.now();

@@ -23,6 +23,14 @@ export const subjects = {
   history: (room: string) => `barrage.room.${room}.hist`,
   /** Every room's history, for core. */
   historyAll: 'barrage.room.*.hist',
+  /** Edge to core and moderators' edges: a danmaku the word filter held, or its resolution (`Held`). */
+  held: (room: string) => `barrage.room.${room}.held`,
+  /** Every room's held danmaku. */
+  heldAll: 'barrage.room.*.held',
+  /** Request to core: decide on a held danmaku, or list them (`HoldRequest` in, `HoldReply` out). */
+  hold: (room: string) => `barrage.room.${room}.hold`,
+  /** Every room's hold requests, for core. */
+  holdAll: 'barrage.room.*.hold',
   /** Edge to core: how many viewers an edge holds per room (`EdgePresence`). */
   presence: 'barrage.presence',
 } as const;

@@ -71,6 +71,12 @@ export function pageRoutes(options: PageOptions): Route[] {
         return { status: 200, headers: html, body };
       },
     },
+    // Browsers ask for it on every page; an empty answer keeps their consoles clean.
+    {
+      method: 'get',
+      pattern: '/favicon.ico',
+      handler: () => ({ status: 204, headers: { 'cache-control': 'public, max-age=86400' }, body: '' }),
+    },
     {
       method: 'get',
       pattern: '/overlay',

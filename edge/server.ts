@@ -4,82 +4,29 @@
  * one Batch frame per room per window through uWebSockets.js topics.
  */
 import * as uWS from 'uWebSockets.js';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
-import { ErrorCode, Role, SkipReason, v1 } from '../proto/index.js';
-import { verifyTokenSync } from '../core/auth.js';
-import type { Identity, RoleName } from '../core/auth.js';
+import { ErrorCode, SkipReason, v1 } from '../proto/index.js';
 import type { Bus, Subscription } from '../core/bus.js';
 import { BusStatus } from '../core/bus.js';
 import type { Config } from '../core/config.js';
-import { TokenError } from '../core/errors.js';
-import { CoreErrorCode } from '../core/errors.js';
-import { isValidRoomId, subjects } from '../core/subjects.js';
+import { subjects } from '../core/subjects.js';
 import { Batcher } from './batcher.js';
 import { CloseCode, CloseReason } from './close-codes.js';
+import { onMacrotask, roleToWire, topicOf } from './connection.js';
+import type { Conn, Socket } from './connection.js';
 import { ListenError } from './errors.js';
+import type { EdgeContext, EdgeExtension } from './extensions.js';
 import { countBatchEvents, errorFrame, skippedFrame } from './frames.js';
 import { mountRoutes } from './http.js';
 import type { Route } from './http.js';
+import { closeFrameFactor, MessageHandler } from './messages.js';
 import { EdgeMetrics } from './metrics.js';
-import { fullBucket, take } from './rate-limit.js';
-import type { BucketState } from './rate-limit.js';
-import { isRefusal, validateDanmaku } from './validate.js';
-
-/** Per-connection state, kept in uWS user data. */
-interface Conn {
-  room: string;
-  identity: Identity;
-  /** Per-edge connection number; with the edge id it names the session. */
-  session: number;
-  /** Resume point from the URL (`since`), or -1 for a fresh join. */
-  since: number;
-  frames: BucketState;
-  danmaku: BucketState;
-  badFrames: number;
-  /** Frames over the frame-rate limit in the current strike window. */
-  strikes: number;
-  strikeWindowStart: number;
-  lastRateErrorAt: number;
-  /** Chat events uWS skipped for this socket because it read too slowly. */
-  skipped: number;
-  laggingSince: number;
-  closed: boolean;
-}
-
-/** Roles as the wire enum. */
-const roleToWire: Record<RoleName, v1.Role> = {
-  guest: Role.ROLE_GUEST,
-  viewer: Role.ROLE_VIEWER,
-  moderator: Role.ROLE_MODERATOR,
-  host: Role.ROLE_HOST,
-  admin: Role.ROLE_ADMIN,
-};
+import { handleUpgrade } from './upgrade.js';
 
 const historyTimeoutMs = 2_000;
-
-/** The uWS topic of a room. */
-const topicOf = (room: string): string => 'r/' + room;
-
-/** The identity every guest connection shares (read only; `room` is on the connection). */
-const guestIdentity: Identity = Object.freeze({ userId: 'guest', name: 'guest', room: '', role: 'guest', exp: 0, member: false });
-
-/**
- * Runs `fn` on a fresh macrotask, never inside a uWebSockets.js callback: uWS
- * calls made from promise continuations (which can run at the end of another
- * socket's callback) go through this.
- */
-const onMacrotask = setImmediate;
 const presenceIntervalMs = 1_000;
 const sweepIntervalMs = 1_000;
-/** Undecodable frames tolerated per connection before closing it. */
-const maxBadFrames = 10;
-/** Frames over the frame limit tolerated per 10 s before closing for flood. */
-const strikeWindowMs = 10_000;
-/** RATE_LIMITED errors are sent at most this often per connection. */
-const rateErrorIntervalMs = 1_000;
-/** Frames this many times the limit close the socket with 1009 (sent by us, a clean close). */
-const closeFrameFactor = 4;
 /**
  * uWebSockets.js's own payload cap: above it uWS drops the connection without
  * a close frame (the client sees 1006). Bounded so one frame cannot cost much memory.
@@ -95,6 +42,8 @@ export interface EdgeOptions {
   routes?: readonly Route[];
   /** Collect Node process metrics in /metrics (off in tests with many edges). */
   processMetrics?: boolean;
+  /** Features plugged into the edge (likes, gifts, moderation). */
+  extensions?: readonly EdgeExtension[];
 }
 
 /** A running edge. */
@@ -105,8 +54,12 @@ export class EdgeServer {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly batcher: Batcher;
-  private readonly sockets = new Set<WebSocket<Conn>>();
-  private readonly lagging = new Set<WebSocket<Conn>>();
+  private readonly sockets = new Set<Socket>();
+  private readonly lagging = new Set<Socket>();
+  private readonly extensions: readonly EdgeExtension[];
+  private readonly messages: MessageHandler;
+  /** What extensions see of this edge. */
+  readonly context: EdgeContext;
   /** Local viewer count and bus interest per hosted room. */
   private readonly rooms = new Map<string, { count: number; sub: Subscription }>();
   /** Rooms emptied since the last presence report (reported once as 0). */
@@ -127,6 +80,21 @@ export class EdgeServer {
       maxEvents: this.config.batchMaxEvents,
       onFlush: this.onFlush,
     });
+    this.extensions = options.extensions ?? [];
+    this.context = {
+      config: this.config,
+      bus: this.bus,
+      log: this.log,
+      metrics: this.metrics,
+      sendError: (ws, code, message, clientMsgId, retryAfterMs) => this.sendError(ws, code, message, clientMsgId, retryAfterMs),
+      send: (ws, frame) => {
+        if (!ws.getUserData().closed) ws.send(frame, true);
+      },
+      closeSocket: (ws, code) => this.closeSocket(ws, code),
+      socketsOf: (room) => [...this.sockets].filter((ws) => ws.getUserData().room === room),
+      hostedRooms: () => this.hostedRooms(),
+    };
+    this.messages = new MessageHandler(this.context, this.extensions, (ws, afterSeq) => this.sendHistory(ws, true, afterSeq));
     this.app = uWS.App();
     this.app.ws<Conn>('/ws', {
       compression: 0, // uWS.DISABLED: batches are small and deflate costs CPU per socket
@@ -135,9 +103,21 @@ export class EdgeServer {
       closeOnBackpressureLimit: false,
       idleTimeout: this.config.idleTimeoutSeconds,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => this.onUpgrade(res, req, context),
+      upgrade: (res, req, context) =>
+        handleUpgrade(
+          {
+            config: this.config,
+            metrics: this.metrics,
+            extensions: this.extensions,
+            draining: () => this.draining,
+            nextSession: () => ++this.sessions,
+          },
+          res,
+          req,
+          context,
+        ),
       open: (ws) => this.onOpen(ws),
-      message: (ws, message, isBinary) => this.onMessage(ws, message, isBinary),
+      message: (ws, message, isBinary) => this.messages.onMessage(ws, message, isBinary),
       dropped: (ws, message) => this.onDropped(ws, message),
       drain: (ws) => this.onDrain(ws),
       close: (ws) => this.onClose(ws),
@@ -161,6 +141,7 @@ export class EdgeServer {
     });
     this.timers.push(setInterval(() => this.reportPresence(), presenceIntervalMs));
     this.timers.push(setInterval(() => this.sweepSlowReaders(), sweepIntervalMs));
+    for (const ext of this.extensions) await ext.start?.(this.context);
     this.log.info({ port: this.boundPort }, 'edge listening');
     return this.boundPort;
   }
@@ -193,6 +174,13 @@ export class EdgeServer {
     }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    for (const ext of this.extensions) {
+      try {
+        await ext.stop?.();
+      } catch (err) {
+        this.log.error({ err, extension: ext.name }, 'extension failed to stop');
+      }
+    }
     this.batcher.stop();
     for (const ws of [...this.sockets]) this.closeSocket(ws, CloseCode.Shutdown);
     const deadline = Date.now() + timeoutMs;
@@ -233,73 +221,9 @@ export class EdgeServer {
     ];
   }
 
-  // ------------------------------------------------------------------ upgrade
-
-  private onUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-    // Read everything from `req` before any await: it is invalid afterwards.
-    const query = new URLSearchParams(req.getQuery() ?? '');
-    const key = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
-    const room = query.get('room') ?? '';
-    const token = query.get('token') ?? '';
-    const sinceRaw = query.get('since');
-    const refuse = (status: string, reason: string, message: string): void => {
-      this.metrics.upgrades.inc({ result: reason });
-      res.writeStatus(status).writeHeader('content-type', 'text/plain').end(message);
-    };
-    if (this.draining) return refuse('503 Service Unavailable', 'draining', 'server shutting down; connect to another edge');
-    if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
-    const since = sinceRaw === null ? -1 : Number(sinceRaw);
-    if (!Number.isSafeInteger(since) || since < -1) return refuse('400 Bad Request', 'bad_since', 'since must be a seq number');
-
-    const upgrade = (identity: Identity): void => {
-      const now = Date.now();
-      const conn: Conn = {
-        room,
-        identity,
-        session: ++this.sessions,
-        since,
-        frames: fullBucket(this.config.framesBurst, now),
-        danmaku: fullBucket(this.config.danmakuBurst, now),
-        badFrames: 0,
-        strikes: 0,
-        strikeWindowStart: now,
-        lastRateErrorAt: 0,
-        skipped: 0,
-        laggingSince: 0,
-        closed: false,
-      };
-      this.metrics.upgrades.inc({ result: 'ok' });
-      res.upgrade(conn, key, protocol, extensions, context);
-    };
-
-    if (token === '') {
-      const guests = this.config.guestRooms;
-      if (guests !== '*' && !guests.has(room)) return refuse('401 Unauthorized', 'no_token', 'this room needs a token');
-      // Guests share one identity: idle viewers are most connections, and
-      // their per-session id is made from the connection number when needed.
-      return upgrade(guestIdentity);
-    }
-    // Synchronous on purpose: see verifyTokenSync. The upgrade happens in this
-    // callback, so there is no aborted request to track.
-    let identity: Identity;
-    try {
-      identity = verifyTokenSync(this.config.secret, token, room);
-    } catch (err) {
-      if (err instanceof TokenError && err.code === CoreErrorCode.TokenRoom) {
-        return refuse('403 Forbidden', 'wrong_room', 'token is for another room');
-      }
-      if (err instanceof TokenError && err.code === CoreErrorCode.TokenExpired)
-        return refuse('401 Unauthorized', 'expired', 'token expired');
-      return refuse('401 Unauthorized', 'bad_token', err instanceof Error ? err.message.slice(0, 200) : 'token invalid');
-    }
-    upgrade(identity);
-  }
-
   // ------------------------------------------------------------------ lifecycle
 
-  private onOpen(ws: WebSocket<Conn>): void {
+  private onOpen(ws: Socket): void {
     const conn = ws.getUserData();
     this.sockets.add(ws);
     this.metrics.connections.set(this.sockets.size);
@@ -308,7 +232,7 @@ export class EdgeServer {
     this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0));
   }
 
-  private onClose(ws: WebSocket<Conn>): void {
+  private onClose(ws: Socket): void {
     const conn = ws.getUserData();
     conn.closed = true;
     this.sockets.delete(ws);
@@ -344,7 +268,7 @@ export class EdgeServer {
     this.metrics.rooms.set(this.rooms.size);
   }
 
-  private closeSocket(ws: WebSocket<Conn>, code: number): void {
+  private closeSocket(ws: Socket, code: number): void {
     const conn = ws.getUserData();
     if (conn.closed) return;
     this.metrics.closes.inc({ code: String(code) });
@@ -352,7 +276,7 @@ export class EdgeServer {
   }
 
   /** Sends Welcome and then history (recent chat on join, everything missed on resume). */
-  private sendHistory(ws: WebSocket<Conn>, resume: boolean, afterSeq: number): void {
+  private sendHistory(ws: Socket, resume: boolean, afterSeq: number): void {
     const conn = ws.getUserData();
     const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
     const welcome = (reply: v1.HistoryReply | undefined): void => {
@@ -405,124 +329,10 @@ export class EdgeServer {
     }).finish();
   }
 
-  // ------------------------------------------------------------------ messages
-
-  private sendError(ws: WebSocket<Conn>, code: v1.ErrorCode, message: string, clientMsgId = '', retryAfterMs = 0): void {
+  private sendError(ws: Socket, code: v1.ErrorCode, message: string, clientMsgId = '', retryAfterMs = 0): void {
+    if (ws.getUserData().closed) return;
     this.metrics.errors.inc({ code: ErrorCode[code] ?? String(code) });
     ws.send(errorFrame(code, message, clientMsgId, retryAfterMs), true);
-  }
-
-  private onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean): void {
-    const conn = ws.getUserData();
-    const now = Date.now();
-    if (take(conn.frames, this.config.framesPerSecond, this.config.framesBurst, now) > 0) {
-      this.onFrameFlood(ws, conn, now);
-      return;
-    }
-    if (!isBinary) {
-      this.metrics.framesIn.inc({ kind: 'text' });
-      return this.onBadFrame(ws, conn, ErrorCode.ERROR_CODE_BAD_FRAME, 'frames must be binary protobuf ClientFrame');
-    }
-    if (message.byteLength > this.config.maxFrameBytes) {
-      this.metrics.framesIn.inc({ kind: 'too_large' });
-      if (message.byteLength > this.config.maxFrameBytes * closeFrameFactor) return this.closeSocket(ws, CloseCode.TooBig);
-      return this.sendError(ws, ErrorCode.ERROR_CODE_FRAME_TOO_LARGE, `frame larger than ${this.config.maxFrameBytes} bytes`);
-    }
-    let frame: v1.ClientFrame;
-    try {
-      // Decoding copies every string out of uWS's buffer, which is only valid during this call.
-      frame = v1.ClientFrame.decode(new Uint8Array(message));
-    } catch (err) {
-      const utf8 = (err as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA';
-      this.metrics.framesIn.inc({ kind: 'undecodable' });
-      return this.onBadFrame(
-        ws,
-        conn,
-        utf8 ? ErrorCode.ERROR_CODE_INVALID_UTF8 : ErrorCode.ERROR_CODE_BAD_FRAME,
-        utf8 ? 'text is not valid UTF-8' : 'not a ClientFrame',
-      );
-    }
-    this.metrics.framesIn.inc({ kind: frame.kind ?? 'unknown' });
-    switch (frame.kind) {
-      case 'sendDanmaku':
-        return this.onSendDanmaku(ws, conn, frame.sendDanmaku as v1.SendDanmaku, now);
-      case 'ping':
-        ws.send(v1.ServerFrame.encode({ pong: { clientTsMs: frame.ping?.clientTsMs ?? 0, serverTsMs: now } }).finish(), true);
-        return;
-      case 'resume': {
-        const resume = frame.resume as v1.Resume;
-        if (resume.room !== '' && resume.room !== conn.room) {
-          return this.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'resume is for another room; connect to that room');
-        }
-        return this.sendHistory(ws, true, resume.lastSeq);
-      }
-      case 'like':
-      case 'sendGift':
-      case 'moderate':
-        return this.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server yet`);
-      default:
-        return this.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, 'frame kind unknown to this server');
-    }
-  }
-
-  private onSendDanmaku(ws: WebSocket<Conn>, conn: Conn, msg: v1.SendDanmaku, now: number): void {
-    const clientMsgId = msg.clientMsgId ?? '';
-    const { identity } = conn;
-    if (identity.role === 'guest')
-      return this.sendError(ws, ErrorCode.ERROR_CODE_READ_ONLY, 'guests can only read; sign in to send', clientMsgId);
-    if (identity.exp !== 0 && identity.exp * 1000 < now) {
-      this.closeSocket(ws, CloseCode.TokenExpired);
-      return;
-    }
-    const result = validateDanmaku(msg, this.config);
-    if (isRefusal(result)) return this.sendError(ws, result.code, result.message, clientMsgId);
-    const wait = take(conn.danmaku, this.config.danmakuPerSecond, this.config.danmakuBurst, now);
-    if (wait > 0) {
-      this.metrics.rateLimited.inc({ limit: 'danmaku' });
-      // One error per interval: a client hammering the button gets told, not flooded.
-      if (now - conn.lastRateErrorAt >= rateErrorIntervalMs) {
-        conn.lastRateErrorAt = now;
-        this.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'sending too fast', clientMsgId, wait);
-      }
-      return;
-    }
-    const event = v1.Event.encode({
-      room: conn.room,
-      tsMs: now,
-      danmaku: {
-        user: { id: identity.userId, name: identity.name, role: roleToWire[identity.role] },
-        text: result.text,
-        mode: result.mode,
-        color: result.color,
-        size: result.size,
-        clientMsgId: result.clientMsgId,
-      },
-    }).finish();
-    this.bus.publish(subjects.ingress(conn.room), event);
-  }
-
-  private onBadFrame(ws: WebSocket<Conn>, conn: Conn, code: v1.ErrorCode, message: string): void {
-    if (++conn.badFrames > maxBadFrames) {
-      this.closeSocket(ws, CloseCode.BadProtocol);
-      return;
-    }
-    this.sendError(ws, code, message);
-  }
-
-  private onFrameFlood(ws: WebSocket<Conn>, conn: Conn, now: number): void {
-    this.metrics.rateLimited.inc({ limit: 'frames' });
-    if (now - conn.strikeWindowStart > strikeWindowMs) {
-      conn.strikeWindowStart = now;
-      conn.strikes = 0;
-    }
-    if (++conn.strikes > this.config.framesBurst) {
-      this.closeSocket(ws, CloseCode.Flood);
-      return;
-    }
-    if (now - conn.lastRateErrorAt >= rateErrorIntervalMs) {
-      conn.lastRateErrorAt = now;
-      this.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'too many frames', '', Math.ceil(1000 / this.config.framesPerSecond));
-    }
   }
 
   // ------------------------------------------------------------------ fan-out and backpressure
@@ -538,7 +348,7 @@ export class EdgeServer {
   };
 
   /** uWS skipped a frame for a socket over its backpressure limit. */
-  private onDropped(ws: WebSocket<Conn>, message: ArrayBuffer): void {
+  private onDropped(ws: Socket, message: ArrayBuffer): void {
     const conn = ws.getUserData();
     const events = countBatchEvents(new Uint8Array(message));
     this.metrics.dropped.inc({ reason: 'backpressure' }, events);
@@ -549,7 +359,7 @@ export class EdgeServer {
     }
   }
 
-  private onDrain(ws: WebSocket<Conn>): void {
+  private onDrain(ws: Socket): void {
     const conn = ws.getUserData();
     if (conn.skipped === 0 || ws.getBufferedAmount() > this.config.maxBackpressure / 2) return;
     // Caught up: tell the viewer how much it missed, so the gap is explained.

@@ -21,17 +21,26 @@ apt_install() {
 }
 
 ensure_node_modules() {
-  # Reinstall when the lockfile changed since the last install.
+  # Reinstall when the lockfile changed since the last install. `npm install`,
+  # not `npm ci`: chdb lists optional per-platform packages of which only
+  # linux-x64 is published, so no lockfile can list them all and `npm ci`
+  # refuses every one. `npm install` installs the locked versions and skips
+  # the unpublished optional ones (checked: it leaves the lockfile unchanged).
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "npm ci"
-    npm ci --no-fund --no-audit --loglevel=error
+    log "npm install (from package-lock.json)"
+    npm install --no-fund --no-audit --loglevel=error
   fi
 }
 
 ensure_chromium() {
   if ! command -v chromium >/dev/null 2>&1; then
     log "installing Debian chromium"
-    apt_install chromium fonts-noto-cjk
+    apt_install chromium
+  fi
+  # Danmaku are CJK and emoji as often as not: screenshots must show them.
+  if ! dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then
+    log "installing CJK and emoji fonts"
+    apt_install fonts-noto-cjk fonts-noto-color-emoji
   fi
   export BARRAGE_CHROMIUM="${BARRAGE_CHROMIUM:-$(command -v chromium)}"
 }

@@ -14,11 +14,11 @@
 import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../../core/auth.js';
+import { freePort } from '../lib/ports.js';
 
 const secret = 'bench-secret-bench-secret-bench-secret-0123456789';
 const { positionals, values } = parseArgs({
@@ -42,16 +42,6 @@ const workerCount = Number(values.workers ?? Math.max(1, Math.ceil(viewers / 10_
 const children: ChildProcess[] = [];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (...a: unknown[]) => console.error('[e2e]', ...a);
-
-async function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 function waitFor(proc: ChildProcess, marker: string, out: { text: string }): Promise<void> {
   return new Promise((res, rej) => {

@@ -9,7 +9,7 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mintToken } from '../../core/auth.js';
@@ -20,6 +20,9 @@ import type { FrameSink } from '../lib/raw-ws.js';
 import { encodeMessage, nowUs, senderPath } from './protocols.js';
 import type { ServerKind } from './protocols.js';
 import type { ViewerCommand, ViewerReply, ViewerSnapshot } from './viewers.js';
+import { freePort } from '../lib/ports.js';
+
+export { freePort };
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fromSource = import.meta.url.endsWith('.ts');
@@ -36,18 +39,6 @@ function script(relativeWithoutExt: string): string {
 /** The secret the harness starts Barrage with and signs the sender's token with. */
 export const benchSecret = 'bench-secret-bench-secret-bench-secret-0123';
 const host = '127.0.0.1';
-
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../lib/chromium.js';
 import type { Page } from 'playwright-core';
 import { v1 } from '../../proto/index.js';
 
@@ -63,19 +64,7 @@ const http = createServer((req, res) => {
 await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-const browser = await chromium.launch({
-  executablePath: process.env['BARRAGE_CHROMIUM'] ?? '/usr/bin/chromium',
-  args: [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await chromium.launch(chromiumLaunchOptions());
 
 interface Result {
   name: string;

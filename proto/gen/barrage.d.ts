@@ -187,8 +187,9 @@ export namespace barrage {
             notice?: (barrage.v1.RoomNotice.$Properties|null);
             roomMode?: (barrage.v1.RoomMode.$Properties|null);
             roomClose?: (barrage.v1.RoomClose.$Properties|null);
+            hold?: (barrage.v1.HoldDecision.$Properties|null);
             reason: string;
-            action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose");
+            action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold");
             static create(properties: barrage.v1.Moderate.$Shape): barrage.v1.Moderate & barrage.v1.Moderate.$Shape;
             static create(properties?: barrage.v1.Moderate.$Properties): barrage.v1.Moderate;
             static encode(message: barrage.v1.Moderate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -207,8 +208,9 @@ export namespace barrage {
                 notice?: (barrage.v1.RoomNotice.$Properties|null);
                 roomMode?: (barrage.v1.RoomMode.$Properties|null);
                 roomClose?: (barrage.v1.RoomClose.$Properties|null);
+                hold?: (barrage.v1.HoldDecision.$Properties|null);
                 reason?: (string|null);
-                action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose");
+                action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -222,11 +224,35 @@ export namespace barrage {
               notice?: barrage.v1.RoomNotice.$Shape|null;
               roomMode?: barrage.v1.RoomMode.$Shape|null;
               roomClose?: barrage.v1.RoomClose.$Shape|null;
+              hold?: barrage.v1.HoldDecision.$Shape|null;
               reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape })
+              ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape })
             );
+        }
+
+        interface IHoldDecision extends barrage.v1.HoldDecision.$Properties {
+        }
+
+        class HoldDecision {
+            constructor(properties?: barrage.v1.HoldDecision.$Properties);
+            $unknowns?: Uint8Array[];
+            holdId: string;
+            approve: boolean;
+            static create(properties: barrage.v1.HoldDecision.$Shape): barrage.v1.HoldDecision & barrage.v1.HoldDecision.$Shape;
+            static create(properties?: barrage.v1.HoldDecision.$Properties): barrage.v1.HoldDecision;
+            static encode(message: barrage.v1.HoldDecision.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.HoldDecision & barrage.v1.HoldDecision.$Shape;
+        }
+
+        namespace HoldDecision {
+            interface $Properties {
+                holdId?: (string|null);
+                approve?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.HoldDecision.$Properties;
         }
 
         interface IServerFrame extends barrage.v1.ServerFrame.$Properties {
@@ -240,7 +266,8 @@ export namespace barrage {
             error?: (barrage.v1.Error.$Properties|null);
             pong?: (barrage.v1.Pong.$Properties|null);
             ack?: (barrage.v1.Ack.$Properties|null);
-            kind?: ("welcome"|"batch"|"error"|"pong"|"ack");
+            held?: (barrage.v1.Held.$Properties|null);
+            kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held");
             static create(properties: barrage.v1.ServerFrame.$Shape): barrage.v1.ServerFrame & barrage.v1.ServerFrame.$Shape;
             static create(properties?: barrage.v1.ServerFrame.$Properties): barrage.v1.ServerFrame;
             static encode(message: barrage.v1.ServerFrame.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -254,7 +281,8 @@ export namespace barrage {
                 error?: (barrage.v1.Error.$Properties|null);
                 pong?: (barrage.v1.Pong.$Properties|null);
                 ack?: (barrage.v1.Ack.$Properties|null);
-                kind?: ("welcome"|"batch"|"error"|"pong"|"ack");
+                held?: (barrage.v1.Held.$Properties|null);
+                kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -263,10 +291,44 @@ export namespace barrage {
               error?: barrage.v1.Error.$Shape|null;
               pong?: barrage.v1.Pong.$Shape|null;
               ack?: barrage.v1.Ack.$Shape|null;
+              held?: barrage.v1.Held.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape })
+              ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape })
             );
+        }
+
+        interface IHeld extends barrage.v1.Held.$Properties {
+        }
+
+        class Held {
+            constructor(properties?: barrage.v1.Held.$Properties);
+            $unknowns?: Uint8Array[];
+            holdId: string;
+            room: string;
+            danmaku?: (barrage.v1.Danmaku.$Properties|null);
+            matched: string;
+            tsMs: number;
+            resolved: boolean;
+            approved: boolean;
+            static create(properties: barrage.v1.Held.$Shape): barrage.v1.Held & barrage.v1.Held.$Shape;
+            static create(properties?: barrage.v1.Held.$Properties): barrage.v1.Held;
+            static encode(message: barrage.v1.Held.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.Held & barrage.v1.Held.$Shape;
+        }
+
+        namespace Held {
+            interface $Properties {
+                holdId?: (string|null);
+                room?: (string|null);
+                danmaku?: (barrage.v1.Danmaku.$Properties|null);
+                matched?: (string|null);
+                tsMs?: (number|null);
+                resolved?: (boolean|null);
+                approved?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.Held.$Properties;
         }
 
         enum Role {
@@ -408,7 +470,10 @@ export namespace barrage {
             ERROR_CODE_UNAVAILABLE = 19,
             ERROR_CODE_INTERNAL = 20,
             ERROR_CODE_INVALID_ARGUMENT = 21,
-            ERROR_CODE_ROOM_MODE = 22
+            ERROR_CODE_ROOM_MODE = 22,
+            ERROR_CODE_HELD = 50,
+            ERROR_CODE_ROOM_CLOSED = 51,
+            ERROR_CODE_NOT_FOUND = 52
         }
 
         interface IError extends barrage.v1.Error.$Properties {
@@ -509,7 +574,10 @@ export namespace barrage {
             roomClose?: (barrage.v1.RoomClose.$Properties|null);
             superChat?: (barrage.v1.SuperChat.$Properties|null);
             leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
-            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard");
+            holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
+            actor?: (barrage.v1.User.$Properties|null);
+            reason: string;
+            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision");
             static create(properties: barrage.v1.Event.$Shape): barrage.v1.Event & barrage.v1.Event.$Shape;
             static create(properties?: barrage.v1.Event.$Properties): barrage.v1.Event;
             static encode(message: barrage.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -537,7 +605,10 @@ export namespace barrage {
                 roomClose?: (barrage.v1.RoomClose.$Properties|null);
                 superChat?: (barrage.v1.SuperChat.$Properties|null);
                 leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
-                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard");
+                holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
+                actor?: (barrage.v1.User.$Properties|null);
+                reason?: (string|null);
+                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -560,9 +631,12 @@ export namespace barrage {
               roomClose?: barrage.v1.RoomClose.$Shape|null;
               superChat?: barrage.v1.SuperChat.$Shape|null;
               leaderboard?: barrage.v1.Leaderboard.$Shape|null;
+              holdDecision?: barrage.v1.HoldDecision.$Shape|null;
+              actor?: barrage.v1.User.$Shape|null;
+              reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape })
+              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
             );
         }
 
@@ -950,6 +1024,7 @@ export namespace barrage {
             constructor(properties?: barrage.v1.RoomClose.$Properties);
             $unknowns?: Uint8Array[];
             reason: string;
+            reopen: boolean;
             static create(properties: barrage.v1.RoomClose.$Shape): barrage.v1.RoomClose & barrage.v1.RoomClose.$Shape;
             static create(properties?: barrage.v1.RoomClose.$Properties): barrage.v1.RoomClose;
             static encode(message: barrage.v1.RoomClose.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -959,6 +1034,7 @@ export namespace barrage {
         namespace RoomClose {
             interface $Properties {
                 reason?: (string|null);
+                reopen?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.RoomClose.$Properties;
@@ -1027,6 +1103,132 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.RoomNotice.$Properties;
+        }
+
+        interface IModerationState extends barrage.v1.ModerationState.$Properties {
+        }
+
+        class ModerationState {
+            constructor(properties?: barrage.v1.ModerationState.$Properties);
+            $unknowns?: Uint8Array[];
+            room: string;
+            seq: number;
+            mutes: { [k: string]: number };
+            bans: string[];
+            slowSeconds: number;
+            slowAutomatic: boolean;
+            danmakuOff: boolean;
+            membersOnly: boolean;
+            emoteOnly: boolean;
+            pin?: (barrage.v1.Pin.$Properties|null);
+            pinUntilMs: number;
+            closed: boolean;
+            closeReason: string;
+            static create(properties: barrage.v1.ModerationState.$Shape): barrage.v1.ModerationState & barrage.v1.ModerationState.$Shape;
+            static create(properties?: barrage.v1.ModerationState.$Properties): barrage.v1.ModerationState;
+            static encode(message: barrage.v1.ModerationState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.ModerationState & barrage.v1.ModerationState.$Shape;
+        }
+
+        namespace ModerationState {
+            interface $Properties {
+                room?: (string|null);
+                seq?: (number|null);
+                mutes?: ({ [k: string]: number }|null);
+                bans?: (string[]|null);
+                slowSeconds?: (number|null);
+                slowAutomatic?: (boolean|null);
+                danmakuOff?: (boolean|null);
+                membersOnly?: (boolean|null);
+                emoteOnly?: (boolean|null);
+                pin?: (barrage.v1.Pin.$Properties|null);
+                pinUntilMs?: (number|null);
+                closed?: (boolean|null);
+                closeReason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.ModerationState.$Properties;
+        }
+
+        enum FilterAction {
+            FILTER_ACTION_BLOCK = 0,
+            FILTER_ACTION_REPLACE = 1,
+            FILTER_ACTION_HOLD = 2
+        }
+
+        interface IFilterRules extends barrage.v1.FilterRules.$Properties {
+        }
+
+        class FilterRules {
+            constructor(properties?: barrage.v1.FilterRules.$Properties);
+            $unknowns?: Uint8Array[];
+            terms: string[];
+            patterns: string[];
+            action: barrage.v1.FilterAction;
+            updatedMs: number;
+            static create(properties: barrage.v1.FilterRules.$Shape): barrage.v1.FilterRules & barrage.v1.FilterRules.$Shape;
+            static create(properties?: barrage.v1.FilterRules.$Properties): barrage.v1.FilterRules;
+            static encode(message: barrage.v1.FilterRules.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.FilterRules & barrage.v1.FilterRules.$Shape;
+        }
+
+        namespace FilterRules {
+            interface $Properties {
+                terms?: (string[]|null);
+                patterns?: (string[]|null);
+                action?: (barrage.v1.FilterAction|null);
+                updatedMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.FilterRules.$Properties;
+        }
+
+        interface IHoldRequest extends barrage.v1.HoldRequest.$Properties {
+        }
+
+        class HoldRequest {
+            constructor(properties?: barrage.v1.HoldRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            decision?: (barrage.v1.HoldDecision.$Properties|null);
+            actor?: (barrage.v1.User.$Properties|null);
+            reason: string;
+            static create(properties: barrage.v1.HoldRequest.$Shape): barrage.v1.HoldRequest & barrage.v1.HoldRequest.$Shape;
+            static create(properties?: barrage.v1.HoldRequest.$Properties): barrage.v1.HoldRequest;
+            static encode(message: barrage.v1.HoldRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.HoldRequest & barrage.v1.HoldRequest.$Shape;
+        }
+
+        namespace HoldRequest {
+            interface $Properties {
+                decision?: (barrage.v1.HoldDecision.$Properties|null);
+                actor?: (barrage.v1.User.$Properties|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.HoldRequest.$Properties;
+        }
+
+        interface IHoldReply extends barrage.v1.HoldReply.$Properties {
+        }
+
+        class HoldReply {
+            constructor(properties?: barrage.v1.HoldReply.$Properties);
+            $unknowns?: Uint8Array[];
+            found: boolean;
+            held: barrage.v1.Held.$Properties[];
+            static create(properties: barrage.v1.HoldReply.$Shape): barrage.v1.HoldReply & barrage.v1.HoldReply.$Shape;
+            static create(properties?: barrage.v1.HoldReply.$Properties): barrage.v1.HoldReply;
+            static encode(message: barrage.v1.HoldReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.HoldReply & barrage.v1.HoldReply.$Shape;
+        }
+
+        namespace HoldReply {
+            interface $Properties {
+                found?: (boolean|null);
+                held?: (barrage.v1.Held.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.HoldReply.$Properties;
         }
 
         interface IHistoryRequest extends barrage.v1.HistoryRequest.$Properties {

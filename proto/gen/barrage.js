@@ -1185,8 +1185,9 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.RoomNotice.$Properties|null} [notice] Moderate notice
              * @property {barrage.v1.RoomMode.$Properties|null} [roomMode] Moderate roomMode
              * @property {barrage.v1.RoomClose.$Properties|null} [roomClose] Moderate roomClose
+             * @property {barrage.v1.HoldDecision.$Properties|null} [hold] Moderate hold
              * @property {string|null} [reason] Moderate reason
-             * @property {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"} [action] Moderate action
+             * @property {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"} [action] Moderate action
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1211,10 +1212,11 @@ export const barrage = $root.barrage = (() => {
              *   notice?: barrage.v1.RoomNotice.$Shape|null;
              *   roomMode?: barrage.v1.RoomMode.$Shape|null;
              *   roomClose?: barrage.v1.RoomClose.$Shape|null;
+             *   hold?: barrage.v1.HoldDecision.$Shape|null;
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape })
+             *   ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape })
              * )} barrage.v1.Moderate.$Shape
              */
 
@@ -1314,6 +1316,14 @@ export const barrage = $root.barrage = (() => {
             Moderate.prototype.roomClose = null;
 
             /**
+             * Moderate hold.
+             * @member {barrage.v1.HoldDecision.$Properties|null|undefined} hold
+             * @memberof barrage.v1.Moderate
+             * @instance
+             */
+            Moderate.prototype.hold = null;
+
+            /**
              * Moderate reason.
              * @member {string} reason
              * @memberof barrage.v1.Moderate
@@ -1326,12 +1336,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Moderate action.
-             * @member {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|undefined} action
+             * @member {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|undefined} action
              * @memberof barrage.v1.Moderate
              * @instance
              */
             $Object.defineProperty(Moderate.prototype, "action", {
-                get: $util.oneOfGetter($oneOfFields = ["retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "notice", "roomMode", "roomClose"]),
+                get: $util.oneOfGetter($oneOfFields = ["retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "notice", "roomMode", "roomClose", "hold"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1389,6 +1399,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.RoomClose.encode(message.roomClose, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 15, wireType 2 =*/122).string(message.reason);
+                if (message.hold != null && $Object.hasOwnProperty.call(message, "hold"))
+                    $root.barrage.v1.HoldDecision.encode(message.hold, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1503,6 +1515,13 @@ export const barrage = $root.barrage = (() => {
                             message.action = "roomClose";
                             continue;
                         }
+                    case 50: {
+                            if (wireType !== 2)
+                                break;
+                            message.hold = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.hold);
+                            message.action = "hold";
+                            continue;
+                        }
                     case 15: {
                             if (wireType !== 2)
                                 break;
@@ -1532,6 +1551,178 @@ export const barrage = $root.barrage = (() => {
             return Moderate;
         })();
 
+        v1.HoldDecision = (function() {
+
+            /**
+             * Properties of a HoldDecision.
+             * @typedef {Object} barrage.v1.HoldDecision.$Properties
+             * @property {string|null} [holdId] HoldDecision holdId
+             * @property {boolean|null} [approve] HoldDecision approve
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a HoldDecision.
+             * @memberof barrage.v1
+             * @interface IHoldDecision
+             * @augments barrage.v1.HoldDecision.$Properties
+             * @deprecated Use barrage.v1.HoldDecision.$Properties instead.
+             */
+
+            /**
+             * Shape of a HoldDecision.
+             * @typedef {barrage.v1.HoldDecision.$Properties} barrage.v1.HoldDecision.$Shape
+             */
+
+            /**
+             * Constructs a new HoldDecision.
+             * @memberof barrage.v1
+             * @classdesc Represents a HoldDecision.
+             * @constructor
+             * @param {barrage.v1.HoldDecision.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const HoldDecision = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * HoldDecision holdId.
+             * @member {string} holdId
+             * @memberof barrage.v1.HoldDecision
+             * @instance
+             */
+            HoldDecision.prototype.holdId = "";
+
+            /**
+             * HoldDecision approve.
+             * @member {boolean} approve
+             * @memberof barrage.v1.HoldDecision
+             * @instance
+             */
+            HoldDecision.prototype.approve = false;
+
+            /**
+             * Creates a new HoldDecision instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.HoldDecision
+             * @static
+             * @param {barrage.v1.HoldDecision.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.HoldDecision} HoldDecision instance
+             * @type {{
+             *   (properties: barrage.v1.HoldDecision.$Shape): barrage.v1.HoldDecision & barrage.v1.HoldDecision.$Shape;
+             *   (properties?: barrage.v1.HoldDecision.$Properties): barrage.v1.HoldDecision;
+             * }}
+             */
+            HoldDecision.create = function(properties) {
+                return new HoldDecision(properties);
+            };
+
+            /**
+             * Encodes the specified HoldDecision message. Does not implicitly {@link barrage.v1.HoldDecision.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.HoldDecision
+             * @static
+             * @param {barrage.v1.HoldDecision.$Properties} message HoldDecision message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            HoldDecision.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.holdId != null && $Object.hasOwnProperty.call(message, "holdId") && message.holdId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.holdId);
+                if (message.approve != null && $Object.hasOwnProperty.call(message, "approve") && message.approve !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.approve);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a HoldDecision message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.HoldDecision
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.HoldDecision & barrage.v1.HoldDecision.$Shape} HoldDecision
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            HoldDecision.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.HoldDecision();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.holdId = value;
+                            else
+                                delete message.holdId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.approve = value;
+                            else
+                                delete message.approve;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return HoldDecision;
+        })();
+
         v1.ServerFrame = (function() {
 
             /**
@@ -1542,7 +1733,8 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Error.$Properties|null} [error] ServerFrame error
              * @property {barrage.v1.Pong.$Properties|null} [pong] ServerFrame pong
              * @property {barrage.v1.Ack.$Properties|null} [ack] ServerFrame ack
-             * @property {"welcome"|"batch"|"error"|"pong"|"ack"} [kind] ServerFrame kind
+             * @property {barrage.v1.Held.$Properties|null} [held] ServerFrame held
+             * @property {"welcome"|"batch"|"error"|"pong"|"ack"|"held"} [kind] ServerFrame kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1562,9 +1754,10 @@ export const barrage = $root.barrage = (() => {
              *   error?: barrage.v1.Error.$Shape|null;
              *   pong?: barrage.v1.Pong.$Shape|null;
              *   ack?: barrage.v1.Ack.$Shape|null;
+             *   held?: barrage.v1.Held.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape })
+             *   ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape })
              * )} barrage.v1.ServerFrame.$Shape
              */
 
@@ -1623,17 +1816,25 @@ export const barrage = $root.barrage = (() => {
              */
             ServerFrame.prototype.ack = null;
 
+            /**
+             * ServerFrame held.
+             * @member {barrage.v1.Held.$Properties|null|undefined} held
+             * @memberof barrage.v1.ServerFrame
+             * @instance
+             */
+            ServerFrame.prototype.held = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * ServerFrame kind.
-             * @member {"welcome"|"batch"|"error"|"pong"|"ack"|undefined} kind
+             * @member {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|undefined} kind
              * @memberof barrage.v1.ServerFrame
              * @instance
              */
             $Object.defineProperty(ServerFrame.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["welcome", "batch", "error", "pong", "ack"]),
+                get: $util.oneOfGetter($oneOfFields = ["welcome", "batch", "error", "pong", "ack", "held"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1679,6 +1880,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.Pong.encode(message.pong, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                 if (message.ack != null && $Object.hasOwnProperty.call(message, "ack"))
                     $root.barrage.v1.Ack.encode(message.ack, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.held != null && $Object.hasOwnProperty.call(message, "held"))
+                    $root.barrage.v1.Held.encode(message.held, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1758,6 +1961,13 @@ export const barrage = $root.barrage = (() => {
                             message.kind = "ack";
                             continue;
                         }
+                    case 50: {
+                            if (wireType !== 2)
+                                break;
+                            message.held = $root.barrage.v1.Held.decode(reader, reader.size(), $undefined, _depth + 1, message.held);
+                            message.kind = "held";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1776,6 +1986,275 @@ export const barrage = $root.barrage = (() => {
             };
 
             return ServerFrame;
+        })();
+
+        v1.Held = (function() {
+
+            /**
+             * Properties of a Held.
+             * @typedef {Object} barrage.v1.Held.$Properties
+             * @property {string|null} [holdId] Held holdId
+             * @property {string|null} [room] Held room
+             * @property {barrage.v1.Danmaku.$Properties|null} [danmaku] Held danmaku
+             * @property {string|null} [matched] Held matched
+             * @property {number|null} [tsMs] Held tsMs
+             * @property {boolean|null} [resolved] Held resolved
+             * @property {boolean|null} [approved] Held approved
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Held.
+             * @memberof barrage.v1
+             * @interface IHeld
+             * @augments barrage.v1.Held.$Properties
+             * @deprecated Use barrage.v1.Held.$Properties instead.
+             */
+
+            /**
+             * Shape of a Held.
+             * @typedef {barrage.v1.Held.$Properties} barrage.v1.Held.$Shape
+             */
+
+            /**
+             * Constructs a new Held.
+             * @memberof barrage.v1
+             * @classdesc Represents a Held.
+             * @constructor
+             * @param {barrage.v1.Held.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Held = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Held holdId.
+             * @member {string} holdId
+             * @memberof barrage.v1.Held
+             * @instance
+             */
+            Held.prototype.holdId = "";
+
+            /**
+             * Held room.
+             * @member {string} room
+             * @memberof barrage.v1.Held
+             * @instance
+             */
+            Held.prototype.room = "";
+
+            /**
+             * Held danmaku.
+             * @member {barrage.v1.Danmaku.$Properties|null|undefined} danmaku
+             * @memberof barrage.v1.Held
+             * @instance
+             */
+            Held.prototype.danmaku = null;
+
+            /**
+             * Held matched.
+             * @member {string} matched
+             * @memberof barrage.v1.Held
+             * @instance
+             */
+            Held.prototype.matched = "";
+
+            /**
+             * Held tsMs.
+             * @member {number} tsMs
+             * @memberof barrage.v1.Held
+             * @instance
+             */
+            Held.prototype.tsMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Held resolved.
+             * @member {boolean} resolved
+             * @memberof barrage.v1.Held
+             * @instance
+             */
+            Held.prototype.resolved = false;
+
+            /**
+             * Held approved.
+             * @member {boolean} approved
+             * @memberof barrage.v1.Held
+             * @instance
+             */
+            Held.prototype.approved = false;
+
+            /**
+             * Creates a new Held instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.Held
+             * @static
+             * @param {barrage.v1.Held.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.Held} Held instance
+             * @type {{
+             *   (properties: barrage.v1.Held.$Shape): barrage.v1.Held & barrage.v1.Held.$Shape;
+             *   (properties?: barrage.v1.Held.$Properties): barrage.v1.Held;
+             * }}
+             */
+            Held.create = function(properties) {
+                return new Held(properties);
+            };
+
+            /**
+             * Encodes the specified Held message. Does not implicitly {@link barrage.v1.Held.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.Held
+             * @static
+             * @param {barrage.v1.Held.$Properties} message Held message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Held.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.holdId != null && $Object.hasOwnProperty.call(message, "holdId") && message.holdId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.holdId);
+                if (message.room != null && $Object.hasOwnProperty.call(message, "room") && message.room !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.room);
+                if (message.danmaku != null && $Object.hasOwnProperty.call(message, "danmaku"))
+                    $root.barrage.v1.Danmaku.encode(message.danmaku, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.matched != null && $Object.hasOwnProperty.call(message, "matched") && message.matched !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.matched);
+                if (message.tsMs != null && $Object.hasOwnProperty.call(message, "tsMs") && (typeof message.tsMs === "object" ? message.tsMs.low || message.tsMs.high : message.tsMs !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.tsMs);
+                if (message.resolved != null && $Object.hasOwnProperty.call(message, "resolved") && message.resolved !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.resolved);
+                if (message.approved != null && $Object.hasOwnProperty.call(message, "approved") && message.approved !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.approved);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Held message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.Held
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.Held & barrage.v1.Held.$Shape} Held
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Held.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.Held();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.holdId = value;
+                            else
+                                delete message.holdId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.room = value;
+                            else
+                                delete message.room;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.danmaku = $root.barrage.v1.Danmaku.decode(reader, reader.size(), $undefined, _depth + 1, message.danmaku);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.matched = value;
+                            else
+                                delete message.matched;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.tsMs = value;
+                            else
+                                delete message.tsMs;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.resolved = value;
+                            else
+                                delete message.resolved;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.approved = value;
+                            else
+                                delete message.approved;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Held;
         })();
 
         /**
@@ -2622,6 +3101,9 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_INTERNAL=20 ERROR_CODE_INTERNAL value
          * @property {number} ERROR_CODE_INVALID_ARGUMENT=21 ERROR_CODE_INVALID_ARGUMENT value
          * @property {number} ERROR_CODE_ROOM_MODE=22 ERROR_CODE_ROOM_MODE value
+         * @property {number} ERROR_CODE_HELD=50 ERROR_CODE_HELD value
+         * @property {number} ERROR_CODE_ROOM_CLOSED=51 ERROR_CODE_ROOM_CLOSED value
+         * @property {number} ERROR_CODE_NOT_FOUND=52 ERROR_CODE_NOT_FOUND value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -2648,6 +3130,9 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[20] = "ERROR_CODE_INTERNAL"] = 20;
             values[valuesById[21] = "ERROR_CODE_INVALID_ARGUMENT"] = 21;
             values[valuesById[22] = "ERROR_CODE_ROOM_MODE"] = 22;
+            values[valuesById[50] = "ERROR_CODE_HELD"] = 50;
+            values[valuesById[51] = "ERROR_CODE_ROOM_CLOSED"] = 51;
+            values[valuesById[52] = "ERROR_CODE_NOT_FOUND"] = 52;
             return values;
         })();
 
@@ -3231,7 +3716,10 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.RoomClose.$Properties|null} [roomClose] Event roomClose
              * @property {barrage.v1.SuperChat.$Properties|null} [superChat] Event superChat
              * @property {barrage.v1.Leaderboard.$Properties|null} [leaderboard] Event leaderboard
-             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"} [kind] Event kind
+             * @property {barrage.v1.HoldDecision.$Properties|null} [holdDecision] Event holdDecision
+             * @property {barrage.v1.User.$Properties|null} [actor] Event actor
+             * @property {string|null} [reason] Event reason
+             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision"} [kind] Event kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3265,9 +3753,12 @@ export const barrage = $root.barrage = (() => {
              *   roomClose?: barrage.v1.RoomClose.$Shape|null;
              *   superChat?: barrage.v1.SuperChat.$Shape|null;
              *   leaderboard?: barrage.v1.Leaderboard.$Shape|null;
+             *   holdDecision?: barrage.v1.HoldDecision.$Shape|null;
+             *   actor?: barrage.v1.User.$Shape|null;
+             *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape })
+             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
              * )} barrage.v1.Event.$Shape
              */
 
@@ -3438,17 +3929,41 @@ export const barrage = $root.barrage = (() => {
              */
             Event.prototype.leaderboard = null;
 
+            /**
+             * Event holdDecision.
+             * @member {barrage.v1.HoldDecision.$Properties|null|undefined} holdDecision
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.holdDecision = null;
+
+            /**
+             * Event actor.
+             * @member {barrage.v1.User.$Properties|null|undefined} actor
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.actor = null;
+
+            /**
+             * Event reason.
+             * @member {string} reason
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.reason = "";
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Event kind.
-             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|undefined} kind
+             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"holdDecision"|undefined} kind
              * @memberof barrage.v1.Event
              * @instance
              */
             $Object.defineProperty(Event.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard"]),
+                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "holdDecision"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -3522,6 +4037,12 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.SuperChat.encode(message.superChat, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
                 if (message.leaderboard != null && $Object.hasOwnProperty.call(message, "leaderboard"))
                     $root.barrage.v1.Leaderboard.encode(message.leaderboard, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
+                if (message.holdDecision != null && $Object.hasOwnProperty.call(message, "holdDecision"))
+                    $root.barrage.v1.HoldDecision.encode(message.holdDecision, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
+                if (message.actor != null && $Object.hasOwnProperty.call(message, "actor"))
+                    $root.barrage.v1.User.encode(message.actor, writer.uint32(/* id 51, wireType 2 =*/410).fork(), _depth + 1).ldelim();
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 52, wireType 2 =*/418).string(message.reason);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3703,6 +4224,28 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.leaderboard = $root.barrage.v1.Leaderboard.decode(reader, reader.size(), $undefined, _depth + 1, message.leaderboard);
                             message.kind = "leaderboard";
+                            continue;
+                        }
+                    case 50: {
+                            if (wireType !== 2)
+                                break;
+                            message.holdDecision = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.holdDecision);
+                            message.kind = "holdDecision";
+                            continue;
+                        }
+                    case 51: {
+                            if (wireType !== 2)
+                                break;
+                            message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
+                            continue;
+                        }
+                    case 52: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
                             continue;
                         }
                     }
@@ -6622,6 +7165,7 @@ export const barrage = $root.barrage = (() => {
              * Properties of a RoomClose.
              * @typedef {Object} barrage.v1.RoomClose.$Properties
              * @property {string|null} [reason] RoomClose reason
+             * @property {boolean|null} [reopen] RoomClose reopen
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6662,6 +7206,14 @@ export const barrage = $root.barrage = (() => {
             RoomClose.prototype.reason = "";
 
             /**
+             * RoomClose reopen.
+             * @member {boolean} reopen
+             * @memberof barrage.v1.RoomClose
+             * @instance
+             */
+            RoomClose.prototype.reopen = false;
+
+            /**
              * Creates a new RoomClose instance using the specified properties.
              * @function create
              * @memberof barrage.v1.RoomClose
@@ -6695,6 +7247,8 @@ export const barrage = $root.barrage = (() => {
                     throw $Error("max depth exceeded");
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.reason);
+                if (message.reopen != null && $Object.hasOwnProperty.call(message, "reopen") && message.reopen !== false)
+                    writer.uint32(/* id 50, wireType 0 =*/400).bool(message.reopen);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6746,6 +7300,15 @@ export const barrage = $root.barrage = (() => {
                                 message.reason = value;
                             else
                                 delete message.reason;
+                            continue;
+                        }
+                    case 50: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.reopen = value;
+                            else
+                                delete message.reopen;
                             continue;
                         }
                     }
@@ -7240,6 +7803,1014 @@ export const barrage = $root.barrage = (() => {
             };
 
             return RoomNotice;
+        })();
+
+        v1.ModerationState = (function() {
+
+            /**
+             * Properties of a ModerationState.
+             * @typedef {Object} barrage.v1.ModerationState.$Properties
+             * @property {string|null} [room] ModerationState room
+             * @property {number|null} [seq] ModerationState seq
+             * @property {Object.<string,number>|null} [mutes] ModerationState mutes
+             * @property {Array.<string>|null} [bans] ModerationState bans
+             * @property {number|null} [slowSeconds] ModerationState slowSeconds
+             * @property {boolean|null} [slowAutomatic] ModerationState slowAutomatic
+             * @property {boolean|null} [danmakuOff] ModerationState danmakuOff
+             * @property {boolean|null} [membersOnly] ModerationState membersOnly
+             * @property {boolean|null} [emoteOnly] ModerationState emoteOnly
+             * @property {barrage.v1.Pin.$Properties|null} [pin] ModerationState pin
+             * @property {number|null} [pinUntilMs] ModerationState pinUntilMs
+             * @property {boolean|null} [closed] ModerationState closed
+             * @property {string|null} [closeReason] ModerationState closeReason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ModerationState.
+             * @memberof barrage.v1
+             * @interface IModerationState
+             * @augments barrage.v1.ModerationState.$Properties
+             * @deprecated Use barrage.v1.ModerationState.$Properties instead.
+             */
+
+            /**
+             * Shape of a ModerationState.
+             * @typedef {barrage.v1.ModerationState.$Properties} barrage.v1.ModerationState.$Shape
+             */
+
+            /**
+             * Constructs a new ModerationState.
+             * @memberof barrage.v1
+             * @classdesc Represents a ModerationState.
+             * @constructor
+             * @param {barrage.v1.ModerationState.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ModerationState = function (properties) {
+                this.mutes = {};
+                this.bans = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ModerationState room.
+             * @member {string} room
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.room = "";
+
+            /**
+             * ModerationState seq.
+             * @member {number} seq
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ModerationState mutes.
+             * @member {Object.<string,number>} mutes
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.mutes = $util.emptyObject;
+
+            /**
+             * ModerationState bans.
+             * @member {Array.<string>} bans
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.bans = $util.emptyArray;
+
+            /**
+             * ModerationState slowSeconds.
+             * @member {number} slowSeconds
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.slowSeconds = 0;
+
+            /**
+             * ModerationState slowAutomatic.
+             * @member {boolean} slowAutomatic
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.slowAutomatic = false;
+
+            /**
+             * ModerationState danmakuOff.
+             * @member {boolean} danmakuOff
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.danmakuOff = false;
+
+            /**
+             * ModerationState membersOnly.
+             * @member {boolean} membersOnly
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.membersOnly = false;
+
+            /**
+             * ModerationState emoteOnly.
+             * @member {boolean} emoteOnly
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.emoteOnly = false;
+
+            /**
+             * ModerationState pin.
+             * @member {barrage.v1.Pin.$Properties|null|undefined} pin
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.pin = null;
+
+            /**
+             * ModerationState pinUntilMs.
+             * @member {number} pinUntilMs
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.pinUntilMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ModerationState closed.
+             * @member {boolean} closed
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.closed = false;
+
+            /**
+             * ModerationState closeReason.
+             * @member {string} closeReason
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.closeReason = "";
+
+            /**
+             * Creates a new ModerationState instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.ModerationState
+             * @static
+             * @param {barrage.v1.ModerationState.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.ModerationState} ModerationState instance
+             * @type {{
+             *   (properties: barrage.v1.ModerationState.$Shape): barrage.v1.ModerationState & barrage.v1.ModerationState.$Shape;
+             *   (properties?: barrage.v1.ModerationState.$Properties): barrage.v1.ModerationState;
+             * }}
+             */
+            ModerationState.create = function(properties) {
+                return new ModerationState(properties);
+            };
+
+            /**
+             * Encodes the specified ModerationState message. Does not implicitly {@link barrage.v1.ModerationState.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.ModerationState
+             * @static
+             * @param {barrage.v1.ModerationState.$Properties} message ModerationState message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ModerationState.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.room != null && $Object.hasOwnProperty.call(message, "room") && message.room !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.room);
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.seq);
+                if (message.mutes != null && $Object.hasOwnProperty.call(message, "mutes"))
+                    for (let keys = $Object.keys(message.mutes), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 3, wireType 2 =*/26).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).uint64(message.mutes[keys[i]]).ldelim();
+                if (message.bans != null && message.bans.length)
+                    for (let i = 0; i < message.bans.length; ++i)
+                        writer.uint32(/* id 4, wireType 2 =*/34).string(message.bans[i]);
+                if (message.slowSeconds != null && $Object.hasOwnProperty.call(message, "slowSeconds") && message.slowSeconds !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.slowSeconds);
+                if (message.slowAutomatic != null && $Object.hasOwnProperty.call(message, "slowAutomatic") && message.slowAutomatic !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.slowAutomatic);
+                if (message.danmakuOff != null && $Object.hasOwnProperty.call(message, "danmakuOff") && message.danmakuOff !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.danmakuOff);
+                if (message.membersOnly != null && $Object.hasOwnProperty.call(message, "membersOnly") && message.membersOnly !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.membersOnly);
+                if (message.emoteOnly != null && $Object.hasOwnProperty.call(message, "emoteOnly") && message.emoteOnly !== false)
+                    writer.uint32(/* id 9, wireType 0 =*/72).bool(message.emoteOnly);
+                if (message.pin != null && $Object.hasOwnProperty.call(message, "pin"))
+                    $root.barrage.v1.Pin.encode(message.pin, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.pinUntilMs != null && $Object.hasOwnProperty.call(message, "pinUntilMs") && (typeof message.pinUntilMs === "object" ? message.pinUntilMs.low || message.pinUntilMs.high : message.pinUntilMs !== 0))
+                    writer.uint32(/* id 11, wireType 0 =*/88).uint64(message.pinUntilMs);
+                if (message.closed != null && $Object.hasOwnProperty.call(message, "closed") && message.closed !== false)
+                    writer.uint32(/* id 12, wireType 0 =*/96).bool(message.closed);
+                if (message.closeReason != null && $Object.hasOwnProperty.call(message, "closeReason") && message.closeReason !== "")
+                    writer.uint32(/* id 13, wireType 2 =*/106).string(message.closeReason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ModerationState message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.ModerationState
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.ModerationState & barrage.v1.ModerationState.$Shape} ModerationState
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ModerationState.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.ModerationState();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.room = value;
+                            else
+                                delete message.room;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.mutes === $util.emptyObject)
+                                message.mutes = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = $util.Long ? $util.Long.fromNumber(0, true) : 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 0)
+                                        break;
+                                    value = reader.uint64();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.mutes, key);
+                            message.mutes[key] = value;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.bans && message.bans.length))
+                                message.bans = [];
+                            message.bans.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.slowSeconds = value;
+                            else
+                                delete message.slowSeconds;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.slowAutomatic = value;
+                            else
+                                delete message.slowAutomatic;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.danmakuOff = value;
+                            else
+                                delete message.danmakuOff;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.membersOnly = value;
+                            else
+                                delete message.membersOnly;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.emoteOnly = value;
+                            else
+                                delete message.emoteOnly;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            message.pin = $root.barrage.v1.Pin.decode(reader, reader.size(), $undefined, _depth + 1, message.pin);
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.pinUntilMs = value;
+                            else
+                                delete message.pinUntilMs;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.closed = value;
+                            else
+                                delete message.closed;
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.closeReason = value;
+                            else
+                                delete message.closeReason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ModerationState;
+        })();
+
+        /**
+         * FilterAction enum.
+         * @name barrage.v1.FilterAction
+         * @enum {number}
+         * @property {number} FILTER_ACTION_BLOCK=0 FILTER_ACTION_BLOCK value
+         * @property {number} FILTER_ACTION_REPLACE=1 FILTER_ACTION_REPLACE value
+         * @property {number} FILTER_ACTION_HOLD=2 FILTER_ACTION_HOLD value
+         */
+        v1.FilterAction = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "FILTER_ACTION_BLOCK"] = 0;
+            values[valuesById[1] = "FILTER_ACTION_REPLACE"] = 1;
+            values[valuesById[2] = "FILTER_ACTION_HOLD"] = 2;
+            return values;
+        })();
+
+        v1.FilterRules = (function() {
+
+            /**
+             * Properties of a FilterRules.
+             * @typedef {Object} barrage.v1.FilterRules.$Properties
+             * @property {Array.<string>|null} [terms] FilterRules terms
+             * @property {Array.<string>|null} [patterns] FilterRules patterns
+             * @property {barrage.v1.FilterAction|null} [action] FilterRules action
+             * @property {number|null} [updatedMs] FilterRules updatedMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a FilterRules.
+             * @memberof barrage.v1
+             * @interface IFilterRules
+             * @augments barrage.v1.FilterRules.$Properties
+             * @deprecated Use barrage.v1.FilterRules.$Properties instead.
+             */
+
+            /**
+             * Shape of a FilterRules.
+             * @typedef {barrage.v1.FilterRules.$Properties} barrage.v1.FilterRules.$Shape
+             */
+
+            /**
+             * Constructs a new FilterRules.
+             * @memberof barrage.v1
+             * @classdesc Represents a FilterRules.
+             * @constructor
+             * @param {barrage.v1.FilterRules.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const FilterRules = function (properties) {
+                this.terms = [];
+                this.patterns = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * FilterRules terms.
+             * @member {Array.<string>} terms
+             * @memberof barrage.v1.FilterRules
+             * @instance
+             */
+            FilterRules.prototype.terms = $util.emptyArray;
+
+            /**
+             * FilterRules patterns.
+             * @member {Array.<string>} patterns
+             * @memberof barrage.v1.FilterRules
+             * @instance
+             */
+            FilterRules.prototype.patterns = $util.emptyArray;
+
+            /**
+             * FilterRules action.
+             * @member {barrage.v1.FilterAction} action
+             * @memberof barrage.v1.FilterRules
+             * @instance
+             */
+            FilterRules.prototype.action = 0;
+
+            /**
+             * FilterRules updatedMs.
+             * @member {number} updatedMs
+             * @memberof barrage.v1.FilterRules
+             * @instance
+             */
+            FilterRules.prototype.updatedMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new FilterRules instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.FilterRules
+             * @static
+             * @param {barrage.v1.FilterRules.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.FilterRules} FilterRules instance
+             * @type {{
+             *   (properties: barrage.v1.FilterRules.$Shape): barrage.v1.FilterRules & barrage.v1.FilterRules.$Shape;
+             *   (properties?: barrage.v1.FilterRules.$Properties): barrage.v1.FilterRules;
+             * }}
+             */
+            FilterRules.create = function(properties) {
+                return new FilterRules(properties);
+            };
+
+            /**
+             * Encodes the specified FilterRules message. Does not implicitly {@link barrage.v1.FilterRules.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.FilterRules
+             * @static
+             * @param {barrage.v1.FilterRules.$Properties} message FilterRules message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            FilterRules.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.terms != null && message.terms.length)
+                    for (let i = 0; i < message.terms.length; ++i)
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.terms[i]);
+                if (message.patterns != null && message.patterns.length)
+                    for (let i = 0; i < message.patterns.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.patterns[i]);
+                if (message.action != null && $Object.hasOwnProperty.call(message, "action") && message.action !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).int32(message.action);
+                if (message.updatedMs != null && $Object.hasOwnProperty.call(message, "updatedMs") && (typeof message.updatedMs === "object" ? message.updatedMs.low || message.updatedMs.high : message.updatedMs !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.updatedMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a FilterRules message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.FilterRules
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.FilterRules & barrage.v1.FilterRules.$Shape} FilterRules
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            FilterRules.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.FilterRules();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.terms && message.terms.length))
+                                message.terms = [];
+                            message.terms.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.patterns && message.patterns.length))
+                                message.patterns = [];
+                            message.patterns.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.action = value;
+                            else
+                                delete message.action;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.updatedMs = value;
+                            else
+                                delete message.updatedMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return FilterRules;
+        })();
+
+        v1.HoldRequest = (function() {
+
+            /**
+             * Properties of a HoldRequest.
+             * @typedef {Object} barrage.v1.HoldRequest.$Properties
+             * @property {barrage.v1.HoldDecision.$Properties|null} [decision] HoldRequest decision
+             * @property {barrage.v1.User.$Properties|null} [actor] HoldRequest actor
+             * @property {string|null} [reason] HoldRequest reason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a HoldRequest.
+             * @memberof barrage.v1
+             * @interface IHoldRequest
+             * @augments barrage.v1.HoldRequest.$Properties
+             * @deprecated Use barrage.v1.HoldRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a HoldRequest.
+             * @typedef {barrage.v1.HoldRequest.$Properties} barrage.v1.HoldRequest.$Shape
+             */
+
+            /**
+             * Constructs a new HoldRequest.
+             * @memberof barrage.v1
+             * @classdesc Represents a HoldRequest.
+             * @constructor
+             * @param {barrage.v1.HoldRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const HoldRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * HoldRequest decision.
+             * @member {barrage.v1.HoldDecision.$Properties|null|undefined} decision
+             * @memberof barrage.v1.HoldRequest
+             * @instance
+             */
+            HoldRequest.prototype.decision = null;
+
+            /**
+             * HoldRequest actor.
+             * @member {barrage.v1.User.$Properties|null|undefined} actor
+             * @memberof barrage.v1.HoldRequest
+             * @instance
+             */
+            HoldRequest.prototype.actor = null;
+
+            /**
+             * HoldRequest reason.
+             * @member {string} reason
+             * @memberof barrage.v1.HoldRequest
+             * @instance
+             */
+            HoldRequest.prototype.reason = "";
+
+            /**
+             * Creates a new HoldRequest instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.HoldRequest
+             * @static
+             * @param {barrage.v1.HoldRequest.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.HoldRequest} HoldRequest instance
+             * @type {{
+             *   (properties: barrage.v1.HoldRequest.$Shape): barrage.v1.HoldRequest & barrage.v1.HoldRequest.$Shape;
+             *   (properties?: barrage.v1.HoldRequest.$Properties): barrage.v1.HoldRequest;
+             * }}
+             */
+            HoldRequest.create = function(properties) {
+                return new HoldRequest(properties);
+            };
+
+            /**
+             * Encodes the specified HoldRequest message. Does not implicitly {@link barrage.v1.HoldRequest.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.HoldRequest
+             * @static
+             * @param {barrage.v1.HoldRequest.$Properties} message HoldRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            HoldRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.decision != null && $Object.hasOwnProperty.call(message, "decision"))
+                    $root.barrage.v1.HoldDecision.encode(message.decision, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.actor != null && $Object.hasOwnProperty.call(message, "actor"))
+                    $root.barrage.v1.User.encode(message.actor, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.reason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a HoldRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.HoldRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.HoldRequest & barrage.v1.HoldRequest.$Shape} HoldRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            HoldRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.HoldRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.decision = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.decision);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return HoldRequest;
+        })();
+
+        v1.HoldReply = (function() {
+
+            /**
+             * Properties of a HoldReply.
+             * @typedef {Object} barrage.v1.HoldReply.$Properties
+             * @property {boolean|null} [found] HoldReply found
+             * @property {Array.<barrage.v1.Held.$Properties>|null} [held] HoldReply held
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a HoldReply.
+             * @memberof barrage.v1
+             * @interface IHoldReply
+             * @augments barrage.v1.HoldReply.$Properties
+             * @deprecated Use barrage.v1.HoldReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a HoldReply.
+             * @typedef {barrage.v1.HoldReply.$Properties} barrage.v1.HoldReply.$Shape
+             */
+
+            /**
+             * Constructs a new HoldReply.
+             * @memberof barrage.v1
+             * @classdesc Represents a HoldReply.
+             * @constructor
+             * @param {barrage.v1.HoldReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const HoldReply = function (properties) {
+                this.held = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * HoldReply found.
+             * @member {boolean} found
+             * @memberof barrage.v1.HoldReply
+             * @instance
+             */
+            HoldReply.prototype.found = false;
+
+            /**
+             * HoldReply held.
+             * @member {Array.<barrage.v1.Held.$Properties>} held
+             * @memberof barrage.v1.HoldReply
+             * @instance
+             */
+            HoldReply.prototype.held = $util.emptyArray;
+
+            /**
+             * Creates a new HoldReply instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.HoldReply
+             * @static
+             * @param {barrage.v1.HoldReply.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.HoldReply} HoldReply instance
+             * @type {{
+             *   (properties: barrage.v1.HoldReply.$Shape): barrage.v1.HoldReply & barrage.v1.HoldReply.$Shape;
+             *   (properties?: barrage.v1.HoldReply.$Properties): barrage.v1.HoldReply;
+             * }}
+             */
+            HoldReply.create = function(properties) {
+                return new HoldReply(properties);
+            };
+
+            /**
+             * Encodes the specified HoldReply message. Does not implicitly {@link barrage.v1.HoldReply.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.HoldReply
+             * @static
+             * @param {barrage.v1.HoldReply.$Properties} message HoldReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            HoldReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.found != null && $Object.hasOwnProperty.call(message, "found") && message.found !== false)
+                    writer.uint32(/* id 1, wireType 0 =*/8).bool(message.found);
+                if (message.held != null && message.held.length)
+                    for (let i = 0; i < message.held.length; ++i)
+                        $root.barrage.v1.Held.encode(message.held[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a HoldReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.HoldReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.HoldReply & barrage.v1.HoldReply.$Shape} HoldReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            HoldReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.HoldReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.found = value;
+                            else
+                                delete message.found;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.held && message.held.length))
+                                message.held = [];
+                            message.held.push($root.barrage.v1.Held.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return HoldReply;
         })();
 
         v1.HistoryRequest = (function() {

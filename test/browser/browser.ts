@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../../bench/lib/chromium.js';
 import type { Browser, Page } from 'playwright-core';
 import { v1 } from '../../proto/index.js';
 import { subjects } from '../../core/subjects.js';
@@ -20,17 +21,7 @@ export function buildWidget(): void {
 
 /** A Chromium with a fresh profile (playwright makes a new temporary user-data dir per launch). */
 export async function launchBrowser(): Promise<{ browser: Browser; close(): Promise<void> }> {
-  const args = [
-    '--headless=new',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ];
-  const browser = await chromium.launch({ executablePath: process.env['BARRAGE_CHROMIUM'] ?? '/usr/bin/chromium', args });
+  const browser = await chromium.launch(chromiumLaunchOptions());
   return {
     browser,
     async close() {

@@ -1,21 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { mintToken } from '../../core/auth.js';
 import { testSecret } from '../helpers/server.js';
 import { buildWidget, connectWithRetry, launchBrowser, waitForTexts } from './browser.js';
-
-/** A free port, found by binding 0 and letting go. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../../bench/lib/ports.js';
 
 /**
  * Barrage in a child process, so the test can kill it for real and start a

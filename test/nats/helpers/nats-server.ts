@@ -6,26 +6,16 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../../bench/lib/ports.js';
+
+export { freePort };
 
 /** The pinned binary `scripts/tools.sh` installs, or one on PATH. */
 export function natsServerBinary(): string {
   const local = resolve('.tools/bin/nats-server');
   return existsSync(local) ? local : 'nats-server';
-}
-
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 /** One nats-server process that can be stopped and started again. */

@@ -1,0 +1,141 @@
+/**
+ * The analytics source when clustered: a durable JetStream pull consumer on
+ * the room stream, so stored events (chat, paid, control) reach ClickHouse
+ * exactly as stored, survive a restart of the sink, and are acknowledged only
+ * once the store accepted the batch holding them. Counters (online counts)
+ * are not stored in the stream; they come from the room event subjects on
+ * core NATS, best effort, as they do in one process.
+ *
+ * Backpressure: at most `maxAckPending` events are unacknowledged; past that
+ * JetStream stops delivering until the sink acknowledges, so a ClickHouse
+ * outage fills the stream's retention instead of this process's memory.
+ */
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { v1 } from '../proto/index.js';
+import type { EventSource, SourceDeliver } from './analytics-source.js';
+import type { NatsBus } from './bus-nats.js';
+import type { Subscription } from './bus.js';
+import { classOf, EventClass } from './sequencer.js';
+import { logSubjects, subjects } from './subjects.js';
+
+/** Options of a `JetStreamEventSource`. */
+export interface JetStreamSourceOptions {
+  stream?: string;
+  /** Durable consumer name; one per analytics deployment (sinks sharing it split the work). */
+  durable?: string;
+  /** Unacknowledged events allowed before JetStream stops delivering. */
+  maxAckPending?: number;
+  /** How long an unacknowledged event waits before it is delivered again. */
+  ackWaitMs?: number;
+  logger: Logger;
+}
+
+/** Stored room events from a durable consumer, plus counters from core NATS. */
+export class JetStreamEventSource implements EventSource {
+  private messages: ConsumerMessages | undefined;
+  private counters: Subscription | undefined;
+  private deliver: SourceDeliver | undefined;
+  private paused = false;
+  private stopped = false;
+  private readonly stream: string;
+  private readonly durable: string;
+  /** Events delivered from the stream and from core NATS; for tests and status. */
+  readonly stats = { stored: 0, counters: 0, acked: 0 };
+
+  constructor(
+    private readonly bus: NatsBus,
+    private readonly options: JetStreamSourceOptions,
+  ) {
+    this.stream = options.stream ?? 'BARRAGE_ROOMS';
+    this.durable = options.durable ?? 'barrage-analytics';
+  }
+
+  start(deliver: SourceDeliver): void {
+    this.deliver = deliver;
+    // Counters only: stored events on the same subjects come from the stream.
+    this.counters = this.bus.subscribe(subjects.events('*'), (data) => {
+      let event: v1.Event;
+      try {
+        event = v1.Event.decode(data);
+      } catch {
+        return;
+      }
+      if (classOf(event) !== EventClass.Counter) return;
+      this.stats.counters++;
+      deliver(data, undefined);
+    });
+    void this.consumeLoop();
+  }
+
+  /** Creates the durable consumer (retrying while the stream does not exist yet) and consumes. */
+  private async consumeLoop(): Promise<void> {
+    const log = this.options.logger;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const jsm = await jetstreamManager(this.bus.nc, { timeout: 5_000 });
+        const config = {
+          durable_name: this.durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: logSubjects.all,
+          max_ack_pending: this.options.maxAckPending ?? 100_000,
+          ack_wait: nanos(this.options.ackWaitMs ?? 300_000),
+        };
+        try {
+          await jsm.consumers.info(this.stream, this.durable);
+          await jsm.consumers.update(this.stream, this.durable, config);
+        } catch (err) {
+          if (!/not found/i.test((err as Error).message)) throw err;
+          await jsm.consumers.add(this.stream, config);
+        }
+        if (!this.paused) await this.consume();
+        return;
+      } catch (err) {
+        if (attempt % 10 === 0) log.warn({ err }, 'analytics consumer not ready; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  private async consume(): Promise<void> {
+    if (this.stopped || this.messages) return;
+    const consumer = await jetstream(this.bus.nc).consumers.get(this.stream, this.durable);
+    this.messages = await consumer.consume({
+      max_messages: 2_000,
+      callback: (m: JsMsg) => {
+        this.stats.stored++;
+        this.deliver?.(m.data, m);
+      },
+    });
+  }
+
+  ack(handles: readonly unknown[]): void {
+    for (const h of handles) {
+      if (h === undefined) continue;
+      (h as JsMsg).ack();
+      this.stats.acked++;
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.messages?.stop();
+    this.messages = undefined;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.consume().catch((err: unknown) => this.options.logger.error({ err }, 'analytics consumer failed to resume'));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.counters?.unsubscribe();
+    this.messages?.stop();
+    this.messages = undefined;
+  }
+}

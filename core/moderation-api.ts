@@ -1,0 +1,235 @@
+/**
+ * The moderation API for site backends (API key), documented in docs/api.md
+ * under "Moderation":
+ *
+ * - `POST /api/v1/rooms/:room/moderate`: one action (JSON, see `fromJson`)
+ * - `GET  /api/v1/rooms/:room/moderation`: the room's current state
+ * - `GET  /api/v1/rooms/:room/held`, `POST /api/v1/rooms/:room/held/:id`
+ * - `GET|PUT /api/v1/rooms/:room/filter`, `GET|PUT /api/v1/filter` (global)
+ * - `GET  /api/v1/rooms/:room/audit?from&to&limit` (when analytics runs)
+ *
+ * Actions become the same control events as a moderator's `Moderate` frame,
+ * published on the room's ingress; the site may name the person acting
+ * (`actor: { id, name }`), else the actor is `site`.
+ */
+import { v1 } from '../proto/index.js';
+import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
+import type { AnalyticsQueries } from './analytics-queries.js';
+import { bearerAuth, json, problem, unauthorized } from './api.js';
+import type { Bus } from './bus.js';
+import { actionEvent, isActionRefusal } from './moderation.js';
+import type { ModerationOptions } from './moderation.js';
+import { moderationJson } from './moderation-state.js';
+import { globalFilter } from './moderation-store.js';
+import type { ModerationStore } from './moderation-store.js';
+import { isValidRoomId, subjects } from './subjects.js';
+import { WordFilter } from './word-filter.js';
+
+/** What the routes need. */
+export interface ModerationApiOptions {
+  bus: Bus;
+  store: ModerationStore;
+  options: ModerationOptions;
+  apiKey: string;
+  /** For the audit log; without it `/audit` answers 503. */
+  queries?: () => AnalyticsQueries | undefined;
+}
+
+const maxTerms = 50_000;
+const maxTermLength = 100;
+const maxPatterns = 100;
+const maxPatternLength = 200;
+const filterActions: Record<string, v1.FilterAction> = {
+  block: v1.FilterAction.FILTER_ACTION_BLOCK,
+  replace: v1.FilterAction.FILTER_ACTION_REPLACE,
+  hold: v1.FilterAction.FILTER_ACTION_HOLD,
+};
+const filterActionName = (a: v1.FilterAction): string => Object.keys(filterActions).find((k) => filterActions[k] === a) ?? 'block';
+
+type Body = Record<string, unknown>;
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+
+/** A JSON action as a `Moderate`, or a message saying what is wrong. */
+export function fromJson(b: Body): v1.IModerate | string {
+  const reason = str(b['reason']);
+  switch (b['action']) {
+    case 'retract':
+    case 'delete':
+      return { retract: { danmakuId: str(b['danmaku_id']) }, reason };
+    case 'timeout':
+    case 'mute':
+      return { mute: { userId: str(b['user_id']), seconds: num(b['seconds']) }, reason };
+    case 'untimeout':
+    case 'unmute':
+      return { unmute: { userId: str(b['user_id']) }, reason };
+    case 'ban':
+      return { ban: { userId: str(b['user_id']) }, reason };
+    case 'unban':
+      return { unban: { userId: str(b['user_id']) }, reason };
+    case 'slow_mode':
+      return { slowMode: { seconds: num(b['seconds']) }, reason };
+    case 'pin':
+      return { pin: { danmakuId: str(b['danmaku_id']), text: str(b['text']), seconds: num(b['seconds']) }, reason };
+    case 'unpin':
+      return { pin: { seconds: 0 }, reason };
+    case 'notice':
+      return { notice: { text: str(b['text']) }, reason };
+    case 'room_mode':
+      return {
+        roomMode: { danmakuOff: b['danmaku_off'] === true, membersOnly: b['members_only'] === true, emoteOnly: b['emote_only'] === true },
+        reason,
+      };
+    case 'close':
+      return { roomClose: { reason }, reason };
+    case 'reopen':
+      return { roomClose: { reopen: true }, reason };
+    default:
+      return 'action must be one of retract, timeout, untimeout, ban, unban, slow_mode, pin, unpin, notice, room_mode, close, reopen';
+  }
+}
+
+function parseBody(req: RouteRequest): Body | RouteResponse {
+  try {
+    const b = JSON.parse(req.body.toString('utf8')) as unknown;
+    if (b && typeof b === 'object' && !Array.isArray(b)) return b as Body;
+  } catch {
+    // answered below
+  }
+  return problem(400, 'BAD_JSON', 'the body must be a JSON object');
+}
+
+const isResponse = (x: unknown): x is RouteResponse => typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
+
+function actorOf(b: Body): v1.IUser {
+  const a = (b['actor'] ?? {}) as Body;
+  return { id: str(a['id']).slice(0, 128) || 'site', name: str(a['name']).slice(0, 64) || 'site', role: v1.Role.ROLE_ADMIN };
+}
+
+/** Checks and converts filter rules from JSON. */
+export function rulesFromJson(b: Body): v1.FilterRules | string {
+  const terms = b['terms'] ?? [];
+  const patterns = b['patterns'] ?? [];
+  if (!Array.isArray(terms) || !terms.every((t) => typeof t === 'string' && t.length > 0 && t.length <= maxTermLength))
+    return `terms must be an array of strings of 1 to ${maxTermLength} characters`;
+  if (terms.length > maxTerms) return `at most ${maxTerms} terms`;
+  if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string' && p.length > 0 && p.length <= maxPatternLength))
+    return `patterns must be an array of strings of 1 to ${maxPatternLength} characters`;
+  if (patterns.length > maxPatterns) return `at most ${maxPatterns} patterns`;
+  const action = filterActions[str(b['action']) || 'block'];
+  if (action === undefined) return 'action must be block, replace or hold';
+  try {
+    new WordFilter([], patterns as string[]);
+  } catch (err) {
+    return `a pattern is not a valid regular expression: ${(err as Error).message.slice(0, 200)}`;
+  }
+  return new v1.FilterRules({ terms: terms as string[], patterns: patterns as string[], action, updatedMs: Date.now() });
+}
+
+const rulesJson = (rules: v1.FilterRules | undefined) => ({
+  terms: rules?.terms ?? [],
+  patterns: rules?.patterns ?? [],
+  action: filterActionName(rules?.action ?? v1.FilterAction.FILTER_ACTION_BLOCK),
+  updated_ms: Number(rules?.updatedMs ?? 0),
+});
+
+const heldJson = (h: v1.IHeld) => ({
+  hold_id: h.holdId,
+  user: { id: h.danmaku?.user?.id ?? '', name: h.danmaku?.user?.name ?? '' },
+  text: h.danmaku?.text ?? '',
+  matched: h.matched ?? '',
+  ts_ms: Number(h.tsMs ?? 0),
+});
+
+/** The moderation routes. */
+export function moderationRoutes(o: ModerationApiOptions): Route[] {
+  const authorized = bearerAuth(o.apiKey);
+  /** Wraps a handler with the key check and the room check. */
+  const route = (
+    method: Route['method'],
+    pattern: string,
+    run: (room: string, req: RouteRequest) => Promise<RouteResponse>,
+    maxBody?: number,
+  ): Route => ({
+    method,
+    pattern,
+    ...(maxBody ? { maxBody } : {}),
+    handler: async (req) => {
+      if (!authorized(req)) return unauthorized();
+      const room = pattern.includes(':room') ? (req.params[0] ?? '') : globalFilter;
+      if (room !== globalFilter && !isValidRoomId(room))
+        return problem(400, 'BAD_ROOM', 'room ids are 1 to 64 characters of A-Z a-z 0-9 _ -');
+      return run(room, req);
+    },
+  });
+
+  const holdRequest = async (room: string, request: v1.IHoldRequest): Promise<v1.HoldReply | RouteResponse> => {
+    try {
+      return v1.HoldReply.decode(await o.bus.request(subjects.hold(room), v1.HoldRequest.encode(request).finish(), 2_000));
+    } catch {
+      return problem(503, 'UNAVAILABLE', 'core did not answer; try again');
+    }
+  };
+
+  const getFilter = async (room: string) =>
+    json(200, { room: room === globalFilter ? null : room, ...rulesJson(await o.store.getFilter(room)) });
+  const putFilter = async (room: string, req: RouteRequest) => {
+    const b = parseBody(req);
+    if (isResponse(b)) return b;
+    const rules = rulesFromJson(b);
+    if (typeof rules === 'string') return problem(400, 'BAD_FILTER', rules);
+    await o.store.putFilter(room, rules);
+    return json(200, { room: room === globalFilter ? null : room, ...rulesJson(rules) });
+  };
+
+  return [
+    route('post', '/api/v1/rooms/:room/moderate', async (room, req) => {
+      const b = parseBody(req);
+      if (isResponse(b)) return b;
+      const m = fromJson(b);
+      if (typeof m === 'string') return problem(400, 'BAD_ACTION', m);
+      const event = actionEvent(room, m, actorOf(b), o.options);
+      if (isActionRefusal(event)) return problem(400, v1.ErrorCode[event.code] ?? 'INVALID_ARGUMENT', event.message);
+      o.bus.publish(subjects.ingress(room), v1.Event.encode(event).finish());
+      return json(202, { accepted: true, room, action: b['action'] });
+    }),
+    route('get', '/api/v1/rooms/:room/moderation', async (room) => {
+      const state = await o.store.getState(room);
+      const now = Date.now();
+      return json(200, state ? moderationJson(state, now) : { room, seq: 0, timeouts: [], bans: [], closed: false });
+    }),
+    route('get', '/api/v1/rooms/:room/held', async (room) => {
+      const reply = await holdRequest(room, {});
+      return isResponse(reply) ? reply : json(200, { room, held: reply.held.map(heldJson) });
+    }),
+    route('post', '/api/v1/rooms/:room/held/:id', async (room, req) => {
+      const b = parseBody(req);
+      if (isResponse(b)) return b;
+      if (typeof b['approve'] !== 'boolean') return problem(400, 'BAD_DECISION', 'send { "approve": true | false }');
+      const reply = await holdRequest(room, {
+        decision: { holdId: req.params[1] ?? '', approve: b['approve'] },
+        actor: actorOf(b),
+        reason: str(b['reason']).slice(0, 200),
+      });
+      if (isResponse(reply)) return reply;
+      return reply.found ? json(200, { room, approved: b['approve'] }) : problem(404, 'NOT_FOUND', 'no such held danmaku');
+    }),
+    route('get', '/api/v1/rooms/:room/filter', (room) => getFilter(room)),
+    route('put', '/api/v1/rooms/:room/filter', putFilter, 2 << 20),
+    route('get', '/api/v1/filter', (room) => getFilter(room)),
+    route('put', '/api/v1/filter', putFilter, 2 << 20),
+    route('get', '/api/v1/rooms/:room/audit', async (room, req) => {
+      const queries = o.queries?.();
+      if (!queries) return problem(503, 'ANALYTICS_UNAVAILABLE', 'the audit log is kept by analytics, which is off in this process');
+      const now = Date.now();
+      const to = Number(req.query.get('to') ?? now) || now;
+      const from = Number(req.query.get('from') ?? to - 86_400_000) || to - 86_400_000;
+      const limit = Math.min(1000, Math.max(1, Number.parseInt(req.query.get('limit') ?? '100', 10) || 100));
+      try {
+        return json(200, { room, from, to, entries: await queries.audit({ room, fromMs: from, toMs: to }, limit) });
+      } catch (err) {
+        return problem(503, 'ANALYTICS_UNAVAILABLE', (err as Error).message.slice(0, 300));
+      }
+    }),
+  ];
+}

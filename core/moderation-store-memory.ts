@@ -1,0 +1,50 @@
+/**
+ * Moderation state in memory, for single-process mode: shared by the core
+ * and the edge of the one process, lost when it stops.
+ */
+import { v1 } from '../proto/index.js';
+import { decodeModeration, encodeModeration } from './moderation-state.js';
+import type { RoomModeration } from './moderation-state.js';
+import type { ModerationStore, ModerationWatcher } from './moderation-store.js';
+
+/** Keeps encoded copies, so no reader shares an object with a writer. */
+export class MemoryModerationStore implements ModerationStore {
+  private readonly states = new Map<string, Uint8Array>();
+  private readonly filters = new Map<string, Uint8Array>();
+  private readonly watchers = new Set<ModerationWatcher>();
+
+  async watch(watcher: ModerationWatcher): Promise<void> {
+    this.watchers.add(watcher);
+    for (const bytes of this.states.values()) watcher.onState(decodeModeration(bytes));
+    for (const [room, bytes] of this.filters) watcher.onFilter(room, v1.FilterRules.decode(bytes));
+  }
+
+  async getState(room: string): Promise<RoomModeration | undefined> {
+    const bytes = this.states.get(room);
+    return bytes ? decodeModeration(bytes) : undefined;
+  }
+
+  async putState(state: RoomModeration): Promise<boolean> {
+    const stored = this.states.get(state.room);
+    if (stored && decodeModeration(stored).seq >= state.seq) return false;
+    const bytes = encodeModeration(state);
+    this.states.set(state.room, bytes);
+    for (const w of this.watchers) w.onState(decodeModeration(bytes));
+    return true;
+  }
+
+  async getFilter(room: string): Promise<v1.FilterRules | undefined> {
+    const bytes = this.filters.get(room);
+    return bytes ? v1.FilterRules.decode(bytes) : undefined;
+  }
+
+  async putFilter(room: string, rules: v1.FilterRules): Promise<void> {
+    const bytes = v1.FilterRules.encode(rules).finish();
+    this.filters.set(room, bytes);
+    for (const w of this.watchers) w.onFilter(room, v1.FilterRules.decode(bytes));
+  }
+
+  async close(): Promise<void> {
+    this.watchers.clear();
+  }
+}

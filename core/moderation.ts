@@ -1,0 +1,165 @@
+/**
+ * Moderation actions, one definition for both ways in: a `Moderate` frame
+ * from a moderator's socket and a JSON request from the site's backend. Each
+ * action becomes one control `Event` published on the room's ingress subject;
+ * core sequences it like any event, so it reaches every edge hosting the room
+ * in order, is replayed on resume and lands in the analytics store (the
+ * audit log: `actor` and `reason` ride on the event).
+ *
+ * Environment (read here so the core config stays small):
+ * - `BARRAGE_EMOTES`: comma-separated emote codes (`[doge],[smile]`); emote-only
+ *   mode can only be turned on when the site defines some.
+ * - `BARRAGE_AUTO_SLOW_RATE`: danmaku per second in a room that turn slow
+ *   mode on by itself (default 0: off; what is "busy" depends on the site,
+ *   and a load test must not be slowed by it unasked).
+ * - `BARRAGE_AUTO_SLOW_SECONDS`: the automatic slow mode's interval (default 5).
+ * - `BARRAGE_AUTO_SLOW_CALM_MS`: how long the rate must stay under half the
+ *   threshold before automatic slow mode turns off (default 30000).
+ */
+import { ErrorCode, v1 } from '../proto/index.js';
+import type { RoleName } from './auth.js';
+
+/** Longest time-out: 14 days. */
+export const maxTimeoutSeconds = 14 * 86_400;
+/** Longest slow-mode interval. */
+export const maxSlowSeconds = 3_600;
+/** Longest pin. */
+export const maxPinSeconds = 86_400;
+const maxUserId = 128;
+const maxReason = 200;
+const maxNotice = 500;
+const maxPinText = 200;
+
+/** Moderation settings of a deployment. */
+export interface ModerationOptions {
+  /** Emote codes the site defines; emote-only mode needs at least one. */
+  emotes: readonly string[];
+  /** Danmaku per second that turn automatic slow mode on (0 = never). */
+  autoSlowRate: number;
+  autoSlowSeconds: number;
+  autoSlowCalmMs: number;
+}
+
+function envInt(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+/** Moderation settings from the environment. */
+export function moderationOptionsFromEnv(env: Record<string, string | undefined> = process.env): ModerationOptions {
+  return {
+    emotes: (env['BARRAGE_EMOTES'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    autoSlowRate: envInt(env, 'BARRAGE_AUTO_SLOW_RATE', 0),
+    autoSlowSeconds: Math.max(1, envInt(env, 'BARRAGE_AUTO_SLOW_SECONDS', 5)),
+    autoSlowCalmMs: envInt(env, 'BARRAGE_AUTO_SLOW_CALM_MS', 30_000),
+  };
+}
+
+/** The actions of a `Moderate` frame (its oneof field names). */
+export type ActionName = NonNullable<v1.Moderate['action']>;
+
+/** Who may do what: moderators everything but closing the room; hosts and admins everything. */
+export function mayModerate(role: RoleName, action: ActionName): boolean {
+  if (role === 'host' || role === 'admin') return true;
+  if (role === 'moderator') return action !== 'roomClose';
+  return false;
+}
+
+/** A refused action: a stable code and words for the moderator. */
+export interface ActionRefusal {
+  code: v1.ErrorCode;
+  message: string;
+}
+
+const bad = (message: string): ActionRefusal => ({ code: ErrorCode.ERROR_CODE_INVALID_ARGUMENT, message });
+
+function checkUser(userId: string | null | undefined): ActionRefusal | undefined {
+  if (!userId || userId.length > maxUserId) return bad(`user_id must be 1 to ${maxUserId} characters`);
+  return undefined;
+}
+
+/**
+ * The control event of an action (without seq), or why it is refused.
+ * `hold` decisions are not events of their own; they go to core as requests.
+ */
+export function actionEvent(room: string, m: v1.IModerate, actor: v1.IUser, options: ModerationOptions): v1.IEvent | ActionRefusal {
+  const reason = m.reason ?? '';
+  if (reason.length > maxReason) return bad(`reason is longer than ${maxReason} characters`);
+  const base: v1.IEvent = { room, actor, reason };
+  const which = (m as v1.Moderate).action ?? actionOf(m);
+  switch (which) {
+    case 'retract': {
+      const id = m.retract?.danmakuId ?? '';
+      if (!id || id.length > 32) return bad('danmaku_id is required');
+      return { ...base, retract: { danmakuId: id } };
+    }
+    case 'mute': {
+      const refusal = checkUser(m.mute?.userId);
+      if (refusal) return refusal;
+      const seconds = m.mute?.seconds ?? 0;
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > maxTimeoutSeconds)
+        return bad(`a time-out lasts 1 to ${maxTimeoutSeconds} seconds`);
+      return { ...base, mute: { userId: m.mute?.userId as string, seconds } };
+    }
+    case 'unmute':
+      return checkUser(m.unmute?.userId) ?? { ...base, unmute: { userId: m.unmute?.userId as string } };
+    case 'ban':
+      return checkUser(m.ban?.userId) ?? { ...base, ban: { userId: m.ban?.userId as string } };
+    case 'unban':
+      return checkUser(m.unban?.userId) ?? { ...base, unban: { userId: m.unban?.userId as string } };
+    case 'slowMode': {
+      const seconds = m.slowMode?.seconds ?? 0;
+      if (!Number.isInteger(seconds) || seconds < 0 || seconds > maxSlowSeconds)
+        return bad(`slow mode is 0 (off) to ${maxSlowSeconds} seconds`);
+      return { ...base, slowMode: { seconds, automatic: false } };
+    }
+    case 'pin': {
+      const p = m.pin ?? {};
+      const seconds = p.seconds ?? 0;
+      if (!Number.isInteger(seconds) || seconds < 0 || seconds > maxPinSeconds)
+        return bad(`a pin lasts 0 (unpin) to ${maxPinSeconds} seconds`);
+      if ((p.text ?? '').length > maxPinText) return bad(`pin text is longer than ${maxPinText} characters`);
+      if (seconds > 0 && !p.text && !p.danmakuId) return bad('pin needs text or a danmaku_id');
+      return { ...base, pin: { danmakuId: p.danmakuId ?? '', text: p.text ?? '', seconds } };
+    }
+    case 'notice': {
+      const text = (m.notice?.text ?? '').trim();
+      if (!text || text.length > maxNotice) return bad(`notice text must be 1 to ${maxNotice} characters`);
+      return { ...base, notice: { text, level: 'info' } };
+    }
+    case 'roomMode': {
+      const mode = m.roomMode ?? {};
+      if (mode.emoteOnly && options.emotes.length === 0) {
+        return { code: ErrorCode.ERROR_CODE_ROOM_MODE, message: 'emote-only needs emotes: this site defines none (BARRAGE_EMOTES)' };
+      }
+      return { ...base, roomMode: { danmakuOff: !!mode.danmakuOff, membersOnly: !!mode.membersOnly, emoteOnly: !!mode.emoteOnly } };
+    }
+    case 'roomClose':
+      return { ...base, roomClose: { reason: m.roomClose?.reason || reason, reopen: !!m.roomClose?.reopen } };
+    default:
+      return bad('moderate needs one action');
+  }
+}
+
+/** The action set on a plain `IModerate` object (one built from JSON has no oneof getter). */
+export function actionOf(m: v1.IModerate): ActionName | undefined {
+  const names: ActionName[] = ['retract', 'mute', 'unmute', 'ban', 'unban', 'slowMode', 'pin', 'notice', 'roomMode', 'roomClose', 'hold'];
+  return names.find((n) => m[n] !== undefined && m[n] !== null);
+}
+
+/** True when the result is a refusal. */
+export function isActionRefusal(r: v1.IEvent | ActionRefusal): r is ActionRefusal {
+  return (r as ActionRefusal).code !== undefined;
+}
+
+/** True when `text` is only emotes and spaces. */
+export function isEmoteOnly(text: string, emotes: readonly string[]): boolean {
+  let rest = text;
+  for (const e of emotes) rest = rest.split(e).join(' ');
+  return rest.trim() === '';
+}

@@ -1,0 +1,160 @@
+/**
+ * What the edge does with each client frame: frame-rate limit, size and
+ * decode checks, then danmaku (validated, policed, rate-limited and sent to
+ * core), ping and resume; other kinds go to the extension that owns them.
+ * Bad input never throws into uWebSockets.js: it becomes an Error frame or a
+ * documented close.
+ */
+import { ErrorCode, v1 } from '../proto/index.js';
+import { subjects } from '../core/subjects.js';
+import { CloseCode } from './close-codes.js';
+import { roleToWire } from './connection.js';
+import type { Conn, Socket } from './connection.js';
+import type { EdgeContext, EdgeExtension, ExtensionFrameKind, FrameHandler } from './extensions.js';
+import { take } from './rate-limit.js';
+import { isRefusal, validateDanmaku } from './validate.js';
+
+/** Undecodable frames tolerated per connection before closing it. */
+const maxBadFrames = 10;
+/** Frames over the frame limit tolerated per 10 s before closing for flood. */
+const strikeWindowMs = 10_000;
+/** RATE_LIMITED errors are sent at most this often per connection. */
+const rateErrorIntervalMs = 1_000;
+/** Frames this many times the limit close the socket with 1009 (sent by us, a clean close). */
+export const closeFrameFactor = 4;
+
+/** Handles client frames for one edge. */
+export class MessageHandler {
+  private readonly handlers = new Map<ExtensionFrameKind, FrameHandler>();
+  private readonly policies: EdgeExtension[];
+
+  constructor(
+    private readonly ctx: EdgeContext,
+    extensions: readonly EdgeExtension[],
+    private readonly resume: (ws: Socket, afterSeq: number) => void,
+  ) {
+    for (const ext of extensions) {
+      for (const [kind, handler] of Object.entries(ext.frames ?? {}) as Array<[ExtensionFrameKind, FrameHandler]>) {
+        if (this.handlers.has(kind)) throw new Error(`two extensions handle ${kind} frames`);
+        this.handlers.set(kind, handler);
+      }
+    }
+    this.policies = extensions.filter((e) => e.danmakuPolicy !== undefined);
+  }
+
+  onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
+    const { config, metrics } = this.ctx;
+    const conn = ws.getUserData();
+    const now = Date.now();
+    if (take(conn.frames, config.framesPerSecond, config.framesBurst, now) > 0) return this.onFrameFlood(ws, conn, now);
+    if (!isBinary) {
+      metrics.framesIn.inc({ kind: 'text' });
+      return this.onBadFrame(ws, conn, ErrorCode.ERROR_CODE_BAD_FRAME, 'frames must be binary protobuf ClientFrame');
+    }
+    if (message.byteLength > config.maxFrameBytes) {
+      metrics.framesIn.inc({ kind: 'too_large' });
+      if (message.byteLength > config.maxFrameBytes * closeFrameFactor) return this.ctx.closeSocket(ws, CloseCode.TooBig);
+      return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_FRAME_TOO_LARGE, `frame larger than ${config.maxFrameBytes} bytes`);
+    }
+    let frame: v1.ClientFrame;
+    try {
+      // Decoding copies every string out of uWS's buffer, which is only valid during this call.
+      frame = v1.ClientFrame.decode(new Uint8Array(message));
+    } catch (err) {
+      const utf8 = (err as { code?: string }).code === 'ERR_ENCODING_INVALID_ENCODED_DATA';
+      metrics.framesIn.inc({ kind: 'undecodable' });
+      return this.onBadFrame(
+        ws,
+        conn,
+        utf8 ? ErrorCode.ERROR_CODE_INVALID_UTF8 : ErrorCode.ERROR_CODE_BAD_FRAME,
+        utf8 ? 'text is not valid UTF-8' : 'not a ClientFrame',
+      );
+    }
+    metrics.framesIn.inc({ kind: frame.kind ?? 'unknown' });
+    switch (frame.kind) {
+      case 'sendDanmaku':
+        return this.onSendDanmaku(ws, conn, frame.sendDanmaku as v1.SendDanmaku, now);
+      case 'ping':
+        this.ctx.send(ws, v1.ServerFrame.encode({ pong: { clientTsMs: frame.ping?.clientTsMs ?? 0, serverTsMs: now } }).finish());
+        return;
+      case 'resume': {
+        const resume = frame.resume as v1.Resume;
+        if (resume.room !== '' && resume.room !== conn.room) {
+          return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'resume is for another room; connect to that room');
+        }
+        return this.resume(ws, resume.lastSeq);
+      }
+      case 'like':
+      case 'sendGift':
+      case 'moderate': {
+        const handler = this.handlers.get(frame.kind);
+        if (handler) return handler(this.ctx, ws, frame, now);
+        return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server`);
+      }
+      default:
+        return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, 'frame kind unknown to this server');
+    }
+  }
+
+  private onSendDanmaku(ws: Socket, conn: Conn, msg: v1.SendDanmaku, now: number): void {
+    const { config, metrics } = this.ctx;
+    const clientMsgId = msg.clientMsgId ?? '';
+    const { identity } = conn;
+    if (identity.role === 'guest') {
+      return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_READ_ONLY, 'guests can only read; sign in to send', clientMsgId);
+    }
+    if (identity.exp !== 0 && identity.exp * 1000 < now) return this.ctx.closeSocket(ws, CloseCode.TokenExpired);
+    const result = validateDanmaku(msg, config);
+    if (isRefusal(result)) return this.ctx.sendError(ws, result.code, result.message, clientMsgId);
+    for (const ext of this.policies) {
+      const verdict = (ext.danmakuPolicy as NonNullable<EdgeExtension['danmakuPolicy']>)(conn, result, now);
+      if (!verdict.ok) {
+        if (verdict.close !== undefined) return this.ctx.closeSocket(ws, verdict.close);
+        return this.ctx.sendError(ws, verdict.code, verdict.message, clientMsgId, verdict.retryAfterMs ?? 0);
+      }
+      if (verdict.text !== undefined) result.text = verdict.text;
+    }
+    const wait = take(conn.danmaku, config.danmakuPerSecond, config.danmakuBurst, now);
+    if (wait > 0) {
+      metrics.rateLimited.inc({ limit: 'danmaku' });
+      // One error per interval: a client hammering the button gets told, not flooded.
+      if (now - conn.lastRateErrorAt >= rateErrorIntervalMs) {
+        conn.lastRateErrorAt = now;
+        this.ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'sending too fast', clientMsgId, wait);
+      }
+      return;
+    }
+    const event = v1.Event.encode({
+      room: conn.room,
+      tsMs: now,
+      danmaku: {
+        user: { id: identity.userId, name: identity.name, role: roleToWire[identity.role] },
+        text: result.text,
+        mode: result.mode,
+        color: result.color,
+        size: result.size,
+        clientMsgId: result.clientMsgId,
+      },
+    }).finish();
+    this.ctx.bus.publish(subjects.ingress(conn.room), event);
+  }
+
+  private onBadFrame(ws: Socket, conn: Conn, code: v1.ErrorCode, message: string): void {
+    if (++conn.badFrames > maxBadFrames) return this.ctx.closeSocket(ws, CloseCode.BadProtocol);
+    this.ctx.sendError(ws, code, message);
+  }
+
+  private onFrameFlood(ws: Socket, conn: Conn, now: number): void {
+    const { config, metrics } = this.ctx;
+    metrics.rateLimited.inc({ limit: 'frames' });
+    if (now - conn.strikeWindowStart > strikeWindowMs) {
+      conn.strikeWindowStart = now;
+      conn.strikes = 0;
+    }
+    if (++conn.strikes > config.framesBurst) return this.ctx.closeSocket(ws, CloseCode.Flood);
+    if (now - conn.lastRateErrorAt >= rateErrorIntervalMs) {
+      conn.lastRateErrorAt = now;
+      this.ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'too many frames', '', Math.ceil(1000 / config.framesPerSecond));
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The WebSocket upgrade: room, resume point and token are checked before any
+ * per-socket state exists; a refused upgrade is a plain HTTP answer with a
+ * status and a reason a person can read.
+ */
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import { verifyTokenSync } from '../core/auth.js';
+import type { Identity } from '../core/auth.js';
+import type { Config } from '../core/config.js';
+import { CoreErrorCode, TokenError } from '../core/errors.js';
+import { isValidRoomId } from '../core/subjects.js';
+import { guestIdentity } from './connection.js';
+import type { Conn } from './connection.js';
+import type { EdgeExtension } from './extensions.js';
+import type { EdgeMetrics } from './metrics.js';
+import { fullBucket } from './rate-limit.js';
+
+/** What the upgrade needs from its edge. */
+export interface UpgradeDeps {
+  config: Config;
+  metrics: EdgeMetrics;
+  extensions: readonly EdgeExtension[];
+  draining(): boolean;
+  nextSession(): number;
+}
+
+/** Answers one upgrade request: upgrades it or refuses it, synchronously. */
+export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+  const { config, metrics } = deps;
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const key = req.getHeader('sec-websocket-key');
+  const protocol = req.getHeader('sec-websocket-protocol');
+  const extensions = req.getHeader('sec-websocket-extensions');
+  const room = query.get('room') ?? '';
+  const token = query.get('token') ?? '';
+  const sinceRaw = query.get('since');
+  const refuse = (status: string, reason: string, message: string): void => {
+    metrics.upgrades.inc({ result: reason });
+    res.writeStatus(status).writeHeader('content-type', 'text/plain').end(message);
+  };
+  if (deps.draining()) return refuse('503 Service Unavailable', 'draining', 'server shutting down; connect to another edge');
+  if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
+  const since = sinceRaw === null ? -1 : Number(sinceRaw);
+  if (!Number.isSafeInteger(since) || since < -1) return refuse('400 Bad Request', 'bad_since', 'since must be a seq number');
+
+  let identity: Identity;
+  if (token === '') {
+    const guests = config.guestRooms;
+    if (guests !== '*' && !guests.has(room)) return refuse('401 Unauthorized', 'no_token', 'this room needs a token');
+    // Guests share one identity: idle viewers are most connections, and
+    // their per-session id is made from the connection number when needed.
+    identity = guestIdentity;
+  } else {
+    // Synchronous on purpose: see verifyTokenSync. The upgrade happens in this
+    // callback, so there is no aborted request to track.
+    try {
+      identity = verifyTokenSync(config.secret, token, room);
+    } catch (err) {
+      if (err instanceof TokenError && err.code === CoreErrorCode.TokenRoom)
+        return refuse('403 Forbidden', 'wrong_room', 'token is for another room');
+      if (err instanceof TokenError && err.code === CoreErrorCode.TokenExpired)
+        return refuse('401 Unauthorized', 'expired', 'token expired');
+      return refuse('401 Unauthorized', 'bad_token', err instanceof Error ? err.message.slice(0, 200) : 'token invalid');
+    }
+  }
+  for (const ext of deps.extensions) {
+    const verdict = ext.admit?.(identity, room);
+    if (verdict && !verdict.ok) return refuse(verdict.status, verdict.reason, verdict.message);
+  }
+  const now = Date.now();
+  const conn: Conn = {
+    room,
+    identity,
+    session: deps.nextSession(),
+    since,
+    frames: fullBucket(config.framesBurst, now),
+    danmaku: fullBucket(config.danmakuBurst, now),
+    badFrames: 0,
+    strikes: 0,
+    strikeWindowStart: now,
+    lastRateErrorAt: 0,
+    skipped: 0,
+    laggingSince: 0,
+    closed: false,
+  };
+  metrics.upgrades.inc({ result: 'ok' });
+  res.upgrade(conn, key, protocol, extensions, context);
+}

@@ -1,0 +1,68 @@
+/**
+ * The audit log: moderation actions by a moderator (WebSocket), the site
+ * (HTTP) and the system (automatic slow mode) are read back from the
+ * analytics store (chDB here) with who, what, when and why.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient } from '../helpers/client.js';
+import { startTestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { api, eventOf, moderate, sleep } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'barrage-audit-'));
+process.env['BARRAGE_ANALYTICS'] = 'on';
+process.env['BARRAGE_ANALYTICS_PATH'] = join(dir, 'chdb');
+process.env['BARRAGE_ANALYTICS_SPILL'] = join(dir, 'spill');
+
+describe('moderation audit', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    await server.analytics?.ready;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('moderation audit - every action is logged with who, what, when and why', async () => {
+    const t0 = Date.now();
+    const mod = await TestClient.connect(
+      server.wsUrl('aud', await server.token({ room: 'aud', user: 'mod-1', name: 'Mod One', role: 'moderator' })),
+    );
+    moderate(mod, { mute: { userId: 'troll', seconds: 600 }, reason: 'insults' });
+    moderate(mod, { ban: { userId: 'spammer' }, reason: 'link spam' });
+    await eventOf(mod, 'ban');
+    const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.apiKey, method, path, body);
+    expect(
+      (
+        await call('POST', '/api/v1/rooms/aud/moderate', {
+          action: 'slow_mode',
+          seconds: 10,
+          reason: 'raid',
+          actor: { id: 'staff-9', name: 'Staff' },
+        })
+      ).status,
+    ).toBe(202);
+    expect((await api(server.url, 'nope', 'GET', '/api/v1/rooms/aud/audit')).status).toBe(401);
+    let entries: Array<Record<string, unknown>> = [];
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await sleep(250)) {
+      const r = await call('GET', `/api/v1/rooms/aud/audit?from=${t0 - 1000}`);
+      expect(r.status).toBe(200);
+      entries = r.body['entries'] as Array<Record<string, unknown>>;
+      if (entries.length >= 3) break;
+    }
+    expect(entries.map((e) => [e['action'], (e['actor'] as { id: string }).id, e['target'], e['reason']])).toEqual([
+      ['slow_mode', 'staff-9', '', 'raid'],
+      ['ban', 'mod-1', 'spammer', 'link spam'],
+      ['mute', 'mod-1', 'troll', 'insults'],
+    ]);
+    expect(entries[2]).toMatchObject({ count: 600, actor: { name: 'Mod One', role: 2 } });
+    expect(entries[2]?.['tsMs']).toBeGreaterThanOrEqual(t0);
+    mod.close();
+  });
+});
