@@ -3472,11 +3472,12 @@ var barrage = ($root.barrage = (() => {
       Moderate.prototype.notice = null;
       Moderate.prototype.roomMode = null;
       Moderate.prototype.roomClose = null;
+      Moderate.prototype.hold = null;
       Moderate.prototype.reason = '';
       let $oneOfFields;
       $Object.defineProperty(Moderate.prototype, 'action', {
         get: $util.oneOfGetter(
-          ($oneOfFields = ['retract', 'mute', 'unmute', 'ban', 'unban', 'slowMode', 'pin', 'notice', 'roomMode', 'roomClose']),
+          ($oneOfFields = ['retract', 'mute', 'unmute', 'ban', 'unban', 'slowMode', 'pin', 'notice', 'roomMode', 'roomClose', 'hold']),
         ),
         set: $util.oneOfSetter($oneOfFields),
       });
@@ -3604,6 +3605,17 @@ var barrage = ($root.barrage = (() => {
               122,
             )
             .string(message.reason);
+        if (message.hold != null && $Object.hasOwnProperty.call(message, 'hold'))
+          $root.barrage.v1.HoldDecision.encode(
+            message.hold,
+            writer
+              .uint32(
+                /* id 50, wireType 2 =*/
+                402,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3690,6 +3702,12 @@ var barrage = ($root.barrage = (() => {
               message.action = 'roomClose';
               continue;
             }
+            case 50: {
+              if (wireType !== 2) break;
+              message.hold = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.hold);
+              message.action = 'hold';
+              continue;
+            }
             case 15: {
               if (wireType !== 2) break;
               if ((value = reader.stringVerify()).length) message.reason = value;
@@ -3712,6 +3730,90 @@ var barrage = ($root.barrage = (() => {
       };
       return Moderate;
     })();
+    v12.HoldDecision = (function () {
+      const HoldDecision = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      HoldDecision.prototype.holdId = '';
+      HoldDecision.prototype.approve = false;
+      HoldDecision.create = function (properties) {
+        return new HoldDecision(properties);
+      };
+      HoldDecision.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.holdId != null && $Object.hasOwnProperty.call(message, 'holdId') && message.holdId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.holdId);
+        if (message.approve != null && $Object.hasOwnProperty.call(message, 'approve') && message.approve !== false)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .bool(message.approve);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      HoldDecision.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.HoldDecision();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.holdId = value;
+              else delete message.holdId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.approve = value;
+              else delete message.approve;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return HoldDecision;
+    })();
     v12.ServerFrame = (function () {
       const ServerFrame = function (properties) {
         if (properties) {
@@ -3724,9 +3826,10 @@ var barrage = ($root.barrage = (() => {
       ServerFrame.prototype.error = null;
       ServerFrame.prototype.pong = null;
       ServerFrame.prototype.ack = null;
+      ServerFrame.prototype.held = null;
       let $oneOfFields;
       $Object.defineProperty(ServerFrame.prototype, 'kind', {
-        get: $util.oneOfGetter(($oneOfFields = ['welcome', 'batch', 'error', 'pong', 'ack'])),
+        get: $util.oneOfGetter(($oneOfFields = ['welcome', 'batch', 'error', 'pong', 'ack', 'held'])),
         set: $util.oneOfSetter($oneOfFields),
       });
       ServerFrame.create = function (properties) {
@@ -3791,6 +3894,17 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.held != null && $Object.hasOwnProperty.call(message, 'held'))
+          $root.barrage.v1.Held.encode(
+            message.held,
+            writer
+              .uint32(
+                /* id 50, wireType 2 =*/
+                402,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3847,6 +3961,12 @@ var barrage = ($root.barrage = (() => {
               message.kind = 'ack';
               continue;
             }
+            case 50: {
+              if (wireType !== 2) break;
+              message.held = $root.barrage.v1.Held.decode(reader, reader.size(), $undefined, _depth + 1, message.held);
+              message.kind = 'held';
+              continue;
+            }
           }
           reader.skipType(wireType, _depth, tag);
           if (!reader.discardUnknown) {
@@ -3862,6 +3982,167 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return ServerFrame;
+    })();
+    v12.Held = (function () {
+      const Held = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      Held.prototype.holdId = '';
+      Held.prototype.room = '';
+      Held.prototype.danmaku = null;
+      Held.prototype.matched = '';
+      Held.prototype.tsMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      Held.prototype.resolved = false;
+      Held.prototype.approved = false;
+      Held.create = function (properties) {
+        return new Held(properties);
+      };
+      Held.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.holdId != null && $Object.hasOwnProperty.call(message, 'holdId') && message.holdId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.holdId);
+        if (message.room != null && $Object.hasOwnProperty.call(message, 'room') && message.room !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.room);
+        if (message.danmaku != null && $Object.hasOwnProperty.call(message, 'danmaku'))
+          $root.barrage.v1.Danmaku.encode(
+            message.danmaku,
+            writer
+              .uint32(
+                /* id 3, wireType 2 =*/
+                26,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.matched != null && $Object.hasOwnProperty.call(message, 'matched') && message.matched !== '')
+          writer
+            .uint32(
+              /* id 4, wireType 2 =*/
+              34,
+            )
+            .string(message.matched);
+        if (
+          message.tsMs != null &&
+          $Object.hasOwnProperty.call(message, 'tsMs') &&
+          (typeof message.tsMs === 'object' ? message.tsMs.low || message.tsMs.high : message.tsMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .uint64(message.tsMs);
+        if (message.resolved != null && $Object.hasOwnProperty.call(message, 'resolved') && message.resolved !== false)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .bool(message.resolved);
+        if (message.approved != null && $Object.hasOwnProperty.call(message, 'approved') && message.approved !== false)
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .bool(message.approved);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      Held.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.Held();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.holdId = value;
+              else delete message.holdId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.room = value;
+              else delete message.room;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              message.danmaku = $root.barrage.v1.Danmaku.decode(reader, reader.size(), $undefined, _depth + 1, message.danmaku);
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.matched = value;
+              else delete message.matched;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.tsMs = value;
+              else delete message.tsMs;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.resolved = value;
+              else delete message.resolved;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.approved = value;
+              else delete message.approved;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return Held;
     })();
     v12.Role = (function () {
       const valuesById = $Object.create(null),
@@ -4358,6 +4639,9 @@ var barrage = ($root.barrage = (() => {
       values[(valuesById[20] = 'ERROR_CODE_INTERNAL')] = 20;
       values[(valuesById[21] = 'ERROR_CODE_INVALID_ARGUMENT')] = 21;
       values[(valuesById[22] = 'ERROR_CODE_ROOM_MODE')] = 22;
+      values[(valuesById[50] = 'ERROR_CODE_HELD')] = 50;
+      values[(valuesById[51] = 'ERROR_CODE_ROOM_CLOSED')] = 51;
+      values[(valuesById[52] = 'ERROR_CODE_NOT_FOUND')] = 52;
       return values;
     })();
     v12.Error = (function () {
@@ -4678,6 +4962,9 @@ var barrage = ($root.barrage = (() => {
       Event.prototype.roomClose = null;
       Event.prototype.superChat = null;
       Event.prototype.leaderboard = null;
+      Event.prototype.holdDecision = null;
+      Event.prototype.actor = null;
+      Event.prototype.reason = '';
       let $oneOfFields;
       $Object.defineProperty(Event.prototype, 'kind', {
         get: $util.oneOfGetter(
@@ -4698,6 +4985,7 @@ var barrage = ($root.barrage = (() => {
             'roomClose',
             'superChat',
             'leaderboard',
+            'holdDecision',
           ]),
         ),
         set: $util.oneOfSetter($oneOfFields),
@@ -4914,6 +5202,35 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.holdDecision != null && $Object.hasOwnProperty.call(message, 'holdDecision'))
+          $root.barrage.v1.HoldDecision.encode(
+            message.holdDecision,
+            writer
+              .uint32(
+                /* id 50, wireType 2 =*/
+                402,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.actor != null && $Object.hasOwnProperty.call(message, 'actor'))
+          $root.barrage.v1.User.encode(
+            message.actor,
+            writer
+              .uint32(
+                /* id 51, wireType 2 =*/
+                410,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.reason != null && $Object.hasOwnProperty.call(message, 'reason') && message.reason !== '')
+          writer
+            .uint32(
+              /* id 52, wireType 2 =*/
+              418,
+            )
+            .string(message.reason);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -5052,6 +5369,29 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               message.leaderboard = $root.barrage.v1.Leaderboard.decode(reader, reader.size(), $undefined, _depth + 1, message.leaderboard);
               message.kind = 'leaderboard';
+              continue;
+            }
+            case 50: {
+              if (wireType !== 2) break;
+              message.holdDecision = $root.barrage.v1.HoldDecision.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.holdDecision,
+              );
+              message.kind = 'holdDecision';
+              continue;
+            }
+            case 51: {
+              if (wireType !== 2) break;
+              message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
+              continue;
+            }
+            case 52: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.reason = value;
+              else delete message.reason;
               continue;
             }
           }
@@ -6591,6 +6931,7 @@ var barrage = ($root.barrage = (() => {
         }
       };
       RoomClose.prototype.reason = '';
+      RoomClose.prototype.reopen = false;
       RoomClose.create = function (properties) {
         return new RoomClose(properties);
       };
@@ -6605,6 +6946,13 @@ var barrage = ($root.barrage = (() => {
               10,
             )
             .string(message.reason);
+        if (message.reopen != null && $Object.hasOwnProperty.call(message, 'reopen') && message.reopen !== false)
+          writer
+            .uint32(
+              /* id 50, wireType 0 =*/
+              400,
+            )
+            .bool(message.reopen);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -6635,6 +6983,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               if ((value = reader.stringVerify()).length) message.reason = value;
               else delete message.reason;
+              continue;
+            }
+            case 50: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.reopen = value;
+              else delete message.reopen;
               continue;
             }
           }
@@ -6889,6 +7243,615 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return RoomNotice;
+    })();
+    v12.ModerationState = (function () {
+      const ModerationState = function (properties) {
+        this.mutes = {};
+        this.bans = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      ModerationState.prototype.room = '';
+      ModerationState.prototype.seq = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      ModerationState.prototype.mutes = $util.emptyObject;
+      ModerationState.prototype.bans = $util.emptyArray;
+      ModerationState.prototype.slowSeconds = 0;
+      ModerationState.prototype.slowAutomatic = false;
+      ModerationState.prototype.danmakuOff = false;
+      ModerationState.prototype.membersOnly = false;
+      ModerationState.prototype.emoteOnly = false;
+      ModerationState.prototype.pin = null;
+      ModerationState.prototype.pinUntilMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      ModerationState.prototype.closed = false;
+      ModerationState.prototype.closeReason = '';
+      ModerationState.create = function (properties) {
+        return new ModerationState(properties);
+      };
+      ModerationState.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.room != null && $Object.hasOwnProperty.call(message, 'room') && message.room !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.room);
+        if (
+          message.seq != null &&
+          $Object.hasOwnProperty.call(message, 'seq') &&
+          (typeof message.seq === 'object' ? message.seq.low || message.seq.high : message.seq !== 0)
+        )
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint64(message.seq);
+        if (message.mutes != null && $Object.hasOwnProperty.call(message, 'mutes'))
+          for (let keys = $Object.keys(message.mutes), i = 0; i < keys.length; ++i)
+            writer
+              .uint32(
+                /* id 3, wireType 2 =*/
+                26,
+              )
+              .fork()
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .string(keys[i])
+              .uint32(
+                /* id 2, wireType 0 =*/
+                16,
+              )
+              .uint64(message.mutes[keys[i]])
+              .ldelim();
+        if (message.bans != null && message.bans.length)
+          for (let i = 0; i < message.bans.length; ++i)
+            writer
+              .uint32(
+                /* id 4, wireType 2 =*/
+                34,
+              )
+              .string(message.bans[i]);
+        if (message.slowSeconds != null && $Object.hasOwnProperty.call(message, 'slowSeconds') && message.slowSeconds !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .uint32(message.slowSeconds);
+        if (message.slowAutomatic != null && $Object.hasOwnProperty.call(message, 'slowAutomatic') && message.slowAutomatic !== false)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .bool(message.slowAutomatic);
+        if (message.danmakuOff != null && $Object.hasOwnProperty.call(message, 'danmakuOff') && message.danmakuOff !== false)
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .bool(message.danmakuOff);
+        if (message.membersOnly != null && $Object.hasOwnProperty.call(message, 'membersOnly') && message.membersOnly !== false)
+          writer
+            .uint32(
+              /* id 8, wireType 0 =*/
+              64,
+            )
+            .bool(message.membersOnly);
+        if (message.emoteOnly != null && $Object.hasOwnProperty.call(message, 'emoteOnly') && message.emoteOnly !== false)
+          writer
+            .uint32(
+              /* id 9, wireType 0 =*/
+              72,
+            )
+            .bool(message.emoteOnly);
+        if (message.pin != null && $Object.hasOwnProperty.call(message, 'pin'))
+          $root.barrage.v1.Pin.encode(
+            message.pin,
+            writer
+              .uint32(
+                /* id 10, wireType 2 =*/
+                82,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (
+          message.pinUntilMs != null &&
+          $Object.hasOwnProperty.call(message, 'pinUntilMs') &&
+          (typeof message.pinUntilMs === 'object' ? message.pinUntilMs.low || message.pinUntilMs.high : message.pinUntilMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 11, wireType 0 =*/
+              88,
+            )
+            .uint64(message.pinUntilMs);
+        if (message.closed != null && $Object.hasOwnProperty.call(message, 'closed') && message.closed !== false)
+          writer
+            .uint32(
+              /* id 12, wireType 0 =*/
+              96,
+            )
+            .bool(message.closed);
+        if (message.closeReason != null && $Object.hasOwnProperty.call(message, 'closeReason') && message.closeReason !== '')
+          writer
+            .uint32(
+              /* id 13, wireType 2 =*/
+              106,
+            )
+            .string(message.closeReason);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      ModerationState.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, key, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.ModerationState();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.room = value;
+              else delete message.room;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.seq = value;
+              else delete message.seq;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if (message.mutes === $util.emptyObject) message.mutes = {};
+              let end2 = reader.size() + reader.pos;
+              if (end2 > reader.len) throw $RangeError('index out of range');
+              reader.len = end2;
+              key = '';
+              value = $util.Long ? $util.Long.fromNumber(0, true) : 0;
+              while (reader.pos < end2) {
+                let tag2 = reader.tag();
+                wireType = tag2 & 7;
+                switch ((tag2 >>>= 3)) {
+                  case 1:
+                    if (wireType !== 2) break;
+                    key = reader.stringVerify();
+                    continue;
+                  case 2:
+                    if (wireType !== 0) break;
+                    value = reader.uint64();
+                    continue;
+                }
+                reader.skipType(wireType, _depth, tag2);
+              }
+              if (reader.pos !== end2) throw $RangeError('index out of range');
+              reader.len = end;
+              if (key === '__proto__') $util.makeProp(message.mutes, key);
+              message.mutes[key] = value;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              if (!(message.bans && message.bans.length)) message.bans = [];
+              message.bans.push(reader.stringVerify());
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.slowSeconds = value;
+              else delete message.slowSeconds;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.slowAutomatic = value;
+              else delete message.slowAutomatic;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.danmakuOff = value;
+              else delete message.danmakuOff;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.membersOnly = value;
+              else delete message.membersOnly;
+              continue;
+            }
+            case 9: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.emoteOnly = value;
+              else delete message.emoteOnly;
+              continue;
+            }
+            case 10: {
+              if (wireType !== 2) break;
+              message.pin = $root.barrage.v1.Pin.decode(reader, reader.size(), $undefined, _depth + 1, message.pin);
+              continue;
+            }
+            case 11: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.pinUntilMs = value;
+              else delete message.pinUntilMs;
+              continue;
+            }
+            case 12: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.closed = value;
+              else delete message.closed;
+              continue;
+            }
+            case 13: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.closeReason = value;
+              else delete message.closeReason;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return ModerationState;
+    })();
+    v12.FilterAction = (function () {
+      const valuesById = $Object.create(null),
+        values = $Object.create(valuesById);
+      values[(valuesById[0] = 'FILTER_ACTION_BLOCK')] = 0;
+      values[(valuesById[1] = 'FILTER_ACTION_REPLACE')] = 1;
+      values[(valuesById[2] = 'FILTER_ACTION_HOLD')] = 2;
+      return values;
+    })();
+    v12.FilterRules = (function () {
+      const FilterRules = function (properties) {
+        this.terms = [];
+        this.patterns = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      FilterRules.prototype.terms = $util.emptyArray;
+      FilterRules.prototype.patterns = $util.emptyArray;
+      FilterRules.prototype.action = 0;
+      FilterRules.prototype.updatedMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      FilterRules.create = function (properties) {
+        return new FilterRules(properties);
+      };
+      FilterRules.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.terms != null && message.terms.length)
+          for (let i = 0; i < message.terms.length; ++i)
+            writer
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .string(message.terms[i]);
+        if (message.patterns != null && message.patterns.length)
+          for (let i = 0; i < message.patterns.length; ++i)
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .string(message.patterns[i]);
+        if (message.action != null && $Object.hasOwnProperty.call(message, 'action') && message.action !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .int32(message.action);
+        if (
+          message.updatedMs != null &&
+          $Object.hasOwnProperty.call(message, 'updatedMs') &&
+          (typeof message.updatedMs === 'object' ? message.updatedMs.low || message.updatedMs.high : message.updatedMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint64(message.updatedMs);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      FilterRules.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.FilterRules();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if (!(message.terms && message.terms.length)) message.terms = [];
+              message.terms.push(reader.stringVerify());
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if (!(message.patterns && message.patterns.length)) message.patterns = [];
+              message.patterns.push(reader.stringVerify());
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.action = value;
+              else delete message.action;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.updatedMs = value;
+              else delete message.updatedMs;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return FilterRules;
+    })();
+    v12.HoldRequest = (function () {
+      const HoldRequest = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      HoldRequest.prototype.decision = null;
+      HoldRequest.prototype.actor = null;
+      HoldRequest.prototype.reason = '';
+      HoldRequest.create = function (properties) {
+        return new HoldRequest(properties);
+      };
+      HoldRequest.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.decision != null && $Object.hasOwnProperty.call(message, 'decision'))
+          $root.barrage.v1.HoldDecision.encode(
+            message.decision,
+            writer
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.actor != null && $Object.hasOwnProperty.call(message, 'actor'))
+          $root.barrage.v1.User.encode(
+            message.actor,
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.reason != null && $Object.hasOwnProperty.call(message, 'reason') && message.reason !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.reason);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      HoldRequest.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.HoldRequest();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              message.decision = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.decision);
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.reason = value;
+              else delete message.reason;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return HoldRequest;
+    })();
+    v12.HoldReply = (function () {
+      const HoldReply = function (properties) {
+        this.held = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      HoldReply.prototype.found = false;
+      HoldReply.prototype.held = $util.emptyArray;
+      HoldReply.create = function (properties) {
+        return new HoldReply(properties);
+      };
+      HoldReply.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.found != null && $Object.hasOwnProperty.call(message, 'found') && message.found !== false)
+          writer
+            .uint32(
+              /* id 1, wireType 0 =*/
+              8,
+            )
+            .bool(message.found);
+        if (message.held != null && message.held.length)
+          for (let i = 0; i < message.held.length; ++i)
+            $root.barrage.v1.Held.encode(
+              message.held[i],
+              writer
+                .uint32(
+                  /* id 2, wireType 2 =*/
+                  18,
+                )
+                .fork(),
+              _depth + 1,
+            ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      HoldReply.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.HoldReply();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.found = value;
+              else delete message.found;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if (!(message.held && message.held.length)) message.held = [];
+              message.held.push($root.barrage.v1.Held.decode(reader, reader.size(), $undefined, _depth + 1));
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return HoldReply;
     })();
     v12.HistoryRequest = (function () {
       const HistoryRequest = function (properties) {
