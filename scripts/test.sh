@@ -10,6 +10,7 @@ ensure_node_modules
 ensure_chromium
 ensure_nats_server
 ensure_clickhouse
+ensure_k6
 
 echo "== generated code";  node scripts/gen-proto.mjs --check
 echo "== types";           npx --no-install tsc -p tsconfig.json --noEmit

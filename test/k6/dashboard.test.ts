@@ -1,0 +1,93 @@
+/**
+ * docs/grafana-dashboard.json and docs/operations.md against the metrics the
+ * edge really exports: every query names a real series, every edge metric has
+ * a panel and a line in the docs, and the layout is a valid Grafana grid.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EdgeMetrics } from '../../edge/metrics.js';
+
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  gridPos: { x: number; y: number; w: number; h: number };
+  targets?: Array<{ expr: string; refId: string }>;
+}
+
+const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')) as {
+  uid: string;
+  title: string;
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: Array<{ name: string }> };
+};
+const operations = readFileSync('docs/operations.md', 'utf8');
+
+async function exported(): Promise<{ names: Set<string>; edge: string[] }> {
+  const text = await new EdgeMetrics(true).registry.metrics();
+  const names = new Set<string>();
+  const edge: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (!m) continue;
+    const [, name, type] = m as unknown as [string, string, string];
+    names.add(name);
+    if (type === 'histogram' || type === 'summary') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
+    if (!name.startsWith('barrage_process_')) edge.push(name);
+  }
+  return { names, edge };
+}
+
+describe('grafana dashboard - docs/grafana-dashboard.json', () => {
+  it('grafana dashboard - is a Grafana dashboard model with a datasource and an edge variable', () => {
+    expect(dashboard.uid).toBe('barrage-edges');
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual(['datasource', 'instance']);
+    const ids = dashboard.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('grafana dashboard - panels sit on the 24-column grid without overlapping', () => {
+    const taken = new Set<string>();
+    for (const p of dashboard.panels) {
+      const { x, y, w, h } = p.gridPos;
+      expect(x + w, p.title).toBeLessThanOrEqual(24);
+      for (let i = x; i < x + w; i++) {
+        for (let j = y; j < y + h; j++) {
+          expect(taken.has(`${i},${j}`), `${p.title} overlaps at ${i},${j}`).toBe(false);
+          taken.add(`${i},${j}`);
+        }
+      }
+    }
+  });
+
+  it('grafana dashboard - every query names series the edge exports, and every edge metric has a panel', async () => {
+    const { names, edge } = await exported();
+    const used = new Set<string>();
+    for (const p of dashboard.panels) {
+      if (p.type === 'row') continue;
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets ?? []) {
+        for (const name of t.expr.match(/barrage_[a-z0-9_]+/g) ?? []) {
+          expect(names.has(name), `${p.title}: ${name} is not exported`).toBe(true);
+          used.add(name);
+        }
+      }
+    }
+    for (const name of edge) expect(used.has(name), `${name} has no panel`).toBe(true);
+  });
+});
+
+describe('operations doc - docs/operations.md', () => {
+  it('operations doc - lists every edge metric and every configuration variable the code reads', async () => {
+    const { edge } = await exported();
+    for (const name of edge) expect(operations, name).toContain('`' + name + '`');
+    const readers = ['core/config.ts', 'core/config-nats.ts', 'core/analytics.ts', 'core/api.ts', 'core/moderation.ts'];
+    const sources = readers.map((f) => readFileSync(f, 'utf8')).join('\n');
+    const vars = new Set([...sources.matchAll(/env\['([A-Z_]+)'\]|(?:int|envInt)\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]));
+    expect(vars.size).toBeGreaterThan(20);
+    vars.delete('VITEST'); // test-only: analytics default under vitest
+    for (const v of vars) expect(operations, v).toContain('`' + v + '`');
+  });
+});
