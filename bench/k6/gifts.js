@@ -8,7 +8,7 @@
 //   POST /api/v1/rooms/:room/gifts
 //   Authorization: Bearer <BARRAGE_API_KEY>
 //   Idempotency-Key: <key>
-//   body (JSON): {"user":{"id","name"},"giftId","count"}; override with GIFT_BODY
+//   body (JSON): {"user":{"id","name"},"gift","count"} (docs/api.md); override with GIFT_BODY
 // and assumes the delivered Gift event's `id` is the idempotency key (the
 // proto says "idempotency key or receipt id").
 //
@@ -40,12 +40,15 @@ const apiKey = env('BARRAGE_API_KEY', '');
 const gifts = num('GIFTS', 1000);
 const rate = num('RATE', 100);
 const retryRatio = num('RETRY_RATIO', 0.1);
-const giftId = env('GIFT_ID', 'rose');
-const bodyTemplate = env('GIFT_BODY', '{"user":{"id":"{user}","name":"{name}"},"giftId":"{gift}","count":1}');
+const giftId = env('GIFT_ID', 'flower');
+const bodyTemplate = env('GIFT_BODY', '{"user":{"id":"{user}","name":"{name}"},"gift":"{gift}","count":1}');
 const watchers = num('WATCHERS', 2);
 const settle = seconds('SETTLE', '3s');
 const postSeconds = Math.ceil(gifts / rate);
-const keyPrefix = `k6-${runId}-`;
+// Every VU evaluates this file on its own, so anything run-wide (the key
+// prefix) is made once in setup() and handed to every VU in `data`.
+/** A gift posted with Idempotency-Key K is delivered with id `k:K`. */
+const idPrefixOf = (keyPrefix) => `k:${keyPrefix}`;
 
 const posted = new Counter('barrage_gifts_posted');
 const postOk = new Rate('barrage_gift_post_ok');
@@ -92,7 +95,7 @@ export const options = {
 
 export function setup() {
   if (!apiKey) throw new Error('BARRAGE_API_KEY is required: gifts are posted with the site API key');
-  return { start: Date.now() };
+  return { start: Date.now(), keyPrefix: `k6-${runId}-` };
 }
 
 function post(key, n) {
@@ -108,23 +111,25 @@ function post(key, n) {
 }
 
 /** One gift: key number = the iteration number, so watchers know every key there should be. */
-export function gift() {
+export function gift(data) {
   const n = exec.scenario.iterationInTest;
   if (n >= gifts) return;
-  const key = keyPrefix + n;
+  const key = data.keyPrefix + n;
   const first = post(key, n);
   const ok = first.status >= 200 && first.status < 300;
   postOk.add(ok);
   posted.add(1);
   if (ok && Math.random() < retryRatio) {
+    // A retry answers 200 with the first result: the same seq, marked duplicate.
     const again = post(key, n);
-    replayOk.add(again.status === first.status && again.body === first.body);
+    replayOk.add(again.status === 200 && again.json('duplicate') === true && again.json('seq') === first.json('seq'));
   }
 }
 
 /** One watcher: counts each gift of this run once; at the end, what is missing or doubled. */
 export function watcher(data) {
   const counts = new Map();
+  const idPrefix = idPrefixOf(data.keyPrefix);
   const end = data.start + (2 + postSeconds + settle) * 1000;
   const n = exec.scenario.iterationInTest;
   let welcomed = false;
@@ -141,7 +146,7 @@ export function watcher(data) {
     onEvents(events, batch) {
       const now = Date.now();
       for (const ev of events) {
-        if (ev.kind !== 'gift' || !(ev.gift.id || '').startsWith(keyPrefix)) continue;
+        if (ev.kind !== 'gift' || !(ev.gift.id || '').startsWith(idPrefix)) continue;
         counts.set(ev.gift.id, (counts.get(ev.gift.id) || 0) + 1);
         seen.add(1);
         if (!batch.history) deliveryMs.add(now - ev.tsMs);
@@ -151,7 +156,7 @@ export function watcher(data) {
       let missing = 0;
       let extra = 0;
       for (let i = 0; i < gifts; i++) {
-        const c = counts.get(keyPrefix + i) || 0;
+        const c = counts.get(idPrefix + i) || 0;
         if (c === 0) missing++;
         else if (c > 1) extra += c - 1;
       }

@@ -85,7 +85,7 @@ describe('operations doc - docs/operations.md', () => {
     for (const name of edge) expect(operations, name).toContain('`' + name + '`');
     const readers = ['core/config.ts', 'core/config-nats.ts', 'core/analytics.ts', 'core/api.ts', 'core/moderation.ts'];
     const sources = readers.map((f) => readFileSync(f, 'utf8')).join('\n');
-    const vars = new Set([...sources.matchAll(/env\['([A-Z_]+)'\]|(?:int|envInt)\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]));
+    const vars = new Set([...sources.matchAll(/env\['([A-Z_]+)'\]|(?:int|envInt|bool)\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]));
     expect(vars.size).toBeGreaterThan(20);
     vars.delete('VITEST'); // test-only: analytics default under vitest
     for (const v of vars) expect(operations, v).toContain('`' + v + '`');

@@ -10,6 +10,9 @@ import { startCli } from '../helpers/process.js';
 import type { CliProcess } from '../helpers/process.js';
 import { explain, k6Secret, metric, runK6 } from './k6.js';
 
+/** The site API key the gift script posts with. */
+const apiKey = 'k6-api-key-k6-api-key-k6-api-key';
+
 /** k6 exits 99 when a threshold is crossed. */
 const thresholdsCrossed = 99;
 /** Latency limits for a loaded CI machine; the scripts' defaults are the product targets. */
@@ -20,7 +23,9 @@ describe('k6 - scripts against a single process', () => {
   let url: string;
 
   beforeAll(async () => {
-    server = await startCli(['start'], { env: { BARRAGE_SECRET: k6Secret, BARRAGE_LOG_LEVEL: 'warn', BARRAGE_ANALYTICS: 'off' } });
+    server = await startCli(['start'], {
+      env: { BARRAGE_SECRET: k6Secret, BARRAGE_API_KEY: apiKey, BARRAGE_LOG_LEVEL: 'warn', BARRAGE_ANALYTICS: 'off' },
+    });
     url = `http://127.0.0.1:${server.port}`;
   });
 
@@ -156,6 +161,43 @@ describe('k6 - scripts against a single process', () => {
     });
     expect(run.code, explain(run)).toBe(thresholdsCrossed);
     expect(run.failed).toEqual(['barrage_reconnect_ms p(95)<0']);
+  });
+  it('k6 - gifts.js passes: every gift posted with a key is shown once, retries answer with the first result', async () => {
+    const run = await runK6('gifts.js', {
+      ...loose,
+      BARRAGE_URL: url,
+      BARRAGE_API_KEY: apiKey,
+      ROOM: 'kg',
+      GIFTS: 150,
+      RATE: 50,
+      RETRY_RATIO: 0.3,
+      WATCHERS: 2,
+      SETTLE: '2s',
+      P95_MS: 3000,
+      DELIVERY_P99_MS: 3000,
+    });
+    expect(run.code, explain(run)).toBe(0);
+    expect(run.stdout).toContain('RESULT: PASS');
+    expect(run.value('barrage_gifts_posted')).toBe(150);
+    expect(run.value('barrage_gifts_lost')).toBe(0);
+    expect(run.value('barrage_gifts_doubled')).toBe(0);
+    expect(run.value('barrage_gifts_seen')).toBe(300); // 150 gifts, 2 watchers, once each
+    expect(run.value('barrage_gift_replay_same')).toBe(1);
+  });
+
+  it('k6 - gifts.js exits non-zero when gifts cannot be posted (wrong API key)', async () => {
+    const run = await runK6('gifts.js', {
+      BARRAGE_URL: url,
+      BARRAGE_API_KEY: 'wrong',
+      ROOM: 'kg-fail',
+      GIFTS: 5,
+      RATE: 5,
+      WATCHERS: 1,
+      SETTLE: '1s',
+    });
+    expect(run.code, explain(run)).toBe(thresholdsCrossed);
+    expect(run.stdout).toContain('RESULT: FAIL');
+    expect(run.failed.join(' ')).toContain('barrage_gift_post_ok');
   });
 });
 

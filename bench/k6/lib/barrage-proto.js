@@ -3231,6 +3231,7 @@ var barrage = ($root.barrage = (() => {
         }
       };
       SendGift.prototype.receipt = '';
+      SendGift.prototype.clientMsgId = '';
       SendGift.create = function (properties) {
         return new SendGift(properties);
       };
@@ -3245,6 +3246,13 @@ var barrage = ($root.barrage = (() => {
               10,
             )
             .string(message.receipt);
+        if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, 'clientMsgId') && message.clientMsgId !== '')
+          writer
+            .uint32(
+              /* id 30, wireType 2 =*/
+              242,
+            )
+            .string(message.clientMsgId);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3275,6 +3283,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               if ((value = reader.stringVerify()).length) message.receipt = value;
               else delete message.receipt;
+              continue;
+            }
+            case 30: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.clientMsgId = value;
+              else delete message.clientMsgId;
               continue;
             }
           }
@@ -3473,11 +3487,25 @@ var barrage = ($root.barrage = (() => {
       Moderate.prototype.roomMode = null;
       Moderate.prototype.roomClose = null;
       Moderate.prototype.hold = null;
+      Moderate.prototype.removeSuperChat = null;
       Moderate.prototype.reason = '';
       let $oneOfFields;
       $Object.defineProperty(Moderate.prototype, 'action', {
         get: $util.oneOfGetter(
-          ($oneOfFields = ['retract', 'mute', 'unmute', 'ban', 'unban', 'slowMode', 'pin', 'notice', 'roomMode', 'roomClose', 'hold']),
+          ($oneOfFields = [
+            'retract',
+            'mute',
+            'unmute',
+            'ban',
+            'unban',
+            'slowMode',
+            'pin',
+            'notice',
+            'roomMode',
+            'roomClose',
+            'hold',
+            'removeSuperChat',
+          ]),
         ),
         set: $util.oneOfSetter($oneOfFields),
       });
@@ -3616,6 +3644,17 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.removeSuperChat != null && $Object.hasOwnProperty.call(message, 'removeSuperChat'))
+          $root.barrage.v1.RemoveSuperChat.encode(
+            message.removeSuperChat,
+            writer
+              .uint32(
+                /* id 51, wireType 2 =*/
+                410,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3706,6 +3745,18 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               message.hold = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.hold);
               message.action = 'hold';
+              continue;
+            }
+            case 51: {
+              if (wireType !== 2) break;
+              message.removeSuperChat = $root.barrage.v1.RemoveSuperChat.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.removeSuperChat,
+              );
+              message.action = 'removeSuperChat';
               continue;
             }
             case 15: {
@@ -4639,9 +4690,10 @@ var barrage = ($root.barrage = (() => {
       values[(valuesById[20] = 'ERROR_CODE_INTERNAL')] = 20;
       values[(valuesById[21] = 'ERROR_CODE_INVALID_ARGUMENT')] = 21;
       values[(valuesById[22] = 'ERROR_CODE_ROOM_MODE')] = 22;
+      values[(valuesById[30] = 'ERROR_CODE_GIFT_UNKNOWN')] = 30;
+      values[(valuesById[31] = 'ERROR_CODE_NOT_FOUND')] = 31;
       values[(valuesById[50] = 'ERROR_CODE_HELD')] = 50;
       values[(valuesById[51] = 'ERROR_CODE_ROOM_CLOSED')] = 51;
-      values[(valuesById[52] = 'ERROR_CODE_NOT_FOUND')] = 52;
       return values;
     })();
     v12.Error = (function () {
@@ -4962,6 +5014,7 @@ var barrage = ($root.barrage = (() => {
       Event.prototype.roomClose = null;
       Event.prototype.superChat = null;
       Event.prototype.leaderboard = null;
+      Event.prototype.superChatRemoved = null;
       Event.prototype.holdDecision = null;
       Event.prototype.actor = null;
       Event.prototype.reason = '';
@@ -4985,6 +5038,7 @@ var barrage = ($root.barrage = (() => {
             'roomClose',
             'superChat',
             'leaderboard',
+            'superChatRemoved',
             'holdDecision',
           ]),
         ),
@@ -5202,6 +5256,17 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.superChatRemoved != null && $Object.hasOwnProperty.call(message, 'superChatRemoved'))
+          $root.barrage.v1.SuperChatRemoved.encode(
+            message.superChatRemoved,
+            writer
+              .uint32(
+                /* id 30, wireType 2 =*/
+                242,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.holdDecision != null && $Object.hasOwnProperty.call(message, 'holdDecision'))
           $root.barrage.v1.HoldDecision.encode(
             message.holdDecision,
@@ -5369,6 +5434,18 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               message.leaderboard = $root.barrage.v1.Leaderboard.decode(reader, reader.size(), $undefined, _depth + 1, message.leaderboard);
               message.kind = 'leaderboard';
+              continue;
+            }
+            case 30: {
+              if (wireType !== 2) break;
+              message.superChatRemoved = $root.barrage.v1.SuperChatRemoved.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.superChatRemoved,
+              );
+              message.kind = 'superChatRemoved';
               continue;
             }
             case 50: {
@@ -7016,6 +7093,7 @@ var barrage = ($root.barrage = (() => {
       };
       LeaderboardEntry.prototype.user = null;
       LeaderboardEntry.prototype.totalCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      LeaderboardEntry.prototype.gifts = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
       LeaderboardEntry.create = function (properties) {
         return new LeaderboardEntry(properties);
       };
@@ -7045,6 +7123,17 @@ var barrage = ($root.barrage = (() => {
               16,
             )
             .uint64(message.totalCents);
+        if (
+          message.gifts != null &&
+          $Object.hasOwnProperty.call(message, 'gifts') &&
+          (typeof message.gifts === 'object' ? message.gifts.low || message.gifts.high : message.gifts !== 0)
+        )
+          writer
+            .uint32(
+              /* id 30, wireType 0 =*/
+              240,
+            )
+            .uint64(message.gifts);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -7082,6 +7171,12 @@ var barrage = ($root.barrage = (() => {
               else delete message.totalCents;
               continue;
             }
+            case 30: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.gifts = value;
+              else delete message.gifts;
+              continue;
+            }
           }
           reader.skipType(wireType, _depth, tag);
           if (!reader.discardUnknown) {
@@ -7107,6 +7202,8 @@ var barrage = ($root.barrage = (() => {
         }
       };
       Leaderboard.prototype.entries = $util.emptyArray;
+      Leaderboard.prototype.totalCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      Leaderboard.prototype.totalGifts = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
       Leaderboard.create = function (properties) {
         return new Leaderboard(properties);
       };
@@ -7126,6 +7223,28 @@ var barrage = ($root.barrage = (() => {
                 .fork(),
               _depth + 1,
             ).ldelim();
+        if (
+          message.totalCents != null &&
+          $Object.hasOwnProperty.call(message, 'totalCents') &&
+          (typeof message.totalCents === 'object' ? message.totalCents.low || message.totalCents.high : message.totalCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 30, wireType 0 =*/
+              240,
+            )
+            .uint64(message.totalCents);
+        if (
+          message.totalGifts != null &&
+          $Object.hasOwnProperty.call(message, 'totalGifts') &&
+          (typeof message.totalGifts === 'object' ? message.totalGifts.low || message.totalGifts.high : message.totalGifts !== 0)
+        )
+          writer
+            .uint32(
+              /* id 31, wireType 0 =*/
+              248,
+            )
+            .uint64(message.totalGifts);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -7134,7 +7253,7 @@ var barrage = ($root.barrage = (() => {
         if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
         if (_depth === $undefined) _depth = 0;
         if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
-        let end, message;
+        let end, message, value;
         if (length === $undefined) end = reader.len;
         else {
           end = reader.pos + length;
@@ -7158,6 +7277,18 @@ var barrage = ($root.barrage = (() => {
               message.entries.push($root.barrage.v1.LeaderboardEntry.decode(reader, reader.size(), $undefined, _depth + 1));
               continue;
             }
+            case 30: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.totalCents = value;
+              else delete message.totalCents;
+              continue;
+            }
+            case 31: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.totalGifts = value;
+              else delete message.totalGifts;
+              continue;
+            }
           }
           reader.skipType(wireType, _depth, tag);
           if (!reader.discardUnknown) {
@@ -7173,6 +7304,90 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return Leaderboard;
+    })();
+    v12.SuperChatRemoved = (function () {
+      const SuperChatRemoved = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      SuperChatRemoved.prototype.id = '';
+      SuperChatRemoved.prototype.byUserId = '';
+      SuperChatRemoved.create = function (properties) {
+        return new SuperChatRemoved(properties);
+      };
+      SuperChatRemoved.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.byUserId != null && $Object.hasOwnProperty.call(message, 'byUserId') && message.byUserId !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.byUserId);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      SuperChatRemoved.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.SuperChatRemoved();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.byUserId = value;
+              else delete message.byUserId;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return SuperChatRemoved;
     })();
     v12.RoomNotice = (function () {
       const RoomNotice = function (properties) {
@@ -8186,6 +8401,532 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return EdgePresence;
+    })();
+    v12.PaidRequest = (function () {
+      const PaidRequest = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PaidRequest.prototype.id = '';
+      PaidRequest.prototype.user = null;
+      PaidRequest.prototype.giftId = '';
+      PaidRequest.prototype.count = 0;
+      PaidRequest.prototype.text = '';
+      PaidRequest.prototype.priceCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      PaidRequest.prototype.fingerprint = '';
+      PaidRequest.prototype.color = 0;
+      PaidRequest.create = function (properties) {
+        return new PaidRequest(properties);
+      };
+      PaidRequest.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.user != null && $Object.hasOwnProperty.call(message, 'user'))
+          $root.barrage.v1.User.encode(
+            message.user,
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.giftId != null && $Object.hasOwnProperty.call(message, 'giftId') && message.giftId !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.giftId);
+        if (message.count != null && $Object.hasOwnProperty.call(message, 'count') && message.count !== 0)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint32(message.count);
+        if (message.text != null && $Object.hasOwnProperty.call(message, 'text') && message.text !== '')
+          writer
+            .uint32(
+              /* id 5, wireType 2 =*/
+              42,
+            )
+            .string(message.text);
+        if (
+          message.priceCents != null &&
+          $Object.hasOwnProperty.call(message, 'priceCents') &&
+          (typeof message.priceCents === 'object' ? message.priceCents.low || message.priceCents.high : message.priceCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .uint64(message.priceCents);
+        if (message.fingerprint != null && $Object.hasOwnProperty.call(message, 'fingerprint') && message.fingerprint !== '')
+          writer
+            .uint32(
+              /* id 7, wireType 2 =*/
+              58,
+            )
+            .string(message.fingerprint);
+        if (message.color != null && $Object.hasOwnProperty.call(message, 'color') && message.color !== 0)
+          writer
+            .uint32(
+              /* id 8, wireType 0 =*/
+              64,
+            )
+            .uint32(message.color);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PaidRequest.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PaidRequest();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              message.user = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.user);
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.giftId = value;
+              else delete message.giftId;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.count = value;
+              else delete message.count;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.text = value;
+              else delete message.text;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.priceCents = value;
+              else delete message.priceCents;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.fingerprint = value;
+              else delete message.fingerprint;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.color = value;
+              else delete message.color;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PaidRequest;
+    })();
+    v12.PaidReply = (function () {
+      const PaidReply = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PaidReply.prototype.seq = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      PaidReply.prototype.duplicate = false;
+      PaidReply.prototype.error = 0;
+      PaidReply.prototype.message = '';
+      PaidReply.prototype.event = null;
+      PaidReply.prototype.conflict = false;
+      PaidReply.create = function (properties) {
+        return new PaidReply(properties);
+      };
+      PaidReply.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (
+          message.seq != null &&
+          $Object.hasOwnProperty.call(message, 'seq') &&
+          (typeof message.seq === 'object' ? message.seq.low || message.seq.high : message.seq !== 0)
+        )
+          writer
+            .uint32(
+              /* id 1, wireType 0 =*/
+              8,
+            )
+            .uint64(message.seq);
+        if (message.duplicate != null && $Object.hasOwnProperty.call(message, 'duplicate') && message.duplicate !== false)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .bool(message.duplicate);
+        if (message.error != null && $Object.hasOwnProperty.call(message, 'error') && message.error !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .int32(message.error);
+        if (message.message != null && $Object.hasOwnProperty.call(message, 'message') && message.message !== '')
+          writer
+            .uint32(
+              /* id 4, wireType 2 =*/
+              34,
+            )
+            .string(message.message);
+        if (message.event != null && $Object.hasOwnProperty.call(message, 'event'))
+          $root.barrage.v1.Event.encode(
+            message.event,
+            writer
+              .uint32(
+                /* id 5, wireType 2 =*/
+                42,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.conflict != null && $Object.hasOwnProperty.call(message, 'conflict') && message.conflict !== false)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .bool(message.conflict);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PaidReply.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PaidReply();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.seq = value;
+              else delete message.seq;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.duplicate = value;
+              else delete message.duplicate;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.error = value;
+              else delete message.error;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.message = value;
+              else delete message.message;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 2) break;
+              message.event = $root.barrage.v1.Event.decode(reader, reader.size(), $undefined, _depth + 1, message.event);
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.conflict = value;
+              else delete message.conflict;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PaidReply;
+    })();
+    v12.EdgeLikes = (function () {
+      const EdgeLikes = function (properties) {
+        this.rooms = {};
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      EdgeLikes.prototype.edgeId = '';
+      EdgeLikes.prototype.rooms = $util.emptyObject;
+      EdgeLikes.create = function (properties) {
+        return new EdgeLikes(properties);
+      };
+      EdgeLikes.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.edgeId != null && $Object.hasOwnProperty.call(message, 'edgeId') && message.edgeId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.edgeId);
+        if (message.rooms != null && $Object.hasOwnProperty.call(message, 'rooms'))
+          for (let keys = $Object.keys(message.rooms), i = 0; i < keys.length; ++i)
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .fork()
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .string(keys[i])
+              .uint32(
+                /* id 2, wireType 0 =*/
+                16,
+              )
+              .uint64(message.rooms[keys[i]])
+              .ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      EdgeLikes.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, key, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.EdgeLikes();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.edgeId = value;
+              else delete message.edgeId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if (message.rooms === $util.emptyObject) message.rooms = {};
+              let end2 = reader.size() + reader.pos;
+              if (end2 > reader.len) throw $RangeError('index out of range');
+              reader.len = end2;
+              key = '';
+              value = $util.Long ? $util.Long.fromNumber(0, true) : 0;
+              while (reader.pos < end2) {
+                let tag2 = reader.tag();
+                wireType = tag2 & 7;
+                switch ((tag2 >>>= 3)) {
+                  case 1:
+                    if (wireType !== 2) break;
+                    key = reader.stringVerify();
+                    continue;
+                  case 2:
+                    if (wireType !== 0) break;
+                    value = reader.uint64();
+                    continue;
+                }
+                reader.skipType(wireType, _depth, tag2);
+              }
+              if (reader.pos !== end2) throw $RangeError('index out of range');
+              reader.len = end;
+              if (key === '__proto__') $util.makeProp(message.rooms, key);
+              message.rooms[key] = value;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return EdgeLikes;
+    })();
+    v12.RemoveSuperChat = (function () {
+      const RemoveSuperChat = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      RemoveSuperChat.prototype.id = '';
+      RemoveSuperChat.prototype.byUserId = '';
+      RemoveSuperChat.create = function (properties) {
+        return new RemoveSuperChat(properties);
+      };
+      RemoveSuperChat.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.byUserId != null && $Object.hasOwnProperty.call(message, 'byUserId') && message.byUserId !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.byUserId);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      RemoveSuperChat.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.RemoveSuperChat();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.byUserId = value;
+              else delete message.byUserId;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return RemoveSuperChat;
     })();
     return v12;
   })();
