@@ -9,9 +9,21 @@
  * dashboard query from contending for the one connection.
  */
 import { mkdirSync } from 'node:fs';
-import { Session } from 'chdb';
+import { createRequire } from 'node:module';
+import type { Session } from 'chdb';
 import { AnalyticsEngine, AnalyticsError, AnalyticsErrorCode, featuresOf } from './analytics-store.js';
 import type { AnalyticsStore } from './analytics-store.js';
+
+/**
+ * chDB's native library costs ~150 MiB of RSS as soon as it is loaded, so it
+ * is loaded when the first store opens, not when this module is imported:
+ * processes that never open one (clustered edges, benchmarks) never pay it.
+ */
+let sessionClass: typeof Session | undefined;
+function loadSession(): typeof Session {
+  sessionClass ??= (createRequire(import.meta.url)('chdb') as { Session: typeof Session }).Session;
+  return sessionClass;
+}
 
 /** Where chDB keeps its data. */
 export interface ChdbStoreOptions {
@@ -28,7 +40,8 @@ export class ChdbStore implements AnalyticsStore {
 
   constructor(options: ChdbStoreOptions) {
     mkdirSync(options.path, { recursive: true });
-    this.session = new Session(options.path);
+    const SessionClass = loadSession();
+    this.session = new SessionClass(options.path);
   }
 
   /** Runs `fn` after every operation queued before it. */

@@ -81,6 +81,9 @@ export interface ServerOptions {
 }
 
 /** Starts one server as a child process and waits until it accepts connections. */
+/** The V8 flags `npm start` gives Barrage (package.json). */
+export const barrageNodeFlags = ['--max-semi-space-size=1'];
+
 export async function startServer(kind: ServerKind, options: ServerOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
   const hook = pathToFileURL(script('bench/lib/server-hook')).href;
@@ -91,6 +94,8 @@ export async function startServer(kind: ServerKind, options: ServerOptions = {})
   if (kind === 'barrage') {
     modulePath = script('bin/barrage');
     args = ['start'];
+    // As `npm start` runs it (see docs/benchmarks.md, idle cost).
+    if (!(options.env?.['NODE_OPTIONS'] ?? '').includes('semi-space')) execArgv.push(...barrageNodeFlags);
     Object.assign(env, {
       BARRAGE_SECRET: benchSecret,
       BARRAGE_BATCH_MS: String(options.batchMs ?? 25),
@@ -102,6 +107,8 @@ export async function startServer(kind: ServerKind, options: ServerOptions = {})
       BARRAGE_GUEST_ROOMS: '*',
       BARRAGE_LOG_LEVEL: 'warn',
       BARRAGE_EDGE_ID: 'bench',
+      // An edge's work only: the peers run no embedded ClickHouse, and a clustered edge does not either.
+      BARRAGE_ANALYTICS: 'off',
       ...options.env,
     });
   } else {
@@ -408,6 +415,8 @@ export interface LadderOptions {
   rates: readonly number[];
   stepMs: number;
   sampleEvery?: number;
+  /** Extra environment for the server process (e.g. NODE_OPTIONS). */
+  env?: Record<string, string>;
   /** Called after each step (progress output). */
   onStep?: (step: StepResult) => void;
 }
@@ -417,7 +426,7 @@ export interface LadderOptions {
  * by step until it saturates (delivery falls behind, drops, or p99 ≥ 1 s).
  */
 export async function runLadder(o: LadderOptions): Promise<LadderResult> {
-  const server = await startServer(o.kind, o.batchMs === undefined ? {} : { batchMs: o.batchMs });
+  const server = await startServer(o.kind, { ...(o.batchMs === undefined ? {} : { batchMs: o.batchMs }), ...(o.env ? { env: o.env } : {}) });
   const room = `bench${Date.now() % 1_000_000}`;
   let viewers: Viewers | undefined;
   let sender: Sender | undefined;
