@@ -426,7 +426,10 @@ export interface LadderOptions {
  * by step until it saturates (delivery falls behind, drops, or p99 ≥ 1 s).
  */
 export async function runLadder(o: LadderOptions): Promise<LadderResult> {
-  const server = await startServer(o.kind, { ...(o.batchMs === undefined ? {} : { batchMs: o.batchMs }), ...(o.env ? { env: o.env } : {}) });
+  const server = await startServer(o.kind, {
+    ...(o.batchMs === undefined ? {} : { batchMs: o.batchMs }),
+    ...(o.env ? { env: o.env } : {}),
+  });
   const room = `bench${Date.now() % 1_000_000}`;
   let viewers: Viewers | undefined;
   let sender: Sender | undefined;
