@@ -17,4 +17,13 @@ echo "== types";           npx --no-install tsc -p tsconfig.json --noEmit
 echo "== lint";            npx --no-install eslint --max-warnings 0 .
 echo "== format";          npx --no-install prettier --check --log-level warn .
 echo "== build";           node scripts/build.mjs
-echo "== tests";           npx --no-install vitest run "$@"
+echo "== tests"
+mkdir -p test-results
+status=0
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@" || status=$?
+# One plain closing line that any CI log reader understands.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("test-results/vitest.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' || true
+exit "$status"
