@@ -12,7 +12,6 @@ import type { Browser, Page } from 'playwright-core';
 import { v1 } from '../../proto/index.js';
 import { subjects } from '../../core/subjects.js';
 import type { TestServer } from '../helpers/server.js';
-import { TestClient } from '../helpers/client.js';
 
 /** Builds dist/widget/widget.js (the server reads it when it starts). */
 export function buildWidget(): void {
@@ -65,19 +64,4 @@ export function publishEvent(server: TestServer, room: string, event: v1.IEvent)
 /** Publishes a danmaku without the edge's per-viewer rate limit (a crowd of senders). */
 export function publishDanmaku(server: TestServer, room: string, text: string, extra: Partial<v1.IDanmaku> = {}): void {
   publishEvent(server, room, { danmaku: { text, color: 0xffffff, user: { id: 'crowd', name: 'Crowd' }, ...extra } });
-}
-
-/**
- * Connects a TestClient, retrying when the Welcome does not come. Seen here:
- * on a server that just served pages to Chromium, a Node client's Welcome
- * sometimes never arrives (reported to the lead; not the widget's doing).
- */
-export async function connectWithRetry(url: string, attempts = 5): Promise<TestClient> {
-  for (let i = 1; ; i++) {
-    try {
-      return await TestClient.connect(url);
-    } catch (err) {
-      if (i >= attempts) throw err;
-    }
-  }
 }

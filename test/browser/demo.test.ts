@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { buildWidget, connectWithRetry, launchBrowser, publishDanmaku, screenshot, shownTexts, waitForTexts } from './browser.js';
+import { buildWidget, launchBrowser, publishDanmaku, screenshot, shownTexts, waitForTexts } from './browser.js';
 
 describe('demo page', () => {
   let server: TestServer;
@@ -15,7 +15,7 @@ describe('demo page', () => {
     buildWidget();
     server = await startTestServer();
     ({ browser, close: closeBrowser } = await launchBrowser());
-    bob = await connectWithRetry(server.wsUrl('demo', await server.token({ room: 'demo', user: 'bob', name: 'Bob' })));
+    bob = await TestClient.connect(server.wsUrl('demo', await server.token({ room: 'demo', user: 'bob', name: 'Bob' })));
   });
   afterAll(async () => {
     bob?.close();

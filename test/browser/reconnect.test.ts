@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { mintToken } from '../../core/auth.js';
 import { testSecret } from '../helpers/server.js';
-import { buildWidget, connectWithRetry, launchBrowser, waitForTexts } from './browser.js';
+import { buildWidget, launchBrowser, waitForTexts } from './browser.js';
+import { TestClient } from '../helpers/client.js';
 import { freePort } from '../../bench/lib/ports.js';
 
 /**
@@ -50,7 +51,7 @@ describe('connection', () => {
     barrage = await startBarrage(port);
     const say = async (text: string) => {
       const token = await mintToken(new TextEncoder().encode(testSecret), { room: 'phoenix', user: 'bob', name: 'Bob', role: 'viewer' });
-      const bob = await connectWithRetry(`ws://127.0.0.1:${port}/ws?room=phoenix&token=${token}`);
+      const bob = await TestClient.connect(`ws://127.0.0.1:${port}/ws?room=phoenix&token=${token}`);
       bob.danmaku(text, { color: 0xffffff });
       await bob.until(() => bob.texts().includes(text), 10_000, text);
       bob.close();
