@@ -60,6 +60,11 @@ export class EdgeMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly historyRetries = new Counter({
+    name: 'barrage_history_retries_total',
+    help: 'History requests of a resume retried because core or the bus did not answer',
+    registers: [this.registry],
+  });
   readonly busMessages = new Counter({
     name: 'barrage_bus_messages_in_total',
     help: 'Room events received from the bus',

@@ -25,6 +25,8 @@ import { EdgeMetrics } from './metrics.js';
 import { handleUpgrade } from './upgrade.js';
 
 const historyTimeoutMs = 2_000;
+/** Waits between retries of a resume's history request (about 7 s in all, with the timeouts). */
+const resumeRetryDelaysMs = [250, 500, 1_000, 2_000, 3_000];
 const presenceIntervalMs = 1_000;
 const sweepIntervalMs = 1_000;
 /**
@@ -299,21 +301,34 @@ export class EdgeServer {
         }
       });
     };
-    this.bus.request(subjects.history(conn.room), request, historyTimeoutMs).then(
-      (data) => {
-        let reply: v1.HistoryReply | undefined;
-        try {
-          reply = v1.HistoryReply.decode(data);
-        } catch (err) {
-          this.log.error({ err, room: conn.room }, 'undecodable history reply; welcoming without it');
-        }
-        onMacrotask(welcome, reply);
-      },
-      (err: unknown) => {
-        this.log.warn({ err, room: conn.room }, 'history unavailable; welcoming without it');
-        onMacrotask(welcome, undefined);
-      },
-    );
+    // A resume must not be answered "not recovered" just because core or
+    // NATS is briefly away (a restart): that would leave the viewer with a
+    // gap it cannot fill. Resumes retry with backoff; joins welcome at once.
+    const delays = resume ? resumeRetryDelaysMs : [];
+    const attempt = (n: number): void => {
+      this.bus.request(subjects.history(conn.room), request, historyTimeoutMs).then(
+        (data) => {
+          let reply: v1.HistoryReply | undefined;
+          try {
+            reply = v1.HistoryReply.decode(data);
+          } catch (err) {
+            this.log.error({ err, room: conn.room }, 'undecodable history reply; welcoming without it');
+          }
+          onMacrotask(welcome, reply);
+        },
+        (err: unknown) => {
+          const delay = delays[n];
+          if (delay !== undefined && !conn.closed && !this.draining) {
+            this.metrics.historyRetries.inc();
+            setTimeout(() => attempt(n + 1), delay);
+            return;
+          }
+          this.log.warn({ err, room: conn.room, resume }, 'history unavailable; welcoming without it');
+          onMacrotask(welcome, undefined);
+        },
+      );
+    };
+    attempt(0);
   }
 
   private welcomeFrame(conn: Conn, seq: number, recovered: boolean): Uint8Array {

@@ -189,7 +189,19 @@ describe('gifts - storm with faults over NATS', () => {
     const sendSeconds = (Date.now() - started) / 1000;
 
     const giftEvents = () => watcher.ordered().filter((e) => e.gift);
-    await watcher.until(() => giftEvents().length >= total, 30_000, `${total} gift events`);
+    await watcher
+      .until(() => giftEvents().length >= total, 30_000, `${total} gift events`)
+      .catch((err: unknown) => {
+        console.log(
+          'storm watcher saw',
+          giftEvents().length,
+          'gift events; last seq',
+          watcher.ordered().at(-1)?.seq,
+          'resumes',
+          watcher.resumesSent,
+        );
+        throw err;
+      });
     await watcher.until(() => Number(watcher.leaderboard?.totalGifts ?? 0) >= total, 10_000, 'leaderboard');
     await sleep(1_500);
     const ids = giftEvents().map((e) => e.gift?.id as string);
