@@ -254,6 +254,39 @@ describe('overlay', () => {
     await page.close();
   });
 
+  it('overlay - a danmaku passing the counters is drawn over them, not hidden behind them', async () => {
+    const page = await openOverlay(browser, server, 'room=layers');
+    publishEvent(server, 'layers', { online: { count: 12 } });
+    publishDanmaku(server, 'layers', 'must stay readable '.repeat(3));
+    // The overlay lets clicks through (pointer-events: none), which also hides it
+    // from hit testing; for this test only, make both layers hit-testable. Paint
+    // order, which is what is checked, does not depend on pointer events.
+    await page.evaluate(() => {
+      const style = document.createElement('style');
+      style.textContent = '.stage, .stage *, .counters, .counters * { pointer-events: auto !important; }';
+      document.querySelector('barrage-overlay')!.shadowRoot!.append(style);
+    });
+    // Wait until the danmaku crosses the counters badge, then ask what is drawn there.
+    const topmost = await page.waitForFunction(
+      () => {
+        const root = document.querySelector('barrage-overlay')!.shadowRoot!;
+        const badge = root.querySelector('.counters .card')?.getBoundingClientRect();
+        const d = [...root.querySelectorAll('.stage .d')].find((e) => e.textContent?.includes('must stay readable'));
+        const r = d?.getBoundingClientRect();
+        if (!badge || !r) return false;
+        const x = Math.max(badge.left, r.left) + 2;
+        const y = Math.max(badge.top, r.top) + 2;
+        if (x > Math.min(badge.right, r.right) - 2 || y > Math.min(badge.bottom, r.bottom) - 2) return false;
+        const hit = root.elementFromPoint(x, y);
+        return hit?.closest('.stage') ? 'danmaku' : hit?.closest('.counters') ? 'counters' : String(hit?.className);
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
+    expect(await topmost.jsonValue()).toBe('danmaku');
+    await page.close();
+  });
+
   it('overlay - reduced motion shows a static list', async () => {
     const page = await browser.newPage({ viewport: { width: 800, height: 450 }, reducedMotion: 'reduce' });
     await page.goto(`${server.url}/overlay?room=calm`);

@@ -25,6 +25,19 @@ export const overlayStyles = css`
     inset: 0;
     overflow: hidden;
     contain: strict;
+    /* Layers: counters under the danmaku (viewers came to read the danmaku,
+       and a badge must not hide the top lane); paid alerts, notices and the
+       settings controls over them. */
+    z-index: 1;
+  }
+  .super-chats,
+  .pinned,
+  .notice,
+  .gifts,
+  .skipped,
+  .settings-button,
+  barrage-settings {
+    z-index: 2;
   }
   .belt {
     position: absolute;
