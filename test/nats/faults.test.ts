@@ -48,7 +48,10 @@ describe('nats - faults on one NATS', () => {
       await sleep(10);
     }
     const all = [...onA, ...onB, chatter];
-    await Promise.all(all.map((v) => v.until(() => v.notices().length >= total, 20_000, `${total} notices`)));
+    // d120 is sent just after n120: wait for both, or a viewer can be checked between them.
+    await Promise.all(
+      all.map((v) => v.until(() => v.notices().length >= total && v.texts().length >= total / 3, 20_000, `${total} notices and danmaku`)),
+    );
     for (const v of all) {
       expect(v.notices()).toEqual(range(1, total, 'n'));
       expect(v.texts()).toEqual(Array.from({ length: total / 3 }, (_, i) => `d${(i + 1) * 3}`));
