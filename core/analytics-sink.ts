@@ -73,6 +73,9 @@ interface Sealed {
   handles: unknown[];
 }
 
+/** Size of the buffers the open batch is written into. */
+const chunkBytes = 1 << 20;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Writes room events to the analytics store in deduplicating batches. */
@@ -89,8 +92,16 @@ export class AnalyticsSink {
   private readonly prefix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   private counter = 0;
 
-  private lines: string[] = [];
-  private lineBytes = 0;
+  // The open batch: its rows written straight into buffers as they arrive,
+  // so no per-event string outlives its event (they would fill the old
+  // generation at 200,000 events/s), and its id fixed when it opens.
+  private openId = '';
+  private openTail = '';
+  private openRows = 0;
+  private openBytes = 0;
+  private chunks: Buffer[] = [];
+  private chunk: Buffer = Buffer.allocUnsafeSlow(0);
+  private offset = 0;
   private handles: unknown[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly queue: Sealed[] = [];
@@ -150,10 +161,9 @@ export class AnalyticsSink {
       if (handle !== undefined) this.source.ack([handle]);
       return;
     }
-    this.lines.push(line);
-    this.lineBytes += line.length + 24;
+    this.append(line);
     if (handle !== undefined) this.handles.push(handle);
-    if (this.lines.length >= this.maxBatchEvents || this.lineBytes >= this.maxBatchBytes) {
+    if (this.openRows >= this.maxBatchEvents || this.openBytes >= this.maxBatchBytes) {
       this.seal();
       this.kick();
     } else if (!this.timer) {
@@ -167,19 +177,45 @@ export class AnalyticsSink {
     this.kick();
   };
 
+  /** Adds one row (without its batch column) to the open batch, opening one if needed. */
+  private append(line: string): void {
+    if (this.openRows === 0) {
+      this.openId = `${this.prefix}-${(this.counter++).toString(36).padStart(6, '0')}`;
+      this.openTail = `\t${this.openId}\n`;
+    }
+    const row = line + this.openTail;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (this.chunk.length - this.offset < row.length * 3) {
+      this.cutChunk();
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(chunkBytes, row.length * 3));
+    }
+    const n = this.chunk.write(row, this.offset, 'utf8');
+    this.offset += n;
+    this.openBytes += n;
+    this.openRows++;
+  }
+
+  /** Moves the written part of the current chunk to the open batch's list. */
+  private cutChunk(): void {
+    if (this.offset === 0) return;
+    this.chunks.push(this.chunk.subarray(0, this.offset));
+    this.chunk = this.chunk.subarray(this.offset);
+    this.offset = 0;
+  }
+
   /** Turns the open batch into a sealed one with a fixed id and fixed bytes. */
   private seal(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.lines.length === 0) return;
-    const id = `${this.prefix}-${(this.counter++).toString(36).padStart(6, '0')}`;
-    const tail = `\t${id}\n`;
-    const payload = Buffer.from(this.lines.join(tail) + tail);
-    const batch: Sealed = { id, rows: this.lines.length, bytes: payload.length, payload, file: undefined, handles: this.handles };
-    this.lines = [];
-    this.lineBytes = 0;
+    if (this.openRows === 0) return;
+    this.cutChunk();
+    const payload = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.openBytes);
+    const batch: Sealed = { id: this.openId, rows: this.openRows, bytes: payload.length, payload, file: undefined, handles: this.handles };
+    this.chunks = [];
+    this.openRows = 0;
+    this.openBytes = 0;
     this.handles = [];
     this.queue.push(batch);
     this.s.queuedEvents += batch.rows;
@@ -263,7 +299,7 @@ export class AnalyticsSink {
 
   private async write(): Promise<void> {
     let delay = this.retryMinMs;
-    while (this.queue.length) {
+    while (this.queue.length && !this.stopped) {
       const b = this.queue[0] as Sealed;
       try {
         if (!this.prepared && this.options.prepare) await this.options.prepare();
@@ -304,6 +340,8 @@ export class AnalyticsSink {
   }
 
   private stopDeadline = Infinity;
+  /** Set when `stop` gave up: what is left belongs to the spill directory and the next start. */
+  private stopped = false;
 
   /** Seals the open batch and resolves when everything received so far is in the store. */
   async flush(): Promise<void> {
@@ -324,6 +362,7 @@ export class AnalyticsSink {
     this.kick();
     const done = new Promise<void>((r) => this.idleWaiters.push(r));
     await Promise.race([done, sleep(timeoutMs)]);
+    this.stopped = true;
     const dir = this.options.spillDir;
     if (!dir) return;
     for (const b of this.queue) {

@@ -1,0 +1,242 @@
+/**
+ * The sink's batching, bounding and spilling logic, against an in-memory
+ * store that records what it is given (the real engines are exercised in
+ * test/analytics). Rows are parsed back from the exact bytes the store got.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AnalyticsSink } from '../../core/analytics-sink.js';
+import type { SinkOptions } from '../../core/analytics-sink.js';
+import type { EventSource, SourceDeliver } from '../../core/analytics-source.js';
+import { AnalyticsEngine } from '../../core/analytics-store.js';
+import type { AnalyticsStore } from '../../core/analytics-store.js';
+import { encode } from '../analytics/events.js';
+
+/** Records every insert; fails while `down` is set. */
+class MemoryStore implements AnalyticsStore {
+  readonly engine = AnalyticsEngine.ClickHouse;
+  readonly inserts: Array<{ token: string; payload: Buffer }> = [];
+  down = false;
+  attempts = 0;
+  async version(): Promise<string> {
+    return '18.16.1';
+  }
+  async exec(): Promise<void> {}
+  async query<T>(): Promise<T[]> {
+    return [];
+  }
+  async insertTsv(_table: string, _columns: readonly string[], payload: Buffer, token: string): Promise<void> {
+    this.attempts++;
+    await new Promise((r) => setImmediate(r));
+    if (this.down) throw new Error('store down');
+    this.inserts.push({ token, payload: Buffer.from(payload) });
+  }
+  async close(): Promise<void> {}
+
+  /** Every stored row as its columns, in insert order. */
+  rows(): string[][] {
+    return this.inserts.flatMap((i) =>
+      i.payload
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split('\t')),
+    );
+  }
+}
+
+/** A source the test pushes into; pausable when asked. */
+class PushSource implements EventSource {
+  deliver: SourceDeliver = () => {};
+  acked: unknown[] = [];
+  paused = false;
+  pauses = 0;
+  pause?: () => void;
+  resume?: () => void;
+  constructor(pausable: boolean) {
+    if (pausable) {
+      this.pause = () => {
+        this.paused = true;
+        this.pauses++;
+      };
+      this.resume = () => {
+        this.paused = false;
+      };
+    }
+  }
+  start(deliver: SourceDeliver): void {
+    this.deliver = deliver;
+  }
+  ack(handles: readonly unknown[]): void {
+    this.acked.push(...handles);
+  }
+  async stop(): Promise<void> {}
+}
+
+const t0 = Date.UTC(2026, 10, 21, 12);
+
+function danmaku(i: number, text = `msg ${i}`): Uint8Array {
+  return encode({ room: `r${i % 3}`, seq: i + 1, tsMs: t0 + i, danmaku: { id: `d${i}`, user: { id: `u${i}`, name: 'Ann' }, text } });
+}
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'barrage-sink-unit-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function sinkOf(source: EventSource, store: AnalyticsStore, options: Partial<SinkOptions> = {}): AnalyticsSink {
+  return new AnalyticsSink(source, store, { database: 'db', retryMinMs: 1, retryMaxMs: 5, ...options });
+}
+
+describe('analytics sink', () => {
+  it('batching - rows of many sizes and scripts come out byte-exact, each with its batch id', async () => {
+    const store = new MemoryStore();
+    const source = new PushSource(false);
+    const sink = sinkOf(source, store, { maxBatchEvents: 1_000 });
+    sink.start();
+    // Multi-byte text, and rows far longer than the sink's 1 MiB buffers, so
+    // rows straddle buffer boundaries and one row needs a buffer of its own.
+    const texts = ['233', '哈哈哈哈', '🎉🎉', 'x'.repeat(3_000)];
+    const huge = '弹'.repeat(400_000);
+    const textOf = (i: number): string => (i === 7 || i === 2_500 ? huge : (texts[i % texts.length] as string));
+    const n = 5_000;
+    for (let i = 0; i < n; i++) source.deliver(danmaku(i, textOf(i)), i);
+    await sink.flush();
+    const rows = store.rows();
+    expect(rows).toHaveLength(n);
+    expect(rows.map((r) => r[9])).toEqual(Array.from({ length: n }, (_, i) => textOf(i)));
+    expect(rows.map((r) => Number(r[3]))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    // Each insert is one batch: every row carries that insert's token as its batch column.
+    for (const insert of store.inserts) {
+      const batches = new Set(
+        insert.payload
+          .toString('utf8')
+          .trimEnd()
+          .split('\n')
+          .map((l) => l.split('\t').at(-1)),
+      );
+      expect([...batches]).toEqual([insert.token]);
+    }
+    expect(store.inserts).toHaveLength(n / 1_000);
+    expect(new Set(store.inserts.map((i) => i.token)).size).toBe(store.inserts.length);
+    expect(source.acked).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(sink.stats()).toMatchObject({ received: n, inserted: n, queuedEvents: 0, memoryBytes: 0 });
+    await sink.stop();
+  });
+
+  it('batching - a batch is sealed at its byte limit and on its timer', async () => {
+    const store = new MemoryStore();
+    const source = new PushSource(false);
+    const sink = sinkOf(source, store, { maxBatchBytes: 10_000, flushMs: 20 });
+    sink.start();
+    for (let i = 0; i < 500; i++) source.deliver(danmaku(i), undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(store.rows()).toHaveLength(500);
+    expect(store.inserts.length).toBeGreaterThan(1);
+    for (const i of store.inserts.slice(0, -1)) expect(i.payload.length).toBeGreaterThanOrEqual(10_000);
+    for (const i of store.inserts) expect(i.payload.length).toBeLessThan(10_000 + 200);
+    await sink.stop();
+  });
+
+  it('malformed - bytes that are not an event are counted and acknowledged, the rest stored', async () => {
+    const store = new MemoryStore();
+    const source = new PushSource(false);
+    const sink = sinkOf(source, store);
+    sink.start();
+    source.deliver(new Uint8Array([0xff, 0xff, 0xff]), 'bad');
+    source.deliver(encode({ seq: 1, danmaku: { id: 'no-room', text: 'x' } }), 'roomless');
+    source.deliver(danmaku(1), 'good');
+    await sink.flush();
+    expect(store.rows()).toHaveLength(1);
+    expect(sink.stats()).toMatchObject({ received: 3, malformed: 2, inserted: 1 });
+    expect(source.acked).toEqual(['bad', 'roomless', 'good']);
+    await sink.stop();
+  });
+
+  it('outage - retries send the same bytes, and nothing is acknowledged before the store accepts', async () => {
+    const store = new MemoryStore();
+    store.down = true;
+    const source = new PushSource(false);
+    const sink = sinkOf(source, store, { maxBatchEvents: 100 });
+    sink.start();
+    for (let i = 0; i < 300; i++) source.deliver(danmaku(i), i);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(source.acked).toEqual([]);
+    expect(sink.stats().failures).toBeGreaterThan(1);
+    store.down = false;
+    await sink.flush();
+    expect(store.rows()).toHaveLength(300);
+    expect(source.acked).toHaveLength(300);
+    await sink.stop();
+  });
+
+  it('memory bound - a pausable source is paused past the limit and resumed once drained', async () => {
+    const store = new MemoryStore();
+    store.down = true;
+    const source = new PushSource(true);
+    const sink = sinkOf(source, store, { maxBatchEvents: 100, maxMemoryBytes: 20_000 });
+    sink.start();
+    for (let i = 0; i < 1_000; i++) source.deliver(danmaku(i), i);
+    expect(source.paused).toBe(true);
+    expect(sink.stats().spilledBatches).toBe(0);
+    store.down = false;
+    await sink.flush();
+    expect(source.paused).toBe(false);
+    expect(source.pauses).toBe(1);
+    expect(store.rows()).toHaveLength(1_000);
+    await sink.stop();
+  });
+
+  it('memory bound - a bus source spills to disk, and a restarted sink inserts what was spilled', async () => {
+    const spillDir = tempDir();
+    const store = new MemoryStore();
+    store.down = true;
+    const source = new PushSource(false);
+    const options = { maxBatchEvents: 100, maxMemoryBytes: 20_000, spillDir };
+    const first = sinkOf(source, store, options);
+    first.start();
+    for (let i = 0; i < 1_000; i++) source.deliver(danmaku(i), undefined);
+    const s = first.stats();
+    expect(s.spilledBatches).toBeGreaterThan(0);
+    expect(s.memoryBytes).toBeLessThanOrEqual(20_000);
+    expect(s.droppedEvents).toBe(0);
+    await first.stop(50);
+    expect(readdirSync(spillDir).length).toBeGreaterThan(0);
+
+    // A new process: the store is back, the spilled batches are picked up.
+    store.down = false;
+    const second = sinkOf(new PushSource(false), store, options);
+    second.start();
+    await second.flush();
+    const seqs = store.rows().map((r) => Number(r[3]));
+    expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1));
+    expect(readdirSync(spillDir)).toEqual([]);
+    await second.stop();
+  });
+
+  it('memory bound - past the spill limit new batches are dropped and counted, never the one being written', async () => {
+    const store = new MemoryStore();
+    store.down = true;
+    const source = new PushSource(false);
+    const sink = sinkOf(source, store, { maxBatchEvents: 100, maxMemoryBytes: 20_000, spillDir: tempDir(), maxSpillBytes: 30_000 });
+    sink.start();
+    for (let i = 0; i < 2_000; i++) source.deliver(danmaku(i), undefined);
+    const s = sink.stats();
+    expect(s.droppedEvents).toBeGreaterThan(0);
+    expect(s.spillBytes).toBeLessThanOrEqual(30_000);
+    expect(s.received).toBe(2_000);
+    store.down = false;
+    await sink.flush();
+    const stored = store.rows().length;
+    expect(stored + sink.stats().droppedEvents).toBe(2_000);
+    expect(store.rows()[0]?.[3]).toBe('1');
+    await sink.stop();
+  });
+});
