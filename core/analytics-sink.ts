@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { NOT_HANDLED, ROW_OVERHEAD, writeDanmakuRow } from './analytics-fast-row.js';
 import { eventRow } from './analytics-rows.js';
 import { eventColumns } from './analytics-schema.js';
 import type { AnalyticsStore } from './analytics-store.js';
@@ -97,6 +98,7 @@ export class AnalyticsSink {
   // generation at 200,000 events/s), and its id fixed when it opens.
   private openId = '';
   private openTail = '';
+  private openTailBytes: Buffer = Buffer.alloc(0);
   private openRows = 0;
   private openBytes = 0;
   private chunks: Buffer[] = [];
@@ -154,14 +156,12 @@ export class AnalyticsSink {
 
   private readonly receive = (data: Uint8Array, handle: unknown): void => {
     this.s.received++;
-    const line = eventRow(data, this.now());
-    if (line === undefined) {
+    if (!this.append(data, this.now())) {
       // Not an event: nothing could ever store it, so it is acknowledged and counted.
       this.s.malformed++;
       if (handle !== undefined) this.source.ack([handle]);
       return;
     }
-    this.append(line);
     if (handle !== undefined) this.handles.push(handle);
     if (this.openRows >= this.maxBatchEvents || this.openBytes >= this.maxBatchBytes) {
       this.seal();
@@ -177,22 +177,37 @@ export class AnalyticsSink {
     this.kick();
   };
 
-  /** Adds one row (without its batch column) to the open batch, opening one if needed. */
-  private append(line: string): void {
-    if (this.openRows === 0) {
+  /**
+   * Adds the row of one event to the open batch, opening one if needed;
+   * false when the bytes are not an event. Danmaku take the fast path,
+   * straight from their bytes; everything else is decoded and formatted.
+   */
+  private append(data: Uint8Array, recvMs: number): boolean {
+    if (this.openId === '') {
       this.openId = `${this.prefix}-${(this.counter++).toString(36).padStart(6, '0')}`;
       this.openTail = `\t${this.openId}\n`;
+      this.openTailBytes = Buffer.from(this.openTail);
     }
-    const row = line + this.openTail;
-    // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    if (this.chunk.length - this.offset < row.length * 3) {
-      this.cutChunk();
-      this.chunk = Buffer.allocUnsafeSlow(Math.max(chunkBytes, row.length * 3));
+    this.reserve(2 * data.length + this.openTailBytes.length + ROW_OVERHEAD);
+    let end = writeDanmakuRow(data, recvMs, this.openTailBytes, this.chunk, this.offset);
+    if (end === NOT_HANDLED) {
+      const line = eventRow(data, recvMs);
+      if (line === undefined) return false;
+      const row = line + this.openTail;
+      this.reserve(row.length * 3); // a UTF-16 code unit is at most 3 bytes of UTF-8
+      end = this.offset + this.chunk.write(row, this.offset, 'utf8');
     }
-    const n = this.chunk.write(row, this.offset, 'utf8');
-    this.offset += n;
-    this.openBytes += n;
+    this.openBytes += end - this.offset;
+    this.offset = end;
     this.openRows++;
+    return true;
+  }
+
+  /** Makes sure the current chunk has `bytes` free after the offset. */
+  private reserve(bytes: number): void {
+    if (this.chunk.length - this.offset >= bytes) return;
+    this.cutChunk();
+    this.chunk = Buffer.allocUnsafeSlow(Math.max(chunkBytes, bytes));
   }
 
   /** Moves the written part of the current chunk to the open batch's list. */
@@ -214,6 +229,7 @@ export class AnalyticsSink {
     const payload = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.openBytes);
     const batch: Sealed = { id: this.openId, rows: this.openRows, bytes: payload.length, payload, file: undefined, handles: this.handles };
     this.chunks = [];
+    this.openId = '';
     this.openRows = 0;
     this.openBytes = 0;
     this.handles = [];
