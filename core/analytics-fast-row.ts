@@ -25,6 +25,7 @@ const EVENT_SEQ = 1;
 const EVENT_ROOM = 2;
 const EVENT_TS_MS = 3;
 const EVENT_DANMAKU = 10;
+const EVENT_LAST_KIND = 50; // hold_decision; 51 and 52 are the actor and reason
 const DANMAKU_ID = 1;
 const DANMAKU_USER = 2;
 const DANMAKU_TEXT = 3;
@@ -408,4 +409,25 @@ export function writeDanmakuRow(bytes: Uint8Array, recvMs: number, tail: Uint8Ar
   o = writeCached(out, o, recvMs, received);
   out.set(tail, o);
   return o + tail.length;
+}
+
+/**
+ * The field number of an encoded `Event`'s kind (10 danmaku, 12 likes, 13
+ * online, ...), 0 when it has none, or -1 when the bytes cannot be read
+ * here. Lets a consumer pick events by kind without decoding them.
+ */
+export function eventKindField(bytes: Uint8Array): number {
+  const end = bytes.length;
+  let kind = 0;
+  pos = 0;
+  while (pos < end) {
+    const tag = varint(bytes, end);
+    if (tag < 0 || tag > 0xffffffff) return -1;
+    const wire = tag & 7;
+    const field = (tag - wire) / 8;
+    if (field === 0) return -1;
+    if (field >= EVENT_DANMAKU && field <= EVENT_LAST_KIND) kind = field;
+    if (!skip(bytes, end, wire)) return -1;
+  }
+  return kind;
 }

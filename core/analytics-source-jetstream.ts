@@ -15,11 +15,30 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { v1 } from '../proto/index.js';
+import { eventKindField } from './analytics-fast-row.js';
 import type { EventSource, SourceDeliver } from './analytics-source.js';
 import type { NatsBus } from './bus-nats.js';
 import type { Subscription } from './bus.js';
 import { classOf, EventClass } from './sequencer.js';
 import { logSubjects, subjects } from './subjects.js';
+
+/** Kind field numbers of the counters in `Event` (likes, online, leaderboard). */
+const counterKinds = new Set([12, 13, 25]);
+
+/**
+ * True for a counter event. Every stored event also arrives here (the stream
+ * republishes to the same subjects), so the kind is read from the bytes
+ * rather than by decoding each one.
+ */
+export function isCounter(data: Uint8Array): boolean {
+  const kind = eventKindField(data);
+  if (kind >= 0) return counterKinds.has(kind);
+  try {
+    return classOf(v1.Event.decode(data)) === EventClass.Counter;
+  } catch {
+    return false;
+  }
+}
 
 /** Options of a `JetStreamEventSource`. */
 export interface JetStreamSourceOptions {
@@ -57,13 +76,7 @@ export class JetStreamEventSource implements EventSource {
     this.deliver = deliver;
     // Counters only: stored events on the same subjects come from the stream.
     this.counters = this.bus.subscribe(subjects.events('*'), (data) => {
-      let event: v1.Event;
-      try {
-        event = v1.Event.decode(data);
-      } catch {
-        return;
-      }
-      if (classOf(event) !== EventClass.Counter) return;
+      if (!isCounter(data)) return;
       this.stats.counters++;
       deliver(data, undefined);
     });
