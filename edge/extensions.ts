@@ -52,6 +52,11 @@ export interface EdgeExtension {
   readonly frames?: Partial<Record<ExtensionFrameKind, FrameHandler>>;
   /** Runs, in order, on every valid danmaku before it is sequenced; the first refusal wins. */
   danmakuPolicy?(conn: Conn, danmaku: ValidDanmaku, now: number): DanmakuVerdict;
+  /**
+   * The room's current state for a viewer just welcomed (an active pin, slow
+   * mode, room modes) as unsequenced events (seq 0), sent after the history.
+   */
+  welcomeEvents?(room: string, now: number): v1.IEvent[];
   /** Runs at upgrade, after the token check. Must be synchronous. */
   admit?(identity: Identity, room: string): AdmissionVerdict;
   /** Called once the edge listens. */

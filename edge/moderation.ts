@@ -121,6 +121,22 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
     return this.states.get(room);
   }
 
+  /** An active pin, slow mode and room modes, for a viewer just welcomed (who missed the events that set them). */
+  welcomeEvents(room: string, now: number): v1.IEvent[] {
+    const s = this.states.get(room);
+    if (!s) return [];
+    const events: v1.IEvent[] = [];
+    const at = { room, seq: 0, tsMs: now };
+    if (s.pin && s.pinUntilMs > now) {
+      events.push({ ...at, pin: { ...s.pin, seconds: Math.ceil((s.pinUntilMs - now) / 1000) } });
+    }
+    if (s.slowSeconds > 0) events.push({ ...at, slowMode: { seconds: s.slowSeconds, automatic: s.slowAutomatic } });
+    if (s.danmakuOff || s.membersOnly || s.emoteOnly) {
+      events.push({ ...at, roomMode: { danmakuOff: s.danmakuOff, membersOnly: s.membersOnly, emoteOnly: s.emoteOnly } });
+    }
+    return events;
+  }
+
   // ------------------------------------------------------------------ admission and policy
 
   admit(identity: Identity, room: string): AdmissionVerdict {

@@ -294,11 +294,15 @@ export class EdgeServer {
     const welcome = (reply: v1.HistoryReply | undefined): void => {
       if (conn.closed) return;
       const frame = this.welcomeFrame(conn, reply?.seq ?? 0, resume && (reply?.recovered ?? false));
+      const now = Date.now();
+      const state = this.extensions.flatMap((ext) => ext.welcomeEvents?.(conn.room, now) ?? []);
       ws.cork(() => {
         ws.send(frame, true);
         if (reply && reply.events.length > 0) {
           ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: reply.events, history: true } }).finish(), true);
         }
+        // After the history, so a replayed older pin or slow mode does not override the current one.
+        if (state.length > 0) ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: state, history: true } }).finish(), true);
       });
     };
     // A resume must not be answered "not recovered" just because core or

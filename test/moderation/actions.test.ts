@@ -180,6 +180,50 @@ describe('moderation refusals', () => {
   });
 });
 
+describe('moderation state on join', () => {
+  it('moderation state on join - a viewer who arrives later is told the pin, slow mode and room mode, after the history', async () => {
+    const room = 'late-join';
+    const host = await join(room, 'h', 'host');
+    host.danmaku('said before the pin');
+    moderate(host, { pin: { danmakuId: 'd-1', text: 'rules: be kind', seconds: 30 } });
+    moderate(host, { slowMode: { seconds: 4 } });
+    moderate(host, { roomMode: { membersOnly: true } });
+    await eventOf(host, 'roomMode');
+    await sleep(100); // the edge's copy of the state follows the events
+
+    const late = await join(room, 'late', 'viewer');
+    const historyBatches = () => late.frames.filter((f) => f.batch?.history).map((f) => f.batch as v1.Batch);
+    await late.until(() => historyBatches().some((b) => b.events.some((e) => e.pin)), 3000, 'the state batch');
+    const batches = historyBatches();
+    const state = batches.at(-1) as v1.Batch;
+    expect(batches.flatMap((b) => b.events).some((e) => e.danmaku?.text === 'said before the pin')).toBe(true);
+    expect(state.events.map((e) => e.kind)).toEqual(['pin', 'slowMode', 'roomMode']);
+    expect(state.events.every((e) => Number(e.seq) === 0)).toBe(true);
+    const pin = state.events[0]?.pin as v1.Pin;
+    expect(pin.text).toBe('rules: be kind');
+    expect(pin.danmakuId).toBe('d-1');
+    expect(pin.seconds).toBeGreaterThan(25);
+    expect(pin.seconds).toBeLessThanOrEqual(30);
+    expect(state.events[1]?.slowMode?.seconds).toBe(4);
+    expect(state.events[2]?.roomMode).toMatchObject({ membersOnly: true, danmakuOff: false, emoteOnly: false });
+
+    // Lifted state is not announced: unpinned, slow mode off, modes cleared.
+    moderate(host, { pin: { seconds: 0 } });
+    moderate(host, { slowMode: { seconds: 0 } });
+    moderate(host, { roomMode: {} });
+    await eventOf(host, 'roomMode', (e) => !e.roomMode?.membersOnly);
+    await sleep(100);
+    const later = await join(room, 'later', 'viewer');
+    await sleep(200);
+    expect(
+      later.frames
+        .filter((f) => f.batch?.history)
+        .flatMap((f) => (f.batch as v1.Batch).events)
+        .filter((e) => Number(e.seq) === 0),
+    ).toEqual([]);
+  });
+});
+
 describe('moderation api', () => {
   const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.apiKey, method, path, body);
 

@@ -72,6 +72,13 @@ export class BarrageChat extends RoomElement {
         frag.appendChild(this.row('', '', displayText(e.notice.text), 'system'));
       } else if (e.kind === 'retract' && e.retract) {
         list.querySelector(`li[data-id="${CSS.escape(e.retract.danmakuId)}"]`)?.remove();
+      } else if (e.kind === 'pin' && e.pin && e.pin.seconds > 0) {
+        frag.appendChild(this.row('', '', `📌 ${displayText(e.pin.text)}`, 'system'));
+      } else if (e.kind === 'slowMode' && e.slowMode) {
+        const n = e.slowMode.seconds;
+        frag.appendChild(this.row('', '', n > 0 ? `Slow mode: one message every ${n} s` : 'Slow mode is off', 'system'));
+      } else if (e.kind === 'roomMode' && e.roomMode) {
+        frag.appendChild(this.row('', '', roomModeText(e.roomMode), 'system'));
       }
     }
     list.appendChild(frag);
@@ -199,4 +206,11 @@ export class BarrageChat extends RoomElement {
         </div>
       </form>`;
   }
+}
+
+/** What a room mode means for the viewer, in one line. */
+function roomModeText(m: { danmakuOff: boolean; membersOnly: boolean; emoteOnly: boolean }): string {
+  if (m.danmakuOff) return 'Chat is turned off';
+  const modes = [m.membersOnly ? 'members only' : '', m.emoteOnly ? 'emotes only' : ''].filter(Boolean);
+  return modes.length > 0 ? `Chat is ${modes.join(', ')}` : 'Chat is open to everyone';
 }
