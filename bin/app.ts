@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { startAnalytics, analyticsOptionsFromEnv } from '../core/analytics.js';
+import { registerAnalyticsMetrics } from '../core/analytics-metrics.js';
 import type { Analytics, AnalyticsOptions } from '../core/analytics.js';
 import { BusEventSource } from '../core/analytics-source.js';
 import { mintToken } from '../core/auth.js';
@@ -101,6 +102,7 @@ export async function startSingleProcess(
     processMetrics: options.processMetrics ?? true,
     extensions: [moderation, giftsExtension(giftConfig)],
   });
+  if (analytics) registerAnalyticsMetrics(edge.metrics.registry, () => analytics.sink.stats());
   const port = await edge.listen();
   return {
     edge,

@@ -4,7 +4,7 @@
  *
  *   barrage start [--port N]                      edge + core in one process
  *   barrage edge --nats URLS [--port N]           an edge joined to NATS
- *   barrage core --nats URLS                      core (JetStream sequencer) joined to NATS
+ *   barrage core --nats URLS [--port N]           core (JetStream sequencer) joined to NATS; N serves /metrics
  *   barrage token --room R --user U --name N --role viewer [--ttl S]
  */
 import { parseArgs } from 'node:util';
@@ -22,7 +22,7 @@ import type { Role } from './roles.js';
 const usage = `usage:
   barrage start [--port N]
   barrage edge --nats nats://host:4222[,nats://...] [--port N]
-  barrage core --nats nats://host:4222[,nats://...]
+  barrage core --nats nats://host:4222[,nats://...] [--port N]   (/healthz, /readyz, /metrics; default 9470)
   barrage token --room R --user U [--name N] [--role guest|viewer|moderator|host|admin] [--ttl SECONDS]`;
 
 async function start(args: string[]): Promise<void> {
@@ -71,7 +71,8 @@ function stopOnSignals(role: Role, logger: ReturnType<typeof createLogger>): voi
 async function role(which: 'edge' | 'core', args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, nats: { type: 'string' } } });
   const env = { ...process.env };
-  if (values.port !== undefined) env['PORT'] = values.port;
+  // An edge's port is its WebSocket and HTTP port; core's is its health and metrics port.
+  if (values.port !== undefined) env[which === 'edge' ? 'PORT' : 'BARRAGE_CORE_HTTP_PORT'] = values.port;
   // Processes of one deployment must share the site's secret; no development file is made here.
   const config = loadConfig(env, { createSecret: false });
   const nats = loadNatsConfig(env, values.nats);
@@ -82,7 +83,7 @@ async function role(which: 'edge' | 'core', args: string[]): Promise<void> {
     stopOnSignals(edge, logger);
   } else {
     const core = await startCore(config, nats, logger);
-    logger.info({ replicas: nats.replicas }, 'Barrage core is up');
+    logger.info({ port: core.httpPort, replicas: nats.replicas }, 'Barrage core is up');
     stopOnSignals(core, logger);
   }
 }

@@ -4,7 +4,9 @@
  */
 import type { Logger } from 'pino';
 import { mintToken } from '../core/auth.js';
+import { BusStatus } from '../core/bus.js';
 import { NatsBus } from '../core/bus-nats.js';
+import { coreMetrics, startCoreHttp } from '../core/core-http.js';
 import type { Config } from '../core/config.js';
 import { loadGiftConfig } from '../core/config-gifts.js';
 import type { GiftConfig } from '../core/config-gifts.js';
@@ -116,7 +118,14 @@ export async function startCore(
   logger: Logger,
   options: { giftConfig?: GiftConfig } = {},
 ): Promise<
-  Role & { sequencer: JetStreamSequencer; bus: NatsBus; analytics: Analytics | undefined; gifts: GiftService; likes: LikeCounter }
+  Role & {
+    sequencer: JetStreamSequencer;
+    bus: NatsBus;
+    analytics: Analytics | undefined;
+    gifts: GiftService;
+    likes: LikeCounter;
+    httpPort: number;
+  }
 > {
   const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = await connectBus(nats, `barrage-core-${config.edgeId}`, logger);
@@ -146,13 +155,22 @@ export async function startCore(
   gifts.start();
   const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
   likes.start();
+  const http = await startCoreHttp({
+    host: config.host,
+    port: nats.coreHttpPort,
+    registry: coreMetrics(() => bus.status() === BusStatus.Connected, analytics ? () => analytics.sink.stats() : undefined),
+    ready: () => bus.status() === BusStatus.Connected,
+    logger,
+  });
   return {
     sequencer,
     bus,
     analytics,
     gifts,
     likes,
+    httpPort: http.port,
     async stop() {
+      await http.close();
       await analytics?.stop();
       moderation.stop();
       await store.close();

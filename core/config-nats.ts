@@ -12,11 +12,16 @@ export interface NatsConfig {
   replicas: number;
   /** Seconds stored room events are kept (core only). */
   retainSeconds: number;
+  /** Port of core's /healthz, /readyz and /metrics (core only); 0 picks a free one. */
+  coreHttpPort: number;
 }
 
 type Env = Record<string, string | undefined>;
 
-/** Reads `BARRAGE_NATS_URL` (comma-separated), `BARRAGE_JS_REPLICAS`, `BARRAGE_RETAIN_SECONDS`; `urls` (from `--nats`) wins. */
+/**
+ * Reads `BARRAGE_NATS_URL` (comma-separated), `BARRAGE_JS_REPLICAS`,
+ * `BARRAGE_RETAIN_SECONDS` and `BARRAGE_CORE_HTTP_PORT`; `urls` (from `--nats`) wins.
+ */
 export function loadNatsConfig(env: Env, urls?: string): NatsConfig {
   const raw = urls ?? env['BARRAGE_NATS_URL'] ?? '';
   const servers = raw
@@ -31,5 +36,8 @@ export function loadNatsConfig(env: Env, urls?: string): NatsConfig {
   if (![1, 3, 5].includes(replicas)) throw new ConfigError('BARRAGE_JS_REPLICAS must be 1, 3 or 5');
   const retainSeconds = Number(env['BARRAGE_RETAIN_SECONDS'] ?? '86400');
   if (!Number.isInteger(retainSeconds) || retainSeconds < 60) throw new ConfigError('BARRAGE_RETAIN_SECONDS must be an integer >= 60');
-  return { servers, replicas, retainSeconds };
+  const coreHttpPort = Number(env['BARRAGE_CORE_HTTP_PORT'] ?? '9470');
+  if (!Number.isInteger(coreHttpPort) || coreHttpPort < 0 || coreHttpPort > 65535)
+    throw new ConfigError('BARRAGE_CORE_HTTP_PORT must be a port number (0 picks a free one)');
+  return { servers, replicas, retainSeconds, coreHttpPort };
 }

@@ -112,6 +112,15 @@ describe('analytics dashboard - single process with chDB', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('metrics - the edge /metrics counts what the sink stored', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
+    const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+    expect(value('barrage_analytics_events_inserted_total')).toBe(events.length);
+    expect(value('barrage_analytics_events_received_total')).toBe(events.length);
+    expect(value('barrage_analytics_queued_events')).toBe(0);
+    expect(value('barrage_analytics_events_dropped_total')).toBe(0);
+  });
+
   it('dashboard - renders the charts and tables from real data in Chromium', async () => {
     browser = await chromium.launch(chromiumLaunchOptions());
     const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });

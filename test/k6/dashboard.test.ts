@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { registerAnalyticsMetrics } from '../../core/analytics-metrics.js';
+import { coreMetrics } from '../../core/core-http.js';
 import { EdgeMetrics } from '../../edge/metrics.js';
 
 interface Panel {
@@ -24,8 +26,27 @@ const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')
 };
 const operations = readFileSync('docs/operations.md', 'utf8');
 
+/** Zero counters, for a sink that has seen nothing. */
+const idleSink = () => ({
+  received: 0,
+  malformed: 0,
+  inserted: 0,
+  batches: 0,
+  failures: 0,
+  spilledBatches: 0,
+  droppedEvents: 0,
+  queuedBatches: 0,
+  queuedEvents: 0,
+  memoryBytes: 0,
+  spillBytes: 0,
+  paused: false,
+});
+
+/** What an edge (with the analytics sink, as in one process) and a core process export. */
 async function exported(): Promise<{ names: Set<string>; edge: string[] }> {
-  const text = await new EdgeMetrics(true).registry.metrics();
+  const edgeMetrics = new EdgeMetrics(true);
+  registerAnalyticsMetrics(edgeMetrics.registry, idleSink);
+  const text = (await edgeMetrics.registry.metrics()) + (await coreMetrics(() => true, idleSink).metrics());
   const names = new Set<string>();
   const edge: string[] = [];
   for (const line of text.split('\n')) {
@@ -34,7 +55,7 @@ async function exported(): Promise<{ names: Set<string>; edge: string[] }> {
     const [, name, type] = m as unknown as [string, string, string];
     names.add(name);
     if (type === 'histogram' || type === 'summary') for (const s of ['_bucket', '_sum', '_count']) names.add(name + s);
-    if (!name.startsWith('barrage_process_')) edge.push(name);
+    if (!name.startsWith('barrage_process_') && !edge.includes(name)) edge.push(name);
   }
   return { names, edge };
 }

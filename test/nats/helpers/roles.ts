@@ -57,10 +57,9 @@ export class RoleProcess {
       if (Date.now() > deadline) throw new Error(`${role} ${id} did not start: ${p.output.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 25));
     }
-    if (role === 'edge') {
-      const line = p.output.split('\n').find((l) => l.includes(marker)) ?? '';
-      p.port = (JSON.parse(line) as { port: number }).port;
-    }
+    // An edge's WebSocket and HTTP port; core's health and metrics port.
+    const line = p.output.split('\n').find((l) => l.includes(marker)) ?? '';
+    p.port = (JSON.parse(line) as { port: number }).port;
     return p;
   }
 
