@@ -114,7 +114,13 @@ describe('analytics dashboard - single process with chDB', () => {
 
   it('metrics - the edge /metrics counts what the sink stored', async () => {
     const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
-    const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+    const value = (name: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')[1],
+      );
     expect(value('barrage_analytics_events_inserted_total')).toBe(events.length);
     expect(value('barrage_analytics_events_received_total')).toBe(events.length);
     expect(value('barrage_analytics_queued_events')).toBe(0);
