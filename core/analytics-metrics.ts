@@ -47,5 +47,10 @@ export function registerAnalyticsMetrics(registry: Registry, stats: () => SinkSt
   counter('barrage_analytics_insert_failures_total', 'Failed analytics inserts (each is retried with backoff)', 'failures');
   counter('barrage_analytics_batches_spilled_total', 'Analytics batches spilled to disk', 'spilledBatches');
   counter('barrage_analytics_events_dropped_total', 'Analytics events dropped because memory and spill limits were full', 'droppedEvents');
+  counter(
+    'barrage_analytics_redeliveries_skipped_total',
+    'Events a durable source delivered again that were already held or stored, left out',
+    'skippedRedeliveries',
+  );
   counter('barrage_analytics_events_malformed_total', 'Bytes on the room event subjects that were not an event', 'malformed');
 }

@@ -14,12 +14,17 @@
  *   past `maxSpillBytes` on disk new batches are dropped and counted.
  * - While the store is down, inserts are retried with exponential backoff.
  * - Spilled batches survive a restart: `start` picks them up.
+ * - An event a durable source delivers again is stored once and counted
+ *   once: a second delivery of an event still held is dropped (the first
+ *   one's ack covers it), and redelivered events go into batches of their
+ *   own that leave out what the store already has (analytics-redelivery.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { NOT_HANDLED, ROW_OVERHEAD, writeDanmakuRow } from './analytics-fast-row.js';
+import { withoutStored } from './analytics-redelivery.js';
 import { eventRow } from './analytics-rows.js';
 import { eventColumns } from './analytics-schema.js';
 import type { AnalyticsStore } from './analytics-store.js';
@@ -58,6 +63,8 @@ export interface SinkStats {
   failures: number;
   spilledBatches: number;
   droppedEvents: number;
+  /** Redelivered events left out: already held in a batch, or already in the store. */
+  skippedRedeliveries: number;
   queuedBatches: number;
   queuedEvents: number;
   memoryBytes: number;
@@ -72,6 +79,8 @@ interface Sealed {
   payload: Buffer | undefined; // in memory, or
   file: string | undefined; // spilled
   handles: unknown[];
+  /** Holds redelivered events: check the store for them before the first insert. */
+  suspect: boolean;
 }
 
 /** Size of the buffers the open batch is written into. */
@@ -105,6 +114,9 @@ export class AnalyticsSink {
   private chunk: Buffer = Buffer.allocUnsafeSlow(0);
   private offset = 0;
   private handles: unknown[] = [];
+  private openSuspect = false;
+  /** Delivery ids of events in batches the store has not accepted yet. */
+  private readonly held = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly queue: Sealed[] = [];
   private writing = false;
@@ -119,6 +131,7 @@ export class AnalyticsSink {
     failures: 0,
     spilledBatches: 0,
     droppedEvents: 0,
+    skippedRedeliveries: 0,
     queuedBatches: 0,
     queuedEvents: 0,
     memoryBytes: 0,
@@ -156,6 +169,19 @@ export class AnalyticsSink {
 
   private readonly receive = (data: Uint8Array, handle: unknown): void => {
     this.s.received++;
+    const delivery = handle !== undefined ? this.source.deliveryOf?.(handle) : undefined;
+    if (delivery && this.held.has(delivery.id)) {
+      // Delivered again while its batch waits for the store: the first delivery's ack covers both.
+      this.s.skippedRedeliveries++;
+      return;
+    }
+    // Redelivered events get batches of their own (checked against the store before insert).
+    const suspect = delivery?.redelivered ?? false;
+    if (suspect !== this.openSuspect) {
+      this.seal();
+      this.kick();
+      this.openSuspect = suspect;
+    }
     if (!this.append(data, this.now())) {
       // Not an event: nothing could ever store it, so it is acknowledged and counted.
       this.s.malformed++;
@@ -163,6 +189,7 @@ export class AnalyticsSink {
       return;
     }
     if (handle !== undefined) this.handles.push(handle);
+    if (delivery) this.held.add(delivery.id);
     if (this.openRows >= this.maxBatchEvents || this.openBytes >= this.maxBatchBytes) {
       this.seal();
       this.kick();
@@ -227,7 +254,15 @@ export class AnalyticsSink {
     if (this.openRows === 0) return;
     this.cutChunk();
     const payload = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.openBytes);
-    const batch: Sealed = { id: this.openId, rows: this.openRows, bytes: payload.length, payload, file: undefined, handles: this.handles };
+    const batch: Sealed = {
+      id: this.openId,
+      rows: this.openRows,
+      bytes: payload.length,
+      payload,
+      file: undefined,
+      handles: this.handles,
+      suspect: this.openSuspect,
+    };
     this.chunks = [];
     this.openId = '';
     this.openRows = 0;
@@ -257,7 +292,7 @@ export class AnalyticsSink {
         this.drop(i, b);
         continue;
       }
-      const file = join(this.options.spillDir, `${b.id}.tsv`);
+      const file = this.spillFile(this.options.spillDir, b);
       try {
         mkdirSync(this.options.spillDir, { recursive: true });
         writeFileSync(file, b.payload);
@@ -274,8 +309,20 @@ export class AnalyticsSink {
     }
   }
 
+  /** A spilled batch's file; redelivered batches not yet checked against the store say so in the name. */
+  private spillFile(dir: string, b: Sealed): string {
+    return join(dir, `${b.id}${b.suspect ? '.suspect' : ''}.tsv`);
+  }
+
+  /** Forgets the delivery ids of a batch that is done with (stored or dropped). */
+  private release(b: Sealed): void {
+    if (!this.source.deliveryOf) return;
+    for (const h of b.handles) this.held.delete(this.source.deliveryOf(h).id);
+  }
+
   private drop(index: number, b: Sealed): void {
     this.queue.splice(index, 1);
+    this.release(b);
     this.s.memoryBytes -= b.payload ? b.bytes : 0;
     this.s.queuedEvents -= b.rows;
     this.s.droppedEvents += b.rows;
@@ -295,7 +342,8 @@ export class AnalyticsSink {
       const file = join(dir, name);
       const bytes = statSync(file).size;
       const rows = readFileSync(file).reduce((n, c) => (c === 10 ? n + 1 : n), 0);
-      this.queue.push({ id: name.slice(0, -4), rows, bytes, payload: undefined, file, handles: [] });
+      const suspect = name.endsWith('.suspect.tsv');
+      this.queue.push({ id: name.replace(/(\.suspect)?\.tsv$/, ''), rows, bytes, payload: undefined, file, handles: [], suspect });
       this.s.spillBytes += bytes;
       this.s.queuedEvents += rows;
     }
@@ -320,8 +368,8 @@ export class AnalyticsSink {
       try {
         if (!this.prepared && this.options.prepare) await this.options.prepare();
         this.prepared = true;
-        const payload = b.payload ?? readFileSync(b.file as string);
-        await this.store.insertTsv(this.table, eventColumns, payload, b.id);
+        const payload = b.suspect ? await this.settle(b) : (b.payload ?? readFileSync(b.file as string));
+        if (b.rows > 0) await this.store.insertTsv(this.table, eventColumns, payload, b.id);
       } catch (err) {
         this.s.failures++;
         this.prepared = false;
@@ -348,11 +396,41 @@ export class AnalyticsSink {
         }
       }
       if (b.handles.length) this.source.ack(b.handles);
+      this.release(b);
       if (this.s.paused && this.s.memoryBytes <= this.maxMemoryBytes / 2) {
         this.s.paused = false;
         this.source.resume?.();
       }
     }
+  }
+
+  /**
+   * Leaves out of a batch of redelivered events those the store already
+   * has, once, before its first insert; its bytes are fixed from then on.
+   */
+  private async settle(b: Sealed): Promise<Buffer> {
+    const before = b.payload ?? readFileSync(b.file as string);
+    const { payload, removed } = await withoutStored(this.store, this.table, before);
+    if (removed > 0) {
+      this.s.skippedRedeliveries += removed;
+      this.s.queuedEvents -= removed;
+      b.rows -= removed;
+      if (b.payload) {
+        this.s.memoryBytes += payload.length - b.bytes;
+        b.payload = payload;
+      } else {
+        writeFileSync(b.file as string, payload);
+        this.s.spillBytes += payload.length - b.bytes;
+      }
+      b.bytes = payload.length;
+    }
+    b.suspect = false;
+    if (b.file) {
+      const settled = this.spillFile(join(b.file, '..'), b);
+      renameSync(b.file, settled);
+      b.file = settled;
+    }
+    return payload;
   }
 
   private stopDeadline = Infinity;
@@ -384,7 +462,7 @@ export class AnalyticsSink {
     for (const b of this.queue) {
       if (!b.payload) continue;
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `${b.id}.tsv`), b.payload);
+      writeFileSync(this.spillFile(dir, b), b.payload);
     }
   }
 }

@@ -16,7 +16,7 @@ import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { v1 } from '../proto/index.js';
 import { eventKindField } from './analytics-fast-row.js';
-import type { EventSource, SourceDeliver } from './analytics-source.js';
+import type { Delivery, EventSource, SourceDeliver } from './analytics-source.js';
 import type { NatsBus } from './bus-nats.js';
 import type { Subscription } from './bus.js';
 import { classOf, EventClass } from './sequencer.js';
@@ -131,6 +131,11 @@ export class JetStreamEventSource implements EventSource {
       (h as JsMsg).ack();
       this.stats.acked++;
     }
+  }
+
+  deliveryOf(handle: unknown): Delivery {
+    const m = handle as JsMsg;
+    return { id: m.seq, redelivered: m.redelivered };
   }
 
   pause(): void {

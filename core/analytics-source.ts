@@ -11,6 +11,14 @@ import { subjects } from './subjects.js';
 /** Called once per encoded `Event`; `handle` comes back in `ack` (undefined for a bus). */
 export type SourceDeliver = (data: Uint8Array, handle: unknown) => void;
 
+/** What a source knows of one delivery, when it may deliver an event more than once. */
+export interface Delivery {
+  /** The event's position in the source (a stream sequence): the same on every delivery of it. */
+  id: number;
+  /** Delivered before: the sink may have stored it already (a crash before the ack, an ack too late). */
+  redelivered: boolean;
+}
+
 /** A stream of sequenced room events for the analytics sink. */
 export interface EventSource {
   /** Starts delivering. Called once. */
@@ -20,6 +28,8 @@ export interface EventSource {
    * order). A durable source acknowledges them now and never before.
    */
   ack(handles: readonly unknown[]): void;
+  /** Identifies a delivery by its handle. Absent when every event is delivered once (a bus subscription). */
+  deliveryOf?(handle: unknown): Delivery;
   /** Stop fetching: the sink's buffer is full. Absent when the source cannot be paused. */
   pause?(): void;
   /** Fetch again after `pause`. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnalyticsQueries } from '../../core/analytics-queries.js';
 import { migrate } from '../../core/analytics-schema.js';
 import { AnalyticsSink } from '../../core/analytics-sink.js';
 import { JetStreamEventSource } from '../../core/analytics-source-jetstream.js';
@@ -17,6 +18,7 @@ import { NatsBus } from '../../core/bus-nats.js';
 import { createLogger } from '../../core/logger.js';
 import { JetStreamSequencer } from '../../core/sequencer-jetstream.js';
 import { ChdbStore } from '../../core/store-chdb.js';
+import type { AnalyticsStore } from '../../core/analytics-store.js';
 import { subjects } from '../../core/subjects.js';
 import { v1 } from '../../proto/index.js';
 import { startNats } from '../nats/helpers/nats-server.js';
@@ -49,19 +51,24 @@ describe('analytics - durable JetStream source', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const send = (n: number, from: number) => {
+  const send = (n: number, from: number, room = 'js') => {
     for (let i = from; i < from + n; i++) {
-      const event =
-        i % 2 ? { room: 'js', notice: { text: `n${i}` } } : { room: 'js', danmaku: { text: `d${i}`, user: { id: 'u', name: 'U' } } };
-      bus.publish(subjects.ingress('js'), v1.Event.encode(event).finish());
+      const event = i % 2 ? { room, notice: { text: `n${i}` } } : { room, danmaku: { text: `d${i}`, user: { id: 'u', name: 'U' } } };
+      bus.publish(subjects.ingress(room), v1.Event.encode(event).finish());
     }
   };
-  const stored = async () => {
+  const stored = async (room = 'js') => {
     const [row] = await store.query<{ n: string; seqs: string }>(
-      `SELECT count() AS n, uniqExact(seq) AS seqs FROM ${db}.events FINAL WHERE room = 'js'`,
+      `SELECT count() AS n, uniqExact(seq) AS seqs FROM ${db}.events FINAL WHERE room = '${room}'`,
     );
     return { n: Number(row?.n ?? 0), seqs: Number(row?.seqs ?? 0) };
   };
+  /** What the per-minute rollup says of a room: every event counted once, or not. */
+  const rollup = async (room: string) => {
+    const s = await new AnalyticsQueries(store, db).stats({ room, fromMs: started - 60_000, toMs: Date.now() + 3600_000 });
+    return { events: s.events, messages: s.messages };
+  };
+  const started = Date.now();
   const until = async (predicate: () => Promise<boolean>, what: string) => {
     const deadline = Date.now() + 20_000;
     while (!(await predicate())) {
@@ -96,5 +103,63 @@ describe('analytics - durable JetStream source', () => {
     expect(info.num_pending).toBe(0);
     expect(sourceB.stats.acked).toBe(sourceB.stats.stored);
     await sinkB.stop();
+  });
+
+  it('analytics - a sink that crashed after the store accepted a batch, before the ack: its successor counts each event once', async () => {
+    const durable = 'crash-after-insert';
+    // The first sink stores but never acknowledges, as a process killed between the two would.
+    const sourceA = new JetStreamEventSource(bus, { logger, durable, ackWaitMs: 1_000 });
+    sourceA.ack = () => undefined;
+    const sinkA = new AnalyticsSink(sourceA, store, { database: db, flushMs: 50, logger });
+    sinkA.start();
+    send(300, 0, 'crash');
+    await until(async () => (await stored('crash')).n === 300, '300 rows stored by the first sink');
+    await sinkA.stop();
+    expect(await rollup('crash')).toEqual({ events: 300, messages: 150 });
+
+    // Its successor gets all 300 again (after the ack wait) and new events besides.
+    const sourceB = new JetStreamEventSource(bus, { logger, durable, ackWaitMs: 1_000 });
+    const sinkB = new AnalyticsSink(sourceB, store, { database: db, flushMs: 50, logger });
+    sinkB.start();
+    send(100, 300, 'crash');
+    await until(async () => (await stored('crash')).n === 400, '400 rows');
+    await until(async () => sinkB.stats().skippedRedeliveries >= 300, 'the redeliveries left out');
+    await sinkB.flush();
+    expect(await stored('crash')).toEqual({ n: 400, seqs: 400 });
+    expect(await rollup('crash')).toEqual({ events: 400, messages: 200 });
+    const info = await (await jetstreamManager(bus.nc)).consumers.info('BARRAGE_ROOMS', durable);
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.num_pending).toBe(0);
+    await sinkB.stop();
+  });
+
+  it('analytics - ClickHouse away for longer than the ack wait: redelivered events are stored and counted once', async () => {
+    const durable = 'long-outage';
+    let down = true;
+    const flaky: AnalyticsStore = Object.create(store) as AnalyticsStore;
+    flaky.insertTsv = async (...args) => {
+      if (down) throw new Error('store down');
+      return store.insertTsv(...args);
+    };
+    const source = new JetStreamEventSource(bus, { logger, durable, ackWaitMs: 700 });
+    const sink = new AnalyticsSink(source, flaky, { database: db, flushMs: 50, retryMinMs: 50, retryMaxMs: 200, logger });
+    sink.start();
+    send(200, 0, 'outage');
+    await until(async () => sink.stats().received >= 200, '200 received');
+    // Two ack waits pass with nothing acknowledged: JetStream delivers everything again, twice.
+    await until(async () => sink.stats().skippedRedeliveries >= 400, 'two rounds of redeliveries');
+    expect(sink.stats().inserted).toBe(0);
+    down = false;
+    await until(async () => (await stored('outage')).n === 200, '200 rows');
+    await sink.flush();
+    await new Promise((r) => setTimeout(r, 1_500)); // longer than the ack wait: nothing comes back
+    expect(await stored('outage')).toEqual({ n: 200, seqs: 200 });
+    expect(await rollup('outage')).toEqual({ events: 200, messages: 100 });
+    // The new durable consumer also delivered the other tests' rooms: every delivery was stored once or left out.
+    const st = sink.stats();
+    expect(st.inserted + st.skippedRedeliveries + st.malformed).toBe(st.received);
+    const info = await (await jetstreamManager(bus.nc)).consumers.info('BARRAGE_ROOMS', durable);
+    expect(info.num_ack_pending).toBe(0);
+    await sink.stop();
   });
 });

@@ -35,6 +35,7 @@ const idleSink = () => ({
   failures: 0,
   spilledBatches: 0,
   droppedEvents: 0,
+  skippedRedeliveries: 0,
   queuedBatches: 0,
   queuedEvents: 0,
   memoryBytes: 0,

@@ -1,0 +1,75 @@
+/**
+ * Redelivered events, the one way a row could be counted twice. A durable
+ * source delivers again what was not acknowledged: after a sink crashed
+ * between the store accepting a batch and the ack, or after ClickHouse was
+ * away for longer than the consumer's ack wait. The raw `events` table
+ * collapses such a row (same identity), but the per-minute rollup is fed per
+ * insert, keyed by batch, and a redelivered event arrives in another batch.
+ *
+ * So the sink keeps redelivered events in batches of their own, and before
+ * such a batch is inserted the first time it asks the store which of its
+ * events are there already and leaves those rows out. From then on the batch
+ * is fixed bytes like any other, and retries deduplicate as usual.
+ *
+ * A stored (sequenced) event is identified by (room, seq). Counters repeat
+ * the room's latest seq and never come from a durable source; they are kept.
+ */
+import { eventColumns } from './analytics-schema.js';
+import type { AnalyticsStore } from './analytics-store.js';
+import { sqlString, sqlUInt } from './analytics-store.js';
+
+const ROOM = eventColumns.indexOf('room');
+const SEQ = eventColumns.indexOf('seq');
+const KIND = eventColumns.indexOf('kind');
+const counterKinds = new Set(['online', 'likes', 'leaderboard']);
+const counterList = [...counterKinds].map(sqlString).join(', ');
+
+/** Rooms per existence query: keeps each query far below the server's `max_query_size`. */
+const roomsPerQuery = 500;
+
+/** Reverses `tsvEscape` (analytics-rows.ts). */
+function tsvUnescape(value: string): string {
+  if (!value.includes('\\')) return value;
+  return value.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c === '0' ? '\0' : c));
+}
+
+/** The rows of a batch without the events the store already has, and how many were left out. */
+export async function withoutStored(store: AnalyticsStore, table: string, payload: Buffer): Promise<{ payload: Buffer; removed: number }> {
+  const lines = payload.toString('utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  // Per room, the seq range of this batch's sequenced events.
+  const ranges = new Map<string, { min: number; max: number }>();
+  const keys: Array<string | undefined> = lines.map((line) => {
+    const cols = line.split('\t', KIND + 1);
+    if (counterKinds.has(cols[KIND] ?? '')) return undefined;
+    const room = tsvUnescape(cols[ROOM] ?? '');
+    const seq = Number(cols[SEQ]);
+    const r = ranges.get(room);
+    if (!r) ranges.set(room, { min: seq, max: seq });
+    else {
+      r.min = Math.min(r.min, seq);
+      r.max = Math.max(r.max, seq);
+    }
+    return `${room}\n${seq}`;
+  });
+  const stored = new Set<string>();
+  const rooms = [...ranges];
+  for (let i = 0; i < rooms.length; i += roomsPerQuery) {
+    const where = rooms
+      .slice(i, i + roomsPerQuery)
+      .map(([room, r]) => `(room = ${sqlString(room)} AND seq BETWEEN ${sqlUInt(r.min)} AND ${sqlUInt(r.max)})`)
+      .join(' OR ');
+    const rows = await store.query<{ room: string; seq: string | number }>(
+      `SELECT room, seq FROM ${table} WHERE kind NOT IN (${counterList}) AND (${where})`,
+    );
+    for (const row of rows) stored.add(`${row.room}\n${Number(row.seq)}`);
+  }
+  if (stored.size === 0) return { payload, removed: 0 };
+  const kept = lines.filter((_, i) => {
+    const key = keys[i];
+    return key === undefined || !stored.has(key);
+  });
+  const removed = lines.length - kept.length;
+  if (removed === 0) return { payload, removed: 0 };
+  return { payload: Buffer.from(kept.length ? kept.join('\n') + '\n' : ''), removed };
+}
