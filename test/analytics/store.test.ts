@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsQueries } from '../../core/analytics-queries.js';
+import { withoutStored } from '../../core/analytics-redelivery.js';
+import { eventRow } from '../../core/analytics-rows.js';
 import { migrate, migrations } from '../../core/analytics-schema.js';
 import { AnalyticsSink } from '../../core/analytics-sink.js';
 import { BusEventSource } from '../../core/analytics-source.js';
@@ -160,5 +162,21 @@ describe.each(engines)('analytics store on $name', (engine) => {
     const stats = await new AnalyticsQueries(store, db).stats({ room: 'retry', fromMs: t0, toMs: t0 + 3600_000 });
     expect(stats.messages).toBe(1000);
     expect(stats.events).toBe(1000);
+  });
+
+  it('redelivery - a batch of redelivered events keeps only what the store does not have', async () => {
+    const room = 'redo\tne'; // escaped in the rows, compared unescaped
+    const events = Array.from({ length: 40 }, (_, i) =>
+      encode({ room, seq: i + 1, tsMs: t0 + i * 1000, danmaku: { id: `r${i}`, user: { id: 'u' }, text: `t${i}` } }),
+    );
+    await ingest(store, events.slice(0, 25));
+    // Seqs 1-40 delivered again, plus an online counter repeating seq 25 (counters are always kept).
+    const online = encode({ room, seq: 25, tsMs: t0 + 99_000, online: { count: 7 } });
+    const rows = [...events, online].map((e) => `${eventRow(e, t0)}\tredo-batch\n`).join('');
+    const { payload, removed } = await withoutStored(store, `${db}.events`, Buffer.from(rows));
+    expect(removed).toBe(25);
+    const kept = payload.toString('utf8').trimEnd().split('\n');
+    expect(kept.map((l) => l.split('\t')[3])).toEqual([...Array.from({ length: 15 }, (_, i) => String(26 + i)), '25']);
+    expect(kept.at(-1)?.split('\t')[4]).toBe('online');
   });
 });
