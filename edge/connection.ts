@@ -25,6 +25,8 @@ export interface Conn {
   skipped: number;
   laggingSince: number;
   closed: boolean;
+  /** The server ended this socket (counted by its close code); otherwise the client or the network did. */
+  closedByServer: boolean;
 }
 
 /** A socket of the edge. */

@@ -60,6 +60,12 @@ export class EdgeMetrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+  readonly clientCloses = new Counter({
+    name: 'barrage_client_closes_total',
+    help: 'Connections ended by the client or the network, by close code (1006: no close frame)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly historyRetries = new Counter({
     name: 'barrage_history_retries_total',
     help: 'History requests of a resume retried because core or the bus did not answer',

@@ -132,7 +132,7 @@ export class EdgeServer {
       message: (ws, message, isBinary) => this.messages.onMessage(ws, message, isBinary),
       dropped: (ws, message) => this.onDropped(ws, message),
       drain: (ws) => this.onDrain(ws),
-      close: (ws) => this.onClose(ws),
+      close: (ws, code) => this.onClose(ws, code),
     });
     mountRoutes(this.app, [...this.ownRoutes(), ...(options.routes ?? [])], (err) => this.log.error({ err }, 'route handler failed'));
     this.app.any('/*', (res) => {
@@ -197,7 +197,10 @@ export class EdgeServer {
     for (const ws of [...this.sockets]) this.closeSocket(ws, CloseCode.Shutdown);
     const deadline = Date.now() + timeoutMs;
     while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const ws of [...this.sockets]) ws.close();
+    for (const ws of [...this.sockets]) {
+      ws.getUserData().closedByServer = true;
+      ws.close();
+    }
     for (const { sub } of this.rooms.values()) sub.unsubscribe();
     this.rooms.clear();
     // Closes what is left, idle keep-alive HTTP connections included, so the
@@ -244,9 +247,10 @@ export class EdgeServer {
     this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0));
   }
 
-  private onClose(ws: Socket): void {
+  private onClose(ws: Socket, code: number): void {
     const conn = ws.getUserData();
     conn.closed = true;
+    if (!conn.closedByServer) this.metrics.clientCloses.inc({ code: clientCloseLabel(code) });
     this.sockets.delete(ws);
     this.lagging.delete(ws);
     this.metrics.connections.set(this.sockets.size);
@@ -284,6 +288,7 @@ export class EdgeServer {
     const conn = ws.getUserData();
     if (conn.closed) return;
     this.metrics.closes.inc({ code: String(code) });
+    conn.closedByServer = true;
     ws.end(code, CloseReason[code] ?? '');
   }
 
@@ -428,4 +433,12 @@ export class EdgeServer {
     this.emptied.clear();
     this.bus.publish(subjects.presence, v1.EdgePresence.encode({ edgeId: this.config.edgeId, rooms, tsMs: Date.now() }).finish());
   }
+}
+
+/** Close codes a client may send, kept as labels; anything else is `other` (clients choose codes freely). */
+const clientCloseCodes = new Set([1000, 1001, 1005, 1006, 1009, 1011]);
+
+/** The label of a close the server did not make. */
+function clientCloseLabel(code: number): string {
+  return clientCloseCodes.has(code) ? String(code) : 'other';
 }

@@ -82,6 +82,7 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
     skipped: 0,
     laggingSince: 0,
     closed: false,
+    closedByServer: false,
   };
   metrics.upgrades.inc({ result: 'ok' });
   res.upgrade(conn, key, protocol, extensions, context);

@@ -50,6 +50,28 @@ describe('http - health, readiness, metrics', () => {
     c.close();
   });
 
+  it("http - closes the client makes are counted apart from the server's, by code", async () => {
+    const url = server.wsUrl('bye', await server.token({ room: 'bye' }));
+    const normal = await TestClient.connect(url);
+    const dropped = await TestClient.connect(url);
+    const odd = await TestClient.connect(url);
+    normal.ws.close(1000, 'bye');
+    dropped.ws.terminate(); // no close frame: the server sees 1006
+    odd.ws.close(4321);
+    const count = async (code: string) => {
+      const text = await (await fetch(server.url + '/metrics')).text();
+      const line = text.split('\n').find((l) => l.startsWith(`barrage_client_closes_total{code="${code}"}`));
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const deadline = Date.now() + 3000;
+    while ((await count('1000')) < 1 || (await count('1006')) < 1 || (await count('other')) < 1) {
+      if (Date.now() > deadline) throw new Error('client closes not counted');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect([await count('1000'), await count('1006'), await count('other')]).toEqual([1, 1, 1]);
+    expect(await (await fetch(server.url + '/metrics')).text()).not.toContain('barrage_closes_total{code="1000"}');
+  });
+
   it('http - with a real secret the demo page mints no token unless BARRAGE_DEMO_TOKENS is on', async () => {
     const prod = await startTestServer({ BARRAGE_DEMO_TOKENS: '' });
     const page = await (await fetch(prod.url + '/?room=vip')).text();
