@@ -66,6 +66,19 @@ function varint(b: Uint8Array, end: number): number {
   return -1;
 }
 
+// The last tag read: its field number and wire type.
+let tagField = 0;
+let tagWire = 0;
+
+/** Reads a field's tag; false when it is unreadable or names field 0 (which the general decoder rejects). */
+function readTag(b: Uint8Array, end: number): boolean {
+  const tag = varint(b, end);
+  if (tag < 0 || tag > 0xffffffff) return false;
+  tagWire = tag & 7;
+  tagField = (tag - tagWire) / 8;
+  return tagField !== 0;
+}
+
 /** Skips a field of an unknown number; false when it cannot be skipped safely. */
 function skip(b: Uint8Array, end: number, wire: number): boolean {
   switch (wire) {
@@ -257,11 +270,9 @@ function readUser(b: Uint8Array, start: number, end: number): number {
   userIdStart = userIdEnd = userNameStart = userNameEnd = -1;
   pos = start;
   while (pos < end) {
-    const tag = varint(b, end);
-    if (tag < 0 || tag > 0xffffffff) return -1;
-    const wire = tag & 7;
-    const field = (tag - wire) / 8;
-    if (field === 0) return -1;
+    if (!readTag(b, end)) return -1;
+    const field = tagField;
+    const wire = tagWire;
     if (field === USER_ID || field === USER_NAME) {
       if (wire !== LENGTH || !lengthField(b, end)) return -1;
       if (field === USER_ID) {
@@ -286,11 +297,9 @@ function readDanmaku(b: Uint8Array, start: number, end: number): number {
   idStart = idEnd = textStart = textEnd = userStart = userEnd = -1;
   pos = start;
   while (pos < end) {
-    const tag = varint(b, end);
-    if (tag < 0 || tag > 0xffffffff) return -1;
-    const wire = tag & 7;
-    const field = (tag - wire) / 8;
-    if (field === 0) return -1;
+    if (!readTag(b, end)) return -1;
+    const field = tagField;
+    const wire = tagWire;
     switch (field) {
       case DANMAKU_ID:
       case DANMAKU_USER:
@@ -342,11 +351,9 @@ export function writeDanmakuRow(bytes: Uint8Array, recvMs: number, tail: Uint8Ar
   roomStart = roomEnd = -1;
   pos = 0;
   while (pos < end) {
-    const tag = varint(bytes, end);
-    if (tag < 0 || tag > 0xffffffff) return NOT_HANDLED;
-    const wire = tag & 7;
-    const field = (tag - wire) / 8;
-    if (field === 0) return NOT_HANDLED; // illegal: the general decoder throws
+    if (!readTag(bytes, end)) return NOT_HANDLED;
+    const field = tagField;
+    const wire = tagWire;
     if (field === EVENT_SEQ || field === EVENT_TS_MS) {
       if (wire !== VARINT) return NOT_HANDLED;
       const v = varint(bytes, end);
@@ -421,11 +428,9 @@ export function eventKindField(bytes: Uint8Array): number {
   let kind = 0;
   pos = 0;
   while (pos < end) {
-    const tag = varint(bytes, end);
-    if (tag < 0 || tag > 0xffffffff) return -1;
-    const wire = tag & 7;
-    const field = (tag - wire) / 8;
-    if (field === 0) return -1;
+    if (!readTag(bytes, end)) return -1;
+    const field = tagField;
+    const wire = tagWire;
     if (field >= EVENT_DANMAKU && field <= EVENT_LAST_KIND) kind = field;
     if (!skip(bytes, end, wire)) return -1;
   }

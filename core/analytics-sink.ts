@@ -72,6 +72,25 @@ export interface SinkStats {
   paused: boolean;
 }
 
+/** The counters of a sink that has seen nothing. */
+export function emptySinkStats(): SinkStats {
+  return {
+    received: 0,
+    malformed: 0,
+    inserted: 0,
+    batches: 0,
+    failures: 0,
+    spilledBatches: 0,
+    droppedEvents: 0,
+    skippedRedeliveries: 0,
+    queuedBatches: 0,
+    queuedEvents: 0,
+    memoryBytes: 0,
+    spillBytes: 0,
+    paused: false,
+  };
+}
+
 interface Sealed {
   id: string;
   rows: number;
@@ -123,21 +142,7 @@ export class AnalyticsSink {
   private stopping = false;
   private prepared = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly s: SinkStats = {
-    received: 0,
-    malformed: 0,
-    inserted: 0,
-    batches: 0,
-    failures: 0,
-    spilledBatches: 0,
-    droppedEvents: 0,
-    skippedRedeliveries: 0,
-    queuedBatches: 0,
-    queuedEvents: 0,
-    memoryBytes: 0,
-    spillBytes: 0,
-    paused: false,
-  };
+  private readonly s: SinkStats = emptySinkStats();
 
   constructor(
     private readonly source: EventSource,

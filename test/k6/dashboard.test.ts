@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { registerAnalyticsMetrics } from '../../core/analytics-metrics.js';
+import { emptySinkStats } from '../../core/analytics-sink.js';
 import { coreMetrics } from '../../core/core-http.js';
 import { EdgeMetrics } from '../../edge/metrics.js';
 
@@ -26,28 +27,11 @@ const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')
 };
 const operations = readFileSync('docs/operations.md', 'utf8');
 
-/** Zero counters, for a sink that has seen nothing. */
-const idleSink = () => ({
-  received: 0,
-  malformed: 0,
-  inserted: 0,
-  batches: 0,
-  failures: 0,
-  spilledBatches: 0,
-  droppedEvents: 0,
-  skippedRedeliveries: 0,
-  queuedBatches: 0,
-  queuedEvents: 0,
-  memoryBytes: 0,
-  spillBytes: 0,
-  paused: false,
-});
-
 /** What an edge (with the analytics sink, as in one process) and a core process export. */
 async function exported(): Promise<{ names: Set<string>; edge: string[] }> {
   const edgeMetrics = new EdgeMetrics(true);
-  registerAnalyticsMetrics(edgeMetrics.registry, idleSink);
-  const text = (await edgeMetrics.registry.metrics()) + (await coreMetrics(() => true, idleSink).metrics());
+  registerAnalyticsMetrics(edgeMetrics.registry, emptySinkStats);
+  const text = (await edgeMetrics.registry.metrics()) + (await coreMetrics(() => true, emptySinkStats).metrics());
   const names = new Set<string>();
   const edge: string[] = [];
   for (const line of text.split('\n')) {
