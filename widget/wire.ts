@@ -72,6 +72,18 @@ export interface Pin {
   text: string;
   seconds: number;
 }
+/** `barrage.v1.LeaderboardEntry`: one gifter of this live session. */
+export interface LeaderboardEntry {
+  user: User | undefined;
+  totalCents: number;
+  gifts: number;
+}
+/** `barrage.v1.Leaderboard`: the top gifters, and totals over every gifter. */
+export interface Leaderboard {
+  entries: LeaderboardEntry[];
+  totalCents: number;
+  totalGifts: number;
+}
 /** `barrage.v1.Notice`. */
 export interface Notice {
   text: string;
@@ -140,6 +152,7 @@ export interface WireEvent {
   roomClose?: { reason: string };
   roomMode?: { danmakuOff: boolean; membersOnly: boolean; emoteOnly: boolean };
   slowMode?: { seconds: number; automatic: boolean };
+  leaderboard?: Leaderboard;
 }
 
 /** `barrage.v1.Limits`. */
@@ -292,6 +305,22 @@ const readSuperChat = (r: Reader, n: number, s: SuperChat): boolean => {
   return true;
 };
 
+const readLeaderboardEntry = (r: Reader, n: number, e: LeaderboardEntry): boolean => {
+  if (n === 1) e.user = user(r);
+  else if (n === 2) e.totalCents = r.uint();
+  else if (n === 30) e.gifts = r.uint();
+  else return false;
+  return true;
+};
+
+const readLeaderboard = (r: Reader, n: number, b: Leaderboard): boolean => {
+  if (n === 1) b.entries.push(fields(r, r.end(), { user: undefined, totalCents: 0, gifts: 0 }, readLeaderboardEntry));
+  else if (n === 30) b.totalCents = r.uint();
+  else if (n === 31) b.totalGifts = r.uint();
+  else return false;
+  return true;
+};
+
 const readPin = (r: Reader, n: number, p: Pin): boolean => {
   if (n === 1) p.danmakuId = r.string();
   else if (n === 2) p.text = r.string();
@@ -363,6 +392,9 @@ function readEventBody(r: Reader, e: WireEvent, kind: EventKind): void {
       e.slowMode = { seconds: v[1] ?? 0, automatic: v[2] === 1 };
       return;
     }
+    case 'leaderboard':
+      e.leaderboard = fields(r, end, { entries: [], totalCents: 0, totalGifts: 0 }, readLeaderboard);
+      return;
     default:
       r.pos = end; // a kind the widget does not render
   }

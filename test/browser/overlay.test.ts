@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { SkipReason, v1 } from '../../proto/index.js';
+import { subjects } from '../../core/subjects.js';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
@@ -252,6 +253,37 @@ describe('overlay', () => {
     publishEvent(server, 'gifts', { superChatRemoved: { id: 's1', byUserId: 'mod' } });
     await page.waitForFunction(() => document.querySelector('barrage-overlay')!.shadowRoot!.querySelector('.super-chat') === null);
     await page.close();
+  });
+
+  it('overlay - the top gifters, when asked for, from the leaderboard core pushes', async () => {
+    const shown = await openOverlay(browser, server, 'room=board&top=2');
+    const plain = await openOverlay(browser, server, 'room=board');
+    // A counter event, published as core's gift service publishes it (not sequenced).
+    const leaderboard = {
+      entries: [
+        { user: { id: 'u1', name: '<img src=x onerror=alert(1)>' }, totalCents: 12_000, gifts: 12 },
+        { user: { id: 'u2', name: '老板' }, totalCents: 5_050, gifts: 3 },
+        { user: { id: 'u3', name: 'Third' }, totalCents: 100, gifts: 1 },
+      ],
+      totalCents: 17_150,
+      totalGifts: 16,
+    };
+    server.bus.publish(subjects.events('board'), v1.Event.encode({ room: 'board', seq: 0, tsMs: Date.now(), leaderboard }).finish());
+    await shown.waitForFunction(
+      () => document.querySelector('barrage-overlay')!.shadowRoot!.querySelectorAll('.top-gifters li').length === 2,
+    );
+    const rows = await shown.evaluate(() =>
+      [...document.querySelector('barrage-overlay')!.shadowRoot!.querySelectorAll('.top-gifters li')].map((li) =>
+        li.textContent!.replace(/\s+/g, ' ').trim(),
+      ),
+    );
+    expect(rows).toEqual(['1 <img src=x onerror=alert(1)> 120.00', '2 老板 50.50']);
+    expect(await shown.evaluate(() => document.querySelector('barrage-overlay')!.shadowRoot!.querySelector('img'))).toBeNull();
+    await screenshot(shown, 'overlay-top-gifters');
+    await plain.waitForFunction(() => (document.querySelector('barrage-overlay') as unknown as { leaderboard?: unknown }).leaderboard);
+    expect(await plain.evaluate(() => document.querySelector('barrage-overlay')!.shadowRoot!.querySelector('.top-gifters'))).toBeNull();
+    await shown.close();
+    await plain.close();
   });
 
   it('overlay - a danmaku passing the counters is drawn over them, not hidden behind them', async () => {

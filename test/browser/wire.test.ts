@@ -7,6 +7,7 @@ import { decodeServerFrame, encodeClientFrame } from '../../widget/wire.js';
 /** `theirs` (a generated message, defaults on its prototype) read with the keys of `ours`, recursively. */
 function like(ours: unknown, theirs: unknown): unknown {
   if (typeof ours !== 'object' || ours === null || typeof theirs !== 'object' || theirs === null) return theirs;
+  if (Array.isArray(ours)) return ours.map((o, i) => like(o, (theirs as unknown[])[i]));
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(ours)) out[key] = like((ours as Record<string, unknown>)[key], (theirs as Record<string, unknown>)[key]);
   return out;
@@ -49,7 +50,19 @@ describe('wire', () => {
       { seq: 10, room: 'r', tsMs: 1, roomClose: { reason: 'bye' } },
       { seq: 11, room: 'r', tsMs: 1, slowMode: { seconds: 5, automatic: true } },
       { seq: 12, room: 'r', tsMs: 1, mute: { userId: 'u2', seconds: 60 } },
-      { seq: 13, room: 'r', tsMs: 1, leaderboard: { entries: [{ user, totalCents: 100 }] } },
+      {
+        seq: 13,
+        room: 'r',
+        tsMs: 1,
+        leaderboard: {
+          entries: [
+            { user, totalCents: 100, gifts: 2 },
+            { user: { id: 'u3', name: '第二', role: 1 }, totalCents: 50, gifts: 1 },
+          ],
+          totalCents: 150,
+          totalGifts: 3,
+        },
+      },
       { seq: 14, room: 'r', tsMs: 1, superChatRemoved: { id: 's' } },
     ];
     const batch = decodeServerFrame(
@@ -64,7 +77,7 @@ describe('wire', () => {
       const kind = ours.kind!;
       expect({ seq: ours.seq, room: ours.room, tsMs: ours.tsMs }).toEqual({ seq: theirs.seq, room: theirs.room, tsMs: theirs.tsMs });
       const body = (ours as unknown as Record<string, unknown>)[kind];
-      if (kind === 'mute' || kind === 'leaderboard')
+      if (kind === 'mute')
         expect(body).toBeUndefined(); // skipped, not rendered
       else if (kind === 'superChatRemoved')
         expect(body).toEqual({ id: 's' }); // by_user_id is not shown

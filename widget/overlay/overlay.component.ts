@@ -1,7 +1,7 @@
 /**
  * `<barrage-overlay>`: danmaku over a video (or alone, transparent, in OBS),
  * with gift alerts and combos, pinned super chats, the like and online
- * counters, "+N more" when the server thinned chat, viewer settings and a
+ * counters, the session's top gifters (`top-gifters="N"`), "+N more" when the server thinned chat, viewer settings and a
  * screen-reader mirror. Danmaku are drawn by `DanmakuStage` outside Lit's
  * render (one text node each, moved by the compositor).
  */
@@ -13,7 +13,7 @@ import type { ExclusionArea, StageItemState } from '../stage.js';
 import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
 import type { Settings } from '../settings.js';
 import { compact, cssColor, displayText, emit } from '../text.js';
-import type { Danmaku, Gift, SuperChat, WireEvent } from '../wire.js';
+import type { Danmaku, Gift, Leaderboard, SuperChat, WireEvent } from '../wire.js';
 import { overlayStyles } from './overlay.styles.js';
 import '../settings-panel/settings-panel.js';
 
@@ -47,6 +47,7 @@ export class BarrageOverlay extends RoomElement {
     storage: { type: String },
     controls: { type: Boolean, reflect: true },
     reducedMotion: { type: String, attribute: 'reduced-motion' },
+    topGifters: { type: Number, attribute: 'top-gifters' },
     settings: { attribute: false },
     exclusions: { attribute: false },
   };
@@ -61,11 +62,15 @@ export class BarrageOverlay extends RoomElement {
   settings: Settings = loadSettings();
   /** Areas danmaku keep clear of, as fractions of the overlay. */
   exclusions: ExclusionArea[] = [];
+  /** How many of the live session's top gifters to show in a corner; 0 shows none. */
+  topGifters = 0;
 
   /** Online connections in the room, -1 before the first count. */
   online = -1;
   /** Room like total, -1 before the first count. */
   likes = -1;
+  /** The latest gift leaderboard of the live session (core pushes it as gifts arrive). */
+  leaderboard: Leaderboard | undefined;
   private stage: DanmakuStage | undefined;
   private gifts: GiftAlert[] = [];
   private superChats: PinnedChat[] = [];
@@ -223,6 +228,10 @@ export class BarrageOverlay extends RoomElement {
           this.online = e.online?.count ?? this.online;
           dirty = true;
           break;
+        case 'leaderboard':
+          this.leaderboard = e.leaderboard;
+          dirty = this.topGifters > 0 || dirty;
+          break;
       }
     }
     if (dirty) this.requestUpdate();
@@ -352,6 +361,21 @@ export class BarrageOverlay extends RoomElement {
     </div>`;
   }
 
+  private renderTopGifters(): TemplateResult | typeof nothing {
+    const entries = this.leaderboard?.entries.slice(0, Math.max(0, Math.floor(this.topGifters))) ?? [];
+    if (entries.length === 0) return nothing;
+    return html`<ol class="card top-gifters" part="top-gifters" aria-label="Top gifters">
+      ${entries.map(
+        (e, i) =>
+          html`<li>
+            <span class="rank">${i + 1}</span>
+            <span class="name">${displayText(e.user?.name || e.user?.id || '')}</span>
+            <span class="amount">${(e.totalCents / 100).toFixed(2)}</span>
+          </li>`,
+      )}
+    </ol>`;
+  }
+
   protected override render(): TemplateResult {
     const now = Date.now();
     const reduced = this.reduced;
@@ -368,6 +392,7 @@ export class BarrageOverlay extends RoomElement {
         ${this.online >= 0 ? html`<span class="card" title="watching now">${compact(this.online)} watching</span>` : nothing}
         ${this.likes >= 0 ? html`<span class="card" title="likes">♥ ${compact(this.likes)}</span>` : nothing}
       </div>
+      ${this.renderTopGifters()}
       <div class="super-chats" part="super-chats">${this.superChats.map((s) => this.renderSuperChat(s))}</div>
       ${this.pinned ? html`<div class="card pinned" part="pinned">📌 ${this.pinned.text}</div>` : nothing}
       ${this.notice ? html`<div class="card notice" part="notice" role="status">${this.notice.text}</div>` : nothing}

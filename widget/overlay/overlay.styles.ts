@@ -4,7 +4,7 @@ import { css } from 'lit';
  * Styles of `<barrage-overlay>`. Themed with custom properties:
  * `--barrage-font-family`, `--barrage-danmaku-weight`, `--barrage-accent`,
  * `--barrage-card-bg`, `--barrage-card-fg`, `--barrage-radius`; and parts:
- * `stage`, `danmaku`, `list`, `counters`, `gifts`, `gift`, `super-chats`,
+ * `stage`, `danmaku`, `list`, `counters`, `top-gifters`, `gifts`, `gift`, `super-chats`,
  * `super-chat`, `pinned`, `skipped`, `notice`, `settings-button`, `settings`.
  */
 export const overlayStyles = css`
@@ -90,6 +90,32 @@ export const overlayStyles = css`
     right: 8px;
     display: flex;
     gap: 10px;
+  }
+  .top-gifters {
+    position: absolute;
+    top: 8px;
+    left: 8px;
+    margin: 0;
+    list-style: none;
+    max-width: min(40%, 260px);
+  }
+  .top-gifters li {
+    display: flex;
+    gap: 8px;
+    white-space: nowrap;
+  }
+  .top-gifters .rank {
+    font-weight: 700;
+    opacity: 0.8;
+  }
+  .top-gifters .name {
+    flex: 1;
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+  .top-gifters .amount {
+    font-variant-numeric: tabular-nums;
+    color: var(--barrage-accent, #ff4f8b);
   }
   .gifts {
     position: absolute;
