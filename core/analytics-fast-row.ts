@@ -25,7 +25,6 @@ const EVENT_SEQ = 1;
 const EVENT_ROOM = 2;
 const EVENT_TS_MS = 3;
 const EVENT_DANMAKU = 10;
-const EVENT_LAST_KIND = 50; // hold_decision; 51 and 52 are the actor and reason
 const DANMAKU_ID = 1;
 const DANMAKU_USER = 2;
 const DANMAKU_TEXT = 3;
@@ -416,23 +415,4 @@ export function writeDanmakuRow(bytes: Uint8Array, recvMs: number, tail: Uint8Ar
   o = writeCached(out, o, recvMs, received);
   out.set(tail, o);
   return o + tail.length;
-}
-
-/**
- * The field number of an encoded `Event`'s kind (10 danmaku, 12 likes, 13
- * online, ...), 0 when it has none, or -1 when the bytes cannot be read
- * here. Lets a consumer pick events by kind without decoding them.
- */
-export function eventKindField(bytes: Uint8Array): number {
-  const end = bytes.length;
-  let kind = 0;
-  pos = 0;
-  while (pos < end) {
-    if (!readTag(bytes, end)) return -1;
-    const field = tagField;
-    const wire = tagWire;
-    if (field >= EVENT_DANMAKU && field <= EVENT_LAST_KIND) kind = field;
-    if (!skip(bytes, end, wire)) return -1;
-  }
-  return kind;
 }

@@ -14,24 +14,19 @@
  * A stored (sequenced) event is identified by (room, seq). Counters repeat
  * the room's latest seq and never come from a durable source; they are kept.
  */
+import { tsvUnescape } from './analytics-rows.js';
 import { eventColumns } from './analytics-schema.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import { sqlString, sqlUInt } from './analytics-store.js';
+import { counterKinds } from './sequencer.js';
 
 const ROOM = eventColumns.indexOf('room');
 const SEQ = eventColumns.indexOf('seq');
 const KIND = eventColumns.indexOf('kind');
-const counterKinds = new Set(['online', 'likes', 'leaderboard']);
 const counterList = [...counterKinds].map(sqlString).join(', ');
 
 /** Rooms per existence query: keeps each query far below the server's `max_query_size`. */
 const roomsPerQuery = 500;
-
-/** Reverses `tsvEscape` (analytics-rows.ts). */
-function tsvUnescape(value: string): string {
-  if (!value.includes('\\')) return value;
-  return value.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c === '0' ? '\0' : c));
-}
 
 /** The rows of a batch without the events the store already has, and how many were left out. */
 export async function withoutStored(store: AnalyticsStore, table: string, payload: Buffer): Promise<{ payload: Buffer; removed: number }> {

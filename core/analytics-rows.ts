@@ -41,6 +41,12 @@ export function tsvEscape(value: string): string {
   );
 }
 
+/** Reverses `tsvEscape`. */
+export function tsvUnescape(value: string): string {
+  if (!value.includes('\\')) return value;
+  return value.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c === '0' ? '\0' : c));
+}
+
 function user(u: v1.IUser | null | undefined): string {
   if (!u) return '\t\t0';
   return `${tsvEscape(u.id ?? '')}\t${tsvEscape(u.name ?? '')}\t${u.role ?? 0}`;

@@ -15,15 +15,12 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { v1 } from '../proto/index.js';
-import { eventKindField } from './analytics-fast-row.js';
+import { eventKindField, isCounterField } from './event-kind.js';
 import type { Delivery, EventSource, SourceDeliver } from './analytics-source.js';
 import type { NatsBus } from './bus-nats.js';
 import type { Subscription } from './bus.js';
 import { classOf, EventClass } from './sequencer.js';
 import { logSubjects, subjects } from './subjects.js';
-
-/** Kind field numbers of the counters in `Event` (likes, online, leaderboard). */
-const counterKinds = new Set([12, 13, 25]);
 
 /**
  * True for a counter event. Every stored event also arrives here (the stream
@@ -32,7 +29,7 @@ const counterKinds = new Set([12, 13, 25]);
  */
 export function isCounter(data: Uint8Array): boolean {
   const kind = eventKindField(data);
-  if (kind >= 0) return counterKinds.has(kind);
+  if (kind >= 0) return isCounterField(kind);
   try {
     return classOf(v1.Event.decode(data)) === EventClass.Counter;
   } catch {

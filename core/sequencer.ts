@@ -50,21 +50,15 @@ export const EventClass = {
 } as const;
 export type EventClass = (typeof EventClass)[keyof typeof EventClass];
 
+/** The counter kinds (`Event.kind` names; the analytics `kind` column spells them the same). */
+export const counterKinds: ReadonlySet<string> = new Set(['online', 'likes', 'leaderboard']);
+
 /** The class of an event by its kind. */
 export function classOf(event: v1.Event): EventClass {
-  switch (event.kind) {
-    case 'danmaku':
-      return EventClass.Chat;
-    case 'gift':
-    case 'superChat':
-      return EventClass.Paid;
-    case 'online':
-    case 'likes':
-    case 'leaderboard':
-      return EventClass.Counter;
-    default:
-      return EventClass.Control;
-  }
+  const kind = event.kind;
+  if (kind === 'danmaku') return EventClass.Chat;
+  if (kind === 'gift' || kind === 'superChat') return EventClass.Paid;
+  return kind !== undefined && counterKinds.has(kind) ? EventClass.Counter : EventClass.Control;
 }
 
 /** One retained event, kept encoded. */

@@ -16,5 +16,6 @@ export type { ValidDanmaku, Refusal } from './validate.js';
 export { EdgeModeration } from './moderation.js';
 export type { EdgeModerationOptions } from './moderation.js';
 export { giftsExtension } from './gifts-extension.js';
-export { planWindow, mergeChat, eventKindField } from './overload.js';
+export { planWindow, mergeChat } from './overload.js';
+export { eventKindField } from '../core/event-kind.js';
 export type { OverloadOptions, WindowPlan } from './overload.js';

@@ -19,48 +19,12 @@
  * Optionally, identical short danmaku of one window are merged first into one
  * event with `merged = n` ("233 x12").
  */
+import { eventKindField, KindField } from '../core/event-kind.js';
 import { v1 } from '../proto/index.js';
 import { codePointLength } from './validate.js';
 
-/** Event field numbers of the kinds the edge tells apart without decoding. */
-const danmakuField = 10;
-
-/** The `Event` oneof field number of an encoded event (0 when it has none). Skips seq, room and ts. */
-export function eventKindField(bytes: Uint8Array): number {
-  let pos = 0;
-  while (pos < bytes.length) {
-    let tag = 0;
-    let mul = 1;
-    for (;;) {
-      const b = bytes[pos++] as number;
-      tag += (b & 0x7f) * mul;
-      if (b < 0x80) break;
-      mul *= 128;
-    }
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (field >= danmakuField) return field;
-    if (wire === 0) {
-      while ((bytes[pos++] as number) >= 0x80);
-    } else if (wire === 2) {
-      let len = 0;
-      mul = 1;
-      for (;;) {
-        const b = bytes[pos++] as number;
-        len += (b & 0x7f) * mul;
-        if (b < 0x80) break;
-        mul *= 128;
-      }
-      pos += len;
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else return 0;
-  }
-  return 0;
-}
-
 /** True when an encoded event is a danmaku (chat class). */
-export const isChat = (bytes: Uint8Array): boolean => eventKindField(bytes) === danmakuField;
+export const isChat = (bytes: Uint8Array): boolean => eventKindField(bytes) === KindField.Danmaku;
 
 /** What the overload policy is told. */
 export interface OverloadOptions {
