@@ -27,6 +27,7 @@ import { EdgeModeration } from '../edge/moderation.js';
 import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
+import { backoffMs, sleep } from '../core/retry.js';
 
 /** A running process role. */
 export interface Role {
@@ -106,7 +107,7 @@ async function openLedger(bus: NatsBus, replicas: number, logger: Logger): Promi
       return await KvGiftLedger.open(bus.nc, { replicas, ttlMs: ledgerTtlMs });
     } catch (err) {
       logger.warn({ err: (err as Error).message, attempt }, 'gift ledger bucket not ready; retrying');
-      await new Promise((r) => setTimeout(r, Math.min(2_000, 200 * 2 ** attempt)));
+      await sleep(backoffMs(attempt, 200, 2_000));
     }
   }
 }

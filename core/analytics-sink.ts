@@ -30,6 +30,7 @@ import { eventColumns } from './analytics-schema.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import { sqlIdent } from './analytics-store.js';
 import type { EventSource } from './analytics-source.js';
+import { sleep } from './retry.js';
 
 /** Limits and timings of the sink. */
 export interface SinkOptions {
@@ -49,7 +50,7 @@ export interface SinkOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   /** Called before the first insert and after every failure; the sink waits for it (migrations). */
-  prepare?: () => Promise<void>;
+  prepare?: (afterFailure: boolean) => Promise<void>;
   logger?: Logger;
   now?: () => number;
 }
@@ -98,14 +99,14 @@ interface Sealed {
   payload: Buffer | undefined; // in memory, or
   file: string | undefined; // spilled
   handles: unknown[];
+  /** Delivery ids of the handles (a durable source), released once the batch is done with. */
+  ids: number[];
   /** Holds redelivered events: check the store for them before the first insert. */
   suspect: boolean;
 }
 
 /** Size of the buffers the open batch is written into. */
 const chunkBytes = 1 << 20;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Writes room events to the analytics store in deduplicating batches. */
 export class AnalyticsSink {
@@ -133,6 +134,7 @@ export class AnalyticsSink {
   private chunk: Buffer = Buffer.allocUnsafeSlow(0);
   private offset = 0;
   private handles: unknown[] = [];
+  private ids: number[] = [];
   private openSuspect = false;
   /** Delivery ids of events in batches the store has not accepted yet. */
   private readonly held = new Set<number>();
@@ -180,8 +182,9 @@ export class AnalyticsSink {
       this.s.skippedRedeliveries++;
       return;
     }
-    // Redelivered events get batches of their own (checked against the store before insert).
-    const suspect = delivery?.redelivered ?? false;
+    // Redelivered events get batches of their own (checked against the store before insert);
+    // events without a delivery (counters) join whichever batch is open.
+    const suspect = delivery ? delivery.redelivered : this.openSuspect;
     if (suspect !== this.openSuspect) {
       this.seal();
       this.kick();
@@ -194,7 +197,10 @@ export class AnalyticsSink {
       return;
     }
     if (handle !== undefined) this.handles.push(handle);
-    if (delivery) this.held.add(delivery.id);
+    if (delivery) {
+      this.held.add(delivery.id);
+      this.ids.push(delivery.id);
+    }
     if (this.openRows >= this.maxBatchEvents || this.openBytes >= this.maxBatchBytes) {
       this.seal();
       this.kick();
@@ -266,6 +272,7 @@ export class AnalyticsSink {
       payload,
       file: undefined,
       handles: this.handles,
+      ids: this.ids,
       suspect: this.openSuspect,
     };
     this.chunks = [];
@@ -273,6 +280,7 @@ export class AnalyticsSink {
     this.openRows = 0;
     this.openBytes = 0;
     this.handles = [];
+    this.ids = [];
     this.queue.push(batch);
     this.s.queuedEvents += batch.rows;
     this.s.memoryBytes += batch.bytes;
@@ -321,8 +329,7 @@ export class AnalyticsSink {
 
   /** Forgets the delivery ids of a batch that is done with (stored or dropped). */
   private release(b: Sealed): void {
-    if (!this.source.deliveryOf) return;
-    for (const h of b.handles) this.held.delete(this.source.deliveryOf(h).id);
+    for (const id of b.ids) this.held.delete(id);
   }
 
   private drop(index: number, b: Sealed): void {
@@ -348,7 +355,7 @@ export class AnalyticsSink {
       const bytes = statSync(file).size;
       const rows = readFileSync(file).reduce((n, c) => (c === 10 ? n + 1 : n), 0);
       const suspect = name.endsWith('.suspect.tsv');
-      this.queue.push({ id: name.replace(/(\.suspect)?\.tsv$/, ''), rows, bytes, payload: undefined, file, handles: [], suspect });
+      this.queue.push({ id: name.replace(/(\.suspect)?\.tsv$/, ''), rows, bytes, payload: undefined, file, handles: [], ids: [], suspect });
       this.s.spillBytes += bytes;
       this.s.queuedEvents += rows;
     }
@@ -371,9 +378,11 @@ export class AnalyticsSink {
     while (this.queue.length && !this.stopped) {
       const b = this.queue[0] as Sealed;
       try {
-        if (!this.prepared && this.options.prepare) await this.options.prepare();
+        if (!this.prepared && this.options.prepare) await this.options.prepare(this.s.failures > 0);
         this.prepared = true;
-        const payload = b.suspect ? await this.settle(b) : (b.payload ?? readFileSync(b.file as string));
+        const loaded = this.load(b);
+        if (!loaded) continue;
+        const payload = b.suspect ? await this.settle(b, loaded) : loaded;
         if (b.rows > 0) await this.store.insertTsv(this.table, eventColumns, payload, b.id);
       } catch (err) {
         this.s.failures++;
@@ -410,11 +419,30 @@ export class AnalyticsSink {
   }
 
   /**
+   * The head batch's bytes. When its spill file is gone (another process
+   * sharing the spill directory inserted it, or someone deleted it) the batch
+   * is forgotten with a warning rather than retried for ever.
+   */
+  private load(b: Sealed): Buffer | undefined {
+    if (b.payload) return b.payload;
+    try {
+      return readFileSync(b.file as string);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.options.logger?.warn({ batch: b.id, file: b.file }, 'analytics spill file is gone; skipping its batch');
+      this.queue.shift();
+      this.s.queuedEvents -= b.rows;
+      this.s.spillBytes -= b.bytes;
+      this.release(b);
+      return undefined;
+    }
+  }
+
+  /**
    * Leaves out of a batch of redelivered events those the store already
    * has, once, before its first insert; its bytes are fixed from then on.
    */
-  private async settle(b: Sealed): Promise<Buffer> {
-    const before = b.payload ?? readFileSync(b.file as string);
+  private async settle(b: Sealed, before: Buffer): Promise<Buffer> {
     const { payload, removed } = await withoutStored(this.store, this.table, before);
     if (removed > 0) {
       this.s.skippedRedeliveries += removed;
@@ -446,7 +474,7 @@ export class AnalyticsSink {
   async flush(): Promise<void> {
     this.seal();
     this.kick();
-    while (this.writing || this.queue.length) await new Promise<void>((r) => this.idleWaiters.push(r));
+    while ((this.writing || this.queue.length) && !this.stopped) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   /**
@@ -460,14 +488,23 @@ export class AnalyticsSink {
     this.stopDeadline = this.now() + timeoutMs;
     this.kick();
     const done = new Promise<void>((r) => this.idleWaiters.push(r));
-    await Promise.race([done, sleep(timeoutMs)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
     this.stopped = true;
     const dir = this.options.spillDir;
     if (!dir) return;
     for (const b of this.queue) {
       if (!b.payload) continue;
+      const file = this.spillFile(dir, b);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(this.spillFile(dir, b), b.payload);
+      writeFileSync(file, b.payload);
+      // Spilled like any other: an insert still in flight that succeeds deletes the file.
+      this.s.memoryBytes -= b.bytes;
+      this.s.spillBytes += b.bytes;
+      this.s.spilledBatches++;
+      b.payload = undefined;
+      b.file = file;
     }
   }
 }

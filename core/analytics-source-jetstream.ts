@@ -21,6 +21,7 @@ import type { NatsBus } from './bus-nats.js';
 import type { Subscription } from './bus.js';
 import { classOf, EventClass } from './sequencer.js';
 import { logSubjects, subjects } from './subjects.js';
+import { backoffMs, sleep } from './retry.js';
 
 /**
  * True for a counter event. Every stored event also arrives here (the stream
@@ -56,6 +57,8 @@ export class JetStreamEventSource implements EventSource {
   private deliver: SourceDeliver | undefined;
   private paused = false;
   private stopped = false;
+  /** A `consume()` is between its first await and setting `messages`. */
+  private starting = false;
   private readonly stream: string;
   private readonly durable: string;
   /** Events delivered from the stream and from core NATS; for tests and status. */
@@ -105,21 +108,29 @@ export class JetStreamEventSource implements EventSource {
         return;
       } catch (err) {
         if (attempt % 10 === 0) log.warn({ err }, 'analytics consumer not ready; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt, 5))));
+        await sleep(backoffMs(attempt, 200, 5_000));
       }
     }
   }
 
+  /** Starts the pull loop unless one runs; a pause or stop that came while it was starting wins. */
   private async consume(): Promise<void> {
-    if (this.stopped || this.messages) return;
-    const consumer = await jetstream(this.bus.nc).consumers.get(this.stream, this.durable);
-    this.messages = await consumer.consume({
-      max_messages: 2_000,
-      callback: (m: JsMsg) => {
-        this.stats.stored++;
-        this.deliver?.(m.data, m);
-      },
-    });
+    if (this.stopped || this.paused || this.messages || this.starting) return;
+    this.starting = true;
+    try {
+      const consumer = await jetstream(this.bus.nc).consumers.get(this.stream, this.durable);
+      const messages = await consumer.consume({
+        max_messages: 2_000,
+        callback: (m: JsMsg) => {
+          this.stats.stored++;
+          this.deliver?.(m.data, m);
+        },
+      });
+      if (this.stopped || this.paused) messages.stop();
+      else this.messages = messages;
+    } finally {
+      this.starting = false;
+    }
   }
 
   ack(handles: readonly unknown[]): void {

@@ -96,7 +96,11 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
     database: options.database,
     spillDir: options.spillDir,
     logger,
-    prepare: async () => void (await prepare()),
+    // After a failed insert the schema is checked again: a server that came back empty is migrated anew.
+    prepare: async (afterFailure) => {
+      if (afterFailure) migrated = undefined;
+      await prepare();
+    },
   });
   sink.start();
   const ready = prepare();

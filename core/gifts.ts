@@ -21,6 +21,7 @@ import type { GiftConfig } from './config-gifts.js';
 import type { GiftLedger, LedgerRecord } from './gift-ledger.js';
 import type { Sequencer } from './sequencer.js';
 import { roomOfSubject, subjects } from './subjects.js';
+import { backoffMs, sleep } from './retry.js';
 
 /** Combos stop growing here; the next gift starts a new combo. */
 export const maxCombo = 99;
@@ -207,7 +208,7 @@ export class GiftService {
         return;
       } catch (err) {
         if (attempt === 0) this.options.logger.warn({ err: (err as Error).message }, 'writing the gift ledger failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+        await sleep(backoffMs(attempt, 100, 2_000));
       }
     }
   }

@@ -30,6 +30,7 @@ import type { NatsBus } from './bus-nats.js';
 import { EventClass, PresenceSum, RoomLog, answerHistory, classOf, onlineEvent, onlineTickMs } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { logSubjects, roomOfSubject, subjects } from './subjects.js';
+import { backoffMs, sleep } from './retry.js';
 
 /** Options of the JetStream sequencer. */
 export interface JetStreamSequencerOptions extends SequencerOptions {
@@ -82,8 +83,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** The stream subject each sequenced class is stored under (paid has its own, so gifts get their own retention). */
 const logClass = { chat: 'chat', paid: 'paid', ctl: 'ctl', counter: 'ctl' } as const;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Sequences room events into JetStream; see the file comment for the design. */
 export class JetStreamSequencer implements Sequencer {
@@ -144,7 +143,7 @@ export class JetStreamSequencer implements Sequencer {
         break;
       } catch (err) {
         log.warn({ err: (err as Error).message, attempt }, 'JetStream not ready; retrying');
-        await sleep(Math.min(2_000, 200 * 2 ** attempt));
+        await sleep(backoffMs(attempt, 200, 2_000));
       }
     }
     this.subs.push(
@@ -206,7 +205,7 @@ export class JetStreamSequencer implements Sequencer {
           break;
         } catch (err) {
           this.options.logger.warn({ err: (err as Error).message, room: room.id }, 'reading room from JetStream failed; retrying');
-          await sleep(Math.min(2_000, 100 * 2 ** attempt));
+          await sleep(backoffMs(attempt, 100, 2_000));
         }
       }
       for (const event of room.feedBuffer) this.retain(room, event);
@@ -345,7 +344,7 @@ export class JetStreamSequencer implements Sequencer {
         return;
       } catch (err) {
         this.options.logger.warn({ err: (err as Error).message, room: room.id, attempt }, 'settling failed publishes; retrying');
-        await sleep(Math.min(2_000, 100 * 2 ** attempt));
+        await sleep(backoffMs(attempt, 100, 2_000));
       }
     }
   }

@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Session } from 'chdb';
-import { AnalyticsEngine, AnalyticsError, AnalyticsErrorCode, featuresOf } from './analytics-store.js';
+import { AnalyticsEngine, AnalyticsError, AnalyticsErrorCode, featuresOf, sqlIdent, sqlString } from './analytics-store.js';
 import type { AnalyticsStore } from './analytics-store.js';
 
 /**
@@ -75,7 +75,7 @@ export class ChdbStore implements AnalyticsStore {
   query<T = Record<string, unknown>>(sql: string, settings: Record<string, string | number> = {}): Promise<T[]> {
     const withSettings = Object.keys(settings).length
       ? `${sql} SETTINGS ${Object.entries(settings)
-          .map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${v}'`}`)
+          .map(([k, v]) => `${sqlIdent(k)} = ${typeof v === 'number' ? v : sqlString(v)}`)
           .join(', ')}`
       : sql;
     return this.serial('query', async () => {

@@ -180,7 +180,8 @@ describe('analytics sink', () => {
     const store = new MemoryStore();
     store.down = true;
     const source = new PushSource(false);
-    const sink = sinkOf(source, store, { maxBatchEvents: 100 });
+    const prepared: boolean[] = [];
+    const sink = sinkOf(source, store, { maxBatchEvents: 100, prepare: async (afterFailure) => void prepared.push(afterFailure) });
     sink.start();
     for (let i = 0; i < 300; i++) source.deliver(danmaku(i), i);
     await until(() => sink.stats().failures > 1, 'retries');
@@ -189,6 +190,10 @@ describe('analytics sink', () => {
     await sink.flush();
     expect(store.rows()).toHaveLength(300);
     expect(source.acked).toHaveLength(300);
+    // The schema is checked before the first insert, and again after each failure (a server that came back empty).
+    expect(prepared[0]).toBe(false);
+    expect(prepared.slice(1).length).toBeGreaterThan(0);
+    expect(prepared.slice(1).every((again) => again)).toBe(true);
     await sink.stop();
   });
 
@@ -224,6 +229,11 @@ describe('analytics sink', () => {
     expect(s.droppedEvents).toBe(0);
     await first.stop(50);
     expect(readdirSync(spillDir).length).toBeGreaterThan(0);
+    // What stop wrote out is accounted as spilled, not as memory.
+    expect(first.stats().memoryBytes).toBe(0);
+    expect(first.stats().spillBytes).toBeGreaterThan(0);
+    // An insert attempt in flight when stop gave up ends now (it fails: the store is still down).
+    await new Promise((r) => setImmediate(r));
 
     // A new process: the store is back, the spilled batches are picked up.
     store.down = false;
@@ -329,6 +339,28 @@ describe('analytics sink', () => {
         .sort((a, b) => a - b),
     ).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i + 1));
     expect(readdirSync(spillDir)).toEqual([]);
+    await second.stop();
+  });
+
+  it('memory bound - a spilled batch whose file is gone is skipped with a warning, not retried for ever', async () => {
+    const spillDir = tempDir();
+    const store = new MemoryStore();
+    store.down = true;
+    const source = new PushSource(false);
+    const first = sinkOf(source, store, { maxBatchEvents: 100, spillDir });
+    first.start();
+    for (let i = 0; i < 300; i++) source.deliver(danmaku(i), undefined);
+    await first.stop(20);
+    await new Promise((r) => setImmediate(r));
+    const files = readdirSync(spillDir).sort();
+    expect(files).toHaveLength(3);
+    rmSync(join(spillDir, files[0] as string)); // e.g. another process sharing the directory took it
+    store.down = false;
+    const second = sinkOf(new PushSource(false), store, { maxBatchEvents: 100, spillDir });
+    second.start();
+    await second.flush();
+    expect(store.rows()).toHaveLength(200);
+    expect(second.stats()).toMatchObject({ queuedEvents: 0, spillBytes: 0 });
     await second.stop();
   });
 });
