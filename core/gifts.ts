@@ -10,7 +10,8 @@
  * Also here: combos (the same user and gift within a window grow one combo,
  * x1..x99), super chat pin times by price tier and their removal by
  * moderators, and the live-session leaderboard pushed at most every second
- * when it changed.
+ * when it changed, and at least every `counterHeartbeatMs` once the room
+ * has had a gift (so an overlay that just loaded shows it).
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -19,13 +20,14 @@ import type { Bus, Subscription } from './bus.js';
 import { tierOf } from './config-gifts.js';
 import type { GiftConfig } from './config-gifts.js';
 import type { GiftLedger, LedgerRecord } from './gift-ledger.js';
+import { counterHeartbeatMs } from './sequencer.js';
 import type { Sequencer } from './sequencer.js';
 import { roomOfSubject, subjects } from './subjects.js';
 import { backoffMs, sleep } from './retry.js';
 
 /** Combos stop growing here; the next gift starts a new combo. */
 export const maxCombo = 99;
-/** The leaderboard is pushed at most this often, and only when it changed. */
+/** The leaderboard is pushed at most this often when it changes. */
 export const leaderboardIntervalMs = 1_000;
 
 interface Gifter {
@@ -45,6 +47,7 @@ class RoomGifts {
   totalCents = 0;
   totalGifts = 0;
   changed = false;
+  lastPushAt = 0;
   readonly combos = new Map<string, Combo>();
   /** Super chats still pinned: id to the time the pin ends (ms). */
   readonly pinned = new Map<string, number>();
@@ -304,14 +307,15 @@ export class GiftService {
     return new v1.Leaderboard({ entries: top, totalCents: room.totalCents, totalGifts: room.totalGifts });
   }
 
-  /** Pushes changed leaderboards; forgets old combos and pins. */
+  /** Pushes changed leaderboards (and the others as a heartbeat); forgets old combos and pins. */
   private tick(): void {
     const now = this.now();
     for (const [id, room] of this.rooms) {
       for (const [k, c] of room.combos) if (now - c.lastAt > this.options.config.comboWindowMs) room.combos.delete(k);
       for (const [k, until] of room.pinned) if (until <= now) room.pinned.delete(k);
-      if (!room.changed) continue;
+      if (!room.changed && (room.totalGifts === 0 || now - room.lastPushAt < counterHeartbeatMs)) continue;
       room.changed = false;
+      room.lastPushAt = now;
       // A counter: it carries the latest seq without taking one (not stored, not replayed).
       const event = v1.Event.encode({
         seq: this.options.sequencer.seqOf(id),

@@ -11,11 +11,12 @@
 import type { Logger } from 'pino';
 import { v1 } from '../proto/index.js';
 import type { Bus, BusHandler, Subscription } from './bus.js';
+import { counterHeartbeatMs } from './sequencer.js';
 import type { Sequencer } from './sequencer.js';
 import { subjects } from './subjects.js';
 
 /** A room's total is pushed at least this often once it is above zero. */
-export const likesHeartbeatMs = 2_000;
+export const likesHeartbeatMs = counterHeartbeatMs;
 
 interface RoomLikes {
   total: number;

@@ -50,6 +50,12 @@ export const EventClass = {
 } as const;
 export type EventClass = (typeof EventClass)[keyof typeof EventClass];
 
+/**
+ * Every counter is pushed to a room at least this often, changed or not, so
+ * a viewer who just arrived (an OBS source reloading) sees it within this time.
+ */
+export const counterHeartbeatMs = 2_000;
+
 /** The counter kinds (`Event.kind` names; the analytics `kind` column spells them the same). */
 export const counterKinds: ReadonlySet<string> = new Set(['online', 'likes', 'leaderboard']);
 
@@ -127,8 +133,6 @@ export function answerHistory(log: RoomLog | undefined, request: v1.HistoryReque
 
 /** How long an edge's presence report counts without a newer one. */
 const presenceTtlMs = 5_000;
-/** Online counts are pushed when they change, and at least this often. */
-const onlineMaxIntervalMs = 2_000;
 
 interface RoomPresence {
   edges: Map<string, { count: number; at: number }>;
@@ -173,7 +177,7 @@ export class PresenceSum {
         if (now - r.at > presenceTtlMs) p.edges.delete(edge);
         else count += r.count;
       }
-      if (count === p.lastCount && now - p.lastPushAt < onlineMaxIntervalMs) continue;
+      if (count === p.lastCount && now - p.lastPushAt < counterHeartbeatMs) continue;
       if (count === 0 && p.edges.size === 0) {
         this.rooms.delete(room);
         if (p.lastCount <= 0) continue;

@@ -197,10 +197,7 @@ export class EdgeServer {
     for (const ws of [...this.sockets]) this.closeSocket(ws, CloseCode.Shutdown);
     const deadline = Date.now() + timeoutMs;
     while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const ws of [...this.sockets]) {
-      ws.getUserData().closedByServer = true;
-      ws.close();
-    }
+    for (const ws of [...this.sockets]) ws.close();
     for (const { sub } of this.rooms.values()) sub.unsubscribe();
     this.rooms.clear();
     // Closes what is left, idle keep-alive HTTP connections included, so the
@@ -298,9 +295,11 @@ export class EdgeServer {
     const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
     const welcome = (reply: v1.HistoryReply | undefined): void => {
       if (conn.closed) return;
-      const frame = this.welcomeFrame(conn, reply?.seq ?? 0, resume && (reply?.recovered ?? false));
+      const recovered = resume && (reply?.recovered ?? false);
+      const frame = this.welcomeFrame(conn, reply?.seq ?? 0, recovered);
+      // A recovered resume replays every control event it missed: the state would only repeat it.
       const now = Date.now();
-      const state = this.extensions.flatMap((ext) => ext.welcomeEvents?.(conn.room, now) ?? []);
+      const state = recovered ? [] : this.extensions.flatMap((ext) => ext.welcomeEvents?.(conn.room, now) ?? []);
       ws.cork(() => {
         ws.send(frame, true);
         if (reply && reply.events.length > 0) {

@@ -13,5 +13,17 @@ export type { ExclusionArea, StageConfig, StageItemState } from './stage.js';
 export { DisplayArea, defaultSettings, loadSettings, normalizeSettings, saveSettings, settingsFromQuery, storageKey } from './settings.js';
 export type { Settings } from './settings.js';
 export { DanmakuMode, Role, WireError, decodeServerFrame, encodeClientFrame } from './wire.js';
-export type { Batch, ClientFrame, Danmaku, Gift, ServerFrame, SuperChat, Welcome, WireErrorFrame, WireEvent } from './wire.js';
+export type {
+  Batch,
+  ClientFrame,
+  Danmaku,
+  Gift,
+  Leaderboard,
+  LeaderboardEntry,
+  ServerFrame,
+  SuperChat,
+  Welcome,
+  WireErrorFrame,
+  WireEvent,
+} from './wire.js';
 export { displayText } from './text.js';

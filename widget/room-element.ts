@@ -31,6 +31,8 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
   connection: BarrageConnection | undefined;
   /** The Welcome of the current session. */
   protected welcomed: Welcome | undefined;
+  /** Server clock minus this page's clock, measured when the Welcome arrived (0 before). */
+  protected clockOffsetMs = 0;
   private unsubscribe: (() => void) | undefined;
   private bound: BarrageConnection | undefined;
 
@@ -79,6 +81,7 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
 
   welcome(welcome: Welcome): void {
     this.welcomed = welcome;
+    this.clockOffsetMs = welcome.serverTsMs - Date.now();
     emit(this, 'barrage-connected', { welcome });
     this.requestUpdate();
   }

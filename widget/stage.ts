@@ -16,6 +16,7 @@
  * pass over a scroll one, as on every danmaku player, but never over another
  * top one.
  */
+import { cssColor } from './text.js';
 import type { Danmaku } from './wire.js';
 
 /** A rectangle the host keeps clear (face-cam, game HUD), as fractions 0..1 of the overlay. */
@@ -255,7 +256,7 @@ export class DanmakuStage {
     el.setAttribute('part', 'danmaku');
     el.textContent = text;
     const offset = (this.laneH - px * 1.2) >> 1;
-    const color = `color:#${(d.color & 0xffffff).toString(16).padStart(6, '0')}`;
+    const color = `color:${cssColor(d.color)}`;
     let belt: Belt | undefined;
     if (mode === 0) {
       belt = this.belt(lane, v, now);

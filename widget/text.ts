@@ -23,6 +23,11 @@ export function compact(n: number): string {
   return n < 10_000 ? String(n) : new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 }).format(n);
 }
 
+/** An amount in cents as the widget shows money (`12.50`). */
+export function money(cents: number): string {
+  return (cents / 100).toFixed(2);
+}
+
 /** `0xRRGGBB` as a CSS colour. */
 export function cssColor(color: number): string {
   return '#' + (color & 0xffffff).toString(16).padStart(6, '0');

@@ -255,6 +255,28 @@ describe('overlay', () => {
     await page.close();
   });
 
+  it('overlay - a super chat arriving long after the welcome is pinned for its own time, not longer', async () => {
+    const page = await openOverlay(browser, server, 'room=later');
+    await sleep(3_000); // the page has been open a while
+    publishEvent(server, 'later', {
+      superChat: { id: 's-late', user: { id: 'u', name: 'U' }, text: 'short one', priceCents: 100, pinSeconds: 1 },
+    });
+    const sc = () => page.evaluate(() => document.querySelector('barrage-overlay')!.shadowRoot!.querySelector('.super-chat') !== null);
+    await page.waitForFunction(() => document.querySelector('barrage-overlay')!.shadowRoot!.querySelector('.super-chat') !== null);
+    const shownAt = Date.now();
+    await page.waitForFunction(
+      () => document.querySelector('barrage-overlay')!.shadowRoot!.querySelector('.super-chat') === null,
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
+    // Pinned for 1 s (plus the ticker's step), not 1 s plus the 3 s the page had been open.
+    expect(Date.now() - shownAt).toBeLessThan(2_500);
+    expect(await sc()).toBe(false);
+    await page.close();
+  });
+
   it('overlay - the top gifters, when asked for, from the leaderboard core pushes', async () => {
     const shown = await openOverlay(browser, server, 'room=board&top=2');
     const plain = await openOverlay(browser, server, 'room=board');

@@ -156,6 +156,16 @@ describe('gifts - single process', () => {
     for (let i = 1; i < boards.length; i++) expect(Number(boards[i]!.tsMs) - Number(boards[i - 1]!.tsMs)).toBeGreaterThanOrEqual(900);
   });
 
+  it('leaderboard - a viewer who arrives after the last gift gets the leaderboard within the counter heartbeat', async () => {
+    expect((await api('g5', { user: { id: 'ivy' }, gift: 'heart' }, 'late-1')).status).toBe(201);
+    await sleep(1_500); // the change has been pushed; no gift follows
+    const late = await connect('g5', 'late');
+    await late.until(() => late.events.some((e) => e.leaderboard), 4_000, 'a leaderboard heartbeat');
+    const board = late.events.find((e) => e.leaderboard)?.leaderboard as v1.Leaderboard;
+    expect(board.entries.map((e) => e.user?.id)).toEqual(['ivy']);
+    expect(Number(board.totalGifts)).toBe(1);
+  });
+
   it('super chat - pinned for its tier, and a moderator can remove it', async () => {
     const watcher = await connect('g5', 'ivy');
     const res = await api('g5', { user: { id: 'jo' }, super_chat: { text: 'hello streamer', price_cents: 2_500 } }, 'sc-1');

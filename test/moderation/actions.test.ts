@@ -207,6 +207,19 @@ describe('moderation state on join', () => {
     expect(state.events[1]?.slowMode?.seconds).toBe(4);
     expect(state.events[2]?.roomMode).toMatchObject({ membersOnly: true, danmakuOff: false, emoteOnly: false });
 
+    // A recovered resume replays what it missed and gets no state batch (the chat would repeat its lines).
+    const back = await TestClient.connect(
+      server.wsUrl(room, await server.token({ room, user: 'late', name: 'late', role: 'viewer' }), { since: String(late.welcome?.seq) }),
+    );
+    open.push(back);
+    expect(back.welcome?.recovered).toBe(true);
+    await sleep(200);
+    const seqZero = back.frames
+      .filter((f) => f.batch?.history)
+      .flatMap((f) => (f.batch as v1.Batch).events)
+      .filter((e) => Number(e.seq) === 0);
+    expect(seqZero).toEqual([]);
+
     // Lifted state is not announced: unpinned, slow mode off, modes cleared.
     moderate(host, { pin: { seconds: 0 } });
     moderate(host, { slowMode: { seconds: 0 } });

@@ -12,7 +12,7 @@ import type { TemplateResult } from 'lit';
 import { RoomElement } from '../room-element.js';
 import { Role } from '../wire.js';
 import type { WireErrorFrame, WireEvent } from '../wire.js';
-import { cssColor, displayText, emit } from '../text.js';
+import { cssColor, displayText, emit, money } from '../text.js';
 import { chatStyles } from './chat.styles.js';
 
 const maxRows = 200;
@@ -67,7 +67,7 @@ export class BarrageChat extends RoomElement {
         frag.appendChild(this.row('', g.user?.name ?? '', `sent ${displayText(g.name || g.giftId)} x${Math.max(1, g.count)}`, 'gift'));
       } else if (e.kind === 'superChat' && e.superChat) {
         const s = e.superChat;
-        frag.appendChild(this.row('', s.user?.name ?? '', `(${(s.priceCents / 100).toFixed(2)}) ${displayText(s.text)}`, 'gift'));
+        frag.appendChild(this.row('', s.user?.name ?? '', `(${money(s.priceCents)}) ${displayText(s.text)}`, 'gift'));
       } else if (e.kind === 'notice' && e.notice) {
         frag.appendChild(this.row('', '', displayText(e.notice.text), 'system'));
       } else if (e.kind === 'retract' && e.retract) {

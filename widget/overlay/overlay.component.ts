@@ -12,7 +12,7 @@ import { DanmakuStage } from '../stage.js';
 import type { ExclusionArea, StageItemState } from '../stage.js';
 import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
 import type { Settings } from '../settings.js';
-import { compact, cssColor, displayText, emit } from '../text.js';
+import { compact, cssColor, displayText, emit, money } from '../text.js';
 import type { Danmaku, Gift, Leaderboard, SuperChat, WireEvent } from '../wire.js';
 import { overlayStyles } from './overlay.styles.js';
 import '../settings-panel/settings-panel.js';
@@ -180,7 +180,8 @@ export class BarrageOverlay extends RoomElement {
 
   events(events: readonly WireEvent[], history: boolean): void {
     const now = Date.now();
-    const skew = this.welcomed ? this.welcomed.serverTsMs - now : 0;
+    // Event times are server times; this page's clock is `clockOffsetMs` behind.
+    const skew = this.clockOffsetMs;
     // Live danmaku fly; history only on a resume that recovered, and only if recent
     // (what was missed in a short reconnect), never the backlog shown on join.
     const flyHistory = history && this.welcomed?.recovered === true;
@@ -207,8 +208,10 @@ export class BarrageOverlay extends RoomElement {
           break;
         }
         case 'pin': {
+          // From the pin's own time: a pin replayed after a gap ends when it ended for everyone.
           const pin = e.pin as { text: string; seconds: number };
-          this.pinned = pin.seconds > 0 ? { text: displayText(pin.text), until: now + pin.seconds * 1000 } : undefined;
+          const until = e.tsMs - skew + pin.seconds * 1000;
+          this.pinned = pin.seconds > 0 && until > now ? { text: displayText(pin.text), until } : undefined;
           dirty = true;
           break;
         }
@@ -353,7 +356,7 @@ export class BarrageOverlay extends RoomElement {
   private renderSuperChat(s: PinnedChat): TemplateResult {
     const color = cssColor(s.chat.color || 0x1e88e5);
     const left = Math.max(0, s.until - Date.now());
-    const price = (s.chat.priceCents / 100).toFixed(2);
+    const price = money(s.chat.priceCents);
     return html`<div class="card super-chat" part="super-chat" style="background:${color}">
       <header>${displayText(s.chat.user?.name ?? '')} · ${price}</header>
       <p>${displayText(s.chat.text)}</p>
@@ -370,7 +373,7 @@ export class BarrageOverlay extends RoomElement {
           html`<li>
             <span class="rank">${i + 1}</span>
             <span class="name">${displayText(e.user?.name || e.user?.id || '')}</span>
-            <span class="amount">${(e.totalCents / 100).toFixed(2)}</span>
+            <span class="amount">${money(e.totalCents)}</span>
           </li>`,
       )}
     </ol>`;
@@ -392,8 +395,7 @@ export class BarrageOverlay extends RoomElement {
         ${this.online >= 0 ? html`<span class="card" title="watching now">${compact(this.online)} watching</span>` : nothing}
         ${this.likes >= 0 ? html`<span class="card" title="likes">♥ ${compact(this.likes)}</span>` : nothing}
       </div>
-      ${this.renderTopGifters()}
-      <div class="super-chats" part="super-chats">${this.superChats.map((s) => this.renderSuperChat(s))}</div>
+      <div class="super-chats" part="super-chats">${this.renderTopGifters()}${this.superChats.map((s) => this.renderSuperChat(s))}</div>
       ${this.pinned ? html`<div class="card pinned" part="pinned">📌 ${this.pinned.text}</div>` : nothing}
       ${this.notice ? html`<div class="card notice" part="notice" role="status">${this.notice.text}</div>` : nothing}
       <div class="gifts" part="gifts">${this.gifts.map((g) => this.renderGift(g))}</div>

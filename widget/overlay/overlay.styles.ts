@@ -91,13 +91,12 @@ export const overlayStyles = css`
     display: flex;
     gap: 10px;
   }
+  /* First in the paid column (over the super chats, never under them). */
   .top-gifters {
-    position: absolute;
-    top: 8px;
-    left: 8px;
     margin: 0;
     list-style: none;
-    max-width: min(40%, 260px);
+    align-self: flex-start;
+    max-width: 260px;
   }
   .top-gifters li {
     display: flex;
