@@ -11,6 +11,7 @@
  * frame), so it includes the edge's batching window.
  * hold: viewers spread over the edges and 50 rooms, held; RSS and CPU per edge.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,6 @@ const rate = Number(values.rate);
 const workerCount = Number(values.workers ?? Math.max(1, Math.ceil(viewers / 10_000)));
 
 const children: ChildProcess[] = [];
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (...a: unknown[]) => console.error('[e2e]', ...a);
 
 function waitFor(proc: ChildProcess, marker: string, out: { text: string }): Promise<void> {

@@ -7,6 +7,7 @@
  * Runs from TypeScript (tests, via tsx) or from the compiled dist/ tree (the
  * benchmark); every script it starts is resolved the same way.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -58,9 +59,7 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   throw new Error(`server did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep };
 
 /** A server process under test. */
 export interface ServerProcess {

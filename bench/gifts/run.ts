@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/gifts/run.ts [--viewers 500] [--seconds 5] [--likes 100000] [--danmaku 20000]
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -30,7 +31,6 @@ const danmakuRate = Number(values.danmaku);
 const port = Number(values.port);
 const secret = 'bench-secret-bench-secret-bench-secret-0123';
 const apiKey = 'b'.repeat(32);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Clock ticks per second of /proc times (USER_HZ, 100 on Linux). */
 const ticks = 1000 / 100;
 

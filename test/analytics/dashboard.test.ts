@@ -17,6 +17,7 @@ import { loadConfig } from '../../core/config.js';
 import { createLogger } from '../../core/logger.js';
 import { subjects } from '../../core/subjects.js';
 import { encode } from './events.js';
+import { promValue } from '../helpers/metrics.js';
 
 const apiKey = 'test-analytics-key-0123456789';
 const room = 'dash-room';
@@ -114,13 +115,7 @@ describe('analytics dashboard - single process with chDB', () => {
 
   it('metrics - the edge /metrics counts what the sink stored', async () => {
     const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
-    const value = (name: string) =>
-      Number(
-        text
-          .split('\n')
-          .find((l) => l.startsWith(`${name} `))
-          ?.split(' ')[1],
-      );
+    const value = (name: string) => promValue(text, name);
     expect(value('barrage_analytics_events_inserted_total')).toBe(events.length);
     expect(value('barrage_analytics_events_received_total')).toBe(events.length);
     expect(value('barrage_analytics_queued_events')).toBe(0);

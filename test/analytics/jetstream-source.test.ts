@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AnalyticsQueries } from '../../core/analytics-queries.js';
 import { migrate } from '../../core/analytics-schema.js';
 import { AnalyticsSink } from '../../core/analytics-sink.js';
@@ -69,13 +69,13 @@ describe('analytics - durable JetStream source', () => {
     return { events: s.events, messages: s.messages };
   };
   const started = Date.now();
-  const until = async (predicate: () => Promise<boolean>, what: string) => {
-    const deadline = Date.now() + 20_000;
-    while (!(await predicate())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const until = (predicate: () => Promise<boolean>, what: string) =>
+    vi.waitFor(
+      async () => {
+        if (!(await predicate())) throw new Error(`timed out waiting for ${what}`);
+      },
+      { timeout: 20_000, interval: 100 },
+    );
 
   it('analytics - a sink restarted on the same durable consumer stores every stored event exactly once', async () => {
     const sinkA = new AnalyticsSink(new JetStreamEventSource(bus, { logger }), store, { database: db, flushMs: 50, logger });
@@ -94,13 +94,11 @@ describe('analytics - durable JetStream source', () => {
     sinkB.start();
     await until(async () => (await stored()).n === 500, '500 rows');
     await sinkB.flush();
-    await new Promise((r) => setTimeout(r, 200));
     expect(await stored()).toEqual({ n: 500, seqs: 500 });
-    // Everything the second sink received was acknowledged after it was stored.
+    // Everything the second sink received was acknowledged after it was stored (acks reach the server shortly).
     const jsm = await jetstreamManager(bus.nc);
-    const info = await jsm.consumers.info('BARRAGE_ROOMS', 'barrage-analytics');
-    expect(info.num_ack_pending).toBe(0);
-    expect(info.num_pending).toBe(0);
+    await expect.poll(async () => (await jsm.consumers.info('BARRAGE_ROOMS', 'barrage-analytics')).num_ack_pending).toBe(0);
+    expect((await jsm.consumers.info('BARRAGE_ROOMS', 'barrage-analytics')).num_pending).toBe(0);
     expect(sourceB.stats.acked).toBe(sourceB.stats.stored);
     await sinkB.stop();
   });
@@ -127,9 +125,9 @@ describe('analytics - durable JetStream source', () => {
     await sinkB.flush();
     expect(await stored('crash')).toEqual({ n: 400, seqs: 400 });
     expect(await rollup('crash')).toEqual({ events: 400, messages: 200 });
-    const info = await (await jetstreamManager(bus.nc)).consumers.info('BARRAGE_ROOMS', durable);
-    expect(info.num_ack_pending).toBe(0);
-    expect(info.num_pending).toBe(0);
+    const jsm = await jetstreamManager(bus.nc);
+    await expect.poll(async () => (await jsm.consumers.info('BARRAGE_ROOMS', durable)).num_ack_pending).toBe(0);
+    expect((await jsm.consumers.info('BARRAGE_ROOMS', durable)).num_pending).toBe(0);
     await sinkB.stop();
   });
 
@@ -158,8 +156,8 @@ describe('analytics - durable JetStream source', () => {
     // The new durable consumer also delivered the other tests' rooms: every delivery was stored once or left out.
     const st = sink.stats();
     expect(st.inserted + st.skippedRedeliveries + st.malformed).toBe(st.received);
-    const info = await (await jetstreamManager(bus.nc)).consumers.info('BARRAGE_ROOMS', durable);
-    expect(info.num_ack_pending).toBe(0);
+    const jsm = await jetstreamManager(bus.nc);
+    await expect.poll(async () => (await jsm.consumers.info('BARRAGE_ROOMS', durable)).num_ack_pending).toBe(0);
     await sink.stop();
   });
 });

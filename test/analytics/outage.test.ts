@@ -4,6 +4,7 @@
  * exactly once, counted once by the rollup, and the buffer must have spilled
  * to disk rather than grown without bound.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,6 @@ import { stream } from './events.js';
 
 const db = 'barrage';
 const total = 100_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('analytics sink - ClickHouse outage', () => {
   let server: TestClickHouse;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { SkipReason, v1 } from '../../proto/index.js';
@@ -6,8 +7,6 @@ import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { buildWidget, launchBrowser, publishDanmaku, publishEvent, screenshot, shownTexts, waitForTexts } from './browser.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Opens the OBS page for a room and waits for its Welcome. */
 async function openOverlay(browser: Browser, server: TestServer, query: string): Promise<Page> {

@@ -65,8 +65,7 @@ describe('fan-out - every viewer gets every danmaku, in one order, batched', () 
     expect(server.edge.hostedRooms()).toContain('transient');
     c.close();
     await c.closed();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(server.edge.hostedRooms()).not.toContain('transient');
+    await expect.poll(() => server.edge.hostedRooms()).not.toContain('transient');
   });
 });
 

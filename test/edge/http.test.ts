@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { scrape } from '../helpers/metrics.js';
 
 describe('http - health, readiness, metrics', () => {
   let server: TestServer;
@@ -58,17 +59,11 @@ describe('http - health, readiness, metrics', () => {
     normal.ws.close(1000, 'bye');
     dropped.ws.terminate(); // no close frame: the server sees 1006
     odd.ws.close(4321);
-    const count = async (code: string) => {
-      const text = await (await fetch(server.url + '/metrics')).text();
-      const line = text.split('\n').find((l) => l.startsWith(`barrage_client_closes_total{code="${code}"}`));
-      return Number(line?.split(' ')[1] ?? 0);
-    };
-    const deadline = Date.now() + 3000;
-    while ((await count('1000')) < 1 || (await count('1006')) < 1 || (await count('other')) < 1) {
-      if (Date.now() > deadline) throw new Error('client closes not counted');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect([await count('1000'), await count('1006'), await count('other')]).toEqual([1, 1, 1]);
+    const counts = async () =>
+      Promise.all(
+        ['1000', '1006', 'other'].map(async (code) => (await scrape(server.url, `barrage_client_closes_total{code="${code}"}`)) ?? 0),
+      );
+    await expect.poll(counts, { timeout: 3_000, interval: 20 }).toEqual([1, 1, 1]);
     expect(await (await fetch(server.url + '/metrics')).text()).not.toContain('barrage_closes_total{code="1000"}');
   });
 

@@ -4,6 +4,7 @@ import { TestClient } from '../helpers/client.js';
 import { RawWs } from '../helpers/raw-ws.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { scrape } from '../helpers/metrics.js';
 
 const env = {
   BARRAGE_MAX_BACKPRESSURE: '65536',
@@ -45,7 +46,7 @@ describe('slow reader - backpressure policy', () => {
     // The fast viewer saw every danmaku, in order, while the slow one was being skipped.
     expect(watcher.events.filter((e) => e.danmaku).map((e) => e.seq)).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
     // Within the sweep after the limit the slow socket is closed with 4001.
-    await new Promise((r) => setTimeout(r, 2_500));
+    await expect.poll(() => scrape(server.url, 'barrage_closes_total{code="4001"}'), { timeout: 10_000, interval: 100 }).toBe(1);
     slow.resume();
     await slow.ended();
     // The close frame queues behind the backlog that is over the limit, so

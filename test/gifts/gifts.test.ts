@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import { mintReceipt } from '../../core/receipts.js';
@@ -7,7 +8,6 @@ import { TestClient } from '../helpers/client.js';
 
 const receiptSecret = 'receipt-secret-receipt-secret-0123456789';
 const enc = (s: string) => new TextEncoder().encode(s);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('gifts - single process', () => {
   let server: TestServer;

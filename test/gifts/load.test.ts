@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkipReason, v1 } from '../../proto/index.js';
 import { subjects } from '../../core/subjects.js';
@@ -5,7 +6,6 @@ import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/client.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const apiKey = 'a'.repeat(32);
 
 describe('likes - a storm into one room', () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
@@ -7,7 +8,6 @@ import type { NatsSetup } from '../nats/helpers/nats-server.js';
 import { RoleProcess, token } from '../nats/helpers/roles.js';
 import { Viewer } from '../nats/helpers/viewer.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const apiKey = 's'.repeat(32);
 const receiptSecret = 'storm-receipt-secret-storm-receipt-secret';
 const env = { BARRAGE_API_KEY: apiKey, BARRAGE_RECEIPT_SECRET: receiptSecret, BARRAGE_RETAIN_EVENTS: '20000' };

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { scrape } from '../helpers/metrics.js';
 
 /** The pinned k6 binary, or one on PATH. */
 export function k6Binary(): string {
@@ -91,7 +92,5 @@ export function explain(run: K6Run): string {
 
 /** Reads one series of an edge's /metrics (0 when absent). */
 export async function metric(baseUrl: string, series: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line ? Number(line.slice(series.length + 1)) : 0;
+  return (await scrape(baseUrl, series)) ?? 0;
 }

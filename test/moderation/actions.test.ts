@@ -20,6 +20,11 @@ process.env['BARRAGE_AUTO_SLOW_CALM_MS'] = '1000';
 let server: TestServer;
 const open: TestClient[] = [];
 
+/** Waits until the edge's copy of the room's moderation state includes `e` (it follows the event). */
+async function applied(e: v1.Event): Promise<void> {
+  await expect.poll(() => server.moderation.edge.stateOf(e.room)?.seq ?? 0).toBeGreaterThanOrEqual(Number(e.seq));
+}
+
 async function join(room: string, user: string, role: RoleName, member = false): Promise<TestClient> {
   const c = await TestClient.connect(server.wsUrl(room, await server.token({ room, user, name: user, role, member })));
   open.push(c);
@@ -93,8 +98,7 @@ describe('moderation refusals', () => {
     const mod = await join('mute', 'm', 'moderator');
     const v = await join('mute', 'v', 'viewer');
     moderate(mod, { mute: { userId: 'v', seconds: 1 } });
-    await eventOf(v, 'mute');
-    await sleep(50);
+    await applied(await eventOf(v, 'mute'));
     v.danmaku('hello?');
     const err = await errorOf(v, ErrorCode.ERROR_CODE_MUTED);
     expect(err.retryAfterMs).toBeGreaterThan(0);
@@ -109,8 +113,7 @@ describe('moderation refusals', () => {
     const a = await join('slow', 'a', 'viewer');
     const b = await join('slow', 'b', 'viewer');
     moderate(mod, { slowMode: { seconds: 2 } });
-    await eventOf(a, 'slowMode');
-    await sleep(50);
+    await applied(await eventOf(a, 'slowMode'));
     a.danmaku('first');
     b.danmaku('other viewer');
     await a.until(() => a.texts().includes('first') && a.texts().includes('other viewer'));
@@ -127,20 +130,17 @@ describe('moderation refusals', () => {
     const v = await join('modes', 'v', 'viewer');
     const member = await join('modes', 'mem', 'viewer', true);
     moderate(host, { roomMode: { danmakuOff: true } });
-    await eventOf(v, 'roomMode');
-    await sleep(50);
+    await applied(await eventOf(v, 'roomMode'));
     v.danmaku('anyone?');
     expect((await errorOf(v, ErrorCode.ERROR_CODE_ROOM_MODE)).message).toMatch(/off/);
     moderate(host, { roomMode: { membersOnly: true } });
-    await eventOf(v, 'roomMode', (e) => e.roomMode?.membersOnly === true);
-    await sleep(50);
+    await applied(await eventOf(v, 'roomMode', (e) => e.roomMode?.membersOnly === true));
     v.danmaku('me too');
     await v.until(() => v.errors.filter((e) => /members only/.test(e.message)).length === 1);
     member.danmaku('a member speaks');
     await v.until(() => v.texts().includes('a member speaks'));
     moderate(host, { roomMode: { emoteOnly: true } });
-    await eventOf(v, 'roomMode', (e) => e.roomMode?.emoteOnly === true);
-    await sleep(50);
+    await applied(await eventOf(v, 'roomMode', (e) => e.roomMode?.emoteOnly === true));
     v.danmaku('words');
     await v.until(() => v.errors.filter((e) => /emote only/.test(e.message)).length === 1);
     v.danmaku('[doge] [smile][doge]');
@@ -158,8 +158,7 @@ describe('moderation refusals', () => {
     await expect(TestClient.connect(server.wsUrl('ban', token))).rejects.toMatchObject({ status: 403 });
     expect(other.closeCode).toBeUndefined();
     moderate(mod, { unban: { userId: 'bad' } });
-    await eventOf(mod, 'unban');
-    await sleep(50);
+    await applied(await eventOf(mod, 'unban'));
     const back = await TestClient.connect(server.wsUrl('ban', token));
     back.close();
   });
@@ -174,8 +173,7 @@ describe('moderation refusals', () => {
     const token = await server.token({ room: 'close', user: 'v2', role: 'viewer' });
     await expect(TestClient.connect(server.wsUrl('close', token))).rejects.toMatchObject({ status: 403 });
     moderate(host, { roomClose: { reopen: true } });
-    await eventOf(host, 'roomClose', (e) => e.roomClose?.reopen === true);
-    await sleep(50);
+    await applied(await eventOf(host, 'roomClose', (e) => e.roomClose?.reopen === true));
     (await TestClient.connect(server.wsUrl('close', token))).close();
   });
 });
@@ -188,8 +186,7 @@ describe('moderation state on join', () => {
     moderate(host, { pin: { danmakuId: 'd-1', text: 'rules: be kind', seconds: 30 } });
     moderate(host, { slowMode: { seconds: 4 } });
     moderate(host, { roomMode: { membersOnly: true } });
-    await eventOf(host, 'roomMode');
-    await sleep(100); // the edge's copy of the state follows the events
+    await applied(await eventOf(host, 'roomMode'));
 
     const late = await join(room, 'late', 'viewer');
     const historyBatches = () => late.frames.filter((f) => f.batch?.history).map((f) => f.batch as v1.Batch);
@@ -224,8 +221,7 @@ describe('moderation state on join', () => {
     moderate(host, { pin: { seconds: 0 } });
     moderate(host, { slowMode: { seconds: 0 } });
     moderate(host, { roomMode: {} });
-    await eventOf(host, 'roomMode', (e) => !e.roomMode?.membersOnly);
-    await sleep(100);
+    await applied(await eventOf(host, 'roomMode', (e) => !e.roomMode?.membersOnly));
     const later = await join(room, 'later', 'viewer');
     await sleep(200);
     expect(
@@ -255,7 +251,7 @@ describe('moderation api', () => {
     const e = await eventOf(v, 'mute');
     expect(e.actor?.id).toBe('staff-7');
     expect(e.reason).toBe('rude');
-    await sleep(50);
+    await applied(e);
     v.danmaku('hi');
     expect((await errorOf(v, ErrorCode.ERROR_CODE_MUTED)).retryAfterMs).toBeGreaterThan(590_000);
     const state = await call('GET', '/api/v1/rooms/api/moderation');

@@ -11,21 +11,7 @@ import { startNats } from './helpers/nats-server.js';
 import type { NatsSetup } from './helpers/nats-server.js';
 import { RoleProcess, token } from './helpers/roles.js';
 import { Viewer } from './helpers/viewer.js';
-import { sleep } from './helpers/inject.js';
-
-/** The value of an unlabelled series in Prometheus text, or undefined. */
-function metric(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.split(' ')[1]);
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { promValue } from '../helpers/metrics.js';
 
 describe('core http - health, readiness and metrics of barrage core', () => {
   let nats: NatsSetup;
@@ -52,7 +38,6 @@ describe('core http - health, readiness and metrics of barrage core', () => {
   });
 
   it('core http - metrics count what the analytics sink stored; readiness follows NATS', async () => {
-    expect(core.port).toBeGreaterThan(0);
     expect(await core.http('/healthz')).toEqual({ status: 200, body: 'ok\n' });
     expect((await core.http('/readyz')).status).toBe(200);
     expect((await core.http('/nope')).status).toBe(404);
@@ -65,29 +50,27 @@ describe('core http - health, readiness and metrics of barrage core', () => {
 
     // The sink seals a batch within a second and counts it once chDB accepted it.
     let text = '';
-    await until(
-      async () => {
-        text = (await core.http('/metrics')).body;
-        return (metric(text, 'barrage_analytics_events_inserted_total') ?? 0) >= 20;
-      },
-      15_000,
-      '20 events inserted',
-    );
-    expect(metric(text, 'barrage_core_bus_connected')).toBe(1);
-    expect(metric(text, 'barrage_analytics_events_received_total')).toBeGreaterThanOrEqual(20);
-    expect(metric(text, 'barrage_analytics_batches_inserted_total')).toBeGreaterThanOrEqual(1);
-    expect(metric(text, 'barrage_analytics_events_dropped_total')).toBe(0);
+    await expect
+      .poll(async () => promValue((text = (await core.http('/metrics')).body), 'barrage_analytics_events_inserted_total') ?? 0, {
+        timeout: 15_000,
+        interval: 100,
+      })
+      .toBeGreaterThanOrEqual(20);
+    expect(promValue(text, 'barrage_core_bus_connected')).toBe(1);
+    expect(promValue(text, 'barrage_analytics_events_received_total')).toBeGreaterThanOrEqual(20);
+    expect(promValue(text, 'barrage_analytics_batches_inserted_total')).toBeGreaterThanOrEqual(1);
+    expect(promValue(text, 'barrage_analytics_events_dropped_total')).toBe(0);
     // Online counts keep arriving, so a batch may be waiting at any moment: the gauge is there, its value moves.
-    expect(metric(text, 'barrage_analytics_queued_events')).toBeGreaterThanOrEqual(0);
-    expect(metric(text, 'barrage_process_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(promValue(text, 'barrage_analytics_queued_events')).toBeDefined();
+    expect(promValue(text, 'barrage_process_process_resident_memory_bytes')).toBeGreaterThan(0);
 
     // NATS goes away: core stays up and healthy, but says it is not ready.
     await nats.servers[0]?.stop('SIGKILL');
-    await until(async () => (await core.http('/readyz')).status === 503, 10_000, 'readyz 503');
+    await expect.poll(async () => (await core.http('/readyz')).status, { timeout: 10_000, interval: 100 }).toBe(503);
     expect((await core.http('/healthz')).status).toBe(200);
-    expect(metric((await core.http('/metrics')).body, 'barrage_core_bus_connected')).toBe(0);
+    expect(promValue((await core.http('/metrics')).body, 'barrage_core_bus_connected')).toBe(0);
     await nats.servers[0]?.start();
-    await until(async () => (await core.http('/readyz')).status === 200, 20_000, 'readyz 200 again');
+    await expect.poll(async () => (await core.http('/readyz')).status, { timeout: 20_000, interval: 100 }).toBe(200);
     expect(core.alive).toBe(true);
   });
 });

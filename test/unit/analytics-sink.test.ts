@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AnalyticsSink } from '../../core/analytics-sink.js';
 import type { SinkOptions } from '../../core/analytics-sink.js';
 import type { EventSource, SourceDeliver } from '../../core/analytics-source.js';
@@ -85,13 +85,13 @@ class PushSource implements EventSource {
 const t0 = Date.UTC(2026, 10, 21, 12);
 
 /** Waits for a condition (generous: CI machines are busy), failing with `what`. */
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (check: () => boolean, what: string): Promise<void> =>
+  vi.waitFor(
+    () => {
+      if (!check()) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: 5_000, interval: 5 },
+  );
 
 function danmaku(i: number, text = `msg ${i}`): Uint8Array {
   return encode({ room: `r${i % 3}`, seq: i + 1, tsMs: t0 + i, danmaku: { id: `d${i}`, user: { id: `u${i}`, name: 'Ann' }, text } });
