@@ -63,11 +63,10 @@ export async function startSingleProcess(
   gifts.start();
   const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
   likes.start();
-  const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config.secret);
+  const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config);
   const analytics = analyticsOptions ? startAnalytics(analyticsOptions, new BusEventSource(bus), logger) : undefined;
-  if (analyticsOptions && analyticsOptions.apiKeyDerived) {
-    logger.info({ apiKey: analyticsOptions.apiKey }, 'no BARRAGE_API_KEY: development API key for /api/v1 and /dashboard');
-  }
+  // The moderation and gift APIs take the key too, so it is shown whether or not analytics runs.
+  if (config.apiKeyDerived) logger.info({ apiKey: config.apiKey }, 'no BARRAGE_API_KEY: development API key for /api/v1 and /dashboard');
   // Moderation state lives in memory in this mode: a restart forgets time-outs and bans.
   const moderationOptions = { ...moderationOptionsFromEnv(process.env), ...options.moderation };
   const store = new MemoryModerationStore();

@@ -56,7 +56,7 @@ export async function startEdge(
   const store = await KvModerationStore.open(bus.nc, { replicas: nats.replicas });
   const moderationOptions = moderationOptionsFromEnv(process.env);
   // The analytics API (and the audit log) on edges reads a ClickHouse server; the sink runs in core.
-  const analyticsOptions = analyticsOptionsFromEnv(process.env, config.secret);
+  const analyticsOptions = analyticsOptionsFromEnv(process.env, config);
   let reader: AnalyticsReader | undefined;
   if (analyticsOptions && analyticsOptions.clickhouseUrl) {
     reader = startAnalyticsReader({ ...analyticsOptions, clickhouseUrl: analyticsOptions.clickhouseUrl });
@@ -140,7 +140,7 @@ export async function startCore(
   await sequencer.start();
   // Analytics from a durable consumer on the room stream: acknowledged only
   // after ClickHouse (or chDB, when no server is configured) accepted it.
-  const analyticsOptions = analyticsOptionsFromEnv(process.env, config.secret);
+  const analyticsOptions = analyticsOptionsFromEnv(process.env, config);
   let analytics: Analytics | undefined;
   if (analyticsOptions) {
     analytics = startAnalytics(analyticsOptions, new JetStreamEventSource(bus, { logger: logger.child({ part: 'analytics' }) }), logger);

@@ -21,7 +21,7 @@ import { analyticsRoutes } from './analytics-api.js';
 import { AnalyticsQueries } from './analytics-queries.js';
 import { migrate } from './analytics-schema.js';
 import type { MigrationReport } from './analytics-schema.js';
-import { apiKeyFromEnv } from './api.js';
+import type { Config } from './config.js';
 import { AnalyticsSink } from './analytics-sink.js';
 import type { SinkOptions } from './analytics-sink.js';
 import type { EventSource } from './analytics-source.js';
@@ -47,17 +47,20 @@ export interface AnalyticsOptions {
  * vitest analytics is off unless `BARRAGE_ANALYTICS=on`, so suites that start
  * a server for other reasons do not each open an engine.
  */
-export function analyticsOptionsFromEnv(env: Record<string, string | undefined>, secret: Uint8Array): AnalyticsOptions | false {
+export function analyticsOptionsFromEnv(
+  env: Record<string, string | undefined>,
+  config: Pick<Config, 'apiKey' | 'apiKeyDerived'>,
+): AnalyticsOptions | false {
   const flag = (env['BARRAGE_ANALYTICS'] ?? (env['VITEST'] ? 'off' : 'on')).toLowerCase();
   if (flag === 'off' || flag === '0' || flag === 'false') return false;
-  const { key, derived } = apiKeyFromEnv(env, secret);
   return {
     ...(env['BARRAGE_CLICKHOUSE_URL'] ? { clickhouseUrl: env['BARRAGE_CLICKHOUSE_URL'] } : {}),
     chdbPath: resolve(env['BARRAGE_ANALYTICS_PATH'] || '.barrage/analytics'),
     database: env['BARRAGE_ANALYTICS_DB'] || 'barrage',
     spillDir: resolve(env['BARRAGE_ANALYTICS_SPILL'] || '.barrage/analytics-spill'),
-    apiKey: key,
-    apiKeyDerived: derived,
+    // The one API key of the process (config.ts derives it once).
+    apiKey: config.apiKey,
+    apiKeyDerived: config.apiKeyDerived,
   };
 }
 
