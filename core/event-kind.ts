@@ -21,49 +21,45 @@ const counterFields = new Set<number>([KindField.Likes, KindField.Online, KindFi
 /** True when `field` (from `eventKindField`) is a counter kind. */
 export const isCounterField = (field: number): boolean => counterFields.has(field);
 
-// Offset after the last varint `varint` read (module state: no tuple per field).
-let next = 0;
-
-/** A varint of at most 7 bytes at `bytes[at]` (offset after it in `next`), or -1 when it does not fit. */
-function varint(bytes: Uint8Array, at: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 7 && at < bytes.length; i++) {
-    const b = bytes[at++] as number;
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) {
-      next = at;
-      return value;
-    }
-    scale *= 128;
-  }
-  return -1;
-}
-
 /**
  * The `Event` kind field number of an encoded event (10 danmaku, 12 likes,
  * 13 online, ...), 0 when it has none, or -1 when the bytes cannot be read.
- * Stops at the kind: the body of a danmaku is stepped over, not read.
+ * Stops at the kind: the body of a danmaku is stepped over, not read. Runs
+ * for every event of every batching window, so the varints are read inline.
  */
 export function eventKindField(bytes: Uint8Array): number {
+  const end = bytes.length;
   let pos = 0;
-  while (pos < bytes.length) {
-    const tag = varint(bytes, pos);
-    if (tag < 8) return -1; // unreadable, or field 0
+  while (pos < end) {
+    // The tag: field number and wire type.
+    let tag = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      if (pos >= end || i === 5) return -1;
+      const b = bytes[pos++] as number;
+      tag += (b & 0x7f) * scale;
+      if (b < 0x80) break;
+      scale *= 128;
+    }
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
-    pos = next;
-    if (wire === 0) {
-      if (varint(bytes, pos) < 0) return -1;
-      pos = next;
-    } else if (wire === 2) {
-      const len = varint(bytes, pos);
-      if (len < 0) return -1;
-      pos = next + len;
+    if (field === 0) return -1;
+    if (wire === 0 || wire === 2) {
+      // A varint value, or the length of what follows.
+      let value = 0;
+      scale = 1;
+      for (let i = 0; ; i++) {
+        if (pos >= end || i === 10) return -1;
+        const b = bytes[pos++] as number;
+        value += (b & 0x7f) * scale;
+        if (b < 0x80) break;
+        scale *= 128;
+      }
+      if (wire === 2) pos += value;
     } else if (wire === 1) pos += 8;
     else if (wire === 5) pos += 4;
     else return -1;
-    if (pos > bytes.length) return -1;
+    if (pos > end) return -1;
     if (field >= KindField.Danmaku && field <= KindField.Last) return field;
   }
   return 0;
