@@ -62,6 +62,12 @@ export interface Config {
    * visitor a token for any room.
    */
   demoTokens: boolean;
+  /**
+   * Per-room state (sequencer rings, moderation bookkeeping, counters) of a
+   * room with no event and no viewer for this long is freed, so rooms that
+   * were used once (or made up by a guest) do not cost memory for good.
+   */
+  roomIdleSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -154,5 +160,6 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
     mergeDanmaku: bool(env, 'BARRAGE_MERGE_DANMAKU', false),
     mergeMaxLength: int(env, 'BARRAGE_MERGE_MAX_LENGTH', 8, 1, 100),
     demoTokens: bool(env, 'BARRAGE_DEMO_TOKENS', source === 'file'),
+    roomIdleSeconds: int(env, 'BARRAGE_ROOM_IDLE_SECONDS', 600, 10, 30 * 86_400),
   };
 }
