@@ -1,6 +1,13 @@
 /**
  * Viewer tokens: HS256 JWTs the site signs with the shared secret. Claims:
- * `sub` (user id), `name`, `room` (a room id, or `*` for admins), `role`, `exp`.
+ * `sub` (user id, 1-128 characters), `name`, `room` (a room id, or `*` for
+ * admins), `role`, `exp`, optionally `aud` (`barrage`; never
+ * `barrage:receipt`, which marks a gift receipt signed with the same secret).
+ *
+ * Two verifiers that must agree on every token: `verifyToken` (jose, the
+ * reference) and `verifyTokenSync` (for the WebSocket upgrade). Both first
+ * require each of the three parts to be canonical base64url, so a token has
+ * exactly one spelling whichever decoder runs underneath.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, jwtVerify, errors as joseErrors } from 'jose';
@@ -34,15 +41,59 @@ export interface MintOptions {
   member?: boolean;
 }
 
+/**
+ * The JWT `aud` values Barrage gives meaning to. A site may sign viewer
+ * tokens and gift receipts with one secret; the audience keeps a receipt
+ * from being used as a token (and a token from being used as a receipt).
+ */
+export const Audience = {
+  /** Optional on viewer tokens (`mintToken` sets it); tokens without `aud` stay valid. */
+  viewer: 'barrage',
+  /** Required on gift receipts, refused on viewer tokens. */
+  receipt: 'barrage:receipt',
+} as const;
+export type Audience = (typeof Audience)[keyof typeof Audience];
+
+/**
+ * Longest user id (`sub`) a token may carry, in UTF-16 units: moderation
+ * refuses to ban or mute ids outside 1..128, so a token with a longer (or
+ * empty) one would make a viewer nobody can moderate.
+ */
+export const maxUserIdLength = 128;
+
 const algorithm = 'HS256';
 const clockToleranceSeconds = 5;
 const maxNameLength = 64;
+
+/**
+ * True when `part` is base64url exactly as RFC 7515 writes it: only
+ * `A-Z a-z 0-9 - _`, no `=` padding, no whitespace, unused trailing bits zero.
+ * Node's and `atob`'s decoders forgive each of these, so without this check
+ * one signature has many spellings (and jose and Node forgive different ones).
+ */
+export function isCanonicalBase64url(part: string): boolean {
+  return Buffer.from(part, 'base64url').toString('base64url') === part;
+}
+
+/** True when a JWT `aud` claim (a string or an array of them) names `audience`. */
+export function hasAudience(aud: unknown, audience: Audience): boolean {
+  return aud === audience || (Array.isArray(aud) && aud.includes(audience));
+}
+
+/** Splits a compact JWS into its three parts, or throws `TokenError` unless each is canonical base64url. */
+function compactParts(token: string): [string, string, string] {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new TokenError(CoreErrorCode.Token, 'token invalid: not a JWS compact token');
+  if (!parts.every(isCanonicalBase64url)) throw new TokenError(CoreErrorCode.Token, 'token invalid: not canonical base64url');
+  return parts as [string, string, string];
+}
 
 /** Signs a token; what a site's backend does, and what `barrage token` prints. */
 export async function mintToken(secret: Uint8Array, options: MintOptions): Promise<string> {
   const ttl = options.ttlSeconds ?? 86_400;
   return new SignJWT({ name: options.name, room: options.room, role: options.role, member: options.member ?? false })
     .setProtectedHeader({ alg: algorithm, typ: 'JWT' })
+    .setAudience(Audience.viewer)
     .setSubject(options.user)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + ttl)
@@ -55,6 +106,13 @@ function isRole(value: unknown): value is RoleName {
 
 /** Turns verified claims into an identity for `room`, or throws `TokenError`. */
 function identityFromClaims(payload: JWTPayload, room: string): Identity {
+  const sub = payload.sub;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > maxUserIdLength) {
+    throw new TokenError(CoreErrorCode.Token, `token invalid: sub (the user id) must be 1 to ${maxUserIdLength} characters`);
+  }
+  if (hasAudience(payload.aud, Audience.receipt)) {
+    throw new TokenError(CoreErrorCode.Token, 'token invalid: this is a gift receipt (aud barrage:receipt), not a viewer token');
+  }
   const role = payload['role'] ?? 'viewer';
   if (!isRole(role)) throw new TokenError(CoreErrorCode.Token, `token role must be one of ${Roles.join('|')}`);
   const tokenRoom = payload['room'];
@@ -62,11 +120,11 @@ function identityFromClaims(payload: JWTPayload, room: string): Identity {
   if (tokenRoom !== room && !(tokenRoom === '*' && role === 'admin')) {
     throw new TokenError(CoreErrorCode.TokenRoom, 'token is for another room');
   }
-  const sub = payload.sub as string;
-  const rawName = typeof payload['name'] === 'string' ? payload['name'] : sub;
+  // A name that is empty (or only spaces) would show a blank author: fall back to the user id.
+  const rawName = typeof payload['name'] === 'string' ? payload['name'].trim() : '';
   return {
     userId: sub,
-    name: [...rawName].slice(0, maxNameLength).join(''),
+    name: [...(rawName || sub)].slice(0, maxNameLength).join(''),
     room,
     role,
     exp: payload.exp as number,
@@ -81,6 +139,7 @@ function identityFromClaims(payload: JWTPayload, room: string): Identity {
  * another room) or `TOKEN` (anything else).
  */
 export async function verifyToken(secret: Uint8Array, token: string, room: string): Promise<Identity> {
+  compactParts(token);
   let payload;
   try {
     ({ payload } = await jwtVerify(token, secret, {
@@ -104,8 +163,7 @@ export async function verifyToken(secret: Uint8Array, token: string, room: strin
  * constant time. Same errors as `verifyToken`.
  */
 export function verifyTokenSync(secret: Uint8Array, token: string, room: string): Identity {
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new TokenError(CoreErrorCode.Token, 'token invalid: not a JWS compact token');
+  const parts = compactParts(token);
   let header;
   let payload: JWTPayload;
   try {
@@ -114,19 +172,25 @@ export function verifyTokenSync(secret: Uint8Array, token: string, room: string)
   } catch (err) {
     throw new TokenError(CoreErrorCode.Token, 'token invalid: ' + (err as Error).message, { cause: err });
   }
-  if (header.alg !== algorithm) throw new TokenError(CoreErrorCode.Token, `token invalid: alg must be ${algorithm}`);
   if (header.crit !== undefined) throw new TokenError(CoreErrorCode.Token, 'token invalid: crit headers are not supported');
-  const signature = Buffer.from(parts[2] as string, 'base64url');
+  if (header.alg !== algorithm) throw new TokenError(CoreErrorCode.Token, `token invalid: alg must be ${algorithm}`);
+  const signature = Buffer.from(parts[2], 'base64url');
   const expected = createHmac('sha256', secret).update(`${parts[0]}.${parts[1]}`).digest();
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
     throw new TokenError(CoreErrorCode.Token, 'token invalid: signature verification failed');
   }
-  if (typeof payload.sub !== 'string') throw new TokenError(CoreErrorCode.Token, 'token invalid: missing sub claim');
-  if (typeof payload.exp !== 'number') throw new TokenError(CoreErrorCode.Token, 'token invalid: missing exp claim');
-  const now = Math.floor(Date.now() / 1000);
-  if (now - clockToleranceSeconds >= payload.exp) throw new TokenError(CoreErrorCode.TokenExpired, 'token expired');
-  if (typeof payload.nbf === 'number' && now + clockToleranceSeconds < payload.nbf) {
-    throw new TokenError(CoreErrorCode.Token, 'token invalid: not yet valid');
+  // The checks jose's jwtVerify makes, in its order (so both give the same code when several fail).
+  if (!Object.hasOwn(payload, 'exp')) throw new TokenError(CoreErrorCode.Token, 'token invalid: missing exp claim');
+  if (!Object.hasOwn(payload, 'sub')) throw new TokenError(CoreErrorCode.Token, 'token invalid: missing sub claim');
+  if (payload.iat !== undefined && typeof payload.iat !== 'number') {
+    throw new TokenError(CoreErrorCode.Token, 'token invalid: iat must be a number');
   }
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.nbf !== undefined) {
+    if (typeof payload.nbf !== 'number') throw new TokenError(CoreErrorCode.Token, 'token invalid: nbf must be a number');
+    if (payload.nbf > now + clockToleranceSeconds) throw new TokenError(CoreErrorCode.Token, 'token invalid: not yet valid');
+  }
+  if (typeof payload.exp !== 'number') throw new TokenError(CoreErrorCode.Token, 'token invalid: exp must be a number');
+  if (payload.exp <= now - clockToleranceSeconds) throw new TokenError(CoreErrorCode.TokenExpired, 'token expired');
   return identityFromClaims(payload, room);
 }

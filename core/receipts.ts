@@ -1,8 +1,13 @@
 /**
  * Gift receipts: short-lived HS256 JWTs the site signs after taking payment,
- * which the viewer's widget sends in `send_gift`. Claims: `sub` (user), `room`,
- * `jti` (unique per payment), `exp`, and either `gift` + `count` (a gift) or
- * `text` + `price_cents` (a super chat); `name` optionally.
+ * which the viewer's widget sends in `send_gift`. Claims: `aud` (always
+ * `barrage:receipt`), `sub` (user), `room`, `jti` (unique per payment), `exp`,
+ * and either `gift` + `count` (a gift) or `text` + `price_cents` (a super
+ * chat); `name` optionally.
+ *
+ * The audience matters because a site may sign receipts and viewer tokens
+ * with one secret: the token check refuses `aud: barrage:receipt` and this
+ * check requires it, so neither passes for the other.
  *
  * The edge verifies signature, lifetime, room and user synchronously (an HMAC
  * and a JSON parse, like tokens at upgrade); core makes sure each `jti` is
@@ -10,6 +15,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { Audience, hasAudience, isCanonicalBase64url } from './auth.js';
 import { BarrageError } from './errors.js';
 
 /** Why a receipt was refused: `RECEIPT_INVALID` is the only code (replays are core's to tell). */
@@ -61,6 +67,7 @@ export function mintReceipt(secret: Uint8Array, claims: ReceiptClaims): Promise<
   if (claims.priceCents !== undefined) body['price_cents'] = claims.priceCents;
   return new SignJWT(body)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setAudience(Audience.receipt)
     .setSubject(claims.user)
     .setJti(claims.jti)
     .setIssuedAt()
@@ -90,6 +97,8 @@ export function verifyReceipt(
 ): Receipt {
   const parts = receipt.split('.');
   if (parts.length !== 3 || receipt.length > 4096) throw new ReceiptError('receipt invalid: not a JWT');
+  // One spelling per receipt: Node's decoder would also take padding, `+`/`/` and stray characters.
+  if (!parts.every(isCanonicalBase64url)) throw new ReceiptError('receipt invalid: not a JWT (each part must be canonical base64url)');
   const header = decodePart(parts[0] as string);
   if (header['alg'] !== 'HS256') throw new ReceiptError('receipt invalid: alg must be HS256');
   const signature = Buffer.from(parts[2] as string, 'base64url');
@@ -98,6 +107,9 @@ export function verifyReceipt(
     throw new ReceiptError('receipt invalid: signature does not match (forged, or signed with another secret)');
   }
   const c = decodePart(parts[1] as string);
+  if (!hasAudience(c['aud'], Audience.receipt)) {
+    throw new ReceiptError(`receipt invalid: aud must be "${Audience.receipt}" (a viewer token is not a receipt)`);
+  }
   const now = Math.floor(nowMs / 1000);
   const exp = c['exp'];
   if (typeof exp !== 'number') throw new ReceiptError('receipt invalid: no exp');

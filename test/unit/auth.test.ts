@@ -1,6 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { mintToken, verifyToken, verifyTokenSync } from '../../core/auth.js';
+import { mintReceipt } from '../../core/receipts.js';
 
 const secret = new TextEncoder().encode('unit-secret-unit-secret-unit-secret-0123');
 const other = new TextEncoder().encode('other-secret-other-secret-other-secret-99');
@@ -97,5 +99,76 @@ describe('auth - tokens', () => {
   it('auth - long display names are cut to 64 code points', async () => {
     const token = await mintToken(secret, { room: 'r', user: 'u', name: '名'.repeat(100), role: 'viewer' });
     expect([...(await verifyToken(secret, token, 'r')).name]).toHaveLength(64);
+  });
+
+  it('auth - a user id (sub) must be 1 to 128 characters, so every viewer can be muted and banned', async () => {
+    const withSub = (sub: string) =>
+      new SignJWT({ room: 'r1', name: 'N' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(secret);
+    expect(await codeOf(secret, await withSub(''), 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, await withSub('u'.repeat(129)), 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, await withSub('u'.repeat(200)), 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, await withSub('u'.repeat(128)), 'r1')).toBe('ok');
+    expect(await codeOf(secret, await withSub('u'), 'r1')).toBe('ok');
+    const numeric = await new SignJWT({ room: 'r1', sub: 42 as unknown as string })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(secret);
+    expect(await codeOf(secret, numeric, 'r1')).toBe('TOKEN');
+    await expect(verifyToken(secret, await withSub('u'.repeat(200)), 'r1')).rejects.toThrow(/sub \(the user id\) must be 1 to 128/);
+  });
+
+  it('auth - an empty or blank display name falls back to the user id', async () => {
+    for (const name of ['', '   ', '\u3000']) {
+      const token = await mintToken(secret, { room: 'r', user: 'carol', name, role: 'viewer' });
+      expect((await verifyToken(secret, token, 'r')).name).toBe('carol');
+      expect(verifyTokenSync(secret, token, 'r').name).toBe('carol');
+    }
+    const noName = await new SignJWT({ room: 'r', name: 7 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('dan')
+      .setExpirationTime('1h')
+      .sign(secret);
+    expect(verifyTokenSync(secret, noName, 'r').name).toBe('dan');
+  });
+
+  it('auth - a gift receipt is not a viewer token (aud barrage:receipt); tokens without aud or with aud barrage stay valid', async () => {
+    const receipt = await mintReceipt(secret, { user: 'u', room: 'r1', jti: 'pay-1', gift: 'heart' });
+    expect(await codeOf(secret, receipt, 'r1')).toBe('TOKEN');
+    await expect(verifyToken(secret, receipt, 'r1')).rejects.toThrow(/gift receipt/);
+    const withAud = (aud: string | string[] | undefined) => {
+      const jwt = new SignJWT({ room: 'r1' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u').setExpirationTime('1h');
+      return (aud === undefined ? jwt : jwt.setAudience(aud)).sign(secret);
+    };
+    expect(await codeOf(secret, await withAud(['barrage', 'barrage:receipt']), 'r1')).toBe('TOKEN');
+    expect(await codeOf(secret, await withAud(undefined), 'r1')).toBe('ok');
+    expect(await codeOf(secret, await withAud('barrage'), 'r1')).toBe('ok');
+    const minted = await mintToken(secret, { room: 'r1', user: 'u', name: 'n', role: 'viewer' });
+    expect(JSON.parse(Buffer.from(minted.split('.')[1] as string, 'base64url').toString())).toMatchObject({ aud: 'barrage' });
+  });
+
+  it('auth - non-canonical base64url (padding, + and /, trailing bits, stray characters) is refused by both verifiers', async () => {
+    // A token whose signature has both - and _ and whose last character carries unused bits.
+    let good = '';
+    for (let i = 0; !/[-_]/.test(good.split('.')[2] ?? ''); i++) {
+      good = await mintToken(secret, { room: 'r1', user: `u${i}`, name: 'n', role: 'viewer' });
+    }
+    const [h, p, sig] = good.split('.') as [string, string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const lastBitsSet = sig.slice(0, -1) + alphabet[alphabet.indexOf(sig.at(-1) as string) | 1];
+    const resign = (header: string, payload: string) =>
+      `${header}.${payload}.${createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url')}`;
+    const spellings = [
+      `${h}.${p}.${sig}=`,
+      `${h}.${p}.${sig.replace(/-/g, '+').replace(/_/g, '/')}`,
+      `${h}.${p}.${lastBitsSet}`,
+      `${h}.${p}.${sig}\u0000`,
+      `${h}.${p}.${sig.slice(0, 8)} ${sig.slice(8)}`,
+      // Correctly signed, but the header or the claims are spelled with padding.
+      resign(h + '='.repeat((4 - (h.length % 4)) % 4 || 4), p),
+      resign(h, p + '='.repeat((4 - (p.length % 4)) % 4 || 4)),
+    ];
+    expect(lastBitsSet).not.toBe(sig);
+    for (const token of spellings) expect(await codeOf(secret, token, 'r1'), token).toBe('TOKEN');
+    expect(await codeOf(secret, good, 'r1')).toBe('ok');
   });
 });
