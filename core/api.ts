@@ -18,7 +18,7 @@ export function devApiKey(secret: Uint8Array): string {
 }
 
 /** Returns a checker that is true when a request carries `Authorization: Bearer <key>`. */
-export function bearerAuth(key: string): (req: RouteRequest) => boolean {
+export function bearerAuth(key: string): (req: Pick<RouteRequest, 'headers'>) => boolean {
   const expected = Buffer.from(key);
   return (req) => {
     const header = req.headers['authorization'] ?? '';

@@ -68,6 +68,25 @@ export interface Config {
    * were used once (or made up by a guest) do not cost memory for good.
    */
   roomIdleSeconds: number;
+  /** Bytes all HTTP requests of a process may hold buffered at once; past it new bodies get 503. */
+  maxBufferedBodyBytes: number;
+  /** Per connection: resumes per minute and burst (each one reads history). */
+  resumePerMinute: number;
+  resumeBurst: number;
+  /** Per connection: moderation frames per second and burst. */
+  moderatePerSecond: number;
+  moderateBurst: number;
+  /** Per client address (see edge/ip-budget.ts): upgrades, costly frames (resume, moderation) and all frames. */
+  ipUpgradesPerSecond: number;
+  ipUpgradesBurst: number;
+  ipCostlyPerSecond: number;
+  ipCostlyBurst: number;
+  ipFramesPerSecond: number;
+  ipFramesBurst: number;
+  /** Open connections per client address; 0 = no limit. */
+  maxConnectionsPerIp: number;
+  /** Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
+  trustProxy: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -161,5 +180,18 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
     mergeMaxLength: int(env, 'BARRAGE_MERGE_MAX_LENGTH', 8, 1, 100),
     demoTokens: bool(env, 'BARRAGE_DEMO_TOKENS', source === 'file'),
     roomIdleSeconds: int(env, 'BARRAGE_ROOM_IDLE_SECONDS', 600, 10, 30 * 86_400),
+    maxBufferedBodyBytes: int(env, 'BARRAGE_MAX_BUFFERED_BODY_BYTES', 32 << 20, 64 << 10, 1 << 30),
+    resumePerMinute: int(env, 'BARRAGE_RESUME_PER_MINUTE', 20, 1, 100_000),
+    resumeBurst: int(env, 'BARRAGE_RESUME_BURST', 3, 1, 1000),
+    moderatePerSecond: int(env, 'BARRAGE_MODERATE_RATE', 10, 1, 100_000),
+    moderateBurst: int(env, 'BARRAGE_MODERATE_BURST', 30, 1, 100_000),
+    ipUpgradesPerSecond: int(env, 'BARRAGE_IP_UPGRADE_RATE', 50, 1, 1_000_000),
+    ipUpgradesBurst: int(env, 'BARRAGE_IP_UPGRADE_BURST', 500, 1, 1_000_000),
+    ipCostlyPerSecond: int(env, 'BARRAGE_IP_COSTLY_RATE', 20, 1, 1_000_000),
+    ipCostlyBurst: int(env, 'BARRAGE_IP_COSTLY_BURST', 200, 1, 1_000_000),
+    ipFramesPerSecond: int(env, 'BARRAGE_IP_FRAME_RATE', 2000, 1, 10_000_000),
+    ipFramesBurst: int(env, 'BARRAGE_IP_FRAME_BURST', 4000, 1, 10_000_000),
+    maxConnectionsPerIp: int(env, 'BARRAGE_MAX_CONNECTIONS_PER_IP', 0, 0, 10_000_000),
+    trustProxy: bool(env, 'BARRAGE_TRUST_PROXY', false),
   };
 }

@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { v1 } from '../proto/index.js';
+import { encodeHistoryReply } from './history-wire.js';
 
 /** Sequences room events and answers history requests over the bus. */
 export interface Sequencer {
@@ -112,23 +113,19 @@ export class RoomLog {
  * `joinHistory` chat events.
  */
 export function answerHistory(log: RoomLog | undefined, request: v1.HistoryRequest, joinHistory: number): Uint8Array {
-  const reply = new v1.HistoryReply({ seq: log?.seq ?? 0, recovered: false, events: [] });
   if (!log || log.seq === 0) {
     // A room nobody has spoken in: a resume from seq 0 has missed nothing.
-    reply.recovered = request.resume && request.afterSeq === 0;
-    return v1.HistoryReply.encode(reply).finish();
+    return encodeHistoryReply({ events: [], recovered: request.resume && Number(request.afterSeq) === 0, seq: log?.seq ?? 0 });
   }
-  const after = request.afterSeq;
+  const after = Number(request.afterSeq);
   const covered = after >= log.oldestSeq() - 1 && after <= log.seq;
+  const events: Uint8Array[] = [];
   if (request.resume && covered) {
-    reply.recovered = true;
-    for (const item of log.items()) if (item.seq > after) reply.events.push(v1.Event.decode(item.bytes));
-  } else {
-    const chat: Retained[] = [];
-    for (const item of log.items()) if (item.chat) chat.push(item);
-    for (const item of chat.slice(Math.max(0, chat.length - joinHistory))) reply.events.push(v1.Event.decode(item.bytes));
+    for (const item of log.items()) if (item.seq > after) events.push(item.bytes);
+    return encodeHistoryReply({ events, recovered: true, seq: log.seq });
   }
-  return v1.HistoryReply.encode(reply).finish();
+  for (const item of log.items()) if (item.chat) events.push(item.bytes);
+  return encodeHistoryReply({ events: events.slice(Math.max(0, events.length - joinHistory)), recovered: false, seq: log.seq });
 }
 
 /** How long an edge's presence report counts without a newer one. */

@@ -4,6 +4,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { Role, v1 } from '../proto/index.js';
 import type { Identity, RoleName } from '../core/auth.js';
+import type { IpBudget } from './ip-budget.js';
 import type { BucketState } from './rate-limit.js';
 
 /** Per-connection state, kept in uWS user data. */
@@ -16,6 +17,12 @@ export interface Conn {
   since: number;
   frames: BucketState;
   danmaku: BucketState;
+  /** Resumes (each reads history from core). */
+  resume: BucketState;
+  /** Moderation frames. */
+  moderate: BucketState;
+  /** The budget of the client's address, shared by its sockets (none for a local peer: see ip-budget.ts). */
+  ip: IpBudget | undefined;
   badFrames: number;
   /** Frames over the frame-rate limit in the current strike window. */
   strikes: number;

@@ -6,29 +6,22 @@
  * ServerFrame { batch (2): Batch { events (1): Event..., room (2) } }
  */
 import { v1 } from '../proto/index.js';
+import { WireReader, WireType, tagOf, varintSize, writeVarint } from '../proto/wire.js';
 
-const tagServerBatch = (2 << 3) | 2; // ServerFrame.batch, length-delimited
-const tagBatchEvent = (1 << 3) | 2; // Batch.events
-const tagBatchRoom = (2 << 3) | 2; // Batch.room
-const tagBatchSkipped = 3 << 3; // Batch.skipped, varint
-const tagBatchSkipReason = 4 << 3; // Batch.skip_reason, varint
+const tagServerBatch = tagOf(2, WireType.Len); // ServerFrame.batch
+const tagBatchEvent = tagOf(1, WireType.Len); // Batch.events
+const tagBatchRoom = tagOf(2, WireType.Len); // Batch.room
+const tagBatchSkipped = tagOf(3, WireType.Varint); // Batch.skipped
+const tagBatchSkipReason = tagOf(4, WireType.Varint); // Batch.skip_reason
+const tagBatchHistory = tagOf(5, WireType.Varint); // Batch.history
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
+/** Options of a batch frame beyond its events and room. */
+export interface BatchFrameOptions {
+  /** Chat left out for this viewer, and why. */
+  skipped?: number;
+  skipReason?: number;
+  /** The events are replayed history (join or resume). */
+  history?: boolean;
 }
 
 /**
@@ -37,8 +30,16 @@ function writeVarint(buf: Uint8Array, pos: number, n: number): number {
  * room; `skipped` (with `skipReason`) only when chat was left out.
  */
 export function encodeBatchFrame(events: readonly Uint8Array[], roomBytes: Uint8Array, skipped = 0, skipReason = 0): Uint8Array {
+  return encodeBatch(events, roomBytes, skipped > 0 ? { skipped, skipReason } : undefined);
+}
+
+/** `encodeBatchFrame` with every option (history replays use it). */
+export function encodeBatch(events: readonly Uint8Array[], roomBytes: Uint8Array, options?: BatchFrameOptions): Uint8Array {
+  const skipped = options?.skipped ?? 0;
+  const skipReason = options?.skipReason ?? 0;
   let inner = 1 + varintSize(roomBytes.length) + roomBytes.length;
   if (skipped > 0) inner += 2 + varintSize(skipped) + varintSize(skipReason);
+  if (options?.history) inner += 2;
   for (const e of events) inner += 1 + varintSize(e.length) + e.length;
   const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
   out[0] = tagServerBatch;
@@ -57,7 +58,11 @@ export function encodeBatchFrame(events: readonly Uint8Array[], roomBytes: Uint8
     out[pos++] = tagBatchSkipped;
     pos = writeVarint(out, pos, skipped);
     out[pos++] = tagBatchSkipReason;
-    writeVarint(out, pos, skipReason);
+    pos = writeVarint(out, pos, skipReason);
+  }
+  if (options?.history) {
+    out[pos++] = tagBatchHistory;
+    out[pos++] = 1;
   }
   return out;
 }
@@ -65,26 +70,20 @@ export function encodeBatchFrame(events: readonly Uint8Array[], roomBytes: Uint8
 /** Counts the events in a frame made by `encodeBatchFrame` without decoding them (0 for other frames). */
 export function countBatchEvents(frame: Uint8Array): number {
   if (frame[0] !== tagServerBatch) return 0;
-  let pos = 1;
-  const readVarint = (): number => {
-    let n = 0;
-    let mul = 1;
-    for (;;) {
-      const b = frame[pos++] as number;
-      n += (b & 0x7f) * mul;
-      if (b < 0x80) return n;
-      mul *= 128;
+  try {
+    const outer = new WireReader(frame, 1);
+    const len = outer.varint();
+    const r = new WireReader(frame, outer.pos, Math.min(frame.length, outer.pos + len));
+    let count = 0;
+    while (!r.done) {
+      const tag = r.varint();
+      if (tag === tagBatchEvent) count++;
+      r.skip(tag & 7);
     }
-  };
-  const end = readVarint() + pos;
-  let count = 0;
-  while (pos < end) {
-    const tag = frame[pos++];
-    const len = readVarint();
-    if (tag === tagBatchEvent) count++;
-    if (((tag as number) & 7) === 2) pos += len;
+    return count;
+  } catch {
+    return 0;
   }
-  return count;
 }
 
 /** Encodes an Error frame. */

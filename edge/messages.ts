@@ -11,7 +11,9 @@ import { CloseCode } from './close-codes.js';
 import { roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension, ExtensionFrameKind, FrameHandler } from './extensions.js';
+import type { IpBudgets } from './ip-budget.js';
 import { take } from './rate-limit.js';
+import type { BucketState } from './rate-limit.js';
 import { isRefusal, validateDanmaku } from './validate.js';
 
 /** Undecodable frames tolerated per connection before closing it. */
@@ -31,6 +33,7 @@ export class MessageHandler {
   constructor(
     private readonly ctx: EdgeContext,
     extensions: readonly EdgeExtension[],
+    private readonly ipBudgets: IpBudgets,
     private readonly resume: (ws: Socket, afterSeq: number) => void,
   ) {
     for (const ext of extensions) {
@@ -46,7 +49,9 @@ export class MessageHandler {
     const { config, metrics } = this.ctx;
     const conn = ws.getUserData();
     const now = Date.now();
-    if (take(conn.frames, config.framesPerSecond, config.framesBurst, now) > 0) return this.onFrameFlood(ws, conn, now);
+    if (!this.admitFrame(ws, conn, now)) return;
+    // Every frame, not only danmaku: a moderator whose token expired must not keep moderating.
+    if (conn.identity.exp !== 0 && conn.identity.exp * 1000 < now) return this.ctx.closeSocket(ws, CloseCode.TokenExpired);
     if (!isBinary) {
       metrics.framesIn.inc({ kind: 'text' });
       return this.onBadFrame(ws, conn, ErrorCode.ERROR_CODE_BAD_FRAME, 'frames must be binary protobuf ClientFrame');
@@ -82,11 +87,23 @@ export class MessageHandler {
         if (resume.room !== '' && resume.room !== conn.room) {
           return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'resume is for another room; connect to that room');
         }
-        return this.resume(ws, resume.lastSeq);
+        const lastSeq = Number(resume.lastSeq);
+        if (!Number.isSafeInteger(lastSeq) || lastSeq < 0) {
+          return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'last_seq must be a seq number');
+        }
+        const wait = this.costly(conn, conn.resume, config.resumePerMinute / 60, config.resumeBurst, now, 'resume');
+        if (wait > 0) return this.rateError(ws, conn, 'too many resumes; reconnect with since= instead', now, wait);
+        return this.resume(ws, lastSeq);
+      }
+      case 'moderate': {
+        const wait = this.costly(conn, conn.moderate, config.moderatePerSecond, config.moderateBurst, now, 'moderate');
+        if (wait > 0) return this.rateError(ws, conn, 'moderating too fast', now, wait);
+        const handler = this.handlers.get(frame.kind);
+        if (handler) return handler(this.ctx, ws, frame, now);
+        return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server`);
       }
       case 'like':
-      case 'sendGift':
-      case 'moderate': {
+      case 'sendGift': {
         const handler = this.handlers.get(frame.kind);
         if (handler) return handler(this.ctx, ws, frame, now);
         return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server`);
@@ -103,17 +120,10 @@ export class MessageHandler {
     if (identity.role === 'guest') {
       return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_READ_ONLY, 'guests can only read; sign in to send', clientMsgId);
     }
-    if (identity.exp !== 0 && identity.exp * 1000 < now) return this.ctx.closeSocket(ws, CloseCode.TokenExpired);
     const result = validateDanmaku(msg, config);
     if (isRefusal(result)) return this.ctx.sendError(ws, result.code, result.message, clientMsgId);
-    for (const ext of this.policies) {
-      const verdict = (ext.danmakuPolicy as NonNullable<EdgeExtension['danmakuPolicy']>)(conn, result, now);
-      if (!verdict.ok) {
-        if (verdict.close !== undefined) return this.ctx.closeSocket(ws, verdict.close);
-        return this.ctx.sendError(ws, verdict.code, verdict.message, clientMsgId, verdict.retryAfterMs ?? 0);
-      }
-      if (verdict.text !== undefined) result.text = verdict.text;
-    }
+    // The rate limit comes before the policies: a held or refused danmaku costs
+    // its sender like a sent one, so holds cannot flood the moderators.
     const wait = take(conn.danmaku, config.danmakuPerSecond, config.danmakuBurst, now);
     if (wait > 0) {
       metrics.rateLimited.inc({ limit: 'danmaku' });
@@ -123,6 +133,14 @@ export class MessageHandler {
         this.ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'sending too fast', clientMsgId, wait);
       }
       return;
+    }
+    for (const ext of this.policies) {
+      const verdict = (ext.danmakuPolicy as NonNullable<EdgeExtension['danmakuPolicy']>)(conn, result, now);
+      if (!verdict.ok) {
+        if (verdict.close !== undefined) return this.ctx.closeSocket(ws, verdict.close);
+        return this.ctx.sendError(ws, verdict.code, verdict.message, clientMsgId, verdict.retryAfterMs ?? 0);
+      }
+      if (verdict.text !== undefined) result.text = verdict.text;
     }
     const event = v1.Event.encode({
       room: conn.room,
@@ -137,6 +155,49 @@ export class MessageHandler {
       },
     }).finish();
     this.ctx.bus.publish(subjects.ingress(conn.room), event);
+  }
+
+  /**
+   * A WebSocket ping or pong (uWS answers pings itself): it costs a frame of
+   * the connection's and the address's budget like any frame, so a ping
+   * flood is closed like a frame flood.
+   */
+  onControlFrame(ws: Socket): void {
+    this.admitFrame(ws, ws.getUserData(), Date.now());
+  }
+
+  /** Takes a frame from the connection's and the address's budgets; false (handled) when over. */
+  private admitFrame(ws: Socket, conn: Conn, now: number): boolean {
+    const { config, metrics } = this.ctx;
+    if (take(conn.frames, config.framesPerSecond, config.framesBurst, now) > 0) {
+      this.onFrameFlood(ws, conn, now);
+      return false;
+    }
+    if (conn.ip && this.ipBudgets.frame(conn.ip, now) > 0) {
+      // Shared by everyone behind the address: drop and tell, never close for it.
+      metrics.rateLimited.inc({ limit: 'ip_frames' });
+      this.rateError(ws, conn, 'too many frames from this address', now, Math.ceil(1000 / this.ipBudgets.limits.framesPerSecond));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Takes one costly action from the connection's bucket and then the
+   * address's; 0 when allowed, else milliseconds to wait (counted by `limit`).
+   */
+  private costly(conn: Conn, bucket: BucketState, perSecond: number, burst: number, now: number, limit: string): number {
+    let wait = take(bucket, perSecond, burst, now);
+    if (wait === 0 && conn.ip) wait = this.ipBudgets.costly(conn.ip, now);
+    if (wait > 0) this.ctx.metrics.rateLimited.inc({ limit });
+    return wait;
+  }
+
+  /** RATE_LIMITED, at most once per interval per connection. */
+  private rateError(ws: Socket, conn: Conn, message: string, now: number, retryAfterMs: number): void {
+    if (now - conn.lastRateErrorAt < rateErrorIntervalMs) return;
+    conn.lastRateErrorAt = now;
+    this.ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, message, '', retryAfterMs);
   }
 
   private onBadFrame(ws: Socket, conn: Conn, code: v1.ErrorCode, message: string): void {

@@ -77,6 +77,19 @@ export class EdgeMetrics {
     registers: [this.registry],
   });
 
+  readonly internalErrors = new Counter({
+    name: 'barrage_internal_errors_total',
+    help: 'Exceptions caught at an entry point from uWebSockets.js (answered 500 or closed 4002), by entry',
+    labelNames: ['entry'] as const,
+    registers: [this.registry],
+  });
+  readonly httpRefused = new Counter({
+    name: 'barrage_http_refused_total',
+    help: 'HTTP requests refused before their handler ran, by reason (bad_path, unauthorized, too_large, busy)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(withDefaults: boolean) {
     if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'barrage_process_' });
   }

@@ -9,7 +9,10 @@ import type { Logger } from 'pino';
 import { ErrorCode, SkipReason, v1 } from '../proto/index.js';
 import type { Bus, Subscription } from '../core/bus.js';
 import { BusStatus } from '../core/bus.js';
+import { bearerAuth, unauthorized } from '../core/api.js';
 import type { Config } from '../core/config.js';
+import { readHistoryReply } from '../core/history-wire.js';
+import type { HistoryAnswer } from '../core/history-wire.js';
 import { subjects } from '../core/subjects.js';
 import { Batcher } from './batcher.js';
 import { CloseCode, CloseReason } from './close-codes.js';
@@ -17,10 +20,11 @@ import { groupTopicOf, onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import { ListenError } from './errors.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
-import { countBatchEvents, errorFrame, skippedFrame } from './frames.js';
+import { countBatchEvents, encodeBatch, errorFrame, skippedFrame } from './frames.js';
 import { mountRoutes } from './http.js';
 import type { Route } from './http.js';
 import { closeFrameFactor, MessageHandler } from './messages.js';
+import { IpBudgets } from './ip-budget.js';
 import { EdgeMetrics } from './metrics.js';
 import { handleUpgrade } from './upgrade.js';
 
@@ -60,6 +64,7 @@ export class EdgeServer {
   private readonly lagging = new Set<Socket>();
   private readonly extensions: readonly EdgeExtension[];
   private readonly messages: MessageHandler;
+  private readonly ipBudgets: IpBudgets;
   /** What extensions see of this edge. */
   readonly context: EdgeContext;
   /** Local viewer count and bus interest per hosted room. */
@@ -93,6 +98,17 @@ export class EdgeServer {
           : undefined,
     });
     this.extensions = options.extensions ?? [];
+    const c = this.config;
+    this.ipBudgets = new IpBudgets({
+      upgradesPerSecond: c.ipUpgradesPerSecond,
+      upgradesBurst: c.ipUpgradesBurst,
+      costlyPerSecond: c.ipCostlyPerSecond,
+      costlyBurst: c.ipCostlyBurst,
+      framesPerSecond: c.ipFramesPerSecond,
+      framesBurst: c.ipFramesBurst,
+      maxConnections: c.maxConnectionsPerIp,
+      trustProxy: c.trustProxy,
+    });
     this.context = {
       config: this.config,
       bus: this.bus,
@@ -106,7 +122,9 @@ export class EdgeServer {
       socketsOf: (room) => [...this.sockets].filter((ws) => ws.getUserData().room === room),
       hostedRooms: () => this.hostedRooms(),
     };
-    this.messages = new MessageHandler(this.context, this.extensions, (ws, afterSeq) => this.sendHistory(ws, true, afterSeq));
+    this.messages = new MessageHandler(this.context, this.extensions, this.ipBudgets, (ws, afterSeq) =>
+      this.sendHistory(ws, true, afterSeq),
+    );
     this.app = uWS.App();
     this.app.ws<Conn>('/ws', {
       compression: 0, // uWS.DISABLED: batches are small and deflate costs CPU per socket
@@ -115,26 +133,51 @@ export class EdgeServer {
       closeOnBackpressureLimit: false,
       idleTimeout: this.config.idleTimeoutSeconds,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) =>
-        handleUpgrade(
-          {
-            config: this.config,
-            metrics: this.metrics,
-            extensions: this.extensions,
-            draining: () => this.draining,
-            nextSession: () => ++this.sessions,
-          },
-          res,
-          req,
-          context,
-        ),
-      open: (ws) => this.onOpen(ws),
-      message: (ws, message, isBinary) => this.messages.onMessage(ws, message, isBinary),
-      dropped: (ws, message) => this.onDropped(ws, message),
-      drain: (ws) => this.onDrain(ws),
-      close: (ws, code) => this.onClose(ws, code),
+      upgrade: (res, req, context) => {
+        try {
+          handleUpgrade(
+            {
+              config: this.config,
+              metrics: this.metrics,
+              extensions: this.extensions,
+              draining: () => this.draining,
+              nextSession: () => ++this.sessions,
+              ipBudgets: this.ipBudgets,
+            },
+            res,
+            req,
+            context,
+          );
+        } catch (err) {
+          this.internalError(err, 'upgrade');
+          try {
+            res.writeStatus('500 Internal Server Error').end('internal error');
+          } catch {
+            // Already answered or upgraded.
+          }
+        }
+      },
+      open: (ws) => this.guard(ws, 'open', this.onOpen, undefined),
+      message: (ws, message, isBinary) => this.guard(ws, 'message', this.onMessage, message, isBinary),
+      ping: (ws) => this.guard(ws, 'ping', this.onPing, undefined),
+      pong: (ws) => this.guard(ws, 'ping', this.onPing, undefined),
+      dropped: (ws, message) => this.guard(ws, 'dropped', this.onDropped, message),
+      drain: (ws) => this.guard(ws, 'drain', this.onDrain, undefined),
+      close: (ws, code) => this.guard(ws, 'close', this.onClose, code),
     });
-    mountRoutes(this.app, [...this.ownRoutes(), ...(options.routes ?? [])], (err) => this.log.error({ err }, 'route handler failed'));
+    const authorized = bearerAuth(this.config.apiKey);
+    mountRoutes(
+      this.app,
+      [...this.ownRoutes(), ...(options.routes ?? [])],
+      {
+        onError: (err, where) => this.internalError(err, 'http', { route: where }),
+        onRefused: (reason) => this.metrics.httpRefused.inc({ reason }),
+      },
+      {
+        maxBufferedBodyBytes: this.config.maxBufferedBodyBytes,
+        protect: { prefix: '/api/', authorize: (headers) => authorized({ headers }), unauthorized },
+      },
+    );
     this.app.any('/*', (res) => {
       res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found');
     });
@@ -153,6 +196,7 @@ export class EdgeServer {
     });
     this.timers.push(setInterval(() => this.reportPresence(), presenceIntervalMs));
     this.timers.push(setInterval(() => this.sweepSlowReaders(), sweepIntervalMs));
+    this.ipBudgets.start();
     for (const ext of this.extensions) await ext.start?.(this.context);
     this.log.info({ port: this.boundPort }, 'edge listening');
     return this.boundPort;
@@ -186,6 +230,7 @@ export class EdgeServer {
     }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.ipBudgets.stop();
     for (const ext of this.extensions) {
       try {
         await ext.stop?.();
@@ -235,8 +280,43 @@ export class EdgeServer {
 
   // ------------------------------------------------------------------ lifecycle
 
+  /**
+   * Runs a uWS socket callback so that nothing it throws reaches uWS (which
+   * would end the process and every socket in it): the error is logged and
+   * counted and the socket, if still open, is closed with 4002.
+   */
+  private guard<A, B>(ws: Socket, entry: string, fn: (ws: Socket, a: A, b: B) => void, a: A, b?: B): void {
+    try {
+      fn.call(this, ws, a, b as B);
+    } catch (err) {
+      this.internalError(err, entry);
+      if (entry !== 'close') {
+        try {
+          this.closeSocket(ws, CloseCode.Internal);
+        } catch {
+          // The socket is gone already.
+        }
+      }
+    }
+  }
+
+  private internalError(err: unknown, entry: string, extra: Record<string, unknown> = {}): void {
+    this.metrics.internalErrors.inc({ entry });
+    this.log.error({ err, entry, ...extra }, 'caught at an entry point');
+  }
+
+  private onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
+    this.messages.onMessage(ws, message, isBinary);
+  }
+
+  /** WebSocket-level pings and pongs (uWS answers pings itself) count against the frame rate like frames do. */
+  private onPing(ws: Socket): void {
+    this.messages.onControlFrame(ws);
+  }
+
   private onOpen(ws: Socket): void {
     const conn = ws.getUserData();
+    if (conn.ip) conn.ip.connections++;
     this.sockets.add(ws);
     this.metrics.connections.set(this.sockets.size);
     ws.subscribe(groupTopicOf(conn.room, conn.session % this.config.overloadBuckets));
@@ -247,6 +327,7 @@ export class EdgeServer {
   private onClose(ws: Socket, code: number): void {
     const conn = ws.getUserData();
     conn.closed = true;
+    if (conn.ip) conn.ip.connections--;
     if (!conn.closedByServer) this.metrics.clientCloses.inc({ code: clientCloseLabel(code) });
     this.sockets.delete(ws);
     this.lagging.delete(ws);
@@ -293,7 +374,7 @@ export class EdgeServer {
   private sendHistory(ws: Socket, resume: boolean, afterSeq: number): void {
     const conn = ws.getUserData();
     const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
-    const welcome = (reply: v1.HistoryReply | undefined): void => {
+    const welcome = (reply: HistoryAnswer | undefined): void => {
       if (conn.closed) return;
       const recovered = resume && (reply?.recovered ?? false);
       const frame = this.welcomeFrame(conn, reply?.seq ?? 0, recovered);
@@ -302,9 +383,7 @@ export class EdgeServer {
       const state = recovered ? [] : this.extensions.flatMap((ext) => ext.welcomeEvents?.(conn.room, now) ?? []);
       ws.cork(() => {
         ws.send(frame, true);
-        if (reply && reply.events.length > 0) {
-          ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: reply.events, history: true } }).finish(), true);
-        }
+        if (reply && reply.events.length > 0) ws.send(encodeBatch(reply.events, Buffer.from(conn.room), { history: true }), true);
         // After the history, so a replayed older pin or slow mode does not override the current one.
         if (state.length > 0) ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: state, history: true } }).finish(), true);
       });
@@ -316,9 +395,9 @@ export class EdgeServer {
     const attempt = (n: number): void => {
       this.bus.request(subjects.history(conn.room), request, historyTimeoutMs).then(
         (data) => {
-          let reply: v1.HistoryReply | undefined;
+          let reply: HistoryAnswer | undefined;
           try {
-            reply = v1.HistoryReply.decode(data);
+            reply = readHistoryReply(data);
           } catch (err) {
             this.log.error({ err, room: conn.room }, 'undecodable history reply; welcoming without it');
           }

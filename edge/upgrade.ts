@@ -12,6 +12,7 @@ import { isValidRoomId } from '../core/subjects.js';
 import { guestIdentity } from './connection.js';
 import type { Conn } from './connection.js';
 import type { EdgeExtension } from './extensions.js';
+import type { IpBudgets } from './ip-budget.js';
 import type { EdgeMetrics } from './metrics.js';
 import { fullBucket } from './rate-limit.js';
 
@@ -22,6 +23,8 @@ export interface UpgradeDeps {
   extensions: readonly EdgeExtension[];
   draining(): boolean;
   nextSession(): number;
+  /** Per-address budgets of the edge. */
+  ipBudgets: IpBudgets;
 }
 
 /** Answers one upgrade request: upgrades it or refuses it, synchronously. */
@@ -39,6 +42,13 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
     res.writeStatus(status).writeHeader('content-type', 'text/plain').end(message);
   };
   if (deps.draining()) return refuse('503 Service Unavailable', 'draining', 'server shutting down; connect to another edge');
+  const address = deps.ipBudgets.addressOf(res, req);
+  const ip = address === undefined ? undefined : deps.ipBudgets.get(address);
+  if (ip) {
+    const wait = deps.ipBudgets.admit(ip);
+    if (wait < 0) return refuse('429 Too Many Requests', 'ip_connections', 'too many connections from this address');
+    if (wait > 0) return refuse('429 Too Many Requests', 'ip_rate', `too many connections from this address; retry in ${wait} ms`);
+  }
   if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
   const since = sinceRaw === null ? -1 : Number(sinceRaw);
   if (!Number.isSafeInteger(since) || since < -1) return refuse('400 Bad Request', 'bad_since', 'since must be a seq number');
@@ -75,6 +85,9 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
     since,
     frames: fullBucket(config.framesBurst, now),
     danmaku: fullBucket(config.danmakuBurst, now),
+    resume: fullBucket(config.resumeBurst, now),
+    moderate: fullBucket(config.moderateBurst, now),
+    ip,
     badFrames: 0,
     strikes: 0,
     strikeWindowStart: now,

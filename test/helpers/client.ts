@@ -37,8 +37,8 @@ export class TestClient {
   }
 
   /** Opens a socket; resolves after the Welcome arrived (or rejects with the HTTP status of a refused upgrade). */
-  static async connect(url: string, options: { waitWelcome?: boolean } = {}): Promise<TestClient> {
-    const ws = new WebSocket(url);
+  static async connect(url: string, options: { waitWelcome?: boolean; headers?: Record<string, string> } = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, options.headers ? { headers: options.headers } : undefined);
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
