@@ -55,13 +55,14 @@ export async function startSingleProcess(
 ): Promise<SingleProcess> {
   const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = new MemoryBus();
-  const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger });
+  const roomIdleMs = config.roomIdleSeconds * 1000;
+  const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger, roomIdleMs });
   sequencer.start();
   // Receipts live at most a day here, so a day of ids covers any replay.
   const ledger = new MemoryGiftLedger({ ttlMs: 86_400_000, maxEntries: 1_000_000 });
   const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
   gifts.start();
-  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
+  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs, roomIdleMs });
   likes.start();
   const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config);
   const analytics = analyticsOptions ? startAnalytics(analyticsOptions, new BusEventSource(bus), logger) : undefined;

@@ -130,9 +130,11 @@ export async function startCore(
 > {
   const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
   const bus = await connectBus(nats, `barrage-core-${config.edgeId}`, logger);
+  const roomIdleMs = config.roomIdleSeconds * 1000;
   const sequencer = new JetStreamSequencer(bus, {
     retainEvents: config.retainEvents,
     joinHistory: config.joinHistory,
+    roomIdleMs,
     replicas: nats.replicas,
     maxAgeSeconds: nats.retainSeconds,
     logger: logger.child({ part: 'core' }),
@@ -154,7 +156,7 @@ export async function startCore(
   const ledger = await openLedger(bus, nats.replicas, logger);
   const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
   gifts.start();
-  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs });
+  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs, roomIdleMs });
   likes.start();
   const http = await startCoreHttp({
     host: config.host,

@@ -7,11 +7,15 @@
  *
  * Likes are counters: not stored or replayed, and a delta lost with a dying
  * edge or an at-most-once NATS hop is lost (they are never money).
+ *
+ * The heartbeat goes only to rooms someone watches, and a room with no like
+ * and no viewer for `roomIdleMs` is forgotten (its total starts again from
+ * zero), so a room liked once is not walked and pushed to forever.
  */
 import type { Logger } from 'pino';
 import { v1 } from '../proto/index.js';
 import type { Bus, BusHandler, Subscription } from './bus.js';
-import { counterHeartbeatMs } from './sequencer.js';
+import { counterHeartbeatMs, defaultRoomIdleMs } from './sequencer.js';
 import type { Sequencer } from './sequencer.js';
 import { subjects } from './subjects.js';
 
@@ -22,6 +26,7 @@ interface RoomLikes {
   total: number;
   pending: number;
   lastPushAt: number;
+  lastLikeAt: number;
 }
 
 /** Options of the like counter. */
@@ -31,6 +36,8 @@ export interface LikeCounterOptions {
   logger: Logger;
   pushMs: number;
   now?: () => number;
+  /** A room with no like and no viewer for this long is forgotten (default 10 minutes). */
+  roomIdleMs?: number;
 }
 
 /** Queue group so that, with several cores, each delta is counted by one. */
@@ -78,15 +85,29 @@ export class LikeCounter {
       const n = Number(delta);
       if (!(n > 0)) continue;
       let r = this.rooms.get(room);
-      if (!r) this.rooms.set(room, (r = { total: 0, pending: 0, lastPushAt: 0 }));
+      if (!r) this.rooms.set(room, (r = { total: 0, pending: 0, lastPushAt: 0, lastLikeAt: 0 }));
       r.pending += n;
+      r.lastLikeAt = this.now();
     }
+  }
+
+  /** Rooms held (tests). */
+  get roomCount(): number {
+    return this.rooms.size;
   }
 
   private push(): void {
     const now = this.now();
+    const idleMs = this.options.roomIdleMs ?? defaultRoomIdleMs;
     for (const [room, r] of this.rooms) {
-      if (r.pending === 0 && now - r.lastPushAt < likesHeartbeatMs - this.options.pushMs / 2) continue;
+      if (r.pending === 0) {
+        if (this.options.sequencer.online(room) === 0) {
+          // Nobody to tell; forget the room once it has been quiet long enough.
+          if (now - r.lastLikeAt >= idleMs) this.rooms.delete(room);
+          continue;
+        }
+        if (now - r.lastPushAt < likesHeartbeatMs - this.options.pushMs / 2) continue;
+      }
       const delta = r.pending;
       r.total += delta;
       r.pending = 0;

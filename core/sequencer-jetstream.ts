@@ -27,7 +27,17 @@ import { v1 } from '../proto/index.js';
 import { BusStatus } from './bus.js';
 import type { Subscription } from './bus.js';
 import type { NatsBus } from './bus-nats.js';
-import { EventClass, PresenceSum, RoomLog, answerHistory, classOf, onlineEvent, onlineTickMs } from './sequencer.js';
+import {
+  EventClass,
+  PresenceSum,
+  RoomLog,
+  answerHistory,
+  classOf,
+  defaultRoomIdleMs,
+  idleSweepMs,
+  onlineEvent,
+  onlineTickMs,
+} from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { logSubjects, roomOfSubject, subjects } from './subjects.js';
 import { backoffMs, sleep } from './retry.js';
@@ -71,6 +81,8 @@ class JsRoom {
   readonly unresolved: Pending[] = [];
   /** Feed events that arrived while the room was loading. */
   readonly feedBuffer: v1.Event[] = [];
+  /** When the room was last used (an event or a history request), for idle eviction. */
+  lastActiveAt = 0;
   constructor(
     readonly id: string,
     readonly log: RoomLog,
@@ -98,6 +110,7 @@ export class JetStreamSequencer implements Sequencer {
   private readonly stream: string;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -154,6 +167,8 @@ export class JetStreamSequencer implements Sequencer {
     );
     this.timer = setInterval(() => this.pushOnline(), onlineTickMs);
     this.timer.unref();
+    this.sweeper = setInterval(() => this.evictIdle(), idleSweepMs);
+    this.sweeper.unref();
     log.info({ stream: this.stream, replicas: this.options.replicas }, 'JetStream sequencer started');
   }
 
@@ -162,15 +177,38 @@ export class JetStreamSequencer implements Sequencer {
     for (const sub of this.subs) sub.unsubscribe();
     this.subs.length = 0;
     clearInterval(this.timer);
+    clearInterval(this.sweeper);
   }
 
   seqOf(room: string): number {
     return this.rooms.get(room)?.log.seq ?? 0;
   }
 
+  online(room: string): number {
+    return this.presence.count(room);
+  }
+
+  /** Rooms held in memory (tests). */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /**
+   * Forgets rooms unused for `roomIdleMs` with nothing in flight: the stream
+   * keeps their events, and the next use reads them again (a cold room).
+   */
+  evictIdle(now = this.now()): void {
+    const idleMs = this.options.roomIdleMs ?? defaultRoomIdleMs;
+    for (const [id, room] of this.rooms) {
+      const settled = room.state === RoomState.Ready && room.waiting.length === 0 && room.inflight === 0 && room.unresolved.length === 0;
+      if (settled && now - room.lastActiveAt >= idleMs && !this.presence.has(id)) this.rooms.delete(id);
+    }
+  }
+
   private room(id: string): JsRoom {
     let room = this.rooms.get(id);
     if (!room) this.rooms.set(id, (room = new JsRoom(id, new RoomLog(this.options.retainEvents))));
+    room.lastActiveAt = this.now();
     return room;
   }
 

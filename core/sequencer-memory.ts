@@ -1,10 +1,17 @@
 /**
  * The single-process sequencer: per-room seq counters and rings of retained
  * events held in memory. What `barrage start` runs; lost on restart.
+ *
+ * A room with no event and no viewer for `roomIdleMs` is forgotten, so rooms
+ * used once (or room ids a guest makes up) cost nothing for good. Its seq
+ * must not start over, or a viewer coming back with an old seq would be
+ * told it missed nothing: every room created after an eviction continues
+ * from the highest seq any forgotten room reached (one number, `floor`), so
+ * every seq it hands out is above anything a client of a forgotten room saw.
  */
 import { v1 } from '../proto/index.js';
 import type { Bus, Subscription } from './bus.js';
-import { PresenceSum, RoomLog, answerHistory, onlineEvent, onlineTickMs } from './sequencer.js';
+import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { roomOfSubject, subjects } from './subjects.js';
 
@@ -14,7 +21,10 @@ export class MemorySequencer implements Sequencer {
   private readonly presence: PresenceSum;
   private readonly subs: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** The highest seq of any forgotten room: where new rooms start. */
+  private floor = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -32,21 +42,43 @@ export class MemorySequencer implements Sequencer {
     );
     this.timer = setInterval(() => this.pushOnline(), onlineTickMs);
     this.timer.unref();
+    this.sweeper = setInterval(() => this.evictIdle(), idleSweepMs);
+    this.sweeper.unref();
   }
 
   stop(): void {
     for (const sub of this.subs) sub.unsubscribe();
     this.subs.length = 0;
     clearInterval(this.timer);
+    clearInterval(this.sweeper);
   }
 
   seqOf(room: string): number {
-    return this.rooms.get(room)?.seq ?? 0;
+    return this.rooms.get(room)?.seq ?? this.floor;
+  }
+
+  online(room: string): number {
+    return this.presence.count(room);
+  }
+
+  /** Rooms held in memory (tests). */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** Forgets rooms with no event and no viewer for `roomIdleMs`; see the file comment. */
+  evictIdle(now = this.now()): void {
+    const idleMs = this.options.roomIdleMs ?? defaultRoomIdleMs;
+    for (const [id, log] of this.rooms) {
+      if (now - log.lastActiveAt < idleMs || this.presence.has(id)) continue;
+      this.rooms.delete(id);
+      if (log.seq > this.floor) this.floor = log.seq;
+    }
   }
 
   private room(id: string): RoomLog {
     let log = this.rooms.get(id);
-    if (!log) this.rooms.set(id, (log = new RoomLog(this.options.retainEvents)));
+    if (!log) this.rooms.set(id, (log = new RoomLog(this.options.retainEvents, this.floor)));
     return log;
   }
 
@@ -72,6 +104,7 @@ export class MemorySequencer implements Sequencer {
     event.seq = log.seq + 1;
     event.room = roomId;
     event.tsMs = this.now();
+    log.lastActiveAt = event.tsMs;
     if (event.danmaku) event.danmaku.id = event.seq.toString(36);
     const bytes = v1.Event.encode(event).finish();
     log.push({ seq: event.seq, bytes, chat: event.kind === 'danmaku' });
@@ -80,7 +113,7 @@ export class MemorySequencer implements Sequencer {
   }
 
   private onHistory(data: Uint8Array, subject: string): Uint8Array {
-    return answerHistory(this.rooms.get(roomOfSubject(subject)), v1.HistoryRequest.decode(data), this.options.joinHistory);
+    return answerHistory(this.rooms.get(roomOfSubject(subject)), v1.HistoryRequest.decode(data), this.options.joinHistory, this.floor);
   }
 
   private onPresence(data: Uint8Array): void {

@@ -26,6 +26,8 @@ export interface Sequencer {
    * mode). Never rejects for a passing failure: it keeps trying until stored.
    */
   append(room: string, event: v1.Event): Promise<number>;
+  /** Viewers of a room as the edges last reported them (0 for a room nobody watches). */
+  online(room: string): number;
 }
 
 /** Options both sequencers take. */
@@ -36,7 +38,18 @@ export interface SequencerOptions {
   joinHistory: number;
   logger: Logger;
   now?: () => number;
+  /**
+   * A room with no event and no viewer for this long is forgotten (its ring
+   * freed; clustered, it is read from the stream again when needed).
+   * Default 10 minutes.
+   */
+  roomIdleMs?: number;
 }
+
+/** Default of `SequencerOptions.roomIdleMs`. */
+export const defaultRoomIdleMs = 600_000;
+/** How often idle rooms are looked for. */
+export const idleSweepMs = 30_000;
 
 /** What a room's event is, which decides where it is kept and who sees it again. */
 export const EventClass = {
@@ -79,13 +92,17 @@ export interface Retained {
 /** A bounded ring of a room's latest events, oldest first. */
 export class RoomLog {
   /** The latest seq retained (or known) for the room. */
-  seq = 0;
+  seq: number;
+  /** When the room last had an event (ms since the epoch), for idle eviction. */
+  lastActiveAt = 0;
   private readonly ring: Array<Retained | undefined>;
   private head = 0; // index of the next write
   size = 0;
 
-  constructor(capacity: number) {
+  /** `startSeq`: the seq the room continues from (0 for a room never seen). */
+  constructor(capacity: number, startSeq = 0) {
     this.ring = new Array<Retained | undefined>(capacity);
+    this.seq = startSeq;
   }
 
   push(item: Retained): void {
@@ -112,10 +129,13 @@ export class RoomLog {
  * `afterSeq` when the ring still covers it (`recovered`), otherwise the last
  * `joinHistory` chat events.
  */
-export function answerHistory(log: RoomLog | undefined, request: v1.HistoryRequest, joinHistory: number): Uint8Array {
-  if (!log || log.seq === 0) {
-    // A room nobody has spoken in: a resume from seq 0 has missed nothing.
-    return encodeHistoryReply({ events: [], recovered: request.resume && Number(request.afterSeq) === 0, seq: log?.seq ?? 0 });
+export function answerHistory(log: RoomLog | undefined, request: v1.HistoryRequest, joinHistory: number, emptySeq = 0): Uint8Array {
+  if (!log || log.size === 0) {
+    // A room nobody has spoken in (or forgotten while idle): a resume from
+    // its latest seq, or from 0 in a room never seen, has missed nothing.
+    const seq = log?.seq ?? emptySeq;
+    const after = Number(request.afterSeq);
+    return encodeHistoryReply({ events: [], recovered: request.resume && (after === 0 ? seq === 0 : after === seq), seq });
   }
   const after = Number(request.afterSeq);
   const covered = after >= log.oldestSeq() - 1 && after <= log.seq;
@@ -163,6 +183,21 @@ export class PresenceSum {
       if (!p) this.rooms.set(room, (p = { edges: new Map(), lastCount: -1, lastPushAt: 0 }));
       p.edges.set(report.edgeId, { count, at });
     }
+  }
+
+  /** The viewers of `room` in the reports still fresh. */
+  count(room: string): number {
+    const p = this.rooms.get(room);
+    if (!p) return 0;
+    const now = this.now();
+    let count = 0;
+    for (const r of p.edges.values()) if (now - r.at <= presenceTtlMs) count += r.count;
+    return count;
+  }
+
+  /** True while any edge reports the room (even with 0 viewers, until its report goes stale). */
+  has(room: string): boolean {
+    return this.rooms.has(room);
   }
 
   /** Calls `push` for each room whose count changed or was last pushed 2 s ago. */

@@ -1,0 +1,119 @@
+/**
+ * Per-room state in core is freed when a room is idle: rooms used once, or
+ * made up by a guest, do not cost memory (or a walk every second) for good.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryBus } from '../../core/bus-memory.js';
+import { LikeCounter } from '../../core/likes.js';
+import { createLogger } from '../../core/logger.js';
+import { MemorySequencer } from '../../core/sequencer-memory.js';
+import { subjects } from '../../core/subjects.js';
+import { v1 } from '../../proto/index.js';
+
+const idleMs = 60_000;
+
+function setup() {
+  let now = 1_000_000;
+  const bus = new MemoryBus();
+  const sequencer = new MemorySequencer(bus, {
+    retainEvents: 10,
+    joinHistory: 5,
+    logger: createLogger('silent'),
+    roomIdleMs: idleMs,
+    now: () => now,
+  });
+  sequencer.start();
+  const send = (room: string, text: string) => bus.publish(subjects.ingress(room), v1.Event.encode({ danmaku: { text } }).finish());
+  const history = async (room: string, afterSeq: number) =>
+    v1.HistoryReply.decode(await bus.request(subjects.history(room), v1.HistoryRequest.encode({ resume: true, afterSeq }).finish(), 1000));
+  return { bus, sequencer, send, history, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+describe('room eviction - idle rooms are forgotten', () => {
+  it('room eviction - 10,000 rooms with one event each are freed after the idle time', async () => {
+    const { bus, sequencer, send, advance } = setup();
+    for (let i = 0; i < 10_000; i++) send(`room-${i}`, 'hi');
+    await bus.flush();
+    expect(sequencer.roomCount).toBe(10_000);
+    advance(idleMs - 1);
+    sequencer.evictIdle();
+    expect(sequencer.roomCount).toBe(10_000);
+    advance(2);
+    sequencer.evictIdle();
+    expect(sequencer.roomCount).toBe(0);
+    sequencer.stop();
+  });
+
+  it('room eviction - a room someone watches is kept however quiet it is', async () => {
+    const { bus, sequencer, send, advance } = setup();
+    send('watched', 'hi');
+    send('empty', 'hi');
+    await bus.flush();
+    advance(idleMs + 1);
+    bus.publish(subjects.presence, v1.EdgePresence.encode({ edgeId: 'e1', rooms: { watched: 3 }, tsMs: 0 }).finish());
+    await bus.flush();
+    sequencer.evictIdle();
+    expect(sequencer.online('watched')).toBe(3);
+    expect(sequencer.seqOf('watched')).toBe(1);
+    expect(sequencer.roomCount).toBe(1);
+    sequencer.stop();
+  });
+
+  it('room eviction - a forgotten room continues above every seq handed out, so an old resume is never falsely recovered', async () => {
+    const { bus, sequencer, send, history, advance } = setup();
+    for (let i = 0; i < 5; i++) send('r', `m${i}`);
+    await bus.flush();
+    expect(sequencer.seqOf('r')).toBe(5);
+    advance(idleMs + 1);
+    sequencer.evictIdle();
+    expect(sequencer.roomCount).toBe(0);
+    // Forgotten: a viewer who saw everything resumes as recovered, one who saw less does not.
+    expect((await history('r', 5)).recovered).toBe(true);
+    expect((await history('r', 3)).recovered).toBe(false);
+    send('r', 'again');
+    send('r', 'and again');
+    await bus.flush();
+    expect(sequencer.seqOf('r')).toBe(7);
+    const old = await history('r', 3);
+    expect(old.recovered).toBe(false);
+    const current = await history('r', 5);
+    expect(current.recovered).toBe(true);
+    expect(current.events.map((e) => e.danmaku?.text)).toEqual(['again', 'and again']);
+    sequencer.stop();
+  });
+});
+
+describe('room eviction - like totals', () => {
+  it('room eviction - rooms nobody watches get no heartbeat and are forgotten after the idle time', async () => {
+    const { bus, sequencer, advance, now } = setup();
+    const likes = new LikeCounter({ bus, sequencer, logger: createLogger('silent'), pushMs: 1_000_000, roomIdleMs: idleMs, now });
+    likes.start();
+    const pushed: string[] = [];
+    bus.subscribe(subjects.events('*'), (d) => {
+      const e = v1.Event.decode(d);
+      if (e.likes) pushed.push(e.room);
+    });
+    bus.publish(subjects.likes, v1.EdgeLikes.encode({ edgeId: 'e1', rooms: { a: 3, b: 4 } }).finish());
+    bus.publish(subjects.presence, v1.EdgePresence.encode({ edgeId: 'e1', rooms: { a: 1 }, tsMs: 0 }).finish());
+    await bus.flush();
+    (likes as unknown as { push(): void }).push();
+    await bus.flush();
+    expect(pushed.sort()).toEqual(['a', 'b']);
+    pushed.length = 0;
+    advance(3_000);
+    bus.publish(subjects.presence, v1.EdgePresence.encode({ edgeId: 'e1', rooms: { a: 1 }, tsMs: 0 }).finish());
+    await bus.flush();
+    (likes as unknown as { push(): void }).push();
+    await bus.flush();
+    expect(pushed).toEqual(['a']);
+    advance(idleMs);
+    bus.publish(subjects.presence, v1.EdgePresence.encode({ edgeId: 'e1', rooms: { a: 1 }, tsMs: 0 }).finish());
+    await bus.flush();
+    (likes as unknown as { push(): void }).push();
+    expect(likes.roomCount).toBe(1);
+    expect(likes.total('a')).toBe(3);
+    expect(likes.total('b')).toBe(0);
+    likes.stop();
+    sequencer.stop();
+  });
+});
