@@ -479,7 +479,8 @@ export namespace barrage {
             ERROR_CODE_GIFT_UNKNOWN = 30,
             ERROR_CODE_NOT_FOUND = 31,
             ERROR_CODE_HELD = 50,
-            ERROR_CODE_ROOM_CLOSED = 51
+            ERROR_CODE_ROOM_CLOSED = 51,
+            ERROR_CODE_LIMIT_REACHED = 53
         }
 
         interface IError extends barrage.v1.Error.$Properties {
@@ -918,6 +919,7 @@ export namespace barrage {
             constructor(properties?: barrage.v1.Ban.$Properties);
             $unknowns?: Uint8Array[];
             userId: string;
+            seconds: number;
             static create(properties: barrage.v1.Ban.$Shape): barrage.v1.Ban & barrage.v1.Ban.$Shape;
             static create(properties?: barrage.v1.Ban.$Properties): barrage.v1.Ban;
             static encode(message: barrage.v1.Ban.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -927,6 +929,7 @@ export namespace barrage {
         namespace Ban {
             interface $Properties {
                 userId?: (string|null);
+                seconds?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.Ban.$Properties;
@@ -1162,6 +1165,7 @@ export namespace barrage {
             pinUntilMs: number;
             closed: boolean;
             closeReason: string;
+            banUntil: { [k: string]: number };
             static create(properties: barrage.v1.ModerationState.$Shape): barrage.v1.ModerationState & barrage.v1.ModerationState.$Shape;
             static create(properties?: barrage.v1.ModerationState.$Properties): barrage.v1.ModerationState;
             static encode(message: barrage.v1.ModerationState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1183,6 +1187,7 @@ export namespace barrage {
                 pinUntilMs?: (number|null);
                 closed?: (boolean|null);
                 closeReason?: (string|null);
+                banUntil?: ({ [k: string]: number }|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.ModerationState.$Properties;

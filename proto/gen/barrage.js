@@ -3144,6 +3144,7 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_NOT_FOUND=31 ERROR_CODE_NOT_FOUND value
          * @property {number} ERROR_CODE_HELD=50 ERROR_CODE_HELD value
          * @property {number} ERROR_CODE_ROOM_CLOSED=51 ERROR_CODE_ROOM_CLOSED value
+         * @property {number} ERROR_CODE_LIMIT_REACHED=53 ERROR_CODE_LIMIT_REACHED value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3174,6 +3175,7 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[31] = "ERROR_CODE_NOT_FOUND"] = 31;
             values[valuesById[50] = "ERROR_CODE_HELD"] = 50;
             values[valuesById[51] = "ERROR_CODE_ROOM_CLOSED"] = 51;
+            values[valuesById[53] = "ERROR_CODE_LIMIT_REACHED"] = 53;
             return values;
         })();
 
@@ -6365,6 +6367,7 @@ export const barrage = $root.barrage = (() => {
              * Properties of a Ban.
              * @typedef {Object} barrage.v1.Ban.$Properties
              * @property {string|null} [userId] Ban userId
+             * @property {number|null} [seconds] Ban seconds
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -6405,6 +6408,14 @@ export const barrage = $root.barrage = (() => {
             Ban.prototype.userId = "";
 
             /**
+             * Ban seconds.
+             * @member {number} seconds
+             * @memberof barrage.v1.Ban
+             * @instance
+             */
+            Ban.prototype.seconds = 0;
+
+            /**
              * Creates a new Ban instance using the specified properties.
              * @function create
              * @memberof barrage.v1.Ban
@@ -6438,6 +6449,8 @@ export const barrage = $root.barrage = (() => {
                     throw $Error("max depth exceeded");
                 if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.userId);
+                if (message.seconds != null && $Object.hasOwnProperty.call(message, "seconds") && message.seconds !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.seconds);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6489,6 +6502,15 @@ export const barrage = $root.barrage = (() => {
                                 message.userId = value;
                             else
                                 delete message.userId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.seconds = value;
+                            else
+                                delete message.seconds;
                             continue;
                         }
                     }
@@ -8115,6 +8137,7 @@ export const barrage = $root.barrage = (() => {
              * @property {number|null} [pinUntilMs] ModerationState pinUntilMs
              * @property {boolean|null} [closed] ModerationState closed
              * @property {string|null} [closeReason] ModerationState closeReason
+             * @property {Object.<string,number>|null} [banUntil] ModerationState banUntil
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8142,6 +8165,7 @@ export const barrage = $root.barrage = (() => {
             const ModerationState = function (properties) {
                 this.mutes = {};
                 this.bans = [];
+                this.banUntil = {};
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -8253,6 +8277,14 @@ export const barrage = $root.barrage = (() => {
             ModerationState.prototype.closeReason = "";
 
             /**
+             * ModerationState banUntil.
+             * @member {Object.<string,number>} banUntil
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.banUntil = $util.emptyObject;
+
+            /**
              * Creates a new ModerationState instance using the specified properties.
              * @function create
              * @memberof barrage.v1.ModerationState
@@ -8312,6 +8344,9 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 12, wireType 0 =*/96).bool(message.closed);
                 if (message.closeReason != null && $Object.hasOwnProperty.call(message, "closeReason") && message.closeReason !== "")
                     writer.uint32(/* id 13, wireType 2 =*/106).string(message.closeReason);
+                if (message.banUntil != null && $Object.hasOwnProperty.call(message, "banUntil"))
+                    for (let keys = $Object.keys(message.banUntil), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 14, wireType 2 =*/114).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).uint64(message.banUntil[keys[i]]).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8494,6 +8529,42 @@ export const barrage = $root.barrage = (() => {
                                 message.closeReason = value;
                             else
                                 delete message.closeReason;
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.banUntil === $util.emptyObject)
+                                message.banUntil = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = $util.Long ? $util.Long.fromNumber(0, true) : 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 0)
+                                        break;
+                                    value = reader.uint64();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.banUntil, key);
+                            message.banUntil[key] = value;
                             continue;
                         }
                     }
