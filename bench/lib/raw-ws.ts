@@ -31,6 +31,8 @@ export interface RawWsOptions {
   sink: FrameSink;
   /** Per-connection tag the sink can use (e.g. "sampled for latency"). */
   tag?: number;
+  /** Extra request header lines such as `X-Forwarded-For: 198.18.0.1` (a client behind a proxy). */
+  headers?: readonly string[];
 }
 
 /** One read buffer per process; every connection reads into it in turn. */
@@ -55,6 +57,8 @@ export class RawWs {
   private openReject: ((err: Error) => void) | undefined;
   /** Resolves when the 101 response arrived. */
   readonly opened: Promise<void>;
+  /** Code of the close frame the server sent; 0 when none came (the connection just ended). */
+  closeCode = 0;
 
   constructor(options: RawWsOptions) {
     this.tag = options.tag ?? 0;
@@ -80,7 +84,7 @@ export class RawWs {
     this.socket.on('connect', () => {
       this.socket.write(
         `GET ${options.path} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${handshakeKey}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Sec-WebSocket-Key: ${handshakeKey}\r\nSec-WebSocket-Version: 13\r\n${(options.headers ?? []).map((h) => `${h}\r\n`).join('')}\r\n`,
       );
     });
     this.socket.on('error', (err) => this.finish(err));
@@ -90,6 +94,11 @@ export class RawWs {
   /** True once the handshake finished and until the socket closes. */
   get open(): boolean {
     return this.upgraded && !this.ended;
+  }
+
+  /** Bytes written but not yet handed to the kernel: a sender that floods checks it to go as fast as the socket allows. */
+  get buffered(): number {
+    return this.socket.writableLength;
   }
 
   /** Sends one frame (binary by default). */
@@ -153,6 +162,7 @@ export class RawWs {
       return;
     }
     if (opcode === Opcode.Close) {
+      this.closeCode = end - start >= 2 ? buf.readUInt16BE(start) : 1005;
       this.socket.end();
       return;
     }
