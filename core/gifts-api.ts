@@ -13,12 +13,13 @@ import { ErrorCode, v1 } from '../proto/index.js';
 import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
 import { bearerAuth, json, problem, unauthorized } from './api.js';
 import type { Bus } from './bus.js';
-import { fingerprintOf } from './gifts.js';
+import { maxUserIdLength } from './auth.js';
+import { fingerprintOf, maxIdempotencyKeyLength } from './gifts.js';
 import { isValidRoomId, subjects } from './subjects.js';
 
 /** How long the API waits for core before answering 503 (the site retries with the same key). */
 const apiTimeoutMs = 10_000;
-const keyPattern = /^[\x21-\x7e]{1,200}$/;
+const keyPattern = new RegExp(`^[\\x21-\\x7e]{1,${maxIdempotencyKeyLength}}$`);
 
 const statusOf: Partial<Record<number, [number, string]>> = {
   [ErrorCode.ERROR_CODE_GIFT_UNKNOWN]: [400, 'GIFT_UNKNOWN'],
@@ -72,7 +73,13 @@ function failure(reply: v1.PaidReply): RouteResponse {
 function parseBody(req: RouteRequest, room: string): { request: v1.PaidRequest } | { error: RouteResponse } {
   const key = req.headers['idempotency-key'] ?? '';
   if (!keyPattern.test(key)) {
-    return { error: problem(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header (1-200 visible ASCII characters)') };
+    return {
+      error: problem(
+        400,
+        'IDEMPOTENCY_KEY_REQUIRED',
+        `send an Idempotency-Key header (1-${maxIdempotencyKeyLength} visible ASCII characters)`,
+      ),
+    };
   }
   let body: Record<string, unknown>;
   try {
@@ -84,7 +91,9 @@ function parseBody(req: RouteRequest, room: string): { request: v1.PaidRequest }
   }
   const user = body['user'] as Record<string, unknown> | undefined;
   const userId = typeof user?.['id'] === 'string' ? user['id'] : '';
-  if (!userId || userId.length > 128) return { error: problem(400, 'INVALID_ARGUMENT', 'user.id is required (1-128 characters)') };
+  if (!userId || userId.length > maxUserIdLength) {
+    return { error: problem(400, 'INVALID_ARGUMENT', `user.id is required (1-${maxUserIdLength} characters)`) };
+  }
   const name = typeof user?.['name'] === 'string' ? user['name'].slice(0, 64) : userId;
   const sc = body['super_chat'] as Record<string, unknown> | undefined;
   const gift = body['gift'];

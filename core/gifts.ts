@@ -25,6 +25,16 @@ import type { Sequencer } from './sequencer.js';
 import { roomOfSubject, subjects } from './subjects.js';
 import { backoffMs, sleep } from './retry.js';
 
+/** Longest Idempotency-Key a site may send to the gifts API (visible ASCII), as docs/api.md promises. */
+export const maxIdempotencyKeyLength = 200;
+/**
+ * Longest paid id core accepts. Ids are namespaced, `k:<Idempotency-Key>`
+ * from the API and `r:<receipt jti>` from edges, so the limit is the longest
+ * key plus its prefix: a 199- or 200-character key must not become an id
+ * core refuses.
+ */
+export const maxPaidIdLength = maxIdempotencyKeyLength + 2;
+
 /** Combos stop growing here; the next gift starts a new combo. */
 export const maxCombo = 99;
 /** The leaderboard is pushed at most this often when it changes. */
@@ -149,7 +159,9 @@ export class GiftService {
 
   private validate(req: v1.PaidRequest): v1.PaidReply | undefined {
     const { config } = this.options;
-    if (!req.id || req.id.length > 200) return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'a paid event needs an id of 1-200 characters');
+    if (!req.id || req.id.length > maxPaidIdLength) {
+      return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `a paid event needs an id of 1-${maxPaidIdLength} characters`);
+    }
     if (!req.user?.id) return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'a paid event needs a user');
     if (req.giftId) {
       if (!config.gifts.has(req.giftId)) return fail(ErrorCode.ERROR_CODE_GIFT_UNKNOWN, `no gift "${req.giftId}" in the catalogue`);

@@ -137,6 +137,25 @@ describe('gifts - single process', () => {
     expect(gifts(watcher).map((e) => e.gift?.id)).toEqual(['k:order-77', 'k:order-78']);
   });
 
+  it('api - Idempotency-Keys of 1 to 200 visible ASCII characters all work; 201 is refused', async () => {
+    const body = { user: { id: 'ivy' }, gift: 'heart' };
+    // Every visible ASCII character, wildcards and separators of NATS subjects included.
+    const visibleAscii = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
+    const keyOf = (length: number) => visibleAscii.repeat(3).slice(0, length);
+    for (const length of [1, 94, 199, 200]) {
+      const key = keyOf(length);
+      const first = await api('g7', body, key);
+      expect(first.status, `${length} characters`).toBe(201);
+      expect(((await first.json()) as { gift: { id: string } }).gift.id).toBe(`k:${key}`);
+      const retry = await api('g7', body, key);
+      expect(retry.status, `${length} characters, retried`).toBe(200);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    }
+    const tooLong = await api('g7', body, keyOf(201));
+    expect(tooLong.status).toBe(400);
+    expect(((await tooLong.json()) as { error: { code: string } }).error.code).toBe('IDEMPOTENCY_KEY_REQUIRED');
+  });
+
   it('combos and leaderboard - the same user and gift grow one combo; the leaderboard is pushed at most every second', async () => {
     const watcher = await connect('g4', 'fay');
     for (let i = 1; i <= 5; i++) expect((await api('g4', { user: { id: 'gus' }, gift: 'heart' }, `c-${i}`)).status).toBe(201);

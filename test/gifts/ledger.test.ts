@@ -1,0 +1,88 @@
+/**
+ * Paid ids at their boundaries, in both gift ledgers (the KV one on a real
+ * nats-server): an Idempotency-Key may be any 1 to 200 visible ASCII
+ * characters, including `.`, `*`, `>` and `/` that NATS KV keys forbid, and
+ * core prefixes it with `k:` before it reaches the ledger.
+ */
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, v1 } from '../../proto/index.js';
+import { MemoryBus } from '../../core/bus-memory.js';
+import { loadGiftConfig } from '../../core/config-gifts.js';
+import type { GiftLedger } from '../../core/gift-ledger.js';
+import { KvGiftLedger } from '../../core/gift-ledger-kv.js';
+import { MemoryGiftLedger } from '../../core/gift-ledger-memory.js';
+import { GiftService, maxIdempotencyKeyLength } from '../../core/gifts.js';
+import { createLogger } from '../../core/logger.js';
+import { MemorySequencer } from '../../core/sequencer-memory.js';
+import { startNats } from '../nats/helpers/nats-server.js';
+import type { NatsSetup } from '../nats/helpers/nats-server.js';
+
+const visibleAscii = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i)).join('');
+/** A key of `length` visible ASCII characters, every one of them used once the key is 94 long. */
+const keyOf = (length: number, salt = ''): string => (salt + visibleAscii.repeat(3)).slice(0, length);
+const lengths = [1, 2, 94, 199, maxIdempotencyKeyLength];
+/** The same key with its last character changed to the next visible one. */
+const nextKey = (key: string): string => key.slice(0, -1) + String.fromCharCode(((key.charCodeAt(key.length - 1) - 0x20) % 94) + 0x21);
+
+describe('gift ledger - paid ids of every visible ASCII key length', () => {
+  let nats: NatsSetup;
+  let nc: NatsConnection;
+  const ledgers: Record<string, GiftLedger> = {};
+
+  beforeAll(async () => {
+    nats = await startNats();
+    nc = await connect({ servers: nats.urls });
+    ledgers['memory'] = new MemoryGiftLedger();
+    ledgers['kv'] = await KvGiftLedger.open(nc, { replicas: 1, ttlMs: 60_000, bucket: 'TEST_GIFTS' });
+  });
+  afterAll(async () => {
+    for (const ledger of Object.values(ledgers)) await ledger.close();
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  it.each(['memory', 'kv'])(
+    'gift ledger - %s: each key is claimed once, then answers done; keys one character apart stay apart',
+    async (name) => {
+      const ledger = ledgers[name] as GiftLedger;
+      for (const length of lengths) {
+        const ids = [`room-1/k:${keyOf(length)}`, `room-1/k:${nextKey(keyOf(length))}`];
+        for (const [i, id] of ids.entries()) {
+          expect(await ledger.claim(id), `${length} characters`).toEqual({ kind: 'claimed' });
+          await ledger.complete(id, { seq: length * 10 + i, event: new Uint8Array([length, i]), fingerprint: `fp-${i}` });
+        }
+        for (const [i, id] of ids.entries()) {
+          const again = await ledger.claim(id);
+          expect(again.kind, `${length} characters, claimed again`).toBe('done');
+          expect(again.kind === 'done' && again.record).toMatchObject({ seq: length * 10 + i, fingerprint: `fp-${i}` });
+        }
+      }
+    },
+  );
+
+  it('gifts - core records a gift once for keys of 1 to 200 characters through the KV ledger, and refuses longer ids', async () => {
+    const logger = createLogger('silent');
+    const bus = new MemoryBus();
+    const sequencer = new MemorySequencer(bus, { retainEvents: 100, joinHistory: 10, logger });
+    const ledger = await KvGiftLedger.open(nc, { replicas: 1, ttlMs: 60_000, bucket: 'TEST_GIFTS_SERVICE' });
+    const gifts = new GiftService({ bus, sequencer, ledger, config: loadGiftConfig({}, new Uint8Array(32)), logger });
+    const request = (key: string) => new v1.PaidRequest({ id: `k:${key}`, user: { id: 'ivy', name: 'Ivy' }, giftId: 'heart', count: 1 });
+    try {
+      for (const length of lengths) {
+        const first = await gifts.record('room-2', request(keyOf(length, 's')));
+        expect(first.error, `${length} characters: ${first.message}`).toBe(ErrorCode.ERROR_CODE_UNSPECIFIED);
+        expect(first.duplicate).toBe(false);
+        const retry = await gifts.record('room-2', request(keyOf(length, 's')));
+        expect(retry).toMatchObject({ duplicate: true, conflict: false, seq: first.seq });
+      }
+      const tooLong = await gifts.record('room-2', request(keyOf(maxIdempotencyKeyLength + 1)));
+      expect(tooLong.error).toBe(ErrorCode.ERROR_CODE_INVALID_ARGUMENT);
+      expect(gifts.stats).toMatchObject({ recorded: lengths.length, duplicates: lengths.length, refused: 1 });
+    } finally {
+      gifts.stop();
+      await ledger.close();
+    }
+  });
+});
