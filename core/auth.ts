@@ -64,6 +64,10 @@ export const maxUserIdLength = 128;
 const algorithm = 'HS256';
 const clockToleranceSeconds = 5;
 const maxNameLength = 64;
+const base64urlAlphabet = /^[A-Za-z0-9_-]*$/;
+// The last character of a 2- or 3-character final group carries 4 or 2 unused bits, which must be 0.
+const lastOf2 = 'AQgw';
+const lastOf3 = 'AEIMQUYcgkosw048';
 
 /**
  * True when `part` is base64url exactly as RFC 7515 writes it: only
@@ -72,7 +76,18 @@ const maxNameLength = 64;
  * one signature has many spellings (and jose and Node forgive different ones).
  */
 export function isCanonicalBase64url(part: string): boolean {
-  return Buffer.from(part, 'base64url').toString('base64url') === part;
+  // Same answer as decoding and encoding again, at a third of the cost (it runs three times per join).
+  if (!base64urlAlphabet.test(part)) return false;
+  switch (part.length % 4) {
+    case 1:
+      return false;
+    case 2:
+      return lastOf2.includes(part.charAt(part.length - 1));
+    case 3:
+      return lastOf3.includes(part.charAt(part.length - 1));
+    default:
+      return true;
+  }
 }
 
 /** True when a JWT `aud` claim (a string or an array of them) names `audience`. */

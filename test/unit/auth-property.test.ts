@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mintToken, verifyToken, verifyTokenSync } from '../../core/auth.js';
+import { isCanonicalBase64url, mintToken, verifyToken, verifyTokenSync } from '../../core/auth.js';
 
 const secret = new TextEncoder().encode('unit-secret-unit-secret-unit-secret-0123');
 const room = 'r1';
@@ -177,6 +177,17 @@ describe('auth - the synchronous verifier agrees with jose', () => {
         expect(sync).toEqual({ code: 'TOKEN' });
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('auth - canonical base64url means what decoding and encoding again gives back', () => {
+    const char = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...alphabet.split('')) }, { weight: 1, arbitrary: oddChar });
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 12 }), (chars) => {
+        const part = chars.join('');
+        expect(isCanonicalBase64url(part), JSON.stringify(part)).toBe(Buffer.from(part, 'base64url').toString('base64url') === part);
+      }),
+      { numRuns: 20_000 },
     );
   });
 });
