@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerAnalyticsMetrics } from './analytics-metrics.js';
+import { registerLogMetrics } from './log-metrics.js';
 import type { SinkStats } from './analytics-sink.js';
 
 /** What core's HTTP server reports. */
@@ -33,6 +34,7 @@ export interface CoreHttp {
 export function coreMetrics(connected: () => boolean, sinkStats?: () => SinkStats): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'barrage_process_' });
+  registerLogMetrics(registry);
   new Gauge({
     name: 'barrage_core_bus_connected',
     help: '1 while core is connected to NATS',

@@ -3,6 +3,7 @@
  * several edges (tests, benchmarks) can live in one process.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerLogMetrics } from '../core/log-metrics.js';
 
 /** The metrics an edge keeps; names are documented in docs/operations.md. */
 export class EdgeMetrics {
@@ -91,6 +92,9 @@ export class EdgeMetrics {
   });
 
   constructor(withDefaults: boolean) {
-    if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'barrage_process_' });
+    if (withDefaults) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'barrage_process_' });
+      registerLogMetrics(this.registry);
+    }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { freePort } from '../../bench/lib/ports.js';
@@ -23,13 +24,16 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `barrage <args>` and resolves once /healthz answers. */
-export async function startCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliProcess> {
+/** Starts `barrage <args>` and resolves once /healthz answers; `stdout` replaces the pipe the output is read from. */
+export async function startCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; stdout?: Writable } = {},
+): Promise<CliProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...tsx, cli, ...args, '--port', String(port)], {
     cwd: options.cwd ?? root,
     env: { ...process.env, HOST: '127.0.0.1', BARRAGE_LOG_LEVEL: 'info', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
