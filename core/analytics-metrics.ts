@@ -52,5 +52,10 @@ export function registerAnalyticsMetrics(registry: Registry, stats: () => SinkSt
     'Events a durable source delivered again that were already held or stored, left out',
     'skippedRedeliveries',
   );
+  counter(
+    'barrage_analytics_counters_skipped_total',
+    'Counter events not stored: online counts of rooms without sequenced events or below the minute peak, like and leaderboard heartbeats',
+    'skippedCounters',
+  );
   counter('barrage_analytics_events_malformed_total', 'Bytes on the room event subjects that were not an event', 'malformed');
 }

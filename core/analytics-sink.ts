@@ -18,11 +18,15 @@
  *   once: a second delivery of an event still held is dropped (the first
  *   one's ack covers it), and redelivered events go into batches of their
  *   own that leave out what the store already has (analytics-redelivery.ts).
+ * - Counter events (online, likes, leaderboard) are stored only where they
+ *   say something: online counts once a minute per room with sequenced
+ *   events, the minute's peak (analytics-counters.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { CounterPolicy } from './analytics-counters.js';
 import { NOT_HANDLED, ROW_OVERHEAD, writeDanmakuRow } from './analytics-fast-row.js';
 import { withoutStored } from './analytics-redelivery.js';
 import { eventRow } from './analytics-rows.js';
@@ -49,6 +53,8 @@ export interface SinkOptions {
   maxSpillBytes?: number;
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** How often held online peaks of finished minutes are released into the open batch. */
+  counterSweepMs?: number;
   /** Called before the first insert and after every failure; the sink waits for it (migrations). */
   prepare?: (afterFailure: boolean) => Promise<void>;
   logger?: Logger;
@@ -66,6 +72,8 @@ export interface SinkStats {
   droppedEvents: number;
   /** Redelivered events left out: already held in a batch, or already in the store. */
   skippedRedeliveries: number;
+  /** Counter events not stored: rooms without sequenced events, heartbeats, all but a minute's online peak. */
+  skippedCounters: number;
   queuedBatches: number;
   queuedEvents: number;
   memoryBytes: number;
@@ -84,6 +92,7 @@ export function emptySinkStats(): SinkStats {
     spilledBatches: 0,
     droppedEvents: 0,
     skippedRedeliveries: 0,
+    skippedCounters: 0,
     queuedBatches: 0,
     queuedEvents: 0,
     memoryBytes: 0,
@@ -105,6 +114,10 @@ interface Sealed {
   suspect: boolean;
 }
 
+/** What `append` did with an event. */
+const Appended = { Row: 0, Malformed: 1, Intercepted: 2 } as const;
+type Appended = (typeof Appended)[keyof typeof Appended];
+
 /** Size of the buffers the open batch is written into. */
 const chunkBytes = 1 << 20;
 
@@ -118,6 +131,7 @@ export class AnalyticsSink {
   private readonly maxSpillBytes: number;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
+  private readonly counterSweepMs: number;
   private readonly now: () => number;
   private readonly prefix = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   private counter = 0;
@@ -139,6 +153,8 @@ export class AnalyticsSink {
   /** Delivery ids of events in batches the store has not accepted yet. */
   private readonly held = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly counters = new CounterPolicy();
   private readonly queue: Sealed[] = [];
   private writing = false;
   private stopping = false;
@@ -159,6 +175,7 @@ export class AnalyticsSink {
     this.maxSpillBytes = options.maxSpillBytes ?? 1 << 30;
     this.retryMinMs = options.retryMinMs ?? 100;
     this.retryMaxMs = options.retryMaxMs ?? 5_000;
+    this.counterSweepMs = options.counterSweepMs ?? 5_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -166,12 +183,14 @@ export class AnalyticsSink {
   start(): void {
     this.recoverSpill();
     this.source.start(this.receive);
+    this.sweeper = setInterval(this.sweepCounters, this.counterSweepMs);
+    this.sweeper.unref();
     this.kick();
   }
 
   /** A copy of the counters. */
   stats(): SinkStats {
-    return { ...this.s, queuedBatches: this.queue.length };
+    return { ...this.s, queuedBatches: this.queue.length, skippedCounters: this.counters.skipped };
   }
 
   private readonly receive = (data: Uint8Array, handle: unknown): void => {
@@ -190,7 +209,15 @@ export class AnalyticsSink {
       this.kick();
       this.openSuspect = suspect;
     }
-    if (!this.append(data, this.now())) {
+    const appended = this.append(data, this.now(), true);
+    if (appended === Appended.Intercepted) {
+      // A counter left out or held (held online peaks come back through releaseDisplaced or sweepCounters).
+      if (handle !== undefined) this.source.ack([handle]);
+      this.counters.releaseDisplaced(this.appendCounter);
+      this.afterAppend();
+      return;
+    }
+    if (appended === Appended.Malformed) {
       // Not an event: nothing could ever store it, so it is acknowledged and counted.
       this.s.malformed++;
       if (handle !== undefined) this.source.ack([handle]);
@@ -201,12 +228,28 @@ export class AnalyticsSink {
       this.held.add(delivery.id);
       this.ids.push(delivery.id);
     }
+    this.afterAppend();
+  };
+
+  /** Seals a full batch, or makes sure a partial one is sealed within `flushMs`. */
+  private afterAppend(): void {
     if (this.openRows >= this.maxBatchEvents || this.openBytes >= this.maxBatchBytes) {
       this.seal();
       this.kick();
-    } else if (!this.timer) {
+    } else if (!this.timer && this.openRows > 0) {
       this.timer = setTimeout(this.onTimer, this.flushMs);
     }
+  }
+
+  /** A released online peak joins the open batch like any event without a handle. */
+  private readonly appendCounter = (bytes: Uint8Array, recvMs: number): void => {
+    if (this.append(bytes, recvMs, false) === Appended.Malformed) this.s.malformed++;
+  };
+
+  /** Releases the online peaks of minutes that have ended. */
+  private readonly sweepCounters = (): void => {
+    this.counters.release(this.appendCounter, this.now());
+    this.afterAppend();
   };
 
   private readonly onTimer = (): void => {
@@ -216,11 +259,12 @@ export class AnalyticsSink {
   };
 
   /**
-   * Adds the row of one event to the open batch, opening one if needed;
-   * false when the bytes are not an event. Danmaku take the fast path,
-   * straight from their bytes; everything else is decoded and formatted.
+   * Adds the row of one event to the open batch, opening one if needed.
+   * Danmaku take the fast path, straight from their bytes; everything else
+   * is decoded and formatted, counters only if the counter policy lets them
+   * through (when `filter`; released online peaks have been through it).
    */
-  private append(data: Uint8Array, recvMs: number): boolean {
+  private append(data: Uint8Array, recvMs: number, filter: boolean): Appended {
     if (this.openId === '') {
       this.openId = `${this.prefix}-${(this.counter++).toString(36).padStart(6, '0')}`;
       this.openTail = `\t${this.openId}\n`;
@@ -229,8 +273,9 @@ export class AnalyticsSink {
     this.reserve(2 * data.length + this.openTailBytes.length + ROW_OVERHEAD);
     let end = writeDanmakuRow(data, recvMs, this.openTailBytes, this.chunk, this.offset);
     if (end === NOT_HANDLED) {
+      if (filter && this.counters.intercepts(data, recvMs)) return Appended.Intercepted;
       const line = eventRow(data, recvMs);
-      if (line === undefined) return false;
+      if (line === undefined) return Appended.Malformed;
       const row = line + this.openTail;
       this.reserve(row.length * 3); // a UTF-16 code unit is at most 3 bytes of UTF-8
       end = this.offset + this.chunk.write(row, this.offset, 'utf8');
@@ -238,7 +283,7 @@ export class AnalyticsSink {
     this.openBytes += end - this.offset;
     this.offset = end;
     this.openRows++;
-    return true;
+    return Appended.Row;
   }
 
   /** Makes sure the current chunk has `bytes` free after the offset. */
@@ -472,6 +517,7 @@ export class AnalyticsSink {
 
   /** Seals the open batch and resolves when everything received so far is in the store. */
   async flush(): Promise<void> {
+    this.counters.release(this.appendCounter);
     this.seal();
     this.kick();
     while ((this.writing || this.queue.length) && !this.stopped) await new Promise<void>((r) => this.idleWaiters.push(r));
@@ -483,6 +529,8 @@ export class AnalyticsSink {
    */
   async stop(timeoutMs = 5_000): Promise<void> {
     await this.source.stop();
+    clearInterval(this.sweeper);
+    this.counters.release(this.appendCounter);
     this.seal();
     this.stopping = true;
     this.stopDeadline = this.now() + timeoutMs;

@@ -363,4 +363,31 @@ describe('analytics sink', () => {
     expect(second.stats()).toMatchObject({ queuedEvents: 0, spillBytes: 0 });
     await second.stop();
   });
+
+  it('counters - a guest flood of made-up rooms stores nothing; a live room its chat and one online row a minute', async () => {
+    const store = new MemoryStore();
+    const source = new PushSource(false);
+    let now = t0;
+    const sink = sinkOf(source, store, { flushMs: 5, counterSweepMs: 5, now: () => now });
+    sink.start();
+    // 2,000 rooms a script made up, each reported online every 2 s for a minute: seq 0, nothing was ever said there.
+    for (let s = 0; s < 30; s++)
+      for (let r = 0; r < 2_000; r++)
+        source.deliver(encode({ room: `made-up-${r}`, seq: 0, tsMs: t0 + s * 2_000, online: { count: 1 } }), undefined);
+    // A live room: a danmaku, then online counts rising and falling through the minute.
+    source.deliver(encode({ room: 'live', seq: 1, tsMs: t0, danmaku: { id: 'd1', user: { id: 'u' }, text: 'hi' } }), undefined);
+    for (let s = 0; s < 30; s++)
+      source.deliver(encode({ room: 'live', seq: 1, tsMs: t0 + s * 2_000, online: { count: 100 + (s < 15 ? s : 30 - s) } }), undefined);
+    await until(() => store.rows().length === 1, 'the danmaku');
+    // The minute ends: the sweep releases the live room's peak, and only that.
+    now = t0 + 60_000;
+    await until(() => store.rows().length === 2, 'the online peak');
+    const rows = store.rows();
+    expect(rows.map((r) => [r[0], r[4], r[13]])).toEqual([
+      ['live', 'danmaku', '1'],
+      ['live', 'online', '115'],
+    ]);
+    expect(sink.stats()).toMatchObject({ received: 60_031, inserted: 2, malformed: 0, skippedCounters: 60_029 });
+    await sink.stop();
+  });
 });
