@@ -60,7 +60,7 @@ export async function startSingleProcess(
   sequencer.start();
   // Receipts live at most a day here, so a day of ids covers any replay.
   const ledger = new MemoryGiftLedger({ ttlMs: 86_400_000, maxEntries: 1_000_000 });
-  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
+  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }), roomIdleMs });
   gifts.start();
   const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs, roomIdleMs });
   likes.start();
@@ -71,7 +71,7 @@ export async function startSingleProcess(
   // Moderation state lives in memory in this mode: a restart forgets time-outs and bans.
   const moderationOptions = { ...moderationOptionsFromEnv(process.env), ...options.moderation };
   const store = new MemoryModerationStore();
-  const service = new ModerationService(bus, store, { ...moderationOptions, logger: logger.child({ part: 'moderation' }) });
+  const service = new ModerationService(bus, store, { ...moderationOptions, logger: logger.child({ part: 'moderation' }), roomIdleMs });
   service.start();
   const moderation = new EdgeModeration({ store, options: moderationOptions });
   const routes = [
@@ -81,6 +81,7 @@ export async function startSingleProcess(
       options: moderationOptions,
       apiKey: config.apiKey,
       queries: () => analytics?.queries,
+      stateOf: (room) => moderation.stateOf(room),
     }),
     ...pageRoutes({
       defaultRoom: 'demo',

@@ -61,9 +61,17 @@ export async function startEdge(
   if (analyticsOptions && analyticsOptions.clickhouseUrl) {
     reader = startAnalyticsReader({ ...analyticsOptions, clickhouseUrl: analyticsOptions.clickhouseUrl });
   }
+  const moderation = new EdgeModeration({ store, options: moderationOptions });
   const routes = [
     // The moderation API is served by every edge: it only publishes to the bus and reads the store.
-    ...moderationRoutes({ bus, store, options: moderationOptions, apiKey: config.apiKey, queries: () => reader?.queries }),
+    ...moderationRoutes({
+      bus,
+      store,
+      options: moderationOptions,
+      apiKey: config.apiKey,
+      queries: () => reader?.queries,
+      stateOf: (room) => moderation.stateOf(room),
+    }),
     ...pageRoutes({
       defaultRoom: 'demo',
       ...(config.demoTokens
@@ -75,7 +83,7 @@ export async function startEdge(
     }),
     ...giftRoutes({ apiKey: config.apiKey, bus }),
   ];
-  const extensions = [new EdgeModeration({ store, options: moderationOptions }), giftsExtension(giftConfig)];
+  const extensions = [moderation, giftsExtension(giftConfig)];
   const edge = new EdgeServer({
     config,
     bus,
@@ -151,10 +159,11 @@ export async function startCore(
   const moderation = new ModerationService(bus, store, {
     ...moderationOptionsFromEnv(process.env),
     logger: logger.child({ part: 'moderation' }),
+    roomIdleMs,
   });
   moderation.start();
   const ledger = await openLedger(bus, nats.replicas, logger);
-  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }) });
+  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }), roomIdleMs });
   gifts.start();
   const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs, roomIdleMs });
   likes.start();

@@ -11,7 +11,9 @@
  * x1..x99), super chat pin times by price tier and their removal by
  * moderators, and the live-session leaderboard pushed at most every second
  * when it changed, and at least every `counterHeartbeatMs` once the room
- * has had a gift (so an overlay that just loaded shows it).
+ * has had a gift (so an overlay that just loaded shows it) while anyone
+ * watches. A room with no gift, no pinned super chat and no viewer for
+ * `roomIdleMs` is forgotten: its leaderboard starts again from zero.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -20,7 +22,7 @@ import type { Bus, Subscription } from './bus.js';
 import { tierOf } from './config-gifts.js';
 import type { GiftConfig } from './config-gifts.js';
 import type { GiftLedger, LedgerRecord } from './gift-ledger.js';
-import { counterHeartbeatMs } from './sequencer.js';
+import { counterHeartbeatMs, defaultRoomIdleMs } from './sequencer.js';
 import type { Sequencer } from './sequencer.js';
 import { roomOfSubject, subjects } from './subjects.js';
 import { backoffMs, sleep } from './retry.js';
@@ -62,6 +64,8 @@ class RoomGifts {
   /** Super chats still pinned: id to the time the pin ends (ms). */
   readonly pinned = new Map<string, number>();
   comboSerial = 0;
+  /** When the room last had a paid event (ms), for idle eviction. */
+  lastPaidAt = 0;
 }
 
 /** Options of the gift service. */
@@ -72,6 +76,8 @@ export interface GiftServiceOptions {
   config: GiftConfig;
   logger: Logger;
   now?: () => number;
+  /** A room with no gift, no pin and no viewer for this long is forgotten (default 10 minutes). */
+  roomIdleMs?: number;
 }
 
 /** A stable hash of what a paid request asks for, to tell a retry from a reused id. */
@@ -289,6 +295,7 @@ export class GiftService {
     room.totalCents += cents;
     room.totalGifts += units;
     room.changed = true;
+    room.lastPaidAt = this.now();
   }
 
   /**
@@ -319,13 +326,25 @@ export class GiftService {
     return new v1.Leaderboard({ entries: top, totalCents: room.totalCents, totalGifts: room.totalGifts });
   }
 
-  /** Pushes changed leaderboards (and the others as a heartbeat); forgets old combos and pins. */
+  /** Rooms held (tests). */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** Pushes changed leaderboards (and the others as a heartbeat to watched rooms); forgets old combos, pins and idle rooms. */
   private tick(): void {
     const now = this.now();
+    const idleMs = this.options.roomIdleMs ?? defaultRoomIdleMs;
     for (const [id, room] of this.rooms) {
       for (const [k, c] of room.combos) if (now - c.lastAt > this.options.config.comboWindowMs) room.combos.delete(k);
       for (const [k, until] of room.pinned) if (until <= now) room.pinned.delete(k);
-      if (!room.changed && (room.totalGifts === 0 || now - room.lastPushAt < counterHeartbeatMs)) continue;
+      if (!room.changed) {
+        if (this.options.sequencer.online(id) === 0) {
+          if (now - room.lastPaidAt >= idleMs && room.pinned.size === 0 && room.combos.size === 0) this.rooms.delete(id);
+          continue;
+        }
+        if (room.totalGifts === 0 || now - room.lastPushAt < counterHeartbeatMs) continue;
+      }
       room.changed = false;
       room.lastPushAt = now;
       // A counter: it carries the latest seq without taking one (not stored, not replayed).

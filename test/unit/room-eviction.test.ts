@@ -4,6 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../core/bus-memory.js';
+import { loadGiftConfig } from '../../core/config-gifts.js';
+import { MemoryGiftLedger } from '../../core/gift-ledger-memory.js';
+import { GiftService } from '../../core/gifts.js';
 import { LikeCounter } from '../../core/likes.js';
 import { createLogger } from '../../core/logger.js';
 import { MemorySequencer } from '../../core/sequencer-memory.js';
@@ -114,6 +117,37 @@ describe('room eviction - like totals', () => {
     expect(likes.total('a')).toBe(3);
     expect(likes.total('b')).toBe(0);
     likes.stop();
+    sequencer.stop();
+  });
+});
+
+describe('room eviction - gift leaderboards', () => {
+  it('room eviction - a room with gifts and nobody watching is forgotten after the idle time; a watched one is kept', async () => {
+    const { bus, sequencer, advance, now } = setup();
+    const ledger = new MemoryGiftLedger({ ttlMs: 86_400_000, maxEntries: 1000 });
+    const gifts = new GiftService({
+      bus,
+      sequencer,
+      ledger,
+      config: loadGiftConfig({}, new Uint8Array(32)),
+      logger: createLogger('silent'),
+      now,
+      roomIdleMs: idleMs,
+    });
+    const gift = (room: string, id: string) =>
+      gifts.record(room, new v1.PaidRequest({ id: `k:${id}`, user: { id: 'ivy', name: 'Ivy' }, giftId: 'heart', count: 1 }));
+    expect((await gift('watched', 'g1')).error).toBe(0);
+    expect((await gift('empty', 'g2')).error).toBe(0);
+    expect(gifts.roomCount).toBe(2);
+    const tick = () => (gifts as unknown as { tick(): void }).tick();
+    tick();
+    advance(idleMs + 1);
+    bus.publish(subjects.presence, v1.EdgePresence.encode({ edgeId: 'e1', rooms: { watched: 2 }, tsMs: 0 }).finish());
+    await bus.flush();
+    tick();
+    expect(gifts.roomCount).toBe(1);
+    expect(gifts.leaderboard('watched').totalGifts).toBe(1);
+    gifts.stop();
     sequencer.stop();
   });
 });
