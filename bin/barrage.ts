@@ -12,7 +12,9 @@ import { mintToken, Roles } from '../core/auth.js';
 import type { RoleName } from '../core/auth.js';
 import { loadConfig, loadSecret } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { createLogger, flushLogs } from '../core/logger.js';
+import type { Logger } from '../core/logger.js';
+import { startShutdownWatchdog } from '../core/shutdown-watchdog.js';
 import { isValidRoomId } from '../core/subjects.js';
 import { loadNatsConfig } from '../core/config-nats.js';
 import { startSingleProcess } from './app.js';
@@ -30,7 +32,7 @@ async function start(args: string[]): Promise<void> {
   const env = { ...process.env };
   if (values.port !== undefined) env['PORT'] = values.port;
   const config = loadConfig(env, { createSecret: true });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, 'barrage', { bufferBytes: config.logBufferBytes });
   if (config.secretSource === 'file') {
     logger.warn(
       { secretFile: config.secretFile },
@@ -40,26 +42,47 @@ async function start(args: string[]): Promise<void> {
   const app = await startSingleProcess(config, logger);
   const url = `http://localhost:${app.port}`;
   logger.info({ url, ws: `ws://localhost:${app.port}/ws?room=demo` }, `Barrage is up: open ${url}/ for the demo`);
-  stopOnSignals(app, logger);
+  stopOnSignals(app, logger, config.shutdownDeadlineMs);
 }
 
-/** Stops `role` on SIGTERM or SIGINT, once, and exits. */
-function stopOnSignals(role: Role, logger: ReturnType<typeof createLogger>): void {
+/** Queued log lines get this long to reach stdout after a clean drain (an unread stdout must not hold the exit). */
+const exitLogFlushMs = 1000;
+
+/**
+ * Stops `role` on SIGTERM or SIGINT, once, and exits; the process is gone
+ * `deadlineMs` after the signal whatever happens:
+ * - the drain finishes: queued log lines get up to a second, then exit 0;
+ * - the drain fails, or still runs when a tenth of the deadline (at most 1 s) is left: exit 1;
+ * - the main thread is stuck and none of the above can run: the watchdog
+ *   thread kills the process with SIGKILL at the deadline (exit status 137).
+ */
+function stopOnSignals(role: Role, logger: Logger, deadlineMs: number): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    // A shutdown that hangs (a dependency gone mid-close) must not leave the process behind.
+    const started = Date.now();
+    try {
+      startShutdownWatchdog(deadlineMs, (err) => logger.error({ err }, 'shutdown watchdog failed'));
+    } catch (err) {
+      logger.error({ err }, 'shutdown watchdog did not start; only the main-thread deadline holds');
+    }
+    logger.info({ signal, deadlineMs }, 'shutting down');
+    // A drain that hangs (a dependency gone mid-close) must not leave the process behind.
+    const exitBy = deadlineMs - Math.min(1000, Math.floor(deadlineMs / 10));
     setTimeout(() => {
-      logger.error('shutdown took longer than 10 s; exiting');
+      logger.error({ deadlineMs }, 'shutdown did not finish before its deadline; exiting');
       process.exit(1);
-    }, 10_000).unref();
+    }, exitBy).unref();
+    const exit = (code: number) => {
+      const left = exitBy - (Date.now() - started);
+      void flushLogs(Math.max(0, Math.min(exitLogFlushMs, left))).then(() => process.exit(code));
+    };
     role.stop().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
@@ -76,15 +99,15 @@ async function role(which: 'edge' | 'core', args: string[]): Promise<void> {
   // Processes of one deployment must share the site's secret; no development file is made here.
   const config = loadConfig(env, { createSecret: false });
   const nats = loadNatsConfig(env, values.nats);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, 'barrage', { bufferBytes: config.logBufferBytes });
   if (which === 'edge') {
     const edge = await startEdge(config, nats, logger);
     logger.info({ port: edge.port, edgeId: config.edgeId }, 'Barrage edge is up');
-    stopOnSignals(edge, logger);
+    stopOnSignals(edge, logger, config.shutdownDeadlineMs);
   } else {
     const core = await startCore(config, nats, logger);
     logger.info({ port: core.httpPort, replicas: nats.replicas }, 'Barrage core is up');
-    stopOnSignals(core, logger);
+    stopOnSignals(core, logger, config.shutdownDeadlineMs);
   }
 }
 

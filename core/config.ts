@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { apiKeyFromEnv } from './api.js';
 import { ConfigError } from './errors.js';
+import { defaultLogBufferBytes } from './logger.js';
 
 /** Everything a Barrage process can be told. */
 export interface Config {
@@ -44,6 +45,10 @@ export interface Config {
   guestRooms: '*' | ReadonlySet<string>;
   idleTimeoutSeconds: number;
   logLevel: string;
+  /** Log output that may wait for a slow stdout reader before lines are dropped (never blocks the loop). */
+  logBufferBytes: number;
+  /** SIGTERM/SIGINT to the process being gone, enforced from a watchdog thread (core/shutdown-watchdog.ts). */
+  shutdownDeadlineMs: number;
   /** Key site backends send as `Authorization: Bearer <key>` on /api/v1. */
   apiKey: string;
   /** True when `apiKey` was derived from the secret (development). */
@@ -172,6 +177,8 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
           ),
     idleTimeoutSeconds: int(env, 'BARRAGE_IDLE_TIMEOUT', 120, 8, 960),
     logLevel: env['BARRAGE_LOG_LEVEL'] || env['LOG_LEVEL'] || 'info',
+    logBufferBytes: int(env, 'BARRAGE_LOG_BUFFER_BYTES', defaultLogBufferBytes, 64 << 10, 1 << 30),
+    shutdownDeadlineMs: int(env, 'BARRAGE_SHUTDOWN_DEADLINE_MS', 10_000, 1000, 3_600_000),
     apiKey: api.key,
     apiKeyDerived: api.derived,
     chatBudget: int(env, 'BARRAGE_CHAT_BUDGET', 0, 0, 100_000),
