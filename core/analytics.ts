@@ -13,15 +13,18 @@
  * - `BARRAGE_ANALYTICS_SPILL`: spill directory, default `.barrage/analytics-spill`.
  * - `BARRAGE_API_KEY`: the key of the HTTP API; without it a development key is
  *   derived from the token secret and logged at start.
+ * - `BARRAGE_ANALYTICS_TTL_DAYS`: days rows are kept, default 90 (0 = for ever).
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Route } from '../edge/http.js';
 import { analyticsRoutes } from './analytics-api.js';
 import { AnalyticsQueries } from './analytics-queries.js';
+import { AnalyticsRetention } from './analytics-retention.js';
 import { migrate } from './analytics-schema.js';
 import type { MigrationReport } from './analytics-schema.js';
 import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
 import { AnalyticsSink } from './analytics-sink.js';
 import type { SinkOptions } from './analytics-sink.js';
 import type { EventSource } from './analytics-source.js';
@@ -39,6 +42,11 @@ export interface AnalyticsOptions {
   apiKey: string;
   /** True when `apiKey` was derived (development), so the start banner can show it. */
   apiKeyDerived: boolean;
+  /**
+   * Days rows are kept before their partitions are dropped
+   * (`BARRAGE_ANALYTICS_TTL_DAYS`, default 90); absent or 0 keeps them for ever.
+   */
+  ttlDays?: number;
   sink?: Partial<Omit<SinkOptions, 'database' | 'spillDir' | 'logger' | 'prepare'>>;
 }
 
@@ -61,7 +69,21 @@ export function analyticsOptionsFromEnv(
     // The one API key of the process (config.ts derives it once).
     apiKey: config.apiKey,
     apiKeyDerived: config.apiKeyDerived,
+    ttlDays: ttlDaysFromEnv(env['BARRAGE_ANALYTICS_TTL_DAYS']),
   };
+}
+
+/** Default of `BARRAGE_ANALYTICS_TTL_DAYS`: a quarter of data for the dashboards, bounded disk. */
+export const defaultTtlDays = 90;
+
+/** `BARRAGE_ANALYTICS_TTL_DAYS`: whole days, 0 (keep for ever) to 36,500; anything else stops the start. */
+export function ttlDaysFromEnv(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return defaultTtlDays;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 0 || days > 36_500) {
+    throw new ConfigError(`BARRAGE_ANALYTICS_TTL_DAYS must be an integer from 0 to 36500, got "${raw}"`);
+  }
+  return days;
 }
 
 /** Analytics running in this process. */
@@ -108,6 +130,9 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
   sink.start();
   const ready = prepare();
   ready.catch((err: unknown) => logger.warn({ err }, 'analytics store not ready yet; events are buffered'));
+  // Several cores on one server may all run it: dropping a dropped partition is a no-op.
+  const retention = new AnalyticsRetention(store, { database: options.database, ttlDays: options.ttlDays ?? 0, logger });
+  retention.start(ready);
   const queries = new AnalyticsQueries(store, options.database);
   const routes = analyticsRoutes({ queries, apiKey: options.apiKey, engine: store.engine, sinkStats: () => sink.stats() });
   return {
@@ -117,6 +142,7 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
     routes,
     ready,
     async stop() {
+      await retention.stop();
       await sink.stop();
       await store.close();
     },
