@@ -181,7 +181,8 @@ export function rawExchange(port: number, data: string | Buffer, timeoutMs = 3_0
       clearTimeout(timer);
       clearTimeout(quiet);
       socket.destroy();
-      const statuses = [...text.matchAll(/(?:^|\r?\n)HTTP\/\d\.\d (\d{3})/g)].map((m) => Number(m[1]));
+      // Not anchored to a line start: a pipelined answer follows the previous body directly.
+      const statuses = [...text.matchAll(/HTTP\/\d\.\d (\d{3}) /g)].map((m) => Number(m[1]));
       resolve({ statuses, text, closed, timedOut });
     };
     const timer = setTimeout(() => finish(false, text.length === 0), timeoutMs);
@@ -189,7 +190,7 @@ export function rawExchange(port: number, data: string | Buffer, timeoutMs = 3_0
       text += chunk.toString('latin1');
       // A response arrived; wait briefly for any further ones (pipelined requests), then stop.
       clearTimeout(quiet);
-      quiet = setTimeout(() => finish(false, false), 150);
+      quiet = setTimeout(() => finish(false, false), 60);
     });
     socket.on('close', () => finish(true, false));
     socket.on('error', () => finish(true, false));
