@@ -19,9 +19,29 @@
  * A Latin term matches a whole word (`ass` does not match `class` or
  * `assistant`) unless written `term*` (prefix) or `*term*` (anywhere); a term
  * with CJK or Hangul characters matches anywhere, as those scripts do not
- * separate words with spaces. Patterns are regular expressions over the
- * normalised text (trusted input: they come from the site's API key).
+ * separate words with spaces.
+ *
+ * Patterns are RE2 regular expressions over the normalised text, run by
+ * re2js (a port of RE2): matching takes time linear in the text whatever the
+ * pattern (a backtracking engine stalls the event loop on `(a+)+$` and a
+ * text any viewer can send). RE2 has no lookaround or backreferences;
+ * patterns it cannot compile are refused. A pattern's cost per character is
+ * its compiled size, so each may compile to at most `maxPatternProgram`
+ * instructions and one filter's patterns to `maxFilterProgram` together.
+ *
+ * A large filter takes a while to compile (20,000 terms: about half a
+ * second); `WordFilter.build` compiles it in slices of a few milliseconds,
+ * yielding to the event loop between them, so the edge keeps serving.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { RE2JS } from 're2js';
+
+/** Most RE2 instructions one pattern may compile to (`[a-z]{1,240}` is about 480). */
+export const maxPatternProgram = 500;
+/** Most RE2 instructions one filter's patterns may compile to together: their cost per danmaku character. */
+export const maxFilterProgram = 10_000;
+/** Longest slice of compiling `WordFilter.build` runs before it yields to the event loop. */
+const buildSliceMs = 4;
 
 /** One compiled term. */
 interface Term {
@@ -176,6 +196,53 @@ export function normalize(text: string): Normalized {
   return { cps, from, to, start };
 }
 
+/** A pattern RE2 refused, or one too costly to run on every danmaku. */
+export class PatternError extends Error {
+  override readonly name = 'PatternError';
+  constructor(
+    readonly pattern: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Compiles one pattern, or throws `PatternError` saying why it cannot be used. */
+function compilePattern(source: string): { source: string; re: RE2JS; size: number } {
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(source);
+  } catch (err) {
+    throw new PatternError(source, `${JSON.stringify(source)} is not an RE2 pattern: ${(err as Error).message}`);
+  }
+  const size = Number(re.re2().numberOfInstructions());
+  if (size > maxPatternProgram) {
+    throw new PatternError(
+      source,
+      `${JSON.stringify(source)} compiles to ${size} instructions, more than ${maxPatternProgram}: use smaller repeat counts`,
+    );
+  }
+  return { source, re, size };
+}
+
+/**
+ * Why `patterns` cannot be a filter's patterns, or undefined when they can:
+ * RE2's reason for the first it refuses, or the one too large, or the set too
+ * large together. What the API answers a PUT with.
+ */
+export function patternsProblem(patterns: readonly string[]): string | undefined {
+  let total = 0;
+  for (const source of patterns) {
+    try {
+      total += compilePattern(source).size;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+  if (total > maxFilterProgram) return `the patterns compile to ${total} instructions together, more than ${maxFilterProgram}`;
+  return undefined;
+}
+
 /** Blocked terms and patterns, compiled once, matched in time linear in the text. */
 export class WordFilter {
   private readonly terms: Term[] = [];
@@ -185,13 +252,51 @@ export class WordFilter {
   /** Terms ending at a node (its own), and the nearest suffix node that has some. */
   private readonly outputs: Array<number[] | undefined> = [undefined];
   private readonly dict: number[] = [-1];
-  private readonly patterns: Array<{ source: string; re: RegExp }> = [];
+  private readonly patterns: Array<{ source: string; re: RE2JS }> = [];
 
-  /** Compiles `terms` ("word", "word*", "*word*") and `patterns` (RegExp sources; invalid ones throw). */
+  /**
+   * Compiles `terms` ("word", "word*", "*word*") and `patterns` (RE2) at once;
+   * a pattern that cannot be used throws `PatternError`. For large filters
+   * on a serving process use `WordFilter.build`.
+   */
   constructor(terms: readonly string[], patterns: readonly string[] = []) {
-    for (const raw of terms) this.addTerm(raw);
-    this.link();
-    for (const source of patterns) this.patterns.push({ source, re: new RegExp(source, 'gu') });
+    const steps = this.compile(terms, patterns);
+    while (!steps.next().done);
+  }
+
+  /**
+   * Compiles like the constructor, in slices of a few milliseconds with the
+   * event loop served between them, so a 20,000-term filter does not stall
+   * the process that compiles it. Rejects with `PatternError` like it.
+   */
+  static async build(terms: readonly string[], patterns: readonly string[] = []): Promise<WordFilter> {
+    const filter = new WordFilter([]);
+    const steps = filter.compile(terms, patterns);
+    for (;;) {
+      const start = performance.now();
+      let step = steps.next();
+      while (!step.done && performance.now() - start < buildSliceMs) step = steps.next();
+      if (step.done) return filter;
+      await yieldToLoop();
+    }
+  }
+
+  /** The compiling, as steps small enough to stop between (a few hundred terms, or one pattern). */
+  private *compile(terms: readonly string[], patterns: readonly string[]): Generator<void, void, undefined> {
+    for (let i = 0; i < terms.length; i++) {
+      this.addTerm(terms[i] as string);
+      if (i % 128 === 127) yield;
+    }
+    yield* this.link();
+    let total = 0;
+    for (const source of patterns) {
+      const compiled = compilePattern(source);
+      total += compiled.size;
+      if (total > maxFilterProgram)
+        throw new PatternError(source, `the patterns compile to more than ${maxFilterProgram} instructions together`);
+      this.patterns.push({ source: compiled.source, re: compiled.re });
+      yield;
+    }
   }
 
   /** True when there is nothing to match. */
@@ -231,11 +336,12 @@ export class WordFilter {
     (this.outputs[node] ??= []).push(id);
   }
 
-  /** Failure and dictionary links, breadth first. */
-  private link(): void {
+  /** Failure and dictionary links, breadth first (a step every thousand nodes). */
+  private *link(): Generator<void, void, undefined> {
     const queue: number[] = [];
     for (const child of (this.next[0] as Map<number, number>).values()) queue.push(child);
     for (let q = 0; q < queue.length; q++) {
+      if (q % 1024 === 1023) yield;
       const node = queue[q] as number;
       for (const [c, child] of this.next[node] as Map<number, number>) {
         let f = this.fail[node] as number;
@@ -291,13 +397,12 @@ export class WordFilter {
         for (let u = 0; u < ch.length; u++) unitToCp.push(k);
       }
       for (const { source, re } of this.patterns) {
-        re.lastIndex = 0;
-        for (let m = re.exec(joined); m !== null; m = re.exec(joined)) {
-          if (m[0].length === 0) {
-            re.lastIndex++;
-            continue;
-          }
-          hit(source, unitToCp[m.index] as number, unitToCp[m.index + m[0].length - 1] as number);
+        // RE2 finds every leftmost match in one pass; empty matches mask nothing.
+        const m = re.matcher(joined);
+        while (m.find()) {
+          const start = m.start();
+          const end = m.end();
+          if (end > start) hit(source, unitToCp[start] as number, unitToCp[end - 1] as number);
         }
       }
     }

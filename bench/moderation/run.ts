@@ -52,6 +52,7 @@ async function run(n: number): Promise<{ terms: number; compileMs: number; nsPer
   const t0 = performance.now();
   if (n > 0) await store.putFilter(globalFilter, new v1.FilterRules({ terms: terms(n), action: v1.FilterAction.FILTER_ACTION_REPLACE }));
   await store.watch(edge);
+  await edge.filtersBuilt();
   const compileMs = performance.now() - t0;
   const conn = {
     room: 'bench',

@@ -81,7 +81,7 @@ describe('moderation filter', () => {
   });
 
   it('moderation filter - an invalid pattern is refused when compiled', () => {
-    expect(() => new WordFilter([], ['('])).toThrow();
+    expect(() => new WordFilter([], ['('])).toThrow(/not an RE2 pattern/);
   });
 });
 
@@ -90,16 +90,16 @@ describe('moderation state', () => {
 
   it('moderation state - control events build the state; old and repeated ones change nothing', () => {
     const s = emptyModeration('r');
-    expect(applyControl(s, ev(1, 1000, { mute: { userId: 'a', seconds: 10 } }))).toBe(true);
-    expect(applyControl(s, ev(2, 1000, { ban: { userId: 'b' } }))).toBe(true);
-    expect(applyControl(s, ev(3, 1000, { slowMode: { seconds: 5, automatic: true } }))).toBe(true);
-    expect(applyControl(s, ev(4, 1000, { roomMode: { membersOnly: true } }))).toBe(true);
-    expect(applyControl(s, ev(5, 1000, { pin: { text: 'hi', seconds: 60 } }))).toBe(true);
-    expect(applyControl(s, ev(6, 1000, { roomClose: { reason: 'done' } }))).toBe(true);
-    expect(applyControl(s, ev(7, 1000, { retract: { danmakuId: 'x' } }))).toBe(false);
-    expect(applyControl(s, ev(2, 1000, { unban: { userId: 'b' } }))).toBe(false);
+    expect(applyControl(s, ev(1, 1000, { mute: { userId: 'a', seconds: 10 } }))).toBe('applied');
+    expect(applyControl(s, ev(2, 1000, { ban: { userId: 'b' } }))).toBe('applied');
+    expect(applyControl(s, ev(3, 1000, { slowMode: { seconds: 5, automatic: true } }))).toBe('applied');
+    expect(applyControl(s, ev(4, 1000, { roomMode: { membersOnly: true } }))).toBe('applied');
+    expect(applyControl(s, ev(5, 1000, { pin: { text: 'hi', seconds: 60 } }))).toBe('applied');
+    expect(applyControl(s, ev(6, 1000, { roomClose: { reason: 'done' } }))).toBe('applied');
+    expect(applyControl(s, ev(7, 1000, { retract: { danmakuId: 'x' } }))).toBe('ignored');
+    expect(applyControl(s, ev(2, 1000, { unban: { userId: 'b' } }))).toBe('ignored');
     expect(s.mutes.get('a')).toBe(11_000);
-    expect([...s.bans]).toEqual(['b']);
+    expect([...s.bans]).toEqual([['b', 1000 + 30 * 86_400_000]]); // a ban without a length lasts the default 30 days
     expect(s.slowSeconds).toBe(5);
     expect(s.slowAutomatic).toBe(true);
     expect(s.membersOnly).toBe(true);
