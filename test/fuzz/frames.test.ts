@@ -190,7 +190,7 @@ describe('fuzz frames - lockstep: every message is answered or closed with a doc
           expect(failures).toEqual([]);
         },
       ),
-      300,
+      600,
     );
     summary = await health.stop();
     const seconds = (performance.now() - started) / 1000;

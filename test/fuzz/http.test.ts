@@ -568,7 +568,7 @@ describe('fuzz http - every route, any request: never a 500, never the API witho
         if (after !== before) failures.push(`barrage_internal_errors_total went from ${before} to ${after}`);
         expect(failures).toEqual([]);
       }),
-      600,
+      1_000,
     );
     console.info(
       `[fuzz] http: ${sent} requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`,
