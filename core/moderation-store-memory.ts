@@ -9,26 +9,27 @@ import type { ModerationStore, ModerationWatcher } from './moderation-store.js';
 
 /** Keeps encoded copies, so no reader shares an object with a writer. */
 export class MemoryModerationStore implements ModerationStore {
-  private readonly states = new Map<string, Uint8Array>();
+  /** The seq beside the bytes: comparing it must not cost a decode of the whole state. */
+  private readonly states = new Map<string, { seq: number; bytes: Uint8Array }>();
   private readonly filters = new Map<string, Uint8Array>();
   private readonly watchers = new Set<ModerationWatcher>();
 
   async watch(watcher: ModerationWatcher): Promise<void> {
     this.watchers.add(watcher);
-    for (const bytes of this.states.values()) watcher.onState(decodeModeration(bytes));
+    for (const { bytes } of this.states.values()) watcher.onState(decodeModeration(bytes));
     for (const [room, bytes] of this.filters) watcher.onFilter(room, v1.FilterRules.decode(bytes));
   }
 
   async getState(room: string): Promise<RoomModeration | undefined> {
-    const bytes = this.states.get(room);
-    return bytes ? decodeModeration(bytes) : undefined;
+    const stored = this.states.get(room);
+    return stored ? decodeModeration(stored.bytes) : undefined;
   }
 
   async putState(state: RoomModeration): Promise<boolean> {
     const stored = this.states.get(state.room);
-    if (stored && decodeModeration(stored).seq >= state.seq) return false;
+    if (stored && stored.seq >= state.seq) return false;
     const bytes = encodeModeration(state);
-    this.states.set(state.room, bytes);
+    this.states.set(state.room, { seq: state.seq, bytes });
     for (const w of this.watchers) w.onState(decodeModeration(bytes));
     return true;
   }

@@ -15,9 +15,20 @@
  * - `BARRAGE_AUTO_SLOW_SECONDS`: the automatic slow mode's interval (default 5).
  * - `BARRAGE_AUTO_SLOW_CALM_MS`: how long the rate must stay under half the
  *   threshold before automatic slow mode turns off (default 30000).
+ * - `BARRAGE_BAN_DEFAULT_SECONDS`: how long a ban lasts when the action does
+ *   not say (default 30 days, at most a year): bans end, so a room's state
+ *   cannot grow for good.
+ * - `BARRAGE_MAX_BANS_PER_ROOM`: active bans plus time-outs a room may hold
+ *   (default and most 5,000): keeps the stored state well under NATS's 1 MiB
+ *   payload limit; an action past it is refused with `LIMIT_REACHED`.
+ * - `BARRAGE_FILTER_MAX_TERMS` (default 20,000) and
+ *   `BARRAGE_FILTER_MAX_PATTERNS` (default 100): the largest word filter a PUT
+ *   may set; every edge compiles it.
  */
 import { ErrorCode, v1 } from '../proto/index.js';
 import type { RoleName } from './auth.js';
+import { defaultBanSeconds, entryCount, isOverLimit, maxBanSeconds, maxBansPerRoomLimit } from './moderation-state.js';
+import type { RoomModeration, StateLimits } from './moderation-state.js';
 
 /** Longest time-out: 14 days. */
 export const maxTimeoutSeconds = 14 * 86_400;
@@ -38,12 +49,33 @@ export interface ModerationOptions {
   autoSlowRate: number;
   autoSlowSeconds: number;
   autoSlowCalmMs: number;
+  /** Length of a ban that gives none, in seconds (default `defaultBanSeconds`, 30 days). */
+  banDefaultSeconds?: number;
+  /** Active bans plus time-outs per room (default and most `maxBansPerRoomLimit`, 5,000). */
+  maxBansPerRoom?: number;
+  /** Most terms of one word filter (default `defaultFilterMaxTerms`). */
+  filterMaxTerms?: number;
+  /** Most patterns of one word filter (default `defaultFilterMaxPatterns`). */
+  filterMaxPatterns?: number;
 }
 
-function envInt(env: Record<string, string | undefined>, name: string, fallback: number): number {
+/** Terms of one word filter unless configured: compiling 20,000 takes about a second, spread over slices. */
+export const defaultFilterMaxTerms = 20_000;
+/** Patterns of one word filter unless configured: each runs on every danmaku. */
+export const defaultFilterMaxPatterns = 100;
+
+/** The state limits these options set (the defaults where they say nothing). */
+export function stateLimitsOf(options: ModerationOptions): StateLimits {
+  return {
+    maxEntries: options.maxBansPerRoom ?? maxBansPerRoomLimit,
+    banDefaultSeconds: options.banDefaultSeconds ?? defaultBanSeconds,
+  };
+}
+
+function envInt(env: Record<string, string | undefined>, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -57,6 +89,10 @@ export function moderationOptionsFromEnv(env: Record<string, string | undefined>
     autoSlowRate: envInt(env, 'BARRAGE_AUTO_SLOW_RATE', 0),
     autoSlowSeconds: Math.max(1, envInt(env, 'BARRAGE_AUTO_SLOW_SECONDS', 5)),
     autoSlowCalmMs: envInt(env, 'BARRAGE_AUTO_SLOW_CALM_MS', 30_000),
+    banDefaultSeconds: envInt(env, 'BARRAGE_BAN_DEFAULT_SECONDS', defaultBanSeconds, 60, maxBanSeconds),
+    maxBansPerRoom: envInt(env, 'BARRAGE_MAX_BANS_PER_ROOM', maxBansPerRoomLimit, 1, maxBansPerRoomLimit),
+    filterMaxTerms: envInt(env, 'BARRAGE_FILTER_MAX_TERMS', defaultFilterMaxTerms, 0, 50_000),
+    filterMaxPatterns: envInt(env, 'BARRAGE_FILTER_MAX_PATTERNS', defaultFilterMaxPatterns, 0, 1_000),
   };
 }
 
@@ -108,8 +144,15 @@ export function actionEvent(room: string, m: v1.IModerate, actor: v1.IUser, opti
     }
     case 'unmute':
       return checkUser(m.unmute?.userId) ?? { ...base, unmute: { userId: m.unmute?.userId as string } };
-    case 'ban':
-      return checkUser(m.ban?.userId) ?? { ...base, ban: { userId: m.ban?.userId as string } };
+    case 'ban': {
+      const refusal = checkUser(m.ban?.userId);
+      if (refusal) return refusal;
+      const seconds = m.ban?.seconds ?? 0;
+      if (!Number.isInteger(seconds) || seconds < 0 || seconds > maxBanSeconds)
+        return bad(`a ban lasts 0 (the default, ${options.banDefaultSeconds ?? defaultBanSeconds}) to ${maxBanSeconds} seconds`);
+      // The length is decided here, so every core and the audit log see the same one.
+      return { ...base, ban: { userId: m.ban?.userId as string, seconds: seconds || (options.banDefaultSeconds ?? defaultBanSeconds) } };
+    }
     case 'unban':
       return checkUser(m.unban?.userId) ?? { ...base, unban: { userId: m.unban?.userId as string } };
     case 'slowMode': {
@@ -150,6 +193,30 @@ export function actionEvent(room: string, m: v1.IModerate, actor: v1.IUser, opti
 export function actionOf(m: v1.IModerate): ActionName | undefined {
   const names: ActionName[] = ['retract', 'mute', 'unmute', 'ban', 'unban', 'slowMode', 'pin', 'notice', 'roomMode', 'roomClose', 'hold'];
   return names.find((n) => m[n] !== undefined && m[n] !== null);
+}
+
+/**
+ * Refuses a ban or time-out of a new user in a room whose state is full
+ * (`LIMIT_REACHED`), before it is published, so the moderator is told. Core
+ * enforces the same limit when it applies the event (two moderators racing on
+ * different edges); this is the check that can answer.
+ */
+export function limitRefusal(
+  state: RoomModeration | undefined,
+  event: v1.IEvent,
+  options: ModerationOptions,
+  now: number,
+): ActionRefusal | undefined {
+  if (!state) return undefined;
+  const kind = event.ban ? 'ban' : event.mute ? 'mute' : undefined;
+  if (!kind) return undefined;
+  const user = (event.ban?.userId ?? event.mute?.userId) as string;
+  const max = options.maxBansPerRoom ?? maxBansPerRoomLimit;
+  if (!isOverLimit(state, kind, user, max, now)) return undefined;
+  return {
+    code: ErrorCode.ERROR_CODE_LIMIT_REACHED,
+    message: `this room holds ${entryCount(state)} bans and time-outs, the most it may (${max}); lift some or let them run out first`,
+  };
 }
 
 /** True when the result is a refusal. */

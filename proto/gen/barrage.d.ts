@@ -1165,7 +1165,10 @@ export namespace barrage {
             pinUntilMs: number;
             closed: boolean;
             closeReason: string;
-            banUntil: { [k: string]: number };
+            banned: string[];
+            bannedUntil: number[];
+            muted: string[];
+            mutedUntil: number[];
             static create(properties: barrage.v1.ModerationState.$Shape): barrage.v1.ModerationState & barrage.v1.ModerationState.$Shape;
             static create(properties?: barrage.v1.ModerationState.$Properties): barrage.v1.ModerationState;
             static encode(message: barrage.v1.ModerationState.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1187,7 +1190,10 @@ export namespace barrage {
                 pinUntilMs?: (number|null);
                 closed?: (boolean|null);
                 closeReason?: (string|null);
-                banUntil?: ({ [k: string]: number }|null);
+                banned?: (string[]|null);
+                bannedUntil?: (number[]|null);
+                muted?: (string[]|null);
+                mutedUntil?: (number[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.ModerationState.$Properties;

@@ -8137,7 +8137,10 @@ export const barrage = $root.barrage = (() => {
              * @property {number|null} [pinUntilMs] ModerationState pinUntilMs
              * @property {boolean|null} [closed] ModerationState closed
              * @property {string|null} [closeReason] ModerationState closeReason
-             * @property {Object.<string,number>|null} [banUntil] ModerationState banUntil
+             * @property {Array.<string>|null} [banned] ModerationState banned
+             * @property {Array.<number>|null} [bannedUntil] ModerationState bannedUntil
+             * @property {Array.<string>|null} [muted] ModerationState muted
+             * @property {Array.<number>|null} [mutedUntil] ModerationState mutedUntil
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -8165,7 +8168,10 @@ export const barrage = $root.barrage = (() => {
             const ModerationState = function (properties) {
                 this.mutes = {};
                 this.bans = [];
-                this.banUntil = {};
+                this.banned = [];
+                this.bannedUntil = [];
+                this.muted = [];
+                this.mutedUntil = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -8277,12 +8283,36 @@ export const barrage = $root.barrage = (() => {
             ModerationState.prototype.closeReason = "";
 
             /**
-             * ModerationState banUntil.
-             * @member {Object.<string,number>} banUntil
+             * ModerationState banned.
+             * @member {Array.<string>} banned
              * @memberof barrage.v1.ModerationState
              * @instance
              */
-            ModerationState.prototype.banUntil = $util.emptyObject;
+            ModerationState.prototype.banned = $util.emptyArray;
+
+            /**
+             * ModerationState bannedUntil.
+             * @member {Array.<number>} bannedUntil
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.bannedUntil = $util.emptyArray;
+
+            /**
+             * ModerationState muted.
+             * @member {Array.<string>} muted
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.muted = $util.emptyArray;
+
+            /**
+             * ModerationState mutedUntil.
+             * @member {Array.<number>} mutedUntil
+             * @memberof barrage.v1.ModerationState
+             * @instance
+             */
+            ModerationState.prototype.mutedUntil = $util.emptyArray;
 
             /**
              * Creates a new ModerationState instance using the specified properties.
@@ -8344,9 +8374,16 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 12, wireType 0 =*/96).bool(message.closed);
                 if (message.closeReason != null && $Object.hasOwnProperty.call(message, "closeReason") && message.closeReason !== "")
                     writer.uint32(/* id 13, wireType 2 =*/106).string(message.closeReason);
-                if (message.banUntil != null && $Object.hasOwnProperty.call(message, "banUntil"))
-                    for (let keys = $Object.keys(message.banUntil), i = 0; i < keys.length; ++i)
-                        writer.uint32(/* id 14, wireType 2 =*/114).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).uint64(message.banUntil[keys[i]]).ldelim();
+                if (message.banned != null && message.banned.length)
+                    for (let i = 0; i < message.banned.length; ++i)
+                        writer.uint32(/* id 14, wireType 2 =*/114).string(message.banned[i]);
+                if (message.bannedUntil != null && message.bannedUntil.length)
+                    writer.uint32(/* id 15, wireType 2 =*/122).uint64s(message.bannedUntil);
+                if (message.muted != null && message.muted.length)
+                    for (let i = 0; i < message.muted.length; ++i)
+                        writer.uint32(/* id 16, wireType 2 =*/130).string(message.muted[i]);
+                if (message.mutedUntil != null && message.mutedUntil.length)
+                    writer.uint32(/* id 17, wireType 2 =*/138).uint64s(message.mutedUntil);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -8534,37 +8571,45 @@ export const barrage = $root.barrage = (() => {
                     case 14: {
                             if (wireType !== 2)
                                 break;
-                            if (message.banUntil === $util.emptyObject)
-                                message.banUntil = {};
-                            let end2 = reader.size() + reader.pos;
-                            if (end2 > reader.len)
-                                throw $RangeError("index out of range");
-                            reader.len = end2;
-                            key = "";
-                            value = $util.Long ? $util.Long.fromNumber(0, true) : 0;
-                            while (reader.pos < end2) {
-                                let tag2 = reader.tag();
-                                wireType = tag2 & 7;
-                                switch (tag2 >>>= 3) {
-                                case 1:
-                                    if (wireType !== 2)
-                                        break;
-                                    key = reader.stringVerify();
-                                    continue;
-                                case 2:
-                                    if (wireType !== 0)
-                                        break;
-                                    value = reader.uint64();
-                                    continue;
-                                }
-                                reader.skipType(wireType, _depth, tag2);
+                            if (!(message.banned && message.banned.length))
+                                message.banned = [];
+                            message.banned.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType === 2) {
+                                if (!(message.bannedUntil && message.bannedUntil.length))
+                                    message.bannedUntil = [];
+                                reader.uint64s(message.bannedUntil);
+                                continue;
                             }
-                            if (reader.pos !== end2)
-                                throw $RangeError("index out of range");
-                            reader.len = end;
-                            if (key === "__proto__")
-                                $util.makeProp(message.banUntil, key);
-                            message.banUntil[key] = value;
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.bannedUntil && message.bannedUntil.length))
+                                message.bannedUntil = [];
+                            message.bannedUntil.push(reader.uint64());
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.muted && message.muted.length))
+                                message.muted = [];
+                            message.muted.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType === 2) {
+                                if (!(message.mutedUntil && message.mutedUntil.length))
+                                    message.mutedUntil = [];
+                                reader.uint64s(message.mutedUntil);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.mutedUntil && message.mutedUntil.length))
+                                message.mutedUntil = [];
+                            message.mutedUntil.push(reader.uint64());
                             continue;
                         }
                     }
