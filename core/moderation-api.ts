@@ -8,6 +8,10 @@
  * - `GET|PUT /api/v1/rooms/:room/filter`, `GET|PUT /api/v1/filter` (global)
  * - `GET  /api/v1/rooms/:room/audit?from&to&limit` (when analytics runs)
  *
+ * Every `:room` must be a valid room id (`isValidRoomId`), else 400 BAD_ROOM:
+ * `*` in particular is not a room (it names the global filter in the store,
+ * which the API addresses only as `/api/v1/filter`).
+ *
  * Actions become the same control events as a moderator's `Moderate` frame,
  * published on the room's ingress; the site may name the person acting
  * (`actor: { id, name }`), else the actor is `site`.
@@ -17,13 +21,14 @@ import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
 import type { AnalyticsQueries } from './analytics-queries.js';
 import { bearerAuth, json, problem, unauthorized } from './api.js';
 import type { Bus } from './bus.js';
-import { actionEvent, isActionRefusal } from './moderation.js';
+import { actionEvent, defaultFilterMaxPatterns, defaultFilterMaxTerms, isActionRefusal, limitRefusal } from './moderation.js';
 import type { ModerationOptions } from './moderation.js';
 import { moderationJson } from './moderation-state.js';
+import type { RoomModeration } from './moderation-state.js';
 import { globalFilter } from './moderation-store.js';
 import type { ModerationStore } from './moderation-store.js';
 import { isValidRoomId, subjects } from './subjects.js';
-import { WordFilter } from './word-filter.js';
+import { patternsProblem } from './word-filter.js';
 
 /** What the routes need. */
 export interface ModerationApiOptions {
@@ -33,12 +38,19 @@ export interface ModerationApiOptions {
   apiKey: string;
   /** For the audit log; without it `/audit` answers 503. */
   queries?: () => AnalyticsQueries | undefined;
+  /**
+   * The room's state as this process knows it (the edge's copy, kept up to
+   * date by the store), for the ban limit check; without it the store is read.
+   */
+  stateOf?: (room: string) => RoomModeration | undefined;
 }
 
-const maxTerms = 50_000;
-const maxTermLength = 100;
-const maxPatterns = 100;
-const maxPatternLength = 200;
+/** Longest term, in characters. */
+export const maxTermLength = 100;
+/** Longest pattern, in characters. */
+export const maxPatternLength = 200;
+/** Latest time the audit log is asked about: 2100-01-01 (ClickHouse's DateTime ends in 2106). */
+const maxAuditMs = 4_102_444_800_000;
 const filterActions: Record<string, v1.FilterAction> = {
   block: v1.FilterAction.FILTER_ACTION_BLOCK,
   replace: v1.FilterAction.FILTER_ACTION_REPLACE,
@@ -64,7 +76,8 @@ export function fromJson(b: Body): v1.IModerate | string {
     case 'unmute':
       return { unmute: { userId: str(b['user_id']) }, reason };
     case 'ban':
-      return { ban: { userId: str(b['user_id']) }, reason };
+      // No `seconds`: the deployment's default length (BARRAGE_BAN_DEFAULT_SECONDS).
+      return { ban: { userId: str(b['user_id']), seconds: b['seconds'] === undefined ? 0 : num(b['seconds']) }, reason };
     case 'unban':
       return { unban: { userId: str(b['user_id']) }, reason };
     case 'slow_mode':
@@ -106,24 +119,42 @@ function actorOf(b: Body): v1.IUser {
   return { id: str(a['id']).slice(0, 128) || 'site', name: str(a['name']).slice(0, 64) || 'site', role: v1.Role.ROLE_ADMIN };
 }
 
-/** Checks and converts filter rules from JSON. */
-export function rulesFromJson(b: Body): v1.FilterRules | string {
+/**
+ * Checks and converts filter rules from JSON: at most `filterMaxTerms` terms
+ * and `filterMaxPatterns` patterns (every edge compiles them), each pattern
+ * one RE2 accepts at a bounded size (`patternsProblem`).
+ */
+export function rulesFromJson(
+  b: Body,
+  options: Pick<ModerationOptions, 'filterMaxTerms' | 'filterMaxPatterns'> = {},
+): v1.FilterRules | string {
+  const maxTerms = options.filterMaxTerms ?? defaultFilterMaxTerms;
+  const maxPatterns = options.filterMaxPatterns ?? defaultFilterMaxPatterns;
   const terms = b['terms'] ?? [];
   const patterns = b['patterns'] ?? [];
-  if (!Array.isArray(terms) || !terms.every((t) => typeof t === 'string' && t.length > 0 && t.length <= maxTermLength))
+  if (!Array.isArray(terms)) return `terms must be an array of strings of 1 to ${maxTermLength} characters`;
+  if (terms.length > maxTerms) return `at most ${maxTerms} terms (BARRAGE_FILTER_MAX_TERMS), got ${terms.length}`;
+  if (!terms.every((t) => typeof t === 'string' && t.length > 0 && t.length <= maxTermLength))
     return `terms must be an array of strings of 1 to ${maxTermLength} characters`;
-  if (terms.length > maxTerms) return `at most ${maxTerms} terms`;
-  if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string' && p.length > 0 && p.length <= maxPatternLength))
+  if (!Array.isArray(patterns)) return `patterns must be an array of strings of 1 to ${maxPatternLength} characters`;
+  if (patterns.length > maxPatterns) return `at most ${maxPatterns} patterns (BARRAGE_FILTER_MAX_PATTERNS), got ${patterns.length}`;
+  if (!patterns.every((p) => typeof p === 'string' && p.length > 0 && p.length <= maxPatternLength))
     return `patterns must be an array of strings of 1 to ${maxPatternLength} characters`;
-  if (patterns.length > maxPatterns) return `at most ${maxPatterns} patterns`;
   const action = filterActions[str(b['action']) || 'block'];
   if (action === undefined) return 'action must be block, replace or hold';
-  try {
-    new WordFilter([], patterns as string[]);
-  } catch (err) {
-    return `a pattern is not a valid regular expression: ${(err as Error).message.slice(0, 200)}`;
-  }
+  const why = patternsProblem(patterns as string[]);
+  if (why) return why.slice(0, 300);
   return new v1.FilterRules({ terms: terms as string[], patterns: patterns as string[], action, updatedMs: Date.now() });
+}
+
+/**
+ * A time of the audit range: epoch milliseconds (digits only) or an ISO 8601
+ * time, from 1970 to 2100; undefined when it is neither.
+ */
+function auditTime(raw: string | null, fallback: number): number | undefined {
+  if (raw === null || raw === '') return fallback;
+  const t = /^\d{1,16}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
+  return Number.isInteger(t) && t >= 0 && t <= maxAuditMs ? t : undefined;
 }
 
 const rulesJson = (rules: v1.FilterRules | undefined) => ({
@@ -156,9 +187,10 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
     ...(maxBody ? { maxBody } : {}),
     handler: async (req) => {
       if (!authorized(req)) return unauthorized();
-      const room = pattern.includes(':room') ? (req.params[0] ?? '') : globalFilter;
-      if (room !== globalFilter && !isValidRoomId(room))
-        return problem(400, 'BAD_ROOM', 'room ids are 1 to 64 characters of A-Z a-z 0-9 _ -');
+      // Only a route without `:room` (`/api/v1/filter`) means the global rules: `/rooms/*/...` is a bad room, not them.
+      if (!pattern.includes(':room')) return run(globalFilter, req);
+      const room = req.params[0] ?? '';
+      if (!isValidRoomId(room)) return problem(400, 'BAD_ROOM', 'room ids are 1 to 64 characters of A-Z a-z 0-9 _ -');
       return run(room, req);
     },
   });
@@ -176,7 +208,7 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
   const putFilter = async (room: string, req: RouteRequest) => {
     const b = parseBody(req);
     if (isResponse(b)) return b;
-    const rules = rulesFromJson(b);
+    const rules = rulesFromJson(b, o.options);
     if (typeof rules === 'string') return problem(400, 'BAD_FILTER', rules);
     await o.store.putFilter(room, rules);
     return json(200, { room: room === globalFilter ? null : room, ...rulesJson(rules) });
@@ -190,6 +222,11 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
       if (typeof m === 'string') return problem(400, 'BAD_ACTION', m);
       const event = actionEvent(room, m, actorOf(b), o.options);
       if (isActionRefusal(event)) return problem(400, v1.ErrorCode[event.code] ?? 'INVALID_ARGUMENT', event.message);
+      if (event.ban || event.mute) {
+        const state = o.stateOf ? o.stateOf(room) : await o.store.getState(room);
+        const full = limitRefusal(state, event, o.options, Date.now());
+        if (full) return problem(409, v1.ErrorCode[full.code] ?? 'LIMIT_REACHED', full.message);
+      }
       o.bus.publish(subjects.ingress(room), v1.Event.encode(event).finish());
       return json(202, { accepted: true, room, action: b['action'] });
     }),
@@ -219,12 +256,16 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
     route('get', '/api/v1/filter', (room) => getFilter(room)),
     route('put', '/api/v1/filter', putFilter, 2 << 20),
     route('get', '/api/v1/rooms/:room/audit', async (room, req) => {
+      // The request is checked before anything is asked of analytics: a bad range is the caller's error, whatever runs.
+      const now = Date.now();
+      const to = auditTime(req.query.get('to'), now);
+      const from = auditTime(req.query.get('from'), Math.max(0, (to ?? now) - 86_400_000));
+      if (to === undefined || from === undefined)
+        return problem(400, 'BAD_TIME', 'from and to are epoch milliseconds (0 to 4102444800000) or ISO 8601 times');
+      if (from >= to) return problem(400, 'BAD_RANGE', 'from must be before to');
+      const limit = Math.min(1000, Math.max(1, Number.parseInt(req.query.get('limit') ?? '100', 10) || 100));
       const queries = o.queries?.();
       if (!queries) return problem(503, 'ANALYTICS_UNAVAILABLE', 'the audit log is kept by analytics, which is off in this process');
-      const now = Date.now();
-      const to = Number(req.query.get('to') ?? now) || now;
-      const from = Number(req.query.get('from') ?? to - 86_400_000) || to - 86_400_000;
-      const limit = Math.min(1000, Math.max(1, Number.parseInt(req.query.get('limit') ?? '100', 10) || 100));
       try {
         return json(200, { room, from, to, entries: await queries.audit({ room, fromMs: from, toMs: to }, limit) });
       } catch (err) {
