@@ -3,11 +3,11 @@
  *
  * test/gifts/storm.test.ts already kills an edge and restarts NATS under 10,000
  * gifts; test/nats/faults.test.ts restarts core under notices. What neither does
- * is kill core while gifts are in flight: a gift core stored in JetStream and the
- * ledger but never answered (the edge says 503), retried by the site with the
- * same Idempotency-Key against a new core. This adds that, then a NATS kill on
- * top, with the same helpers, and checks what a viewer sees: every gift the API
- * acknowledged (200/201), exactly once.
+ * is kill core while gifts are in flight: a gift the dying core claimed in the
+ * ledger, perhaps stored in JetStream, but never answered (the edge says 503),
+ * retried by the site with the same Idempotency-Key against a new core. This
+ * adds that, then a NATS kill on top, with the same helpers, and checks what a
+ * viewer sees: every gift the API acknowledged (200/201), exactly once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
