@@ -124,10 +124,10 @@ function actorOf(b: Body): v1.IUser {
  * and `filterMaxPatterns` patterns (every edge compiles them), each pattern
  * one RE2 accepts at a bounded size (`patternsProblem`).
  */
-export function rulesFromJson(
+export async function rulesFromJson(
   b: Body,
   options: Pick<ModerationOptions, 'filterMaxTerms' | 'filterMaxPatterns'> = {},
-): v1.FilterRules | string {
+): Promise<v1.FilterRules | string> {
   const maxTerms = options.filterMaxTerms ?? defaultFilterMaxTerms;
   const maxPatterns = options.filterMaxPatterns ?? defaultFilterMaxPatterns;
   const terms = b['terms'] ?? [];
@@ -142,7 +142,7 @@ export function rulesFromJson(
     return `patterns must be an array of strings of 1 to ${maxPatternLength} characters`;
   const action = filterActions[str(b['action']) || 'block'];
   if (action === undefined) return 'action must be block, replace or hold';
-  const why = patternsProblem(patterns as string[]);
+  const why = await patternsProblem(patterns as string[]);
   if (why) return why.slice(0, 300);
   return new v1.FilterRules({ terms: terms as string[], patterns: patterns as string[], action, updatedMs: Date.now() });
 }
@@ -208,7 +208,7 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
   const putFilter = async (room: string, req: RouteRequest) => {
     const b = parseBody(req);
     if (isResponse(b)) return b;
-    const rules = rulesFromJson(b, o.options);
+    const rules = await rulesFromJson(b, o.options);
     if (typeof rules === 'string') return problem(400, 'BAD_FILTER', rules);
     await o.store.putFilter(room, rules);
     return json(200, { room: room === globalFilter ? null : room, ...rulesJson(rules) });

@@ -2,6 +2,7 @@
  * Moderation state in memory, for single-process mode: shared by the core
  * and the edge of the one process, lost when it stops.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { v1 } from '../proto/index.js';
 import { decodeModeration, encodeModeration } from './moderation-state.js';
 import type { RoomModeration } from './moderation-state.js';
@@ -39,10 +40,18 @@ export class MemoryModerationStore implements ModerationStore {
     return bytes ? v1.FilterRules.decode(bytes) : undefined;
   }
 
+  /**
+   * Rules can be a megabyte: encoding them and decoding each watcher's copy
+   * take 10-20 ms each, so the event loop is served between those steps
+   * (puts are delivered in order all the same: each takes the same turns).
+   */
   async putFilter(room: string, rules: v1.FilterRules): Promise<void> {
     const bytes = v1.FilterRules.encode(rules).finish();
     this.filters.set(room, bytes);
-    for (const w of this.watchers) w.onFilter(room, v1.FilterRules.decode(bytes));
+    for (const w of this.watchers) {
+      await yieldToLoop();
+      w.onFilter(room, v1.FilterRules.decode(bytes));
+    }
   }
 
   async close(): Promise<void> {

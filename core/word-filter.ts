@@ -228,15 +228,21 @@ function compilePattern(source: string): { source: string; re: RE2JS; size: numb
 /**
  * Why `patterns` cannot be a filter's patterns, or undefined when they can:
  * RE2's reason for the first it refuses, or the one too large, or the set too
- * large together. What the API answers a PUT with.
+ * large together. What the API answers a PUT with. Compiling a pattern takes
+ * up to a millisecond or two, so the event loop is served every few.
  */
-export function patternsProblem(patterns: readonly string[]): string | undefined {
+export async function patternsProblem(patterns: readonly string[]): Promise<string | undefined> {
   let total = 0;
+  let slice = performance.now();
   for (const source of patterns) {
     try {
       total += compilePattern(source).size;
     } catch (err) {
       return (err as Error).message;
+    }
+    if (performance.now() - slice > buildSliceMs) {
+      await yieldToLoop();
+      slice = performance.now();
     }
   }
   if (total > maxFilterProgram) return `the patterns compile to ${total} instructions together, more than ${maxFilterProgram}`;
