@@ -74,6 +74,11 @@ export function emptyModeration(room: string): RoomModeration {
   };
 }
 
+/** A copy sharing nothing that either side changes (what a store hands a watcher). */
+export function cloneModeration(state: RoomModeration): RoomModeration {
+  return { ...state, mutes: new Map(state.mutes), bans: new Map(state.bans), pin: state.pin ? { ...state.pin } : undefined };
+}
+
 /** Event kinds that change the stored state. */
 const stateKinds = new Set(['mute', 'unmute', 'ban', 'unban', 'slowMode', 'roomMode', 'pin', 'roomClose']);
 
