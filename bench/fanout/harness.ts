@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -474,32 +475,82 @@ export interface IdleResult {
   bytesPerConnection: number;
   /** Of which V8 heap in use (after GC) per connection. */
   heapPerConnection: number;
+  /**
+   * Of which file-backed pages (RssFile: code and data of the binaries,
+   * paged in as code runs for the first time) per connection. Near zero
+   * unless something ran new code meanwhile: with analytics on, chDB's
+   * first inserts and merges page in ~18 MiB of libchdb.so.
+   */
+  filePerConnection: number;
+}
+
+/** How an idle measurement is set up beyond the server's options. */
+export interface IdleSetup {
+  /** Names the row instead of the server's environment. */
+  label?: string;
+  /**
+   * Before the baseline, a signed-in sender chats in another room for this
+   * long (20 danmaku/s), so whatever the first real traffic starts (chDB's
+   * inserts and merges) is in the baseline and not counted per connection.
+   */
+  warmMs?: number;
+}
+
+/**
+ * How long the connections are held before the second reading. Long enough
+ * for what connections set off later to show: presence reports, then online
+ * counts every 1-2 s, then (analytics on) the sink's inserts after its 1 s
+ * flush and the engine's first merges a few inserts later.
+ */
+const idleHoldMs = 10_000;
+
+/** File-backed resident bytes of a process (RssFile). */
+function rssFileBytes(pid: number): number {
+  const kb = /RssFile:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb ?? 0) * 1024;
 }
 
 /** RSS of a server with no connections and with `connections` idle ones, both after a full GC. */
-export async function runIdle(kind: ServerKind, connections: number, processes: number, variant: ServerOptions = {}): Promise<IdleResult> {
+export async function runIdle(
+  kind: ServerKind,
+  connections: number,
+  processes: number,
+  variant: ServerOptions = {},
+  setup: IdleSetup = {},
+): Promise<IdleResult> {
   const server = await startServer(kind, variant);
   let viewers: Viewers | undefined;
   try {
     await sleep(1_000);
+    if (setup.warmMs) {
+      const sender = await Sender.connect(server, 'warm');
+      await sender.run(20, setup.warmMs);
+      sender.close();
+      await sleep(3_000); // the last batch is inserted, merges settle
+    }
     const before = await server.gc();
     await sleep(300);
     const rssBefore = rssBytes(server.pid);
+    const fileBefore = rssFileBytes(server.pid);
     viewers = await Viewers.connect({ server, room: 'idle', count: connections, processes, sampleEvery: 1_000_000 });
-    await sleep(2_000);
+    await sleep(idleHoldMs);
     const after = await server.gc();
     await sleep(500);
     const rssAfter = rssBytes(server.pid);
+    const fileAfter = rssFileBytes(server.pid);
     return {
       kind,
-      variant: Object.entries(variant.env ?? {})
-        .map(([k, v]) => `${k}=${v}`)
-        .join(' '),
+      variant:
+        setup.label ??
+        Object.entries(variant.env ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
       connections,
       rssBefore,
       rssAfter,
       bytesPerConnection: (rssAfter - rssBefore) / connections,
       heapPerConnection: before && after ? (after.heapUsed - before.heapUsed) / connections : Number.NaN,
+      filePerConnection: (fileAfter - fileBefore) / connections,
     };
   } finally {
     await viewers?.close();

@@ -11,8 +11,9 @@
  *   --only fanout,sweep,idle
  *   --no-doc               print results, do not touch docs/
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineFacts } from '../lib/proc.js';
 import { runIdle, runLadder } from './harness.js';
@@ -95,6 +96,22 @@ if (only.has('idle')) {
   const capped = await runIdle(ServerKind.Barrage, idleConnections, idleProcesses, { env: { NODE_OPTIONS: '--max-semi-space-size=16' } });
   console.log(`idle: barrage (${capped.variant}) ${(capped.bytesPerConnection / 1024).toFixed(2)} KB each`);
   idle.push(capped);
+  // `npm start`'s default: analytics on, chDB in the process. Guests only (nothing
+  // they do is stored), then with chDB already working (chat stored before the baseline).
+  for (const setup of [
+    { label: 'analytics on (chDB), guests only' },
+    { label: 'analytics on (chDB), after 10 s of chat', warmMs: 10_000 },
+  ]) {
+    const dir = mkdtempSync(join(tmpdir(), 'barrage-bench-idle-'));
+    const env = { BARRAGE_ANALYTICS: 'on', BARRAGE_ANALYTICS_PATH: join(dir, 'chdb'), BARRAGE_ANALYTICS_SPILL: join(dir, 'spill') };
+    try {
+      const r = await runIdle(ServerKind.Barrage, idleConnections, idleProcesses, { env }, setup);
+      console.log(`idle: barrage (${r.variant}) ${(r.bytesPerConnection / 1024).toFixed(2)} KB each`);
+      idle.push(r);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 }
 
 const argv = process.argv.slice(2).join(' ');
