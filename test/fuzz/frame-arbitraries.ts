@@ -25,7 +25,12 @@ export interface FrameContext {
   moderator: string;
   /** The last receipt this socket sent (for replays). */
   lastReceipt?: string;
+  /** The id of the last danmaku the word filter held that this socket was told of (moderators are). */
+  lastHeldId?: string;
 }
+
+/** A word the fuzz servers' global filter holds for a moderator (see frames.test.ts). */
+export const heldWord = 'fuzzhold';
 
 // ---------------------------------------------------------------- text
 
@@ -97,6 +102,7 @@ export const textArb: fc.Arbitrary<string> = fc.oneof(
     weight: 4,
   },
   { arbitrary: fc.constantFrom('', ' ', '\u200b\u200b', '\u3000\u3164'), weight: 1 },
+  { arbitrary: fc.stringMatching(/^[a-z ]{0,10}$/).map((t) => `${t} ${heldWord}`), weight: 3 },
   {
     arbitrary: fc.tuple(fc.constantFrom('x', '😀', '\u0301', '漢'), fc.integer({ min: 90, max: 2_000 })).map(([c, n]) => c.repeat(n)),
     weight: 1,
@@ -135,6 +141,8 @@ const actionArb = fc.oneof(
     roomMode: fc.record({ danmakuOff: fc.boolean(), membersOnly: fc.boolean(), emoteOnly: fc.boolean() }, { requiredKeys: [] }),
   }),
   fc.record({ roomClose: fc.record({ reason: fc.string({ maxLength: 20 }), reopen: fc.boolean() }, { requiredKeys: [] }) }),
+  // A decision on the last held danmaku, three times over: it must be held and decided in the same run.
+  ...Array.from({ length: 3 }, () => fc.record({ hold: fc.record({ holdId: fc.constant('@held'), approve: fc.boolean() }) })),
   fc.record({ hold: fc.record({ holdId: idArb, approve: fc.boolean() }, { requiredKeys: [] }) }),
   fc.record({ removeSuperChat: fc.record({ id: idArb }, { requiredKeys: [] }) }),
   fc.constant({}),
@@ -214,14 +222,16 @@ export type FrameSpec =
   | { ping: { clientTsMs: number } }
   | { moderate: { action: Record<string, unknown>; reason: string } };
 
+/** Any `ClientFrame` kind, weighted towards danmaku and moderation (the kinds with the most checks). */
 export const frameSpecArb: fc.Arbitrary<FrameSpec> = fc.oneof(
   {
     arbitrary: fc.record({
       sendDanmaku: fc.record({
         text: textArb,
-        mode: fc.oneof(fc.constantFrom(0, 0, 1, 2), u32),
-        color: fc.oneof(fc.nat(0xffffff), u32),
-        size: fc.oneof(fc.nat(2), u32),
+        // Mostly valid, so the text reaches the policies and the word filter; else anything.
+        mode: fc.oneof({ arbitrary: fc.constantFrom(0, 1, 2), weight: 5 }, { arbitrary: u32, weight: 1 }),
+        color: fc.oneof({ arbitrary: fc.nat(0xffffff), weight: 5 }, { arbitrary: u32, weight: 1 }),
+        size: fc.oneof({ arbitrary: fc.nat(2), weight: 5 }, { arbitrary: u32, weight: 1 }),
         clientMsgId: fc.oneof(fc.string({ maxLength: 12 }), fc.constant('c'.repeat(65))),
       }),
     }),
@@ -265,6 +275,7 @@ const hugeVarints: number[][] = [
   [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
 ];
 
+/** One byte-level change of any kind. */
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ flip: fc.nat(), bit: fc.nat(7) }),
   fc.record({ truncate: fc.nat() }),
@@ -349,6 +360,7 @@ export function mutate(bytes: Uint8Array, m: Mutation): Uint8Array {
 /** One WebSocket message: a frame (mutated or not), several frames' bytes concatenated, random bytes, or text. */
 export type WireSpec = { frame: FrameSpec; mutations: Mutation[] } | { concat: FrameSpec[] } | { bytes: Uint8Array } | { text: string };
 
+/** Mostly encoder-made frames (whole or mutated), some concatenations, random bytes and text. */
 export const wireSpecArb: fc.Arbitrary<WireSpec> = fc.oneof(
   { arbitrary: fc.record({ frame: frameSpecArb, mutations: fc.constant<Mutation[]>([]) }), weight: 6 },
   { arbitrary: fc.record({ frame: frameSpecArb, mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }), weight: 4 },
@@ -376,6 +388,8 @@ function fill(value: string, ctx: FrameContext): string {
       return ctx.self;
     case '@viewer':
       return ctx.viewer;
+    case '@held':
+      return ctx.lastHeldId ?? '';
     case '@moderator':
       return ctx.moderator;
     default:
@@ -409,6 +423,7 @@ export function clientFrame(spec: FrameSpec, ctx: FrameContext): v1.IClientFrame
     for (const [name, fields] of Object.entries(spec.moderate.action)) {
       const filled: Record<string, unknown> = { ...(fields as Record<string, unknown>) };
       if (typeof filled['userId'] === 'string') filled['userId'] = fill(filled['userId'], ctx);
+      if (typeof filled['holdId'] === 'string') filled['holdId'] = fill(filled['holdId'], ctx);
       action[name] = filled;
     }
     return { moderate: { ...action, reason: spec.moderate.reason } };

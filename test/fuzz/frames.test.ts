@@ -22,9 +22,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
 import type { RoleName } from '../../core/auth.js';
 import { TestClient } from '../helpers/client.js';
+import { RawWs } from '../helpers/raw-ws.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
-import { frameSpecArb, materialize, wireSpecArb } from './frame-arbitraries.js';
+import { frameSpecArb, heldWord, materialize, wireSpecArb } from './frame-arbitraries.js';
 import type { FrameContext, WireSpec } from './frame-arbitraries.js';
 import { FuzzSocket } from './fuzz-socket.js';
 import type { Received } from './fuzz-socket.js';
@@ -109,6 +110,25 @@ const describeMessage = (data: Uint8Array | string): string =>
     ? `text ${JSON.stringify(data.slice(0, 60))}`
     : `${data.length} bytes ${Buffer.from(data.subarray(0, 40)).toString('hex')}`;
 
+/** Turns on a global word filter that holds danmaku with `heldWord`, so holds and hold decisions are fuzzed too. */
+async function holdFilter(server: TestServer): Promise<void> {
+  const res = await fetch(`${server.url}/api/v1/filter`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${server.config.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ terms: [heldWord], action: 'hold' }),
+  });
+  expect(res.status).toBe(200);
+}
+
+/** The last held danmaku a (moderator's) socket was told of and not of its resolution. */
+function lastHeldId(socket: FuzzSocket): string | undefined {
+  for (let i = socket.received.length - 1; i >= 0; i--) {
+    const held = socket.received[i]?.frame?.held;
+    if (held && !held.resolved) return held.holdId ?? undefined;
+  }
+  return undefined;
+}
+
 /** Counts and checks what a property run may not change: internal errors and process problems. */
 async function invariantDrift(server: TestServer, watch: ProcessWatch, before: { internal: number; problems: number }): Promise<string[]> {
   const out: string[] = [];
@@ -140,6 +160,7 @@ describe('fuzz frames - lockstep: every message is answered or closed with a doc
       BARRAGE_MODERATE_RATE: '100000',
       BARRAGE_MODERATE_BURST: '100000',
     });
+    await holdFilter(server);
     health = new HealthPoller(server.url);
   });
   afterAll(async () => {
@@ -178,6 +199,7 @@ describe('fuzz frames - lockstep: every message is answered or closed with a doc
               const ctx: FrameContext = { room, self: users[roles[i] as RoleName], viewer: users.viewer, moderator: users.moderator };
               for (const spec of lists[i] ?? []) {
                 if (socket.closed) break;
+                ctx.lastHeldId = lastHeldId(socket);
                 const data = materialize(spec, ctx);
                 sent++;
                 const failure = await exchange(socket, data);
@@ -230,6 +252,7 @@ describe('fuzz frames - flood at the default limits: honest viewers keep receivi
   beforeAll(async () => {
     watch = watchProcess();
     server = await startTestServer();
+    await holdFilter(server);
     health = new HealthPoller(server.url);
     const room = 'honest';
     for (let i = 0; i < 3; i++) honest.push(await TestClient.connect(server.wsUrl(room, await server.token({ room, user: `hv${i}` }))));
@@ -330,6 +353,7 @@ describe('fuzz frames - flood at the default limits: honest viewers keep receivi
                 viewer: slots[2]?.user ?? '',
                 moderator: slots[4]?.user ?? '',
                 lastReceipt: slot.lastReceipt,
+                lastHeldId: slot.socket ? lastHeldId(slot.socket) : undefined,
               };
               slot.socket?.send(materialize(specs[k] as WireSpec, ctx));
               slot.lastReceipt = ctx.lastReceipt;
@@ -379,6 +403,126 @@ describe('fuzz frames - flood at the default limits: honest viewers keep receivi
       );
       expect(summary.failures).toEqual([]);
       expect(summary.polls).toBeGreaterThan(0);
+      expect(summary.maxMs).toBeLessThan(2_000);
+      expect(watch.problems).toEqual([]);
+      expect(await internalErrors(server.url)).toBe(0);
+    },
+  );
+});
+
+/** One WebSocket frame as a client could put it on the wire, rules of RFC 6455 optional. */
+interface WsFrame {
+  fin: boolean;
+  rsv: number;
+  opcode: number;
+  masked: boolean;
+  payload: Uint8Array;
+  /** How the length is written: as the payload needs, always in 16 or 64 bits, or larger than the payload (a lie). */
+  length: 'natural' | 'ext16' | 'ext64' | { lie: number };
+}
+
+const wsFrameArb: fc.Arbitrary<WsFrame> = fc.record({
+  fin: fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }),
+  rsv: fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.nat(7), weight: 1 }),
+  // Binary, text, continuation, close, ping, pong, and the reserved opcodes.
+  opcode: fc.oneof({ arbitrary: fc.constantFrom(0x2, 0x2, 0x1, 0x0, 0x8, 0x9, 0xa), weight: 6 }, { arbitrary: fc.nat(15), weight: 1 }),
+  masked: fc.oneof({ arbitrary: fc.constant(true), weight: 8 }, { arbitrary: fc.constant(false), weight: 1 }),
+  payload: fc.oneof(
+    { arbitrary: fc.uint8Array({ maxLength: 40 }), weight: 4 },
+    { arbitrary: fc.constant(v1.ClientFrame.encode({ ping: { clientTsMs: 1 } }).finish()), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        Uint8Array.of(0x03, 0xe8),
+        Uint8Array.of(0x0f, 0xa0),
+        Uint8Array.of(0x03, 0xe8, 0xff, 0xfe),
+        Uint8Array.of(0x00),
+      ),
+      weight: 1,
+    },
+    { arbitrary: fc.integer({ min: 126, max: 300 }).map((n) => new Uint8Array(n)), weight: 1 },
+  ),
+  length: fc.oneof(
+    { arbitrary: fc.constant<WsFrame['length']>('natural'), weight: 8 },
+    { arbitrary: fc.constantFrom<WsFrame['length']>('ext16', 'ext64'), weight: 1 },
+    { arbitrary: fc.integer({ min: 1, max: 100_000 }).map((lie): WsFrame['length'] => ({ lie })), weight: 1 },
+  ),
+});
+
+/** The bytes of a frame (masked with a fixed key when `masked`). */
+function encodeWsFrame(f: WsFrame): Buffer {
+  const declared = typeof f.length === 'object' ? f.payload.length + f.length.lie : f.payload.length;
+  const form = f.length === 'ext16' ? 126 : f.length === 'ext64' ? 127 : declared < 126 ? declared : declared < 65_536 ? 126 : 127;
+  const head = [(f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode, (f.masked ? 0x80 : 0) | form];
+  const ext = form === 126 ? Buffer.alloc(2) : form === 127 ? Buffer.alloc(8) : Buffer.alloc(0);
+  if (form === 126) ext.writeUInt16BE(declared % 65_536);
+  if (form === 127) ext.writeBigUInt64BE(BigInt(declared));
+  const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  const payload = Buffer.from(f.payload.map((b, i) => (f.masked ? b ^ (key[i % 4] as number) : b)));
+  return Buffer.concat([Buffer.from(head), ext, f.masked ? key : Buffer.alloc(0), payload]);
+}
+
+describe('fuzz frames - raw WebSocket framing', () => {
+  let server: TestServer;
+  let watch: ProcessWatch;
+  let health: HealthPoller;
+
+  beforeAll(async () => {
+    watch = watchProcess();
+    server = await startTestServer();
+    health = new HealthPoller(server.url);
+  });
+  afterAll(async () => {
+    await health?.stop();
+    await server?.stop();
+    watch?.stop();
+  });
+
+  it(
+    'fuzz frames - odd opcodes, fragments, unmasked frames and lying lengths stop at uWS or the edge, never the process',
+    { timeout: 150_000 },
+    async () => {
+      let run = 0;
+      const ends = { answered: 0, closed: 0, waiting: 0 };
+      await checkProperty(
+        'raw ws framing',
+        fc.asyncProperty(fc.array(wsFrameArb, { minLength: 1, maxLength: 10 }), async (frames) => {
+          const before = { internal: await internalErrors(server.url), problems: watch.problems.length };
+          const raw = await RawWs.open(server.port, `/ws?room=fzr-${++run}`);
+          // The Welcome first, so what follows is the fuzzed frames' doing.
+          await expect.poll(() => raw.messages.length, { timeout: 5_000, interval: 5 }).toBeGreaterThan(0);
+          const welcomed = raw.messages.length;
+          for (const f of frames) raw.socket.write(encodeWsFrame(f));
+          // A well-formed ping after them: answered, or the connection ended, or (after a lying length) the server waits for bytes.
+          raw.socket.write(
+            encodeWsFrame({
+              fin: true,
+              rsv: 0,
+              opcode: 2,
+              masked: true,
+              payload: v1.ClientFrame.encode({ ping: { clientTsMs: 7 } }).finish(),
+              length: 'natural',
+            }),
+          );
+          const ended = raw.ended().then(() => 'closed' as const);
+          const answered = expect
+            .poll(() => raw.messages.slice(welcomed).some((m) => v1.ServerFrame.decode(m).pong), { timeout: 1_000, interval: 5 })
+            .toBe(true)
+            .then(
+              () => 'answered' as const,
+              () => 'waiting' as const,
+            );
+          ends[await Promise.race([ended, answered])]++;
+          raw.destroy();
+          await raw.ended();
+          expect(await invariantDrift(server, watch, before)).toEqual([]);
+        }),
+        150,
+      );
+      const summary = await health.stop();
+      console.info(
+        `[fuzz] raw ws framing: ${run} connections, ${JSON.stringify(ends)} after the frames; /healthz ${summary.polls} polls, max ${summary.maxMs} ms, p99 ${summary.p99Ms} ms`,
+      );
+      expect(summary.failures).toEqual([]);
       expect(summary.maxMs).toBeLessThan(2_000);
       expect(watch.problems).toEqual([]);
       expect(await internalErrors(server.url)).toBe(0);
