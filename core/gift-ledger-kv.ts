@@ -66,7 +66,7 @@ export class KvGiftLedger implements GiftLedger {
     if (stored.owner !== this.owner && Date.now() - stored.at < claimLeaseMs) return { kind: 'busy' };
     try {
       await this.kv.update(key, pending(), entry.revision);
-      return { kind: 'claimed' };
+      return { kind: 'claimed', takenOverFrom: stored.at };
     } catch {
       return { kind: 'busy' };
     }

@@ -9,6 +9,12 @@
  * stored) and *done* (stored, with the seq and event it got). Claiming is
  * atomic (`create` only succeeds for a new key), so two cores never both
  * store one id; a retry that finds it done gets the first answer.
+ *
+ * A pending claim older than the lease is taken over: its core is presumed
+ * dead. That core may have stored the event and died before marking it done,
+ * so a takeover says when the old claim was made (`takenOverFrom`), and the
+ * gift service looks for the event in the room's stored paid events from
+ * then before storing it again.
  */
 
 /** What was recorded for a paid id. */
@@ -22,7 +28,8 @@ export interface LedgerRecord {
 
 /** The answer to a claim. */
 export type Claim =
-  | { kind: 'claimed' }
+  /** Claimed for this core; `takenOverFrom` (ms) when it replaced another core's stale claim made then. */
+  | { kind: 'claimed'; takenOverFrom?: number }
   | { kind: 'done'; record: LedgerRecord }
   /** Another core is storing it right now; the caller should answer "retry". */
   | { kind: 'busy' };

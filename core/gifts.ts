@@ -37,6 +37,9 @@ export const maxIdempotencyKeyLength = 200;
  */
 export const maxPaidIdLength = maxIdempotencyKeyLength + 2;
 
+/** How far before a stale claim's time a takeover looks for the stored event (clocks of two cores differ). */
+const takeoverMarginMs = 60_000;
+
 /** Combos stop growing here; the next gift starts a new combo. */
 export const maxCombo = 99;
 /** The leaderboard is pushed at most this often when it changes. */
@@ -99,8 +102,8 @@ export class GiftService {
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private stopped = false;
-  /** Recorded, duplicates answered, refused. */
-  readonly stats = { recorded: 0, duplicates: 0, refused: 0 };
+  /** Recorded, duplicates answered, refused, and found stored by a dead core (adopted). */
+  readonly stats = { recorded: 0, duplicates: 0, refused: 0, adopted: 0 };
 
   constructor(private readonly options: GiftServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -210,6 +213,17 @@ export class GiftService {
     }
     if (claim.kind === 'done') return this.duplicateOf(claim.record, fingerprint);
     if (claim.kind === 'busy') return fail(ErrorCode.ERROR_CODE_UNAVAILABLE, 'this gift is being recorded; retry with the same id');
+    if (claim.takenOverFrom !== undefined) {
+      // A dead core may have stored it before it could mark it done: look first.
+      let stored: v1.Event | undefined;
+      try {
+        stored = await this.options.sequencer.findPaid(room, req.id, claim.takenOverFrom - takeoverMarginMs);
+      } catch (err) {
+        this.options.logger.warn({ err: (err as Error).message, room }, 'cannot read stored paid events to settle a takeover');
+        return fail(ErrorCode.ERROR_CODE_UNAVAILABLE, 'this gift is being recorded; retry with the same id');
+      }
+      if (stored) return this.adopt(room, key, stored, fingerprint);
+    }
     const event = this.buildEvent(room, req);
     const seq = await this.options.sequencer.append(room, event);
     this.count(room, event);
@@ -218,6 +232,21 @@ export class GiftService {
     void this.writeLedger(key, record);
     this.stats.recorded++;
     return new v1.PaidReply({ seq, event });
+  }
+
+  /**
+   * Takes over a paid event a dead core stored but never marked done: this
+   * core counts it (its leaderboard never saw it), marks it done with this
+   * request's fingerprint (a retry carries the same request), and answers
+   * with it as recorded.
+   */
+  private adopt(room: string, key: string, event: v1.Event, fingerprint: string): v1.PaidReply {
+    this.count(room, event);
+    const record: LedgerRecord = { seq: Number(event.seq), event: v1.Event.encode(event).finish(), fingerprint };
+    this.unwritten.set(key, record);
+    void this.writeLedger(key, record);
+    this.stats.adopted++;
+    return new v1.PaidReply({ seq: record.seq, event });
   }
 
   /** Writes a record to the ledger, retrying until it is there (the local map answers retries meanwhile). */

@@ -37,6 +37,7 @@ import {
   idleSweepMs,
   onlineEvent,
   onlineTickMs,
+  paidIdOf,
 } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { logSubjects, roomOfSubject, subjects } from './subjects.js';
@@ -186,6 +187,29 @@ export class JetStreamSequencer implements Sequencer {
 
   online(room: string): number {
     return this.presence.count(room);
+  }
+
+  /**
+   * Reads the room's stored paid events from `sinceMs` on (direct get by
+   * start time) and returns the one with `paidId`. Throws while JetStream is
+   * unreachable, so the caller answers "retry" instead of storing twice.
+   */
+  async findPaid(room: string, paidId: string, sinceMs: number): Promise<v1.Event | undefined> {
+    const jsm = this.jsm as JetStreamManager;
+    try {
+      const batch = await jsm.direct.getBatch(this.stream, {
+        start_time: new Date(sinceMs),
+        next_by_subj: logSubjects.log(room, 'paid'),
+        batch: 10_000,
+      });
+      for await (const m of batch) {
+        const event = v1.Event.decode(m.data);
+        if (paidIdOf(event) === paidId) return event;
+      }
+    } catch (err) {
+      if (!/not found/i.test((err as Error).message)) throw err;
+    }
+    return undefined;
   }
 
   /** Rooms held in memory (tests). */

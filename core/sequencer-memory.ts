@@ -11,7 +11,7 @@
  */
 import { v1 } from '../proto/index.js';
 import type { Bus, Subscription } from './bus.js';
-import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs } from './sequencer.js';
+import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs, paidIdOf } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { roomOfSubject, subjects } from './subjects.js';
 
@@ -59,6 +59,18 @@ export class MemorySequencer implements Sequencer {
 
   online(room: string): number {
     return this.presence.count(room);
+  }
+
+  /** Searches the room's retained events (the only store in one process). */
+  async findPaid(room: string, paidId: string, sinceMs: number): Promise<v1.Event | undefined> {
+    const log = this.rooms.get(room);
+    if (!log) return undefined;
+    for (const item of log.items()) {
+      if (item.chat) continue;
+      const event = v1.Event.decode(item.bytes);
+      if (Number(event.tsMs) >= sinceMs && paidIdOf(event) === paidId) return event;
+    }
+    return undefined;
   }
 
   /** Rooms held in memory (tests). */

@@ -28,6 +28,17 @@ export interface Sequencer {
   append(room: string, event: v1.Event): Promise<number>;
   /** Viewers of a room as the edges last reported them (0 for a room nobody watches). */
   online(room: string): number;
+  /**
+   * The stored paid event (gift or super chat) with id `paidId` in `room`,
+   * stored at or after `sinceMs`, if any: how a core that takes over a dead
+   * core's claim on a paid id finds out whether it was stored already.
+   */
+  findPaid(room: string, paidId: string, sinceMs: number): Promise<v1.Event | undefined>;
+}
+
+/** The id of a paid event (gift or super chat), or undefined for other kinds. */
+export function paidIdOf(event: v1.Event): string | undefined {
+  return event.gift?.id ?? event.superChat?.id ?? undefined;
 }
 
 /** Options both sequencers take. */
