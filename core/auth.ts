@@ -157,12 +157,17 @@ export async function verifyToken(secret: Uint8Array, token: string, room: strin
   compactParts(token);
   let payload;
   try {
+    // No extension is ever needed here; jose accepts `b64` in `crit`, the upgrade does not: refuse it in both.
+    if (decodeProtectedHeader(token).crit !== undefined) {
+      throw new TokenError(CoreErrorCode.Token, 'token invalid: crit headers are not supported');
+    }
     ({ payload } = await jwtVerify(token, secret, {
       algorithms: [algorithm],
       clockTolerance: clockToleranceSeconds,
       requiredClaims: ['sub', 'exp'],
     }));
   } catch (err) {
+    if (err instanceof TokenError) throw err;
     if (err instanceof joseErrors.JWTExpired) throw new TokenError(CoreErrorCode.TokenExpired, 'token expired', { cause: err });
     throw new TokenError(CoreErrorCode.Token, 'token invalid: ' + (err as Error).message, { cause: err });
   }

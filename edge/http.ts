@@ -98,11 +98,21 @@ const text = (status: number, body: string, headers: Record<string, string> = {}
   body,
 });
 
-function send(res: HttpResponse, out: RouteResponse): void {
+/**
+ * Writes `out`. A HEAD answer carries the GET answer's headers and length but
+ * no body: bytes after it would be read as the next response on a kept-alive
+ * connection.
+ */
+export function send(res: HttpResponse, out: RouteResponse, head = false): void {
   res.cork(() => {
     res.writeStatus(`${out.status} ${statusText[out.status] ?? ''}`.trim());
     for (const [k, v] of Object.entries(out.headers ?? {})) res.writeHeader(k, v);
-    res.end(out.body);
+    if (head) {
+      // endWithoutBody(length) aborts the process in this uWS build ("returning without responding"):
+      // the length goes in as a header, and endWithoutBody() is called without arguments.
+      res.writeHeader('content-length', String(typeof out.body === 'string' ? Buffer.byteLength(out.body) : out.body.byteLength));
+      res.endWithoutBody();
+    } else res.end(out.body);
   });
 }
 
@@ -152,7 +162,7 @@ export function mountRoutes(app: TemplatedApp, routes: readonly Route[], hooks: 
       const respond = (out: RouteResponse): void => {
         if (aborted || answered) return;
         answered = true;
-        send(res, out);
+        send(res, out, method === 'HEAD');
       };
       const refuse = (reason: RefusalReason, out: RouteResponse): void => {
         hooks.onRefused?.(reason);
@@ -217,7 +227,7 @@ export function mountRoutes(app: TemplatedApp, routes: readonly Route[], hooks: 
         }
       });
     };
-    app[route.method](route.pattern, (res: HttpResponse, req: HttpRequest) => {
+    const guarded = (res: HttpResponse, req: HttpRequest): void => {
       try {
         handle(res, req);
       } catch (err) {
@@ -229,6 +239,9 @@ export function mountRoutes(app: TemplatedApp, routes: readonly Route[], hooks: 
           // The response was already answered or aborted.
         }
       }
-    });
+    };
+    app[route.method](route.pattern, guarded);
+    // HEAD of every GET route (health checks and proxies use it), answered without a body.
+    if (route.method === 'get') app.head(route.pattern, guarded);
   }
 }

@@ -21,7 +21,7 @@ import type { Conn, Socket } from './connection.js';
 import { ListenError } from './errors.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
 import { countBatchEvents, encodeBatch, errorFrame, skippedFrame } from './frames.js';
-import { mountRoutes } from './http.js';
+import { mountRoutes, send } from './http.js';
 import type { Route } from './http.js';
 import { closeFrameFactor, MessageHandler } from './messages.js';
 import { IpBudgets } from './ip-budget.js';
@@ -178,8 +178,8 @@ export class EdgeServer {
         protect: { prefix: '/api/', authorize: (headers) => authorized({ headers }), unauthorized },
       },
     );
-    this.app.any('/*', (res) => {
-      res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found');
+    this.app.any('/*', (res, req) => {
+      send(res, { status: 404, headers: { 'content-type': 'text/plain' }, body: 'not found' }, req.getMethod() === 'head');
     });
   }
 

@@ -291,14 +291,6 @@ const same = (a: Expected, b: Expected): boolean =>
     ? (a.accept === 'guest') === (b.accept === 'guest')
     : 'refuse' in a && 'refuse' in b && a.refuse === b.refuse;
 
-/**
- * Known finding (core/auth.ts, `verifyTokenSync`): a correctly signed token whose header is
- * `{"alg":"HS256","b64":true,"crit":["b64"]}` is accepted by jose (RFC 7797 allows it) but refused at the
- * upgrade ("crit headers are not supported"), so the two verifiers that must agree do not. Until fixed, the
- * property counts this one refusal instead of failing; the `it.fails` test below pins it.
- */
-const knownCritFinding = (body: string): boolean => body.includes('crit headers are not supported');
-
 describe('fuzz tokens - the upgrade accepts exactly the tokens jose accepts for the room', () => {
   let server: TestServer;
   let watch: ProcessWatch;
@@ -326,14 +318,11 @@ describe('fuzz tokens - the upgrade accepts exactly the tokens jose accepts for 
     );
   };
 
-  it('fuzz tokens - jose (the reference) accepts a signed token with b64: true in crit', async () => {
-    expect((await verifyToken(secret, critToken('fzt-crit'), 'fzt-crit')).userId).toBe('crit-user');
-  });
-
-  // `.fails` until verifyTokenSync and verifyToken agree on it (either way); then drop `.fails` and knownCritFinding.
-  it.fails('fuzz tokens - the upgrade agrees with jose on a token with b64: true in crit', async () => {
+  it('fuzz tokens - a signed token with b64: true in crit is refused by the reference and at the upgrade alike', async () => {
+    await expect(verifyToken(secret, critToken('fzt-crit'), 'fzt-crit')).rejects.toThrow(/crit headers are not supported/);
     const answer = await upgradeExchange(server.port, `/ws?room=fzt-crit&token=${critToken('fzt-crit')}`);
-    expect(answer.status, answer.body).toBe(101);
+    expect(answer.status, answer.body).toBe(401);
+    expect(answer.body).toMatch(/crit headers are not supported/);
   });
 
   it('fuzz tokens - random and mutated tokens: accepted iff valid for the room, else a clear 4xx', { timeout: 150_000 }, async () => {
@@ -363,7 +352,6 @@ describe('fuzz tokens - the upgrade accepts exactly the tokens jose accepts for 
               return;
             }
             if (answer.status === 429 || answer.status === 503) return count(`${answer.status} (budget)`);
-            if ('accept' in first && knownCritFinding(answer.body)) return count('known finding: crit/b64 token refused');
             if ('refuse' in first) {
               count(`refused ${answer.status}`);
               if (answer.status !== first.refuse) failures.push(`expected ${first.refuse}: ${what}`);
