@@ -5,9 +5,19 @@ import type { WebSocket } from 'uWebSockets.js';
 import { Role, v1 } from '../proto/index.js';
 import type { Identity, RoleName } from '../core/auth.js';
 import type { IpBudget } from './ip-budget.js';
+import { fullBucket } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
 
-/** Per-connection state, kept in uWS user data. */
+/**
+ * Per-connection state, kept in uWS user data.
+ *
+ * Idle viewers are most connections, so this stays small: uWebSockets.js
+ * copies the object onto each socket, and V8 keeps an object with more than
+ * 15 properties in a slower, larger dictionary form (measured: about 0.8 KB
+ * more per socket at 18). What only a connection that resumes, moderates or
+ * misbehaves needs is in `extra`, allocated on first need. A unit test keeps
+ * `newConn` at 15 properties or fewer.
+ */
 export interface Conn {
   room: string;
   identity: Identity;
@@ -17,23 +27,63 @@ export interface Conn {
   since: number;
   frames: BucketState;
   danmaku: BucketState;
-  /** Resumes (each reads history from core). */
-  resume: BucketState;
-  /** Moderation frames. */
-  moderate: BucketState;
   /** The budget of the client's address, shared by its sockets (none for a local peer: see ip-budget.ts). */
   ip: IpBudget | undefined;
-  badFrames: number;
-  /** Frames over the frame-rate limit in the current strike window. */
-  strikes: number;
-  strikeWindowStart: number;
-  lastRateErrorAt: number;
   /** Chat events uWS skipped for this socket because it read too slowly. */
   skipped: number;
   laggingSince: number;
   closed: boolean;
   /** The server ended this socket (counted by its close code); otherwise the client or the network did. */
   closedByServer: boolean;
+  /** Allocated on first need (see `extraOf`). */
+  extra: ConnExtra | undefined;
+}
+
+/** The part of a connection's state only some connections need. */
+export interface ConnExtra {
+  /** Resumes (each reads history from core). */
+  resume: BucketState;
+  /** Moderation frames. */
+  moderate: BucketState;
+  badFrames: number;
+  /** Frames over the frame-rate limit in the current strike window. */
+  strikes: number;
+  strikeWindowStart: number;
+  lastRateErrorAt: number;
+}
+
+/** What a new connection starts with. */
+export function newConn(
+  fields: Pick<Conn, 'room' | 'identity' | 'session' | 'since' | 'ip'>,
+  limits: { framesBurst: number; danmakuBurst: number },
+  now: number,
+): Conn {
+  return {
+    room: fields.room,
+    identity: fields.identity,
+    session: fields.session,
+    since: fields.since,
+    frames: fullBucket(limits.framesBurst, now),
+    danmaku: fullBucket(limits.danmakuBurst, now),
+    ip: fields.ip,
+    skipped: 0,
+    laggingSince: 0,
+    closed: false,
+    closedByServer: false,
+    extra: undefined,
+  };
+}
+
+/** The connection's `extra`, allocated with full buckets on first need. */
+export function extraOf(conn: Conn, limits: { resumeBurst: number; moderateBurst: number }, now: number): ConnExtra {
+  return (conn.extra ??= {
+    resume: fullBucket(limits.resumeBurst, now),
+    moderate: fullBucket(limits.moderateBurst, now),
+    badFrames: 0,
+    strikes: 0,
+    strikeWindowStart: now,
+    lastRateErrorAt: 0,
+  });
 }
 
 /** A socket of the edge. */

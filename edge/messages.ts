@@ -8,7 +8,7 @@
 import { ErrorCode, v1 } from '../proto/index.js';
 import { subjects } from '../core/subjects.js';
 import { CloseCode } from './close-codes.js';
-import { roleToWire } from './connection.js';
+import { extraOf, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension, ExtensionFrameKind, FrameHandler } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';
@@ -91,12 +91,19 @@ export class MessageHandler {
         if (!Number.isSafeInteger(lastSeq) || lastSeq < 0) {
           return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'last_seq must be a seq number');
         }
-        const wait = this.costly(conn, conn.resume, config.resumePerMinute / 60, config.resumeBurst, now, 'resume');
+        const wait = this.costly(conn, extraOf(conn, config, now).resume, config.resumePerMinute / 60, config.resumeBurst, now, 'resume');
         if (wait > 0) return this.rateError(ws, conn, 'too many resumes; reconnect with since= instead', now, wait);
         return this.resume(ws, lastSeq);
       }
       case 'moderate': {
-        const wait = this.costly(conn, conn.moderate, config.moderatePerSecond, config.moderateBurst, now, 'moderate');
+        const wait = this.costly(
+          conn,
+          extraOf(conn, config, now).moderate,
+          config.moderatePerSecond,
+          config.moderateBurst,
+          now,
+          'moderate',
+        );
         if (wait > 0) return this.rateError(ws, conn, 'moderating too fast', now, wait);
         const handler = this.handlers.get(frame.kind);
         if (handler) return handler(this.ctx, ws, frame, now);
@@ -128,8 +135,9 @@ export class MessageHandler {
     if (wait > 0) {
       metrics.rateLimited.inc({ limit: 'danmaku' });
       // One error per interval: a client hammering the button gets told, not flooded.
-      if (now - conn.lastRateErrorAt >= rateErrorIntervalMs) {
-        conn.lastRateErrorAt = now;
+      const extra = extraOf(conn, config, now);
+      if (now - extra.lastRateErrorAt >= rateErrorIntervalMs) {
+        extra.lastRateErrorAt = now;
         this.ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'sending too fast', clientMsgId, wait);
       }
       return;
@@ -195,26 +203,28 @@ export class MessageHandler {
 
   /** RATE_LIMITED, at most once per interval per connection. */
   private rateError(ws: Socket, conn: Conn, message: string, now: number, retryAfterMs: number): void {
-    if (now - conn.lastRateErrorAt < rateErrorIntervalMs) return;
-    conn.lastRateErrorAt = now;
+    const extra = extraOf(conn, this.ctx.config, now);
+    if (now - extra.lastRateErrorAt < rateErrorIntervalMs) return;
+    extra.lastRateErrorAt = now;
     this.ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, message, '', retryAfterMs);
   }
 
   private onBadFrame(ws: Socket, conn: Conn, code: v1.ErrorCode, message: string): void {
-    if (++conn.badFrames > maxBadFrames) return this.ctx.closeSocket(ws, CloseCode.BadProtocol);
+    if (++extraOf(conn, this.ctx.config, Date.now()).badFrames > maxBadFrames) return this.ctx.closeSocket(ws, CloseCode.BadProtocol);
     this.ctx.sendError(ws, code, message);
   }
 
   private onFrameFlood(ws: Socket, conn: Conn, now: number): void {
     const { config, metrics } = this.ctx;
     metrics.rateLimited.inc({ limit: 'frames' });
-    if (now - conn.strikeWindowStart > strikeWindowMs) {
-      conn.strikeWindowStart = now;
-      conn.strikes = 0;
+    const extra = extraOf(conn, config, now);
+    if (now - extra.strikeWindowStart > strikeWindowMs) {
+      extra.strikeWindowStart = now;
+      extra.strikes = 0;
     }
-    if (++conn.strikes > config.framesBurst) return this.ctx.closeSocket(ws, CloseCode.Flood);
-    if (now - conn.lastRateErrorAt >= rateErrorIntervalMs) {
-      conn.lastRateErrorAt = now;
+    if (++extra.strikes > config.framesBurst) return this.ctx.closeSocket(ws, CloseCode.Flood);
+    if (now - extra.lastRateErrorAt >= rateErrorIntervalMs) {
+      extra.lastRateErrorAt = now;
       this.ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'too many frames', '', Math.ceil(1000 / config.framesPerSecond));
     }
   }

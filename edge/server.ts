@@ -60,15 +60,16 @@ export class EdgeServer {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly batcher: Batcher;
-  private readonly sockets = new Set<Socket>();
+  /** Open sockets on this edge. */
+  private open = 0;
   private readonly lagging = new Set<Socket>();
   private readonly extensions: readonly EdgeExtension[];
   private readonly messages: MessageHandler;
   private readonly ipBudgets: IpBudgets;
   /** What extensions see of this edge. */
   readonly context: EdgeContext;
-  /** Local viewer count and bus interest per hosted room. */
-  private readonly rooms = new Map<string, { count: number; sub: Subscription }>();
+  /** The sockets and bus interest of each hosted room (the sockets also serve `socketsOf` without a walk of the edge). */
+  private readonly rooms = new Map<string, { sockets: Set<Socket>; sub: Subscription }>();
   /** Rooms emptied since the last presence report (reported once as 0). */
   private readonly emptied = new Set<string>();
   private listenSocket: us_listen_socket | undefined;
@@ -119,7 +120,7 @@ export class EdgeServer {
         if (!ws.getUserData().closed) ws.send(frame, true);
       },
       closeSocket: (ws, code) => this.closeSocket(ws, code),
-      socketsOf: (room) => [...this.sockets].filter((ws) => ws.getUserData().room === room),
+      socketsOf: (room) => this.rooms.get(room)?.sockets ?? noSockets,
       hostedRooms: () => this.hostedRooms(),
     };
     this.messages = new MessageHandler(this.context, this.extensions, this.ipBudgets, (ws, afterSeq) =>
@@ -209,7 +210,7 @@ export class EdgeServer {
 
   /** Open connections on this edge. */
   get connectionCount(): number {
-    return this.sockets.size;
+    return this.open;
   }
 
   /** Rooms this edge currently holds interest in on the bus. */
@@ -239,10 +240,10 @@ export class EdgeServer {
       }
     }
     this.batcher.stop();
-    for (const ws of [...this.sockets]) this.closeSocket(ws, CloseCode.Shutdown);
+    for (const ws of this.allSockets()) this.closeSocket(ws, CloseCode.Shutdown);
     const deadline = Date.now() + timeoutMs;
-    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const ws of [...this.sockets]) ws.close();
+    while (this.open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const ws of this.allSockets()) ws.close();
     for (const { sub } of this.rooms.values()) sub.unsubscribe();
     this.rooms.clear();
     // Closes what is left, idle keep-alive HTTP connections included, so the
@@ -317,10 +318,10 @@ export class EdgeServer {
   private onOpen(ws: Socket): void {
     const conn = ws.getUserData();
     if (conn.ip) conn.ip.connections++;
-    this.sockets.add(ws);
-    this.metrics.connections.set(this.sockets.size);
+    this.open++;
+    this.metrics.connections.set(this.open);
     ws.subscribe(groupTopicOf(conn.room, conn.session % this.config.overloadBuckets));
-    this.joinRoom(conn.room);
+    this.joinRoom(conn.room, ws);
     this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0));
   }
 
@@ -329,31 +330,39 @@ export class EdgeServer {
     conn.closed = true;
     if (conn.ip) conn.ip.connections--;
     if (!conn.closedByServer) this.metrics.clientCloses.inc({ code: clientCloseLabel(code) });
-    this.sockets.delete(ws);
+    this.open--;
     this.lagging.delete(ws);
-    this.metrics.connections.set(this.sockets.size);
-    this.leaveRoom(conn.room);
+    this.metrics.connections.set(this.open);
+    this.leaveRoom(conn.room, ws);
   }
 
-  private joinRoom(room: string): void {
+  /** A copy of every open socket (shutdown closes them while they leave their rooms). */
+  private allSockets(): Socket[] {
+    const all: Socket[] = [];
+    for (const { sockets } of this.rooms.values()) for (const ws of sockets) all.push(ws);
+    return all;
+  }
+
+  private joinRoom(room: string, ws: Socket): void {
     const hosted = this.rooms.get(room);
     if (hosted) {
-      hosted.count++;
+      hosted.sockets.add(ws);
       return;
     }
     const sub = this.bus.subscribe(subjects.events(room), (data) => {
       this.metrics.busMessages.inc();
       this.batcher.add(room, data);
     });
-    this.rooms.set(room, { count: 1, sub });
+    this.rooms.set(room, { sockets: new Set([ws]), sub });
     this.emptied.delete(room);
     this.metrics.rooms.set(this.rooms.size);
   }
 
-  private leaveRoom(room: string): void {
+  private leaveRoom(room: string, ws: Socket): void {
     const hosted = this.rooms.get(room);
     if (!hosted) return;
-    if (--hosted.count > 0) return;
+    hosted.sockets.delete(ws);
+    if (hosted.sockets.size > 0) return;
     // The last viewer left: drop the bus interest so the room's traffic stops coming here.
     hosted.sub.unsubscribe();
     this.rooms.delete(room);
@@ -506,12 +515,14 @@ export class EdgeServer {
   private reportPresence(): void {
     if (this.rooms.size === 0 && this.emptied.size === 0) return;
     const rooms: Record<string, number> = {};
-    for (const [room, { count }] of this.rooms) rooms[room] = count;
+    for (const [room, { sockets }] of this.rooms) rooms[room] = sockets.size;
     for (const room of this.emptied) rooms[room] = 0;
     this.emptied.clear();
     this.bus.publish(subjects.presence, v1.EdgePresence.encode({ edgeId: this.config.edgeId, rooms, tsMs: Date.now() }).finish());
   }
 }
+
+const noSockets: ReadonlySet<Socket> = new Set();
 
 /** Close codes a client may send, kept as labels; anything else is `other` (clients choose codes freely). */
 const clientCloseCodes = new Set([1000, 1001, 1005, 1006, 1009, 1011]);

@@ -9,12 +9,10 @@ import type { Identity } from '../core/auth.js';
 import type { Config } from '../core/config.js';
 import { CoreErrorCode, TokenError } from '../core/errors.js';
 import { isValidRoomId } from '../core/subjects.js';
-import { guestIdentity } from './connection.js';
-import type { Conn } from './connection.js';
+import { guestIdentity, newConn } from './connection.js';
 import type { EdgeExtension } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';
 import type { EdgeMetrics } from './metrics.js';
-import { fullBucket } from './rate-limit.js';
 
 /** What the upgrade needs from its edge. */
 export interface UpgradeDeps {
@@ -77,26 +75,7 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
     const verdict = ext.admit?.(identity, room);
     if (verdict && !verdict.ok) return refuse(verdict.status, verdict.reason, verdict.message);
   }
-  const now = Date.now();
-  const conn: Conn = {
-    room,
-    identity,
-    session: deps.nextSession(),
-    since,
-    frames: fullBucket(config.framesBurst, now),
-    danmaku: fullBucket(config.danmakuBurst, now),
-    resume: fullBucket(config.resumeBurst, now),
-    moderate: fullBucket(config.moderateBurst, now),
-    ip,
-    badFrames: 0,
-    strikes: 0,
-    strikeWindowStart: now,
-    lastRateErrorAt: 0,
-    skipped: 0,
-    laggingSince: 0,
-    closed: false,
-    closedByServer: false,
-  };
+  const conn = newConn({ room, identity, session: deps.nextSession(), since, ip }, config, Date.now());
   metrics.upgrades.inc({ result: 'ok' });
   res.upgrade(conn, key, protocol, extensions, context);
 }
