@@ -12,7 +12,7 @@ import { ErrorCode } from '../../proto/index.js';
 import { Opcode, RawWs } from '../lib/raw-ws.js';
 import type { FrameSink } from '../lib/raw-ws.js';
 import { attackChunk, readErrorCode, readWelcomeSeq, serverKindByTag } from './frames.js';
-import type { AttackRound } from './frames.js';
+import type { AttackKind, AttackRound } from './frames.js';
 
 /** What the runner asks. */
 export type AttackCommand =
@@ -29,6 +29,8 @@ export type AttackCommand =
       heldWord: string;
       /** Events the edge retains per room: resumes ask from the oldest one still held. */
       retain: number;
+      /** Which frame kinds to send. */
+      mix: AttackKind[];
     }
   | { cmd: 'close' };
 
@@ -92,13 +94,21 @@ const sink: FrameSink = {
     const r = (report.received[kind] ??= { frames: 0, bytes: 0 });
     r.frames++;
     r.bytes += end - start;
+    // Control frames (the edge's pongs) are empty: `buf[start]` would be the next frame's byte.
+    if (opcode !== Opcode.Binary || end === start) return;
     const code = readErrorCode(buf, start, end);
     if (code >= 0) return bump(report.errors, ErrorCode[code] ?? String(code));
     const seq = readWelcomeSeq(buf, start, end);
     const slot = slots[conn.tag] as Slot;
     if (seq >= 0 && slot.conn === conn) {
       const token = job.tokens[slot.index] ?? '';
-      slot.chunk = attackChunk(job.room, Math.max(0, seq - job.retain + 100), token === '' ? undefined : job.heldWord, roundsPerWrite);
+      slot.chunk = attackChunk(
+        job.room,
+        Math.max(0, seq - job.retain + 100),
+        token === '' ? undefined : job.heldWord,
+        roundsPerWrite,
+        job.mix,
+      );
     }
   },
   closed(conn, err) {

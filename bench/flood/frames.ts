@@ -16,31 +16,16 @@ export const serverKindByTag: Readonly<Record<number, string>> = {
   0x92: 'held',
 };
 
-let after = 0;
-function varint(buf: Buffer, pos: number, end: number): number {
-  let n = 0;
-  let mul = 1;
-  while (pos < end) {
-    const b = buf[pos++] as number;
-    n += (b & 0x7f) * mul;
-    if (b < 0x80) break;
-    mul *= 128;
-  }
-  after = pos;
-  return n;
-}
-
 /** The code of a ServerFrame.error in `buf[start, end)`, or -1 when the frame is not an error. */
 export function readErrorCode(buf: Buffer, start: number, end: number): number {
-  if (buf[start] !== 0x1a) return -1;
-  varint(buf, start + 1, end); // Error's length
-  // Error.code is field 1 (tag 0x08); absent means 0, and it is written first when present.
-  return after < end && buf[after] === 0x08 ? varint(buf, after + 1, end) : 0;
+  if (end <= start || buf[start] !== 0x1a) return -1;
+  // Errors are few (the edge sends at most one RATE_LIMITED a second per socket): decode them whole.
+  return v1.ServerFrame.decode(buf.subarray(start, end)).error?.code ?? 0;
 }
 
 /** The room seq a Welcome carries, or -1 when the frame is not a Welcome. */
 export function readWelcomeSeq(buf: Buffer, start: number, end: number): number {
-  if (buf[start] !== 0x0a) return -1;
+  if (end <= start || buf[start] !== 0x0a) return -1;
   return Number(v1.ServerFrame.decode(buf.subarray(start, end)).welcome?.seq ?? 0);
 }
 
@@ -52,27 +37,42 @@ export interface AttackRound {
   danmaku: number;
 }
 
+/** The frame kinds an attack can mix (`--mix`), by name. */
+export const attackKinds = ['resume', 'ws-ping', 'app-ping', 'held'] as const;
+/** One of `attackKinds`. */
+export type AttackKind = (typeof attackKinds)[number];
+
 /**
  * `rounds` rounds of attack frames in one buffer: each a `resume` from
  * `lastSeq` (the oldest retained event, so every accepted one replays the
  * whole ring), a WebSocket ping, an app `ping`, and, when the socket has a
- * viewer token, a danmaku carrying the held word.
+ * viewer token, a danmaku carrying the held word; only the kinds in `mix`.
  */
 export function attackChunk(
   room: string,
   lastSeq: number,
   heldWord: string | undefined,
   rounds: number,
+  mix: readonly AttackKind[],
 ): { bytes: Buffer; round: AttackRound } {
-  const parts = [
-    encodeClientFrame(v1.ClientFrame.encode({ resume: { room, lastSeq } }).finish()),
-    encodeClientFrame(Buffer.alloc(0), Opcode.Ping),
-    encodeClientFrame(v1.ClientFrame.encode({ ping: { clientTsMs: 1 } }).finish()),
-  ];
-  if (heldWord !== undefined) parts.push(encodeClientFrame(v1.ClientFrame.encode({ sendDanmaku: { text: `${heldWord} spam` } }).finish()));
+  const round: AttackRound = { resume: 0, wsPing: 0, appPing: 0, danmaku: 0 };
+  const parts: Buffer[] = [];
+  if (mix.includes('resume')) {
+    parts.push(encodeClientFrame(v1.ClientFrame.encode({ resume: { room, lastSeq } }).finish()));
+    round.resume = 1;
+  }
+  if (mix.includes('ws-ping')) {
+    parts.push(encodeClientFrame(Buffer.alloc(0), Opcode.Ping));
+    round.wsPing = 1;
+  }
+  if (mix.includes('app-ping')) {
+    parts.push(encodeClientFrame(v1.ClientFrame.encode({ ping: { clientTsMs: 1 } }).finish()));
+    round.appPing = 1;
+  }
+  if (heldWord !== undefined && mix.includes('held')) {
+    parts.push(encodeClientFrame(v1.ClientFrame.encode({ sendDanmaku: { text: `${heldWord} spam` } }).finish()));
+    round.danmaku = 1;
+  }
   const one = Buffer.concat(parts);
-  return {
-    bytes: Buffer.concat(Array.from({ length: rounds }, () => one)),
-    round: { resume: 1, wsPing: 1, appPing: 1, danmaku: heldWord === undefined ? 0 : 1 },
-  };
+  return { bytes: Buffer.concat(Array.from({ length: rounds }, () => one)), round };
 }

@@ -13,7 +13,7 @@ import { ErrorCode } from '../../proto/index.js';
 import { countBarrage, encodeMessage, nowUs } from '../fanout/protocols.js';
 import type { Samples } from '../fanout/protocols.js';
 import { Histogram } from '../lib/histogram.js';
-import { RawWs } from '../lib/raw-ws.js';
+import { Opcode, RawWs } from '../lib/raw-ws.js';
 import type { FrameSink } from '../lib/raw-ws.js';
 import { readErrorCode } from './frames.js';
 
@@ -73,8 +73,9 @@ const joined = new Set<RawWs>();
 let closing = false;
 
 const sink: FrameSink = {
-  frame(conn, _opcode, buf, start, end) {
+  frame(conn, opcode, buf, start, end) {
     joined.add(conn);
+    if (opcode !== Opcode.Binary) return;
     if (conn.tag === Tag.Viewer) {
       delivered += countBarrage(buf, start, end, samples);
       return;

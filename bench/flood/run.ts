@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/flood/run.ts [--variants loopback,proxy] [--seconds 20]
  *     [--viewers 500] [--rate 50] [--attackers 50] [--history 1000] [--analytics on|off]
+ *     [--mix resume,ws-ping,app-ping,held] [--server-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *     [--tree <source tree>] [--label <name>]
  *
  * For each variant: one `barrage start` process (analytics on, the default),
@@ -20,10 +21,11 @@
  * hardening) with the same clients. Bounded: every phase and wait has a
  * limit, and the run kills what it started after a deadline.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +36,8 @@ import type { AttackCommand, AttackReport } from './attackers.js';
 import type { HonestCommand, HonestReply, HonestSnapshot } from './honest.js';
 import { HealthProbe, holdWord, killServers, prefill, scrape, startBarrage, viewerToken } from './setup.js';
 import type { Barrage } from './setup.js';
+import { attackKinds } from './frames.js';
+import type { AttackKind } from './frames.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -47,8 +51,11 @@ const { values } = parseArgs({
     tree: { type: 'string', default: resolve(here, '../..') },
     label: { type: 'string' },
     analytics: { type: 'string', default: 'on' },
+    'server-flags': { type: 'string', default: '' },
+    mix: { type: 'string', default: attackKinds.join(',') },
   },
 });
+const mix = (values.mix as string).split(',').filter((k): k is AttackKind => (attackKinds as readonly string[]).includes(k));
 const variants = (values.variants as string).split(',').filter((v) => v === 'loopback' || v === 'proxy');
 const seconds = Number(values.seconds);
 const viewerCount = Number(values.viewers);
@@ -70,6 +77,8 @@ interface PhaseResult {
   healthz: { p50: number; p99: number; max: number; probes: number; failed: number };
   /** The server's own event-loop delay (ms): what of the healthz time the server itself caused. */
   serverLoop: { p50: number; p99: number; max: number } | undefined;
+  /** This process's event-loop delay (ms): how late the probes themselves were sent and read. */
+  probeLoop: { p99: number; max: number };
   delivery: { p50: number; p99: number; delivered: number; expected: number };
   sent: number;
   viewersOpen: number;
@@ -83,6 +92,8 @@ interface PhaseResult {
 }
 
 const children: ChildProcess[] = [];
+const probeLoop = monitorEventLoopDelay({ resolution: 5 });
+probeLoop.enable();
 
 /**
  * Milliseconds the server's main thread (its event loop) has spent runnable
@@ -148,10 +159,11 @@ async function runPhase(variant: string, phase: 'baseline' | 'flood', server: Ba
       Array.from({ length: attackerCount }, (_, i) => (i % tokenEvery === 0 ? viewerToken(room, `attacker${i}`) : Promise.resolve(''))),
     );
     const forwarded = variant === 'proxy' ? Array.from({ length: attackerCount }, (_, i) => `203.0.113.${1 + Math.floor(i / 10)}`) : null;
-    const command: AttackCommand = { cmd: 'flood', port: server.port, room, tokens, forwarded, seconds, heldWord, retain: 1000 };
+    const command: AttackCommand = { cmd: 'flood', port: server.port, room, tokens, forwarded, seconds, heldWord, retain: 1000, mix };
     attack = ask<AttackReport>(attackers, command, 'report', (seconds + 30) * 1000);
   }
   server.resetLoopDelay();
+  probeLoop.reset();
   const wait0 = runQueueWaitMs(server.pid);
   const waitT0 = performance.now();
   serverMeter.start();
@@ -190,13 +202,15 @@ async function runPhase(variant: string, phase: 'baseline' | 'flood', server: Ba
     variant,
     phase,
     healthz: {
-      p50: probe.latency.quantile(0.5),
-      p99: probe.latency.quantile(0.99),
+      // Quantiles are bucket upper edges (2 % wide): never report one above the largest seen.
+      p50: Math.min(probe.latency.quantile(0.5), probe.max),
+      p99: Math.min(probe.latency.quantile(0.99), probe.max),
       max: probe.max,
       probes: probe.latency.total,
       failed: probe.failed,
     },
     serverLoop,
+    probeLoop: { p99: probeLoop.percentile(99) / 1e6, max: probeLoop.max / 1e6 },
     delivery: { p50: e2e.quantile(0.5), p99: e2e.quantile(0.99), delivered: snap.delivered, expected },
     sent,
     viewersOpen: snap.viewersOpen,
@@ -210,10 +224,14 @@ async function runPhase(variant: string, phase: 'baseline' | 'flood', server: Ba
 }
 
 async function runVariant(variant: string): Promise<PhaseResult[]> {
-  const server = await startBarrage(tree, {
-    BARRAGE_ANALYTICS: values.analytics as string,
-    ...(variant === 'proxy' ? { BARRAGE_TRUST_PROXY: 'on' } : {}),
-  });
+  const server = await startBarrage(
+    tree,
+    {
+      BARRAGE_ANALYTICS: values.analytics as string,
+      ...(variant === 'proxy' ? { BARRAGE_TRUST_PROXY: 'on' } : {}),
+    },
+    (values['server-flags'] as string).split(' ').filter(Boolean),
+  );
   const honest = forkWorker('honest.ts');
   try {
     const seq = await prefill(server.port, room, history);
@@ -283,10 +301,23 @@ async function main(): Promise<void> {
   log(`${label}: ${variants.join(', ')}; ${seconds} s per phase; ${machine.uptime}`);
   const results: PhaseResult[] = [];
   for (const v of variants) results.push(...(await runVariant(v)));
+  let commit = '';
+  try {
+    commit = execFileSync('git', ['-C', tree, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    commit = 'not a git checkout';
+  }
   console.log(
-    JSON.stringify({ label, tree, machine, seconds, viewers: viewerCount, rate, attackers: attackerCount, history, results }, null, 2),
+    JSON.stringify(
+      { label, tree, commit, machine, seconds, viewers: viewerCount, rate, attackers: attackerCount, history, results },
+      null,
+      2,
+    ),
   );
-  console.log(`\n${label}\n\n${table(results)}`);
+  console.log(`\n${label} (${commit}); before: ${machine.uptime}; after: ${machineFacts().uptime}\n\n${table(results)}`);
 }
 
 function killAll(): void {

@@ -49,12 +49,12 @@ export interface Barrage {
 const loopHook = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'loop-hook.ts')).href;
 
 /** Starts `barrage start` from the source tree `tree` (with tsx) and waits until it is ready. */
-export async function startBarrage(tree: string, env: Record<string, string>): Promise<Barrage> {
+export async function startBarrage(tree: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<Barrage> {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'barrage-flood-'));
   const child: ChildProcess = fork(join(tree, 'bin/barrage.ts'), ['start'], {
     cwd: tree,
-    execArgv: ['--import', 'tsx', '--import', loopHook, '--max-semi-space-size=1'],
+    execArgv: ['--import', 'tsx', '--import', loopHook, '--max-semi-space-size=1', ...nodeFlags],
     env: {
       ...(process.env as Record<string, string>),
       PORT: String(port),
@@ -73,8 +73,11 @@ export async function startBarrage(tree: string, env: Record<string, string>): P
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
+      // SIGTERM first, so node flags that write on exit (--cpu-prof) get to write.
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 12_000);
       await exited;
+      clearTimeout(killer);
     }
     started.delete(child);
     rmSync(data, { recursive: true, force: true });
@@ -228,7 +231,8 @@ export class HealthProbe {
   private running = false;
   /** Due times of the probes in flight. */
   private readonly pending = new Set<number>();
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  /** Enough sockets that probes do not queue behind each other in this process when the server is slow. */
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(
     private readonly port: number,
