@@ -75,6 +75,8 @@ export interface Config {
   roomIdleSeconds: number;
   /** Bytes all HTTP requests of a process may hold buffered at once; past it new bodies get 503. */
   maxBufferedBodyBytes: number;
+  /** Bytes of history one edge replays per second to resumes (burst: two seconds' worth); past it resumes are answered as joins. */
+  replayBytesPerSecond: number;
   /** Per connection: resumes per minute and burst (each one reads history). */
   resumePerMinute: number;
   resumeBurst: number;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env, options: { createSecret?: boo
     demoTokens: bool(env, 'BARRAGE_DEMO_TOKENS', source === 'file'),
     roomIdleSeconds: int(env, 'BARRAGE_ROOM_IDLE_SECONDS', 600, 10, 30 * 86_400),
     maxBufferedBodyBytes: int(env, 'BARRAGE_MAX_BUFFERED_BODY_BYTES', 32 << 20, 64 << 10, 1 << 30),
+    replayBytesPerSecond: int(env, 'BARRAGE_REPLAY_BYTES_PER_SECOND', 16 << 20, 64 << 10, 1 << 30),
     resumePerMinute: int(env, 'BARRAGE_RESUME_PER_MINUTE', 20, 1, 100_000),
     resumeBurst: int(env, 'BARRAGE_RESUME_BURST', 3, 1, 1000),
     moderatePerSecond: int(env, 'BARRAGE_MODERATE_RATE', 10, 1, 100_000),

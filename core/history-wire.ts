@@ -61,3 +61,68 @@ export function readHistoryReply(bytes: Uint8Array): HistoryAnswer {
   }
   return answer;
 }
+
+/** A history answer turned into the Batch frame the viewer gets, without decoding or copying each event on its own. */
+export interface HistoryFrame {
+  /** `ServerFrame{batch: Batch{events, room, history: true}}`, or undefined when there are no events. */
+  frame: Uint8Array | undefined;
+  events: number;
+  recovered: boolean;
+  seq: number;
+}
+
+/**
+ * Turns `HistoryReply` bytes into a history Batch frame for `roomBytes`:
+ * `HistoryReply.events` and `Batch.events` are both field 1, so each event
+ * field is copied as it stands, tag and length included, into one buffer
+ * (one pass to measure, one to copy; no object per event). Throws
+ * `WireError` on malformed bytes.
+ */
+export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): HistoryFrame {
+  const r = new WireReader(reply);
+  let eventBytes = 0;
+  let events = 0;
+  let recovered = false;
+  let seq = 0;
+  while (!r.done) {
+    const start = r.pos;
+    const tag = r.varint();
+    if (tag === tagEvent) {
+      r.bytes();
+      eventBytes += r.pos - start;
+      events++;
+    } else if (tag === tagRecovered) recovered = r.varint() !== 0;
+    else if (tag === tagSeq) seq = r.varint();
+    else r.skip(tag & 7);
+  }
+  if (events === 0) return { frame: undefined, events, recovered, seq };
+  // Batch: events (1), room (2), history (5) = true; inside ServerFrame.batch (2).
+  const inner = eventBytes + 1 + varintSize(roomBytes.length) + roomBytes.length + 2;
+  const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
+  out[0] = tagOf(2, WireType.Len);
+  let pos = writeVarint(out, 1, inner);
+  // Event fields are copied in runs (core writes them all first, so usually one run).
+  const source = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+  const copy = new WireReader(reply);
+  let runStart = -1;
+  let runEnd = -1;
+  while (!copy.done) {
+    const start = copy.pos;
+    const tag = copy.varint();
+    copy.skip(tag & 7);
+    if (tag !== tagEvent) continue;
+    if (start !== runEnd) {
+      if (runStart >= 0) pos += source.copy(out, pos, runStart, runEnd);
+      runStart = start;
+    }
+    runEnd = copy.pos;
+  }
+  if (runStart >= 0) pos += source.copy(out, pos, runStart, runEnd);
+  out[pos++] = tagOf(2, WireType.Len);
+  pos = writeVarint(out, pos, roomBytes.length);
+  out.set(roomBytes, pos);
+  pos += roomBytes.length;
+  out[pos++] = tagOf(5, WireType.Varint);
+  out[pos] = 1;
+  return { frame: out, events, recovered, seq };
+}

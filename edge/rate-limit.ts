@@ -31,3 +31,23 @@ export function take(bucket: BucketState, perSecond: number, burst: number, now:
   }
   return Math.ceil(((1 - bucket.tokens) * 1000) / perSecond);
 }
+
+function refill(bucket: BucketState, perSecond: number, burst: number, now: number): void {
+  const elapsed = now - bucket.last;
+  if (elapsed > 0) {
+    bucket.tokens = Math.min(burst, bucket.tokens + (elapsed * perSecond) / 1000);
+    bucket.last = now;
+  }
+}
+
+/** True when the bucket holds any tokens (it may have been charged into debt by `charge`). */
+export function hasTokens(bucket: BucketState, perSecond: number, burst: number, now: number): boolean {
+  refill(bucket, perSecond, burst, now);
+  return bucket.tokens > 0;
+}
+
+/** Takes `amount` tokens after the fact (a cost known only once paid); the bucket may go into debt. */
+export function charge(bucket: BucketState, perSecond: number, burst: number, now: number, amount: number): void {
+  refill(bucket, perSecond, burst, now);
+  bucket.tokens -= amount;
+}

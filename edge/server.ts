@@ -11,8 +11,8 @@ import type { Bus, Subscription } from '../core/bus.js';
 import { BusStatus } from '../core/bus.js';
 import { bearerAuth, unauthorized } from '../core/api.js';
 import type { Config } from '../core/config.js';
-import { readHistoryReply } from '../core/history-wire.js';
-import type { HistoryAnswer } from '../core/history-wire.js';
+import { historyFrameOf } from '../core/history-wire.js';
+import type { HistoryFrame } from '../core/history-wire.js';
 import { subjects } from '../core/subjects.js';
 import { Batcher } from './batcher.js';
 import { CloseCode, CloseReason } from './close-codes.js';
@@ -20,11 +20,13 @@ import { groupTopicOf, onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import { ListenError } from './errors.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
-import { countBatchEvents, encodeBatch, errorFrame, skippedFrame } from './frames.js';
+import { countBatchEvents, errorFrame, skippedFrame } from './frames.js';
 import { mountRoutes, send } from './http.js';
 import type { Route } from './http.js';
 import { closeFrameFactor, MessageHandler } from './messages.js';
 import { IpBudgets } from './ip-budget.js';
+import { charge, fullBucket, hasTokens } from './rate-limit.js';
+import type { BucketState } from './rate-limit.js';
 import { EdgeMetrics } from './metrics.js';
 import { handleUpgrade } from './upgrade.js';
 
@@ -66,6 +68,8 @@ export class EdgeServer {
   private readonly extensions: readonly EdgeExtension[];
   private readonly messages: MessageHandler;
   private readonly ipBudgets: IpBudgets;
+  /** Bytes of history this edge may replay (edge-wide, whoever asks). */
+  private readonly replay: BucketState;
   /** What extensions see of this edge. */
   readonly context: EdgeContext;
   /** The sockets and bus interest of each hosted room (the sockets also serve `socketsOf` without a walk of the edge). */
@@ -100,6 +104,7 @@ export class EdgeServer {
     });
     this.extensions = options.extensions ?? [];
     const c = this.config;
+    this.replay = fullBucket(c.replayBytesPerSecond * 2, Date.now());
     this.ipBudgets = new IpBudgets({
       upgradesPerSecond: c.ipUpgradesPerSecond,
       upgradesBurst: c.ipUpgradesBurst,
@@ -379,11 +384,22 @@ export class EdgeServer {
     ws.end(code, CloseReason[code] ?? '');
   }
 
-  /** Sends Welcome and then history (recent chat on join, everything missed on resume). */
+  /**
+   * Sends Welcome and then history (recent chat on join, everything missed on
+   * resume). Replayed bytes are charged to the edge-wide replay budget: while
+   * it is spent, a resume is answered as a join (`recovered: false`, the
+   * recent chat and the room's state), so a flood of resumes cannot make the
+   * edge copy history without bound; honest resumes after a short drop are
+   * small and rarely meet it.
+   */
   private sendHistory(ws: Socket, resume: boolean, afterSeq: number): void {
     const conn = ws.getUserData();
+    if (resume && !hasTokens(this.replay, this.config.replayBytesPerSecond, this.config.replayBytesPerSecond * 2, Date.now())) {
+      this.metrics.rateLimited.inc({ limit: 'replay' });
+      resume = false;
+    }
     const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
-    const welcome = (reply: HistoryAnswer | undefined): void => {
+    const welcome = (reply: HistoryFrame | undefined): void => {
       if (conn.closed) return;
       const recovered = resume && (reply?.recovered ?? false);
       const frame = this.welcomeFrame(conn, reply?.seq ?? 0, recovered);
@@ -392,7 +408,10 @@ export class EdgeServer {
       const state = recovered ? [] : this.extensions.flatMap((ext) => ext.welcomeEvents?.(conn.room, now) ?? []);
       ws.cork(() => {
         ws.send(frame, true);
-        if (reply && reply.events.length > 0) ws.send(encodeBatch(reply.events, Buffer.from(conn.room), { history: true }), true);
+        if (reply?.frame) {
+          charge(this.replay, this.config.replayBytesPerSecond, this.config.replayBytesPerSecond * 2, now, reply.frame.length);
+          ws.send(reply.frame, true);
+        }
         // After the history, so a replayed older pin or slow mode does not override the current one.
         if (state.length > 0) ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: state, history: true } }).finish(), true);
       });
@@ -404,9 +423,9 @@ export class EdgeServer {
     const attempt = (n: number): void => {
       this.bus.request(subjects.history(conn.room), request, historyTimeoutMs).then(
         (data) => {
-          let reply: HistoryAnswer | undefined;
+          let reply: HistoryFrame | undefined;
           try {
-            reply = readHistoryReply(data);
+            reply = historyFrameOf(data, Buffer.from(conn.room));
           } catch (err) {
             this.log.error({ err, room: conn.room }, 'undecodable history reply; welcoming without it');
           }

@@ -274,3 +274,32 @@ describe('hardening - nothing thrown by a handler reaches uWebSockets.js', () =>
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 });
+
+describe('hardening - the edge-wide replay budget', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      BARRAGE_REPLAY_BYTES_PER_SECOND: String(64 << 10),
+      BARRAGE_DANMAKU_RATE: '1000',
+      BARRAGE_DANMAKU_BURST: '1000',
+      BARRAGE_FRAME_RATE: '1000',
+      BARRAGE_FRAME_BURST: '1000',
+    });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('hardening - once the replay budget is spent, a resume is answered as a join (not recovered), cheaply', async () => {
+    const sender = await TestClient.connect(server.wsUrl('replay-room', await server.token({ room: 'replay-room', user: 'writer' })));
+    // About 300 KB of history: more than the 128 KiB burst.
+    for (let i = 0; i < 1000; i++) sender.danmaku(`${i} `.padEnd(90, 'x'));
+    await sender.until(() => sender.chat().length >= 1000, 10_000, 'all sent');
+    const first = await TestClient.connect(server.wsUrl('replay-room', undefined, { since: '0' }));
+    expect(first.welcome?.recovered).toBe(true);
+    const second = await TestClient.connect(server.wsUrl('replay-room', undefined, { since: '0' }));
+    expect(second.welcome?.recovered).toBe(false);
+    expect(await scrape(server.url, 'barrage_rate_limited_total{limit="replay"}')).toBeGreaterThanOrEqual(1);
+    for (const c of [sender, first, second]) c.close();
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import { encodeHistoryReply, readHistoryReply } from '../../core/history-wire.js';
+import { encodeHistoryReply, historyFrameOf, readHistoryReply } from '../../core/history-wire.js';
 import { WireError } from '../../proto/wire.js';
 import { RoomLog, answerHistory } from '../../core/sequencer.js';
 
@@ -38,5 +38,39 @@ describe('history wire - answers built from stored bytes', () => {
     const gone = readHistoryReply(answerHistory(log, new v1.HistoryRequest({ resume: true, afterSeq: 1 }), 2));
     expect(gone.recovered).toBe(false);
     expect(gone.events.map((e) => v1.Event.decode(e).seq)).toEqual([10, 11]);
+  });
+});
+
+describe('history wire - the history Batch frame built by copying event fields', () => {
+  it('history wire - the frame decodes to the same events, the room and history: true; no events, no frame', () => {
+    const events = [event(1, 'a'), event(2, '弹幕'), event(3, 'x'.repeat(300))];
+    const room = Buffer.from('room-1');
+    for (const recovered of [true, false]) {
+      const built = historyFrameOf(encodeHistoryReply({ events, recovered, seq: 3 }), room);
+      expect(built).toMatchObject({ events: 3, recovered, seq: 3 });
+      const frame = v1.ServerFrame.decode(built.frame as Uint8Array);
+      expect(frame.batch?.room).toBe('room-1');
+      expect(frame.batch?.history).toBe(true);
+      expect(frame.batch?.events.map((e) => e.danmaku?.text)).toEqual(['a', '弹幕', 'x'.repeat(300)]);
+    }
+    expect(historyFrameOf(encodeHistoryReply({ events: [], recovered: true, seq: 9 }), room)).toEqual({
+      frame: undefined,
+      events: 0,
+      recovered: true,
+      seq: 9,
+    });
+  });
+
+  it('history wire - event fields in any order around the other fields are all copied, in order', () => {
+    const generated = v1.HistoryReply.encode({
+      seq: 5,
+      recovered: true,
+      events: [v1.Event.decode(event(4, 'p')), v1.Event.decode(event(5, 'q'))],
+    }).finish();
+    // protobufjs writes events first; put seq and recovered first instead, then the events.
+    const reordered = Buffer.concat([Buffer.from([0x10, 0x01, 0x18, 0x05]), generated.subarray(0, generated.length - 4)]);
+    const built = historyFrameOf(reordered, Buffer.from('r'));
+    expect(built).toMatchObject({ events: 2, recovered: true, seq: 5 });
+    expect(v1.ServerFrame.decode(built.frame as Uint8Array).batch?.events.map((e) => e.danmaku?.text)).toEqual(['p', 'q']);
   });
 });
