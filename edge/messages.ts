@@ -48,6 +48,8 @@ export class MessageHandler {
   onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
     const { config, metrics } = this.ctx;
     const conn = ws.getUserData();
+    // Closing (by us): what is still in the socket's buffer is not read, let alone answered.
+    if (conn.closedByServer) return;
     const now = Date.now();
     if (!this.admitFrame(ws, conn, now)) return;
     // Every frame, not only danmaku: a moderator whose token expired must not keep moderating.
@@ -171,7 +173,8 @@ export class MessageHandler {
    * flood is closed like a frame flood.
    */
   onControlFrame(ws: Socket): void {
-    this.admitFrame(ws, ws.getUserData(), Date.now());
+    const conn = ws.getUserData();
+    if (!conn.closedByServer) this.admitFrame(ws, conn, Date.now());
   }
 
   /** Takes a frame from the connection's and the address's budgets; false (handled) when over. */

@@ -34,6 +34,14 @@ const historyTimeoutMs = 2_000;
 /** Waits between retries of a resume's history request (about 7 s in all, with the timeouts). */
 const resumeRetryDelaysMs = [250, 500, 1_000, 2_000, 3_000];
 const presenceIntervalMs = 1_000;
+/**
+ * The replay budget's burst is a quarter second of its rate: resumes that
+ * arrive together are answered in the same turn of the loop, so a large
+ * burst would be a long block (measured: 150 full resumes at once, ~75 ms).
+ */
+const replayBurstFraction = 4;
+/** Bytes reserved per resume until its answer's size is known (a typical full replay is ~100 KB). */
+const replayReserveBytes = 64 * 1024;
 const sweepIntervalMs = 1_000;
 /**
  * uWebSockets.js's own payload cap: above it uWS drops the connection without
@@ -104,7 +112,7 @@ export class EdgeServer {
     });
     this.extensions = options.extensions ?? [];
     const c = this.config;
-    this.replay = fullBucket(c.replayBytesPerSecond * 2, Date.now());
+    this.replay = fullBucket(c.replayBytesPerSecond / replayBurstFraction, Date.now());
     this.ipBudgets = new IpBudgets({
       upgradesPerSecond: c.ipUpgradesPerSecond,
       upgradesBurst: c.ipUpgradesBurst,
@@ -378,10 +386,19 @@ export class EdgeServer {
 
   private closeSocket(ws: Socket, code: number): void {
     const conn = ws.getUserData();
-    if (conn.closed) return;
+    if (conn.closed || conn.closedByServer) return;
     this.metrics.closes.inc({ code: String(code) });
     conn.closedByServer = true;
     ws.end(code, CloseReason[code] ?? '');
+    // An abusive peer keeps writing until it reads our close frame, and uWS
+    // reads and parses all of it meanwhile (measured: most of an edge's CPU
+    // under a 50-socket flood). Once the close frame has been handed to the
+    // kernel, the connection is cut without waiting for the peer's answer.
+    if (abusiveCloses.has(code)) {
+      onMacrotask(() => {
+        if (!conn.closed) ws.close();
+      });
+    }
   }
 
   /**
@@ -394,12 +411,23 @@ export class EdgeServer {
    */
   private sendHistory(ws: Socket, resume: boolean, afterSeq: number): void {
     const conn = ws.getUserData();
-    if (resume && !hasTokens(this.replay, this.config.replayBytesPerSecond, this.config.replayBytesPerSecond * 2, Date.now())) {
-      this.metrics.rateLimited.inc({ limit: 'replay' });
-      resume = false;
+    const { replayBytesPerSecond: rate } = this.config;
+    const burst = rate / replayBurstFraction;
+    // Reserved now, settled when the answer's size is known: resumes arriving
+    // together must not all pass the check before any of them is charged.
+    let reserved = 0;
+    if (resume) {
+      if (hasTokens(this.replay, rate, burst, Date.now())) {
+        reserved = replayReserveBytes;
+        charge(this.replay, rate, burst, Date.now(), reserved);
+      } else {
+        this.metrics.rateLimited.inc({ limit: 'replay' });
+        resume = false;
+      }
     }
     const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
     const welcome = (reply: HistoryFrame | undefined): void => {
+      if (reserved > 0) charge(this.replay, rate, burst, Date.now(), (reply?.frame?.length ?? 0) - reserved);
       if (conn.closed) return;
       const recovered = resume && (reply?.recovered ?? false);
       const frame = this.welcomeFrame(conn, reply?.seq ?? 0, recovered);
@@ -408,10 +436,7 @@ export class EdgeServer {
       const state = recovered ? [] : this.extensions.flatMap((ext) => ext.welcomeEvents?.(conn.room, now) ?? []);
       ws.cork(() => {
         ws.send(frame, true);
-        if (reply?.frame) {
-          charge(this.replay, this.config.replayBytesPerSecond, this.config.replayBytesPerSecond * 2, now, reply.frame.length);
-          ws.send(reply.frame, true);
-        }
+        if (reply?.frame) ws.send(reply.frame, true);
         // After the history, so a replayed older pin or slow mode does not override the current one.
         if (state.length > 0) ws.send(v1.ServerFrame.encode({ batch: { room: conn.room, events: state, history: true } }).finish(), true);
       });
@@ -542,6 +567,9 @@ export class EdgeServer {
 }
 
 const noSockets: ReadonlySet<Socket> = new Set();
+
+/** Closes for abuse: the connection is cut right after the close frame is sent (see `closeSocket`). */
+const abusiveCloses: ReadonlySet<number> = new Set([CloseCode.Flood, CloseCode.BadProtocol, CloseCode.TooBig]);
 
 /** Close codes a client may send, kept as labels; anything else is `other` (clients choose codes freely). */
 const clientCloseCodes = new Set([1000, 1001, 1005, 1006, 1009, 1011]);
