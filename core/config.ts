@@ -75,7 +75,7 @@ export interface Config {
   roomIdleSeconds: number;
   /** Bytes all HTTP requests of a process may hold buffered at once; past it new bodies get 503. */
   maxBufferedBodyBytes: number;
-  /** Bytes of history one edge replays per second to resumes (burst: two seconds' worth); past it resumes are answered as joins. */
+  /** Bytes of history one edge replays per second to resumes (burst: a quarter second's worth, 64 KiB reserved per resume until its size is known); past it resumes are answered as joins. */
   replayBytesPerSecond: number;
   /** Per connection: resumes per minute and burst (each one reads history). */
   resumePerMinute: number;

@@ -51,7 +51,7 @@ describe('history wire - the history Batch frame built by copying event fields',
       const frame = v1.ServerFrame.decode(built.frame as Uint8Array);
       expect(frame.batch?.room).toBe('room-1');
       expect(frame.batch?.history).toBe(true);
-      expect(frame.batch?.events.map((e) => e.danmaku?.text)).toEqual(['a', '弹幕', 'x'.repeat(300)]);
+      expect(frame.batch?.events?.map((e) => e.danmaku?.text)).toEqual(['a', '弹幕', 'x'.repeat(300)]);
     }
     expect(historyFrameOf(encodeHistoryReply({ events: [], recovered: true, seq: 9 }), room)).toEqual({
       frame: undefined,
@@ -71,6 +71,6 @@ describe('history wire - the history Batch frame built by copying event fields',
     const reordered = Buffer.concat([Buffer.from([0x10, 0x01, 0x18, 0x05]), generated.subarray(0, generated.length - 4)]);
     const built = historyFrameOf(reordered, Buffer.from('r'));
     expect(built).toMatchObject({ events: 2, recovered: true, seq: 5 });
-    expect(v1.ServerFrame.decode(built.frame as Uint8Array).batch?.events.map((e) => e.danmaku?.text)).toEqual(['p', 'q']);
+    expect(v1.ServerFrame.decode(built.frame as Uint8Array).batch?.events?.map((e) => e.danmaku?.text)).toEqual(['p', 'q']);
   });
 });
