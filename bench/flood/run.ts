@@ -153,7 +153,7 @@ async function runPhase(variant: string, phase: 'baseline' | 'flood', server: Ba
   let attack: Promise<AttackReport> | undefined;
   if (phase === 'flood') {
     attackers = forkWorker('attackers.ts');
-    setPriority(attackers.pid as number, Number(process.env["FLOOD_ATTACKER_NICE"] ?? 10));
+    setPriority(attackers.pid as number, Number(process.env['FLOOD_ATTACKER_NICE'] ?? 10));
     attackerMeter = new ProcessMeter(attackers.pid as number);
     const tokens = await Promise.all(
       Array.from({ length: attackerCount }, (_, i) => (i % tokenEvery === 0 ? viewerToken(room, `attacker${i}`) : Promise.resolve(''))),
