@@ -8,15 +8,15 @@
  *   barrage token --room R --user U --name N --role viewer [--ttl S]
  */
 import { parseArgs } from 'node:util';
-import { mintToken, Roles } from '../core/auth.js';
-import type { RoleName } from '../core/auth.js';
-import { loadConfig, loadSecret } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
-import { createLogger, flushLogs } from '../core/logger.js';
-import type { Logger } from '../core/logger.js';
-import { startShutdownWatchdog } from '../core/shutdown-watchdog.js';
-import { isValidRoomId } from '../core/subjects.js';
-import { loadNatsConfig } from '../core/config-nats.js';
+import { mintToken, Roles } from '../domain/auth.js';
+import type { RoleName } from '../domain/auth.js';
+import { loadConfig, loadSecret } from '../domain/config.js';
+import { ConfigError } from '../domain/errors.js';
+import { createLogger, flushLogs } from '../domain/logger.js';
+import type { Logger } from '../domain/logger.js';
+import { startShutdownWatchdog } from './shutdown-watchdog.js';
+import { isValidRoomId } from '../domain/subjects.js';
+import { loadNatsConfig } from '../domain/config-nats.js';
 import { startSingleProcess } from './app.js';
 import { startCore, startEdge } from './roles.js';
 import type { Role } from './roles.js';

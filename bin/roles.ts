@@ -3,31 +3,31 @@
  * `barrage core` (the JetStream sequencer). Both join the same NATS cluster.
  */
 import type { Logger } from 'pino';
-import { mintToken } from '../core/auth.js';
-import { BusStatus } from '../core/bus.js';
-import { NatsBus } from '../core/bus-nats.js';
-import { coreMetrics, startCoreHttp } from '../core/core-http.js';
-import type { Config } from '../core/config.js';
-import { loadGiftConfig } from '../core/config-gifts.js';
-import type { GiftConfig } from '../core/config-gifts.js';
-import type { NatsConfig } from '../core/config-nats.js';
-import { KvGiftLedger } from '../core/gift-ledger-kv.js';
-import { GiftService } from '../core/gifts.js';
-import { giftRoutes } from '../core/gifts-api.js';
-import { LikeCounter } from '../core/likes.js';
-import { JetStreamSequencer } from '../core/sequencer-jetstream.js';
-import { analyticsOptionsFromEnv, startAnalytics, startAnalyticsReader } from '../core/analytics.js';
-import type { Analytics, AnalyticsReader } from '../core/analytics.js';
-import { JetStreamEventSource } from '../core/analytics-source-jetstream.js';
-import { moderationOptionsFromEnv } from '../core/moderation.js';
-import { moderationRoutes } from '../core/moderation-api.js';
-import { ModerationService } from '../core/moderation-service.js';
-import { KvModerationStore } from '../core/moderation-store-kv.js';
+import { mintToken } from '../domain/auth.js';
+import { BusStatus } from '../domain/bus.js';
+import { NatsBus } from '../domain/bus-nats.js';
+import { coreMetrics, startCoreHttp } from '../core/http/core-http.js';
+import type { Config } from '../domain/config.js';
+import { loadGiftConfig } from '../domain/config-gifts.js';
+import type { GiftConfig } from '../domain/config-gifts.js';
+import type { NatsConfig } from '../domain/config-nats.js';
+import { KvGiftLedger } from '../core/gifts/gift-ledger-kv.js';
+import { GiftService } from '../core/gifts/gifts.js';
+import { giftRoutes } from '../core/http/gifts-api.js';
+import { LikeCounter } from '../core/likes/likes.js';
+import { JetStreamSequencer } from '../core/sequencing/sequencer-jetstream.js';
+import { analyticsOptionsFromEnv, startAnalytics, startAnalyticsReader } from '../core/analytics/analytics.js';
+import type { Analytics, AnalyticsReader } from '../core/analytics/analytics.js';
+import { JetStreamEventSource } from '../core/analytics/analytics-source-jetstream.js';
+import { moderationOptionsFromEnv } from '../domain/moderation.js';
+import { moderationRoutes } from '../core/http/moderation-api.js';
+import { ModerationService } from '../core/moderation/moderation-service.js';
+import { KvModerationStore } from '../domain/moderation-store-kv.js';
 import { EdgeModeration } from '../edge/moderation.js';
 import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeServer } from '../edge/server.js';
 import { pageRoutes } from '../edge/pages.js';
-import { backoffMs, sleep } from '../core/retry.js';
+import { backoffMs, sleep } from '../domain/retry.js';
 
 /** A running process role. */
 export interface Role {

@@ -3,7 +3,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import { Role, v1 } from '../proto/index.js';
-import type { Identity, RoleName } from '../core/auth.js';
+import type { Identity, RoleName } from '../domain/auth.js';
 import type { IpBudget } from './ip-budget.js';
 import { fullBucket } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';

@@ -1,5 +1,5 @@
 /** Errors of the edge. Bad client input never becomes one of these: it becomes an Error frame or a close. */
-import { BarrageError } from '../core/errors.js';
+import { BarrageError } from '../domain/errors.js';
 
 /** Stable codes of edge errors. */
 export const EdgeErrorCode = {

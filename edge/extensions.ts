@@ -6,9 +6,9 @@
  */
 import type { Logger } from 'pino';
 import type { v1 } from '../proto/index.js';
-import type { Identity } from '../core/auth.js';
-import type { Bus } from '../core/bus.js';
-import type { Config } from '../core/config.js';
+import type { Identity } from '../domain/auth.js';
+import type { Bus } from '../domain/bus.js';
+import type { Config } from '../domain/config.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { ValidDanmaku } from './validate.js';

@@ -14,9 +14,9 @@
  * errors), summed per room, and reported to core every `likeFlushMs`.
  */
 import { ErrorCode, v1 } from '../proto/index.js';
-import type { GiftConfig } from '../core/config-gifts.js';
-import { ReceiptError, verifyReceipt } from '../core/receipts.js';
-import { subjects } from '../core/subjects.js';
+import type { GiftConfig } from '../domain/config-gifts.js';
+import { ReceiptError, verifyReceipt } from '../domain/receipts.js';
+import { subjects } from '../domain/subjects.js';
 import { onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';

@@ -12,42 +12,7 @@
  * becomes a 500, is logged and counted.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-
-/** What a route handler sees of a request. */
-export interface RouteRequest {
-  method: string;
-  path: string;
-  query: URLSearchParams;
-  headers: Record<string, string>;
-  params: string[];
-  body: Buffer;
-}
-
-/** What a route handler returns. */
-export interface RouteResponse {
-  status: number;
-  headers?: Record<string, string>;
-  body: string | Uint8Array;
-}
-
-/** One route: a uWS pattern (`/api/v1/rooms/:room/gifts`) and its handler. */
-export interface Route {
-  method: 'get' | 'post' | 'put' | 'del' | 'any';
-  pattern: string;
-  handler: (req: RouteRequest) => RouteResponse | Promise<RouteResponse>;
-  /** Largest body accepted; larger bodies get 413. Default 64 KiB. */
-  maxBody?: number;
-  /**
-   * Checked on the headers before the body is read: false answers
-   * `unauthorized()` (or a plain 401) at once, so an anonymous client cannot
-   * make the server buffer bodies for routes it may not call.
-   */
-  authorize?: (headers: Readonly<Record<string, string>>) => boolean;
-  /** The 401 answer of `authorize`; a plain-text 401 without it. */
-  unauthorized?: () => RouteResponse;
-  /** Served without the `protect` check of `MountOptions` although under its prefix. */
-  public?: boolean;
-}
+import type { Route, RouteResponse, RouteRequest } from '../domain/http.js';
 
 /** What `mountRoutes` reports to its edge. */
 export interface RouteHooks {

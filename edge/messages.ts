@@ -6,8 +6,8 @@
  * documented close.
  */
 import { ErrorCode, v1 } from '../proto/index.js';
-import { subjects } from '../core/subjects.js';
-import { CloseCode } from './close-codes.js';
+import { subjects } from '../domain/subjects.js';
+import { CloseCode } from '../domain/close-codes.js';
 import { extraOf, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension, ExtensionFrameKind, FrameHandler } from './extensions.js';

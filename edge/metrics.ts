@@ -3,7 +3,7 @@
  * several edges (tests, benchmarks) can live in one process.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { registerLogMetrics } from '../core/log-metrics.js';
+import { registerLogMetrics } from '../domain/log-metrics.js';
 
 /** The metrics an edge keeps; names are documented in docs/operations.md. */
 export class EdgeMetrics {

@@ -32,19 +32,18 @@
  * Moderators, hosts and admins are exempt from the policy: they keep the room.
  */
 import { ErrorCode, v1 } from '../proto/index.js';
-import { Roles } from '../core/auth.js';
-import type { Identity, RoleName } from '../core/auth.js';
-import { actionEvent, isActionRefusal, isEmoteOnly, limitRefusal, mayModerate } from '../core/moderation.js';
-import type { ModerationOptions } from '../core/moderation.js';
-import { heldTtlMs, maxHeldPerUser } from '../core/moderation-service.js';
-import { isDefaultModeration, nextExpiry, prune } from '../core/moderation-state.js';
-import type { RoomModeration } from '../core/moderation-state.js';
-import { globalFilter } from '../core/moderation-store.js';
-import type { ModerationStore, ModerationWatcher } from '../core/moderation-store.js';
-import { roomOfSubject, subjects } from '../core/subjects.js';
-import type { Subscription } from '../core/bus.js';
-import { WordFilter, mask } from '../core/word-filter.js';
-import { CloseCode } from './close-codes.js';
+import { Roles } from '../domain/auth.js';
+import type { Identity, RoleName } from '../domain/auth.js';
+import { actionEvent, heldTtlMs, isActionRefusal, isEmoteOnly, limitRefusal, maxHeldPerUser, mayModerate } from '../domain/moderation.js';
+import type { ModerationOptions } from '../domain/moderation.js';
+import { isDefaultModeration, nextExpiry, prune } from '../domain/moderation-state.js';
+import type { RoomModeration } from '../domain/moderation-state.js';
+import { globalFilter } from '../domain/moderation-store.js';
+import type { ModerationStore, ModerationWatcher } from '../domain/moderation-store.js';
+import { roomOfSubject, subjects } from '../domain/subjects.js';
+import type { Subscription } from '../domain/bus.js';
+import { WordFilter, mask } from '../domain/word-filter.js';
+import { CloseCode } from '../domain/close-codes.js';
 import { onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { AdmissionVerdict, DanmakuVerdict, EdgeContext, EdgeExtension, FrameHandler } from './extensions.js';

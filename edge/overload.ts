@@ -19,7 +19,7 @@
  * Optionally, identical short danmaku of one window are merged first into one
  * event with `merged = n` ("233 x12").
  */
-import { eventKindField, KindField } from '../core/event-kind.js';
+import { eventKindField, KindField } from '../domain/event-kind.js';
 import { v1 } from '../proto/index.js';
 import { codePointLength } from './validate.js';
 

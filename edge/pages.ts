@@ -3,20 +3,9 @@
  * demo page (with a token minted for the visitor) and the OBS overlay page.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Route } from './http.js';
-
-/** The package root, found from this file whether it runs from source or from dist/. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
+import { join } from 'node:path';
+import type { Route } from '../domain/http.js';
+import { packageRoot } from '../domain/paths.js';
 
 /** Escapes a value for an HTML attribute or text. */
 export function escapeHtml(value: string): string {

@@ -4,11 +4,11 @@
  * status and a reason a person can read.
  */
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import { verifyTokenSync } from '../core/auth.js';
-import type { Identity } from '../core/auth.js';
-import type { Config } from '../core/config.js';
-import { CoreErrorCode, TokenError } from '../core/errors.js';
-import { isValidRoomId } from '../core/subjects.js';
+import { verifyTokenSync } from '../domain/auth.js';
+import type { Identity } from '../domain/auth.js';
+import type { Config } from '../domain/config.js';
+import { CoreErrorCode, TokenError } from '../domain/errors.js';
+import { isValidRoomId } from '../domain/subjects.js';
 import { guestIdentity, newConn } from './connection.js';
 import type { EdgeExtension } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';

@@ -1,8 +1,10 @@
 // Builds everything `npm start` runs: TypeScript to dist/, the generated
 // protobuf module beside it, and the widget bundle.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 
+// Files moved or deleted in the source must not live on in dist/ from an older build.
+for (const dir of ['bin', 'core', 'domain', 'edge', 'proto']) rmSync(`dist/${dir}`, { recursive: true, force: true });
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 mkdirSync('dist/proto/gen', { recursive: true });
 cpSync('proto/gen/barrage.js', 'dist/proto/gen/barrage.js');

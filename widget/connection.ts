@@ -8,7 +8,7 @@
  * Events that take a seq (chat, paid, control) are delivered once: history
  * may interleave with live batches, and a resume may replay what was seen.
  */
-import { shouldReconnect } from '../edge/close-codes.js';
+import { shouldReconnect } from '../domain/close-codes.js';
 import { decodeServerFrame, encodeClientFrame } from './wire.js';
 import type { Batch, ClientFrame, ServerFrame, Welcome, WireErrorFrame, WireEvent } from './wire.js';
 

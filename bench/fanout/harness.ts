@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { mintToken } from '../../core/auth.js';
+import { mintToken } from '../../domain/auth.js';
 import { Histogram } from '../lib/histogram.js';
 import { ProcessMeter, rssBytes } from '../lib/proc.js';
 import { Opcode, RawWs } from '../lib/raw-ws.js';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mintToken } from '../../core/auth.js';
+import { mintToken } from '../../domain/auth.js';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import { Histogram } from '../lib/histogram.js';
 import { freePort } from '../lib/ports.js';

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { mintToken } from '../../core/auth.js';
+import { mintToken } from '../../domain/auth.js';
 import { SkipReason, v1 } from '../../proto/index.js';
 
 const { values } = parseArgs({

@@ -10,11 +10,11 @@ import { parseArgs } from 'node:util';
 import { v1 } from '../../proto/index.js';
 import type { Conn } from '../../edge/connection.js';
 import { EdgeModeration } from '../../edge/moderation.js';
-import { MemoryModerationStore } from '../../core/moderation-store-memory.js';
-import { globalFilter } from '../../core/moderation-store.js';
+import { MemoryModerationStore } from '../../domain/moderation-store-memory.js';
+import { globalFilter } from '../../domain/moderation-store.js';
 import { validateDanmaku } from '../../edge/validate.js';
 import type { ValidDanmaku } from '../../edge/validate.js';
-import { WordFilter } from '../../core/word-filter.js';
+import { WordFilter } from '../../domain/word-filter.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '200000' } } });
 const messages = Number(values.messages);

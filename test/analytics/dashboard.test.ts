@@ -13,9 +13,9 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSingleProcess } from '../../bin/app.js';
 import type { SingleProcess } from '../../bin/app.js';
-import { loadConfig } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
-import { subjects } from '../../core/subjects.js';
+import { loadConfig } from '../../domain/config.js';
+import { createLogger } from '../../domain/logger.js';
+import { subjects } from '../../domain/subjects.js';
 import { encode } from './events.js';
 import { promValue } from '../helpers/metrics.js';
 

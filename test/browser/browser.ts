@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../bench/lib/chromium.js';
 import type { Browser, Page } from 'playwright-core';
 import { v1 } from '../../proto/index.js';
-import { subjects } from '../../core/subjects.js';
+import { subjects } from '../../domain/subjects.js';
 import type { TestServer } from '../helpers/server.js';
 
 /** Builds dist/widget/widget.js (the server reads it when it starts). */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { mintToken } from '../../core/auth.js';
+import { mintToken } from '../../domain/auth.js';
 import { testSecret } from '../helpers/server.js';
 import { buildWidget, launchBrowser, waitForTexts } from './browser.js';
 import { TestClient } from '../helpers/client.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RawWs } from '../../bench/lib/raw-ws.js';
 import type { FrameSink } from '../../bench/lib/raw-ws.js';
-import { mintToken } from '../../core/auth.js';
+import { mintToken } from '../../domain/auth.js';
 import { TestClient } from '../helpers/client.js';
 import { scrape } from '../helpers/metrics.js';
 import { startCli } from '../helpers/process.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusError, CoreErrorCode } from '../../core/errors.js';
+import { BusError, CoreErrorCode } from '../../domain/errors.js';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';

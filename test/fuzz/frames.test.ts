@@ -20,7 +20,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import type { RoleName } from '../../core/auth.js';
+import type { RoleName } from '../../domain/auth.js';
 import { TestClient } from '../helpers/client.js';
 import { RawWs } from '../helpers/raw-ws.js';
 import { startTestServer } from '../helpers/server.js';

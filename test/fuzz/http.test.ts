@@ -9,8 +9,8 @@
  * answers 2xx; the process stays up (no uncaught exception or unhandled
  * rejection); `/healthz` keeps answering 200; no internal error is counted.
  *
- * The routes are read from core/moderation-api.ts, core/gifts-api.ts,
- * core/analytics-api.ts, edge/pages.ts and edge/server.ts; the ones the
+ * The routes are read from core/http/moderation-api.ts, core/http/gifts-api.ts,
+ * core/http/analytics-api.ts, edge/pages.ts and edge/server.ts; the ones the
  * design brief names that are not built yet are sent too (they must 404).
  */
 import { request } from 'node:http';

@@ -10,7 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { CloseCode } from '../../edge/close-codes.js';
+import { CloseCode } from '../../domain/close-codes.js';
 
 /** The seed of every property: fixed by default so a CI failure replays; `FUZZ_SEED=<n>` explores. */
 export const fuzzSeed = process.env['FUZZ_SEED'] ? Number(process.env['FUZZ_SEED']) : 0x0ba5e;
@@ -41,7 +41,7 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   }
 }
 
-/** Every close code the edge documents (edge/close-codes.ts): a close with any other code is a finding. */
+/** Every close code the edge documents (domain/close-codes.ts): a close with any other code is a finding. */
 export const documentedCloseCodes: ReadonlySet<number> = new Set(Object.values(CloseCode));
 
 /** What went wrong in the process while a suite ran. */

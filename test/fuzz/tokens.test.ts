@@ -16,10 +16,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import { verifyToken } from '../../core/auth.js';
-import type { Identity } from '../../core/auth.js';
-import { CoreErrorCode, TokenError } from '../../core/errors.js';
-import { isValidRoomId } from '../../core/subjects.js';
+import { verifyToken } from '../../domain/auth.js';
+import type { Identity } from '../../domain/auth.js';
+import { CoreErrorCode, TokenError } from '../../domain/errors.js';
+import { isValidRoomId } from '../../domain/subjects.js';
 import { roleToWire } from '../../edge/connection.js';
 import { startTestServer, testSecret } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadGiftConfig, tierOf } from '../../core/config-gifts.js';
-import { ConfigError } from '../../core/errors.js';
+import { loadGiftConfig, tierOf } from '../../domain/config-gifts.js';
+import { ConfigError } from '../../domain/errors.js';
 import { v1 } from '../../proto/index.js';
 import { ChatAllowance, planWindow } from '../../edge/overload.js';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkipReason, v1 } from '../../proto/index.js';
-import { subjects } from '../../core/subjects.js';
+import { subjects } from '../../domain/subjects.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/client.js';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
-import { mintReceipt } from '../../core/receipts.js';
+import { mintReceipt } from '../../domain/receipts.js';
 import { startNats } from '../nats/helpers/nats-server.js';
 import type { NatsSetup } from '../nats/helpers/nats-server.js';
 import { RoleProcess, token } from '../nats/helpers/roles.js';

@@ -4,12 +4,12 @@
  */
 import { startSingleProcess } from '../../bin/app.js';
 import type { SingleProcess } from '../../bin/app.js';
-import { mintToken } from '../../core/auth.js';
-import type { MintOptions } from '../../core/auth.js';
-import { loadConfig } from '../../core/config.js';
-import { loadGiftConfig } from '../../core/config-gifts.js';
-import type { Config } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
+import { mintToken } from '../../domain/auth.js';
+import type { MintOptions } from '../../domain/auth.js';
+import { loadConfig } from '../../domain/config.js';
+import { loadGiftConfig } from '../../domain/config-gifts.js';
+import type { Config } from '../../domain/config.js';
+import { createLogger } from '../../domain/logger.js';
 
 /** The secret every test server and token uses. */
 export const testSecret = 'test-secret-test-secret-test-secret-0123456789';

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { registerAnalyticsMetrics } from '../../core/analytics-metrics.js';
-import { emptySinkStats } from '../../core/analytics-sink.js';
-import { coreMetrics } from '../../core/core-http.js';
+import { registerAnalyticsMetrics } from '../../core/analytics/analytics-metrics.js';
+import { emptySinkStats } from '../../core/analytics/analytics-sink.js';
+import { coreMetrics } from '../../core/http/core-http.js';
 import { EdgeMetrics } from '../../edge/metrics.js';
 
 interface Panel {
@@ -89,7 +89,7 @@ describe('operations doc - docs/operations.md', () => {
   it('operations doc - lists every edge metric and every configuration variable the code reads', async () => {
     const { edge } = await exported();
     for (const name of edge) expect(operations, name).toContain('`' + name + '`');
-    const readers = ['core/config.ts', 'core/config-nats.ts', 'core/analytics.ts', 'core/api.ts', 'core/moderation.ts'];
+    const readers = ['domain/config.ts', 'domain/config-nats.ts', 'core/analytics/analytics.ts', 'domain/http.ts', 'domain/moderation.ts'];
     const sources = readers.map((f) => readFileSync(f, 'utf8')).join('\n');
     const vars = new Set([...sources.matchAll(/env\['([A-Z_]+)'\]|(?:int|envInt|bool)\(env, '([A-Z_]+)'/g)].map((m) => m[1] ?? m[2]));
     expect(vars.size).toBeGreaterThan(20);

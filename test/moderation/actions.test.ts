@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
-import type { RoleName } from '../../core/auth.js';
-import { CloseCode } from '../../edge/close-codes.js';
+import type { RoleName } from '../../domain/auth.js';
+import { CloseCode } from '../../domain/close-codes.js';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';

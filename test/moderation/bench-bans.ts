@@ -11,9 +11,9 @@
  */
 import { parseArgs } from 'node:util';
 import { startSingleProcess } from '../../bin/app.js';
-import { loadConfig } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
-import { subjects } from '../../core/subjects.js';
+import { loadConfig } from '../../domain/config.js';
+import { createLogger } from '../../domain/logger.js';
+import { subjects } from '../../domain/subjects.js';
 import { v1 } from '../../proto/index.js';
 import { testSecret } from '../helpers/server.js';
 

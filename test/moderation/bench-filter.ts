@@ -9,8 +9,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startSingleProcess } from '../../bin/app.js';
-import { loadConfig } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
+import { loadConfig } from '../../domain/config.js';
+import { createLogger } from '../../domain/logger.js';
 import type { Conn } from '../../edge/connection.js';
 import type { ValidDanmaku } from '../../edge/validate.js';
 import { testSecret } from '../helpers/server.js';

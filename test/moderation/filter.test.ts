@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import { applyControl, decodeModeration, emptyModeration, encodeModeration, moderationJson, prune } from '../../core/moderation-state.js';
-import { WordFilter, mask } from '../../core/word-filter.js';
+import { applyControl, decodeModeration, emptyModeration, encodeModeration, moderationJson, prune } from '../../domain/moderation-state.js';
+import { WordFilter, mask } from '../../domain/word-filter.js';
 
 const filter = new WordFilter(['fuck', 'shit', 'ass', '傻逼', '操你妈', 'nigg*', '*cunt*', '씨발'], ['k+i+l+l+y+o+u+']);
 

@@ -8,14 +8,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import { NatsBus } from '../../core/bus-nats.js';
-import { createLogger } from '../../core/logger.js';
-import { moderationOptionsFromEnv } from '../../core/moderation.js';
-import { ModerationService } from '../../core/moderation-service.js';
-import { encodeModeration, maxBansPerRoomLimit } from '../../core/moderation-state.js';
-import type { RoomModeration } from '../../core/moderation-state.js';
-import { KvModerationStore } from '../../core/moderation-store-kv.js';
-import { subjects } from '../../core/subjects.js';
+import { NatsBus } from '../../domain/bus-nats.js';
+import { createLogger } from '../../domain/logger.js';
+import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import { ModerationService } from '../../core/moderation/moderation-service.js';
+import { encodeModeration, maxBansPerRoomLimit } from '../../domain/moderation-state.js';
+import type { RoomModeration } from '../../domain/moderation-state.js';
+import { KvModerationStore } from '../../domain/moderation-store-kv.js';
+import { subjects } from '../../domain/subjects.js';
 import { startNats } from '../nats/helpers/nats-server.js';
 import type { NatsSetup } from '../nats/helpers/nats-server.js';
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../proto/index.js';
-import { CloseCode } from '../../edge/close-codes.js';
+import { CloseCode } from '../../domain/close-codes.js';
 import { TestClient } from '../helpers/client.js';
 import { startNats } from '../nats/helpers/nats-server.js';
 import type { NatsSetup } from '../nats/helpers/nats-server.js';

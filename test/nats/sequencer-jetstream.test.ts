@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsBus } from '../../core/bus-nats.js';
-import { createLogger } from '../../core/logger.js';
-import { JetStreamSequencer } from '../../core/sequencer-jetstream.js';
+import { NatsBus } from '../../domain/bus-nats.js';
+import { createLogger } from '../../domain/logger.js';
+import { JetStreamSequencer } from '../../core/sequencing/sequencer-jetstream.js';
 import { v1 } from '../../proto/index.js';
 import { startNats } from './helpers/nats-server.js';
 import type { NatsSetup } from './helpers/nats-server.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mintToken } from '../../core/auth.js';
+import { mintToken } from '../../domain/auth.js';
 import { TestClient } from '../helpers/client.js';
 import { startCli } from '../helpers/process.js';
 

@@ -4,7 +4,7 @@
  * analytics-sink.test.ts and test/analytics).
  */
 import { describe, expect, it } from 'vitest';
-import { CounterPolicy, onlineSampleMs } from '../../core/analytics-counters.js';
+import { CounterPolicy, onlineSampleMs } from '../../core/analytics/analytics-counters.js';
 import { v1 } from '../../proto/index.js';
 import { encode } from '../analytics/events.js';
 

@@ -4,8 +4,8 @@
  * guess, on anything else: other kinds, truncated or mutated bytes.
  */
 import { describe, expect, it } from 'vitest';
-import { NOT_HANDLED, ROW_OVERHEAD, writeDanmakuRow } from '../../core/analytics-fast-row.js';
-import { eventRow } from '../../core/analytics-rows.js';
+import { NOT_HANDLED, ROW_OVERHEAD, writeDanmakuRow } from '../../core/analytics/analytics-fast-row.js';
+import { eventRow } from '../../core/analytics/analytics-rows.js';
 import type { v1 } from '../../proto/index.js';
 import { encode, everyKind } from '../analytics/events.js';
 

@@ -2,8 +2,8 @@
  * Analytics options from the environment: the retention a process applies.
  */
 import { describe, expect, it } from 'vitest';
-import { analyticsOptionsFromEnv } from '../../core/analytics.js';
-import { ConfigError } from '../../core/errors.js';
+import { analyticsOptionsFromEnv } from '../../core/analytics/analytics.js';
+import { ConfigError } from '../../domain/errors.js';
 
 const config = { apiKey: 'k', apiKeyDerived: false };
 const ttlOf = (value: string | undefined): number | undefined => {

@@ -7,11 +7,11 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AnalyticsSink } from '../../core/analytics-sink.js';
-import type { SinkOptions } from '../../core/analytics-sink.js';
-import type { EventSource, SourceDeliver } from '../../core/analytics-source.js';
-import { AnalyticsEngine } from '../../core/analytics-store.js';
-import type { AnalyticsStore } from '../../core/analytics-store.js';
+import { AnalyticsSink } from '../../core/analytics/analytics-sink.js';
+import type { SinkOptions } from '../../core/analytics/analytics-sink.js';
+import type { EventSource, SourceDeliver } from '../../core/analytics/analytics-source.js';
+import { AnalyticsEngine } from '../../core/analytics/analytics-store.js';
+import type { AnalyticsStore } from '../../core/analytics/analytics-store.js';
 import { encode } from '../analytics/events.js';
 
 /** Records every insert; fails while `down` is set. */

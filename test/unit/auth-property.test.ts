@@ -9,7 +9,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isCanonicalBase64url, mintToken, verifyToken, verifyTokenSync } from '../../core/auth.js';
+import { isCanonicalBase64url, mintToken, verifyToken, verifyTokenSync } from '../../domain/auth.js';
 
 const secret = new TextEncoder().encode('unit-secret-unit-secret-unit-secret-0123');
 const room = 'r1';

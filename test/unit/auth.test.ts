@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { mintToken, verifyToken, verifyTokenSync } from '../../core/auth.js';
-import { mintReceipt } from '../../core/receipts.js';
+import { mintToken, verifyToken, verifyTokenSync } from '../../domain/auth.js';
+import { mintReceipt } from '../../domain/receipts.js';
 
 const secret = new TextEncoder().encode('unit-secret-unit-secret-unit-secret-0123');
 const other = new TextEncoder().encode('other-secret-other-secret-other-secret-99');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../core/bus-memory.js';
+import { MemoryBus } from '../../domain/bus-memory.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -3,9 +3,9 @@
  * core's counter filter) agrees with decoding it, and refuses what it cannot read.
  */
 import { describe, expect, it } from 'vitest';
-import { isCounter } from '../../core/analytics-source-jetstream.js';
-import { eventKindField, KindField } from '../../core/event-kind.js';
-import { classOf, EventClass } from '../../core/sequencer.js';
+import { isCounter } from '../../core/analytics/analytics-source-jetstream.js';
+import { eventKindField, KindField } from '../../domain/event-kind.js';
+import { classOf, EventClass } from '../../core/sequencing/sequencer.js';
 import { isChat } from '../../edge/overload.js';
 import { v1 } from '../../proto/index.js';
 import { encode, everyKind } from '../analytics/events.js';

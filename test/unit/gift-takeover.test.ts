@@ -3,13 +3,13 @@
  * store the event a second time when the dead core had already stored it.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../core/bus-memory.js';
-import { loadGiftConfig } from '../../core/config-gifts.js';
-import type { Claim, GiftLedger, LedgerRecord } from '../../core/gift-ledger.js';
-import { GiftService } from '../../core/gifts.js';
-import { createLogger } from '../../core/logger.js';
-import { MemorySequencer } from '../../core/sequencer-memory.js';
-import { subjects } from '../../core/subjects.js';
+import { MemoryBus } from '../../domain/bus-memory.js';
+import { loadGiftConfig } from '../../domain/config-gifts.js';
+import type { Claim, GiftLedger, LedgerRecord } from '../../core/gifts/gift-ledger.js';
+import { GiftService } from '../../core/gifts/gifts.js';
+import { createLogger } from '../../domain/logger.js';
+import { MemorySequencer } from '../../core/sequencing/sequencer-memory.js';
+import { subjects } from '../../domain/subjects.js';
 import { v1 } from '../../proto/index.js';
 
 /** A ledger whose every claim is a takeover of a claim made at `at` (what KvGiftLedger answers after a core died). */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import { encodeHistoryReply, historyFrameOf, readHistoryReply } from '../../core/history-wire.js';
+import { encodeHistoryReply, historyFrameOf, readHistoryReply } from '../../domain/history-wire.js';
 import { WireError } from '../../proto/wire.js';
-import { RoomLog, answerHistory } from '../../core/sequencer.js';
+import { RoomLog, answerHistory } from '../../core/sequencing/sequencer.js';
 
 const event = (seq: number, text: string) => v1.Event.encode({ seq, room: 'r', tsMs: 1_700_000_000_000 + seq, danmaku: { text } }).finish();
 

@@ -5,16 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import type { AnalyticsQueries } from '../../core/analytics-queries.js';
-import { MemoryBus } from '../../core/bus-memory.js';
-import { moderationOptionsFromEnv } from '../../core/moderation.js';
-import { moderationRoutes } from '../../core/moderation-api.js';
-import { applyControl, emptyModeration } from '../../core/moderation-state.js';
-import type { RoomModeration } from '../../core/moderation-state.js';
-import { MemoryModerationStore } from '../../core/moderation-store-memory.js';
-import { globalFilter } from '../../core/moderation-store.js';
-import { subjects } from '../../core/subjects.js';
-import type { RouteResponse } from '../../edge/http.js';
+import type { AnalyticsQueries } from '../../core/analytics/analytics-queries.js';
+import { MemoryBus } from '../../domain/bus-memory.js';
+import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import { moderationRoutes } from '../../core/http/moderation-api.js';
+import { applyControl, emptyModeration } from '../../domain/moderation-state.js';
+import type { RoomModeration } from '../../domain/moderation-state.js';
+import { MemoryModerationStore } from '../../domain/moderation-store-memory.js';
+import { globalFilter } from '../../domain/moderation-store.js';
+import { subjects } from '../../domain/subjects.js';
+import type { RouteResponse } from '../../domain/http.js';
 
 const key = 'test-api-key';
 /** An answer's JSON body: an error, or whatever the route returns. */

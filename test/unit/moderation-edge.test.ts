@@ -8,16 +8,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
-import type { Identity, RoleName } from '../../core/auth.js';
-import { MemoryBus } from '../../core/bus-memory.js';
-import type { Config } from '../../core/config.js';
-import { createLogger } from '../../core/logger.js';
-import { moderationOptionsFromEnv } from '../../core/moderation.js';
-import { maxHeldPerUser } from '../../core/moderation-service.js';
-import { applyControl, emptyModeration } from '../../core/moderation-state.js';
-import type { RoomModeration } from '../../core/moderation-state.js';
-import { MemoryModerationStore } from '../../core/moderation-store-memory.js';
-import { subjects } from '../../core/subjects.js';
+import type { Identity, RoleName } from '../../domain/auth.js';
+import { MemoryBus } from '../../domain/bus-memory.js';
+import type { Config } from '../../domain/config.js';
+import { createLogger } from '../../domain/logger.js';
+import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import { maxHeldPerUser } from '../../domain/moderation.js';
+import { applyControl, emptyModeration } from '../../domain/moderation-state.js';
+import type { RoomModeration } from '../../domain/moderation-state.js';
+import { MemoryModerationStore } from '../../domain/moderation-store-memory.js';
+import { subjects } from '../../domain/subjects.js';
 import type { Conn, Socket } from '../../edge/connection.js';
 import type { EdgeContext } from '../../edge/extensions.js';
 import type { EdgeMetrics } from '../../edge/metrics.js';

@@ -6,12 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
-import { MemoryBus } from '../../core/bus-memory.js';
-import { createLogger } from '../../core/logger.js';
-import { moderationOptionsFromEnv } from '../../core/moderation.js';
-import { ModerationService, heldTtlMs, maxHeldPerUser } from '../../core/moderation-service.js';
-import { MemoryModerationStore } from '../../core/moderation-store-memory.js';
-import { subjects } from '../../core/subjects.js';
+import { MemoryBus } from '../../domain/bus-memory.js';
+import { createLogger } from '../../domain/logger.js';
+import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import { ModerationService } from '../../core/moderation/moderation-service.js';
+import { heldTtlMs, maxHeldPerUser } from '../../domain/moderation.js';
+import { MemoryModerationStore } from '../../domain/moderation-store-memory.js';
+import { subjects } from '../../domain/subjects.js';
 
 const idleMs = 600_000;
 let services: ModerationService[] = [];

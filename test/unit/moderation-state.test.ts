@@ -16,8 +16,8 @@ import {
   moderationJson,
   prune,
   storedSeq,
-} from '../../core/moderation-state.js';
-import { actionEvent, isActionRefusal, limitRefusal, moderationOptionsFromEnv } from '../../core/moderation.js';
+} from '../../domain/moderation-state.js';
+import { actionEvent, isActionRefusal, limitRefusal, moderationOptionsFromEnv } from '../../domain/moderation.js';
 
 const day = 86_400_000;
 const ev = (seq: number, ts: number, e: v1.IEvent) => v1.Event.create({ seq, tsMs: ts, room: 'r', ...e });

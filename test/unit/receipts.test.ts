@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { mintToken } from '../../core/auth.js';
-import { mintReceipt, verifyReceipt } from '../../core/receipts.js';
+import { mintToken } from '../../domain/auth.js';
+import { mintReceipt, verifyReceipt } from '../../domain/receipts.js';
 
 const secret = new TextEncoder().encode('unit-secret-unit-secret-unit-secret-0123');
 const expect1 = { room: 'r1', userId: 'u1', maxTtlSeconds: 600 };

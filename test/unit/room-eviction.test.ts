@@ -3,14 +3,14 @@
  * made up by a guest, do not cost memory (or a walk every second) for good.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../core/bus-memory.js';
-import { loadGiftConfig } from '../../core/config-gifts.js';
-import { MemoryGiftLedger } from '../../core/gift-ledger-memory.js';
-import { GiftService } from '../../core/gifts.js';
-import { LikeCounter } from '../../core/likes.js';
-import { createLogger } from '../../core/logger.js';
-import { MemorySequencer } from '../../core/sequencer-memory.js';
-import { subjects } from '../../core/subjects.js';
+import { MemoryBus } from '../../domain/bus-memory.js';
+import { loadGiftConfig } from '../../domain/config-gifts.js';
+import { MemoryGiftLedger } from '../../core/gifts/gift-ledger-memory.js';
+import { GiftService } from '../../core/gifts/gifts.js';
+import { LikeCounter } from '../../core/likes/likes.js';
+import { createLogger } from '../../domain/logger.js';
+import { MemorySequencer } from '../../core/sequencing/sequencer-memory.js';
+import { subjects } from '../../domain/subjects.js';
 import { v1 } from '../../proto/index.js';
 
 const idleMs = 60_000;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../core/bus-memory.js';
-import { createLogger } from '../../core/logger.js';
-import { MemorySequencer } from '../../core/sequencer-memory.js';
-import { subjects } from '../../core/subjects.js';
+import { MemoryBus } from '../../domain/bus-memory.js';
+import { createLogger } from '../../domain/logger.js';
+import { MemorySequencer } from '../../core/sequencing/sequencer-memory.js';
+import { subjects } from '../../domain/subjects.js';
 import { v1 } from '../../proto/index.js';
 
 function setup(retainEvents = 10, joinHistory = 3) {

@@ -5,7 +5,7 @@
  * here until its timeout: that is the failure, no timing is asserted.
  */
 import { describe, expect, it } from 'vitest';
-import { WordFilter, mask, maxPatternProgram, patternsProblem } from '../../core/word-filter.js';
+import { WordFilter, mask, maxPatternProgram, patternsProblem } from '../../domain/word-filter.js';
 
 describe('word filter - linear patterns', () => {
   it('word filter - (a+)+$ against 30 a and a b returns with no match (exponential for a backtracking engine); against 30 a and ! it matches', () => {

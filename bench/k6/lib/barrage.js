@@ -89,7 +89,7 @@ function b64json(value) {
   return encoding.b64encode(JSON.stringify(value), 'rawurl');
 }
 
-/** Signs an HS256 viewer token the way a site's backend does (core/auth.ts). */
+/** Signs an HS256 viewer token the way a site's backend does (domain/auth.ts). */
 export function mintToken(key, claims) {
   const now = Math.floor(Date.now() / 1000);
   const head = b64json({ alg: 'HS256', typ: 'JWT' });

@@ -7,7 +7,7 @@
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { v1 } from '../../../proto/index.js';
-import { subjects } from '../../../core/subjects.js';
+import { subjects } from '../../../domain/subjects.js';
 
 /** A NATS connection that publishes notices into rooms. */
 export class Injector {

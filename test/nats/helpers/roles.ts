@@ -4,8 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mintToken } from '../../../core/auth.js';
-import type { MintOptions } from '../../../core/auth.js';
+import { mintToken } from '../../../domain/auth.js';
+import type { MintOptions } from '../../../domain/auth.js';
 import { testSecret } from '../../helpers/server.js';
 
 /** A running role process. */

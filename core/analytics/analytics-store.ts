@@ -8,7 +8,7 @@
  * so the schema (`analytics-schema.ts`) and the queries
  * (`analytics-queries.ts`) are written once and run unchanged on both.
  */
-import { BarrageError } from './errors.js';
+import { BarrageError } from '../../domain/errors.js';
 
 /** Which engine a store talks to. */
 export const AnalyticsEngine = {

@@ -13,11 +13,11 @@
  * zero), so a room liked once is not walked and pushed to forever.
  */
 import type { Logger } from 'pino';
-import { v1 } from '../proto/index.js';
-import type { Bus, BusHandler, Subscription } from './bus.js';
-import { counterHeartbeatMs, defaultRoomIdleMs } from './sequencer.js';
-import type { Sequencer } from './sequencer.js';
-import { subjects } from './subjects.js';
+import { v1 } from '../../proto/index.js';
+import type { Bus, BusHandler, Subscription } from '../../domain/bus.js';
+import { counterHeartbeatMs, defaultRoomIdleMs } from '../sequencing/sequencer.js';
+import type { Sequencer } from '../sequencing/sequencer.js';
+import { subjects } from '../../domain/subjects.js';
 
 /** A room's total is pushed at least this often once it is above zero. */
 export const likesHeartbeatMs = counterHeartbeatMs;

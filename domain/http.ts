@@ -1,10 +1,47 @@
 /**
- * What every `/api/v1` route for site backends shares: the API key check
+ * HTTP routes as both processes write them (the edge mounts them on
+ * uWebSockets.js, see edge/http.ts), and what every `/api/v1` route for site
+ * backends shares: the API key check
  * (`Authorization: Bearer <BARRAGE_API_KEY>`, compared in constant time) and
  * JSON answers, errors as `{ error: { code, message } }`.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { RouteRequest, RouteResponse } from '../edge/http.js';
+
+/** What a route handler sees of a request. */
+export interface RouteRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  params: string[];
+  body: Buffer;
+}
+
+/** What a route handler returns. */
+export interface RouteResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+}
+
+/** One route: a uWS pattern (`/api/v1/rooms/:room/gifts`) and its handler. */
+export interface Route {
+  method: 'get' | 'post' | 'put' | 'del' | 'any';
+  pattern: string;
+  handler: (req: RouteRequest) => RouteResponse | Promise<RouteResponse>;
+  /** Largest body accepted; larger bodies get 413. Default 64 KiB. */
+  maxBody?: number;
+  /**
+   * Checked on the headers before the body is read: false answers
+   * `unauthorized()` (or a plain 401) at once, so an anonymous client cannot
+   * make the server buffer bodies for routes it may not call.
+   */
+  authorize?: (headers: Readonly<Record<string, string>>) => boolean;
+  /** The 401 answer of `authorize`; a plain-text 401 without it. */
+  unauthorized?: () => RouteResponse;
+  /** Served without the `protect` check of `MountOptions` although under its prefix. */
+  public?: boolean;
+}
 
 /** The API key from `BARRAGE_API_KEY`, or a development key derived from the token secret. */
 export function apiKeyFromEnv(env: Record<string, string | undefined>, secret: Uint8Array): { key: string; derived: boolean } {

@@ -9,13 +9,13 @@
  * Idempotency-Key answers 200 with the first result (`Idempotent-Replayed:
  * true`) and shows nothing twice.
  */
-import { ErrorCode, v1 } from '../proto/index.js';
-import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
-import { bearerAuth, json, problem, unauthorized } from './api.js';
-import type { Bus } from './bus.js';
-import { maxUserIdLength } from './auth.js';
-import { fingerprintOf, maxIdempotencyKeyLength } from './gifts.js';
-import { isValidRoomId, subjects } from './subjects.js';
+import { ErrorCode, v1 } from '../../proto/index.js';
+import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
+import type { Bus } from '../../domain/bus.js';
+import { maxUserIdLength } from '../../domain/auth.js';
+import { fingerprintOf, maxIdempotencyKeyLength } from '../gifts/gifts.js';
+import { isValidRoomId, subjects } from '../../domain/subjects.js';
 
 /** How long the API waits for core before answering 503 (the site retries with the same key). */
 const apiTimeoutMs = 10_000;

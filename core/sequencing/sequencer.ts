@@ -10,8 +10,8 @@
  * retained-event ring, the history answer and the presence sum.
  */
 import type { Logger } from 'pino';
-import { v1 } from '../proto/index.js';
-import { encodeHistoryReply } from './history-wire.js';
+import { v1 } from '../../proto/index.js';
+import { encodeHistoryReply } from '../../domain/history-wire.js';
 
 /** Sequences room events and answers history requests over the bus. */
 export interface Sequencer {

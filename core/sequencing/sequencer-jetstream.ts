@@ -23,10 +23,10 @@
 import { nanos } from '@nats-io/transport-node';
 import { DiscardPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, PubAck, StoredMsg, StreamConfig } from '@nats-io/jetstream';
-import { v1 } from '../proto/index.js';
-import { BusStatus } from './bus.js';
-import type { Subscription } from './bus.js';
-import type { NatsBus } from './bus-nats.js';
+import { v1 } from '../../proto/index.js';
+import { BusStatus } from '../../domain/bus.js';
+import type { Subscription } from '../../domain/bus.js';
+import type { NatsBus } from '../../domain/bus-nats.js';
 import {
   EventClass,
   PresenceSum,
@@ -40,8 +40,8 @@ import {
   paidIdOf,
 } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
-import { logSubjects, roomOfSubject, subjects } from './subjects.js';
-import { backoffMs, sleep } from './retry.js';
+import { logSubjects, roomOfSubject, subjects } from '../../domain/subjects.js';
+import { backoffMs, sleep } from '../../domain/retry.js';
 
 /** Options of the JetStream sequencer. */
 export interface JetStreamSequencerOptions extends SequencerOptions {

@@ -16,19 +16,19 @@
  * published on the room's ingress; the site may name the person acting
  * (`actor: { id, name }`), else the actor is `site`.
  */
-import { v1 } from '../proto/index.js';
-import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
-import type { AnalyticsQueries } from './analytics-queries.js';
-import { bearerAuth, json, problem, unauthorized } from './api.js';
-import type { Bus } from './bus.js';
-import { actionEvent, defaultFilterMaxPatterns, defaultFilterMaxTerms, isActionRefusal, limitRefusal } from './moderation.js';
-import type { ModerationOptions } from './moderation.js';
-import { moderationJson } from './moderation-state.js';
-import type { RoomModeration } from './moderation-state.js';
-import { globalFilter } from './moderation-store.js';
-import type { ModerationStore } from './moderation-store.js';
-import { isValidRoomId, subjects } from './subjects.js';
-import { patternsProblem } from './word-filter.js';
+import { v1 } from '../../proto/index.js';
+import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import type { AnalyticsQueries } from '../analytics/analytics-queries.js';
+import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
+import type { Bus } from '../../domain/bus.js';
+import { actionEvent, defaultFilterMaxPatterns, defaultFilterMaxTerms, isActionRefusal, limitRefusal } from '../../domain/moderation.js';
+import type { ModerationOptions } from '../../domain/moderation.js';
+import { moderationJson } from '../../domain/moderation-state.js';
+import type { RoomModeration } from '../../domain/moderation-state.js';
+import { globalFilter } from '../../domain/moderation-store.js';
+import type { ModerationStore } from '../../domain/moderation-store.js';
+import { isValidRoomId, subjects } from '../../domain/subjects.js';
+import { patternsProblem } from '../../domain/word-filter.js';
 
 /** What the routes need. */
 export interface ModerationApiOptions {

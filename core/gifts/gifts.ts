@@ -17,15 +17,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ErrorCode, v1 } from '../proto/index.js';
-import type { Bus, Subscription } from './bus.js';
-import { tierOf } from './config-gifts.js';
-import type { GiftConfig } from './config-gifts.js';
+import { ErrorCode, v1 } from '../../proto/index.js';
+import type { Bus, Subscription } from '../../domain/bus.js';
+import { tierOf } from '../../domain/config-gifts.js';
+import type { GiftConfig } from '../../domain/config-gifts.js';
 import type { GiftLedger, LedgerRecord } from './gift-ledger.js';
-import { counterHeartbeatMs, defaultRoomIdleMs } from './sequencer.js';
-import type { Sequencer } from './sequencer.js';
-import { roomOfSubject, subjects } from './subjects.js';
-import { backoffMs, sleep } from './retry.js';
+import { counterHeartbeatMs, defaultRoomIdleMs } from '../sequencing/sequencer.js';
+import type { Sequencer } from '../sequencing/sequencer.js';
+import { roomOfSubject, subjects } from '../../domain/subjects.js';
+import { backoffMs, sleep } from '../../domain/retry.js';
 
 /** Longest Idempotency-Key a site may send to the gifts API (visible ASCII), as docs/api.md promises. */
 export const maxIdempotencyKeyLength = 200;

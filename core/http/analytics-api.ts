@@ -15,12 +15,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Route, RouteRequest, RouteResponse } from '../edge/http.js';
-import { packageRoot } from '../edge/pages.js';
-import type { AnalyticsQueries, RoomRange } from './analytics-queries.js';
-import type { SinkStats } from './analytics-sink.js';
-import { isValidRoomId } from './subjects.js';
-import { bearerAuth, json, problem, unauthorized } from './api.js';
+import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import { packageRoot } from '../../domain/paths.js';
+import type { AnalyticsQueries, RoomRange } from '../analytics/analytics-queries.js';
+import type { SinkStats } from '../analytics/analytics-sink.js';
+import { isValidRoomId } from '../../domain/subjects.js';
+import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 
 /** What the routes need. */
 export interface AnalyticsApiOptions {

@@ -34,7 +34,7 @@ import { eventColumns } from './analytics-schema.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import { sqlIdent } from './analytics-store.js';
 import type { EventSource } from './analytics-source.js';
-import { sleep } from './retry.js';
+import { sleep } from '../../domain/retry.js';
 
 /** Limits and timings of the sink. */
 export interface SinkOptions {

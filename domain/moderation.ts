@@ -230,3 +230,9 @@ export function isEmoteOnly(text: string, emotes: readonly string[]): boolean {
   for (const e of emotes) rest = rest.split(e).join(' ');
   return rest.trim() === '';
 }
+
+/** Held danmaku kept per user per room (that user's oldest dropped first): one user cannot push the others' out. */
+export const maxHeldPerUser = 3;
+
+/** Held danmaku older than this are dropped. */
+export const heldTtlMs = 30 * 60_000;

@@ -9,9 +9,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { registerAnalyticsMetrics } from './analytics-metrics.js';
-import { registerLogMetrics } from './log-metrics.js';
-import type { SinkStats } from './analytics-sink.js';
+import { registerAnalyticsMetrics } from '../analytics/analytics-metrics.js';
+import { registerLogMetrics } from '../../domain/log-metrics.js';
+import type { SinkStats } from '../analytics/analytics-sink.js';
 
 /** What core's HTTP server reports. */
 export interface CoreHttpOptions {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { apiKeyFromEnv } from './api.js';
+import { apiKeyFromEnv } from './http.js';
 import { ConfigError } from './errors.js';
 import { defaultLogBufferBytes } from './logger.js';
 
@@ -47,7 +47,7 @@ export interface Config {
   logLevel: string;
   /** Log output that may wait for a slow stdout reader before lines are dropped (never blocks the loop). */
   logBufferBytes: number;
-  /** SIGTERM/SIGINT to the process being gone, enforced from a watchdog thread (core/shutdown-watchdog.ts). */
+  /** SIGTERM/SIGINT to the process being gone, enforced from a watchdog thread (bin/shutdown-watchdog.ts). */
   shutdownDeadlineMs: number;
   /** Key site backends send as `Authorization: Bearer <key>` on /api/v1. */
   apiKey: string;

@@ -17,14 +17,14 @@
  */
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Route } from '../edge/http.js';
-import { analyticsRoutes } from './analytics-api.js';
+import type { Route } from '../../domain/http.js';
+import { analyticsRoutes } from '../http/analytics-api.js';
 import { AnalyticsQueries } from './analytics-queries.js';
 import { AnalyticsRetention } from './analytics-retention.js';
 import { migrate } from './analytics-schema.js';
 import type { MigrationReport } from './analytics-schema.js';
-import type { Config } from './config.js';
-import { ConfigError } from './errors.js';
+import type { Config } from '../../domain/config.js';
+import { ConfigError } from '../../domain/errors.js';
 import { AnalyticsSink } from './analytics-sink.js';
 import type { SinkOptions } from './analytics-sink.js';
 import type { EventSource } from './analytics-source.js';

@@ -28,22 +28,18 @@
  * worst case (idempotent: the state is the same).
  */
 import type { Logger } from 'pino';
-import { v1 } from '../proto/index.js';
-import type { Bus, Subscription } from './bus.js';
-import { KindField, eventKindField } from './event-kind.js';
-import { stateLimitsOf } from './moderation.js';
-import type { ModerationOptions } from './moderation.js';
-import { applyControl, changesState, emptyModeration, entryCount, prune } from './moderation-state.js';
-import type { RoomModeration, StateLimits } from './moderation-state.js';
-import type { ModerationStore } from './moderation-store.js';
-import { roomOfSubject, subjects } from './subjects.js';
+import { v1 } from '../../proto/index.js';
+import type { Bus, Subscription } from '../../domain/bus.js';
+import { KindField, eventKindField } from '../../domain/event-kind.js';
+import { heldTtlMs, maxHeldPerUser, stateLimitsOf } from '../../domain/moderation.js';
+import type { ModerationOptions } from '../../domain/moderation.js';
+import { applyControl, changesState, emptyModeration, entryCount, prune } from '../../domain/moderation-state.js';
+import type { RoomModeration, StateLimits } from '../../domain/moderation-state.js';
+import type { ModerationStore } from '../../domain/moderation-store.js';
+import { roomOfSubject, subjects } from '../../domain/subjects.js';
 
 /** Held danmaku kept per room (oldest dropped first). */
 export const maxHeldPerRoom = 200;
-/** Held danmaku kept per user per room (that user's oldest dropped first): one user cannot push the others' out. */
-export const maxHeldPerUser = 3;
-/** Held danmaku older than this are dropped. */
-export const heldTtlMs = 30 * 60_000;
 /** Chat rate is measured over this many one-second ticks. */
 const rateWindow = 3;
 /** A failed state write is tried again after this long. */

@@ -5,8 +5,8 @@
  * accepted the batch holding it, and which can stop fetching when the sink's
  * buffer is full (a bus subscription cannot, so the sink spills to disk).
  */
-import type { Bus, Subscription } from './bus.js';
-import { subjects } from './subjects.js';
+import type { Bus, Subscription } from '../../domain/bus.js';
+import { subjects } from '../../domain/subjects.js';
 
 /** Called once per encoded `Event`; `handle` comes back in `ack` (undefined for a bus). */
 export type SourceDeliver = (data: Uint8Array, handle: unknown) => void;

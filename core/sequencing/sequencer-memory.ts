@@ -9,11 +9,11 @@
  * from the highest seq any forgotten room reached (one number, `floor`), so
  * every seq it hands out is above anything a client of a forgotten room saw.
  */
-import { v1 } from '../proto/index.js';
-import type { Bus, Subscription } from './bus.js';
+import { v1 } from '../../proto/index.js';
+import type { Bus, Subscription } from '../../domain/bus.js';
 import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs, paidIdOf } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
-import { roomOfSubject, subjects } from './subjects.js';
+import { roomOfSubject, subjects } from '../../domain/subjects.js';
 
 /** Assigns per-room sequence numbers in memory and answers history requests over the bus. */
 export class MemorySequencer implements Sequencer {

@@ -8,7 +8,7 @@
  * identity also includes `ts_ms`. The sorting key (room, ts, kind, seq,
  * ts_ms) holds both, which is what makes a replayed row collapse.
  */
-import { v1 } from '../proto/index.js';
+import { v1 } from '../../proto/index.js';
 
 /** The `kind` column: the proto's oneof field name, snake_case as in the .proto file. */
 const kindNames: Record<string, string> = {

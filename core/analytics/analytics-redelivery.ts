@@ -18,7 +18,7 @@ import { tsvUnescape } from './analytics-rows.js';
 import { eventColumns } from './analytics-schema.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import { sqlString, sqlUInt } from './analytics-store.js';
-import { counterKinds } from './sequencer.js';
+import { counterKinds } from '../sequencing/sequencer.js';
 
 const ROOM = eventColumns.indexOf('room');
 const SEQ = eventColumns.indexOf('seq');

@@ -24,8 +24,8 @@
  * leaderboard (only for rooms that had a gift, forgotten after
  * `boardMemoryMs` without one).
  */
-import { v1 } from '../proto/index.js';
-import { KindField, eventKindField, isCounterField } from './event-kind.js';
+import { v1 } from '../../proto/index.js';
+import { KindField, eventKindField, isCounterField } from '../../domain/event-kind.js';
 
 /** Online counts are stored at most once per room per this long: the rollup's minute. */
 export const onlineSampleMs = 60_000;
