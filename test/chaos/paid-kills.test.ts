@@ -36,107 +36,111 @@ describe('chaos - core and NATS SIGKILLed while gifts are posted', () => {
     await nats?.stop();
   });
 
-  it('chaos - every acknowledged gift reaches the viewer exactly once across a core kill and a NATS kill', async () => {
-    const watcher = await new Viewer((_n, since) => edge.wsUrl(room, undefined, since)).start();
-    const acknowledged = new Set<string>();
-    let unavailable = 0;
-    let timeouts = 0;
-    /** 503s saying another core holds the id's claim: a claim the killed core left pending. */
-    let busy = 0;
-    let replayed = 0;
+  it(
+    'chaos - every acknowledged gift reaches the viewer exactly once across a core kill and a NATS kill',
+    { timeout: 180_000 },
+    async () => {
+      const watcher = await new Viewer((_n, since) => edge.wsUrl(room, undefined, since)).start();
+      const acknowledged = new Set<string>();
+      let unavailable = 0;
+      let timeouts = 0;
+      /** 503s saying another core holds the id's claim: a claim the killed core left pending. */
+      let busy = 0;
+      let replayed = 0;
 
-    const unexpected: string[] = [];
+      const unexpected: string[] = [];
 
-    // The site's backend: retries with the same key until the API acknowledges.
-    const postGift = async (n: number): Promise<void> => {
-      for (;;) {
-        let res: Response | undefined;
-        try {
-          res = await fetch(`http://127.0.0.1:${edge.port}/api/v1/rooms/${room}/gifts`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': `c-${n}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ user: { id: `u${n % 30}` }, gift: 'heart' }),
-            signal: AbortSignal.timeout(10_000),
-          });
-        } catch (err) {
-          // A timeout while NATS is away is retried; anything else is a finding.
-          if ((err as Error).name === 'TimeoutError') timeouts++;
-          else unexpected.push(`c-${n}: ${(err as Error).message}`);
-        }
-        if (res) {
-          const text = await res.text();
-          if (res.status === 200 || res.status === 201) {
-            if (res.status === 200) replayed++;
-            acknowledged.add(`k:c-${n}`);
-            return;
+      // The site's backend: retries with the same key until the API acknowledges.
+      const postGift = async (n: number): Promise<void> => {
+        for (;;) {
+          let res: Response | undefined;
+          try {
+            res = await fetch(`http://127.0.0.1:${edge.port}/api/v1/rooms/${room}/gifts`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${apiKey}`, 'idempotency-key': `c-${n}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ user: { id: `u${n % 30}` }, gift: 'heart' }),
+              signal: AbortSignal.timeout(10_000),
+            });
+          } catch (err) {
+            // A timeout while NATS is away is retried; anything else is a finding.
+            if ((err as Error).name === 'TimeoutError') timeouts++;
+            else unexpected.push(`c-${n}: ${(err as Error).message}`);
           }
-          if (res.status === 503) {
-            unavailable++;
-            if (text.includes('being recorded')) busy++;
-          } else return void unexpected.push(`c-${n}: ${res.status} ${text}`);
+          if (res) {
+            const text = await res.text();
+            if (res.status === 200 || res.status === 201) {
+              if (res.status === 200) replayed++;
+              acknowledged.add(`k:c-${n}`);
+              return;
+            }
+            if (res.status === 503) {
+              unavailable++;
+              if (text.includes('being recorded')) busy++;
+            } else return void unexpected.push(`c-${n}: ${res.status} ${text}`);
+          }
+          await sleep(100 + Math.random() * 200);
         }
-        await sleep(100 + Math.random() * 200);
-      }
-    };
+      };
 
-    let next = 0;
-    let done = 0;
-    let coreKilled: Promise<void> | undefined;
-    let natsKilled: Promise<void> | undefined;
-    const worker = async (): Promise<void> => {
-      for (let n = next++; n < total; n = next++) {
-        await postGift(n);
-        done++;
-        if (!coreKilled && done >= total * 0.3) {
-          coreKilled = (async () => {
-            await core.stop('SIGKILL');
-            core = await RoleProcess.start('core', 'chaos-core-2', nats.urls, env);
-          })();
+      let next = 0;
+      let done = 0;
+      let coreKilled: Promise<void> | undefined;
+      let natsKilled: Promise<void> | undefined;
+      const worker = async (): Promise<void> => {
+        for (let n = next++; n < total; n = next++) {
+          await postGift(n);
+          done++;
+          if (!coreKilled && done >= total * 0.3) {
+            coreKilled = (async () => {
+              await core.stop('SIGKILL');
+              core = await RoleProcess.start('core', 'chaos-core-2', nats.urls, env);
+            })();
+          }
+          if (coreKilled && !natsKilled && done >= total * 0.65) {
+            natsKilled = (async () => {
+              const server = nats.servers[0]!;
+              await server.stop('SIGKILL');
+              await sleep(300);
+              await server.start();
+            })();
+          }
         }
-        if (coreKilled && !natsKilled && done >= total * 0.65) {
-          natsKilled = (async () => {
-            const server = nats.servers[0]!;
-            await server.stop('SIGKILL');
-            await sleep(300);
-            await server.start();
-          })();
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 24 }, () => worker()));
-    await coreKilled;
-    await natsKilled;
+      };
+      await Promise.all(Array.from({ length: 24 }, () => worker()));
+      await coreKilled;
+      await natsKilled;
 
-    // One more gift after the kills: sequenced after every other one, so once the viewer has it and
-    // no gap in the room's seqs (only gifts are sequenced here), it has everything the room holds.
-    await postGift(total);
-    const gifts = () => watcher.ordered().filter((e) => e.gift && e.gift.id !== `k:c-${total}`);
-    const seen = (id: string) => watcher.ordered().some((e) => e.gift?.id === id);
-    const contiguous = () => watcher.bySeq.size === Math.max(0, ...watcher.bySeq.keys());
-    await watcher.until(() => seen(`k:c-${total}`) && contiguous(), 30_000, 'the gift sent after the kills, and no gap');
-    acknowledged.delete(`k:c-${total}`);
-    const ids = gifts().map((e) => e.gift?.id as string);
-    const seqsOf = new Map<string, number[]>();
-    for (const e of gifts()) seqsOf.set(e.gift?.id as string, [...(seqsOf.get(e.gift?.id as string) ?? []), e.seq]);
-    const doubled = [...seqsOf].filter(([, seqs]) => seqs.length > 1);
-    console.log('chaos paid kills', {
-      doubled: doubled.map(([id, seqs]) => `${id}@${seqs.join(',')}`).join(' '),
-      acknowledged: acknowledged.size,
-      shown: ids.length,
-      unavailable,
-      busy,
-      timeouts,
-      replayed,
-      viewerDuplicates: watcher.duplicates,
-      resumes: watcher.resumesSent,
-    });
-    expect(unexpected).toEqual([]);
-    expect(acknowledged.size).toBe(total);
-    expect(ids.length).toBe(new Set(ids).size);
-    expect(new Set(ids)).toEqual(acknowledged);
-    // The kills did land mid-stream: some posts were refused or timed out, and retried.
-    expect(unavailable + timeouts).toBeGreaterThan(0);
-    watcher.close();
-    expect(edge.alive && core.alive).toBe(true);
-  });
+      // One more gift after the kills: sequenced after every other one, so once the viewer has it and
+      // no gap in the room's seqs (only gifts are sequenced here), it has everything the room holds.
+      await postGift(total);
+      const gifts = () => watcher.ordered().filter((e) => e.gift && e.gift.id !== `k:c-${total}`);
+      const seen = (id: string) => watcher.ordered().some((e) => e.gift?.id === id);
+      const contiguous = () => watcher.bySeq.size === Math.max(0, ...watcher.bySeq.keys());
+      await watcher.until(() => seen(`k:c-${total}`) && contiguous(), 30_000, 'the gift sent after the kills, and no gap');
+      acknowledged.delete(`k:c-${total}`);
+      const ids = gifts().map((e) => e.gift?.id as string);
+      const seqsOf = new Map<string, number[]>();
+      for (const e of gifts()) seqsOf.set(e.gift?.id as string, [...(seqsOf.get(e.gift?.id as string) ?? []), e.seq]);
+      const doubled = [...seqsOf].filter(([, seqs]) => seqs.length > 1);
+      console.log('chaos paid kills', {
+        doubled: doubled.map(([id, seqs]) => `${id}@${seqs.join(',')}`).join(' '),
+        acknowledged: acknowledged.size,
+        shown: ids.length,
+        unavailable,
+        busy,
+        timeouts,
+        replayed,
+        viewerDuplicates: watcher.duplicates,
+        resumes: watcher.resumesSent,
+      });
+      expect(unexpected).toEqual([]);
+      expect(acknowledged.size).toBe(total);
+      expect(ids.length).toBe(new Set(ids).size);
+      expect(new Set(ids)).toEqual(acknowledged);
+      // The kills did land mid-stream: some posts were refused or timed out, and retried.
+      expect(unavailable + timeouts).toBeGreaterThan(0);
+      watcher.close();
+      expect(edge.alive && core.alive).toBe(true);
+    },
+  );
 });

@@ -4694,6 +4694,7 @@ var barrage = ($root.barrage = (() => {
       values[(valuesById[31] = 'ERROR_CODE_NOT_FOUND')] = 31;
       values[(valuesById[50] = 'ERROR_CODE_HELD')] = 50;
       values[(valuesById[51] = 'ERROR_CODE_ROOM_CLOSED')] = 51;
+      values[(valuesById[53] = 'ERROR_CODE_LIMIT_REACHED')] = 53;
       return values;
     })();
     v12.Error = (function () {
@@ -6588,6 +6589,7 @@ var barrage = ($root.barrage = (() => {
         }
       };
       Ban.prototype.userId = '';
+      Ban.prototype.seconds = 0;
       Ban.create = function (properties) {
         return new Ban(properties);
       };
@@ -6602,6 +6604,13 @@ var barrage = ($root.barrage = (() => {
               10,
             )
             .string(message.userId);
+        if (message.seconds != null && $Object.hasOwnProperty.call(message, 'seconds') && message.seconds !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.seconds);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -6632,6 +6641,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               if ((value = reader.stringVerify()).length) message.userId = value;
               else delete message.userId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.seconds = value;
+              else delete message.seconds;
               continue;
             }
           }
@@ -7463,6 +7478,10 @@ var barrage = ($root.barrage = (() => {
       const ModerationState = function (properties) {
         this.mutes = {};
         this.bans = [];
+        this.banned = [];
+        this.bannedUntil = [];
+        this.muted = [];
+        this.mutedUntil = [];
         if (properties) {
           for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
             if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
@@ -7481,6 +7500,10 @@ var barrage = ($root.barrage = (() => {
       ModerationState.prototype.pinUntilMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
       ModerationState.prototype.closed = false;
       ModerationState.prototype.closeReason = '';
+      ModerationState.prototype.banned = $util.emptyArray;
+      ModerationState.prototype.bannedUntil = $util.emptyArray;
+      ModerationState.prototype.muted = $util.emptyArray;
+      ModerationState.prototype.mutedUntil = $util.emptyArray;
       ModerationState.create = function (properties) {
         return new ModerationState(properties);
       };
@@ -7604,6 +7627,36 @@ var barrage = ($root.barrage = (() => {
               106,
             )
             .string(message.closeReason);
+        if (message.banned != null && message.banned.length)
+          for (let i = 0; i < message.banned.length; ++i)
+            writer
+              .uint32(
+                /* id 14, wireType 2 =*/
+                114,
+              )
+              .string(message.banned[i]);
+        if (message.bannedUntil != null && message.bannedUntil.length)
+          writer
+            .uint32(
+              /* id 15, wireType 2 =*/
+              122,
+            )
+            .uint64s(message.bannedUntil);
+        if (message.muted != null && message.muted.length)
+          for (let i = 0; i < message.muted.length; ++i)
+            writer
+              .uint32(
+                /* id 16, wireType 2 =*/
+                130,
+              )
+              .string(message.muted[i]);
+        if (message.mutedUntil != null && message.mutedUntil.length)
+          writer
+            .uint32(
+              /* id 17, wireType 2 =*/
+              138,
+            )
+            .uint64s(message.mutedUntil);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -7728,6 +7781,40 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               if ((value = reader.stringVerify()).length) message.closeReason = value;
               else delete message.closeReason;
+              continue;
+            }
+            case 14: {
+              if (wireType !== 2) break;
+              if (!(message.banned && message.banned.length)) message.banned = [];
+              message.banned.push(reader.stringVerify());
+              continue;
+            }
+            case 15: {
+              if (wireType === 2) {
+                if (!(message.bannedUntil && message.bannedUntil.length)) message.bannedUntil = [];
+                reader.uint64s(message.bannedUntil);
+                continue;
+              }
+              if (wireType !== 0) break;
+              if (!(message.bannedUntil && message.bannedUntil.length)) message.bannedUntil = [];
+              message.bannedUntil.push(reader.uint64());
+              continue;
+            }
+            case 16: {
+              if (wireType !== 2) break;
+              if (!(message.muted && message.muted.length)) message.muted = [];
+              message.muted.push(reader.stringVerify());
+              continue;
+            }
+            case 17: {
+              if (wireType === 2) {
+                if (!(message.mutedUntil && message.mutedUntil.length)) message.mutedUntil = [];
+                reader.uint64s(message.mutedUntil);
+                continue;
+              }
+              if (wireType !== 0) break;
+              if (!(message.mutedUntil && message.mutedUntil.length)) message.mutedUntil = [];
+              message.mutedUntil.push(reader.uint64());
               continue;
             }
           }
