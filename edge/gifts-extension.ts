@@ -9,9 +9,10 @@
  * used (through any edge); `UNAVAILABLE` when core did not answer in time, in
  * which case sending the same receipt again is safe.
  *
- * `like`: taps are clamped per frame and per connection (a bucket; taps over
- * it are dropped without an error, so a fast tapper is never flooded with
- * errors), summed per room, and reported to core every `likeFlushMs`.
+ * `like`: taps are clamped per frame and per connection (the edge's token
+ * bucket, `rate-limit.ts`, bursting to two seconds' worth; taps over it are
+ * dropped without an error, so a fast tapper is never flooded with errors),
+ * summed per room, and reported to core every `likeFlushMs`.
  */
 import { ErrorCode, v1 } from '../proto/index.js';
 import type { GiftConfig } from '../domain/config-gifts.js';
@@ -20,20 +21,17 @@ import { subjects } from '../domain/subjects.js';
 import { onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
+import { fullBucket, takeUpTo } from './rate-limit.js';
+import type { BucketState } from './rate-limit.js';
 
 /** How long the edge waits for core to record a gift before telling the viewer to retry. */
 export const paidTimeoutMs = 5_000;
-
-interface LikeBucket {
-  tokens: number;
-  last: number;
-}
 
 /** Builds the gifts-and-likes extension. */
 export function giftsExtension(config: GiftConfig): EdgeExtension {
   let ctx: EdgeContext | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const likeBuckets = new WeakMap<Conn, LikeBucket>();
+  const likeBuckets = new WeakMap<Conn, BucketState>();
   const toldReadOnly = new WeakSet<Conn>();
   let pending = new Map<string, number>();
 
@@ -58,13 +56,8 @@ export function giftsExtension(config: GiftConfig): EdgeExtension {
     const asked = Math.min(frame.like?.count || 1, config.likeMaxPerFrame);
     let bucket = likeBuckets.get(conn);
     const burst = config.likeRate * 2;
-    if (!bucket) likeBuckets.set(conn, (bucket = { tokens: burst, last: now }));
-    else {
-      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.last) * config.likeRate) / 1000);
-      bucket.last = now;
-    }
-    const taken = Math.min(asked, Math.floor(bucket.tokens));
-    bucket.tokens -= taken;
+    if (!bucket) likeBuckets.set(conn, (bucket = fullBucket(burst, now)));
+    const taken = takeUpTo(bucket, config.likeRate, burst, now, asked);
     if (taken < asked) c.metrics.rateLimited.inc({ limit: 'likes' }, asked - taken);
     if (taken > 0) pending.set(conn.room, (pending.get(conn.room) ?? 0) + taken);
   };

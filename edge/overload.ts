@@ -13,14 +13,17 @@
  * how many it left out. That costs `buckets` encodes per overloaded window,
  * not one per socket.
  *
- * The budget is a token allowance per room: it grows by `budget` per second
- * up to half a second's worth, and each window spends what it sends.
+ * The budget is a token allowance per room (the edge's one token bucket,
+ * `rate-limit.ts`): it grows by `budget` per second up to half a second's
+ * worth, and each window spends what it sends.
  *
  * Optionally, identical short danmaku of one window are merged first into one
  * event with `merged = n` ("233 x12").
  */
 import { eventKindField, KindField } from '../domain/event-kind.js';
 import { v1 } from '../proto/index.js';
+import { takeUpTo } from './rate-limit.js';
+import type { BucketState } from './rate-limit.js';
 import { codePointLength } from './validate.js';
 
 /** True when an encoded event is a danmaku (chat class). */
@@ -49,8 +52,8 @@ export interface WindowItem {
 export type WindowPlan =
   { kind: 'all'; items: WindowItem[] } | { kind: 'sampled'; groups: Array<{ items: WindowItem[]; skipped: number }> };
 
-/** Per-room allowance state. */
-export class ChatAllowance {
+/** Per-room allowance: a token bucket (`rate-limit.ts`) whose burst is `cap`. */
+export class ChatAllowance implements BucketState {
   tokens: number;
   last: number;
   constructor(
@@ -95,9 +98,6 @@ export function mergeChat(items: WindowItem[], maxLength: number): WindowItem[] 
 
 /** Decides what one window of a room sends. */
 export function planWindow(events: readonly Uint8Array[], allowance: ChatAllowance, now: number, options: OverloadOptions): WindowPlan {
-  if (options.budget > 0) allowance.tokens = Math.min(allowance.cap, allowance.tokens + ((now - allowance.last) * options.budget) / 1000);
-  else allowance.tokens = Infinity;
-  allowance.last = now;
   let items: WindowItem[] = events.map((bytes) => {
     const chat = isChat(bytes);
     return { bytes, chat, units: 1 };
@@ -109,12 +109,9 @@ export function planWindow(events: readonly Uint8Array[], allowance: ChatAllowan
     chatItems = 0;
     for (const it of items) if (it.chat) chatItems++;
   }
-  if (chatItems <= allowance.tokens) {
-    allowance.tokens -= chatItems;
-    return { kind: 'all', items };
-  }
-  const keep = Math.max(0, Math.floor(allowance.tokens));
-  allowance.tokens -= keep;
+  // No budget: every window goes out whole (merging only).
+  const keep = options.budget > 0 ? takeUpTo(allowance, options.budget, allowance.cap, now, chatItems) : chatItems;
+  if (keep === chatItems) return { kind: 'all', items };
   const chatIndex: number[] = [];
   let chatUnits = 0;
   items.forEach((it, i) => {
