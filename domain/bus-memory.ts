@@ -1,6 +1,6 @@
 import { BusError, CoreErrorCode } from './errors.js';
 import { BusStatus } from './bus.js';
-import type { Bus, BusHandler, BusResponder, Subscription } from './bus.js';
+import type { Bus, BusHandler, BusResponder, SubscribeOptions, Subscription } from './bus.js';
 
 interface Interest<T> {
   pattern: string;
@@ -66,15 +66,32 @@ class InterestIndex<T> {
   }
 }
 
+/** A subscriber in a queue group. */
+interface QueueMember {
+  queue: string;
+  handler: BusHandler;
+}
+
 /**
  * The in-process bus of single-process mode. Delivery is asynchronous, as on a
  * network bus, so a publisher never re-enters its own subscribers and ordering
  * per subject is the publish order. It uses `setImmediate`, not microtasks,
  * so handlers never run inside a uWebSockets.js callback (where touching
  * another socket re-enters uWS).
+ *
+ * It keeps the promises of the `Bus` contract as NATS does, so code tested on
+ * it behaves the same on `NatsBus` (the contract suite runs both): queue
+ * groups hand each message to one member (in turn here, at random on NATS,
+ * grouped by queue name as NATS groups them), and a responder that fails
+ * answers nothing, so its requester times out.
  */
 export class MemoryBus implements Bus {
   private readonly subs = new InterestIndex<BusHandler>();
+  private readonly queued = new InterestIndex<QueueMember>();
+  /** Subscriptions in queue groups, so a bus without any skips looking for them. */
+  private queuedCount = 0;
+  private readonly turns = new Map<string, number>();
+  private readonly members: Array<QueueMember | undefined> = [];
   private readonly responders = new InterestIndex<BusResponder>();
   private readonly queue: Array<{ subject: string; data: Uint8Array }> = [];
   private scheduled = false;
@@ -102,12 +119,48 @@ export class MemoryBus implements Bus {
     for (let i = 0; i < this.queue.length; i++) {
       const { subject, data } = this.queue[i] as { subject: string; data: Uint8Array };
       handlers.length = 0;
-      for (const handler of this.subs.collect(subject, handlers)) handler(data, subject);
+      this.subs.collect(subject, handlers);
+      if (this.queuedCount > 0) this.pickQueued(subject, handlers);
+      for (const handler of handlers) handler(data, subject);
     }
     this.queue.length = 0;
   };
 
-  subscribe(subject: string, handler: BusHandler): Subscription {
+  /** Adds one member of each queue group interested in `subject`, taking turns. */
+  private pickQueued(subject: string, out: BusHandler[]): void {
+    const members = this.queued.collect(subject, this.members as QueueMember[]);
+    for (let i = 0; i < members.length; i++) {
+      const first = members[i];
+      if (first === undefined) continue;
+      let size = 0;
+      for (let j = i; j < members.length; j++) if (members[j]?.queue === first.queue) size++;
+      const turn = this.turns.get(first.queue) ?? 0;
+      this.turns.set(first.queue, turn + 1);
+      let pick = turn % size;
+      for (let j = i; j < members.length; j++) {
+        const m = members[j];
+        if (m?.queue !== first.queue) continue;
+        if (pick-- === 0) out.push(m.handler);
+        (members as Array<QueueMember | undefined>)[j] = undefined;
+      }
+    }
+    members.length = 0;
+  }
+
+  subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Subscription {
+    if (options.queue !== undefined) {
+      const member = this.queued.add(subject, { queue: options.queue, handler });
+      this.queuedCount++;
+      let dropped = false;
+      return {
+        unsubscribe: () => {
+          if (dropped) return;
+          dropped = true;
+          this.queued.remove(member);
+          if (this.queuedCount > 0) this.queuedCount--;
+        },
+      };
+    }
     const interest = this.subs.add(subject, handler);
     return { unsubscribe: () => this.subs.remove(interest) };
   }
@@ -130,12 +183,14 @@ export class MemoryBus implements Bus {
       );
     });
     try {
-      const answer = new Promise<Uint8Array>((resolve, reject) => {
+      // A responder that throws or rejects answers nothing: the requester
+      // times out, as it does on NATS (where the error never leaves the responder).
+      const answer = new Promise<Uint8Array>((resolve) => {
         setImmediate(() => {
           try {
-            Promise.resolve(responder(data, subject)).then(resolve, reject);
-          } catch (err) {
-            reject(err);
+            Promise.resolve(responder(data, subject)).then(resolve, () => undefined);
+          } catch {
+            // no answer
           }
         });
       });
@@ -158,6 +213,8 @@ export class MemoryBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     this.subs.clear();
+    this.queued.clear();
+    this.queuedCount = 0;
     this.responders.clear();
   }
 }

@@ -14,7 +14,7 @@
 import { connect, errors } from '@nats-io/transport-node';
 import type { NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { BusStatus } from './bus.js';
-import type { Bus, BusHandler, BusResponder, Subscription } from './bus.js';
+import type { Bus, BusHandler, BusResponder, SubscribeOptions, Subscription } from './bus.js';
 import { BusError, CoreErrorCode } from './errors.js';
 
 /** Options of a NATS bus. */
@@ -27,12 +27,6 @@ export interface NatsBusOptions {
   maxBufferedBytes?: number;
   /** Called on connection state changes (for logs). */
   onStatus?: (status: BusStatus, detail: string) => void;
-}
-
-/** Extra subscription options only NATS has. */
-export interface NatsSubscribeOptions {
-  /** Queue group: each message goes to one member of the group. */
-  queue?: string;
 }
 
 /** Queue group of history responders: one core answers each request. */
@@ -56,7 +50,11 @@ export class NatsBus implements Bus {
   private readonly maxBufferedBytes: number;
 
   private constructor(
-    /** The underlying connection, for JetStream. */
+    /**
+     * The connection, for the wiring to hand to the JetStream and KV
+     * adapters beside this bus (`JetStreamSequencer`, `KvGiftLedger`, ...),
+     * so a process keeps one connection. Code above the bus never uses it.
+     */
     readonly nc: NatsConnection,
     private readonly options: NatsBusOptions,
   ) {
@@ -87,6 +85,8 @@ export class NatsBus implements Bus {
 
   private async watch(): Promise<void> {
     for await (const s of this.nc.status()) {
+      // Once closed, nothing the feed still reports (a last disconnect) reopens it.
+      if (this.state === BusStatus.Closed) continue;
       switch (s.type) {
         case 'disconnect':
         case 'reconnecting':
@@ -130,7 +130,7 @@ export class NatsBus implements Bus {
     }
   }
 
-  subscribe(subject: string, handler: BusHandler, options: NatsSubscribeOptions = {}): Subscription {
+  subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Subscription {
     const sub: NatsSubscription = this.nc.subscribe(subject, {
       ...(options.queue ? { queue: options.queue } : {}),
       callback: (err, msg) => {
@@ -188,6 +188,8 @@ export class NatsBus implements Bus {
       if (this.state === BusStatus.Connected) await this.nc.flush();
     } finally {
       await this.nc.close();
+      // Closed from here on, not only once the status feed says so.
+      if (this.state !== BusStatus.Closed) this.setState(BusStatus.Closed, 'closed');
     }
   }
 }

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { v1 } from '../../proto/index.js';
-import type { Bus, BusHandler, Subscription } from '../../domain/bus.js';
+import type { Bus, Subscription } from '../../domain/bus.js';
 import { counterHeartbeatMs, defaultRoomIdleMs } from '../sequencing/sequencer.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
 import { subjects } from '../../domain/subjects.js';
@@ -55,9 +55,7 @@ export class LikeCounter {
   }
 
   start(): void {
-    // NatsBus takes a queue group as a third argument; MemoryBus ignores it.
-    const bus = this.options.bus as Bus & { subscribe(s: string, h: BusHandler, o?: { queue?: string }): Subscription };
-    this.sub = bus.subscribe(subjects.likes, (data) => this.onReport(data), { queue: likesQueue });
+    this.sub = this.options.bus.subscribe(subjects.likes, (data) => this.onReport(data), { queue: likesQueue });
     this.timer = setInterval(() => this.push(), this.options.pushMs);
     this.timer.unref();
   }
