@@ -11,6 +11,12 @@
  * events are there already and leaves those rows out. From then on the batch
  * is fixed bytes like any other, and retries deduplicate as usual.
  *
+ * And a redelivery can overtake its first delivery: when the store is away
+ * for longer than the ack wait, the source delivers again events whose first
+ * delivery still waits in a batch. Those are left out at once (the first
+ * delivery's ack covers both), by delivery id, which `RedeliveryFilter`
+ * holds until the batch is stored or dropped.
+ *
  * A stored (sequenced) event is identified by (room, seq). Counters repeat
  * the room's latest seq and never come from a durable source; they are kept.
  */
@@ -24,6 +30,45 @@ const ROOM = eventColumns.indexOf('room');
 const SEQ = eventColumns.indexOf('seq');
 const KIND = eventColumns.indexOf('kind');
 const counterList = [...counterKinds].map(sqlString).join(', ');
+
+/** The sink's one place for redelivered events: which to leave out now, and which the store already has. */
+export class RedeliveryFilter {
+  /** Redelivered events left out: already held in a batch, or already in the store. */
+  skipped = 0;
+  /** Delivery ids of events in batches the store has not accepted yet. */
+  private readonly held = new Set<number>();
+
+  constructor(
+    private readonly store: AnalyticsStore,
+    private readonly table: string,
+  ) {}
+
+  /** True (and counted) when the event of delivery `id` already waits in a batch: leave this delivery out. */
+  isHeld(id: number): boolean {
+    if (!this.held.has(id)) return false;
+    this.skipped++;
+    return true;
+  }
+
+  /** The event of delivery `id` is in a batch now. */
+  hold(id: number): void {
+    this.held.add(id);
+  }
+
+  /** The batch holding these deliveries is done with (stored or dropped): a later delivery is new again. */
+  release(ids: readonly number[]): void {
+    for (const id of ids) this.held.delete(id);
+  }
+
+  /**
+   * A batch of redelivered events without those the store has. Not counted
+   * here: the caller adds `removed` to `skipped` once the batch is settled,
+   * so an attempt that fails later and is retried does not count twice.
+   */
+  check(payload: Buffer): Promise<{ payload: Buffer; removed: number }> {
+    return withoutStored(this.store, this.table, payload);
+  }
+}
 
 /** Rooms per existence query: keeps each query far below the server's `max_query_size`. */
 const roomsPerQuery = 500;

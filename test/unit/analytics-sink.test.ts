@@ -3,7 +3,7 @@
  * store that records what it is given (the real engines are exercised in
  * test/analytics). Rows are parsed back from the exact bytes the store got.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -243,6 +243,70 @@ describe('analytics sink', () => {
     const seqs = store.rows().map((r) => Number(r[3]));
     expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1));
     expect(readdirSync(spillDir)).toEqual([]);
+    await second.stop();
+  });
+
+  it('memory bound - spilling never makes the event loop wait for the disk: files appear after delivery returned', async () => {
+    const spillDir = tempDir();
+    const store = new MemoryStore();
+    store.down = true;
+    const source = new PushSource(false);
+    const sink = sinkOf(source, store, { maxBatchEvents: 100, maxMemoryBytes: 20_000, spillDir });
+    sink.start();
+    for (let i = 0; i < 1_000; i++) source.deliver(danmaku(i), undefined);
+    // Accounted as spilled at once, written by the thread pool later.
+    expect(sink.stats().spilledBatches).toBeGreaterThan(0);
+    expect(readdirSync(spillDir)).toEqual([]);
+    await expect.poll(() => readdirSync(spillDir).filter((f) => f.endsWith('.tsv')).length).toBe(sink.stats().spilledBatches);
+    store.down = false;
+    await sink.flush();
+    expect(store.rows()).toHaveLength(1_000);
+    expect(readdirSync(spillDir)).toEqual([]);
+    await sink.stop();
+  });
+
+  it('memory bound - a spill the disk refuses drops its batch and counts it; the memory bound holds', async () => {
+    const base = tempDir();
+    writeFileSync(join(base, 'a-file'), 'x');
+    const store = new MemoryStore();
+    store.down = true;
+    const source = new PushSource(false);
+    const sink = sinkOf(source, store, { maxBatchEvents: 100, maxMemoryBytes: 20_000, spillDir: join(base, 'a-file', 'spill') });
+    sink.start();
+    for (let i = 0; i < 1_000; i++) source.deliver(danmaku(i), undefined);
+    await expect.poll(() => sink.stats().droppedEvents).toBeGreaterThan(0);
+    await expect.poll(() => sink.stats().spillBytes).toBe(0);
+    expect(sink.stats().memoryBytes).toBeLessThanOrEqual(20_000);
+    store.down = false;
+    await sink.flush();
+    expect(store.rows().length + sink.stats().droppedEvents).toBe(1_000);
+    expect(store.rows()[0]?.[3]).toBe('1'); // the head batch was kept
+    await sink.stop();
+  });
+
+  it('memory bound - a restarted sink reads the spill directory off the loop, and inserts it before anything newer', async () => {
+    const spillDir = tempDir();
+    const store = new MemoryStore();
+    store.down = true;
+    const options = { maxBatchEvents: 100, spillDir };
+    const before = new PushSource(false);
+    const first = sinkOf(before, store, options);
+    first.start();
+    for (let i = 0; i < 300; i++) before.deliver(danmaku(i), undefined);
+    await first.stop(20);
+    await new Promise((r) => setImmediate(r));
+    expect(readdirSync(spillDir)).toHaveLength(3);
+
+    store.down = false;
+    const source = new PushSource(false);
+    const second = sinkOf(source, store, options);
+    second.start();
+    // Nothing was read yet on this turn of the loop.
+    expect(second.stats()).toMatchObject({ queuedEvents: 0, spillBytes: 0 });
+    for (let i = 300; i < 350; i++) source.deliver(danmaku(i), undefined);
+    await second.flush();
+    expect(store.rows().map((r) => Number(r[3]))).toEqual(Array.from({ length: 350 }, (_, i) => i + 1));
+    expect(second.stats()).toMatchObject({ inserted: 350, queuedEvents: 0, spillBytes: 0 });
     await second.stop();
   });
 
