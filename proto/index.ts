@@ -1,6 +1,9 @@
 /**
  * The wire contract: generated protobuf classes for `barrage.v1`, and the
- * few helpers every part needs to speak it.
+ * few helpers every part needs to speak it. Paths that read or write bytes
+ * by hand import proto/gen/tables.ts (field numbers, kinds, classes) and
+ * proto/wire.ts (the reader and writer) directly: both are dependency-free,
+ * so the widget bundles them without protobufjs.
  */
 // Must come first: it turns Long off before the generated code reads it.
 import './no-long.js';

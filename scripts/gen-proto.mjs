@@ -1,11 +1,18 @@
-// Regenerates proto/gen/ from proto/barrage/v1/barrage.proto.
+// Regenerates proto/gen/ from proto/barrage/v1/barrage.proto: the protobufjs
+// static module (barrage.js, barrage.d.ts) and tables.ts, the field numbers,
+// enumerations, event kinds and message classes that the hand-written wire
+// paths (proto/wire.ts users, the widget's codec, the analytics fast row, the
+// k6 bundle) read, so no number is typed twice.
 // `--check` regenerates into a temporary folder and fails when the checked-in
 // files differ, so CI catches hand edits and forgotten regenerations.
+// `generateTables(protoText)` is exported for the test that a kind without a
+// class is refused (test/unit/proto-tables.test.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = 'proto/barrage/v1/barrage.proto';
@@ -41,25 +48,144 @@ function generate(outDir) {
   const fixImport = (s) => s.replace(/from "protobufjs\/minimal"/g, 'from "protobufjs/minimal.js"');
   writeFileSync(js, header + '/* eslint-disable */\n' + fixImport(readFileSync(js, 'utf8')));
   writeFileSync(dts, header + fixImport(readFileSync(dts, 'utf8')));
-  return [js, dts];
+  const tables = join(outDir, 'tables.ts');
+  writeFileSync(tables, header + generateTables(readFileSync(join(root, source), 'utf8')));
+  return [js, dts, tables];
 }
 
-if (check) {
-  const tmp = mkdtempSync(join(tmpdir(), 'barrage-proto-'));
-  try {
-    const stale = generate(tmp).filter((file) => {
-      const name = file.slice(tmp.length + 1);
-      const committed = readFileSync(join(root, 'proto/gen', name), 'utf8');
-      return committed !== readFileSync(file, 'utf8');
-    });
-    if (stale.length > 0) {
-      console.error('proto/gen is stale; run `npm run gen:proto`:', stale.map((f) => f.slice(tmp.length + 1)).join(', '));
-      process.exit(1);
-    }
-    console.log('proto/gen is up to date');
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+/** Message classes (docs/protocol.md) an `Event` kind may declare, with their `EventClass` key. */
+const classes = { chat: 'Chat', paid: 'Paid', control: 'Control', counter: 'Counter' };
+
+/** Fails the generation loudly: a contract that cannot be read must not produce half a table. */
+function fail(message) {
+  throw new Error(`${source}: ${message}`);
+}
+
+/** `DANMAKU_MODE_SCROLL` of `DanmakuMode` -> `Scroll`. */
+function enumKey(enumName, valueName) {
+  const prefix = enumName.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase() + '_';
+  const bare = valueName.startsWith(prefix) ? valueName.slice(prefix.length) : valueName;
+  return bare
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
+/**
+ * The `// class: <name>` annotation of each member of `Event.kind`, read
+ * from the source text (protobufjs keeps only one comment per field, and a
+ * member may also have a leading doc comment): snake_case name -> class.
+ */
+function kindClasses(text) {
+  const start = text.search(/^message Event \{/m);
+  if (start < 0) fail('no message Event');
+  const open = text.indexOf('oneof kind {', start);
+  if (open < 0) fail('Event has no oneof kind');
+  const close = text.indexOf('}', open);
+  const found = new Map();
+  for (const line of text.slice(open, close).split('\n').slice(1)) {
+    const m = /^\s*[\w.]+\s+(\w+)\s*=\s*\d+\s*(?:\[[^\]]*\])?\s*;\s*(?:\/\/\s*(.*))?$/.exec(line);
+    if (!m) continue;
+    const annotation = /^class:\s*(\w+)/.exec(m[2] ?? '');
+    if (!annotation) fail(`Event kind ${m[1]} has no \`// class: ${Object.keys(classes).join('|')}\` comment`);
+    if (!(annotation[1] in classes)) fail(`Event kind ${m[1]} has an unknown class "${annotation[1]}"`);
+    found.set(m[1], annotation[1]);
   }
-} else {
-  generate(join(root, 'proto/gen'));
+  return found;
+}
+
+/** An object literal, one member per line. */
+const objectLiteral = (entries) => `{\n${entries.map(([k, v]) => `  ${k}: ${v},\n`).join('')}}`;
+const key = (name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name));
+
+/** proto/gen/tables.ts: dependency-free, so the widget may bundle it. */
+export function generateTables(text) {
+  const root = protobuf.parse(text, { keepCase: false }).root;
+  const pkg = root.lookup('barrage.v1');
+  const types = pkg.nestedArray.filter((t) => t instanceof protobuf.Type);
+  const enums = pkg.nestedArray.filter((t) => t instanceof protobuf.Enum);
+  const out = [
+    '/**',
+    ' * Field numbers, enumerations, event kinds and message classes of',
+    ' * `barrage.v1`, for the code that reads or writes the wire by hand',
+    ' * (proto/wire.ts and its users, the widget codec, the analytics fast row,',
+    ' * the k6 bundle). Dependency-free, so the widget can bundle it.',
+    ' */',
+    '',
+  ];
+  for (const t of types) {
+    out.push(`/** Field numbers of \`barrage.v1.${t.name}\` (names as protobufjs spells them). */`);
+    out.push(`export const ${t.name}Field = ${objectLiteral(t.fieldsArray.map((f) => [key(f.name), f.id]))} as const;`, '');
+  }
+  for (const e of enums) {
+    out.push(`/** \`barrage.v1.${e.name}\` values, without the \`${e.name}\` prefix. */`);
+    out.push(`export const ${e.name} = ${objectLiteral(Object.entries(e.values).map(([n, v]) => [enumKey(e.name, n), v]))} as const;`);
+    out.push(`/** A \`barrage.v1.${e.name}\` value. */`);
+    out.push(`export type ${e.name} = (typeof ${e.name})[keyof typeof ${e.name}];`, '');
+  }
+
+  const event = root.lookupType('barrage.v1.Event');
+  const kinds = event.oneofs.kind?.fieldsArray ?? fail('Event has no oneof kind');
+  const declared = kindClasses(text);
+  const snake = (f) => f.name.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+  for (const f of kinds) if (!declared.has(snake(f))) fail(`Event kind ${snake(f)} has no class annotation`);
+  if (declared.size !== kinds.length) fail('the class annotations do not match the members of Event.kind');
+  const ids = kinds.map((f) => f.id);
+
+  out.push('/** Message classes (docs/protocol.md): what core promises each kind of event. */');
+  out.push(`export const EventClass = ${objectLiteral(Object.entries(classes).map(([v, k]) => [k, `'${v}'`]))} as const;`);
+  out.push('/** A message class. */');
+  out.push('export type EventClass = (typeof EventClass)[keyof typeof EventClass];', '');
+  out.push(
+    '/** The members of the `Event.kind` oneof (names as protobufjs spells them, as `v1.Event.kind` holds them) and their field numbers. */',
+  );
+  out.push(`export const EventKind = ${objectLiteral(kinds.map((f) => [f.name, f.id]))} as const;`);
+  out.push('/** The name of an `Event.kind` member. */');
+  out.push('export type EventKind = keyof typeof EventKind;', '');
+  out.push('/** `Event.kind` members by field number. */');
+  out.push(
+    `export const EventKindByField: { readonly [field: number]: EventKind | undefined } = ${objectLiteral(kinds.map((f) => [f.id, `'${f.name}'`]))};`,
+    '',
+  );
+  out.push('/** Each `Event.kind` member as the .proto spells it (snake_case): the name analytics stores. */');
+  out.push(`export const EventKindProtoName = ${objectLiteral(kinds.map((f) => [f.name, `'${snake(f)}'`]))} as const;`, '');
+  out.push('/** The message class of each `Event.kind` member, from its `// class:` annotation in the .proto. */');
+  out.push(
+    `export const EventKindClass = ${objectLiteral(kinds.map((f) => [f.name, `'${declared.get(snake(f))}'`]))} as const satisfies { readonly [K in EventKind]: EventClass };`,
+    '',
+  );
+  out.push('/** The lowest and highest field numbers of `Event.kind`: every other Event field lies outside them. */');
+  out.push(`export const EventKindFields = { first: ${Math.min(...ids)}, last: ${Math.max(...ids)} } as const;`);
+  const others = event.fieldsArray.filter((f) => !f.partOf && f.id >= Math.min(...ids) && f.id <= Math.max(...ids));
+  if (others.length > 0) fail(`Event fields ${others.map((f) => f.name).join(', ')} lie among the kinds' numbers`);
+  return out.join('\n') + '\n';
+}
+
+// Run as a script (not when a test imports `generateTables`).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (check) {
+    const tmp = mkdtempSync(join(tmpdir(), 'barrage-proto-'));
+    try {
+      const stale = generate(tmp).filter((file) => {
+        const name = file.slice(tmp.length + 1);
+        let committed = '';
+        try {
+          committed = readFileSync(join(root, 'proto/gen', name), 'utf8');
+        } catch {
+          // missing counts as stale
+        }
+        return committed !== readFileSync(file, 'utf8');
+      });
+      if (stale.length > 0) {
+        console.error('proto/gen is stale; run `npm run gen:proto`:', stale.map((f) => f.slice(tmp.length + 1)).join(', '));
+        process.exit(1);
+      }
+      console.log('proto/gen is up to date');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  } else {
+    generate(join(root, 'proto/gen'));
+  }
 }
