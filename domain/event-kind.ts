@@ -1,66 +1,55 @@
 /**
- * The kind of an encoded `Event`, read from its bytes without decoding it:
+ * The kind and message class of an event: what decides how core stores,
+ * replays and aggregates it and how the edge samples it. Both come from the
+ * `.proto` (each `Event.kind` member declares its class there) through the
+ * generated proto/gen/tables.ts, so this file lists no kind and no number.
+ *
+ * The kind is also read from an encoded event's bytes without decoding it:
  * the edge sorts chat from the rest in every batching window, and core picks
- * counters out of every event it is sent. Field numbers are those of the
- * `kind` oneof in proto/barrage/v1/barrage.proto.
+ * counters out of every event it is sent. Dependency-free beyond proto/ (the
+ * widget bundles it).
  */
+import { EventClass, EventKindByField, EventKindClass, EventKindFields } from '../proto/gen/tables.js';
+import { firstFieldIn } from '../proto/wire.js';
 
-/** Field numbers of the kinds that are told apart from the bytes. */
-export const KindField = {
-  Danmaku: 10,
-  Likes: 12,
-  Online: 13,
-  Leaderboard: 25,
-  /** The last kind (hold_decision); 51 and 52 are the actor and reason. */
-  Last: 50,
-} as const;
+export { EventClass };
 
-/** Counter kinds: aggregated, repeat the room's latest seq, never stored in the stream. */
-const counterFields = new Set<number>([KindField.Likes, KindField.Online, KindField.Leaderboard]);
+/** The class of each kind by field number (undefined for numbers that are no kind), for the per-event lookups. */
+const classByField: ReadonlyArray<EventClass | undefined> = /* @__PURE__ */ Array.from({ length: EventKindFields.last + 1 }, (_, field) => {
+  const kind = EventKindByField[field];
+  return kind === undefined ? undefined : EventKindClass[kind];
+});
 
-/** True when `field` (from `eventKindField`) is a counter kind. */
-export const isCounterField = (field: number): boolean => counterFields.has(field);
+/** The class of each kind by name (a Map: a name such as `constructor` must not find the prototype's). */
+const classByKind: ReadonlyMap<string, EventClass> = /* @__PURE__ */ new Map(Object.entries(EventKindClass));
 
 /**
- * The `Event` kind field number of an encoded event (10 danmaku, 12 likes,
- * 13 online, ...), 0 when it has none, or -1 when the bytes cannot be read.
- * Stops at the kind: the body of a danmaku is stepped over, not read. Runs
- * for every event of every batching window, so the varints are read inline.
+ * The `Event.kind` field number of an encoded event (`EventKind.danmaku`,
+ * ...), 0 when it has none, or -1 when the bytes cannot be read. Stops at the
+ * kind: the body of a danmaku is stepped over, not read. A kind newer than
+ * this build still answers its number (and `classOfField` undefined).
  */
 export function eventKindField(bytes: Uint8Array): number {
-  const end = bytes.length;
-  let pos = 0;
-  while (pos < end) {
-    // The tag: field number and wire type.
-    let tag = 0;
-    let scale = 1;
-    for (let i = 0; ; i++) {
-      if (pos >= end || i === 5) return -1;
-      const b = bytes[pos++] as number;
-      tag += (b & 0x7f) * scale;
-      if (b < 0x80) break;
-      scale *= 128;
-    }
-    const field = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (field === 0) return -1;
-    if (wire === 0 || wire === 2) {
-      // A varint value, or the length of what follows.
-      let value = 0;
-      scale = 1;
-      for (let i = 0; ; i++) {
-        if (pos >= end || i === 10) return -1;
-        const b = bytes[pos++] as number;
-        value += (b & 0x7f) * scale;
-        if (b < 0x80) break;
-        scale *= 128;
-      }
-      if (wire === 2) pos += value;
-    } else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else return -1;
-    if (pos > end) return -1;
-    if (field >= KindField.Danmaku && field <= KindField.Last) return field;
-  }
-  return 0;
+  return firstFieldIn(bytes, EventKindFields.first, EventKindFields.last);
 }
+
+/** The class of the kind numbered `field` (from `eventKindField`), or undefined for no kind this build knows. */
+export function classOfField(field: number): EventClass | undefined {
+  return field > 0 ? classByField[field] : undefined;
+}
+
+/** True when `field` (from `eventKindField`) is a counter kind. */
+export const isCounterField = (field: number): boolean => classOfField(field) === EventClass.Counter;
+
+/**
+ * The class of an event by its kind (`v1.Event.kind`, or the widget's
+ * decoded kind). An event with no kind, or one newer than this build, is
+ * control: kept and replayed, never sampled away or aggregated.
+ */
+export function classOf(event: { readonly kind?: string | null | undefined }): EventClass {
+  const kind = event.kind;
+  return (kind && classByKind.get(kind)) || EventClass.Control;
+}
+
+/** True for a counter kind (likes, online, leaderboard): aggregated, repeats the room's latest seq, never stored. */
+export const isCounterKind = (kind: string | null | undefined): boolean => classOf({ kind }) === EventClass.Counter;

@@ -20,14 +20,14 @@
  * Optionally, identical short danmaku of one window are merged first into one
  * event with `merged = n` ("233 x12").
  */
-import { eventKindField, KindField } from '../domain/event-kind.js';
+import { EventClass, classOfField, eventKindField } from '../domain/event-kind.js';
 import { v1 } from '../proto/index.js';
 import { takeUpTo } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
 import { codePointLength } from './validate.js';
 
 /** True when an encoded event is a danmaku (chat class). */
-export const isChat = (bytes: Uint8Array): boolean => eventKindField(bytes) === KindField.Danmaku;
+export const isChat = (bytes: Uint8Array): boolean => classOfField(eventKindField(bytes)) === EventClass.Chat;
 
 /** What the overload policy is told. */
 export interface OverloadOptions {

@@ -9,6 +9,7 @@
  * may interleave with live batches, and a resume may replay what was seen.
  */
 import { shouldReconnect } from '../domain/close-codes.js';
+import { isCounterKind } from '../domain/event-kind.js';
 import { decodeServerFrame, encodeClientFrame } from './wire.js';
 import type { Batch, ClientFrame, ServerFrame, Welcome, WireErrorFrame, WireEvent } from './wire.js';
 
@@ -202,7 +203,7 @@ export class BarrageConnection {
     for (let i = 0; i < events.length; i++) {
       const e = events[i] as WireEvent;
       // Counters carry the latest seq without taking one; they are never duplicates.
-      const counter = e.kind === 'online' || e.kind === 'likes' || e.kind === 'leaderboard';
+      const counter = isCounterKind(e.kind);
       const dup = !counter && e.seq > 0 && this.seen.has(e.seq);
       if (!dup && !counter && e.seq > 0) {
         this.seen.add(e.seq);

@@ -25,7 +25,8 @@
  * `boardMemoryMs` without one).
  */
 import { v1 } from '../../proto/index.js';
-import { KindField, eventKindField, isCounterField } from '../../domain/event-kind.js';
+import { eventKindField, isCounterField } from '../../domain/event-kind.js';
+import { EventKind } from '../../proto/gen/tables.js';
 
 /** Online counts are stored at most once per room per this long: the rollup's minute. */
 export const onlineSampleMs = 60_000;
@@ -76,8 +77,8 @@ export class CounterPolicy {
   }
 
   private verdictOf(field: number, event: v1.Event, bytes: Uint8Array, recvMs: number): Verdict {
-    if (field === KindField.Online) return this.offerOnline(event, bytes, recvMs);
-    if (field === KindField.Likes) return Number(event.likes?.delta ?? 0) > 0 ? Verdict.Store : Verdict.Skip;
+    if (field === EventKind.online) return this.offerOnline(event, bytes, recvMs);
+    if (field === EventKind.likes) return Number(event.likes?.delta ?? 0) > 0 ? Verdict.Store : Verdict.Skip;
     return this.boardChanged(event, recvMs) ? Verdict.Store : Verdict.Skip;
   }
 

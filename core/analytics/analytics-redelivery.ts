@@ -20,16 +20,16 @@
  * A stored (sequenced) event is identified by (room, seq). Counters repeat
  * the room's latest seq and never come from a durable source; they are kept.
  */
-import { tsvUnescape } from './analytics-rows.js';
+import { counterKindColumns, tsvUnescape } from './analytics-rows.js';
 import { eventColumns } from './analytics-schema.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import { sqlString, sqlUInt } from './analytics-store.js';
-import { counterKinds } from '../sequencing/sequencer.js';
 
 const ROOM = eventColumns.indexOf('room');
 const SEQ = eventColumns.indexOf('seq');
 const KIND = eventColumns.indexOf('kind');
-const counterList = [...counterKinds].map(sqlString).join(', ');
+const counterKinds: ReadonlySet<string> = new Set(counterKindColumns);
+const counterList = counterKindColumns.map(sqlString).join(', ');
 
 /** The sink's one place for redelivered events: which to leave out now, and which the store already has. */
 export class RedeliveryFilter {

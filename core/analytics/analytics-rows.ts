@@ -9,27 +9,16 @@
  * ts_ms) holds both, which is what makes a replayed row collapse.
  */
 import { v1 } from '../../proto/index.js';
+import { EventKindProtoName } from '../../proto/gen/tables.js';
+import { isCounterKind } from '../../domain/event-kind.js';
 
-/** The `kind` column: the proto's oneof field name, snake_case as in the .proto file. */
-const kindNames: Record<string, string> = {
-  danmaku: 'danmaku',
-  gift: 'gift',
-  likes: 'likes',
-  online: 'online',
-  notice: 'notice',
-  retract: 'retract',
-  mute: 'mute',
-  unmute: 'unmute',
-  ban: 'ban',
-  unban: 'unban',
-  slowMode: 'slow_mode',
-  pin: 'pin',
-  roomMode: 'room_mode',
-  roomClose: 'room_close',
-  superChat: 'super_chat',
-  leaderboard: 'leaderboard',
-  holdDecision: 'hold_decision',
-};
+/** The `kind` column: the `Event.kind` member's name as the .proto spells it (snake_case), by protobufjs's name. */
+const kindNames: ReadonlyMap<string, string> = new Map(Object.entries(EventKindProtoName));
+
+/** The `kind` column of the counter kinds (likes, online, leaderboard): rows that repeat a seq and are never redelivered. */
+export const counterKindColumns: readonly string[] = Object.entries(EventKindProtoName)
+  .filter(([kind]) => isCounterKind(kind))
+  .map(([, column]) => column);
 
 const special = /[\\\t\n\r\0]/;
 
@@ -128,7 +117,7 @@ export function eventRow(bytes: Uint8Array, recvMs: number): string | undefined 
     return undefined;
   }
   if (!e.room) return undefined;
-  const kind = (e.kind && kindNames[e.kind]) || 'unknown';
+  const kind = (e.kind && kindNames.get(e.kind)) || 'unknown';
   const tsMs = Number(e.tsMs ?? 0);
   return `${tsvEscape(e.room)}\t${Math.floor(tsMs / 1000)}\t${tsMs}\t${Number(e.seq ?? 0)}\t${kind}\t${detail(e, kind)}\t${recvMs}`;
 }

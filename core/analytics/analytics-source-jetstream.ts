@@ -15,11 +15,10 @@ import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { v1 } from '../../proto/index.js';
-import { eventKindField, isCounterField } from '../../domain/event-kind.js';
+import { EventClass, classOf, eventKindField, isCounterField } from '../../domain/event-kind.js';
 import type { Delivery, EventSource, SourceDeliver } from './analytics-source.js';
 import type { NatsBus } from '../../domain/bus-nats.js';
 import type { Subscription } from '../../domain/bus.js';
-import { classOf, EventClass } from '../sequencing/sequencer.js';
 import { logSubjects, subjects } from '../../domain/subjects.js';
 import { backoffMs, sleep } from '../../domain/retry.js';
 

@@ -30,7 +30,7 @@
 import type { Logger } from 'pino';
 import { v1 } from '../../proto/index.js';
 import type { Bus, Subscription } from '../../domain/bus.js';
-import { KindField, eventKindField } from '../../domain/event-kind.js';
+import { EventClass, classOfField, eventKindField } from '../../domain/event-kind.js';
 import { heldTtlMs, maxHeldPerUser, stateLimitsOf } from '../../domain/moderation.js';
 import type { ModerationOptions } from '../../domain/moderation.js';
 import { applyControl, changesState, emptyModeration, entryCount, prune } from '../../domain/moderation-state.js';
@@ -191,7 +191,7 @@ export class ModerationService {
   private onEvent(data: Uint8Array, subject: string): void {
     // Chat is counted from its bytes: decoding every danmaku to count it would cost more than the rest.
     const field = eventKindField(data);
-    if (field === KindField.Danmaku) {
+    if (classOfField(field) === EventClass.Chat) {
       this.room(roomOfSubject(subject)).count++;
       return;
     }

@@ -27,20 +27,10 @@ import { v1 } from '../../proto/index.js';
 import { BusStatus } from '../../domain/bus.js';
 import type { Subscription } from '../../domain/bus.js';
 import type { NatsBus } from '../../domain/bus-nats.js';
-import {
-  EventClass,
-  PresenceSum,
-  RoomLog,
-  answerHistory,
-  classOf,
-  defaultRoomIdleMs,
-  idleSweepMs,
-  onlineEvent,
-  onlineTickMs,
-  paidIdOf,
-} from './sequencer.js';
+import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs, paidIdOf } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { logSubjects, roomOfSubject, subjects } from '../../domain/subjects.js';
+import { EventClass, classOf } from '../../domain/event-kind.js';
 import { backoffMs, sleep } from '../../domain/retry.js';
 
 /** Options of the JetStream sequencer. */
@@ -95,7 +85,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The stream subject each sequenced class is stored under (paid has its own, so gifts get their own retention). */
-const logClass = { chat: 'chat', paid: 'paid', ctl: 'ctl', counter: 'ctl' } as const;
+const logClass = { chat: 'chat', paid: 'paid', control: 'ctl', counter: 'ctl' } as const satisfies Record<EventClass, string>;
 
 /** Sequences room events into JetStream; see the file comment for the design. */
 export class JetStreamSequencer implements Sequencer {
@@ -281,7 +271,7 @@ export class JetStreamSequencer implements Sequencer {
   /** Keeps a stored event in the room's ring (once, in order). */
   private retain(room: JsRoom, event: v1.Event, bytes?: Uint8Array): void {
     if (event.seq <= room.log.seq) return;
-    room.log.push({ seq: event.seq, bytes: bytes ?? v1.Event.encode(event).finish(), chat: event.kind === 'danmaku' });
+    room.log.push({ seq: event.seq, bytes: bytes ?? v1.Event.encode(event).finish(), chat: classOf(event) === EventClass.Chat });
     if (event.seq > room.next) room.next = event.seq;
   }
 

@@ -14,6 +14,7 @@ import type { Bus, Subscription } from '../../domain/bus.js';
 import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs, paidIdOf } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { roomOfSubject, subjects } from '../../domain/subjects.js';
+import { EventClass, classOf } from '../../domain/event-kind.js';
 
 /** Assigns per-room sequence numbers in memory and answers history requests over the bus. */
 export class MemorySequencer implements Sequencer {
@@ -119,7 +120,7 @@ export class MemorySequencer implements Sequencer {
     log.lastActiveAt = event.tsMs;
     if (event.danmaku) event.danmaku.id = event.seq.toString(36);
     const bytes = v1.Event.encode(event).finish();
-    log.push({ seq: event.seq, bytes, chat: event.kind === 'danmaku' });
+    log.push({ seq: event.seq, bytes, chat: classOf(event) === EventClass.Chat });
     this.bus.publish(subjects.events(roomId), bytes);
     return event.seq;
   }

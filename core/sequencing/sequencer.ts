@@ -62,35 +62,11 @@ export const defaultRoomIdleMs = 600_000;
 /** How often idle rooms are looked for. */
 export const idleSweepMs = 30_000;
 
-/** What a room's event is, which decides where it is kept and who sees it again. */
-export const EventClass = {
-  /** Danmaku: ordered, last N shown on join, replayed on resume while retained. */
-  Chat: 'chat',
-  /** Gifts and super chats: durable before acknowledged, idempotent, never sampled away, replayed on resume. */
-  Paid: 'paid',
-  /** Control events: durable, replayed on resume. */
-  Control: 'ctl',
-  /** Likes, online count, leaderboard: aggregated, never sequenced or stored. */
-  Counter: 'counter',
-} as const;
-export type EventClass = (typeof EventClass)[keyof typeof EventClass];
-
 /**
  * Every counter is pushed to a room at least this often, changed or not, so
  * a viewer who just arrived (an OBS source reloading) sees it within this time.
  */
 export const counterHeartbeatMs = 2_000;
-
-/** The counter kinds (`Event.kind` names; the analytics `kind` column spells them the same). */
-export const counterKinds: ReadonlySet<string> = new Set(['online', 'likes', 'leaderboard']);
-
-/** The class of an event by its kind. */
-export function classOf(event: v1.Event): EventClass {
-  const kind = event.kind;
-  if (kind === 'danmaku') return EventClass.Chat;
-  if (kind === 'gift' || kind === 'superChat') return EventClass.Paid;
-  return kind !== undefined && counterKinds.has(kind) ? EventClass.Counter : EventClass.Control;
-}
 
 /** One retained event, kept encoded. */
 export interface Retained {

@@ -7,8 +7,7 @@
  */
 import WebSocket from 'ws';
 import { v1 } from '../../../proto/index.js';
-
-const counterKinds = new Set(['online', 'likes', 'leaderboard']);
+import { isCounterKind } from '../../../domain/event-kind.js';
 
 /** Builds the URL of the next edge to try, resuming after `since` (or a fresh join). */
 export type EdgeUrl = (attempt: number, since: number | undefined) => string;
@@ -68,7 +67,7 @@ export class Viewer {
     }
     if (frame.batch) {
       for (const e of frame.batch.events as v1.Event[]) {
-        if (counterKinds.has(e.kind as string)) {
+        if (isCounterKind(e.kind)) {
           if (e.online) {
             this.onlineSeen++;
             this.online = e.online.count as number;
