@@ -6,13 +6,21 @@
  * decode and re-encode of every event (a guest could make the edge and core
  * do that a thousand events at a time).
  *
- * HistoryReply { events (1): Event..., recovered (2): bool, seq (3): uint64 }
+ * HistoryReply { events: Event..., recovered: bool, seq: uint64 }, field
+ * numbers from the generated tables. Every tag here fits in one byte.
  */
+import { BatchField, HistoryReplyField, ServerFrameField } from '../proto/gen/tables.js';
 import { WireReader, WireType, tagOf, varintSize, writeVarint } from '../proto/wire.js';
 
-const tagEvent = tagOf(1, WireType.Len);
-const tagRecovered = tagOf(2, WireType.Varint);
-const tagSeq = tagOf(3, WireType.Varint);
+const tagEvent = tagOf(HistoryReplyField.events, WireType.Len);
+const tagRecovered = tagOf(HistoryReplyField.recovered, WireType.Varint);
+const tagSeq = tagOf(HistoryReplyField.seq, WireType.Varint);
+const tagServerBatch = tagOf(ServerFrameField.batch, WireType.Len);
+const tagBatchEvent = tagOf(BatchField.events, WireType.Len);
+const tagBatchRoom = tagOf(BatchField.room, WireType.Len);
+const tagBatchHistory = tagOf(BatchField.history, WireType.Varint);
+// `historyFrameOf` copies each event field with its tag, which holds while both lists share one number (never renumbered).
+if (tagEvent !== tagBatchEvent) throw new Error('HistoryReply.events and Batch.events no longer share a field number');
 
 /** A history answer with its events still encoded. */
 export interface HistoryAnswer {
@@ -53,7 +61,7 @@ export function readHistoryReply(bytes: Uint8Array): HistoryAnswer {
   const answer: HistoryAnswer = { events: [], recovered: false, seq: 0 };
   const r = new WireReader(bytes);
   while (!r.done) {
-    const tag = r.varint();
+    const tag = r.tag();
     if (tag === tagEvent) answer.events.push(r.bytes());
     else if (tag === tagRecovered) answer.recovered = r.varint() !== 0;
     else if (tag === tagSeq) answer.seq = r.varint();
@@ -73,7 +81,7 @@ export interface HistoryFrame {
 
 /**
  * Turns `HistoryReply` bytes into a history Batch frame for `roomBytes`:
- * `HistoryReply.events` and `Batch.events` are both field 1, so each event
+ * `HistoryReply.events` and `Batch.events` share a field number, so each event
  * field is copied as it stands, tag and length included, into one buffer
  * (one pass to measure, one to copy; no object per event). Throws
  * `WireError` on malformed bytes.
@@ -86,7 +94,7 @@ export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): Histor
   let seq = 0;
   while (!r.done) {
     const start = r.pos;
-    const tag = r.varint();
+    const tag = r.tag();
     if (tag === tagEvent) {
       r.bytes();
       eventBytes += r.pos - start;
@@ -96,10 +104,10 @@ export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): Histor
     else r.skip(tag & 7);
   }
   if (events === 0) return { frame: undefined, events, recovered, seq };
-  // Batch: events (1), room (2), history (5) = true; inside ServerFrame.batch (2).
+  // Batch: events, room, history = true; inside ServerFrame.batch.
   const inner = eventBytes + 1 + varintSize(roomBytes.length) + roomBytes.length + 2;
   const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
-  out[0] = tagOf(2, WireType.Len);
+  out[0] = tagServerBatch;
   let pos = writeVarint(out, 1, inner);
   // Event fields are copied in runs (core writes them all first, so usually one run).
   const source = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
@@ -108,7 +116,7 @@ export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): Histor
   let runEnd = -1;
   while (!copy.done) {
     const start = copy.pos;
-    const tag = copy.varint();
+    const tag = copy.tag();
     copy.skip(tag & 7);
     if (tag !== tagEvent) continue;
     if (start !== runEnd) {
@@ -118,11 +126,11 @@ export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): Histor
     runEnd = copy.pos;
   }
   if (runStart >= 0) pos += source.copy(out, pos, runStart, runEnd);
-  out[pos++] = tagOf(2, WireType.Len);
+  out[pos++] = tagBatchRoom;
   pos = writeVarint(out, pos, roomBytes.length);
   out.set(roomBytes, pos);
   pos += roomBytes.length;
-  out[pos++] = tagOf(5, WireType.Varint);
+  out[pos++] = tagBatchHistory;
   out[pos] = 1;
   return { frame: out, events, recovered, seq };
 }

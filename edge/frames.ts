@@ -3,17 +3,19 @@
  * concatenation of events core already encoded, so the edge never decodes or
  * re-encodes an event on the fan-out path.
  *
- * ServerFrame { batch (2): Batch { events (1): Event..., room (2) } }
+ * ServerFrame { batch: Batch { events: Event..., room, skipped, skip_reason, history } },
+ * field numbers from the generated tables. Every tag here fits in one byte.
  */
 import { v1 } from '../proto/index.js';
+import { BatchField, ServerFrameField } from '../proto/gen/tables.js';
 import { WireReader, WireType, tagOf, varintSize, writeVarint } from '../proto/wire.js';
 
-const tagServerBatch = tagOf(2, WireType.Len); // ServerFrame.batch
-const tagBatchEvent = tagOf(1, WireType.Len); // Batch.events
-const tagBatchRoom = tagOf(2, WireType.Len); // Batch.room
-const tagBatchSkipped = tagOf(3, WireType.Varint); // Batch.skipped
-const tagBatchSkipReason = tagOf(4, WireType.Varint); // Batch.skip_reason
-const tagBatchHistory = tagOf(5, WireType.Varint); // Batch.history
+const tagServerBatch = tagOf(ServerFrameField.batch, WireType.Len);
+const tagBatchEvent = tagOf(BatchField.events, WireType.Len);
+const tagBatchRoom = tagOf(BatchField.room, WireType.Len);
+const tagBatchSkipped = tagOf(BatchField.skipped, WireType.Varint);
+const tagBatchSkipReason = tagOf(BatchField.skipReason, WireType.Varint);
+const tagBatchHistory = tagOf(BatchField.history, WireType.Varint);
 
 /** Options of a batch frame beyond its events and room. */
 export interface BatchFrameOptions {
@@ -76,7 +78,7 @@ export function countBatchEvents(frame: Uint8Array): number {
     const r = new WireReader(frame, outer.pos, Math.min(frame.length, outer.pos + len));
     let count = 0;
     while (!r.done) {
-      const tag = r.varint();
+      const tag = r.tag();
       if (tag === tagBatchEvent) count++;
       r.skip(tag & 7);
     }

@@ -8,6 +8,18 @@
  */
 import { Histogram } from '../lib/histogram.js';
 import { Opcode, encodeClientFrame } from '../lib/raw-ws.js';
+import { BatchField, ClientFrameField, DanmakuField, EventField, SendDanmakuField, ServerFrameField } from '../../proto/gen/tables.js';
+import { WireType, tagOf } from '../../proto/wire.js';
+
+// Tags of the Barrage fields this harness writes and reads (each fits in one byte).
+const tagSendDanmaku = tagOf(ClientFrameField.sendDanmaku, WireType.Len);
+const tagSendText = tagOf(SendDanmakuField.text, WireType.Len);
+const tagSendClientMsgId = tagOf(SendDanmakuField.clientMsgId, WireType.Len);
+const tagServerBatch = tagOf(ServerFrameField.batch, WireType.Len);
+const tagBatchEvent = tagOf(BatchField.events, WireType.Len);
+const tagEventTsMs = tagOf(EventField.tsMs, WireType.Varint);
+const tagEventDanmaku = tagOf(EventField.danmaku, WireType.Len);
+const tagDanmakuClientMsgId = tagOf(DanmakuField.clientMsgId, WireType.Len);
 
 /** The servers the harness can drive. */
 export const ServerKind = {
@@ -87,16 +99,16 @@ export function encodeMessage(kind: ServerKind, us: number): Buffer {
   const stamp = stampString(us);
   switch (kind) {
     case 'barrage': {
-      // ClientFrame{ send_danmaku(1): SendDanmaku{ text(1), client_msg_id(4) } }
+      // ClientFrame{ send_danmaku: SendDanmaku{ text, client_msg_id } }
       const inner = 2 + textBytes.length + 2 + 16;
       const body = Buffer.allocUnsafe(2 + inner);
-      body[0] = 0x0a;
+      body[0] = tagSendDanmaku;
       body[1] = inner;
-      body[2] = 0x0a;
+      body[2] = tagSendText;
       body[3] = textBytes.length;
       textBytes.copy(body, 4);
       let p = 4 + textBytes.length;
-      body[p++] = 0x22;
+      body[p++] = tagSendClientMsgId;
       body[p++] = 16;
       body.write(stamp, p, 'latin1');
       return encodeClientFrame(body);
@@ -151,7 +163,7 @@ function skipField(buf: Buffer, pos: number, wt: number): number {
 function sampleDanmaku(buf: Buffer, pos: number, end: number, tsMs: number, samples: Samples, recvUs: number): void {
   while (pos < end) {
     const tag = buf[pos++] as number;
-    if (tag === 0x3a) {
+    if (tag === tagDanmakuClientMsgId) {
       const len = varint(buf, pos);
       if (len === 16) samples.e2e.record((recvUs - readStamp(buf, after)) / 1000);
       break;
@@ -166,7 +178,7 @@ function sampleDanmaku(buf: Buffer, pos: number, end: number, tsMs: number, samp
  * not counted); 0 for frames that are not batches.
  */
 export function countBarrage(buf: Buffer, start: number, end: number, samples: Samples | null): number {
-  if (buf[start] !== 0x12) return 0; // ServerFrame.batch
+  if (buf[start] !== tagServerBatch) return 0;
   const recvUs = samples ? nowUs() : 0;
   let len = varint(buf, start + 1);
   let pos = after;
@@ -174,7 +186,7 @@ export function countBarrage(buf: Buffer, start: number, end: number, samples: S
   let count = 0;
   while (pos < batchEnd) {
     const tag = buf[pos++] as number;
-    if (tag !== 0x0a) {
+    if (tag !== tagBatchEvent) {
       pos = skipField(buf, pos, tag & 7);
       continue;
     }
@@ -184,8 +196,7 @@ export function countBarrage(buf: Buffer, start: number, end: number, samples: S
     let tsMs = 0;
     while (pos < eventEnd) {
       const t = buf[pos++] as number;
-      if (t === 0x52) {
-        // Event.danmaku
+      if (t === tagEventDanmaku) {
         count++;
         if (samples) {
           const dl = varint(buf, pos);
@@ -193,7 +204,7 @@ export function countBarrage(buf: Buffer, start: number, end: number, samples: S
         }
         break;
       }
-      if (t === 0x18 && samples) {
+      if (t === tagEventTsMs && samples) {
         tsMs = varint(buf, pos);
         pos = after;
         continue;

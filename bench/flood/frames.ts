@@ -4,28 +4,30 @@
  * framed once per connection so the flood loop only copies bytes.
  */
 import { v1 } from '../../proto/index.js';
+import { ServerFrameField } from '../../proto/gen/tables.js';
+import { WireType, tagOf } from '../../proto/wire.js';
 import { Opcode, encodeClientFrame } from '../lib/raw-ws.js';
 
-/** ServerFrame kinds by their first byte (field tag); `held` is field 50, two bytes. */
-export const serverKindByTag: Readonly<Record<number, string>> = {
-  0x0a: 'welcome',
-  0x12: 'batch',
-  0x1a: 'error',
-  0x22: 'pong',
-  0x2a: 'ack',
-  0x92: 'held',
-};
+/** ServerFrame kinds by their first byte (the field's tag, or its first byte when it takes two, as `held`'s does). */
+export const serverKindByTag: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(ServerFrameField).map(([kind, field]) => {
+    const tag = tagOf(field, WireType.Len);
+    return [tag < 0x80 ? tag : (tag & 0x7f) | 0x80, kind];
+  }),
+);
+const tagWelcome = tagOf(ServerFrameField.welcome, WireType.Len);
+const tagError = tagOf(ServerFrameField.error, WireType.Len);
 
 /** The code of a ServerFrame.error in `buf[start, end)`, or -1 when the frame is not an error. */
 export function readErrorCode(buf: Buffer, start: number, end: number): number {
-  if (end <= start || buf[start] !== 0x1a) return -1;
+  if (end <= start || buf[start] !== tagError) return -1;
   // Errors are few (the edge sends at most one RATE_LIMITED a second per socket): decode them whole.
   return v1.ServerFrame.decode(buf.subarray(start, end)).error?.code ?? 0;
 }
 
 /** The room seq a Welcome carries, or -1 when the frame is not a Welcome. */
 export function readWelcomeSeq(buf: Buffer, start: number, end: number): number {
-  if (end <= start || buf[start] !== 0x0a) return -1;
+  if (end <= start || buf[start] !== tagWelcome) return -1;
   return Number(v1.ServerFrame.decode(buf.subarray(start, end)).welcome?.seq ?? 0);
 }
 

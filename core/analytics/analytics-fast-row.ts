@@ -9,11 +9,14 @@
  * It writes exactly the bytes `eventRow(bytes) + tail` would (a test holds
  * the two together over every shape of danmaku). Anything else (another
  * kind, a moderator's fields, a truncated or odd encoding, invalid UTF-8,
- * numbers past 2^49) is `NOT_HANDLED` and goes the general way, which also
+ * numbers past 2^53) is `NOT_HANDLED` and goes the general way, which also
  * decides what is malformed.
  *
- * Field numbers are those of proto/barrage/v1/barrage.proto.
+ * The bytes are walked with proto/wire.ts's reader and the field numbers of
+ * the generated tables; only the TabSeparated writing is this file's own.
  */
+import { DanmakuField, EventField, EventKindFields, UserField } from '../../proto/gen/tables.js';
+import { WireReader, WireType } from '../../proto/wire.js';
 
 /** Returned when the bytes are not a plain danmaku; the caller falls back to `eventRow`. */
 export const NOT_HANDLED = -1;
@@ -21,87 +24,27 @@ export const NOT_HANDLED = -1;
 /** Bytes a row may need beyond twice the event's size: numbers, fixed columns. */
 export const ROW_OVERHEAD = 160;
 
-const EVENT_SEQ = 1;
-const EVENT_ROOM = 2;
-const EVENT_TS_MS = 3;
-const EVENT_DANMAKU = 10;
-const DANMAKU_ID = 1;
-const DANMAKU_USER = 2;
-const DANMAKU_TEXT = 3;
-const DANMAKU_MODE = 4;
-const DANMAKU_COLOR = 5;
-const DANMAKU_SIZE = 6;
-const DANMAKU_CLIENT_MSG_ID = 7;
-const DANMAKU_MERGED = 8;
-const USER_ID = 1;
-const USER_NAME = 2;
-const USER_ROLE = 3;
-
-const VARINT = 0;
-const FIXED64 = 1;
-const LENGTH = 2;
-const FIXED32 = 5;
-
 const TAB = 9;
 const BACKSLASH = 92;
 const KIND = Buffer.from('danmaku');
 const AFTER_TEXT = Buffer.from('\t\t\t\t'); // target, gift_id, gift_name empty
 const NO_USER = Buffer.from('\t\t0');
+/** The largest uint32 protobufjs reads as the general path does (it reads int32 fields signed past this). */
+const MAX_UINT31 = 0x7fffffff;
 
-// The reader's position. The sink is single-threaded and these functions do
-// not re-enter, so one module-level cursor spares an object per event.
-let pos = 0;
+// The reader, reset for every event. The sink is single-threaded and these
+// functions do not re-enter, so one reader spares an object per event.
+const r = new WireReader(new Uint8Array(0));
 
-/** A varint of at most 7 bytes (below 2^49, exact as a double), or -1. */
-function varint(b: Uint8Array, end: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 7 && pos < end; i++) {
-    const byte = b[pos++] as number;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return value;
-    scale *= 128;
-  }
-  return -1;
-}
-
-// The last tag read: its field number and wire type.
-let tagField = 0;
-let tagWire = 0;
-
-/** Reads a field's tag; false when it is unreadable or names field 0 (which the general decoder rejects). */
-function readTag(b: Uint8Array, end: number): boolean {
-  const tag = varint(b, end);
-  if (tag < 0 || tag > 0xffffffff) return false;
-  tagWire = tag & 7;
-  tagField = (tag - tagWire) / 8;
-  return tagField !== 0;
-}
-
-/** Skips a field of an unknown number; false when it cannot be skipped safely. */
-function skip(b: Uint8Array, end: number, wire: number): boolean {
-  switch (wire) {
-    case VARINT:
-      for (let i = 0; i < 10; i++) {
-        if (pos >= end) return false;
-        if ((b[pos++] as number) < 0x80) return true;
-      }
-      return false;
-    case FIXED64:
-      pos += 8;
-      return pos <= end;
-    case LENGTH: {
-      const n = varint(b, end);
-      if (n < 0) return false;
-      pos += n;
-      return pos <= end;
-    }
-    case FIXED32:
-      pos += 4;
-      return pos <= end;
-    default:
-      return false; // groups: never written by Barrage
-  }
+/**
+ * A uint32 field's value, or -1 when the general decoder might read it
+ * otherwise: past 2^31 - 1, or in more than the 5 bytes protobufjs reads
+ * for a uint32 (it skips a longer varint as if it were 10 bytes).
+ */
+function uint32(): number {
+  const start = r.pos;
+  const v = r.varint();
+  return r.pos - start > 5 || v > MAX_UINT31 ? -1 : v;
 }
 
 /** Length of the UTF-8 sequence starting at `i` (WHATWG rules, as the strict decoder), or -1. */
@@ -250,42 +193,37 @@ let userIdStart = -1;
 let userIdEnd = -1;
 let userNameStart = -1;
 let userNameEnd = -1;
-
-let lengthStart = 0;
-let lengthEnd = 0;
-
-/** Reads a length-delimited field's bounds into `lengthStart`/`lengthEnd`; false when truncated. */
-function lengthField(b: Uint8Array, end: number): boolean {
-  const n = varint(b, end);
-  if (n < 0 || pos + n > end) return false;
-  lengthStart = pos;
-  lengthEnd = pos += n;
-  return true;
-}
+let danmakuStart = -1;
+let danmakuEnd = -1;
+// The event's seq and time.
+let seq = 0;
+let tsMs = 0;
 
 /** The user's role, or -1 when the user cannot be read here. */
 function readUser(b: Uint8Array, start: number, end: number): number {
   let role = 0;
   userIdStart = userIdEnd = userNameStart = userNameEnd = -1;
-  pos = start;
-  while (pos < end) {
-    if (!readTag(b, end)) return -1;
-    const field = tagField;
-    const wire = tagWire;
-    if (field === USER_ID || field === USER_NAME) {
-      if (wire !== LENGTH || !lengthField(b, end)) return -1;
-      if (field === USER_ID) {
-        userIdStart = lengthStart;
-        userIdEnd = lengthEnd;
+  r.reset(b, start, end);
+  while (!r.done) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === UserField.id || field === UserField.name) {
+      if (wire !== WireType.Len) return -1;
+      const valueEnd = r.lengthEnd();
+      if (field === UserField.id) {
+        userIdStart = r.pos;
+        userIdEnd = valueEnd;
       } else {
-        userNameStart = lengthStart;
-        userNameEnd = lengthEnd;
+        userNameStart = r.pos;
+        userNameEnd = valueEnd;
       }
-    } else if (field === USER_ROLE) {
-      if (wire !== VARINT) return -1;
-      role = varint(b, end);
-      if (role < 0 || role > 0x7fffffff) return -1;
-    } else if (!skip(b, end, wire)) return -1;
+      r.pos = valueEnd;
+    } else if (field === UserField.role) {
+      if (wire !== WireType.Varint) return -1;
+      role = uint32();
+      if (role < 0) return -1;
+    } else r.skip(wire);
   }
   return role;
 }
@@ -294,45 +232,82 @@ function readUser(b: Uint8Array, start: number, end: number): number {
 function readDanmaku(b: Uint8Array, start: number, end: number): number {
   let merged = 0;
   idStart = idEnd = textStart = textEnd = userStart = userEnd = -1;
-  pos = start;
-  while (pos < end) {
-    if (!readTag(b, end)) return -1;
-    const field = tagField;
-    const wire = tagWire;
+  r.reset(b, start, end);
+  while (!r.done) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
     switch (field) {
-      case DANMAKU_ID:
-      case DANMAKU_USER:
-      case DANMAKU_TEXT:
-      case DANMAKU_CLIENT_MSG_ID:
-        if (wire !== LENGTH || !lengthField(b, end)) return -1;
-        if (field === DANMAKU_ID) {
-          idStart = lengthStart;
-          idEnd = lengthEnd;
-        } else if (field === DANMAKU_USER) {
-          userStart = lengthStart;
-          userEnd = lengthEnd;
-        } else if (field === DANMAKU_TEXT) {
-          textStart = lengthStart;
-          textEnd = lengthEnd;
-        } else if (!validUtf8(b, lengthStart, lengthEnd)) {
+      case DanmakuField.id:
+      case DanmakuField.user:
+      case DanmakuField.text:
+      case DanmakuField.clientMsgId: {
+        if (wire !== WireType.Len) return -1;
+        const valueEnd = r.lengthEnd();
+        const valueStart = r.pos;
+        r.pos = valueEnd;
+        if (field === DanmakuField.id) {
+          idStart = valueStart;
+          idEnd = valueEnd;
+        } else if (field === DanmakuField.user) {
+          userStart = valueStart;
+          userEnd = valueEnd;
+        } else if (field === DanmakuField.text) {
+          textStart = valueStart;
+          textEnd = valueEnd;
+        } else if (!validUtf8(b, valueStart, valueEnd)) {
           return -1; // not stored, but the general decoder rejects it when it is not UTF-8
         }
         break;
-      case DANMAKU_MODE:
-      case DANMAKU_COLOR:
-      case DANMAKU_SIZE:
-      case DANMAKU_MERGED: {
-        if (wire !== VARINT) return -1;
-        const v = varint(b, end);
-        if (v < 0 || v > 0x7fffffff) return -1;
-        if (field === DANMAKU_MERGED) merged = v;
+      }
+      case DanmakuField.mode:
+      case DanmakuField.color:
+      case DanmakuField.size:
+      case DanmakuField.merged: {
+        if (wire !== WireType.Varint) return -1;
+        const v = uint32();
+        if (v < 0) return -1;
+        if (field === DanmakuField.merged) merged = v;
         break;
       }
       default:
-        if (!skip(b, end, wire)) return -1;
+        r.skip(wire);
     }
   }
   return merged;
+}
+
+/** The event's fields: where the danmaku is, seq and time; false when it is not the plain danmaku shape. */
+function readEvent(bytes: Uint8Array): boolean {
+  roomStart = roomEnd = danmakuStart = danmakuEnd = -1;
+  seq = tsMs = 0;
+  r.reset(bytes);
+  while (!r.done) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === EventField.seq || field === EventField.tsMs) {
+      if (wire !== WireType.Varint) return false;
+      const v = r.varint();
+      if (v > Number.MAX_SAFE_INTEGER) return false;
+      if (field === EventField.seq) seq = v;
+      else tsMs = v;
+    } else if (field === EventField.room || field === EventField.danmaku) {
+      if (wire !== WireType.Len) return false;
+      const valueEnd = r.lengthEnd();
+      if (field === EventField.room) {
+        roomStart = r.pos;
+        roomEnd = valueEnd;
+      } else {
+        danmakuStart = r.pos;
+        danmakuEnd = valueEnd;
+      }
+      r.pos = valueEnd;
+    } else if (field >= EventKindFields.first) {
+      return false; // another kind, or a moderator's actor and reason
+    } else r.skip(wire);
+  }
+  return true;
 }
 
 /**
@@ -342,43 +317,22 @@ function readDanmaku(b: Uint8Array, start: number, end: number): number {
  * ROW_OVERHEAD` bytes free; on `NOT_HANDLED` what was written there is garbage.
  */
 export function writeDanmakuRow(bytes: Uint8Array, recvMs: number, tail: Uint8Array, out: Buffer, offset: number): number {
-  const end = bytes.length;
-  let seq = 0;
-  let tsMs = 0;
-  let danmakuStart = -1;
-  let danmakuEnd = -1;
-  roomStart = roomEnd = -1;
-  pos = 0;
-  while (pos < end) {
-    if (!readTag(bytes, end)) return NOT_HANDLED;
-    const field = tagField;
-    const wire = tagWire;
-    if (field === EVENT_SEQ || field === EVENT_TS_MS) {
-      if (wire !== VARINT) return NOT_HANDLED;
-      const v = varint(bytes, end);
-      if (v < 0) return NOT_HANDLED;
-      if (field === EVENT_SEQ) seq = v;
-      else tsMs = v;
-    } else if (field === EVENT_ROOM || field === EVENT_DANMAKU) {
-      if (wire !== LENGTH || !lengthField(bytes, end)) return NOT_HANDLED;
-      if (field === EVENT_ROOM) {
-        roomStart = lengthStart;
-        roomEnd = lengthEnd;
-      } else {
-        danmakuStart = lengthStart;
-        danmakuEnd = lengthEnd;
-      }
-    } else if (field >= EVENT_DANMAKU) {
-      return NOT_HANDLED; // another kind, or a moderator's actor and reason
-    } else if (!skip(bytes, end, wire)) {
-      return NOT_HANDLED;
-    }
+  try {
+    if (!readEvent(bytes)) return NOT_HANDLED;
+  } catch {
+    return NOT_HANDLED; // truncated or odd: the general path decides
   }
   if (roomEnd <= roomStart || danmakuStart < 0) return NOT_HANDLED;
-  const merged = readDanmaku(bytes, danmakuStart, danmakuEnd);
-  if (merged < 0) return NOT_HANDLED;
-  const role = userStart < 0 ? 0 : readUser(bytes, userStart, userEnd);
-  if (role < 0) return NOT_HANDLED;
+  let merged: number;
+  let role: number;
+  try {
+    merged = readDanmaku(bytes, danmakuStart, danmakuEnd);
+    if (merged < 0) return NOT_HANDLED;
+    role = userStart < 0 ? 0 : readUser(bytes, userStart, userEnd);
+    if (role < 0) return NOT_HANDLED;
+  } catch {
+    return NOT_HANDLED;
+  }
 
   let o = copyEscaped(bytes, roomStart, roomEnd, out, offset);
   if (o < 0) return NOT_HANDLED;

@@ -443,9 +443,9 @@ var require_utf8 = __commonJS({
       }
       return len;
     };
-    function utf8_read_decoder(decoder, buffer, start, end) {
+    function utf8_read_decoder(decoder2, buffer, start, end) {
       var source = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
-      return decoder.decode(source);
+      return decoder2.decode(source);
     }
     utf8.read = function utf8_read_loose(buffer, start, end) {
       if (end - start < 1) return '';
@@ -9026,4 +9026,185 @@ var DanmakuMode = barrage.v1.DanmakuMode;
 var ErrorCode = barrage.v1.ErrorCode;
 var Role = barrage.v1.Role;
 var SkipReason = barrage.v1.SkipReason;
-export { DanmakuMode, ErrorCode, Role, SkipReason, v1 };
+
+// proto/gen/tables.ts
+var ServerFrameField = {
+  welcome: 1,
+  batch: 2,
+  error: 3,
+  pong: 4,
+  ack: 5,
+  held: 50,
+};
+var BatchField = {
+  events: 1,
+  room: 2,
+  skipped: 3,
+  skipReason: 4,
+  history: 5,
+};
+var EventField = {
+  seq: 1,
+  room: 2,
+  tsMs: 3,
+  danmaku: 10,
+  gift: 11,
+  likes: 12,
+  online: 13,
+  notice: 14,
+  retract: 15,
+  mute: 16,
+  unmute: 17,
+  ban: 18,
+  unban: 19,
+  slowMode: 20,
+  pin: 21,
+  roomMode: 22,
+  roomClose: 23,
+  superChat: 24,
+  leaderboard: 25,
+  superChatRemoved: 30,
+  holdDecision: 50,
+  actor: 51,
+  reason: 52,
+};
+var EventClass = {
+  Chat: 'chat',
+  Paid: 'paid',
+  Control: 'control',
+  Counter: 'counter',
+};
+var EventKindClass = {
+  danmaku: 'chat',
+  gift: 'paid',
+  likes: 'counter',
+  online: 'counter',
+  notice: 'control',
+  retract: 'control',
+  mute: 'control',
+  unmute: 'control',
+  ban: 'control',
+  unban: 'control',
+  slowMode: 'control',
+  pin: 'control',
+  roomMode: 'control',
+  roomClose: 'control',
+  superChat: 'paid',
+  leaderboard: 'counter',
+  superChatRemoved: 'control',
+  holdDecision: 'control',
+};
+
+// proto/wire.ts
+var WireType = { Varint: 0, I64: 1, Len: 2, I32: 5 };
+var tagOf = (field, wireType) => field * 8 + wireType;
+var maxTag = 4294967295;
+var WireError = class extends Error {
+  constructor(message, options) {
+    super(message, options);
+    /** Stable code, for callers that tell errors apart without `instanceof` (across bundles). */
+    this.code = 'BARRAGE_WIRE';
+    this.name = 'WireError';
+  }
+};
+var decoder;
+var WireReader = class {
+  constructor(buf, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+  }
+  /** Points the reader at other bytes (a reused reader saves an object per message). */
+  reset(buf, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    return this;
+  }
+  /** True once every byte up to `end` is read. */
+  get done() {
+    return this.pos >= this.end;
+  }
+  /** The next varint. */
+  varint() {
+    let n = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new WireError('varint runs past the end');
+      const b = this.buf[this.pos++];
+      n += (b & 127) * mul;
+      if (b < 128) return n;
+      mul *= 128;
+    }
+    throw new WireError('varint longer than 10 bytes');
+  }
+  /**
+   * The next field's tag: `tag >>> 3` is its number, `tag & 7` its wire
+   * type. Field 0 and numbers past 2^29 - 1 are refused (protobuf has none).
+   */
+  tag() {
+    const tag = this.varint();
+    if (tag < 8 || tag > maxTag) throw new WireError(`invalid tag ${tag}`);
+    return tag;
+  }
+  /**
+   * Reads a length prefix and returns where the value ends; `pos` is left
+   * at its first byte, so a nested message is read up to the returned end.
+   */
+  lengthEnd() {
+    const len = this.varint();
+    const end = this.pos + len;
+    if (end > this.end) throw new WireError('length-delimited field runs past the end');
+    return end;
+  }
+  /** The next length-delimited value, as a view into `buf` (no copy). */
+  bytes() {
+    const end = this.lengthEnd();
+    const start = this.pos;
+    this.pos = end;
+    return this.buf.subarray(start, end);
+  }
+  /** The next string field (invalid UTF-8 becomes U+FFFD, as protobufjs reads it). */
+  string() {
+    const end = this.lengthEnd();
+    decoder ?? (decoder = new TextDecoder());
+    const s = decoder.decode(this.buf.subarray(this.pos, end));
+    this.pos = end;
+    return s;
+  }
+  /** Skips a value of `wireType`. */
+  skip(wireType) {
+    switch (wireType) {
+      case WireType.Varint:
+        this.varint();
+        return;
+      case WireType.I64:
+        this.pos += 8;
+        break;
+      case WireType.Len:
+        this.pos = this.lengthEnd();
+        return;
+      case WireType.I32:
+        this.pos += 4;
+        break;
+      default:
+        throw new WireError(`wire type ${wireType} is not supported`);
+    }
+    if (this.pos > this.end) throw new WireError('fixed-size field runs past the end');
+  }
+};
+export {
+  BatchField,
+  DanmakuMode,
+  ErrorCode,
+  EventClass,
+  EventField,
+  EventKindClass,
+  Role,
+  ServerFrameField,
+  SkipReason,
+  WireReader,
+  WireType,
+  tagOf,
+  v1,
+};

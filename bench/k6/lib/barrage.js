@@ -7,7 +7,7 @@ import { WebSocket } from 'k6/websockets';
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
 import { setTimeout, setInterval, clearTimeout, clearInterval } from 'k6/timers';
-import { v1, ErrorCode } from './barrage-proto.js';
+import { v1, ErrorCode, EventClass, EventKindClass, ServerFrameField, WireType, tagOf } from './barrage-proto.js';
 import { SeqTracker, maxSeqOfBatch } from './seq.js';
 
 export { v1, ErrorCode, SeqTracker, maxSeqOfBatch };
@@ -124,15 +124,12 @@ export function wsUrl(n, room, token, since) {
   return url;
 }
 
-/** First byte of an encoded `ServerFrame` holding a `batch` (field 2, wire type 2). */
-export const batchTag = 0x12;
+/** First byte of an encoded `ServerFrame` holding a `batch` (length-delimited; its tag fits in one byte). */
+export const batchTag = tagOf(ServerFrameField.batch, WireType.Len);
 
-/** Event kinds that carry the room's latest seq without taking one of their own (counters). */
-const unsequenced = { online: true, likes: true, leaderboard: true };
-
-/** Whether an event took a seq of its own (so a missing one is a gap). */
+/** Whether an event took a seq of its own (so a missing one is a gap): counters carry the room's latest seq instead. */
 export function isSequenced(event) {
-  return !unsequenced[event.kind];
+  return EventKindClass[event.kind] !== EventClass.Counter;
 }
 
 /**
@@ -180,7 +177,7 @@ export class Connection {
   onMessage(data) {
     if (typeof data === 'string') return; // the server only sends binary frames
     if (this.handlers.onFrame) this.handlers.onFrame(data);
-    // 0x12 is field 2 (batch) of ServerFrame, length-delimited: the tag byte of every Batch frame.
+    // The tag byte of every Batch frame: a batch is only counted, unless this viewer decodes.
     if (!this.decode && this.welcome && new Uint8Array(data, 0, 1)[0] === batchTag) return;
     const frame = v1.ServerFrame.decode(new Uint8Array(data));
     switch (frame.kind) {

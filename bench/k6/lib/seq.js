@@ -1,5 +1,7 @@
 // Sequence bookkeeping, apart from anything k6-specific so vitest can test it
-// (test/k6/seq.test.ts).
+// (test/k6/lib.test.ts). Field numbers and the wire reader come from the
+// protobuf bundle (proto/gen/tables.ts, proto/wire.ts).
+import { BatchField, EventField, ServerFrameField, WireReader, WireType } from './barrage-proto.js';
 
 /**
  * Follows one room's sequence numbers across a viewer's connections, and
@@ -57,49 +59,36 @@ export class SeqTracker {
   }
 }
 
-/** Reads a varint at `pos`; returns [value, next position]. Values stay below 2^53 (seqs). */
-function varint(bytes, pos) {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    const b = bytes[pos++];
-    if (b === undefined) throw new RangeError('truncated varint');
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) return [value, pos];
-    scale *= 128;
-  }
-}
-
 /**
  * The highest `seq` of the events in an encoded `ServerFrame` batch, or 0,
- * without decoding the frame: a walk over ServerFrame.batch (field 2) ->
- * Batch.events (field 1) -> Event.seq (field 1). Viewers that do not decode
- * every frame (k6 decodes slowly) use it to know where to resume from.
+ * without decoding the frame: a walk over ServerFrame.batch -> Batch.events
+ * -> Event.seq. Viewers that do not decode every frame (k6 decodes slowly)
+ * use it to know where to resume from. Throws `WireError` on malformed bytes.
  */
 export function maxSeqOfBatch(bytes) {
   let max = 0;
-  const walk = (start, end, depth) => {
-    let pos = start;
-    while (pos < end) {
-      let key;
-      [key, pos] = varint(bytes, pos);
-      const field = Math.floor(key / 8);
-      const wire = key & 7;
-      if (wire === 0) {
-        let value;
-        [value, pos] = varint(bytes, pos);
-        if (depth === 2 && field === 1 && value > max) max = value;
-      } else if (wire === 2) {
-        let length;
-        [length, pos] = varint(bytes, pos);
-        // depth 0: ServerFrame, 1: Batch, 2: Event
-        if ((depth === 0 && field === 2) || (depth === 1 && field === 1)) walk(pos, pos + length, depth + 1);
-        pos += length;
-      } else if (wire === 1) pos += 8;
-      else if (wire === 5) pos += 4;
-      else throw new RangeError(`unexpected wire type ${wire}`);
+  const r = new WireReader(bytes);
+  /** Calls `onField(number, wireType)` for each field up to `end`; it reads the value or returns false to skip it. */
+  const fields = (end, onField) => {
+    while (r.pos < end) {
+      const tag = r.tag();
+      if (!onField(tag >>> 3, tag & 7)) r.skip(tag & 7);
     }
   };
-  walk(0, bytes.length, 0);
+  const event = (field, wire) => {
+    if (field !== EventField.seq || wire !== WireType.Varint) return false;
+    max = Math.max(max, r.varint());
+    return true;
+  };
+  const batch = (field, wire) => {
+    if (field !== BatchField.events || wire !== WireType.Len) return false;
+    fields(r.lengthEnd(), event);
+    return true;
+  };
+  fields(bytes.length, (field, wire) => {
+    if (field !== ServerFrameField.batch || wire !== WireType.Len) return false;
+    fields(r.lengthEnd(), batch);
+    return true;
+  });
   return max;
 }
