@@ -14,13 +14,12 @@ const t0 = 1_795_248_192_915;
 
 describe('event kind', () => {
   it('event kind - read from the bytes, it agrees with the decoded kind and class for every kind', () => {
-    const events = [
+    const events: v1.IEvent[] = [
       ...everyKind('room', t0),
-      { room: 'r', seq: 1, superChatRemoved: { id: 's1' } },
-      { room: 'r', seq: 1, holdDecision: { holdId: 'h1' } },
+      // Every kind of the .proto, as generated, so a new kind is covered without touching this test.
+      ...Object.keys(EventKind).map((kind) => ({ room: 'r', seq: 1, [kind]: {} })),
       { room: 'r', seq: 1, actor: { id: 'm' } },
     ];
-    const seen = new Set<string>();
     for (const e of events) {
       const bytes = encode(e);
       const decoded = v1.Event.decode(bytes);
@@ -28,9 +27,7 @@ describe('event kind', () => {
       expect(field, decoded.kind ?? 'none').toBe(decoded.kind ? EventKind[decoded.kind] : 0);
       expect(classOfField(field) ?? EventClass.Control).toBe(classOf(decoded));
       expect(isCounter(bytes)).toBe(classOf(decoded) === EventClass.Counter);
-      if (decoded.kind) seen.add(decoded.kind);
     }
-    expect([...seen].sort()).toEqual(Object.keys(EventKind).sort()); // every kind of the .proto was tried
     expect(eventKindField(new Uint8Array([0x00]))).toBe(-1);
     expect(eventKindField(new Uint8Array([0x52, 0x05, 0x01]))).toBe(-1); // truncated
     expect(isCounter(new Uint8Array([0xff, 0xff]))).toBe(false);
