@@ -1,34 +1,33 @@
 /**
- * Composition of a single-process Barrage: the in-process bus, core's
- * sequencer and one edge with the pages. `barrage start` and the tests use it.
+ * The three ways Barrage runs, each a choice of adapters handed to the one
+ * wiring (`bin/wiring.ts`): `barrage start` (core and an edge in one process
+ * on memory adapters; the tests start it in-process too), `barrage edge` and
+ * `barrage core` (on NATS). Each returns its parts and one `stop()`, the
+ * lifecycle's: the reverse of the order things started in.
  */
 import type { Logger } from 'pino';
-import { startAnalytics, analyticsOptionsFromEnv } from '../core/analytics/analytics.js';
-import { registerAnalyticsMetrics } from '../core/analytics/analytics-metrics.js';
-import type { Analytics, AnalyticsOptions } from '../core/analytics/analytics.js';
-import { BusEventSource } from '../core/analytics/analytics-source.js';
-import { mintToken } from '../domain/auth.js';
-import { MemoryBus } from '../domain/bus-memory.js';
 import type { Config } from '../domain/config.js';
-import { loadGiftConfig } from '../domain/config-gifts.js';
-import type { GiftConfig } from '../domain/config-gifts.js';
-import { MemoryGiftLedger } from '../core/gifts/gift-ledger-memory.js';
-import { GiftService } from '../core/gifts/gifts.js';
-import { giftRoutes } from '../core/http/gifts-api.js';
-import { LikeCounter } from '../core/likes/likes.js';
-import { MemorySequencer } from '../core/sequencing/sequencer-memory.js';
-import { moderationOptionsFromEnv } from '../domain/moderation.js';
-import type { ModerationOptions } from '../domain/moderation.js';
-import { moderationRoutes } from '../core/http/moderation-api.js';
-import { ModerationService } from '../core/moderation/moderation-service.js';
-import { MemoryModerationStore } from '../domain/moderation-store-memory.js';
-import { EdgeModeration } from '../edge/moderation.js';
-import { giftsExtension } from '../edge/gifts-extension.js';
-import { EdgeServer } from '../edge/server.js';
-import { pageRoutes } from '../edge/pages.js';
+import type { MemoryBus } from '../domain/bus-memory.js';
+import type { NatsBus } from '../domain/bus-nats.js';
+import type { MemoryModerationStore } from '../domain/moderation-store-memory.js';
+import type { Analytics, AnalyticsOptions } from '../core/analytics/analytics.js';
+import type { GiftService } from '../core/gifts/gifts.js';
+import type { LikeCounter } from '../core/likes/likes.js';
+import type { ModerationService } from '../core/moderation/moderation-service.js';
+import type { MemorySequencer } from '../core/sequencing/sequencer-memory.js';
+import type { EdgeModeration } from '../edge/moderation.js';
+import type { EdgeServer } from '../edge/server.js';
+import { memoryAdapters, natsCoreAdapters, natsEdgeAdapters } from './adapters.js';
+import { Lifecycle } from './lifecycle.js';
+import { startCore, startEdge } from './wiring.js';
+
+/** Something running that stops once (the CLI stops it on SIGTERM/SIGINT). */
+export interface Role {
+  stop(): Promise<void>;
+}
 
 /** A running single-process Barrage. */
-export interface SingleProcess {
+export interface SingleProcess extends Role {
   edge: EdgeServer;
   bus: MemoryBus;
   sequencer: MemorySequencer;
@@ -39,89 +38,68 @@ export interface SingleProcess {
   /** Moderation: core's part and the edge's (state in memory in this mode). */
   moderation: { service: ModerationService; edge: EdgeModeration; store: MemoryModerationStore };
   port: number;
-  stop(): Promise<void>;
 }
 
-/** Starts edge and core in this process on `config.port`. */
-export async function startSingleProcess(
+/**
+ * Starts core and an edge in this process on `config.edge.port`.
+ * `processMetrics: false` leaves process metrics out of /metrics (many
+ * servers in one test process); `analyticsSink` tunes the sink (tests).
+ */
+export function startSingleProcess(
   config: Config,
   logger: Logger,
-  options: {
-    processMetrics?: boolean;
-    analytics?: AnalyticsOptions | false;
-    moderation?: Partial<ModerationOptions>;
-    giftConfig?: GiftConfig;
-  } = {},
+  options: { processMetrics?: boolean; analyticsSink?: AnalyticsOptions['sink'] } = {},
 ): Promise<SingleProcess> {
-  const giftConfig = options.giftConfig ?? loadGiftConfig(process.env, config.secret);
-  const bus = new MemoryBus();
-  const roomIdleMs = config.roomIdleSeconds * 1000;
-  const sequencer = new MemorySequencer(bus, { retainEvents: config.retainEvents, joinHistory: config.joinHistory, logger, roomIdleMs });
-  sequencer.start();
-  // Receipts live at most a day here, so a day of ids covers any replay.
-  const ledger = new MemoryGiftLedger({ ttlMs: 86_400_000, maxEntries: 1_000_000 });
-  const gifts = new GiftService({ bus, sequencer, ledger, config: giftConfig, logger: logger.child({ part: 'gifts' }), roomIdleMs });
-  gifts.start();
-  const likes = new LikeCounter({ bus, sequencer, logger, pushMs: giftConfig.likePushMs, roomIdleMs });
-  likes.start();
-  const analyticsOptions = options.analytics ?? analyticsOptionsFromEnv(process.env, config);
-  const analytics = analyticsOptions ? startAnalytics(analyticsOptions, new BusEventSource(bus), logger) : undefined;
-  // The moderation and gift APIs take the key too, so it is shown whether or not analytics runs.
-  if (config.apiKeyDerived) logger.info({ apiKey: config.apiKey }, 'no BARRAGE_API_KEY: development API key for /api/v1 and /dashboard');
-  // Moderation state lives in memory in this mode: a restart forgets time-outs and bans.
-  const moderationOptions = { ...moderationOptionsFromEnv(process.env), ...options.moderation };
-  const store = new MemoryModerationStore();
-  const service = new ModerationService(bus, store, { ...moderationOptions, logger: logger.child({ part: 'moderation' }), roomIdleMs });
-  service.start();
-  const moderation = new EdgeModeration({ store, options: moderationOptions });
-  const routes = [
-    ...moderationRoutes({
-      bus,
-      store,
-      options: moderationOptions,
-      apiKey: config.apiKey,
-      queries: () => analytics?.queries,
-      stateOf: (room) => moderation.stateOf(room),
-    }),
-    ...pageRoutes({
-      defaultRoom: 'demo',
-      ...(config.demoTokens
-        ? {
-            mintDemoToken: (room: string, user: string) =>
-              mintToken(config.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
-          }
-        : {}),
-    }),
-    ...(analytics?.routes ?? []),
-    ...giftRoutes({ apiKey: config.apiKey, bus }),
-  ];
-  const edge = new EdgeServer({
-    config,
-    bus,
-    logger,
-    routes,
-    processMetrics: options.processMetrics ?? true,
-    extensions: [moderation, giftsExtension(giftConfig)],
+  const lifecycle = new Lifecycle(logger);
+  const starting = { logger, lifecycle };
+  return lifecycle.run(async () => {
+    const adapters = memoryAdapters(config, starting);
+    const core = await startCore(config, adapters, starting, options.analyticsSink ? { analyticsSink: options.analyticsSink } : {});
+    const { analytics } = core;
+    const edge = await startEdge(
+      config,
+      {
+        ...adapters,
+        analytics: analytics && { queries: analytics.queries, routes: analytics.routes, stats: () => analytics.sink.stats() },
+      },
+      starting,
+      options,
+    );
+    return {
+      edge: edge.server,
+      bus: adapters.bus,
+      sequencer: adapters.sequencer,
+      gifts: core.gifts,
+      likes: core.likes,
+      analytics,
+      moderation: { service: core.moderation, edge: edge.moderation, store: adapters.moderationStore },
+      port: edge.port,
+      stop: () => lifecycle.stop(),
+    };
   });
-  if (analytics) registerAnalyticsMetrics(edge.metrics.registry, () => analytics.sink.stats());
-  const port = await edge.listen();
-  return {
-    edge,
-    bus,
-    sequencer,
-    gifts,
-    likes,
-    analytics,
-    moderation: { service, edge: moderation, store },
-    port,
-    async stop() {
-      await edge.shutdown();
-      service.stop();
-      gifts.stop();
-      likes.stop();
-      sequencer.stop();
-      await analytics?.stop();
-      await bus.close();
-    },
-  };
+}
+
+/** `barrage edge`: connections only, joined to the other processes by NATS. */
+export function startEdgeProcess(config: Config, logger: Logger): Promise<Role & { edge: EdgeServer; bus: NatsBus; port: number }> {
+  const lifecycle = new Lifecycle(logger);
+  const starting = { logger, lifecycle };
+  return lifecycle.run(async () => {
+    const adapters = await natsEdgeAdapters(config, starting);
+    const edge = await startEdge(config, adapters, starting);
+    return { edge: edge.server, bus: adapters.bus, port: edge.port, stop: () => lifecycle.stop() };
+  });
+}
+
+/** `barrage core`: sequencing, history, online counts, moderation, gifts, likes and analytics for every room. */
+export function startCoreProcess(
+  config: Config,
+  logger: Logger,
+): Promise<Role & { bus: NatsBus; analytics: Analytics | undefined; httpPort: number }> {
+  const lifecycle = new Lifecycle(logger);
+  const starting = { logger, lifecycle };
+  return lifecycle.run(async () => {
+    const adapters = await natsCoreAdapters(config, starting);
+    const core = await startCore(config, adapters, starting, { http: true });
+    return { bus: adapters.bus, analytics: core.analytics, httpPort: core.httpPort ?? config.core.httpPort, stop: () => lifecycle.stop() };
+  });
 }

@@ -10,16 +10,15 @@
 import { parseArgs } from 'node:util';
 import { mintToken, Roles } from '../domain/auth.js';
 import type { RoleName } from '../domain/auth.js';
-import { loadConfig, loadSecret } from '../domain/config.js';
+import { loadConfig } from '../domain/config.js';
+import type { Env, LoadOptions } from '../domain/config.js';
 import { ConfigError } from '../domain/errors.js';
 import { createLogger, flushLogs } from '../domain/logger.js';
 import type { Logger } from '../domain/logger.js';
 import { startShutdownWatchdog } from './shutdown-watchdog.js';
 import { isValidRoomId } from '../domain/subjects.js';
-import { loadNatsConfig } from '../domain/config-nats.js';
-import { startSingleProcess } from './app.js';
-import { startCore, startEdge } from './roles.js';
-import type { Role } from './roles.js';
+import { startCoreProcess, startEdgeProcess, startSingleProcess } from './app.js';
+import type { Role } from './app.js';
 
 const usage = `usage:
   barrage start [--port N]
@@ -27,22 +26,31 @@ const usage = `usage:
   barrage core --nats nats://host:4222[,nats://...] [--port N]   (/healthz, /readyz, /metrics; default 9470)
   barrage token --room R --user U [--name N] [--role guest|viewer|moderator|host|admin] [--ttl SECONDS]`;
 
+/**
+ * The configuration of this run: the process environment with the command's
+ * flags on top (`--port`, `--nats`), read and checked in full before anything
+ * starts; a bad value is a `ConfigError` (exit code 2).
+ */
+function configOf(flags: Record<string, string | undefined>, options: LoadOptions) {
+  const env: Record<string, string | undefined> = { ...(process.env as Env) };
+  for (const [name, value] of Object.entries(flags)) if (value !== undefined) env[name] = value;
+  return loadConfig(env, options);
+}
+
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { port: { type: 'string' } } });
-  const env = { ...process.env };
-  if (values.port !== undefined) env['PORT'] = values.port;
-  const config = loadConfig(env, { createSecret: true });
-  const logger = createLogger(config.logLevel, 'barrage', { bufferBytes: config.logBufferBytes });
-  if (config.secretSource === 'file') {
+  const config = configOf({ PORT: values.port }, { createSecret: true });
+  const logger = createLogger(config.process.logLevel, 'barrage', { bufferBytes: config.process.logBufferBytes });
+  if (config.auth.secretSource === 'file') {
     logger.warn(
-      { secretFile: config.secretFile },
+      { secretFile: config.auth.secretFile },
       'using a development token secret kept in a local file; set BARRAGE_SECRET (32+ bytes) to the secret your site signs tokens with',
     );
   }
   const app = await startSingleProcess(config, logger);
   const url = `http://localhost:${app.port}`;
   logger.info({ url, ws: `ws://localhost:${app.port}/ws?room=demo` }, `Barrage is up: open ${url}/ for the demo`);
-  stopOnSignals(app, logger, config.shutdownDeadlineMs);
+  stopOnSignals(app, logger, config.process.shutdownDeadlineMs);
 }
 
 /** Queued log lines get this long to reach stdout after a clean drain (an unread stdout must not hold the exit). */
@@ -93,21 +101,21 @@ function stopOnSignals(role: Role, logger: Logger, deadlineMs: number): void {
 /** `barrage edge` and `barrage core`: one role of a NATS deployment. */
 async function role(which: 'edge' | 'core', args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, nats: { type: 'string' } } });
-  const env = { ...process.env };
   // An edge's port is its WebSocket and HTTP port; core's is its health and metrics port.
-  if (values.port !== undefined) env[which === 'edge' ? 'PORT' : 'BARRAGE_CORE_HTTP_PORT'] = values.port;
   // Processes of one deployment must share the site's secret; no development file is made here.
-  const config = loadConfig(env, { createSecret: false });
-  const nats = loadNatsConfig(env, values.nats);
-  const logger = createLogger(config.logLevel, 'barrage', { bufferBytes: config.logBufferBytes });
+  const config = configOf(
+    { [which === 'edge' ? 'PORT' : 'BARRAGE_CORE_HTTP_PORT']: values.port, BARRAGE_NATS_URL: values.nats },
+    { createSecret: false, requireNats: true },
+  );
+  const logger = createLogger(config.process.logLevel, 'barrage', { bufferBytes: config.process.logBufferBytes });
   if (which === 'edge') {
-    const edge = await startEdge(config, nats, logger);
-    logger.info({ port: edge.port, edgeId: config.edgeId }, 'Barrage edge is up');
-    stopOnSignals(edge, logger, config.shutdownDeadlineMs);
+    const edge = await startEdgeProcess(config, logger);
+    logger.info({ port: edge.port, edgeId: config.process.id }, 'Barrage edge is up');
+    stopOnSignals(edge, logger, config.process.shutdownDeadlineMs);
   } else {
-    const core = await startCore(config, nats, logger);
-    logger.info({ port: core.httpPort, replicas: nats.replicas }, 'Barrage core is up');
-    stopOnSignals(core, logger, config.shutdownDeadlineMs);
+    const core = await startCoreProcess(config, logger);
+    logger.info({ port: core.httpPort, replicas: config.nats.replicas }, 'Barrage core is up');
+    stopOnSignals(core, logger, config.process.shutdownDeadlineMs);
   }
 }
 
@@ -129,11 +137,12 @@ async function token(args: string[]): Promise<void> {
   if (!(Roles as readonly string[]).includes(role)) throw new ConfigError(`--role must be one of ${Roles.join('|')}`);
   const ttl = Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0) throw new ConfigError('--ttl must be a positive number of seconds');
-  const { secret, source, file } = loadSecret(process.env, true);
-  if (source === 'file')
-    process.stderr.write(`barrage: signing with the development secret in ${file}; set BARRAGE_SECRET in production\n`);
+  const { auth } = configOf({}, { createSecret: true });
+  if (auth.secretSource === 'file')
+    process.stderr.write(`barrage: signing with the development secret in ${auth.secretFile}; set BARRAGE_SECRET in production\n`);
   process.stdout.write(
-    (await mintToken(secret, { room: values.room, user: values.user, name: values.name ?? values.user, role, ttlSeconds: ttl })) + '\n',
+    (await mintToken(auth.secret, { room: values.room, user: values.user, name: values.name ?? values.user, role, ttlSeconds: ttl })) +
+      '\n',
   );
 }
 

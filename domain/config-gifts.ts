@@ -1,10 +1,10 @@
 /**
- * Configuration of gifts, super chats and likes, apart from `config.ts`: the
- * gift catalogue (built in, or `BARRAGE_GIFTS_FILE`), super chat pin tiers,
- * the receipt secret and the like limits. Checked once at start; anything
- * wrong is a `ConfigError` naming the field.
+ * What gifts, super chats and likes are told (`config.gifts` of the loaded
+ * configuration): the gift catalogue (built in, or `BARRAGE_GIFTS_FILE`), super
+ * chat pin tiers, the receipt secret and the like limits, with the checks of
+ * a catalogue file. `domain/config.ts` reads the settings and the file once at
+ * start; anything wrong is a `ConfigError` naming the field.
  */
-import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 
 /** One gift a viewer can send. */
@@ -70,8 +70,6 @@ export const defaultSuperChatTiers: readonly SuperChatTier[] = [
   { minCents: 50_000, pinSeconds: 900, color: 0xd50000 },
 ];
 
-type Env = Record<string, string | undefined>;
-
 const giftIdPattern = /^[A-Za-z0-9_-]{1,32}$/;
 
 function intIn(value: unknown, where: string, min: number, max: number): number {
@@ -79,12 +77,6 @@ function intIn(value: unknown, where: string, min: number, max: number): number 
     throw new ConfigError(`${where} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return value;
-}
-
-function envInt(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  return intIn(Number(raw), name, min, max);
 }
 
 /** Checks a catalogue; throws `ConfigError` naming the entry and field that is wrong. */
@@ -133,49 +125,6 @@ export function validateTiers(raw: unknown, where: string): SuperChatTier[] {
     if (tiers[i]?.minCents === tiers[i - 1]?.minCents) throw new ConfigError(`${where}: two super chat tiers start at the same price`);
   }
   return tiers;
-}
-
-/**
- * Reads `BARRAGE_GIFTS_FILE` (JSON `{ "gifts": [...], "superChatTiers": [...] }`,
- * either key optional), `BARRAGE_RECEIPT_SECRET` and the like and combo limits.
- */
-export function loadGiftConfig(env: Env, tokenSecret: Uint8Array): GiftConfig {
-  let gifts: GiftDef[] = [...defaultGifts];
-  let tiers: SuperChatTier[] = [...defaultSuperChatTiers];
-  const file = env['BARRAGE_GIFTS_FILE'];
-  if (file) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new ConfigError(`BARRAGE_GIFTS_FILE ${file}: ${(err as Error).message}`, { cause: err });
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigError(`BARRAGE_GIFTS_FILE ${file}: must be a JSON object with "gifts" and/or "superChatTiers"`);
-    }
-    const o = parsed as Record<string, unknown>;
-    if (o['gifts'] !== undefined) gifts = validateGifts(o['gifts'], file);
-    if (o['superChatTiers'] !== undefined) tiers = validateTiers(o['superChatTiers'], file);
-  }
-  const receiptRaw = env['BARRAGE_RECEIPT_SECRET'];
-  if (receiptRaw !== undefined && receiptRaw !== '' && Buffer.byteLength(receiptRaw) < 32) {
-    throw new ConfigError('BARRAGE_RECEIPT_SECRET must be at least 32 bytes');
-  }
-  const likePushMs = envInt(env, 'BARRAGE_LIKE_PUSH_MS', 1_000, 100, 2_000);
-  return {
-    gifts: new Map(gifts.map((g) => [g.id, g])),
-    superChatTiers: tiers,
-    receiptSecret: receiptRaw ? new TextEncoder().encode(receiptRaw) : tokenSecret,
-    receiptMaxTtlSeconds: envInt(env, 'BARRAGE_RECEIPT_MAX_TTL', 600, 10, 86_400),
-    comboWindowMs: envInt(env, 'BARRAGE_COMBO_WINDOW_MS', 5_000, 100, 60_000),
-    maxGiftCount: envInt(env, 'BARRAGE_GIFT_MAX_COUNT', 9_999, 1, 1_000_000),
-    leaderboardSize: envInt(env, 'BARRAGE_LEADERBOARD_SIZE', 10, 1, 100),
-    likeMaxPerFrame: envInt(env, 'BARRAGE_LIKE_MAX_PER_FRAME', 100, 1, 1_000_000),
-    likeRate: envInt(env, 'BARRAGE_LIKE_RATE', 50, 1, 1_000_000),
-    likeFlushMs: envInt(env, 'BARRAGE_LIKE_FLUSH_MS', 250, 10, likePushMs),
-    likePushMs,
-    superChatMaxText: envInt(env, 'BARRAGE_SUPER_CHAT_MAX_TEXT', 200, 1, 1000),
-  };
 }
 
 /** The tier of a super chat price, or undefined below the cheapest. */

@@ -1,26 +1,50 @@
 /**
- * Configuration: environment variables, overridden by command-line flags,
- * checked once at start. Every option is listed in README.md.
+ * Configuration: one loader for every setting of every process.
+ *
+ * `loadConfig(env)` reads the table of settings (`config/settings.ts`, with
+ * the parsers of `config/parse.ts`), checks every value, then reads the files
+ * settings point at (the development secret, the gifts catalogue) and returns
+ * one frozen tree. The CLI calls it before it starts anything, so a bad value
+ * stops the process with a `ConfigError` naming the variable (exit code 2)
+ * before a port is bound, a store opened or a file written. Modules never see
+ * the environment: each takes its part of the tree as a parameter
+ * (`EdgeServer` takes `config.edge`, the gift service `config.gifts`, and so
+ * on; `bin/wiring.ts` hands the parts out), and tests build a tree with
+ * `loadConfig({ ... })` instead of changing the environment of the test process.
+ *
+ * The tree:
+ * - `process`: this process's name, log level and output, stop deadline;
+ * - `auth`: the token secret (and where it came from), the API key;
+ * - `edge`: everything an edge is told (listening, limits, batching, overload, demo tokens);
+ * - `core`: history, retention and idle rooms of the sequencer and services, core's HTTP port;
+ * - `gifts`: the catalogue, super chat tiers, receipts, combos, likes;
+ * - `moderation`: emotes, automatic slow mode, ban limits, word filter sizes;
+ * - `nats`: servers, replicas and stream retention of a NATS deployment;
+ * - `analytics`: on or off, the store, where batches spill, retention.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { hostname } from 'node:os';
-import { apiKeyFromEnv } from './http.js';
+import { dirname } from 'node:path';
 import { ConfigError } from './errors.js';
-import { defaultLogBufferBytes } from './logger.js';
+import { devApiKey } from './http.js';
+import { defaultGifts, defaultSuperChatTiers, validateGifts, validateTiers } from './config-gifts.js';
+import type { GiftConfig, GiftDef, SuperChatTier } from './config-gifts.js';
+import type { ModerationOptions } from './moderation.js';
+import { settings } from './config/settings.js';
+import type { Env, Setting } from './config/parse.js';
 
-/** Everything a Barrage process can be told. */
-export interface Config {
+export type { Env };
+
+/** Everything an edge is told; `EdgeServer` takes it. */
+export interface EdgeConfig {
   host: string;
   port: number;
   /** Identifies this edge in logs, metrics and presence reports. */
   edgeId: string;
-  /** HS256 secret for viewer tokens. */
+  /** HS256 secret of viewer tokens, checked at upgrade. */
   secret: Uint8Array;
-  /** Where the secret came from, for the start banner. */
-  secretSource: 'env' | 'file';
-  secretFile: string;
+  /** Key site backends send as `Authorization: Bearer <key>` on /api/v1. */
+  apiKey: string;
   /** One Batch frame per room per window. */
   batchWindowMs: number;
   /** Flush a room's batch early when it holds this many events. */
@@ -37,22 +61,9 @@ export interface Config {
   maxBackpressure: number;
   /** A socket skipping batches for this long is closed (4001). */
   slowReaderCloseMs: number;
-  /** Chat events replayed to a viewer who joins. */
-  joinHistory: number;
-  /** Events per room kept for resume. */
-  retainEvents: number;
-  /** Rooms that admit read-only guests without a token: `*`, or a list. */
+  /** Rooms that admit read-only guests without a token: `*`, or a set (empty: none). */
   guestRooms: '*' | ReadonlySet<string>;
   idleTimeoutSeconds: number;
-  logLevel: string;
-  /** Log output that may wait for a slow stdout reader before lines are dropped (never blocks the loop). */
-  logBufferBytes: number;
-  /** SIGTERM/SIGINT to the process being gone, enforced from a watchdog thread (bin/shutdown-watchdog.ts). */
-  shutdownDeadlineMs: number;
-  /** Key site backends send as `Authorization: Bearer <key>` on /api/v1. */
-  apiKey: string;
-  /** True when `apiKey` was derived from the secret (development). */
-  apiKeyDerived: boolean;
   /** Chat (danmaku) each viewer is sent per second at most; above it chat is sampled. 0 = no budget. */
   chatBudget: number;
   /** Viewer groups of a room that see different chat samples under overload. */
@@ -67,12 +78,6 @@ export interface Config {
    * visitor a token for any room.
    */
   demoTokens: boolean;
-  /**
-   * Per-room state (sequencer rings, moderation bookkeeping, counters) of a
-   * room with no event and no viewer for this long is freed, so rooms that
-   * were used once (or made up by a guest) do not cost memory for good.
-   */
-  roomIdleSeconds: number;
   /** Bytes all HTTP requests of a process may hold buffered at once; past it new bodies get 503. */
   maxBufferedBodyBytes: number;
   /** Bytes of history one edge replays per second to resumes (burst: a quarter second's worth, 64 KiB reserved per resume until its size is known); past it resumes are answered as joins. */
@@ -96,40 +101,125 @@ export interface Config {
   trustProxy: boolean;
 }
 
-type Env = Record<string, string | undefined>;
+/** What core's sequencer and services are told. */
+export interface CoreConfig {
+  /** Address core's own HTTP server listens on (`HOST`), when core runs as its own process. */
+  host: string;
+  /** Port of core's /healthz, /readyz and /metrics in `barrage core`; 0 picks a free one. */
+  httpPort: number;
+  /** Chat events replayed to a viewer who joins. */
+  joinHistory: number;
+  /** Events per room kept for resume. */
+  retainEvents: number;
+  /**
+   * Per-room state (sequencer rings, moderation bookkeeping, counters) of a
+   * room with no event and no viewer for this long is freed, so rooms that
+   * were used once (or made up by a guest) do not cost memory for good.
+   */
+  roomIdleMs: number;
+}
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+/** This process as a whole. */
+export interface ProcessConfig {
+  /** The process's name in logs, presence, session ids and its NATS client name (`BARRAGE_EDGE_ID`). */
+  id: string;
+  logLevel: string;
+  /** Log output that may wait for a slow stdout reader before lines are dropped (never blocks the loop). */
+  logBufferBytes: number;
+  /** SIGTERM/SIGINT to the process being gone, enforced from a watchdog thread (bin/shutdown-watchdog.ts). */
+  shutdownDeadlineMs: number;
+}
+
+/** Secrets and keys. */
+export interface AuthConfig {
+  /** HS256 secret of viewer tokens. */
+  secret: Uint8Array;
+  /** Where the secret came from, for the start banner. */
+  secretSource: 'env' | 'file';
+  /** The development secret's file (made once when `BARRAGE_SECRET` is unset). */
+  secretFile: string;
+  /** Key site backends send as `Authorization: Bearer <key>` on /api/v1. */
+  apiKey: string;
+  /** True when `apiKey` was derived from the secret (development), so the start log shows it. */
+  apiKeyDerived: boolean;
+}
+
+/** What an edge or core process needs to join NATS. */
+export interface NatsConfig {
+  /** Server URLs; several for a cluster; empty in single-process mode. */
+  servers: readonly string[];
+  /** JetStream replicas of the room stream and the KV buckets. */
+  replicas: number;
+  /** Seconds stored room events are kept (core only). */
+  retainSeconds: number;
+}
+
+/** How analytics runs. */
+export interface AnalyticsConfig {
+  /** Off: no sink, no analytics routes, no dashboard. */
+  enabled: boolean;
+  /** ClickHouse server URL; absent = chDB at `chdbPath`. */
+  clickhouseUrl?: string;
+  chdbPath: string;
+  database: string;
+  spillDir: string;
+  /** Days rows are kept before their partitions are dropped; 0 keeps them for ever. */
+  ttlDays: number;
+}
+
+/** Every setting of a process, as one frozen tree (see the file comment for its parts). */
+export interface Config {
+  readonly process: Readonly<ProcessConfig>;
+  readonly auth: Readonly<AuthConfig>;
+  readonly edge: Readonly<EdgeConfig>;
+  readonly core: Readonly<CoreConfig>;
+  readonly gifts: Readonly<GiftConfig>;
+  readonly moderation: Readonly<Required<ModerationOptions>>;
+  readonly nats: Readonly<NatsConfig>;
+  readonly analytics: Readonly<AnalyticsConfig>;
+}
+
+/** What the command being run needs beyond the settings. */
+export interface LoadOptions {
+  /**
+   * Make the development secret file when `BARRAGE_SECRET` is unset
+   * (`barrage start`, `barrage token`; default). Off for `barrage edge|core`:
+   * processes of one deployment must share the site's secret.
+   */
+  createSecret?: boolean;
+  /** `BARRAGE_NATS_URL` (or `--nats`) must be given: `barrage edge` and `barrage core`. */
+  requireNats?: boolean;
+}
+
+type Values<S> = { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+
+/** Reads a section of the table; a bad value is recorded in `errors` so every one is reported at once. */
+function readSection<S extends Record<string, Setting<unknown>>>(section: S, env: Env, errors: ConfigError[]): Values<S> {
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(section)) {
+    try {
+      out[key] = setting.read(env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      errors.push(err);
+    }
   }
-  return value;
+  return out as Values<S>;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = (env[name] ?? '').trim().toLowerCase();
-  if (raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+function throwAll(errors: ConfigError[]): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) {
+    throw new ConfigError(errors.map((e) => e.message).join('\n'), { cause: new AggregateError(errors) });
+  }
 }
-
-/** Default location of the development secret, relative to the working directory. */
-export const defaultSecretFile = '.barrage/dev-secret';
 
 /**
- * Reads the token secret: `BARRAGE_SECRET`, or else the development secret
- * file, created once with 32 random bytes when `create` is set.
+ * The token secret: `BARRAGE_SECRET`, or else the development secret file,
+ * made once with 32 random bytes (mode 0600) when `create` is set.
  */
-export function loadSecret(env: Env, create: boolean): { secret: Uint8Array; source: 'env' | 'file'; file: string } {
-  const file = resolve(env['BARRAGE_SECRET_FILE'] || defaultSecretFile);
-  const fromEnv = env['BARRAGE_SECRET'];
-  if (fromEnv) {
-    if (Buffer.byteLength(fromEnv) < 32) throw new ConfigError('BARRAGE_SECRET must be at least 32 bytes');
-    return { secret: new TextEncoder().encode(fromEnv), source: 'env', file };
-  }
+function loadSecret(fromEnv: string | undefined, file: string, create: boolean): { secret: Uint8Array; source: 'env' | 'file' } {
+  if (fromEnv !== undefined) return { secret: new TextEncoder().encode(fromEnv), source: 'env' };
   if (!existsSync(file)) {
     if (!create) {
       throw new ConfigError(`no BARRAGE_SECRET and no development secret at ${file}; run \`barrage start\` once or set BARRAGE_SECRET`);
@@ -139,69 +229,137 @@ export function loadSecret(env: Env, create: boolean): { secret: Uint8Array; sou
     chmodSync(file, 0o600);
   }
   const text = readFileSync(file, 'utf8').trim();
-  if (text.length < 32) throw new ConfigError(`development secret at ${file} is too short; delete it to make a new one`);
-  return { secret: new TextEncoder().encode(text), source: 'file', file };
+  if (text.length < 32)
+    throw new ConfigError(`BARRAGE_SECRET_FILE: the development secret at ${file} is too short; delete it to make a new one`);
+  return { secret: new TextEncoder().encode(text), source: 'file' };
 }
 
-/** Builds the configuration from the environment; throws `ConfigError` on anything invalid. */
-export function loadConfig(env: Env = process.env, options: { createSecret?: boolean } = {}): Config {
-  const { secret, source, file } = loadSecret(env, options.createSecret ?? true);
-  const guests = (env['BARRAGE_GUEST_ROOMS'] ?? '*').trim();
-  const maxFrameBytes = int(env, 'BARRAGE_MAX_FRAME_BYTES', 4096, 256, 1 << 20);
-  const api = apiKeyFromEnv(env, secret);
-  return {
-    host: env['HOST'] || '0.0.0.0',
-    port: int(env, 'PORT', 8080, 0, 65535),
-    edgeId: env['BARRAGE_EDGE_ID'] || `${hostname()}-${process.pid}`,
-    secret,
-    secretSource: source,
-    secretFile: file,
-    batchWindowMs: int(env, 'BARRAGE_BATCH_MS', 25, 0, 1000),
-    batchMaxEvents: int(env, 'BARRAGE_BATCH_MAX_EVENTS', 256, 1, 10_000),
-    maxTextLength: int(env, 'BARRAGE_MAX_TEXT', 100, 1, 1000),
-    danmakuPerSecond: int(env, 'BARRAGE_DANMAKU_RATE', 2, 1, 1_000_000),
-    danmakuBurst: int(env, 'BARRAGE_DANMAKU_BURST', 5, 1, 1_000_000),
-    framesPerSecond: int(env, 'BARRAGE_FRAME_RATE', 50, 1, 1_000_000),
-    framesBurst: int(env, 'BARRAGE_FRAME_BURST', 100, 1, 1_000_000),
-    maxFrameBytes,
-    maxBackpressure: int(env, 'BARRAGE_MAX_BACKPRESSURE', 1 << 20, 1024, 1 << 30),
-    slowReaderCloseMs: int(env, 'BARRAGE_SLOW_READER_CLOSE_MS', 10_000, 100, 3_600_000),
-    joinHistory: int(env, 'BARRAGE_JOIN_HISTORY', 20, 0, 1000),
-    retainEvents: int(env, 'BARRAGE_RETAIN_EVENTS', 1000, 1, 1_000_000),
-    guestRooms:
-      guests === '*'
-        ? '*'
-        : new Set(
-            guests
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-          ),
-    idleTimeoutSeconds: int(env, 'BARRAGE_IDLE_TIMEOUT', 120, 8, 960),
-    logLevel: env['BARRAGE_LOG_LEVEL'] || env['LOG_LEVEL'] || 'info',
-    logBufferBytes: int(env, 'BARRAGE_LOG_BUFFER_BYTES', defaultLogBufferBytes, 64 << 10, 1 << 30),
-    shutdownDeadlineMs: int(env, 'BARRAGE_SHUTDOWN_DEADLINE_MS', 10_000, 1000, 3_600_000),
-    apiKey: api.key,
-    apiKeyDerived: api.derived,
-    chatBudget: int(env, 'BARRAGE_CHAT_BUDGET', 0, 0, 100_000),
-    overloadBuckets: int(env, 'BARRAGE_OVERLOAD_BUCKETS', 4, 1, 64),
-    mergeDanmaku: bool(env, 'BARRAGE_MERGE_DANMAKU', false),
-    mergeMaxLength: int(env, 'BARRAGE_MERGE_MAX_LENGTH', 8, 1, 100),
-    demoTokens: bool(env, 'BARRAGE_DEMO_TOKENS', source === 'file'),
-    roomIdleSeconds: int(env, 'BARRAGE_ROOM_IDLE_SECONDS', 600, 10, 30 * 86_400),
-    maxBufferedBodyBytes: int(env, 'BARRAGE_MAX_BUFFERED_BODY_BYTES', 32 << 20, 64 << 10, 1 << 30),
-    replayBytesPerSecond: int(env, 'BARRAGE_REPLAY_BYTES_PER_SECOND', 16 << 20, 64 << 10, 1 << 30),
-    resumePerMinute: int(env, 'BARRAGE_RESUME_PER_MINUTE', 20, 1, 100_000),
-    resumeBurst: int(env, 'BARRAGE_RESUME_BURST', 3, 1, 1000),
-    moderatePerSecond: int(env, 'BARRAGE_MODERATE_RATE', 10, 1, 100_000),
-    moderateBurst: int(env, 'BARRAGE_MODERATE_BURST', 30, 1, 100_000),
-    ipUpgradesPerSecond: int(env, 'BARRAGE_IP_UPGRADE_RATE', 50, 1, 1_000_000),
-    ipUpgradesBurst: int(env, 'BARRAGE_IP_UPGRADE_BURST', 500, 1, 1_000_000),
-    ipCostlyPerSecond: int(env, 'BARRAGE_IP_COSTLY_RATE', 20, 1, 1_000_000),
-    ipCostlyBurst: int(env, 'BARRAGE_IP_COSTLY_BURST', 200, 1, 1_000_000),
-    ipFramesPerSecond: int(env, 'BARRAGE_IP_FRAME_RATE', 2000, 1, 10_000_000),
-    ipFramesBurst: int(env, 'BARRAGE_IP_FRAME_BURST', 4000, 1, 10_000_000),
-    maxConnectionsPerIp: int(env, 'BARRAGE_MAX_CONNECTIONS_PER_IP', 0, 0, 10_000_000),
-    trustProxy: bool(env, 'BARRAGE_TRUST_PROXY', false),
-  };
+/** `BARRAGE_GIFTS_FILE`: JSON `{ "gifts": [...], "superChatTiers": [...] }`, either key optional. */
+function readGiftsFile(file: string | undefined): { gifts: GiftDef[]; tiers: SuperChatTier[] } {
+  let gifts: GiftDef[] = [...defaultGifts];
+  let tiers: SuperChatTier[] = [...defaultSuperChatTiers];
+  if (file === undefined) return { gifts, tiers };
+  const where = `BARRAGE_GIFTS_FILE ${file}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${where}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`${where}: must be a JSON object with "gifts" and/or "superChatTiers"`);
+  }
+  const o = parsed as Record<string, unknown>;
+  if (o['gifts'] !== undefined) gifts = validateGifts(o['gifts'], where);
+  if (o['superChatTiers'] !== undefined) tiers = validateTiers(o['superChatTiers'], where);
+  return { gifts, tiers };
+}
+
+/** Freezes the tree, leaving byte arrays, maps and sets as they are (they cannot be frozen; their types are read-only). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set)
+    return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
+/**
+ * Reads and checks every setting in `env`, then the files they name, and
+ * returns the frozen tree. Throws one `ConfigError` naming every variable
+ * that is wrong; nothing is written (no development secret made) unless all
+ * values are right.
+ */
+export function loadConfig(env: Env, options: LoadOptions = {}): Config {
+  const errors: ConfigError[] = [];
+  const p = readSection(settings.process, env, errors);
+  const g = readSection(settings.gifts, env, errors);
+  const m = readSection(settings.moderation, env, errors);
+  const n = readSection(settings.nats, env, errors);
+  const a = readSection(settings.analytics, env, errors);
+  if (g.likeFlushMs > g.likePushMs) {
+    errors.push(new ConfigError(`BARRAGE_LIKE_FLUSH_MS must be at most BARRAGE_LIKE_PUSH_MS (${g.likePushMs}), got "${g.likeFlushMs}"`));
+  }
+  if (options.requireNats && n.servers?.length === 0) {
+    errors.push(new ConfigError('BARRAGE_NATS_URL (or --nats <urls>) is required, e.g. nats://127.0.0.1:4222'));
+  }
+  throwAll(errors);
+
+  // Files only once every value is right: a typo must not leave a development secret behind.
+  const catalogue = readGiftsFile(g.giftsFile);
+  const { secret, source } = loadSecret(p.secret, p.secretFile, options.createSecret ?? true);
+  const apiKey = p.apiKey ?? devApiKey(secret);
+  const guestRooms = p.guestRooms.includes('*') ? '*' : new Set(p.guestRooms);
+  return deepFreeze<Config>({
+    process: { id: p.edgeId, logLevel: p.logLevel, logBufferBytes: p.logBufferBytes, shutdownDeadlineMs: p.shutdownDeadlineMs },
+    auth: { secret, secretSource: source, secretFile: p.secretFile, apiKey, apiKeyDerived: p.apiKey === undefined },
+    edge: {
+      host: p.host,
+      port: p.port,
+      edgeId: p.edgeId,
+      secret,
+      apiKey,
+      batchWindowMs: p.batchWindowMs,
+      batchMaxEvents: p.batchMaxEvents,
+      maxTextLength: p.maxTextLength,
+      danmakuPerSecond: p.danmakuPerSecond,
+      danmakuBurst: p.danmakuBurst,
+      framesPerSecond: p.framesPerSecond,
+      framesBurst: p.framesBurst,
+      maxFrameBytes: p.maxFrameBytes,
+      maxBackpressure: p.maxBackpressure,
+      slowReaderCloseMs: p.slowReaderCloseMs,
+      guestRooms,
+      idleTimeoutSeconds: p.idleTimeoutSeconds,
+      chatBudget: p.chatBudget,
+      overloadBuckets: p.overloadBuckets,
+      mergeDanmaku: p.mergeDanmaku,
+      mergeMaxLength: p.mergeMaxLength,
+      demoTokens: p.demoTokens ?? source === 'file',
+      maxBufferedBodyBytes: p.maxBufferedBodyBytes,
+      replayBytesPerSecond: p.replayBytesPerSecond,
+      resumePerMinute: p.resumePerMinute,
+      resumeBurst: p.resumeBurst,
+      moderatePerSecond: p.moderatePerSecond,
+      moderateBurst: p.moderateBurst,
+      ipUpgradesPerSecond: p.ipUpgradesPerSecond,
+      ipUpgradesBurst: p.ipUpgradesBurst,
+      ipCostlyPerSecond: p.ipCostlyPerSecond,
+      ipCostlyBurst: p.ipCostlyBurst,
+      ipFramesPerSecond: p.ipFramesPerSecond,
+      ipFramesBurst: p.ipFramesBurst,
+      maxConnectionsPerIp: p.maxConnectionsPerIp,
+      trustProxy: p.trustProxy,
+    },
+    core: {
+      host: p.host,
+      httpPort: n.coreHttpPort,
+      joinHistory: p.joinHistory,
+      retainEvents: p.retainEvents,
+      roomIdleMs: p.roomIdleSeconds * 1000,
+    },
+    gifts: {
+      gifts: new Map(catalogue.gifts.map((gift) => [gift.id, gift])),
+      superChatTiers: catalogue.tiers,
+      receiptSecret: g.receiptSecret !== undefined ? new TextEncoder().encode(g.receiptSecret) : secret,
+      receiptMaxTtlSeconds: g.receiptMaxTtlSeconds,
+      comboWindowMs: g.comboWindowMs,
+      maxGiftCount: g.maxGiftCount,
+      leaderboardSize: g.leaderboardSize,
+      likeMaxPerFrame: g.likeMaxPerFrame,
+      likeRate: g.likeRate,
+      likeFlushMs: g.likeFlushMs,
+      likePushMs: g.likePushMs,
+      superChatMaxText: g.superChatMaxText,
+    },
+    moderation: { ...m },
+    nats: { servers: n.servers, replicas: n.replicas, retainSeconds: n.retainSeconds },
+    analytics: {
+      enabled: a.enabled,
+      ...(a.clickhouseUrl !== undefined ? { clickhouseUrl: a.clickhouseUrl } : {}),
+      chdbPath: a.chdbPath,
+      database: a.database,
+      spillDir: a.spillDir,
+      ttlDays: a.ttlDays,
+    },
+  });
 }

@@ -43,13 +43,7 @@ export interface Route {
   public?: boolean;
 }
 
-/** The API key from `BARRAGE_API_KEY`, or a development key derived from the token secret. */
-export function apiKeyFromEnv(env: Record<string, string | undefined>, secret: Uint8Array): { key: string; derived: boolean } {
-  const key = env['BARRAGE_API_KEY'];
-  return key ? { key, derived: false } : { key: devApiKey(secret), derived: true };
-}
-
-/** A development API key: stable for a given token secret, useless without it. */
+/** A development API key, used when `BARRAGE_API_KEY` is unset: stable for a given token secret, useless without it. */
 export function devApiKey(secret: Uint8Array): string {
   return createHmac('sha256', secret).update('barrage analytics api key').digest('base64url').slice(0, 32);
 }

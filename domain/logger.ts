@@ -12,6 +12,9 @@ import type { LogStats } from './log-destination.js';
 /** Bytes of log output that may wait for stdout's reader by default (`BARRAGE_LOG_BUFFER_BYTES`). */
 export const defaultLogBufferBytes = 1 << 20;
 
+/** The levels `BARRAGE_LOG_LEVEL` may name: pino's own, and `silent` (tests). */
+export const logLevels: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
+
 /** One destination per process: stdout is one stream, and its limit and counts are the process's. */
 let stdout: BoundedLogDestination | undefined;
 

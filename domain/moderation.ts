@@ -6,24 +6,13 @@
  * in order, is replayed on resume and lands in the analytics store (the
  * audit log: `actor` and `reason` ride on the event).
  *
- * Environment (read here so the core config stays small):
- * - `BARRAGE_EMOTES`: comma-separated emote codes (`[doge],[smile]`); emote-only
- *   mode can only be turned on when the site defines some.
- * - `BARRAGE_AUTO_SLOW_RATE`: danmaku per second in a room that turn slow
- *   mode on by itself (default 0: off; what is "busy" depends on the site,
- *   and a load test must not be slowed by it unasked).
- * - `BARRAGE_AUTO_SLOW_SECONDS`: the automatic slow mode's interval (default 5).
- * - `BARRAGE_AUTO_SLOW_CALM_MS`: how long the rate must stay under half the
- *   threshold before automatic slow mode turns off (default 30000).
- * - `BARRAGE_BAN_DEFAULT_SECONDS`: how long a ban lasts when the action does
- *   not say (default 30 days, at most a year): bans end, so a room's state
- *   cannot grow for good.
- * - `BARRAGE_MAX_BANS_PER_ROOM`: active bans plus time-outs a room may hold
- *   (default and most 5,000): keeps the stored state well under NATS's 1 MiB
- *   payload limit; an action past it is refused with `LIMIT_REACHED`.
- * - `BARRAGE_FILTER_MAX_TERMS` (default 20,000) and
- *   `BARRAGE_FILTER_MAX_PATTERNS` (default 100): the largest word filter a PUT
- *   may set; every edge compiles it.
+ * Settings (`config.moderation`, read by `domain/config.ts`; docs/operations.md
+ * lists them): `BARRAGE_EMOTES` (emote-only mode needs some), the automatic
+ * slow mode (`BARRAGE_AUTO_SLOW_RATE`, off by default: what is "busy" depends
+ * on the site, and a load test must not be slowed by it unasked), the default
+ * ban length and the bans a room may hold (bans end, so a room's state cannot
+ * grow for good, and stays under NATS's 1 MiB payload), and the largest word
+ * filter a PUT may set (every edge compiles it).
  */
 import { ErrorCode, v1 } from '../proto/index.js';
 import type { RoleName } from './auth.js';
@@ -69,30 +58,6 @@ export function stateLimitsOf(options: ModerationOptions): StateLimits {
   return {
     maxEntries: options.maxBansPerRoom ?? maxBansPerRoomLimit,
     banDefaultSeconds: options.banDefaultSeconds ?? defaultBanSeconds,
-  };
-}
-
-function envInt(env: Record<string, string | undefined>, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  const n = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  return n;
-}
-
-/** Moderation settings from the environment. */
-export function moderationOptionsFromEnv(env: Record<string, string | undefined> = process.env): ModerationOptions {
-  return {
-    emotes: (env['BARRAGE_EMOTES'] ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    autoSlowRate: envInt(env, 'BARRAGE_AUTO_SLOW_RATE', 0),
-    autoSlowSeconds: Math.max(1, envInt(env, 'BARRAGE_AUTO_SLOW_SECONDS', 5)),
-    autoSlowCalmMs: envInt(env, 'BARRAGE_AUTO_SLOW_CALM_MS', 30_000),
-    banDefaultSeconds: envInt(env, 'BARRAGE_BAN_DEFAULT_SECONDS', defaultBanSeconds, 60, maxBanSeconds),
-    maxBansPerRoom: envInt(env, 'BARRAGE_MAX_BANS_PER_ROOM', maxBansPerRoomLimit, 1, maxBansPerRoomLimit),
-    filterMaxTerms: envInt(env, 'BARRAGE_FILTER_MAX_TERMS', defaultFilterMaxTerms, 0, 50_000),
-    filterMaxPatterns: envInt(env, 'BARRAGE_FILTER_MAX_PATTERNS', defaultFilterMaxPatterns, 0, 1_000),
   };
 }
 

@@ -8,14 +8,14 @@ import type { Logger } from 'pino';
 import type { v1 } from '../proto/index.js';
 import type { Identity } from '../domain/auth.js';
 import type { Bus } from '../domain/bus.js';
-import type { Config } from '../domain/config.js';
+import type { EdgeConfig } from '../domain/config.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { ValidDanmaku } from './validate.js';
 
 /** What the edge offers an extension. */
 export interface EdgeContext {
-  readonly config: Config;
+  readonly config: EdgeConfig;
   readonly bus: Bus;
   readonly log: Logger;
   readonly metrics: EdgeMetrics;

@@ -10,7 +10,7 @@ import { ErrorCode, SkipReason, v1 } from '../proto/index.js';
 import type { Bus, Subscription } from '../domain/bus.js';
 import { BusStatus } from '../domain/bus.js';
 import { bearerAuth, unauthorized } from '../domain/http.js';
-import type { Config } from '../domain/config.js';
+import type { EdgeConfig } from '../domain/config.js';
 import { historyFrameOf } from '../domain/history-wire.js';
 import type { HistoryFrame } from '../domain/history-wire.js';
 import { subjects } from '../domain/subjects.js';
@@ -51,7 +51,7 @@ const uwsPayloadCap = 64 * 1024;
 
 /** Options of an edge. */
 export interface EdgeOptions {
-  config: Config;
+  config: EdgeConfig;
   bus: Bus;
   logger: Logger;
   /** Extra HTTP routes (pages, API) mounted next to the edge's own. */
@@ -66,7 +66,7 @@ export interface EdgeOptions {
 export class EdgeServer {
   readonly metrics: EdgeMetrics;
   private readonly app: TemplatedApp;
-  private readonly config: Config;
+  private readonly config: EdgeConfig;
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly batcher: Batcher;

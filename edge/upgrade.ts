@@ -6,7 +6,7 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { verifyTokenSync } from '../domain/auth.js';
 import type { Identity } from '../domain/auth.js';
-import type { Config } from '../domain/config.js';
+import type { EdgeConfig } from '../domain/config.js';
 import { CoreErrorCode, TokenError } from '../domain/errors.js';
 import { isValidRoomId } from '../domain/subjects.js';
 import { guestIdentity, newConn } from './connection.js';
@@ -16,7 +16,7 @@ import type { EdgeMetrics } from './metrics.js';
 
 /** What the upgrade needs from its edge. */
 export interface UpgradeDeps {
-  config: Config;
+  config: EdgeConfig;
   metrics: EdgeMetrics;
   extensions: readonly EdgeExtension[];
   draining(): boolean;

@@ -2,20 +2,14 @@
  * Analytics put together: a store (a ClickHouse server when
  * `BARRAGE_CLICKHOUSE_URL` is set, chDB in this process otherwise), the
  * migrations, the sink reading sequenced events from a source, and the API
- * and dashboard routes. `bin/app.ts` calls `startAnalytics` in
- * single-process mode.
+ * and dashboard routes. `bin/wiring.ts` calls `startAnalytics` in core (and
+ * in the single process), `startAnalyticsReader` on a clustered edge.
  *
- * Environment (read here, not in config.ts, so the core config stays small):
- * - `BARRAGE_ANALYTICS`: `on` (default) or `off`.
- * - `BARRAGE_CLICKHOUSE_URL`: e.g. `http://user:pass@host:8123`; unset = chDB.
- * - `BARRAGE_ANALYTICS_DB`: database name, default `barrage`.
- * - `BARRAGE_ANALYTICS_PATH`: chDB data directory, default `.barrage/analytics`.
- * - `BARRAGE_ANALYTICS_SPILL`: spill directory, default `.barrage/analytics-spill`.
- * - `BARRAGE_API_KEY`: the key of the HTTP API; without it a development key is
- *   derived from the token secret and logged at start.
- * - `BARRAGE_ANALYTICS_TTL_DAYS`: days rows are kept, default 90 (0 = for ever).
+ * Its settings are `config.analytics` of the loaded configuration
+ * (`domain/config.ts` reads `BARRAGE_ANALYTICS`, `BARRAGE_CLICKHOUSE_URL`,
+ * `BARRAGE_ANALYTICS_DB`, `_PATH`, `_SPILL` and `_TTL_DAYS`); the API key is
+ * the process's one key (`config.auth.apiKey`).
  */
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Route } from '../../domain/http.js';
 import { analyticsRoutes } from '../http/analytics-api.js';
@@ -23,8 +17,7 @@ import { AnalyticsQueries } from './analytics-queries.js';
 import { AnalyticsRetention } from './analytics-retention.js';
 import { migrate } from './analytics-schema.js';
 import type { MigrationReport } from './analytics-schema.js';
-import type { Config } from '../../domain/config.js';
-import { ConfigError } from '../../domain/errors.js';
+import type { AnalyticsConfig } from '../../domain/config.js';
 import { AnalyticsSink } from './analytics-sink.js';
 import type { SinkOptions } from './analytics-sink.js';
 import type { EventSource } from './analytics-source.js';
@@ -32,58 +25,13 @@ import type { AnalyticsStore } from './analytics-store.js';
 import { ChdbStore } from './store-chdb.js';
 import { ClickHouseStore } from './store-clickhouse.js';
 
-/** How analytics runs; `analyticsOptionsFromEnv` builds it from the environment. */
-export interface AnalyticsOptions {
-  /** ClickHouse server URL; absent = chDB at `chdbPath`. */
-  clickhouseUrl?: string;
-  chdbPath: string;
-  database: string;
-  spillDir: string;
+/** How analytics runs: the settings (`config.analytics`, without the switch), the API key and sink tuning. */
+export interface AnalyticsOptions extends Omit<AnalyticsConfig, 'enabled' | 'ttlDays'> {
+  /** Key of the analytics API and dashboard (the process's one key). */
   apiKey: string;
-  /** True when `apiKey` was derived (development), so the start banner can show it. */
-  apiKeyDerived: boolean;
-  /**
-   * Days rows are kept before their partitions are dropped
-   * (`BARRAGE_ANALYTICS_TTL_DAYS`, default 90); absent or 0 keeps them for ever.
-   */
+  /** Days rows are kept before their partitions are dropped; absent or 0 keeps them for ever. */
   ttlDays?: number;
   sink?: Partial<Omit<SinkOptions, 'database' | 'spillDir' | 'logger' | 'prepare'>>;
-}
-
-/**
- * Options from the environment, or `false` when analytics is off. Under
- * vitest analytics is off unless `BARRAGE_ANALYTICS=on`, so suites that start
- * a server for other reasons do not each open an engine.
- */
-export function analyticsOptionsFromEnv(
-  env: Record<string, string | undefined>,
-  config: Pick<Config, 'apiKey' | 'apiKeyDerived'>,
-): AnalyticsOptions | false {
-  const flag = (env['BARRAGE_ANALYTICS'] ?? (env['VITEST'] ? 'off' : 'on')).toLowerCase();
-  if (flag === 'off' || flag === '0' || flag === 'false') return false;
-  return {
-    ...(env['BARRAGE_CLICKHOUSE_URL'] ? { clickhouseUrl: env['BARRAGE_CLICKHOUSE_URL'] } : {}),
-    chdbPath: resolve(env['BARRAGE_ANALYTICS_PATH'] || '.barrage/analytics'),
-    database: env['BARRAGE_ANALYTICS_DB'] || 'barrage',
-    spillDir: resolve(env['BARRAGE_ANALYTICS_SPILL'] || '.barrage/analytics-spill'),
-    // The one API key of the process (config.ts derives it once).
-    apiKey: config.apiKey,
-    apiKeyDerived: config.apiKeyDerived,
-    ttlDays: ttlDaysFromEnv(env['BARRAGE_ANALYTICS_TTL_DAYS']),
-  };
-}
-
-/** Default of `BARRAGE_ANALYTICS_TTL_DAYS`: a quarter of data for the dashboards, bounded disk. */
-export const defaultTtlDays = 90;
-
-/** `BARRAGE_ANALYTICS_TTL_DAYS`: whole days, 0 (keep for ever) to 36,500; anything else stops the start. */
-export function ttlDaysFromEnv(raw: string | undefined): number {
-  if (raw === undefined || raw.trim() === '') return defaultTtlDays;
-  const days = Number(raw);
-  if (!Number.isInteger(days) || days < 0 || days > 36_500) {
-    throw new ConfigError(`BARRAGE_ANALYTICS_TTL_DAYS must be an integer from 0 to 36500, got "${raw}"`);
-  }
-  return days;
 }
 
 /** Analytics running in this process. */

@@ -13,7 +13,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSingleProcess } from '../../bin/app.js';
 import type { SingleProcess } from '../../bin/app.js';
-import { loadConfig } from '../../domain/config.js';
+import { testConfig } from '../helpers/config.js';
 import { createLogger } from '../../domain/logger.js';
 import { subjects } from '../../domain/subjects.js';
 import { encode } from './events.js';
@@ -73,23 +73,13 @@ describe('analytics dashboard - single process with chDB', () => {
   beforeAll(async () => {
     execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { stdio: 'inherit' });
     // One API key per process: the edge checks it before routing to analytics.
-    const config = loadConfig({
-      BARRAGE_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    const config = testConfig({
       BARRAGE_API_KEY: apiKey,
-      PORT: '0',
-      HOST: '127.0.0.1',
+      BARRAGE_ANALYTICS: 'on',
+      BARRAGE_ANALYTICS_PATH: join(dir, 'chdb'),
+      BARRAGE_ANALYTICS_SPILL: join(dir, 'spill'),
     });
-    app = await startSingleProcess(config, createLogger('silent'), {
-      processMetrics: false,
-      analytics: {
-        chdbPath: join(dir, 'chdb'),
-        spillDir: join(dir, 'spill'),
-        database: 'barrage',
-        apiKey,
-        apiKeyDerived: false,
-        sink: { flushMs: 50 },
-      },
-    });
+    app = await startSingleProcess(config, createLogger('silent'), { processMetrics: false, analyticsSink: { flushMs: 50 } });
     await app.analytics?.ready;
     for (const e of events) app.bus.publish(subjects.events(room), e);
     await app.bus.flush();

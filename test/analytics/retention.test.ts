@@ -136,7 +136,7 @@ describe('analytics retention - wiring', () => {
       await migrate(store, db);
       await ingest(store, [...eventsAged('ancient', 400), ...eventsAged('today', 0)]);
       const analytics = startAnalytics(
-        { clickhouseUrl: ch.url, chdbPath: '', database: db, spillDir: '', apiKey: 'k', apiKeyDerived: false, ttlDays: 30 },
+        { clickhouseUrl: ch.url, chdbPath: '', database: db, spillDir: '', apiKey: 'k', ttlDays: 30 },
         new BusEventSource(new MemoryBus()),
         createLogger('silent'),
       );

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { mintToken } from '../../domain/auth.js';
 import { testSecret } from '../helpers/server.js';
+import { cliDefaults } from '../helpers/process.js';
 import { buildWidget, launchBrowser, waitForTexts } from './browser.js';
 import { TestClient } from '../helpers/client.js';
 import { freePort } from '../../bench/lib/ports.js';
@@ -16,7 +17,7 @@ import { freePort } from '../../bench/lib/ports.js';
  */
 async function startBarrage(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/barrage.ts', 'start'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BARRAGE_SECRET: testSecret, LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...cliDefaults, PORT: String(port), HOST: '127.0.0.1', BARRAGE_SECRET: testSecret, LOG_LEVEL: 'warn' },
     stdio: 'ignore',
   });
   // tsx compiles on start; on two busy cores that can take several seconds.

@@ -10,9 +10,9 @@ import { ErrorCode, v1 } from '../../proto/index.js';
 import { mintToken } from '../../domain/auth.js';
 import { TestClient } from '../helpers/client.js';
 import { scrape } from '../helpers/metrics.js';
-import { startTestServer, testSecret } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
+import { testConfig } from '../helpers/config.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
-import { loadConfig } from '../../domain/config.js';
 import { createLogger } from '../../domain/logger.js';
 import { subjects } from '../../domain/subjects.js';
 import { EdgeServer } from '../../edge/server.js';
@@ -45,7 +45,7 @@ describe('hardening - HTTP entry points', () => {
 
   it('hardening - malformed percent-encoding in a route parameter is a 400, not a dead process', async () => {
     for (const path of ['/api/v1/rooms/%/held', '/api/v1/rooms/%ZZ/held', '/api/v1/rooms/%E4%BD/moderation', '/api/v1/rooms/a%/audit']) {
-      const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${server.config.apiKey}` } });
+      const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${server.config.auth.apiKey}` } });
       expect(res.status, path).toBe(400);
       expect(await res.text()).toMatch(/percent-encoding/);
     }
@@ -63,7 +63,7 @@ describe('hardening - HTTP entry points', () => {
   it('hardening - a body announced over the route limit is a 413 before it is read', async () => {
     const res = await partialPost(
       `${server.url}/api/v1/rooms/r1/moderate`,
-      { authorization: `Bearer ${server.config.apiKey}`, 'content-type': 'application/json' },
+      { authorization: `Bearer ${server.config.auth.apiKey}`, 'content-type': 'application/json' },
       5 << 20,
     );
     expect(res.status).toBe(413);
@@ -80,7 +80,7 @@ describe('hardening - HTTP body budget shared by all requests', () => {
   });
 
   it('hardening - past the shared body budget new bodies get 503 with Retry-After, and the budget comes back', async () => {
-    const auth = { authorization: `Bearer ${server.config.apiKey}`, 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${server.config.auth.apiKey}`, 'content-type': 'application/json' };
     // Two requests that each announce 40 KiB and send 1 KiB: the second does not fit beside the first.
     const first = request(`${server.url}/api/v1/rooms/r1/moderate`, {
       method: 'POST',
@@ -159,7 +159,13 @@ describe('hardening - WebSocket budgets', () => {
 
   it('hardening - a moderator whose token expired is closed with 4003 on the next moderate frame', async () => {
     // Expired two seconds ago: still inside the upgrade's clock tolerance, past it for actions.
-    const token = await mintToken(server.config.secret, { room: 'exp-room', user: 'mod1', name: 'Mod', role: 'moderator', ttlSeconds: -2 });
+    const token = await mintToken(server.config.auth.secret, {
+      room: 'exp-room',
+      user: 'mod1',
+      name: 'Mod',
+      role: 'moderator',
+      ttlSeconds: -2,
+    });
     const c = await connectFrom('198.51.100.4', 'exp-room', token);
     c.send({ moderate: { notice: { text: 'still here?' } } });
     await c.closed();
@@ -167,7 +173,7 @@ describe('hardening - WebSocket budgets', () => {
   });
 
   it('hardening - moderation frames past the budget are refused with RATE_LIMITED', async () => {
-    const token = await mintToken(server.config.secret, { room: 'mod-room', user: 'mod2', name: 'Mod', role: 'moderator' });
+    const token = await mintToken(server.config.auth.secret, { room: 'mod-room', user: 'mod2', name: 'Mod', role: 'moderator' });
     const c = await connectFrom('198.51.100.5', 'mod-room', token);
     for (let i = 0; i < 6; i++) c.send({ moderate: { notice: { text: `notice ${i}` } } });
     await c.until(() => c.errors.some((e) => e.code === ErrorCode.ERROR_CODE_RATE_LIMITED), 3000, 'rate limited');
@@ -200,7 +206,7 @@ describe('hardening - held danmaku cost their sender like sent ones', () => {
   });
 
   it('hardening - past the danmaku burst, danmaku that would be held are RATE_LIMITED instead', async () => {
-    const auth = { authorization: `Bearer ${server.config.apiKey}`, 'content-type': 'application/json' };
+    const auth = { authorization: `Bearer ${server.config.auth.apiKey}`, 'content-type': 'application/json' };
     const put = await fetch(`${server.url}/api/v1/rooms/held-room/filter`, {
       method: 'PUT',
       headers: auth,
@@ -234,9 +240,8 @@ describe('hardening - nothing thrown by a handler reaches uWebSockets.js', () =>
     bus = new MemoryBus();
     // Something must answer history requests for the welcome; an empty room is enough.
     bus.serve(subjects.historyAll, () => new Uint8Array());
-    const config = loadConfig({ BARRAGE_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1' });
     edge = new EdgeServer({
-      config,
+      config: testConfig().edge,
       bus,
       logger: createLogger('silent'),
       extensions: [throwing],

@@ -114,7 +114,7 @@ const describeMessage = (data: Uint8Array | string): string =>
 async function holdFilter(server: TestServer): Promise<void> {
   const res = await fetch(`${server.url}/api/v1/filter`, {
     method: 'PUT',
-    headers: { authorization: `Bearer ${server.config.apiKey}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${server.config.auth.apiKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ terms: [heldWord], action: 'hold' }),
   });
   expect(res.status).toBe(200);

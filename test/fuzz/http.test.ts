@@ -515,23 +515,22 @@ describe('fuzz http - every route, any request: never a 500, never the API witho
   let health: HealthPoller;
   let dir: string;
   const statuses = new Map<number, number>();
-  const env = ['BARRAGE_ANALYTICS', 'BARRAGE_ANALYTICS_PATH', 'BARRAGE_ANALYTICS_SPILL'] as const;
 
   beforeAll(async () => {
     watch = watchProcess();
     dir = mkdtempSync(join(tmpdir(), 'barrage-fuzz-http-'));
-    // Analytics reads these from the process environment: on, on a data directory of its own.
-    process.env['BARRAGE_ANALYTICS'] = 'on';
-    process.env['BARRAGE_ANALYTICS_PATH'] = join(dir, 'chdb');
-    process.env['BARRAGE_ANALYTICS_SPILL'] = join(dir, 'spill');
-    server = await startTestServer();
+    // Analytics on, on a data directory of its own.
+    server = await startTestServer({
+      BARRAGE_ANALYTICS: 'on',
+      BARRAGE_ANALYTICS_PATH: join(dir, 'chdb'),
+      BARRAGE_ANALYTICS_SPILL: join(dir, 'spill'),
+    });
     await server.analytics?.ready;
     health = new HealthPoller(server.url);
   });
   afterAll(async () => {
     await health?.stop();
     await server?.stop();
-    for (const name of env) delete process.env[name];
     agent.destroy();
     watch?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -544,7 +543,7 @@ describe('fuzz http - every route, any request: never a 500, never the API witho
       'http requests',
       fc.asyncProperty(fc.array(requestArb, { minLength: 1, maxLength: 6 }), async (specs) => {
         const before = await internalErrors(server.url);
-        const answers = await Promise.all(specs.map((spec) => send(server.port, spec, server.config.apiKey)));
+        const answers = await Promise.all(specs.map((spec) => send(server.port, spec, server.config.auth.apiKey)));
         sent += specs.length;
         const failures: string[] = [];
         answers.forEach((answer, i) => {
@@ -655,7 +654,7 @@ describe('fuzz http - every route, any request: never a 500, never the API witho
       const nl = r.lineEnd;
       const lines = [`${r.method} ${r.path} ${r.version}`.replace(/ +$/, '')];
       if (r.host) lines.push(`Host: 127.0.0.1:${server.port}`);
-      const auth = authHeader(r.auth, server.config.apiKey);
+      const auth = authHeader(r.auth, server.config.auth.apiKey);
       if (auth) lines.push(`Authorization: ${auth}`);
       let body = r.body;
       if (r.chunked) {

@@ -2,12 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadGiftConfig, tierOf } from '../../domain/config-gifts.js';
+import { tierOf } from '../../domain/config-gifts.js';
 import { ConfigError } from '../../domain/errors.js';
 import { v1 } from '../../proto/index.js';
 import { ChatAllowance, planWindow } from '../../edge/overload.js';
+import { testConfig } from '../helpers/config.js';
 
-const secret = new TextEncoder().encode('t'.repeat(32));
 const file = (content: unknown) => {
   const path = join(mkdtempSync(join(tmpdir(), 'gifts-')), 'gifts.json');
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
@@ -16,14 +16,14 @@ const file = (content: unknown) => {
 
 describe('gift config - catalogue checked at start', () => {
   it('gift config - the built-in catalogue and tiers load without a file', () => {
-    const config = loadGiftConfig({}, secret);
+    const config = testConfig().gifts;
     expect(config.gifts.get('rocket')?.priceCents).toBe(5000);
     expect(tierOf(config.superChatTiers, 2500)?.pinSeconds).toBe(120);
     expect(tierOf(config.superChatTiers, 10)).toBeUndefined();
   });
 
   it('gift config - a file replaces the catalogue; mistakes are ConfigErrors naming the field', () => {
-    const ok = loadGiftConfig({ BARRAGE_GIFTS_FILE: file({ gifts: [{ id: 'star', name: 'Star', priceCents: 99, tier: 2 }] }) }, secret);
+    const ok = testConfig({ BARRAGE_GIFTS_FILE: file({ gifts: [{ id: 'star', name: 'Star', priceCents: 99, tier: 2 }] }) }).gifts;
     expect([...ok.gifts.keys()]).toEqual(['star']);
     const bad: Array<[unknown, RegExp]> = [
       ['{not json', /BARRAGE_GIFTS_FILE/],
@@ -43,10 +43,10 @@ describe('gift config - catalogue checked at start', () => {
       [{ superChatTiers: [{ minCents: 1 }] }, /pinSeconds/],
     ];
     for (const [content, message] of bad) {
-      expect(() => loadGiftConfig({ BARRAGE_GIFTS_FILE: file(content) }, secret)).toThrow(ConfigError);
-      expect(() => loadGiftConfig({ BARRAGE_GIFTS_FILE: file(content) }, secret)).toThrow(message);
+      expect(() => testConfig({ BARRAGE_GIFTS_FILE: file(content) })).toThrow(ConfigError);
+      expect(() => testConfig({ BARRAGE_GIFTS_FILE: file(content) })).toThrow(message);
     }
-    expect(() => loadGiftConfig({ BARRAGE_RECEIPT_SECRET: 'short' }, secret)).toThrow(/at least 32 bytes/);
+    expect(() => testConfig({ BARRAGE_RECEIPT_SECRET: 'short' })).toThrow(/BARRAGE_RECEIPT_SECRET must be at least 32 bytes/);
   });
 });
 

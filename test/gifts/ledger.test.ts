@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
-import { loadGiftConfig } from '../../domain/config-gifts.js';
+import { testConfig } from '../helpers/config.js';
 import type { GiftLedger } from '../../core/gifts/gift-ledger.js';
 import { KvGiftLedger } from '../../core/gifts/gift-ledger-kv.js';
 import { MemoryGiftLedger } from '../../core/gifts/gift-ledger-memory.js';
@@ -67,7 +67,7 @@ describe('gift ledger - paid ids of every visible ASCII key length', () => {
     const bus = new MemoryBus();
     const sequencer = new MemorySequencer(bus, { retainEvents: 100, joinHistory: 10, logger });
     const ledger = await KvGiftLedger.open(nc, { replicas: 1, ttlMs: 60_000, bucket: 'TEST_GIFTS_SERVICE' });
-    const gifts = new GiftService({ bus, sequencer, ledger, config: loadGiftConfig({}, new Uint8Array(32)), logger });
+    const gifts = new GiftService({ bus, sequencer, ledger, config: testConfig().gifts, logger });
     const request = (key: string) => new v1.PaidRequest({ id: `k:${key}`, user: { id: 'ivy', name: 'Ivy' }, giftId: 'heart', count: 1 });
     try {
       for (const length of lengths) {

@@ -16,6 +16,14 @@ const cli = join(root, 'bin/barrage.ts');
 // By URL, so the loader resolves from any working directory.
 const tsx = ['--import', pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href];
 
+/**
+ * Settings every CLI a test starts gets unless the test says otherwise:
+ * analytics off (an engine per process would cost seconds; the tests of
+ * analytics turn it on). The child reads its environment like any operator's
+ * process; the test runner's own environment is never changed.
+ */
+export const cliDefaults: Readonly<Record<string, string>> = { BARRAGE_ANALYTICS: 'off' };
+
 /** A running `barrage` process and its output so far. */
 export interface CliProcess {
   child: ChildProcess;
@@ -32,7 +40,7 @@ export async function startCli(
   const port = await freePort();
   const child = spawn(process.execPath, [...tsx, cli, ...args, '--port', String(port)], {
     cwd: options.cwd ?? root,
-    env: { ...process.env, HOST: '127.0.0.1', BARRAGE_LOG_LEVEL: 'info', ...options.env },
+    env: { ...process.env, ...cliDefaults, HOST: '127.0.0.1', BARRAGE_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   let out = '';
@@ -62,7 +70,7 @@ export function runCli(
     execFile(
       process.execPath,
       [...tsx, cli, ...args],
-      { cwd: options.cwd ?? root, env: { ...process.env, ...options.env } },
+      { cwd: options.cwd ?? root, env: { ...process.env, ...cliDefaults, ...options.env } },
       (err, stdout, stderr) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
       },

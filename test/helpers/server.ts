@@ -1,18 +1,16 @@
 /**
  * Starts a single-process Barrage in the test process on a free port, with a
- * fixed test secret and quiet logs.
+ * fixed test secret and quiet logs (`config.ts` says what it is told).
  */
 import { startSingleProcess } from '../../bin/app.js';
 import type { SingleProcess } from '../../bin/app.js';
 import { mintToken } from '../../domain/auth.js';
 import type { MintOptions } from '../../domain/auth.js';
-import { loadConfig } from '../../domain/config.js';
-import { loadGiftConfig } from '../../domain/config-gifts.js';
 import type { Config } from '../../domain/config.js';
 import { createLogger } from '../../domain/logger.js';
+import { testConfig, testSecret } from './config.js';
 
-/** The secret every test server and token uses. */
-export const testSecret = 'test-secret-test-secret-test-secret-0123456789';
+export { testSecret };
 
 /** A test server plus helpers bound to it. */
 export interface TestServer extends SingleProcess {
@@ -22,21 +20,14 @@ export interface TestServer extends SingleProcess {
   token(options: Partial<MintOptions> & { room: string }): Promise<string>;
 }
 
-/** Starts a server; `env` overrides configuration (e.g. BARRAGE_BATCH_MS). */
+/**
+ * Starts a server; `env` holds the settings of this test on top of
+ * `testEnv` (e.g. `{ BARRAGE_BATCH_MS: '20' }`), read by the same loader as
+ * the CLI's. `TEST_LOG_LEVEL` (a test-runner flag, not a setting) shows its logs.
+ */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const config = loadConfig({
-    BARRAGE_SECRET: testSecret,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    BARRAGE_EDGE_ID: 'test-edge',
-    // The demo page's tests need a token per visitor; the default with a real secret is off.
-    BARRAGE_DEMO_TOKENS: 'on',
-    ...env,
-  });
-  const app = await startSingleProcess(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), {
-    processMetrics: false,
-    giftConfig: loadGiftConfig(env, config.secret),
-  });
+  const config = testConfig(env);
+  const app = await startSingleProcess(config, createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent'), { processMetrics: false });
   const url = `http://127.0.0.1:${app.port}`;
   return {
     ...app,
@@ -47,7 +38,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       return `ws://127.0.0.1:${app.port}/ws?${q}`;
     },
     token(options) {
-      return mintToken(config.secret, { user: 'u1', name: 'User One', role: 'viewer', ...options });
+      return mintToken(config.auth.secret, { user: 'u1', name: 'User One', role: 'viewer', ...options });
     },
   };
 }

@@ -12,11 +12,6 @@ import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { api, errorOf, eventOf, moderate, sleep } from './helpers.js';
 
-process.env['BARRAGE_EMOTES'] = '[doge],[smile]';
-process.env['BARRAGE_AUTO_SLOW_RATE'] = '8';
-process.env['BARRAGE_AUTO_SLOW_SECONDS'] = '2';
-process.env['BARRAGE_AUTO_SLOW_CALM_MS'] = '1000';
-
 let server: TestServer;
 const open: TestClient[] = [];
 
@@ -36,7 +31,14 @@ async function join(room: string, user: string, role: RoleName, member = false):
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ BARRAGE_DANMAKU_RATE: '100', BARRAGE_DANMAKU_BURST: '100' });
+  server = await startTestServer({
+    BARRAGE_DANMAKU_RATE: '100',
+    BARRAGE_DANMAKU_BURST: '100',
+    BARRAGE_EMOTES: '[doge],[smile]',
+    BARRAGE_AUTO_SLOW_RATE: '8',
+    BARRAGE_AUTO_SLOW_SECONDS: '2',
+    BARRAGE_AUTO_SLOW_CALM_MS: '1000',
+  });
 });
 afterAll(async () => {
   for (const c of open) c.close();
@@ -238,7 +240,7 @@ describe('moderation state on join', () => {
 });
 
 describe('moderation api', () => {
-  const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.apiKey, method, path, body);
+  const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.auth.apiKey, method, path, body);
 
   it('moderation api - needs the key; actions take effect; state and errors are JSON', async () => {
     const noKey = await api(server.url, 'wrong', 'POST', '/api/v1/rooms/api/moderate', { action: 'ban', user_id: 'x' });

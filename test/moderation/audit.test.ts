@@ -13,15 +13,16 @@ import type { TestServer } from '../helpers/server.js';
 import { api, eventOf, moderate, sleep } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'barrage-audit-'));
-process.env['BARRAGE_ANALYTICS'] = 'on';
-process.env['BARRAGE_ANALYTICS_PATH'] = join(dir, 'chdb');
-process.env['BARRAGE_ANALYTICS_SPILL'] = join(dir, 'spill');
 
 describe('moderation audit', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({
+      BARRAGE_ANALYTICS: 'on',
+      BARRAGE_ANALYTICS_PATH: join(dir, 'chdb'),
+      BARRAGE_ANALYTICS_SPILL: join(dir, 'spill'),
+    });
     await server.analytics?.ready;
   });
   afterAll(async () => {
@@ -37,7 +38,7 @@ describe('moderation audit', () => {
     moderate(mod, { mute: { userId: 'troll', seconds: 600 }, reason: 'insults' });
     moderate(mod, { ban: { userId: 'spammer' }, reason: 'link spam' });
     await eventOf(mod, 'ban');
-    const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.apiKey, method, path, body);
+    const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.auth.apiKey, method, path, body);
     expect(
       (
         await call('POST', '/api/v1/rooms/aud/moderate', {

@@ -11,11 +11,10 @@
  */
 import { parseArgs } from 'node:util';
 import { startSingleProcess } from '../../bin/app.js';
-import { loadConfig } from '../../domain/config.js';
 import { createLogger } from '../../domain/logger.js';
 import { subjects } from '../../domain/subjects.js';
 import { v1 } from '../../proto/index.js';
-import { testSecret } from '../helpers/server.js';
+import { testConfig } from '../helpers/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,13 +25,10 @@ const { values } = parseArgs({
 });
 const base = Number(values.base);
 const more = Number(values.more);
-const config = loadConfig({ BARRAGE_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', BARRAGE_ANALYTICS: 'off' });
-const app = await startSingleProcess(config, createLogger('silent'), {
-  processMetrics: false,
-  analytics: false,
-  // The cap is raised so the measurement is of the cost, not of the refusal.
-  moderation: { maxBansPerRoom: base + more },
-});
+const loaded = testConfig();
+// The cap is raised past what an operator may set, so the measurement is of the cost, not of the refusal.
+const config = { ...loaded, moderation: { ...loaded.moderation, maxBansPerRoom: base + more } };
+const app = await startSingleProcess(config, createLogger('silent'), { processMetrics: false });
 const room = 'bench-bans';
 const ban = (i: number) =>
   app.bus.publish(subjects.ingress(room), v1.Event.encode({ room, ban: { userId: `user-${i}` }, actor: { id: 'bench' } }).finish());

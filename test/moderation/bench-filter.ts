@@ -9,11 +9,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startSingleProcess } from '../../bin/app.js';
-import { loadConfig } from '../../domain/config.js';
 import { createLogger } from '../../domain/logger.js';
 import type { Conn } from '../../edge/connection.js';
 import type { ValidDanmaku } from '../../edge/validate.js';
-import { testSecret } from '../helpers/server.js';
+import { testConfig } from '../helpers/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,8 +25,8 @@ const { values } = parseArgs({
 const termCount = Number(values.terms);
 const patternCount = Number(values.patterns);
 const maxLength = Number(values['max-length']);
-const config = loadConfig({ BARRAGE_SECRET: testSecret, PORT: '0', HOST: '127.0.0.1', BARRAGE_ANALYTICS: 'off' });
-const app = await startSingleProcess(config, createLogger('silent'), { processMetrics: false, analytics: false });
+const config = testConfig();
+const app = await startSingleProcess(config, createLogger('silent'), { processMetrics: false });
 const room = 'bench-filter';
 
 let seed = 7;
@@ -65,7 +64,7 @@ h.enable();
 const t0 = performance.now();
 const res = await fetch(`http://127.0.0.1:${app.port}/api/v1/rooms/${room}/filter`, {
   method: 'PUT',
-  headers: { authorization: `Bearer ${config.apiKey}`, 'content-type': 'application/json' },
+  headers: { authorization: `Bearer ${config.auth.apiKey}`, 'content-type': 'application/json' },
   body,
 });
 const putMs = performance.now() - t0;

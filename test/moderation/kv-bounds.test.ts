@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
 import { NatsBus } from '../../domain/bus-nats.js';
 import { createLogger } from '../../domain/logger.js';
-import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import { testConfig } from '../helpers/config.js';
 import { ModerationService } from '../../core/moderation/moderation-service.js';
 import { encodeModeration, maxBansPerRoomLimit } from '../../domain/moderation-state.js';
 import type { RoomModeration } from '../../domain/moderation-state.js';
@@ -33,7 +33,7 @@ describe('moderation kv bounds', () => {
     edgeBus = await NatsBus.connect({ servers: nats.urls, name: 'kv-bounds-edge' });
     coreStore = await KvModerationStore.open(coreBus.nc, { replicas: 1 });
     edgeStore = await KvModerationStore.open(edgeBus.nc, { replicas: 1 });
-    service = new ModerationService(coreBus, coreStore, { ...moderationOptionsFromEnv({}), logger: createLogger('silent') });
+    service = new ModerationService(coreBus, coreStore, { ...testConfig().moderation, logger: createLogger('silent') });
     service.start();
   });
 

@@ -1,14 +1,16 @@
 /**
- * Analytics options from the environment: the retention a process applies.
+ * Analytics options from the configuration: the retention a process applies.
  */
 import { describe, expect, it } from 'vitest';
-import { analyticsOptionsFromEnv } from '../../core/analytics/analytics.js';
 import { ConfigError } from '../../domain/errors.js';
+import { testConfig } from '../helpers/config.js';
 
-const config = { apiKey: 'k', apiKeyDerived: false };
 const ttlOf = (value: string | undefined): number | undefined => {
-  const options = analyticsOptionsFromEnv({ BARRAGE_ANALYTICS: 'on', BARRAGE_ANALYTICS_TTL_DAYS: value }, config);
-  return options ? options.ttlDays : undefined;
+  const analytics = testConfig({
+    BARRAGE_ANALYTICS: 'on',
+    ...(value !== undefined ? { BARRAGE_ANALYTICS_TTL_DAYS: value } : {}),
+  }).analytics;
+  return analytics.enabled ? analytics.ttlDays : undefined;
 };
 
 describe('analytics options', () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../domain/bus-memory.js';
-import { loadGiftConfig } from '../../domain/config-gifts.js';
+import { testConfig } from '../helpers/config.js';
 import type { Claim, GiftLedger, LedgerRecord } from '../../core/gifts/gift-ledger.js';
 import { GiftService } from '../../core/gifts/gifts.js';
 import { createLogger } from '../../domain/logger.js';
@@ -40,7 +40,7 @@ describe('gift takeover - a stale claim is settled against what is stored', () =
     const first = new v1.Event({ room: 'r', gift: { id: 'k:pay-1', user: { id: 'ivy', name: 'Ivy' }, giftId: 'heart', count: 1 } });
     const seq = await sequencer.append('r', first);
     const ledger = new TakeoverLedger(Date.now() - 31_000);
-    const gifts = new GiftService({ bus, sequencer, ledger, config: loadGiftConfig({}, new Uint8Array(32)), logger });
+    const gifts = new GiftService({ bus, sequencer, ledger, config: testConfig().gifts, logger });
     const request = (id: string) => new v1.PaidRequest({ id, user: { id: 'ivy', name: 'Ivy' }, giftId: 'heart', count: 1 });
 
     const retried = await gifts.record('r', request('k:pay-1'));

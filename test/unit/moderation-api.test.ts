@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
 import type { AnalyticsQueries } from '../../core/analytics/analytics-queries.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
-import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import { testConfig } from '../helpers/config.js';
 import { moderationRoutes } from '../../core/http/moderation-api.js';
 import { applyControl, emptyModeration } from '../../domain/moderation-state.js';
 import type { RoomModeration } from '../../domain/moderation-state.js';
@@ -35,7 +35,7 @@ function setup(states: Record<string, RoomModeration> = {}) {
   const routes = moderationRoutes({
     bus,
     store,
-    options: { ...moderationOptionsFromEnv({}), maxBansPerRoom: 2, filterMaxTerms: 5, filterMaxPatterns: 2 },
+    options: { ...testConfig().moderation, maxBansPerRoom: 2, filterMaxTerms: 5, filterMaxPatterns: 2 },
     apiKey: key,
     queries: () => queries,
     stateOf: (room) => states[room],

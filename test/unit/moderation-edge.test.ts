@@ -10,9 +10,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import type { Identity, RoleName } from '../../domain/auth.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
-import type { Config } from '../../domain/config.js';
+import type { EdgeConfig } from '../../domain/config.js';
 import { createLogger } from '../../domain/logger.js';
-import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import type { ModerationOptions } from '../../domain/moderation.js';
+import { testConfig } from '../helpers/config.js';
 import { maxHeldPerUser } from '../../domain/moderation.js';
 import { applyControl, emptyModeration } from '../../domain/moderation-state.js';
 import type { RoomModeration } from '../../domain/moderation-state.js';
@@ -34,7 +35,7 @@ afterEach(() => {
 const frame = (moderate: v1.IModerate) => v1.ClientFrame.decode(v1.ClientFrame.encode({ moderate }).finish());
 const identity = (userId: string, role: RoleName = 'viewer'): Identity => ({ userId, name: userId, room: '', role, exp: 0, member: false });
 
-async function setup(overrides: Partial<ReturnType<typeof moderationOptionsFromEnv>> = {}) {
+async function setup(overrides: Partial<ModerationOptions> = {}) {
   const bus = new MemoryBus();
   const store = new MemoryModerationStore();
   let now = 1_000_000;
@@ -44,7 +45,7 @@ async function setup(overrides: Partial<ReturnType<typeof moderationOptionsFromE
   const closed: Array<[string, number]> = [];
   let walks = 0;
   const ctx: EdgeContext = {
-    config: { edgeId: 'e1' } as Config,
+    config: { edgeId: 'e1' } as EdgeConfig,
     bus,
     log: createLogger('silent'),
     metrics: {} as EdgeMetrics,
@@ -57,7 +58,7 @@ async function setup(overrides: Partial<ReturnType<typeof moderationOptionsFromE
     },
     hostedRooms: () => [...new Set(sockets.map((ws) => ws.getUserData().room))],
   };
-  const options = { ...moderationOptionsFromEnv({}), ...overrides };
+  const options = { ...testConfig().moderation, ...overrides };
   const edge = new EdgeModeration({ store, options, now: () => now });
   edges.push(edge);
   await edge.start(ctx);

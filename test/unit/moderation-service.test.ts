@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
 import { createLogger } from '../../domain/logger.js';
-import { moderationOptionsFromEnv } from '../../domain/moderation.js';
+import type { ModerationOptions } from '../../domain/moderation.js';
+import { testConfig } from '../helpers/config.js';
 import { ModerationService } from '../../core/moderation/moderation-service.js';
 import { heldTtlMs, maxHeldPerUser } from '../../domain/moderation.js';
 import { MemoryModerationStore } from '../../domain/moderation-store-memory.js';
@@ -17,12 +18,12 @@ import { subjects } from '../../domain/subjects.js';
 const idleMs = 600_000;
 let services: ModerationService[] = [];
 
-function setup(overrides: Partial<ReturnType<typeof moderationOptionsFromEnv>> = {}) {
+function setup(overrides: Partial<ModerationOptions> = {}) {
   const bus = new MemoryBus();
   const store = new MemoryModerationStore();
   let now = 1_000_000;
   const service = new ModerationService(bus, store, {
-    ...moderationOptionsFromEnv({}),
+    ...testConfig().moderation,
     ...overrides,
     logger: createLogger('silent'),
     now: () => now,

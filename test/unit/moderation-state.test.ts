@@ -17,7 +17,8 @@ import {
   prune,
   storedSeq,
 } from '../../domain/moderation-state.js';
-import { actionEvent, isActionRefusal, limitRefusal, moderationOptionsFromEnv } from '../../domain/moderation.js';
+import { actionEvent, isActionRefusal, limitRefusal } from '../../domain/moderation.js';
+import { testConfig } from '../helpers/config.js';
 
 const day = 86_400_000;
 const ev = (seq: number, ts: number, e: v1.IEvent) => v1.Event.create({ seq, tsMs: ts, room: 'r', ...e });
@@ -39,15 +40,13 @@ describe('moderation state - bans end', () => {
   });
 
   it('moderation state - an action fixes the ban length (default from BARRAGE_BAN_DEFAULT_SECONDS) and refuses one over a year', () => {
-    const options = moderationOptionsFromEnv({ BARRAGE_BAN_DEFAULT_SECONDS: '3600' });
+    const options = testConfig({ BARRAGE_BAN_DEFAULT_SECONDS: '3600' }).moderation;
     const actor = { id: 'm' };
     const plain = actionEvent('r', { ban: { userId: 'a' } }, actor, options);
     expect(isActionRefusal(plain) ? plain : plain.ban).toEqual({ userId: 'a', seconds: 3600 });
     const long = actionEvent('r', { ban: { userId: 'a', seconds: 366 * 86_400 } }, actor, options);
     expect(isActionRefusal(long) && long.message).toMatch(/a ban lasts 0 \(the default, 3600\) to 31536000 seconds/);
-    expect(() => moderationOptionsFromEnv({ BARRAGE_MAX_BANS_PER_ROOM: '10000' })).toThrow(
-      /BARRAGE_MAX_BANS_PER_ROOM must be an integer from 1 to 5000/,
-    );
+    expect(() => testConfig({ BARRAGE_MAX_BANS_PER_ROOM: '10000' })).toThrow(/BARRAGE_MAX_BANS_PER_ROOM must be an integer from 1 to 5000/);
   });
 
   it('moderation state - a state written before bans ended still reads: its bans last the default from now', () => {
@@ -82,7 +81,7 @@ describe('moderation state - the per-room limit', () => {
   });
 
   it('moderation state - edges and the API refuse a new entry in a full room with LIMIT_REACHED, before it is published', () => {
-    const options = { ...moderationOptionsFromEnv({}), maxBansPerRoom: 2 };
+    const options = { ...testConfig().moderation, maxBansPerRoom: 2 };
     const s = emptyModeration('r');
     applyControl(s, ev(1, 0, { ban: { userId: 'a' } }));
     applyControl(s, ev(2, 0, { mute: { userId: 'b', seconds: 60 } }));

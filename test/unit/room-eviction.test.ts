@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../domain/bus-memory.js';
-import { loadGiftConfig } from '../../domain/config-gifts.js';
+import { testConfig } from '../helpers/config.js';
 import { MemoryGiftLedger } from '../../core/gifts/gift-ledger-memory.js';
 import { GiftService } from '../../core/gifts/gifts.js';
 import { LikeCounter } from '../../core/likes/likes.js';
@@ -129,7 +129,7 @@ describe('room eviction - gift leaderboards', () => {
       bus,
       sequencer,
       ledger,
-      config: loadGiftConfig({}, new Uint8Array(32)),
+      config: testConfig().gifts,
       logger: createLogger('silent'),
       now,
       roomIdleMs: idleMs,

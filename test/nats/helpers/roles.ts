@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mintToken } from '../../../domain/auth.js';
 import type { MintOptions } from '../../../domain/auth.js';
-import { testSecret } from '../../helpers/server.js';
+import { cliDefaults } from '../../helpers/process.js';
+import { testSecret } from '../../helpers/config.js';
 
 /** A running role process. */
 export class RoleProcess {
@@ -38,6 +39,7 @@ export class RoleProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        ...cliDefaults,
         BARRAGE_SECRET: testSecret,
         HOST: '127.0.0.1',
         BARRAGE_EDGE_ID: id,

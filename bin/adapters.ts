@@ -1,0 +1,129 @@
+/**
+ * The two sets of adapters Barrage runs on, each made, started and recorded
+ * on the lifecycle here, so `bin/wiring.ts` sees only the interfaces:
+ * - memory (`barrage start`): one `MemoryBus`, the `MemorySequencer`, a
+ *   bounded in-memory gift ledger and moderation store, analytics read from
+ *   the bus. A restart forgets time-outs, bans and gift ids;
+ * - NATS (`barrage edge|core`): one NATS connection per process, shared by
+ *   the bus, the JetStream sequencer and analytics source, and the KV
+ *   moderation store and gift ledger.
+ */
+import { MemoryBus } from '../domain/bus-memory.js';
+import { NatsBus } from '../domain/bus-nats.js';
+import type { Config } from '../domain/config.js';
+import { MemoryModerationStore } from '../domain/moderation-store-memory.js';
+import { KvModerationStore } from '../domain/moderation-store-kv.js';
+import { backoffMs, sleep } from '../domain/retry.js';
+import { startAnalyticsReader } from '../core/analytics/analytics.js';
+import { BusEventSource } from '../core/analytics/analytics-source.js';
+import { JetStreamEventSource } from '../core/analytics/analytics-source-jetstream.js';
+import { KvGiftLedger } from '../core/gifts/gift-ledger-kv.js';
+import { MemoryGiftLedger } from '../core/gifts/gift-ledger-memory.js';
+import { JetStreamSequencer } from '../core/sequencing/sequencer-jetstream.js';
+import { MemorySequencer } from '../core/sequencing/sequencer-memory.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { CoreAdapters, EdgeAdapters, Starting } from './wiring.js';
+
+/**
+ * Gift ids are remembered this long: far longer than a receipt may live
+ * (`BARRAGE_RECEIPT_MAX_TTL`, at most a day), so a day of ids covers any replay.
+ */
+const ledgerTtlMs = 86_400_000;
+/** Most gift ids the memory ledger holds (oldest forgotten first). */
+const memoryLedgerEntries = 1_000_000;
+
+/** The adapters of one process holding edge and core, with their concrete types (tests reach into them). */
+export interface MemoryAdapters extends CoreAdapters, EdgeAdapters {
+  bus: MemoryBus;
+  sequencer: MemorySequencer;
+  moderationStore: MemoryModerationStore;
+}
+
+/** Memory adapters for `barrage start`: core and edge share them. */
+export function memoryAdapters(config: Config, { logger, lifecycle }: Starting): MemoryAdapters {
+  const bus = lifecycle.add('bus', new MemoryBus(), (b) => b.close());
+  const sequencer = lifecycle.add(
+    'sequencer',
+    new MemorySequencer(bus, {
+      retainEvents: config.core.retainEvents,
+      joinHistory: config.core.joinHistory,
+      roomIdleMs: config.core.roomIdleMs,
+      logger,
+    }),
+    (s) => s.stop(),
+  );
+  sequencer.start();
+  const ledger = lifecycle.add('gift ledger', new MemoryGiftLedger({ ttlMs: ledgerTtlMs, maxEntries: memoryLedgerEntries }), (l) =>
+    l.close(),
+  );
+  const moderationStore = lifecycle.add('moderation store', new MemoryModerationStore(), (s) => s.close());
+  return { bus, sequencer, ledger, moderationStore, analyticsSource: new BusEventSource(bus) };
+}
+
+async function connectBus(config: Config, role: 'edge' | 'core', { logger, lifecycle }: Starting): Promise<NatsBus> {
+  logger.info({ servers: config.nats.servers }, 'connecting to NATS');
+  const bus = await NatsBus.connect({
+    servers: [...config.nats.servers],
+    name: `barrage-${role}-${config.process.id}`,
+    onStatus: (status, detail) => logger.info({ status, detail }, 'NATS connection'),
+  });
+  return lifecycle.add('bus', bus, (b) => b.close());
+}
+
+/** Opens the KV moderation store; edges read the state from it before they admit anyone. */
+async function openModerationStore(bus: NatsBus, config: Config, lifecycle: Lifecycle): Promise<KvModerationStore> {
+  const store = await KvModerationStore.open(bus.nc, { replicas: config.nats.replicas });
+  return lifecycle.add('moderation store', store, (s) => s.close());
+}
+
+/** Core's adapters on NATS: the JetStream sequencer (stream made or updated), KV store and ledger. */
+export async function natsCoreAdapters(config: Config, starting: Starting): Promise<CoreAdapters & { bus: NatsBus }> {
+  const { logger, lifecycle } = starting;
+  const bus = await connectBus(config, 'core', starting);
+  const sequencer = lifecycle.add(
+    'sequencer',
+    new JetStreamSequencer(bus, bus.nc, {
+      retainEvents: config.core.retainEvents,
+      joinHistory: config.core.joinHistory,
+      roomIdleMs: config.core.roomIdleMs,
+      replicas: config.nats.replicas,
+      maxAgeSeconds: config.nats.retainSeconds,
+      logger: logger.child({ part: 'core' }),
+    }),
+    (s) => s.stop(),
+  );
+  await sequencer.start();
+  const moderationStore = await openModerationStore(bus, config, lifecycle);
+  let ledger: KvGiftLedger | undefined;
+  for (let attempt = 0; !ledger; attempt++) {
+    try {
+      ledger = await KvGiftLedger.open(bus.nc, { replicas: config.nats.replicas, ttlMs: ledgerTtlMs });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, attempt }, 'gift ledger bucket not ready; retrying');
+      await sleep(backoffMs(attempt, 200, 2_000));
+    }
+  }
+  lifecycle.add('gift ledger', ledger, (l) => l.close());
+  const analyticsSource = new JetStreamEventSource(bus, bus.nc, { logger: logger.child({ part: 'analytics' }) });
+  return { bus, sequencer, ledger, moderationStore, analyticsSource };
+}
+
+/**
+ * An edge's adapters on NATS: the bus, the KV moderation store and, when
+ * analytics uses a ClickHouse server, a reader for the analytics API (the
+ * sink runs in core; chDB's data lives inside the process that writes it).
+ */
+export async function natsEdgeAdapters(config: Config, starting: Starting): Promise<EdgeAdapters & { bus: NatsBus }> {
+  const bus = await connectBus(config, 'edge', starting);
+  const moderationStore = await openModerationStore(bus, config, starting.lifecycle);
+  const { enabled, clickhouseUrl } = config.analytics;
+  const analytics =
+    enabled && clickhouseUrl !== undefined
+      ? starting.lifecycle.add(
+          'analytics reader',
+          startAnalyticsReader({ ...config.analytics, clickhouseUrl, apiKey: config.auth.apiKey }),
+          (r) => r.stop(),
+        )
+      : undefined;
+  return { bus, moderationStore, analytics };
+}

@@ -1,0 +1,201 @@
+/**
+ * The one wiring of Barrage's services. `startCore` builds core's services
+ * (analytics sink, moderation, gifts, likes and, in its own process, its
+ * health and metrics server) and `startEdge` builds an edge (pages, demo
+ * tokens, the moderation and gift extensions, the API routes it serves).
+ * Both take the loaded configuration and the adapters they run on: the bus,
+ * the sequencer, the moderation store and the gift ledger, in memory for
+ * `barrage start` and on NATS, JetStream and KV for `barrage edge|core`
+ * (`bin/adapters.ts` makes both sets). `barrage start` is `startCore` and
+ * `startEdge` in one process on the memory adapters (`bin/app.ts`).
+ *
+ * Every part is recorded on the `Lifecycle` where it starts, so stopping is
+ * the reverse of starting without a second list to keep in step.
+ */
+import type { Logger } from 'pino';
+import { mintToken } from '../domain/auth.js';
+import { BusStatus } from '../domain/bus.js';
+import type { Bus } from '../domain/bus.js';
+import type { Config } from '../domain/config.js';
+import type { Route } from '../domain/http.js';
+import type { ModerationStore } from '../domain/moderation-store.js';
+import { startAnalytics } from '../core/analytics/analytics.js';
+import type { Analytics, AnalyticsOptions } from '../core/analytics/analytics.js';
+import { registerAnalyticsMetrics } from '../core/analytics/analytics-metrics.js';
+import type { AnalyticsQueries } from '../core/analytics/analytics-queries.js';
+import type { SinkStats } from '../core/analytics/analytics-sink.js';
+import type { EventSource } from '../core/analytics/analytics-source.js';
+import type { GiftLedger } from '../core/gifts/gift-ledger.js';
+import { GiftService } from '../core/gifts/gifts.js';
+import { coreMetrics, startCoreHttp } from '../core/http/core-http.js';
+import { giftRoutes } from '../core/http/gifts-api.js';
+import { moderationRoutes } from '../core/http/moderation-api.js';
+import { LikeCounter } from '../core/likes/likes.js';
+import { ModerationService } from '../core/moderation/moderation-service.js';
+import type { Sequencer } from '../core/sequencing/sequencer.js';
+import { giftsExtension } from '../edge/gifts-extension.js';
+import { EdgeModeration } from '../edge/moderation.js';
+import { pageRoutes } from '../edge/pages.js';
+import { EdgeServer } from '../edge/server.js';
+import type { Lifecycle } from './lifecycle.js';
+
+/** What every start is given besides the configuration: where to log and where to record what it started. */
+export interface Starting {
+  logger: Logger;
+  lifecycle: Lifecycle;
+}
+
+/** What core runs on; started (and recorded on the lifecycle) by whoever made them. */
+export interface CoreAdapters {
+  bus: Bus;
+  sequencer: Sequencer;
+  ledger: GiftLedger;
+  moderationStore: ModerationStore;
+  /** Where the analytics sink reads sequenced events from (started by the sink). */
+  analyticsSource: EventSource;
+}
+
+/** The analytics API an edge serves: the sink's own in one process, a ClickHouse reader on a clustered edge. */
+export interface EdgeAnalytics {
+  queries: AnalyticsQueries;
+  routes: Route[];
+  /** The sink's counters, when the sink runs in this process (exported on the edge's /metrics). */
+  stats?: () => SinkStats;
+}
+
+/** What an edge runs on. */
+export interface EdgeAdapters {
+  bus: Bus;
+  moderationStore: ModerationStore;
+  analytics?: EdgeAnalytics | undefined;
+}
+
+/** Core's services, running. */
+export interface Core {
+  gifts: GiftService;
+  likes: LikeCounter;
+  moderation: ModerationService;
+  /** The analytics sink, store and routes; absent when analytics is off. */
+  analytics: Analytics | undefined;
+  /** Port of core's own /healthz, /readyz and /metrics; absent in one process (the edge serves those). */
+  httpPort: number | undefined;
+}
+
+/** An edge, listening. */
+export interface Edge {
+  server: EdgeServer;
+  moderation: EdgeModeration;
+  port: number;
+}
+
+/**
+ * Starts core's services on `adapters`. `http` starts core's own health and
+ * metrics server on `config.core.httpPort` (`barrage core`); `analyticsSink`
+ * tunes the sink (tests flush it fast).
+ */
+export async function startCore(
+  config: Config,
+  adapters: CoreAdapters,
+  { logger, lifecycle }: Starting,
+  options: { http?: boolean; analyticsSink?: AnalyticsOptions['sink'] } = {},
+): Promise<Core> {
+  const { bus, sequencer, ledger } = adapters;
+  const { roomIdleMs } = config.core;
+  // Analytics from the source: in one process every event on the bus; clustered a durable
+  // consumer on the room stream, acknowledged only after ClickHouse (or chDB) accepted it.
+  const analytics = config.analytics.enabled
+    ? lifecycle.add(
+        'analytics',
+        startAnalytics(
+          { ...config.analytics, apiKey: config.auth.apiKey, ...(options.analyticsSink ? { sink: options.analyticsSink } : {}) },
+          adapters.analyticsSource,
+          logger,
+        ),
+        (a) => a.stop(),
+      )
+    : undefined;
+  const moderation = lifecycle.add(
+    'moderation',
+    new ModerationService(bus, adapters.moderationStore, {
+      ...config.moderation,
+      logger: logger.child({ part: 'moderation' }),
+      roomIdleMs,
+    }),
+    (m) => m.stop(),
+  );
+  moderation.start();
+  const gifts = lifecycle.add(
+    'gifts',
+    new GiftService({ bus, sequencer, ledger, config: config.gifts, logger: logger.child({ part: 'gifts' }), roomIdleMs }),
+    (g) => g.stop(),
+  );
+  gifts.start();
+  const likes = lifecycle.add('likes', new LikeCounter({ bus, sequencer, logger, pushMs: config.gifts.likePushMs, roomIdleMs }), (l) =>
+    l.stop(),
+  );
+  likes.start();
+  let httpPort: number | undefined;
+  if (options.http) {
+    const connected = () => bus.status() === BusStatus.Connected;
+    const http = await startCoreHttp({
+      host: config.core.host,
+      port: config.core.httpPort,
+      registry: coreMetrics(connected, analytics ? () => analytics.sink.stats() : undefined),
+      ready: connected,
+      logger,
+    });
+    lifecycle.add('core http', http, (h) => h.close());
+    httpPort = http.port;
+  }
+  return { gifts, likes, moderation, analytics, httpPort };
+}
+
+/** Starts an edge on `adapters` and resolves once it listens on `config.edge.port`. */
+export async function startEdge(
+  config: Config,
+  adapters: EdgeAdapters,
+  { logger, lifecycle }: Starting,
+  options: { processMetrics?: boolean } = {},
+): Promise<Edge> {
+  const { bus, analytics } = adapters;
+  const { edge: settings, auth } = config;
+  // Every edge serves /api/v1, so the key is shown wherever it was derived.
+  if (auth.apiKeyDerived) logger.info({ apiKey: auth.apiKey }, 'no BARRAGE_API_KEY: development API key for /api/v1 and /dashboard');
+  const moderation = new EdgeModeration({ store: adapters.moderationStore, options: config.moderation });
+  const routes = [
+    // Served by every edge: it only publishes to the bus and reads the store.
+    ...moderationRoutes({
+      bus,
+      store: adapters.moderationStore,
+      options: config.moderation,
+      apiKey: auth.apiKey,
+      queries: () => analytics?.queries,
+      stateOf: (room) => moderation.stateOf(room),
+    }),
+    ...pageRoutes({
+      defaultRoom: 'demo',
+      ...(settings.demoTokens
+        ? {
+            mintDemoToken: (room: string, user: string) =>
+              mintToken(settings.secret, { room, user, name: user, role: 'viewer', ttlSeconds: 3600 }),
+          }
+        : {}),
+    }),
+    ...(analytics?.routes ?? []),
+    ...giftRoutes({ apiKey: auth.apiKey, bus }),
+  ];
+  const server = new EdgeServer({
+    config: settings,
+    bus,
+    logger,
+    routes,
+    processMetrics: options.processMetrics ?? true,
+    // The edge starts and stops its extensions itself.
+    extensions: [moderation, giftsExtension(config.gifts)],
+  });
+  if (analytics?.stats) registerAnalyticsMetrics(server.metrics.registry, analytics.stats);
+  // Recorded before it listens: a listen that fails halfway (an extension) still closes the socket.
+  lifecycle.add('edge', server, (s) => s.shutdown());
+  const port = await server.listen();
+  return { server, moderation, port };
+}
