@@ -10,6 +10,7 @@
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isWrongLastSequence } from './bus-nats-errors.js';
 import { v1 } from '../proto/index.js';
 import { decodeModeration, encodeModeration, storedSeq } from './moderation-state.js';
 import type { RoomModeration } from './moderation-state.js';
@@ -87,8 +88,8 @@ export class KvModerationStore implements ModerationStore {
         }
         return true;
       } catch (err) {
-        // Someone else wrote first: read again and compare.
-        if (attempt >= casAttempts) throw err;
+        // Someone else wrote first: read again and compare. Anything else is a failure the caller retries.
+        if (!isWrongLastSequence(err) || attempt >= casAttempts) throw err;
       }
     }
   }

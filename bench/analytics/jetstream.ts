@@ -49,7 +49,7 @@ const nats = await startNats();
 const bus = await NatsBus.connect({ servers: nats.urls, name: 'bench-analytics' });
 // The room stream exactly as core's sequencer configures it (retention, republish);
 // the sequencer itself is not started, so nothing else runs in this process.
-const sequencer = new JetStreamSequencer(bus, { retainEvents: total, joinHistory: 20, replicas: 1, maxAgeSeconds: 3600, logger });
+const sequencer = new JetStreamSequencer(bus, bus.nc, { retainEvents: total, joinHistory: 20, replicas: 1, maxAgeSeconds: 3600, logger });
 const jsm = await jetstreamManager(bus.nc);
 await jsm.streams.add(sequencer.streamConfig());
 
@@ -84,7 +84,7 @@ const fillMs = Date.now() - fillStart;
 console.log(`stream filled: ${total} events in ${fillMs} ms (${Math.round(total / (fillMs / 1000))}/s)`);
 
 const spillDir = mkdtempSync(join(tmpdir(), 'barrage-bench-js-spill-'));
-const source = new JetStreamEventSource(bus, { logger });
+const source = new JetStreamEventSource(bus, bus.nc, { logger });
 const sink = new AnalyticsSink(source, store, { database: db, spillDir, logger });
 const t0 = Date.now();
 sink.start();

@@ -13,12 +13,13 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { v1 } from '../../proto/index.js';
 import { EventClass, classOf, eventKindField, isCounterField } from '../../domain/event-kind.js';
 import type { Delivery, EventSource, SourceDeliver } from './analytics-source.js';
-import type { NatsBus } from '../../domain/bus-nats.js';
-import type { Subscription } from '../../domain/bus.js';
+import type { Bus, Subscription } from '../../domain/bus.js';
+import { isConsumerNotFound } from '../../domain/bus-nats-errors.js';
 import { logSubjects, subjects } from '../../domain/subjects.js';
 import { backoffMs, sleep } from '../../domain/retry.js';
 
@@ -49,7 +50,11 @@ export interface JetStreamSourceOptions {
   logger: Logger;
 }
 
-/** Stored room events from a durable consumer, plus counters from core NATS. */
+/**
+ * Stored room events from a durable consumer, plus counters from core NATS.
+ * Takes any `Bus` for the counters and a NATS connection for the consumer
+ * (the wiring passes the one under its `NatsBus`).
+ */
 export class JetStreamEventSource implements EventSource {
   private messages: ConsumerMessages | undefined;
   private counters: Subscription | undefined;
@@ -64,7 +69,8 @@ export class JetStreamEventSource implements EventSource {
   readonly stats = { stored: 0, counters: 0, acked: 0 };
 
   constructor(
-    private readonly bus: NatsBus,
+    private readonly bus: Bus,
+    private readonly nc: NatsConnection,
     private readonly options: JetStreamSourceOptions,
   ) {
     this.stream = options.stream ?? 'BARRAGE_ROOMS';
@@ -87,7 +93,7 @@ export class JetStreamEventSource implements EventSource {
     const log = this.options.logger;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        const jsm = await jetstreamManager(this.bus.nc, { timeout: 5_000 });
+        const jsm = await jetstreamManager(this.nc, { timeout: 5_000 });
         const config = {
           durable_name: this.durable,
           ack_policy: AckPolicy.Explicit,
@@ -100,7 +106,8 @@ export class JetStreamEventSource implements EventSource {
           await jsm.consumers.info(this.stream, this.durable);
           await jsm.consumers.update(this.stream, this.durable, config);
         } catch (err) {
-          if (!/not found/i.test((err as Error).message)) throw err;
+          // A missing stream is thrown too: the loop waits for core to create it.
+          if (!isConsumerNotFound(err)) throw err;
           await jsm.consumers.add(this.stream, config);
         }
         if (!this.paused) await this.consume();
@@ -117,7 +124,7 @@ export class JetStreamEventSource implements EventSource {
     if (this.stopped || this.paused || this.messages || this.starting) return;
     this.starting = true;
     try {
-      const consumer = await jetstream(this.bus.nc).consumers.get(this.stream, this.durable);
+      const consumer = await jetstream(this.nc).consumers.get(this.stream, this.durable);
       const messages = await consumer.consume({
         max_messages: 2_000,
         callback: (m: JsMsg) => {

@@ -14,6 +14,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isWrongLastSequence } from '../../domain/bus-nats-errors.js';
 import { claimLeaseMs } from './gift-ledger.js';
 import type { Claim, GiftLedger, LedgerRecord } from './gift-ledger.js';
 
@@ -28,31 +29,45 @@ interface Stored {
 
 const keyOf = (id: string): string => 'g.' + createHash('sha256').update(id).digest('base64url');
 
+/** Options of `KvGiftLedger.open`. */
+export interface KvGiftLedgerOptions {
+  replicas: number;
+  /** How long a paid id is remembered (the bucket's TTL). */
+  ttlMs: number;
+  bucket?: string;
+  /** The clock claims are stamped with and leases measured by (tests move it). */
+  now?: () => number;
+}
+
 /** `GiftLedger` on a NATS KV bucket. Create with `KvGiftLedger.open`. */
 export class KvGiftLedger implements GiftLedger {
   /** Identifies this process's claims. */
   readonly owner = randomUUID();
 
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly kv: KV,
+    private readonly now: () => number,
+  ) {}
 
   /** Creates (or opens) the bucket. */
-  static async open(nc: NatsConnection, options: { replicas: number; ttlMs: number; bucket?: string }): Promise<KvGiftLedger> {
+  static async open(nc: NatsConnection, options: KvGiftLedgerOptions): Promise<KvGiftLedger> {
     const kv = await new Kvm(nc).create(options.bucket ?? 'BARRAGE_GIFTS', {
       history: 1,
       ttl: options.ttlMs,
       replicas: options.replicas,
     });
-    return new KvGiftLedger(kv);
+    return new KvGiftLedger(kv, options.now ?? Date.now);
   }
 
   async claim(id: string): Promise<Claim> {
     const key = keyOf(id);
-    const pending = (): string => JSON.stringify({ s: 'p', owner: this.owner, at: Date.now() } satisfies Stored);
+    const pending = (): string => JSON.stringify({ s: 'p', owner: this.owner, at: this.now() } satisfies Stored);
     try {
       await this.kv.create(key, pending());
       return { kind: 'claimed' };
     } catch (err) {
-      if (!/wrong last sequence|key exists/i.test((err as Error).message)) throw err;
+      // The key exists: done, or claimed by someone (maybe long ago). Anything else is a failure.
+      if (!isWrongLastSequence(err)) throw err;
     }
     const entry = await this.kv.get(key);
     if (!entry || entry.operation !== 'PUT') throw new Error('gift ledger entry vanished; retry');
@@ -63,19 +78,21 @@ export class KvGiftLedger implements GiftLedger {
         record: { seq: stored.seq ?? 0, event: Buffer.from(stored.ev ?? '', 'base64'), fingerprint: stored.fp ?? '' },
       };
     }
-    if (stored.owner !== this.owner && Date.now() - stored.at < claimLeaseMs) return { kind: 'busy' };
+    if (stored.owner !== this.owner && this.now() - stored.at < claimLeaseMs) return { kind: 'busy' };
     try {
       await this.kv.update(key, pending(), entry.revision);
       return { kind: 'claimed', takenOverFrom: stored.at };
-    } catch {
-      return { kind: 'busy' };
+    } catch (err) {
+      // Another core took it over (or finished it) first; a failure of NATS is the caller's to report.
+      if (isWrongLastSequence(err)) return { kind: 'busy' };
+      throw err;
     }
   }
 
   async complete(id: string, record: LedgerRecord): Promise<void> {
     const value: Stored = {
       s: 'd',
-      at: Date.now(),
+      at: this.now(),
       seq: record.seq,
       ev: Buffer.from(record.event).toString('base64'),
       fp: record.fingerprint,

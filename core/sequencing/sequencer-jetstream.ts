@@ -21,12 +21,13 @@
  * feed, so any core can answer for any room.
  */
 import { nanos } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, PubAck, StoredMsg, StreamConfig } from '@nats-io/jetstream';
 import { v1 } from '../../proto/index.js';
 import { BusStatus } from '../../domain/bus.js';
-import type { Subscription } from '../../domain/bus.js';
-import type { NatsBus } from '../../domain/bus-nats.js';
+import type { Bus, Subscription } from '../../domain/bus.js';
+import { isNoMessage, isStreamNotFound } from '../../domain/bus-nats-errors.js';
 import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs, paidIdOf } from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { logSubjects, roomOfSubject, subjects } from '../../domain/subjects.js';
@@ -87,7 +88,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** The stream subject each sequenced class is stored under (paid has its own, so gifts get their own retention). */
 const logClass = { chat: 'chat', paid: 'paid', control: 'ctl', counter: 'ctl' } as const satisfies Record<EventClass, string>;
 
-/** Sequences room events into JetStream; see the file comment for the design. */
+/**
+ * Sequences room events into JetStream; see the file comment for the design.
+ *
+ * It takes two dependencies from the wiring: any `Bus` for what is pub/sub
+ * (ingress, the `.ev` feed, history, presence) and a NATS connection for
+ * JetStream (storing, reading back, the stream's configuration). Usually the
+ * connection is the one under the `NatsBus`, so a core keeps one connection.
+ */
 export class JetStreamSequencer implements Sequencer {
   /** Events this core stored; refused duplicates; events sequenced again after a failure. */
   readonly stats = { stored: 0, duplicates: 0, failures: 0, resequenced: 0 };
@@ -105,13 +113,14 @@ export class JetStreamSequencer implements Sequencer {
   private stopped = false;
 
   constructor(
-    private readonly bus: NatsBus,
+    private readonly bus: Bus,
+    private readonly nc: NatsConnection,
     private readonly options: JetStreamSequencerOptions,
   ) {
     this.now = options.now ?? Date.now;
     this.presence = new PresenceSum(this.now);
     this.stream = options.stream ?? 'BARRAGE_ROOMS';
-    this.js = jetstream(bus.nc, { timeout: options.publishTimeoutMs ?? 3_000 });
+    this.js = jetstream(nc, { timeout: options.publishTimeoutMs ?? 3_000 });
   }
 
   /** The stream's configuration: chat and control of a room under per-subject limits, republished to `.ev`. */
@@ -135,13 +144,13 @@ export class JetStreamSequencer implements Sequencer {
     const log = this.options.logger;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        this.jsm = await jetstreamManager(this.bus.nc, { timeout: 5_000 });
+        this.jsm = await jetstreamManager(this.nc, { timeout: 5_000 });
         const config = this.streamConfig();
         try {
           await this.jsm.streams.info(this.stream);
           await this.jsm.streams.update(this.stream, config);
         } catch (err) {
-          if (!/not found/i.test((err as Error).message)) throw err;
+          if (!isStreamNotFound(err)) throw err;
           await this.jsm.streams.add(config);
         }
         break;
@@ -197,7 +206,8 @@ export class JetStreamSequencer implements Sequencer {
         if (paidIdOf(event) === paidId) return event;
       }
     } catch (err) {
-      if (!/not found/i.test((err as Error).message)) throw err;
+      // No paid event of the room since then: not stored.
+      if (!isNoMessage(err)) throw err;
     }
     return undefined;
   }
@@ -240,7 +250,8 @@ export class JetStreamSequencer implements Sequencer {
       });
       for await (const m of batch) out.push(m);
     } catch (err) {
-      if (!/not found/i.test((err as Error).message)) throw err;
+      // A room with nothing stored (never used, or all of it aged out) reads as empty.
+      if (!isNoMessage(err)) throw err;
     }
     return out;
   }

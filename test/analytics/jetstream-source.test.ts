@@ -37,7 +37,7 @@ describe('analytics - durable JetStream source', () => {
   beforeAll(async () => {
     nats = await startNats();
     bus = await NatsBus.connect({ servers: nats.urls, name: 'core' });
-    core = new JetStreamSequencer(bus, { retainEvents: 100_000, joinHistory: 20, replicas: 1, maxAgeSeconds: 3600, logger });
+    core = new JetStreamSequencer(bus, bus.nc, { retainEvents: 100_000, joinHistory: 20, replicas: 1, maxAgeSeconds: 3600, logger });
     await core.start();
     store = new ChdbStore({ path: dir });
     await migrate(store, db);
@@ -78,7 +78,7 @@ describe('analytics - durable JetStream source', () => {
     );
 
   it('analytics - a sink restarted on the same durable consumer stores every stored event exactly once', async () => {
-    const sinkA = new AnalyticsSink(new JetStreamEventSource(bus, { logger }), store, { database: db, flushMs: 50, logger });
+    const sinkA = new AnalyticsSink(new JetStreamEventSource(bus, bus.nc, { logger }), store, { database: db, flushMs: 50, logger });
     sinkA.start();
     send(300, 0);
     await until(async () => (await stored()).n === 300, '300 rows');
@@ -89,7 +89,7 @@ describe('analytics - durable JetStream source', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await stored()).n).toBe(300);
 
-    const sourceB = new JetStreamEventSource(bus, { logger });
+    const sourceB = new JetStreamEventSource(bus, bus.nc, { logger });
     const sinkB = new AnalyticsSink(sourceB, store, { database: db, flushMs: 50, logger });
     sinkB.start();
     await until(async () => (await stored()).n === 500, '500 rows');
@@ -106,7 +106,7 @@ describe('analytics - durable JetStream source', () => {
   it('analytics - a sink that crashed after the store accepted a batch, before the ack: its successor counts each event once', async () => {
     const durable = 'crash-after-insert';
     // The first sink stores but never acknowledges, as a process killed between the two would.
-    const sourceA = new JetStreamEventSource(bus, { logger, durable, ackWaitMs: 1_000 });
+    const sourceA = new JetStreamEventSource(bus, bus.nc, { logger, durable, ackWaitMs: 1_000 });
     sourceA.ack = () => undefined;
     const sinkA = new AnalyticsSink(sourceA, store, { database: db, flushMs: 50, logger });
     sinkA.start();
@@ -116,7 +116,7 @@ describe('analytics - durable JetStream source', () => {
     expect(await rollup('crash')).toEqual({ events: 300, messages: 150 });
 
     // Its successor gets all 300 again (after the ack wait) and new events besides.
-    const sourceB = new JetStreamEventSource(bus, { logger, durable, ackWaitMs: 1_000 });
+    const sourceB = new JetStreamEventSource(bus, bus.nc, { logger, durable, ackWaitMs: 1_000 });
     const sinkB = new AnalyticsSink(sourceB, store, { database: db, flushMs: 50, logger });
     sinkB.start();
     send(100, 300, 'crash');
@@ -139,7 +139,7 @@ describe('analytics - durable JetStream source', () => {
       if (down) throw new Error('store down');
       return store.insertTsv(...args);
     };
-    const source = new JetStreamEventSource(bus, { logger, durable, ackWaitMs: 700 });
+    const source = new JetStreamEventSource(bus, bus.nc, { logger, durable, ackWaitMs: 700 });
     const sink = new AnalyticsSink(source, flaky, { database: db, flushMs: 50, retryMinMs: 50, retryMaxMs: 200, logger });
     sink.start();
     send(200, 0, 'outage');

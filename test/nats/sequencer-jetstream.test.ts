@@ -18,7 +18,7 @@ describe('sequencer-jetstream - two cores at once', () => {
     nats = await startNats();
     for (const name of ['a', 'b']) {
       const bus = await NatsBus.connect({ servers: nats.urls, name: `core-${name}` });
-      const core = new JetStreamSequencer(bus, {
+      const core = new JetStreamSequencer(bus, bus.nc, {
         retainEvents: 1000,
         joinHistory: 20,
         replicas: 1,
