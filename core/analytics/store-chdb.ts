@@ -101,6 +101,8 @@ export class ChdbStore implements AnalyticsStore {
 
   async close(): Promise<void> {
     await this.chain;
+    // A second close must not reach the native session again.
+    if (this.closed) return;
     this.closed = true;
     this.session.close();
   }

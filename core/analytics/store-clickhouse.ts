@@ -25,6 +25,12 @@ export class ClickHouseStore implements AnalyticsStore {
   readonly engine = AnalyticsEngine.ClickHouse;
   private readonly client: ClickHouseClient;
   private cachedVersion: string | undefined;
+  /**
+   * The HTTP client would open new sockets after `close()`; the store
+   * refuses instead, as `ChdbStore` does, so nothing writes during shutdown
+   * after the store was handed back.
+   */
+  private closed = false;
 
   constructor(options: ClickHouseStoreOptions) {
     this.client = createClient({
@@ -49,6 +55,7 @@ export class ClickHouseStore implements AnalyticsStore {
   }
 
   async exec(sql: string): Promise<void> {
+    this.checkOpen();
     try {
       await this.client.command({ query: sql });
     } catch (err) {
@@ -57,6 +64,7 @@ export class ClickHouseStore implements AnalyticsStore {
   }
 
   async query<T = Record<string, unknown>>(sql: string, settings: Record<string, string | number> = {}): Promise<T[]> {
+    this.checkOpen();
     try {
       const result = await this.client.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: settings });
       return await result.json<T>();
@@ -66,6 +74,7 @@ export class ClickHouseStore implements AnalyticsStore {
   }
 
   async insertTsv(table: string, columns: readonly string[], payload: Buffer, token: string): Promise<void> {
+    this.checkOpen();
     const settings: Record<string, string> = {};
     if (featuresOf(await this.version()).insertDedupToken) settings['insert_deduplication_token'] = token;
     try {
@@ -81,7 +90,13 @@ export class ClickHouseStore implements AnalyticsStore {
     }
   }
 
+  private checkOpen(): void {
+    if (this.closed) throw new AnalyticsError(AnalyticsErrorCode.Unavailable, 'ClickHouse store is closed');
+  }
+
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.client.close();
   }
 }

@@ -1,6 +1,10 @@
 /**
- * Both analytics stores, the same tests: a real ClickHouse server (Debian's
- * 18.16 here) started on free ports, and chDB in this process.
+ * The `AnalyticsStore` contract: both stores, the same tests, a real
+ * ClickHouse server (Debian's 18.16 here) started on free ports and chDB in
+ * this process. First the interface itself (statements, selects, raw
+ * inserts, errors), then the schema, the sink, the queries and the
+ * redelivery filter that are written once on top of it and must read the
+ * same on both engines.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,14 +16,15 @@ import { eventRow } from '../../core/analytics/analytics-rows.js';
 import { migrate, migrations } from '../../core/analytics/analytics-schema.js';
 import { AnalyticsSink } from '../../core/analytics/analytics-sink.js';
 import { BusEventSource } from '../../core/analytics/analytics-source.js';
+import { AnalyticsError, featuresOf } from '../../core/analytics/analytics-store.js';
 import type { AnalyticsStore } from '../../core/analytics/analytics-store.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
 import { subjects } from '../../domain/subjects.js';
 import { ChdbStore } from '../../core/analytics/store-chdb.js';
 import { ClickHouseStore } from '../../core/analytics/store-clickhouse.js';
-import { encode, everyKind, everyKindExpected } from './events.js';
-import { startClickHouse } from './clickhouse-server.js';
-import type { TestClickHouse } from './clickhouse-server.js';
+import { encode, everyKind, everyKindExpected } from '../analytics/events.js';
+import { startClickHouse } from '../analytics/clickhouse-server.js';
+import type { TestClickHouse } from '../analytics/clickhouse-server.js';
 
 const db = 'barrage_test';
 const t0 = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -70,13 +75,55 @@ async function ingest(store: AnalyticsStore, events: Uint8Array[]): Promise<Anal
 
 describe.each(engines)('analytics store on $name', (engine) => {
   let store: AnalyticsStore;
+  let closed = false;
 
   beforeAll(async () => {
     store = await engine.open();
   });
   afterAll(async () => {
-    await store?.close();
+    if (!closed) await store?.close();
     await engine.close();
+  });
+
+  it('store contract - names its engine and a version whose features it reports', async () => {
+    expect(store.engine).toBe(engine.name === 'chdb' ? 'chdb' : 'clickhouse');
+    const version = await store.version();
+    expect(version).toMatch(/^\d+\.\d+/);
+    expect(await store.version()).toBe(version);
+    // 18.16 (the server here) has neither; chDB is far newer and has both.
+    expect(featuresOf(version)).toEqual(
+      engine.name === 'chdb' ? { insertDedupToken: true, finalPerPartition: true } : { insertDedupToken: false, finalPerPartition: false },
+    );
+  });
+
+  it('store contract - statements, selects with settings and TabSeparated inserts round-trip, escapes included', async () => {
+    await store.exec('CREATE DATABASE IF NOT EXISTS contract');
+    await store.exec('DROP TABLE IF EXISTS contract.kv');
+    await store.exec('CREATE TABLE contract.kv (k String, n UInt64) ENGINE = MergeTree ORDER BY k');
+    const rows = ['plain\t1', 'tab\\there\t2', "quote's\t3", 'back\\\\slash\t1099511627776'];
+    await store.insertTsv('contract.kv', ['k', 'n'], Buffer.from(rows.join('\n') + '\n'), 'contract-batch-1');
+    const read = await store.query<{ k: string; n: string | number }>('SELECT k, n FROM contract.kv ORDER BY n', { max_threads: 1 });
+    // 64-bit integers come back as strings from the server and as numbers from chDB: callers take Number().
+    expect(read.map((r) => [r.k, Number(r.n)])).toEqual([
+      ['plain', 1],
+      ['tab\there', 2],
+      ["quote's", 3],
+      ['back\\slash', 2 ** 40],
+    ]);
+  });
+
+  it('store contract - what the engine refuses is an AnalyticsError saying so, and the store goes on working', async () => {
+    for (const fail of [
+      () => store.exec('CREATE TABLE nowhere.t (x UInt8) ENGINE = Memory'),
+      () => store.query('SELECT no_such_column FROM system.one'),
+      () => store.insertTsv('contract.no_such_table', ['k'], Buffer.from('x\n'), 'contract-batch-2'),
+    ]) {
+      const err = await fail().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AnalyticsError);
+      expect(err).toMatchObject({ code: 'ANALYTICS_UNAVAILABLE' });
+      expect((err as Error).message).toMatch(engine.name === 'chdb' ? /^chDB / : /^ClickHouse /);
+    }
+    expect(await store.query<{ one: number }>('SELECT 1 AS one')).toEqual([{ one: 1 }]);
   });
 
   it('migrations - apply on an empty database and are idempotent', async () => {
@@ -178,5 +225,16 @@ describe.each(engines)('analytics store on $name', (engine) => {
     const kept = payload.toString('utf8').trimEnd().split('\n');
     expect(kept.map((l) => l.split('\t')[3])).toEqual([...Array.from({ length: 15 }, (_, i) => String(26 + i)), '25']);
     expect(kept.at(-1)?.split('\t')[4]).toBe('online');
+  });
+
+  it('store contract - once closed, every operation is an AnalyticsError, never a crash, and closing again is harmless', async () => {
+    await store.close();
+    closed = true;
+    for (const op of [() => store.query('SELECT 1'), () => store.exec('SELECT 1')]) {
+      const err = await op().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AnalyticsError);
+      expect(err).toMatchObject({ code: 'ANALYTICS_UNAVAILABLE' });
+    }
+    await expect(store.close()).resolves.toBeUndefined();
   });
 });
