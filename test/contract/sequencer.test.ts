@@ -336,6 +336,16 @@ describe.each(implementations)('sequencer contract - $name', (impl) => {
       want: () => ({ recovered: true, seqs: [4, 5], seq: 5 }),
     },
     {
+      name: 'after an eviction and new events, from before the eviction',
+      setup: async () => {
+        await send('ddd');
+        await evict();
+        await send('dd');
+      },
+      after: 1,
+      want: () => (impl.durable ? { recovered: true, seqs: [2, 3, 4, 5], seq: 5 } : { recovered: false, seqs: [4, 5], seq: 5 }),
+    },
+    {
       name: 'after a restart, from the latest',
       setup: async () => {
         await send('ddd');

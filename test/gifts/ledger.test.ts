@@ -1,8 +1,10 @@
 /**
- * Paid ids at their boundaries, in both gift ledgers (the KV one on a real
- * nats-server): an Idempotency-Key may be any 1 to 200 visible ASCII
+ * Paid ids at their boundaries through the gift service and the KV ledger
+ * (a real nats-server): an Idempotency-Key may be any 1 to 200 visible ASCII
  * characters, including `.`, `*`, `>` and `/` that NATS KV keys forbid, and
- * core prefixes it with `k:` before it reaches the ledger.
+ * core prefixes it with `k:` before it reaches the ledger. The ledgers'
+ * own handling of such ids is in the GiftLedger contract suite
+ * (`test/contract/gift-ledger.test.ts`), run on both ledgers.
  */
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -10,9 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
 import { testConfig } from '../helpers/config.js';
-import type { GiftLedger } from '../../core/gifts/gift-ledger.js';
 import { KvGiftLedger } from '../../core/gifts/gift-ledger-kv.js';
-import { MemoryGiftLedger } from '../../core/gifts/gift-ledger-memory.js';
 import { GiftService, maxIdempotencyKeyLength } from '../../core/gifts/gifts.js';
 import { createLogger } from '../../domain/logger.js';
 import { MemorySequencer } from '../../core/sequencing/sequencer-memory.js';
@@ -23,44 +23,19 @@ const visibleAscii = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x
 /** A key of `length` visible ASCII characters, every one of them used once the key is 94 long. */
 const keyOf = (length: number, salt = ''): string => (salt + visibleAscii.repeat(3)).slice(0, length);
 const lengths = [1, 2, 94, 199, maxIdempotencyKeyLength];
-/** The same key with its last character changed to the next visible one. */
-const nextKey = (key: string): string => key.slice(0, -1) + String.fromCharCode(((key.charCodeAt(key.length - 1) - 0x20) % 94) + 0x21);
 
-describe('gift ledger - paid ids of every visible ASCII key length', () => {
+describe('gifts - paid ids of every visible ASCII key length through the KV ledger', () => {
   let nats: NatsSetup;
   let nc: NatsConnection;
-  const ledgers: Record<string, GiftLedger> = {};
 
   beforeAll(async () => {
     nats = await startNats();
     nc = await connect({ servers: nats.urls });
-    ledgers['memory'] = new MemoryGiftLedger();
-    ledgers['kv'] = await KvGiftLedger.open(nc, { replicas: 1, ttlMs: 60_000, bucket: 'TEST_GIFTS' });
   });
   afterAll(async () => {
-    for (const ledger of Object.values(ledgers)) await ledger.close();
     await nc?.close();
     await nats?.stop();
   });
-
-  it.each(['memory', 'kv'])(
-    'gift ledger - %s: each key is claimed once, then answers done; keys one character apart stay apart',
-    async (name) => {
-      const ledger = ledgers[name] as GiftLedger;
-      for (const length of lengths) {
-        const ids = [`room-1/k:${keyOf(length)}`, `room-1/k:${nextKey(keyOf(length))}`];
-        for (const [i, id] of ids.entries()) {
-          expect(await ledger.claim(id), `${length} characters`).toEqual({ kind: 'claimed' });
-          await ledger.complete(id, { seq: length * 10 + i, event: new Uint8Array([length, i]), fingerprint: `fp-${i}` });
-        }
-        for (const [i, id] of ids.entries()) {
-          const again = await ledger.claim(id);
-          expect(again.kind, `${length} characters, claimed again`).toBe('done');
-          expect(again.kind === 'done' && again.record).toMatchObject({ seq: length * 10 + i, fingerprint: `fp-${i}` });
-        }
-      }
-    },
-  );
 
   it('gifts - core records a gift once for keys of 1 to 200 characters through the KV ledger, and refuses longer ids', async () => {
     const logger = createLogger('silent');
