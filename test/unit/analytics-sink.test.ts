@@ -257,7 +257,9 @@ describe('analytics sink', () => {
     // Accounted as spilled at once, written by the thread pool later.
     expect(sink.stats().spilledBatches).toBeGreaterThan(0);
     expect(readdirSync(spillDir)).toEqual([]);
-    await expect.poll(() => readdirSync(spillDir).filter((f) => f.endsWith('.tsv')).length).toBe(sink.stats().spilledBatches);
+    await expect
+      .poll(() => readdirSync(spillDir).filter((f) => f.endsWith('.tsv')).length, { timeout: 5_000 })
+      .toBe(sink.stats().spilledBatches);
     store.down = false;
     await sink.flush();
     expect(store.rows()).toHaveLength(1_000);
@@ -274,8 +276,8 @@ describe('analytics sink', () => {
     const sink = sinkOf(source, store, { maxBatchEvents: 100, maxMemoryBytes: 20_000, spillDir: join(base, 'a-file', 'spill') });
     sink.start();
     for (let i = 0; i < 1_000; i++) source.deliver(danmaku(i), undefined);
-    await expect.poll(() => sink.stats().droppedEvents).toBeGreaterThan(0);
-    await expect.poll(() => sink.stats().spillBytes).toBe(0);
+    await expect.poll(() => sink.stats().droppedEvents, { timeout: 5_000 }).toBeGreaterThan(0);
+    await expect.poll(() => sink.stats().spillBytes, { timeout: 5_000 }).toBe(0);
     expect(sink.stats().memoryBytes).toBeLessThanOrEqual(20_000);
     store.down = false;
     await sink.flush();
