@@ -53,6 +53,11 @@ class InterestIndex<T> {
     if (set.size === 0) this.exact.delete(interest.pattern);
   }
 
+  /** True when some interest may match `subject` (one map look-up when no pattern has wildcards). */
+  mayMatch(subject: string): boolean {
+    return this.wild.size > 0 || this.exact.has(subject);
+  }
+
   collect(subject: string, out: T[]): T[] {
     const set = this.exact.get(subject);
     if (set) for (const i of set) out.push(i.target);
@@ -88,8 +93,6 @@ interface QueueMember {
 export class MemoryBus implements Bus {
   private readonly subs = new InterestIndex<BusHandler>();
   private readonly queued = new InterestIndex<QueueMember>();
-  /** Subscriptions in queue groups, so a bus without any skips looking for them. */
-  private queuedCount = 0;
   private readonly turns = new Map<string, number>();
   private readonly members: Array<QueueMember | undefined> = [];
   private readonly responders = new InterestIndex<BusResponder>();
@@ -120,7 +123,7 @@ export class MemoryBus implements Bus {
       const { subject, data } = this.queue[i] as { subject: string; data: Uint8Array };
       handlers.length = 0;
       this.subs.collect(subject, handlers);
-      if (this.queuedCount > 0) this.pickQueued(subject, handlers);
+      if (this.queued.mayMatch(subject)) this.pickQueued(subject, handlers);
       for (const handler of handlers) handler(data, subject);
     }
     this.queue.length = 0;
@@ -150,16 +153,7 @@ export class MemoryBus implements Bus {
   subscribe(subject: string, handler: BusHandler, options: SubscribeOptions = {}): Subscription {
     if (options.queue !== undefined) {
       const member = this.queued.add(subject, { queue: options.queue, handler });
-      this.queuedCount++;
-      let dropped = false;
-      return {
-        unsubscribe: () => {
-          if (dropped) return;
-          dropped = true;
-          this.queued.remove(member);
-          if (this.queuedCount > 0) this.queuedCount--;
-        },
-      };
+      return { unsubscribe: () => this.queued.remove(member) };
     }
     const interest = this.subs.add(subject, handler);
     return { unsubscribe: () => this.subs.remove(interest) };
@@ -214,7 +208,6 @@ export class MemoryBus implements Bus {
     this.closed = true;
     this.subs.clear();
     this.queued.clear();
-    this.queuedCount = 0;
     this.responders.clear();
   }
 }
