@@ -23,6 +23,10 @@ const classByField: ReadonlyArray<EventClass | undefined> = /* @__PURE__ */ Arra
 /** The class of each kind by name (a Map: a name such as `constructor` must not find the prototype's). */
 const classByKind: ReadonlyMap<string, EventClass> = /* @__PURE__ */ new Map(Object.entries(EventKindClass));
 
+// Module constants rather than property reads: this runs for every event of every batching window.
+const firstKind = EventKindFields.first;
+const lastKind = EventKindFields.last;
+
 /**
  * The `Event.kind` field number of an encoded event (`EventKind.danmaku`,
  * ...), 0 when it has none, or -1 when the bytes cannot be read. Stops at the
@@ -30,7 +34,7 @@ const classByKind: ReadonlyMap<string, EventClass> = /* @__PURE__ */ new Map(Obj
  * this build still answers its number (and `classOfField` undefined).
  */
 export function eventKindField(bytes: Uint8Array): number {
-  return firstFieldIn(bytes, EventKindFields.first, EventKindFields.last);
+  return firstFieldIn(bytes, firstKind, lastKind);
 }
 
 /** The class of the kind numbered `field` (from `eventKindField`), or undefined for no kind this build knows. */

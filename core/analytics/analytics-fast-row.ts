@@ -32,6 +32,10 @@ const NO_USER = Buffer.from('\t\t0');
 /** The largest uint32 protobufjs reads as the general path does (it reads int32 fields signed past this). */
 const MAX_UINT31 = 0x7fffffff;
 
+// Wire types as module constants (compared for every field; `WireType`'s properties are not folded by V8).
+const LEN = WireType.Len;
+const VARINT = WireType.Varint;
+
 // The reader, reset for every event. The sink is single-threaded and these
 // functions do not re-enter, so one reader spares an object per event.
 const r = new WireReader(new Uint8Array(0));
@@ -209,7 +213,7 @@ function readUser(b: Uint8Array, start: number, end: number): number {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === UserField.id || field === UserField.name) {
-      if (wire !== WireType.Len) return -1;
+      if (wire !== LEN) return -1;
       const valueEnd = r.lengthEnd();
       if (field === UserField.id) {
         userIdStart = r.pos;
@@ -220,7 +224,7 @@ function readUser(b: Uint8Array, start: number, end: number): number {
       }
       r.pos = valueEnd;
     } else if (field === UserField.role) {
-      if (wire !== WireType.Varint) return -1;
+      if (wire !== VARINT) return -1;
       role = uint32();
       if (role < 0) return -1;
     } else r.skip(wire);
@@ -242,7 +246,7 @@ function readDanmaku(b: Uint8Array, start: number, end: number): number {
       case DanmakuField.user:
       case DanmakuField.text:
       case DanmakuField.clientMsgId: {
-        if (wire !== WireType.Len) return -1;
+        if (wire !== LEN) return -1;
         const valueEnd = r.lengthEnd();
         const valueStart = r.pos;
         r.pos = valueEnd;
@@ -264,7 +268,7 @@ function readDanmaku(b: Uint8Array, start: number, end: number): number {
       case DanmakuField.color:
       case DanmakuField.size:
       case DanmakuField.merged: {
-        if (wire !== WireType.Varint) return -1;
+        if (wire !== VARINT) return -1;
         const v = uint32();
         if (v < 0) return -1;
         if (field === DanmakuField.merged) merged = v;
@@ -287,13 +291,13 @@ function readEvent(bytes: Uint8Array): boolean {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === EventField.seq || field === EventField.tsMs) {
-      if (wire !== WireType.Varint) return false;
+      if (wire !== VARINT) return false;
       const v = r.varint();
       if (v > Number.MAX_SAFE_INTEGER) return false;
       if (field === EventField.seq) seq = v;
       else tsMs = v;
     } else if (field === EventField.room || field === EventField.danmaku) {
-      if (wire !== WireType.Len) return false;
+      if (wire !== LEN) return false;
       const valueEnd = r.lengthEnd();
       if (field === EventField.room) {
         roomStart = r.pos;

@@ -9096,7 +9096,11 @@ var EventKindClass = {
 };
 
 // proto/wire.ts
-var WireType = { Varint: 0, I64: 1, Len: 2, I32: 5 };
+var VARINT = 0;
+var I64 = 1;
+var LEN = 2;
+var I32 = 5;
+var WireType = { Varint: VARINT, I64, Len: LEN, I32 };
 var tagOf = (field, wireType) => field * 8 + wireType;
 var maxTag = 4294967295;
 var WireError = class extends Error {
@@ -9175,16 +9179,16 @@ var WireReader = class {
   /** Skips a value of `wireType`. */
   skip(wireType) {
     switch (wireType) {
-      case WireType.Varint:
+      case VARINT:
         this.varint();
         return;
-      case WireType.I64:
+      case I64:
         this.pos += 8;
         break;
-      case WireType.Len:
+      case LEN:
         this.pos = this.lengthEnd();
         return;
-      case WireType.I32:
+      case I32:
         this.pos += 4;
         break;
       default:
