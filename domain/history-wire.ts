@@ -6,8 +6,8 @@
  * decode and re-encode of every event (a guest could make the edge and core
  * do that a thousand events at a time).
  *
- * HistoryReply { events: Event..., recovered: bool, seq: uint64 }, field
- * numbers from the generated tables. Every tag here fits in one byte.
+ * HistoryReply { events: Event..., recovered: bool, seq: uint64, epoch: string },
+ * field numbers from the generated tables. Every tag here fits in one byte.
  */
 import { BatchField, HistoryReplyField, ServerFrameField } from '../proto/gen/tables.js';
 import { WireReader, WireType, tagOf, varintSize, writeVarint } from '../proto/wire.js';
@@ -15,6 +15,8 @@ import { WireReader, WireType, tagOf, varintSize, writeVarint } from '../proto/w
 const tagEvent = tagOf(HistoryReplyField.events, WireType.Len);
 const tagRecovered = tagOf(HistoryReplyField.recovered, WireType.Varint);
 const tagSeq = tagOf(HistoryReplyField.seq, WireType.Varint);
+const tagEpoch = tagOf(HistoryReplyField.epoch, WireType.Len);
+const latin1 = new TextDecoder('latin1');
 const tagServerBatch = tagOf(ServerFrameField.batch, WireType.Len);
 const tagBatchEvent = tagOf(BatchField.events, WireType.Len);
 const tagBatchRoom = tagOf(BatchField.room, WireType.Len);
@@ -29,6 +31,8 @@ export interface HistoryAnswer {
   recovered: boolean;
   /** The room's latest seq. */
   seq: number;
+  /** The epoch `seq` belongs to (ASCII; empty when the sequencer has none). */
+  epoch: string;
 }
 
 /** Encodes a `HistoryReply` from encoded events. */
@@ -37,6 +41,8 @@ export function encodeHistoryReply(answer: HistoryAnswer): Uint8Array {
   for (const e of answer.events) size += 1 + varintSize(e.length) + e.length;
   if (answer.recovered) size += 2;
   if (answer.seq > 0) size += 1 + varintSize(answer.seq);
+  const epoch = Buffer.from(answer.epoch, 'latin1');
+  if (epoch.length > 0) size += 1 + varintSize(epoch.length) + epoch.length;
   const out = new Uint8Array(size);
   let pos = 0;
   for (const e of answer.events) {
@@ -51,20 +57,26 @@ export function encodeHistoryReply(answer: HistoryAnswer): Uint8Array {
   }
   if (answer.seq > 0) {
     out[pos++] = tagSeq;
-    writeVarint(out, pos, answer.seq);
+    pos = writeVarint(out, pos, answer.seq);
+  }
+  if (epoch.length > 0) {
+    out[pos++] = tagEpoch;
+    pos = writeVarint(out, pos, epoch.length);
+    out.set(epoch, pos);
   }
   return out;
 }
 
 /** Reads a `HistoryReply` without decoding its events. Throws `WireError` on malformed bytes. */
 export function readHistoryReply(bytes: Uint8Array): HistoryAnswer {
-  const answer: HistoryAnswer = { events: [], recovered: false, seq: 0 };
+  const answer: HistoryAnswer = { events: [], recovered: false, seq: 0, epoch: '' };
   const r = new WireReader(bytes);
   while (!r.done) {
     const tag = r.tag();
     if (tag === tagEvent) answer.events.push(r.bytes());
     else if (tag === tagRecovered) answer.recovered = r.varint() !== 0;
     else if (tag === tagSeq) answer.seq = r.varint();
+    else if (tag === tagEpoch) answer.epoch = latin1.decode(r.bytes());
     else r.skip(tag & 7);
   }
   return answer;
@@ -77,6 +89,7 @@ export interface HistoryFrame {
   events: number;
   recovered: boolean;
   seq: number;
+  epoch: string;
 }
 
 /**
@@ -92,6 +105,7 @@ export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): Histor
   let events = 0;
   let recovered = false;
   let seq = 0;
+  let epoch = '';
   while (!r.done) {
     const start = r.pos;
     const tag = r.tag();
@@ -101,9 +115,10 @@ export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): Histor
       events++;
     } else if (tag === tagRecovered) recovered = r.varint() !== 0;
     else if (tag === tagSeq) seq = r.varint();
+    else if (tag === tagEpoch) epoch = latin1.decode(r.bytes());
     else r.skip(tag & 7);
   }
-  if (events === 0) return { frame: undefined, events, recovered, seq };
+  if (events === 0) return { frame: undefined, events, recovered, seq, epoch };
   // Batch: events, room, history = true; inside ServerFrame.batch.
   const inner = eventBytes + 1 + varintSize(roomBytes.length) + roomBytes.length + 2;
   const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
@@ -132,5 +147,5 @@ export function historyFrameOf(reply: Uint8Array, roomBytes: Uint8Array): Histor
   pos += roomBytes.length;
   out[pos++] = tagBatchHistory;
   out[pos] = 1;
-  return { frame: out, events, recovered, seq };
+  return { frame: out, events, recovered, seq, epoch };
 }

@@ -25,6 +25,8 @@ export interface Conn {
   session: number;
   /** Resume point from the URL (`since`), or -1 for a fresh join. */
   since: number;
+  /** The epoch `since` belongs to (`epoch=` in the URL; empty when the client sent none). */
+  sinceEpoch: string;
   frames: BucketState;
   danmaku: BucketState;
   /** The budget of the client's address, shared by its sockets (none for a local peer: see ip-budget.ts). */
@@ -54,7 +56,7 @@ export interface ConnExtra {
 
 /** What a new connection starts with. */
 export function newConn(
-  fields: Pick<Conn, 'room' | 'identity' | 'session' | 'since' | 'ip'>,
+  fields: Pick<Conn, 'room' | 'identity' | 'session' | 'since' | 'sinceEpoch' | 'ip'>,
   limits: { framesBurst: number; danmakuBurst: number },
   now: number,
 ): Conn {
@@ -63,6 +65,7 @@ export function newConn(
     identity: fields.identity,
     session: fields.session,
     since: fields.since,
+    sinceEpoch: fields.sinceEpoch,
     frames: fullBucket(limits.framesBurst, now),
     danmaku: fullBucket(limits.danmakuBurst, now),
     ip: fields.ip,

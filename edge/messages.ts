@@ -16,6 +16,8 @@ import { take } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
 import { isRefusal, validateDanmaku } from './validate.js';
 
+/** Longest epoch a client may send back (the server's are about 10 characters). */
+export const maxEpochLength = 64;
 /** Undecodable frames tolerated per connection before closing it. */
 const maxBadFrames = 10;
 /** Frames over the frame limit tolerated per 10 s before closing for flood. */
@@ -34,7 +36,7 @@ export class MessageHandler {
     private readonly ctx: EdgeContext,
     extensions: readonly EdgeExtension[],
     private readonly ipBudgets: IpBudgets,
-    private readonly resume: (ws: Socket, afterSeq: number) => void,
+    private readonly resume: (ws: Socket, afterSeq: number, epoch: string) => void,
   ) {
     for (const ext of extensions) {
       for (const [kind, handler] of Object.entries(ext.frames ?? {}) as Array<[ExtensionFrameKind, FrameHandler]>) {
@@ -95,7 +97,10 @@ export class MessageHandler {
         }
         const wait = this.costly(conn, extraOf(conn, config, now).resume, config.resumePerMinute / 60, config.resumeBurst, now, 'resume');
         if (wait > 0) return this.rateError(ws, conn, 'too many resumes; reconnect with since= instead', now, wait);
-        return this.resume(ws, lastSeq);
+        if (resume.epoch.length > maxEpochLength) {
+          return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'epoch is longer than any this server hands out');
+        }
+        return this.resume(ws, lastSeq, resume.epoch);
       }
       case 'moderate': {
         const wait = this.costly(

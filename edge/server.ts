@@ -136,8 +136,8 @@ export class EdgeServer {
       socketsOf: (room) => this.rooms.get(room)?.sockets ?? noSockets,
       hostedRooms: () => this.hostedRooms(),
     };
-    this.messages = new MessageHandler(this.context, this.extensions, this.ipBudgets, (ws, afterSeq) =>
-      this.sendHistory(ws, true, afterSeq),
+    this.messages = new MessageHandler(this.context, this.extensions, this.ipBudgets, (ws, afterSeq, epoch) =>
+      this.sendHistory(ws, true, afterSeq, epoch),
     );
     this.app = uWS.App();
     this.app.ws<Conn>('/ws', {
@@ -335,7 +335,7 @@ export class EdgeServer {
     this.metrics.connections.set(this.open);
     ws.subscribe(groupTopicOf(conn.room, conn.session % this.config.overloadBuckets));
     this.joinRoom(conn.room, ws);
-    this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0));
+    this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0), conn.sinceEpoch);
   }
 
   private onClose(ws: Socket, code: number): void {
@@ -409,7 +409,7 @@ export class EdgeServer {
    * edge copy history without bound; honest resumes after a short drop are
    * small and rarely meet it.
    */
-  private sendHistory(ws: Socket, resume: boolean, afterSeq: number): void {
+  private sendHistory(ws: Socket, resume: boolean, afterSeq: number, epoch: string): void {
     const conn = ws.getUserData();
     const { replayBytesPerSecond: rate } = this.config;
     const burst = rate / replayBurstFraction;
@@ -425,12 +425,12 @@ export class EdgeServer {
         resume = false;
       }
     }
-    const request = v1.HistoryRequest.encode({ resume, afterSeq }).finish();
+    const request = v1.HistoryRequest.encode({ resume, afterSeq, epoch }).finish();
     const welcome = (reply: HistoryFrame | undefined): void => {
       if (reserved > 0) charge(this.replay, rate, burst, Date.now(), (reply?.frame?.length ?? 0) - reserved);
       if (conn.closed) return;
       const recovered = resume && (reply?.recovered ?? false);
-      const frame = this.welcomeFrame(conn, reply?.seq ?? 0, recovered);
+      const frame = this.welcomeFrame(conn, reply?.seq ?? 0, recovered, reply?.epoch ?? '');
       // A recovered resume replays every control event it missed: the state would only repeat it.
       const now = Date.now();
       const state = recovered ? [] : this.extensions.flatMap((ext) => ext.welcomeEvents?.(conn.room, now) ?? []);
@@ -471,7 +471,7 @@ export class EdgeServer {
     attempt(0);
   }
 
-  private welcomeFrame(conn: Conn, seq: number, recovered: boolean): Uint8Array {
+  private welcomeFrame(conn: Conn, seq: number, recovered: boolean, epoch: string): Uint8Array {
     const { identity, room } = conn;
     return v1.ServerFrame.encode({
       welcome: {
@@ -481,6 +481,7 @@ export class EdgeServer {
         role: roleToWire[identity.role],
         seq,
         recovered,
+        epoch,
         serverTsMs: Date.now(),
         sessionId: `${this.config.edgeId}-${conn.session}`,
         edgeId: this.config.edgeId,

@@ -10,6 +10,7 @@ import type { EdgeConfig } from '../domain/config.js';
 import { CoreErrorCode, TokenError } from '../domain/errors.js';
 import { isValidRoomId } from '../domain/subjects.js';
 import { guestIdentity, newConn } from './connection.js';
+import { maxEpochLength } from './messages.js';
 import type { EdgeExtension } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';
 import type { EdgeMetrics } from './metrics.js';
@@ -50,6 +51,8 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
   if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
   const since = sinceRaw === null ? -1 : Number(sinceRaw);
   if (!Number.isSafeInteger(since) || since < -1) return refuse('400 Bad Request', 'bad_since', 'since must be a seq number');
+  const sinceEpoch = query.get('epoch') ?? '';
+  if (sinceEpoch.length > maxEpochLength) return refuse('400 Bad Request', 'bad_epoch', 'epoch is longer than any this server hands out');
 
   let identity: Identity;
   if (token === '') {
@@ -75,7 +78,7 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
     const verdict = ext.admit?.(identity, room);
     if (verdict && !verdict.ok) return refuse(verdict.status, verdict.reason, verdict.message);
   }
-  const conn = newConn({ room, identity, session: deps.nextSession(), since, ip }, config, Date.now());
+  const conn = newConn({ room, identity, session: deps.nextSession(), since, sinceEpoch, ip }, config, Date.now());
   metrics.upgrades.inc({ result: 'ok' });
   res.upgrade(conn, key, protocol, extensions, context);
 }

@@ -59,6 +59,8 @@ export class BarrageConnection {
   welcome: Welcome | undefined;
   /** The highest seq seen: sent as `since` on reconnect. */
   lastSeq = 0;
+  /** The epoch `lastSeq` belongs to: sent as `epoch` beside `since`. */
+  epoch = '';
   /** How many times the socket was opened (1 after the first connect). */
   opens = 0;
   /** The `since` of the latest connect, -1 for a fresh join. */
@@ -118,7 +120,10 @@ export class BarrageConnection {
     const q = new URLSearchParams({ room: this.room });
     if (token) q.set('token', token);
     this.resumedFrom = this.lastSeq > 0 ? this.lastSeq : -1;
-    if (this.lastSeq > 0) q.set('since', String(this.lastSeq));
+    if (this.lastSeq > 0) {
+      q.set('since', String(this.lastSeq));
+      if (this.epoch) q.set('epoch', this.epoch);
+    }
     const ws = new WebSocket(this.url + (this.url.includes('?') ? '&' : '?') + q.toString());
     ws.binaryType = 'arraybuffer';
     ws.onmessage = this.onMessage;
@@ -179,10 +184,13 @@ export class BarrageConnection {
     // A seq below ours without recovery means the room's sequence started
     // over (a core restart without persistence): forget what we saw, or every
     // new event would look like a duplicate.
-    if (!welcome.recovered && welcome.seq < this.lastSeq) {
+    // The same for a new epoch (a restarted server, a lost stream): its seqs
+    // say nothing about the ones we saw, whatever their size.
+    if (!welcome.recovered && (welcome.seq < this.lastSeq || (this.epoch !== '' && welcome.epoch !== this.epoch))) {
       this.seen.clear();
       this.lastSeq = 0;
     }
+    this.epoch = welcome.epoch;
     this.lastSeq = Math.max(this.lastSeq, welcome.seq);
     this.welcome = welcome;
     this.attempt = 0;

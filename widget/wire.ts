@@ -157,6 +157,8 @@ export interface Welcome {
   limits: Limits | undefined;
   sessionId: string;
   edgeId: string;
+  /** The room's epoch: seqs compare only within one (send it back when resuming). */
+  epoch: string;
 }
 /** `barrage.v1.Batch`. */
 export interface Batch {
@@ -378,6 +380,7 @@ const readWelcome = (r: WireReader, n: number, w: Welcome): boolean => {
   else if (n === WelcomeField.seq) w.seq = r.varint();
   else if (n === WelcomeField.recovered) w.recovered = r.varint() !== 0;
   else if (n === WelcomeField.serverTsMs) w.serverTsMs = r.varint();
+  else if (n === WelcomeField.epoch) w.epoch = r.string();
   else if (n === WelcomeField.limits) {
     const v = nested(r, [], readUints);
     w.limits = {
@@ -421,6 +424,7 @@ const readServerFrame = (r: WireReader, n: number, f: ServerFrame): boolean => {
       limits: undefined,
       sessionId: '',
       edgeId: '',
+      epoch: '',
     };
     f.welcome = nested(r, w, readWelcome);
   } else if (n === ServerFrameField.batch)
@@ -451,7 +455,7 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
 export interface ClientFrame {
   sendDanmaku?: { text: string; mode?: number; color?: number; clientMsgId?: string; size?: number };
   like?: { count: number };
-  resume?: { room: string; lastSeq: number };
+  resume?: { room: string; lastSeq: number; epoch?: string };
   ping?: { clientTsMs: number };
 }
 
@@ -472,7 +476,10 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
   } else if (frame.resume) {
     w.message(
       ClientFrameField.resume,
-      new WireWriter().string(ResumeField.room, frame.resume.room).uint(ResumeField.lastSeq, frame.resume.lastSeq),
+      new WireWriter()
+        .string(ResumeField.room, frame.resume.room)
+        .uint(ResumeField.lastSeq, frame.resume.lastSeq)
+        .string(ResumeField.epoch, frame.resume.epoch ?? ''),
     );
   } else if (frame.ping) {
     w.message(ClientFrameField.ping, new WireWriter().uint(PingField.clientTsMs, frame.ping.clientTsMs));

@@ -46,6 +46,11 @@ export interface JetStreamSequencerOptions extends SequencerOptions {
   publishTimeoutMs?: number;
 }
 
+/** The epoch of a stream created at `created` (an ISO time from JetStream). */
+export function epochOfStream(created: string): string {
+  return 's' + Date.parse(created).toString(36) + (created.match(/\.(\d+)/)?.[1] ?? '');
+}
+
 /** Queue group of cores taking ingress: each event is sequenced by one core. */
 const ingressQueue = 'barrage-core';
 /** How long a duplicate message id is remembered; longer than any retry here. */
@@ -111,6 +116,13 @@ export class JetStreamSequencer implements Sequencer {
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stopped = false;
+  /**
+   * The stream's epoch, the same on every core: made from the stream's
+   * creation time, so a stream that is lost and made again (and starts every
+   * room's seq over) is a new epoch, and a resume from the old one is not
+   * taken for recovered.
+   */
+  epoch = '';
 
   constructor(
     private readonly bus: Bus,
@@ -146,13 +158,15 @@ export class JetStreamSequencer implements Sequencer {
       try {
         this.jsm = await jetstreamManager(this.nc, { timeout: 5_000 });
         const config = this.streamConfig();
+        let info;
         try {
           await this.jsm.streams.info(this.stream);
-          await this.jsm.streams.update(this.stream, config);
+          info = await this.jsm.streams.update(this.stream, config);
         } catch (err) {
           if (!isStreamNotFound(err)) throw err;
-          await this.jsm.streams.add(config);
+          info = await this.jsm.streams.add(config);
         }
+        this.epoch = epochOfStream(info.created);
         break;
       } catch (err) {
         log.warn({ err: (err as Error).message, attempt }, 'JetStream not ready; retrying');
@@ -432,7 +446,7 @@ export class JetStreamSequencer implements Sequencer {
   private async onHistory(data: Uint8Array, subject: string): Promise<Uint8Array> {
     const room = this.room(roomOfSubject(subject));
     await this.ensureLoaded(room);
-    return answerHistory(room.log, v1.HistoryRequest.decode(data), this.options.joinHistory);
+    return answerHistory(room.log, v1.HistoryRequest.decode(data), { joinHistory: this.options.joinHistory, epoch: this.epoch });
   }
 
   private onPresence(data: Uint8Array): void {

@@ -11,7 +11,17 @@
  */
 import { v1 } from '../../proto/index.js';
 import type { Bus, Subscription } from '../../domain/bus.js';
-import { PresenceSum, RoomLog, answerHistory, defaultRoomIdleMs, idleSweepMs, onlineEvent, onlineTickMs, paidIdOf } from './sequencer.js';
+import {
+  PresenceSum,
+  RoomLog,
+  answerHistory,
+  defaultRoomIdleMs,
+  idleSweepMs,
+  onlineEvent,
+  onlineTickMs,
+  newEpoch,
+  paidIdOf,
+} from './sequencer.js';
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { roomOfSubject, subjects } from '../../domain/subjects.js';
 import { EventClass, classOf } from '../../domain/event-kind.js';
@@ -26,6 +36,12 @@ export class MemorySequencer implements Sequencer {
   private readonly now: () => number;
   /** The highest seq of any forgotten room: where new rooms start. */
   private floor = 0;
+  /**
+   * This process's epoch: every room's seq starts again after a restart, so
+   * a seq from before it (a viewer resuming across the restart) must not be
+   * taken for one of ours.
+   */
+  readonly epoch = newEpoch();
 
   constructor(
     private readonly bus: Bus,
@@ -126,7 +142,11 @@ export class MemorySequencer implements Sequencer {
   }
 
   private onHistory(data: Uint8Array, subject: string): Uint8Array {
-    return answerHistory(this.rooms.get(roomOfSubject(subject)), v1.HistoryRequest.decode(data), this.options.joinHistory, this.floor);
+    return answerHistory(this.rooms.get(roomOfSubject(subject)), v1.HistoryRequest.decode(data), {
+      joinHistory: this.options.joinHistory,
+      epoch: this.epoch,
+      emptySeq: this.floor,
+    });
   }
 
   private onPresence(data: Uint8Array): void {

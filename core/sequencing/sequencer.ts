@@ -10,6 +10,7 @@
  * retained-event ring, the history answer and the presence sum.
  */
 import type { Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
 import { v1 } from '../../proto/index.js';
 import { encodeHistoryReply } from '../../domain/history-wire.js';
 
@@ -121,29 +122,47 @@ export class RoomLog {
  * `afterSeq` when the ring still covers it (`recovered`), otherwise the last
  * `joinHistory` chat events.
  */
-export function answerHistory(log: RoomLog | undefined, request: v1.HistoryRequest, joinHistory: number, emptySeq = 0): Uint8Array {
+export function answerHistory(log: RoomLog | undefined, request: v1.HistoryRequest, options: HistoryOptions): Uint8Array {
+  const { epoch } = options;
+  // A position is (epoch, seq): seq numbers of another epoch say nothing about this one.
+  const resume = request.resume && (request.epoch === '' || request.epoch === epoch);
   if (!log || log.size === 0) {
     // A room nobody has spoken in (or forgotten while idle): a resume from
     // its latest seq, or from 0 in a room never seen, has missed nothing.
-    const seq = log?.seq ?? emptySeq;
+    const seq = log?.seq ?? options.emptySeq ?? 0;
     const after = Number(request.afterSeq);
-    return encodeHistoryReply({ events: [], recovered: request.resume && (after === 0 ? seq === 0 : after === seq), seq });
+    return encodeHistoryReply({ events: [], recovered: resume && (after === 0 ? seq === 0 : after === seq), seq, epoch });
   }
   const after = Number(request.afterSeq);
   const covered = after >= log.oldestSeq() - 1 && after <= log.seq;
   // Indexes into the ring, no iterator or copies per event: a guest can ask for this.
   const picked: Uint8Array[] = [];
-  if (request.resume && covered) {
+  if (resume && covered) {
     let first = log.size;
     while (first > 0 && log.at(first - 1).seq > after) first--;
     for (let i = first; i < log.size; i++) picked.push(log.at(i).bytes);
-    return encodeHistoryReply({ events: picked, recovered: true, seq: log.seq });
+    return encodeHistoryReply({ events: picked, recovered: true, seq: log.seq, epoch });
   }
-  for (let i = log.size - 1; i >= 0 && picked.length < joinHistory; i--) {
+  for (let i = log.size - 1; i >= 0 && picked.length < options.joinHistory; i--) {
     const item = log.at(i);
     if (item.chat) picked.push(item.bytes);
   }
-  return encodeHistoryReply({ events: picked.reverse(), recovered: false, seq: log.seq });
+  return encodeHistoryReply({ events: picked.reverse(), recovered: false, seq: log.seq, epoch });
+}
+
+/** How a sequencer answers history requests. */
+export interface HistoryOptions {
+  /** Chat events a joining viewer is shown. */
+  joinHistory: number;
+  /** The sequencer's epoch: a resume from another epoch is answered as a join. */
+  epoch: string;
+  /** The seq of a room the sequencer holds nothing for (0 unless rooms were forgotten). */
+  emptySeq?: number;
+}
+
+/** A new epoch: random, short, ASCII (it travels in URLs as `epoch=`). */
+export function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
 }
 
 /** How long an edge's presence report counts without a newer one. */

@@ -137,6 +137,7 @@ export namespace barrage {
             $unknowns?: Uint8Array[];
             room: string;
             lastSeq: number;
+            epoch: string;
             static create(properties: barrage.v1.Resume.$Shape): barrage.v1.Resume & barrage.v1.Resume.$Shape;
             static create(properties?: barrage.v1.Resume.$Properties): barrage.v1.Resume;
             static encode(message: barrage.v1.Resume.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -147,6 +148,7 @@ export namespace barrage {
             interface $Properties {
                 room?: (string|null);
                 lastSeq?: (number|null);
+                epoch?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.Resume.$Properties;
@@ -360,6 +362,7 @@ export namespace barrage {
             limits?: (barrage.v1.Limits.$Properties|null);
             sessionId: string;
             edgeId: string;
+            epoch: string;
             static create(properties: barrage.v1.Welcome.$Shape): barrage.v1.Welcome & barrage.v1.Welcome.$Shape;
             static create(properties?: barrage.v1.Welcome.$Properties): barrage.v1.Welcome;
             static encode(message: barrage.v1.Welcome.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -378,6 +381,7 @@ export namespace barrage {
                 limits?: (barrage.v1.Limits.$Properties|null);
                 sessionId?: (string|null);
                 edgeId?: (string|null);
+                epoch?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.Welcome.$Properties;
@@ -1288,6 +1292,7 @@ export namespace barrage {
             $unknowns?: Uint8Array[];
             resume: boolean;
             afterSeq: number;
+            epoch: string;
             static create(properties: barrage.v1.HistoryRequest.$Shape): barrage.v1.HistoryRequest & barrage.v1.HistoryRequest.$Shape;
             static create(properties?: barrage.v1.HistoryRequest.$Properties): barrage.v1.HistoryRequest;
             static encode(message: barrage.v1.HistoryRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1298,6 +1303,7 @@ export namespace barrage {
             interface $Properties {
                 resume?: (boolean|null);
                 afterSeq?: (number|null);
+                epoch?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.HistoryRequest.$Properties;
@@ -1312,6 +1318,7 @@ export namespace barrage {
             events: barrage.v1.Event.$Properties[];
             recovered: boolean;
             seq: number;
+            epoch: string;
             static create(properties: barrage.v1.HistoryReply.$Shape): barrage.v1.HistoryReply & barrage.v1.HistoryReply.$Shape;
             static create(properties?: barrage.v1.HistoryReply.$Properties): barrage.v1.HistoryReply;
             static encode(message: barrage.v1.HistoryReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1323,12 +1330,14 @@ export namespace barrage {
                 events?: (barrage.v1.Event.$Properties[]|null);
                 recovered?: (boolean|null);
                 seq?: (number|null);
+                epoch?: (string|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
               events?: barrage.v1.Event.$Shape[]|null;
               recovered?: boolean|null;
               seq?: number|null;
+              epoch?: string|null;
               $unknowns?: Uint8Array[];
             };
         }

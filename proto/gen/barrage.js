@@ -873,6 +873,7 @@ export const barrage = $root.barrage = (() => {
              * @typedef {Object} barrage.v1.Resume.$Properties
              * @property {string|null} [room] Resume room
              * @property {number|null} [lastSeq] Resume lastSeq
+             * @property {string|null} [epoch] Resume epoch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -921,6 +922,14 @@ export const barrage = $root.barrage = (() => {
             Resume.prototype.lastSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * Resume epoch.
+             * @member {string} epoch
+             * @memberof barrage.v1.Resume
+             * @instance
+             */
+            Resume.prototype.epoch = "";
+
+            /**
              * Creates a new Resume instance using the specified properties.
              * @function create
              * @memberof barrage.v1.Resume
@@ -956,6 +965,8 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.room);
                 if (message.lastSeq != null && $Object.hasOwnProperty.call(message, "lastSeq") && (typeof message.lastSeq === "object" ? message.lastSeq.low || message.lastSeq.high : message.lastSeq !== 0))
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.lastSeq);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && message.epoch !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.epoch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1016,6 +1027,15 @@ export const barrage = $root.barrage = (() => {
                                 message.lastSeq = value;
                             else
                                 delete message.lastSeq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
                             continue;
                         }
                     }
@@ -2331,6 +2351,7 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Limits.$Properties|null} [limits] Welcome limits
              * @property {string|null} [sessionId] Welcome sessionId
              * @property {string|null} [edgeId] Welcome edgeId
+             * @property {string|null} [epoch] Welcome epoch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2443,6 +2464,14 @@ export const barrage = $root.barrage = (() => {
             Welcome.prototype.edgeId = "";
 
             /**
+             * Welcome epoch.
+             * @member {string} epoch
+             * @memberof barrage.v1.Welcome
+             * @instance
+             */
+            Welcome.prototype.epoch = "";
+
+            /**
              * Creates a new Welcome instance using the specified properties.
              * @function create
              * @memberof barrage.v1.Welcome
@@ -2494,6 +2523,8 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.sessionId);
                 if (message.edgeId != null && $Object.hasOwnProperty.call(message, "edgeId") && message.edgeId !== "")
                     writer.uint32(/* id 10, wireType 2 =*/82).string(message.edgeId);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && message.epoch !== "")
+                    writer.uint32(/* id 11, wireType 2 =*/90).string(message.epoch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2623,6 +2654,15 @@ export const barrage = $root.barrage = (() => {
                                 message.edgeId = value;
                             else
                                 delete message.edgeId;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
                             continue;
                         }
                     }
@@ -9228,6 +9268,7 @@ export const barrage = $root.barrage = (() => {
              * @typedef {Object} barrage.v1.HistoryRequest.$Properties
              * @property {boolean|null} [resume] HistoryRequest resume
              * @property {number|null} [afterSeq] HistoryRequest afterSeq
+             * @property {string|null} [epoch] HistoryRequest epoch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9276,6 +9317,14 @@ export const barrage = $root.barrage = (() => {
             HistoryRequest.prototype.afterSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * HistoryRequest epoch.
+             * @member {string} epoch
+             * @memberof barrage.v1.HistoryRequest
+             * @instance
+             */
+            HistoryRequest.prototype.epoch = "";
+
+            /**
              * Creates a new HistoryRequest instance using the specified properties.
              * @function create
              * @memberof barrage.v1.HistoryRequest
@@ -9311,6 +9360,8 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 1, wireType 0 =*/8).bool(message.resume);
                 if (message.afterSeq != null && $Object.hasOwnProperty.call(message, "afterSeq") && (typeof message.afterSeq === "object" ? message.afterSeq.low || message.afterSeq.high : message.afterSeq !== 0))
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.afterSeq);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && message.epoch !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.epoch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -9373,6 +9424,15 @@ export const barrage = $root.barrage = (() => {
                                 delete message.afterSeq;
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -9401,6 +9461,7 @@ export const barrage = $root.barrage = (() => {
              * @property {Array.<barrage.v1.Event.$Properties>|null} [events] HistoryReply events
              * @property {boolean|null} [recovered] HistoryReply recovered
              * @property {number|null} [seq] HistoryReply seq
+             * @property {string|null} [epoch] HistoryReply epoch
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9418,6 +9479,7 @@ export const barrage = $root.barrage = (() => {
              *   events?: Array.<barrage.v1.Event.$Shape>|null;
              *   recovered?: boolean|null;
              *   seq?: number|null;
+             *   epoch?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * }} barrage.v1.HistoryReply.$Shape
              */
@@ -9463,6 +9525,14 @@ export const barrage = $root.barrage = (() => {
             HistoryReply.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * HistoryReply epoch.
+             * @member {string} epoch
+             * @memberof barrage.v1.HistoryReply
+             * @instance
+             */
+            HistoryReply.prototype.epoch = "";
+
+            /**
              * Creates a new HistoryReply instance using the specified properties.
              * @function create
              * @memberof barrage.v1.HistoryReply
@@ -9501,6 +9571,8 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).bool(message.recovered);
                 if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.seq);
+                if (message.epoch != null && $Object.hasOwnProperty.call(message, "epoch") && message.epoch !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.epoch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -9569,6 +9641,15 @@ export const barrage = $root.barrage = (() => {
                                 message.seq = value;
                             else
                                 delete message.seq;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.epoch = value;
+                            else
+                                delete message.epoch;
                             continue;
                         }
                     }

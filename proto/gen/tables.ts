@@ -41,6 +41,7 @@ export const SendGiftField = {
 export const ResumeField = {
   room: 1,
   lastSeq: 2,
+  epoch: 3,
 } as const;
 
 /** Field numbers of `barrage.v1.Ping` (names as protobufjs spells them). */
@@ -104,6 +105,7 @@ export const WelcomeField = {
   limits: 8,
   sessionId: 9,
   edgeId: 10,
+  epoch: 11,
 } as const;
 
 /** Field numbers of `barrage.v1.Limits` (names as protobufjs spells them). */
@@ -354,6 +356,7 @@ export const HoldReplyField = {
 export const HistoryRequestField = {
   resume: 1,
   afterSeq: 2,
+  epoch: 3,
 } as const;
 
 /** Field numbers of `barrage.v1.HistoryReply` (names as protobufjs spells them). */
@@ -361,6 +364,7 @@ export const HistoryReplyField = {
   events: 1,
   recovered: 2,
   seq: 3,
+  epoch: 4,
 } as const;
 
 /** Field numbers of `barrage.v1.EdgePresence` (names as protobufjs spells them). */

@@ -94,6 +94,7 @@ describe('wire', () => {
       limits: { maxTextLength: 100, danmakuPerSecond: 2, danmakuBurst: 5, maxFrameBytes: 4096 },
       sessionId: 's',
       edgeId: 'e',
+      epoch: 'ep0ch',
     };
     expect(decodeServerFrame(v1.ServerFrame.encode({ welcome }).finish()).welcome).toEqual(welcome);
     const error = { code: 10, message: 'slow down', clientMsgId: 'c1', retryAfterMs: 500 };
@@ -112,9 +113,10 @@ describe('wire', () => {
       size: 1,
     });
     expect(v1.ClientFrame.decode(encodeClientFrame({ like: { count: 300 } })).like?.count).toBe(300);
-    expect(v1.ClientFrame.decode(encodeClientFrame({ resume: { room: 'r', lastSeq: 2 ** 40 } })).resume).toMatchObject({
+    expect(v1.ClientFrame.decode(encodeClientFrame({ resume: { room: 'r', lastSeq: 2 ** 40, epoch: 'ep0ch' } })).resume).toMatchObject({
       room: 'r',
       lastSeq: 2 ** 40,
+      epoch: 'ep0ch',
     });
     expect(v1.ClientFrame.decode(encodeClientFrame({ ping: { clientTsMs: 1_700_000_000_000 } })).ping?.clientTsMs).toBe(1_700_000_000_000);
   });

@@ -141,8 +141,10 @@ describe.each(implementations)('sequencer contract - $name', (impl) => {
   const sequenced = async (n: number, r = room): Promise<void> => {
     await expect.poll(() => h.sequencer().seqOf(r), { timeout: 10_000 }).toBe(n);
   };
-  const history = async (resume: boolean, afterSeq = 0, r = room): Promise<v1.HistoryReply> =>
-    v1.HistoryReply.decode(await h.edge.request(subjects.history(r), v1.HistoryRequest.encode({ resume, afterSeq }).finish(), 5_000));
+  const history = async (resume: boolean, afterSeq = 0, r = room, epoch = ''): Promise<v1.HistoryReply> =>
+    v1.HistoryReply.decode(
+      await h.edge.request(subjects.history(r), v1.HistoryRequest.encode({ resume, afterSeq, epoch }).finish(), 5_000),
+    );
   const seqs = (reply: v1.HistoryReply): number[] => reply.events.map((e) => Number(e.seq));
   /** Sends `script` in order (`d` a danmaku, `n` a notice, a control event) and waits until history holds it. */
   const send = async (script: string): Promise<void> => {
@@ -363,10 +365,6 @@ describe.each(implementations)('sequencer contract - $name', (impl) => {
       },
       after: 3,
       want: () => (impl.durable ? { recovered: true, seqs: [4, 5, 6, 7, 8], seq: 8 } : { recovered: false, seqs: [3, 4, 5], seq: 5 }),
-      knownFailure: {
-        implementation: 'memory',
-        why: 'resume is a bare seq with no epoch: a restarted process whose seq passed the client answers recovered (issue 13)',
-      },
     },
   ];
 
@@ -374,8 +372,11 @@ describe.each(implementations)('sequencer contract - $name', (impl) => {
     const known = c.knownFailure?.implementation === impl.name;
     const name = `sequencer contract - recovery: ${c.name}${known ? ` (known failure: ${c.knownFailure?.why})` : ''}`;
     (known ? it.fails : it)(name, async () => {
+      // The epoch the client saw before anything happened: a position is (epoch, seq).
+      const { epoch } = await history(false);
+      expect(epoch).not.toBe('');
       await c.setup();
-      const reply = await history(c.resume ?? true, c.after);
+      const reply = await history(c.resume ?? true, c.after, room, epoch);
       expect({ recovered: reply.recovered, seqs: seqs(reply), seq: Number(reply.seq) }).toEqual(c.want());
     });
   }

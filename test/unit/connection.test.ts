@@ -4,7 +4,7 @@ import { extraOf, guestIdentity, newConn } from '../../edge/connection.js';
 describe('connection - per-socket state stays small', () => {
   it('connection - a new connection has at most 15 properties (V8 keeps larger objects as slower dictionaries)', () => {
     const conn = newConn(
-      { room: 'r', identity: guestIdentity, session: 1, since: -1, ip: undefined },
+      { room: 'r', identity: guestIdentity, session: 1, since: -1, sinceEpoch: '', ip: undefined },
       { framesBurst: 100, danmakuBurst: 5 },
       0,
     );
@@ -14,7 +14,7 @@ describe('connection - per-socket state stays small', () => {
 
   it('connection - extra state is allocated once, on first need, with full buckets', () => {
     const conn = newConn(
-      { room: 'r', identity: guestIdentity, session: 1, since: -1, ip: undefined },
+      { room: 'r', identity: guestIdentity, session: 1, since: -1, sinceEpoch: '', ip: undefined },
       { framesBurst: 100, danmakuBurst: 5 },
       0,
     );

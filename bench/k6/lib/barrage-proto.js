@@ -3316,6 +3316,7 @@ var barrage = ($root.barrage = (() => {
       };
       Resume.prototype.room = '';
       Resume.prototype.lastSeq = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      Resume.prototype.epoch = '';
       Resume.create = function (properties) {
         return new Resume(properties);
       };
@@ -3341,6 +3342,13 @@ var barrage = ($root.barrage = (() => {
               16,
             )
             .uint64(message.lastSeq);
+        if (message.epoch != null && $Object.hasOwnProperty.call(message, 'epoch') && message.epoch !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.epoch);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3377,6 +3385,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 0) break;
               if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.lastSeq = value;
               else delete message.lastSeq;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.epoch = value;
+              else delete message.epoch;
               continue;
             }
           }
@@ -4222,6 +4236,7 @@ var barrage = ($root.barrage = (() => {
       Welcome.prototype.limits = null;
       Welcome.prototype.sessionId = '';
       Welcome.prototype.edgeId = '';
+      Welcome.prototype.epoch = '';
       Welcome.create = function (properties) {
         return new Welcome(properties);
       };
@@ -4311,6 +4326,13 @@ var barrage = ($root.barrage = (() => {
               82,
             )
             .string(message.edgeId);
+        if (message.epoch != null && $Object.hasOwnProperty.call(message, 'epoch') && message.epoch !== '')
+          writer
+            .uint32(
+              /* id 11, wireType 2 =*/
+              90,
+            )
+            .string(message.epoch);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -4394,6 +4416,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               if ((value = reader.stringVerify()).length) message.edgeId = value;
               else delete message.edgeId;
+              continue;
+            }
+            case 11: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.epoch = value;
+              else delete message.epoch;
               continue;
             }
           }
@@ -8164,6 +8192,7 @@ var barrage = ($root.barrage = (() => {
       };
       HistoryRequest.prototype.resume = false;
       HistoryRequest.prototype.afterSeq = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      HistoryRequest.prototype.epoch = '';
       HistoryRequest.create = function (properties) {
         return new HistoryRequest(properties);
       };
@@ -8189,6 +8218,13 @@ var barrage = ($root.barrage = (() => {
               16,
             )
             .uint64(message.afterSeq);
+        if (message.epoch != null && $Object.hasOwnProperty.call(message, 'epoch') && message.epoch !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.epoch);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -8227,6 +8263,12 @@ var barrage = ($root.barrage = (() => {
               else delete message.afterSeq;
               continue;
             }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.epoch = value;
+              else delete message.epoch;
+              continue;
+            }
           }
           reader.skipType(wireType, _depth, tag);
           if (!reader.discardUnknown) {
@@ -8254,6 +8296,7 @@ var barrage = ($root.barrage = (() => {
       HistoryReply.prototype.events = $util.emptyArray;
       HistoryReply.prototype.recovered = false;
       HistoryReply.prototype.seq = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      HistoryReply.prototype.epoch = '';
       HistoryReply.create = function (properties) {
         return new HistoryReply(properties);
       };
@@ -8291,6 +8334,13 @@ var barrage = ($root.barrage = (() => {
               24,
             )
             .uint64(message.seq);
+        if (message.epoch != null && $Object.hasOwnProperty.call(message, 'epoch') && message.epoch !== '')
+          writer
+            .uint32(
+              /* id 4, wireType 2 =*/
+              34,
+            )
+            .string(message.epoch);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -8333,6 +8383,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 0) break;
               if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.seq = value;
               else delete message.seq;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.epoch = value;
+              else delete message.epoch;
               continue;
             }
           }
