@@ -127,7 +127,16 @@ const run: RunResult = {
 };
 
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/fanout-latest.json', JSON.stringify(run, null, 2) + '\n');
+// A run of some parts (`--only`) keeps the other parts' results from their last run.
+const latest = 'bench/results/fanout-latest.json';
+const kept: Partial<RunResult> = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as Partial<RunResult>) : {};
+const saved = {
+  ...run,
+  fanout: only.has('fanout') ? fanout : (kept.fanout ?? []),
+  sweep: only.has('sweep') ? sweep : (kept.sweep ?? []),
+  idle: only.has('idle') ? idle : (kept.idle ?? []),
+};
+writeFileSync(latest, JSON.stringify(saved, null, 2) + '\n');
 console.log(`raw results: bench/results/fanout-latest.json (${Math.round(run.durationSeconds)} s)`);
 
 if (!values['no-doc']) {
