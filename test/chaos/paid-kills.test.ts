@@ -110,13 +110,21 @@ describe('chaos - core and NATS SIGKILLed while gifts are posted', () => {
       await coreKilled;
       await natsKilled;
 
-      // One more gift after the kills: sequenced after every other one, so once the viewer has it and
-      // no gap in the room's seqs (only gifts are sequenced here), it has everything the room holds.
+      // One more gift after the kills: sequenced after every other one. The room's seqs may have a
+      // hole (a seq whose store was lost while a later one was stored is never used again, by design:
+      // see core/sequencing/sequencer-jetstream.ts), so the wait is for what was promised: every
+      // acknowledged gift, and the one after the kills.
       await postGift(total);
       const gifts = () => watcher.ordered().filter((e) => e.gift && e.gift.id !== `k:c-${total}`);
-      const seen = (id: string) => watcher.ordered().some((e) => e.gift?.id === id);
-      const contiguous = () => watcher.bySeq.size === Math.max(0, ...watcher.bySeq.keys());
-      await watcher.until(() => seen(`k:c-${total}`) && contiguous(), 30_000, 'the gift sent after the kills, and no gap');
+      const shown = () => new Set(watcher.ordered().flatMap((e) => (e.gift?.id ? [e.gift.id] : [])));
+      await watcher.until(
+        () => {
+          const ids = shown();
+          return ids.has(`k:c-${total}`) && [...acknowledged].every((id) => ids.has(id));
+        },
+        30_000,
+        'every acknowledged gift and the one sent after the kills',
+      );
       acknowledged.delete(`k:c-${total}`);
       const ids = gifts().map((e) => e.gift?.id as string);
       const seqsOf = new Map<string, number[]>();
