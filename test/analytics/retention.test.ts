@@ -3,9 +3,6 @@
  * has no table TTL) and chDB. Old partitions of every time-partitioned table
  * are dropped, recent ones kept; 0 days keeps everything.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnalytics } from '../../core/analytics/analytics.js';
 import { AnalyticsRetention } from '../../core/analytics/analytics-retention.js';
@@ -16,48 +13,16 @@ import type { AnalyticsStore } from '../../core/analytics/analytics-store.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
 import { createLogger } from '../../domain/logger.js';
 import { subjects } from '../../domain/subjects.js';
-import { ChdbStore } from '../../core/analytics/store-chdb.js';
-import { ClickHouseStore } from '../../core/analytics/store-clickhouse.js';
 import { encode } from './events.js';
+import { analyticsEngines } from './engines.js';
 import { startClickHouse } from './clickhouse-server.js';
-import type { TestClickHouse } from './clickhouse-server.js';
+import { ClickHouseStore } from '../../core/analytics/store-clickhouse.js';
 
 const db = 'barrage_retention';
 const day = 86_400_000;
 const now = Date.now();
 
-interface Engine {
-  name: string;
-  open(): Promise<AnalyticsStore>;
-  close(): Promise<void>;
-}
-
-let server: TestClickHouse | undefined;
-let chdbDir: string | undefined;
-
-const engines: Engine[] = [
-  {
-    name: 'clickhouse server 18.16',
-    async open() {
-      server = await startClickHouse();
-      return new ClickHouseStore({ url: server.url });
-    },
-    async close() {
-      await server?.destroy();
-    },
-  },
-  {
-    name: 'chdb',
-    async open() {
-      // Made here, not at import: a run that skips these tests leaves no directory behind.
-      chdbDir = mkdtempSync(join(tmpdir(), 'barrage-chdb-retention-'));
-      return new ChdbStore({ path: chdbDir });
-    },
-    async close() {
-      if (chdbDir) rmSync(chdbDir, { recursive: true, force: true });
-    },
-  },
-];
+const engines = analyticsEngines('retention');
 
 /** A danmaku and a mute (which also lands in the audit log) in `room`, `ageDays` ago. */
 function eventsAged(room: string, ageDays: number): Uint8Array[] {

@@ -6,9 +6,6 @@
  * redelivery filter that are written once on top of it and must read the
  * same on both engines.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsQueries } from '../../core/analytics/analytics-queries.js';
 import { withoutStored } from '../../core/analytics/analytics-redelivery.js';
@@ -20,45 +17,13 @@ import { AnalyticsError, featuresOf } from '../../core/analytics/analytics-store
 import type { AnalyticsStore } from '../../core/analytics/analytics-store.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
 import { subjects } from '../../domain/subjects.js';
-import { ChdbStore } from '../../core/analytics/store-chdb.js';
-import { ClickHouseStore } from '../../core/analytics/store-clickhouse.js';
 import { encode, everyKind, everyKindExpected } from '../analytics/events.js';
-import { startClickHouse } from '../analytics/clickhouse-server.js';
-import type { TestClickHouse } from '../analytics/clickhouse-server.js';
+import { analyticsEngines } from '../analytics/engines.js';
 
 const db = 'barrage_test';
 const t0 = Date.UTC(2025, 0, 15, 12, 0, 0);
 
-interface Engine {
-  name: string;
-  open(): Promise<AnalyticsStore>;
-  close(): Promise<void>;
-}
-
-let server: TestClickHouse | undefined;
-const chdbDir = mkdtempSync(join(tmpdir(), 'barrage-chdb-'));
-
-const engines: Engine[] = [
-  {
-    name: 'clickhouse server',
-    async open() {
-      server = await startClickHouse();
-      return new ClickHouseStore({ url: server.url });
-    },
-    async close() {
-      await server?.destroy();
-    },
-  },
-  {
-    name: 'chdb',
-    async open() {
-      return new ChdbStore({ path: chdbDir });
-    },
-    async close() {
-      rmSync(chdbDir, { recursive: true, force: true });
-    },
-  },
-];
+const engines = analyticsEngines('contract');
 
 /** Publishes `events` on a memory bus into a sink on `store` and waits until they are stored. */
 async function ingest(store: AnalyticsStore, events: Uint8Array[]): Promise<AnalyticsSink> {
