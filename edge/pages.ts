@@ -2,9 +2,9 @@
  * The pages the edge serves in single-process mode: the widget bundle, the
  * demo page (with a token minted for the visitor) and the OBS overlay page.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Route } from '../domain/http.js';
+import type { Route, RouteResponse } from '../domain/http.js';
 import { packageRoot } from '../domain/paths.js';
 
 /** Escapes a value for an HTML attribute or text. */
@@ -23,10 +23,19 @@ function readOptional(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }
 
-/** Routes for `/widget.js`, `/` and `/overlay`. Files are read once, at start. */
+/** The widget's lazily loaded chunks (`dist/widget/chunks/*.js`, content-hashed names) by file name. */
+function readChunks(dir: string): Map<string, string> {
+  const chunks = new Map<string, string>();
+  if (!existsSync(dir)) return chunks;
+  for (const name of readdirSync(dir)) if (/^[\w-]+\.js$/.test(name)) chunks.set(name, readFileSync(join(dir, name), 'utf8'));
+  return chunks;
+}
+
+/** Routes for `/widget.js` and its `/chunks/*.js`, `/` and `/overlay`. Files are read once, at start. */
 export function pageRoutes(options: PageOptions): Route[] {
   const root = packageRoot();
   const widget = readOptional(join(root, 'dist/widget/widget.js'));
+  const chunks = readChunks(join(root, 'dist/widget/chunks'));
   const demo = readOptional(join(root, 'widget/pages/demo.html'));
   const overlay = readOptional(join(root, 'widget/pages/overlay.html'));
   const html = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
@@ -48,6 +57,23 @@ export function pageRoutes(options: PageOptions): Route[] {
               headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' },
               body: widget,
             },
+    },
+    {
+      method: 'get',
+      pattern: '/chunks/:file',
+      handler: (req) => {
+        const chunk = chunks.get(req.params[0] ?? '');
+        const response: RouteResponse =
+          chunk === undefined
+            ? { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no such chunk' }
+            : {
+                status: 200,
+                // The name holds the content hash: the same name always means the same bytes.
+                headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable' },
+                body: chunk,
+              };
+        return response;
+      },
     },
     {
       method: 'get',

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { TestClient } from '../helpers/client.js';
@@ -43,6 +45,18 @@ describe('demo page', () => {
     await screenshot(page, 'demo');
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it("demo - serves the widget's lazy chunks by their content-hashed names, and nothing else under /chunks", async () => {
+    for (const name of readdirSync('dist/widget/chunks').filter((n) => n.endsWith('.js'))) {
+      const res = await fetch(`${server.url}/chunks/${name}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toContain('immutable');
+      expect(await res.text()).toBe(readFileSync(join('dist/widget/chunks', name), 'utf8'));
+    }
+    for (const path of ['/chunks/nope.js', '/chunks/..%2Fwidget.js', '/chunks/%2e%2e%2fwidget.js', '/chunks/']) {
+      expect((await fetch(server.url + path)).status, path).toBe(404);
+    }
   });
 
   it('demo - settings change what is shown and are remembered', async () => {
