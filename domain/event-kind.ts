@@ -9,7 +9,7 @@
  * counters out of every event it is sent. Dependency-free beyond proto/ (the
  * widget bundles it).
  */
-import { EventClass, EventKindByField, EventKindClass, EventKindFields } from '../proto/gen/tables.js';
+import { EventClass, EventFieldsAmongKinds, EventKindByField, EventKindClass, EventKindFields } from '../proto/gen/tables.js';
 import { firstFieldIn } from '../proto/wire.js';
 
 export { EventClass };
@@ -26,6 +26,12 @@ const classByKind: ReadonlyMap<string, EventClass> = /* @__PURE__ */ new Map(Obj
 // Module constants rather than property reads: this runs for every event of every batching window.
 const firstKind = EventKindFields.first;
 const lastKind = EventKindFields.last;
+/** 1 at the numbers of fields among the kinds' that are no kind (actor, reason). */
+const notKind = /* @__PURE__ */ (() => {
+  const table = new Uint8Array(lastKind + 1);
+  for (const field of EventFieldsAmongKinds) table[field] = 1;
+  return table;
+})();
 
 /**
  * The `Event.kind` field number of an encoded event (`EventKind.danmaku`,
@@ -34,7 +40,7 @@ const lastKind = EventKindFields.last;
  * this build still answers its number (and `classOfField` undefined).
  */
 export function eventKindField(bytes: Uint8Array): number {
-  return firstFieldIn(bytes, firstKind, lastKind);
+  return firstFieldIn(bytes, firstKind, lastKind, notKind);
 }
 
 /** The class of the kind numbered `field` (from `eventKindField`), or undefined for no kind this build knows. */

@@ -165,9 +165,11 @@ export class WireReader {
  * when there is none, or -1 when the bytes cannot be read that far. Stops
  * there: what follows (a danmaku's body) is never read. It runs for every
  * event of every batching window (the event kind), so the varints are read
- * inline and nothing throws.
+ * inline and nothing throws. `skip` (indexed by field number, 1 = skip) names
+ * fields within the range that do not count (an Event's actor and reason lie
+ * among the kinds' numbers once kinds are numbered past them).
  */
-export function firstFieldIn(bytes: Uint8Array, first: number, last: number): number {
+export function firstFieldIn(bytes: Uint8Array, first: number, last: number, skip?: Uint8Array): number {
   const end = bytes.length;
   let pos = 0;
   while (pos < end) {
@@ -200,7 +202,7 @@ export function firstFieldIn(bytes: Uint8Array, first: number, last: number): nu
     else if (wire === I32) pos += 4;
     else return -1;
     if (pos > end) return -1;
-    if (field >= first && field <= last) return field;
+    if (field >= first && field <= last && (skip === undefined || skip[field] !== 1)) return field;
   }
   return 0;
 }

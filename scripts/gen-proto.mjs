@@ -155,10 +155,20 @@ export function generateTables(text) {
     `export const EventKindClass = ${objectLiteral(kinds.map((f) => [f.name, `'${declared.get(snake(f))}'`]))} as const satisfies { readonly [K in EventKind]: EventClass };`,
     '',
   );
-  out.push('/** The lowest and highest field numbers of `Event.kind`: every other Event field lies outside them. */');
+  out.push(
+    '/** The lowest and highest field numbers of `Event.kind`: every other Event field lies outside them or in `EventFieldsAmongKinds`. */',
+  );
   out.push(`export const EventKindFields = { first: ${Math.min(...ids)}, last: ${Math.max(...ids)} } as const;`);
+  // Fields that are no kind may lie among the kinds' numbers (actor and reason, once kinds are numbered
+  // past them): readers that look for the kind skip these. Below the first kind there may be none.
   const others = event.fieldsArray.filter((f) => !f.partOf && f.id >= Math.min(...ids) && f.id <= Math.max(...ids));
-  if (others.length > 0) fail(`Event fields ${others.map((f) => f.name).join(', ')} lie among the kinds' numbers`);
+  out.push("/** Event fields that are no kind but lie among the kinds' numbers: skipped when looking for the kind. */");
+  out.push(
+    `export const EventFieldsAmongKinds = [${others
+      .map((f) => f.id)
+      .sort((a, b) => a - b)
+      .join(', ')}] as const;`,
+  );
   return out.join('\n') + '\n';
 }
 

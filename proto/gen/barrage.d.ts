@@ -67,6 +67,7 @@ export namespace barrage {
             color: number;
             clientMsgId: string;
             size: number;
+            videoMs: number;
             static create(properties: barrage.v1.SendDanmaku.$Shape): barrage.v1.SendDanmaku & barrage.v1.SendDanmaku.$Shape;
             static create(properties?: barrage.v1.SendDanmaku.$Properties): barrage.v1.SendDanmaku;
             static encode(message: barrage.v1.SendDanmaku.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -80,6 +81,7 @@ export namespace barrage {
                 color?: (number|null);
                 clientMsgId?: (string|null);
                 size?: (number|null);
+                videoMs?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.SendDanmaku.$Properties;
@@ -484,7 +486,8 @@ export namespace barrage {
             ERROR_CODE_NOT_FOUND = 31,
             ERROR_CODE_HELD = 50,
             ERROR_CODE_ROOM_CLOSED = 51,
-            ERROR_CODE_LIMIT_REACHED = 53
+            ERROR_CODE_LIMIT_REACHED = 53,
+            ERROR_CODE_VIDEO_TIME_INVALID = 240
         }
 
         interface IError extends barrage.v1.Error.$Properties {
@@ -587,9 +590,10 @@ export namespace barrage {
             leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
             superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
             holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
+            session?: (barrage.v1.LiveSession.$Properties|null);
             actor?: (barrage.v1.User.$Properties|null);
             reason: string;
-            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision");
+            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session");
             static create(properties: barrage.v1.Event.$Shape): barrage.v1.Event & barrage.v1.Event.$Shape;
             static create(properties?: barrage.v1.Event.$Properties): barrage.v1.Event;
             static encode(message: barrage.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -619,9 +623,10 @@ export namespace barrage {
                 leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
                 superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
                 holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
+                session?: (barrage.v1.LiveSession.$Properties|null);
                 actor?: (barrage.v1.User.$Properties|null);
                 reason?: (string|null);
-                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision");
+                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -646,11 +651,12 @@ export namespace barrage {
               leaderboard?: barrage.v1.Leaderboard.$Shape|null;
               superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
               holdDecision?: barrage.v1.HoldDecision.$Shape|null;
+              session?: barrage.v1.LiveSession.$Shape|null;
               actor?: barrage.v1.User.$Shape|null;
               reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
+              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape })
             );
         }
 
@@ -693,6 +699,7 @@ export namespace barrage {
             size: number;
             clientMsgId: string;
             merged: number;
+            offsetMs: number;
             static create(properties: barrage.v1.Danmaku.$Shape): barrage.v1.Danmaku & barrage.v1.Danmaku.$Shape;
             static create(properties?: barrage.v1.Danmaku.$Properties): barrage.v1.Danmaku;
             static encode(message: barrage.v1.Danmaku.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -709,6 +716,7 @@ export namespace barrage {
                 size?: (number|null);
                 clientMsgId?: (string|null);
                 merged?: (number|null);
+                offsetMs?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.Danmaku.$Properties;
@@ -1148,6 +1156,70 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.RoomNotice.$Properties;
+        }
+
+        interface ILiveSession extends barrage.v1.LiveSession.$Properties {
+        }
+
+        class LiveSession {
+            constructor(properties?: barrage.v1.LiveSession.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            startedMs: number;
+            endedMs: number;
+            offsetMs: number;
+            state: barrage.v1.LiveSessionState;
+            static create(properties: barrage.v1.LiveSession.$Shape): barrage.v1.LiveSession & barrage.v1.LiveSession.$Shape;
+            static create(properties?: barrage.v1.LiveSession.$Properties): barrage.v1.LiveSession;
+            static encode(message: barrage.v1.LiveSession.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.LiveSession & barrage.v1.LiveSession.$Shape;
+        }
+
+        namespace LiveSession {
+            interface $Properties {
+                id?: (string|null);
+                startedMs?: (number|null);
+                endedMs?: (number|null);
+                offsetMs?: (number|null);
+                state?: (barrage.v1.LiveSessionState|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.LiveSession.$Properties;
+        }
+
+        enum LiveSessionState {
+            LIVE_SESSION_STATE_STARTED = 0,
+            LIVE_SESSION_STATE_ENDED = 1,
+            LIVE_SESSION_STATE_OFFSET = 2
+        }
+
+        interface IDanmakuSegment extends barrage.v1.DanmakuSegment.$Properties {
+        }
+
+        class DanmakuSegment {
+            constructor(properties?: barrage.v1.DanmakuSegment.$Properties);
+            $unknowns?: Uint8Array[];
+            video: string;
+            segment: number;
+            segmentMs: number;
+            durationMs: number;
+            danmaku: barrage.v1.Danmaku.$Properties[];
+            static create(properties: barrage.v1.DanmakuSegment.$Shape): barrage.v1.DanmakuSegment & barrage.v1.DanmakuSegment.$Shape;
+            static create(properties?: barrage.v1.DanmakuSegment.$Properties): barrage.v1.DanmakuSegment;
+            static encode(message: barrage.v1.DanmakuSegment.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.DanmakuSegment & barrage.v1.DanmakuSegment.$Shape;
+        }
+
+        namespace DanmakuSegment {
+            interface $Properties {
+                video?: (string|null);
+                segment?: (number|null);
+                segmentMs?: (number|null);
+                durationMs?: (number|null);
+                danmaku?: (barrage.v1.Danmaku.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.DanmakuSegment.$Properties;
         }
 
         interface IModerationState extends barrage.v1.ModerationState.$Properties {

@@ -320,6 +320,7 @@ export const barrage = $root.barrage = (() => {
              * @property {number|null} [color] SendDanmaku color
              * @property {string|null} [clientMsgId] SendDanmaku clientMsgId
              * @property {number|null} [size] SendDanmaku size
+             * @property {number|null} [videoMs] SendDanmaku videoMs
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -392,6 +393,14 @@ export const barrage = $root.barrage = (() => {
             SendDanmaku.prototype.size = 0;
 
             /**
+             * SendDanmaku videoMs.
+             * @member {number} videoMs
+             * @memberof barrage.v1.SendDanmaku
+             * @instance
+             */
+            SendDanmaku.prototype.videoMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new SendDanmaku instance using the specified properties.
              * @function create
              * @memberof barrage.v1.SendDanmaku
@@ -433,6 +442,8 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 4, wireType 2 =*/34).string(message.clientMsgId);
                 if (message.size != null && $Object.hasOwnProperty.call(message, "size") && message.size !== 0)
                     writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.size);
+                if (message.videoMs != null && $Object.hasOwnProperty.call(message, "videoMs") && (typeof message.videoMs === "object" ? message.videoMs.low || message.videoMs.high : message.videoMs !== 0))
+                    writer.uint32(/* id 240, wireType 0 =*/1920).uint64(message.videoMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -520,6 +531,15 @@ export const barrage = $root.barrage = (() => {
                                 message.size = value;
                             else
                                 delete message.size;
+                            continue;
+                        }
+                    case 240: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.videoMs = value;
+                            else
+                                delete message.videoMs;
                             continue;
                         }
                     }
@@ -3185,6 +3205,7 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_HELD=50 ERROR_CODE_HELD value
          * @property {number} ERROR_CODE_ROOM_CLOSED=51 ERROR_CODE_ROOM_CLOSED value
          * @property {number} ERROR_CODE_LIMIT_REACHED=53 ERROR_CODE_LIMIT_REACHED value
+         * @property {number} ERROR_CODE_VIDEO_TIME_INVALID=240 ERROR_CODE_VIDEO_TIME_INVALID value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3216,6 +3237,7 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[50] = "ERROR_CODE_HELD"] = 50;
             values[valuesById[51] = "ERROR_CODE_ROOM_CLOSED"] = 51;
             values[valuesById[53] = "ERROR_CODE_LIMIT_REACHED"] = 53;
+            values[valuesById[240] = "ERROR_CODE_VIDEO_TIME_INVALID"] = 240;
             return values;
         })();
 
@@ -3801,9 +3823,10 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Leaderboard.$Properties|null} [leaderboard] Event leaderboard
              * @property {barrage.v1.SuperChatRemoved.$Properties|null} [superChatRemoved] Event superChatRemoved
              * @property {barrage.v1.HoldDecision.$Properties|null} [holdDecision] Event holdDecision
+             * @property {barrage.v1.LiveSession.$Properties|null} [session] Event session
              * @property {barrage.v1.User.$Properties|null} [actor] Event actor
              * @property {string|null} [reason] Event reason
-             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"} [kind] Event kind
+             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"} [kind] Event kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3839,11 +3862,12 @@ export const barrage = $root.barrage = (() => {
              *   leaderboard?: barrage.v1.Leaderboard.$Shape|null;
              *   superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
              *   holdDecision?: barrage.v1.HoldDecision.$Shape|null;
+             *   session?: barrage.v1.LiveSession.$Shape|null;
              *   actor?: barrage.v1.User.$Shape|null;
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape })
+             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape })
              * )} barrage.v1.Event.$Shape
              */
 
@@ -4031,6 +4055,14 @@ export const barrage = $root.barrage = (() => {
             Event.prototype.holdDecision = null;
 
             /**
+             * Event session.
+             * @member {barrage.v1.LiveSession.$Properties|null|undefined} session
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.session = null;
+
+            /**
              * Event actor.
              * @member {barrage.v1.User.$Properties|null|undefined} actor
              * @memberof barrage.v1.Event
@@ -4051,12 +4083,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Event kind.
-             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|undefined} kind
+             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|undefined} kind
              * @memberof barrage.v1.Event
              * @instance
              */
             $Object.defineProperty(Event.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision"]),
+                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision", "session"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4138,6 +4170,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.User.encode(message.actor, writer.uint32(/* id 51, wireType 2 =*/410).fork(), _depth + 1).ldelim();
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 52, wireType 2 =*/418).string(message.reason);
+                if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
+                    $root.barrage.v1.LiveSession.encode(message.session, writer.uint32(/* id 240, wireType 2 =*/1922).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4333,6 +4367,13 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.holdDecision = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.holdDecision);
                             message.kind = "holdDecision";
+                            continue;
+                        }
+                    case 240: {
+                            if (wireType !== 2)
+                                break;
+                            message.session = $root.barrage.v1.LiveSession.decode(reader, reader.size(), $undefined, _depth + 1, message.session);
+                            message.kind = "session";
                             continue;
                         }
                     case 51: {
@@ -4575,6 +4616,7 @@ export const barrage = $root.barrage = (() => {
              * @property {number|null} [size] Danmaku size
              * @property {string|null} [clientMsgId] Danmaku clientMsgId
              * @property {number|null} [merged] Danmaku merged
+             * @property {number|null} [offsetMs] Danmaku offsetMs
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4671,6 +4713,14 @@ export const barrage = $root.barrage = (() => {
             Danmaku.prototype.merged = 0;
 
             /**
+             * Danmaku offsetMs.
+             * @member {number} offsetMs
+             * @memberof barrage.v1.Danmaku
+             * @instance
+             */
+            Danmaku.prototype.offsetMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new Danmaku instance using the specified properties.
              * @function create
              * @memberof barrage.v1.Danmaku
@@ -4718,6 +4768,8 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 7, wireType 2 =*/58).string(message.clientMsgId);
                 if (message.merged != null && $Object.hasOwnProperty.call(message, "merged") && message.merged !== 0)
                     writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.merged);
+                if (message.offsetMs != null && $Object.hasOwnProperty.call(message, "offsetMs") && (typeof message.offsetMs === "object" ? message.offsetMs.low || message.offsetMs.high : message.offsetMs !== 0))
+                    writer.uint32(/* id 241, wireType 0 =*/1928).uint64(message.offsetMs);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4829,6 +4881,15 @@ export const barrage = $root.barrage = (() => {
                                 message.merged = value;
                             else
                                 delete message.merged;
+                            continue;
+                        }
+                    case 241: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offsetMs = value;
+                            else
+                                delete message.offsetMs;
                             continue;
                         }
                     }
@@ -8157,6 +8218,487 @@ export const barrage = $root.barrage = (() => {
             };
 
             return RoomNotice;
+        })();
+
+        v1.LiveSession = (function() {
+
+            /**
+             * Properties of a LiveSession.
+             * @typedef {Object} barrage.v1.LiveSession.$Properties
+             * @property {string|null} [id] LiveSession id
+             * @property {number|null} [startedMs] LiveSession startedMs
+             * @property {number|null} [endedMs] LiveSession endedMs
+             * @property {number|null} [offsetMs] LiveSession offsetMs
+             * @property {barrage.v1.LiveSessionState|null} [state] LiveSession state
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LiveSession.
+             * @memberof barrage.v1
+             * @interface ILiveSession
+             * @augments barrage.v1.LiveSession.$Properties
+             * @deprecated Use barrage.v1.LiveSession.$Properties instead.
+             */
+
+            /**
+             * Shape of a LiveSession.
+             * @typedef {barrage.v1.LiveSession.$Properties} barrage.v1.LiveSession.$Shape
+             */
+
+            /**
+             * Constructs a new LiveSession.
+             * @memberof barrage.v1
+             * @classdesc Represents a LiveSession.
+             * @constructor
+             * @param {barrage.v1.LiveSession.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LiveSession = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LiveSession id.
+             * @member {string} id
+             * @memberof barrage.v1.LiveSession
+             * @instance
+             */
+            LiveSession.prototype.id = "";
+
+            /**
+             * LiveSession startedMs.
+             * @member {number} startedMs
+             * @memberof barrage.v1.LiveSession
+             * @instance
+             */
+            LiveSession.prototype.startedMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * LiveSession endedMs.
+             * @member {number} endedMs
+             * @memberof barrage.v1.LiveSession
+             * @instance
+             */
+            LiveSession.prototype.endedMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * LiveSession offsetMs.
+             * @member {number} offsetMs
+             * @memberof barrage.v1.LiveSession
+             * @instance
+             */
+            LiveSession.prototype.offsetMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            /**
+             * LiveSession state.
+             * @member {barrage.v1.LiveSessionState} state
+             * @memberof barrage.v1.LiveSession
+             * @instance
+             */
+            LiveSession.prototype.state = 0;
+
+            /**
+             * Creates a new LiveSession instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.LiveSession
+             * @static
+             * @param {barrage.v1.LiveSession.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.LiveSession} LiveSession instance
+             * @type {{
+             *   (properties: barrage.v1.LiveSession.$Shape): barrage.v1.LiveSession & barrage.v1.LiveSession.$Shape;
+             *   (properties?: barrage.v1.LiveSession.$Properties): barrage.v1.LiveSession;
+             * }}
+             */
+            LiveSession.create = function(properties) {
+                return new LiveSession(properties);
+            };
+
+            /**
+             * Encodes the specified LiveSession message. Does not implicitly {@link barrage.v1.LiveSession.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.LiveSession
+             * @static
+             * @param {barrage.v1.LiveSession.$Properties} message LiveSession message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LiveSession.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.startedMs != null && $Object.hasOwnProperty.call(message, "startedMs") && (typeof message.startedMs === "object" ? message.startedMs.low || message.startedMs.high : message.startedMs !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.startedMs);
+                if (message.endedMs != null && $Object.hasOwnProperty.call(message, "endedMs") && (typeof message.endedMs === "object" ? message.endedMs.low || message.endedMs.high : message.endedMs !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.endedMs);
+                if (message.offsetMs != null && $Object.hasOwnProperty.call(message, "offsetMs") && (typeof message.offsetMs === "object" ? message.offsetMs.low || message.offsetMs.high : message.offsetMs !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).sint64(message.offsetMs);
+                if (message.state != null && $Object.hasOwnProperty.call(message, "state") && message.state !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.state);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LiveSession message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.LiveSession
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.LiveSession & barrage.v1.LiveSession.$Shape} LiveSession
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LiveSession.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.LiveSession();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.startedMs = value;
+                            else
+                                delete message.startedMs;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.endedMs = value;
+                            else
+                                delete message.endedMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.sint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.offsetMs = value;
+                            else
+                                delete message.offsetMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.state = value;
+                            else
+                                delete message.state;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LiveSession;
+        })();
+
+        /**
+         * LiveSessionState enum.
+         * @name barrage.v1.LiveSessionState
+         * @enum {number}
+         * @property {number} LIVE_SESSION_STATE_STARTED=0 LIVE_SESSION_STATE_STARTED value
+         * @property {number} LIVE_SESSION_STATE_ENDED=1 LIVE_SESSION_STATE_ENDED value
+         * @property {number} LIVE_SESSION_STATE_OFFSET=2 LIVE_SESSION_STATE_OFFSET value
+         */
+        v1.LiveSessionState = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "LIVE_SESSION_STATE_STARTED"] = 0;
+            values[valuesById[1] = "LIVE_SESSION_STATE_ENDED"] = 1;
+            values[valuesById[2] = "LIVE_SESSION_STATE_OFFSET"] = 2;
+            return values;
+        })();
+
+        v1.DanmakuSegment = (function() {
+
+            /**
+             * Properties of a DanmakuSegment.
+             * @typedef {Object} barrage.v1.DanmakuSegment.$Properties
+             * @property {string|null} [video] DanmakuSegment video
+             * @property {number|null} [segment] DanmakuSegment segment
+             * @property {number|null} [segmentMs] DanmakuSegment segmentMs
+             * @property {number|null} [durationMs] DanmakuSegment durationMs
+             * @property {Array.<barrage.v1.Danmaku.$Properties>|null} [danmaku] DanmakuSegment danmaku
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DanmakuSegment.
+             * @memberof barrage.v1
+             * @interface IDanmakuSegment
+             * @augments barrage.v1.DanmakuSegment.$Properties
+             * @deprecated Use barrage.v1.DanmakuSegment.$Properties instead.
+             */
+
+            /**
+             * Shape of a DanmakuSegment.
+             * @typedef {barrage.v1.DanmakuSegment.$Properties} barrage.v1.DanmakuSegment.$Shape
+             */
+
+            /**
+             * Constructs a new DanmakuSegment.
+             * @memberof barrage.v1
+             * @classdesc Represents a DanmakuSegment.
+             * @constructor
+             * @param {barrage.v1.DanmakuSegment.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DanmakuSegment = function (properties) {
+                this.danmaku = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DanmakuSegment video.
+             * @member {string} video
+             * @memberof barrage.v1.DanmakuSegment
+             * @instance
+             */
+            DanmakuSegment.prototype.video = "";
+
+            /**
+             * DanmakuSegment segment.
+             * @member {number} segment
+             * @memberof barrage.v1.DanmakuSegment
+             * @instance
+             */
+            DanmakuSegment.prototype.segment = 0;
+
+            /**
+             * DanmakuSegment segmentMs.
+             * @member {number} segmentMs
+             * @memberof barrage.v1.DanmakuSegment
+             * @instance
+             */
+            DanmakuSegment.prototype.segmentMs = 0;
+
+            /**
+             * DanmakuSegment durationMs.
+             * @member {number} durationMs
+             * @memberof barrage.v1.DanmakuSegment
+             * @instance
+             */
+            DanmakuSegment.prototype.durationMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DanmakuSegment danmaku.
+             * @member {Array.<barrage.v1.Danmaku.$Properties>} danmaku
+             * @memberof barrage.v1.DanmakuSegment
+             * @instance
+             */
+            DanmakuSegment.prototype.danmaku = $util.emptyArray;
+
+            /**
+             * Creates a new DanmakuSegment instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.DanmakuSegment
+             * @static
+             * @param {barrage.v1.DanmakuSegment.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.DanmakuSegment} DanmakuSegment instance
+             * @type {{
+             *   (properties: barrage.v1.DanmakuSegment.$Shape): barrage.v1.DanmakuSegment & barrage.v1.DanmakuSegment.$Shape;
+             *   (properties?: barrage.v1.DanmakuSegment.$Properties): barrage.v1.DanmakuSegment;
+             * }}
+             */
+            DanmakuSegment.create = function(properties) {
+                return new DanmakuSegment(properties);
+            };
+
+            /**
+             * Encodes the specified DanmakuSegment message. Does not implicitly {@link barrage.v1.DanmakuSegment.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.DanmakuSegment
+             * @static
+             * @param {barrage.v1.DanmakuSegment.$Properties} message DanmakuSegment message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DanmakuSegment.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.video != null && $Object.hasOwnProperty.call(message, "video") && message.video !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.video);
+                if (message.segment != null && $Object.hasOwnProperty.call(message, "segment") && message.segment !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.segment);
+                if (message.segmentMs != null && $Object.hasOwnProperty.call(message, "segmentMs") && message.segmentMs !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.segmentMs);
+                if (message.durationMs != null && $Object.hasOwnProperty.call(message, "durationMs") && (typeof message.durationMs === "object" ? message.durationMs.low || message.durationMs.high : message.durationMs !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.durationMs);
+                if (message.danmaku != null && message.danmaku.length)
+                    for (let i = 0; i < message.danmaku.length; ++i)
+                        $root.barrage.v1.Danmaku.encode(message.danmaku[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DanmakuSegment message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.DanmakuSegment
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.DanmakuSegment & barrage.v1.DanmakuSegment.$Shape} DanmakuSegment
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DanmakuSegment.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.DanmakuSegment();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.video = value;
+                            else
+                                delete message.video;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.segment = value;
+                            else
+                                delete message.segment;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.segmentMs = value;
+                            else
+                                delete message.segmentMs;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.durationMs = value;
+                            else
+                                delete message.durationMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.danmaku && message.danmaku.length))
+                                message.danmaku = [];
+                            message.danmaku.push($root.barrage.v1.Danmaku.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return DanmakuSegment;
         })();
 
         v1.ModerationState = (function() {

@@ -24,6 +24,7 @@ export const SendDanmakuField = {
   color: 3,
   clientMsgId: 4,
   size: 5,
+  videoMs: 240,
 } as const;
 
 /** Field numbers of `barrage.v1.Like` (names as protobufjs spells them). */
@@ -168,6 +169,7 @@ export const EventField = {
   leaderboard: 25,
   superChatRemoved: 30,
   holdDecision: 50,
+  session: 240,
   actor: 51,
   reason: 52,
 } as const;
@@ -189,6 +191,7 @@ export const DanmakuField = {
   size: 6,
   clientMsgId: 7,
   merged: 8,
+  offsetMs: 241,
 } as const;
 
 /** Field numbers of `barrage.v1.Gift` (names as protobufjs spells them). */
@@ -308,6 +311,24 @@ export const SuperChatRemovedField = {
 /** Field numbers of `barrage.v1.RoomNotice` (names as protobufjs spells them). */
 export const RoomNoticeField = {
   text: 1,
+} as const;
+
+/** Field numbers of `barrage.v1.LiveSession` (names as protobufjs spells them). */
+export const LiveSessionField = {
+  id: 1,
+  startedMs: 2,
+  endedMs: 3,
+  offsetMs: 4,
+  state: 5,
+} as const;
+
+/** Field numbers of `barrage.v1.DanmakuSegment` (names as protobufjs spells them). */
+export const DanmakuSegmentField = {
+  video: 1,
+  segment: 2,
+  segmentMs: 3,
+  durationMs: 4,
+  danmaku: 5,
 } as const;
 
 /** Field numbers of `barrage.v1.ModerationState` (names as protobufjs spells them). */
@@ -467,9 +488,19 @@ export const ErrorCode = {
   Held: 50,
   RoomClosed: 51,
   LimitReached: 53,
+  VideoTimeInvalid: 240,
 } as const;
 /** A `barrage.v1.ErrorCode` value. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** `barrage.v1.LiveSessionState` values, without the `LiveSessionState` prefix. */
+export const LiveSessionState = {
+  Started: 0,
+  Ended: 1,
+  Offset: 2,
+} as const;
+/** A `barrage.v1.LiveSessionState` value. */
+export type LiveSessionState = (typeof LiveSessionState)[keyof typeof LiveSessionState];
 
 /** `barrage.v1.FilterAction` values, without the `FilterAction` prefix. */
 export const FilterAction = {
@@ -510,6 +541,7 @@ export const EventKind = {
   leaderboard: 25,
   superChatRemoved: 30,
   holdDecision: 50,
+  session: 240,
 } as const;
 /** The name of an `Event.kind` member. */
 export type EventKind = keyof typeof EventKind;
@@ -534,6 +566,7 @@ export const EventKindByField: { readonly [field: number]: EventKind | undefined
   25: 'leaderboard',
   30: 'superChatRemoved',
   50: 'holdDecision',
+  240: 'session',
 };
 
 /** Each `Event.kind` member as the .proto spells it (snake_case): the name analytics stores. */
@@ -556,6 +589,7 @@ export const EventKindProtoName = {
   leaderboard: 'leaderboard',
   superChatRemoved: 'super_chat_removed',
   holdDecision: 'hold_decision',
+  session: 'session',
 } as const;
 
 /** The message class of each `Event.kind` member, from its `// class:` annotation in the .proto. */
@@ -578,7 +612,10 @@ export const EventKindClass = {
   leaderboard: 'counter',
   superChatRemoved: 'control',
   holdDecision: 'control',
+  session: 'control',
 } as const satisfies { readonly [K in EventKind]: EventClass };
 
-/** The lowest and highest field numbers of `Event.kind`: every other Event field lies outside them. */
-export const EventKindFields = { first: 10, last: 50 } as const;
+/** The lowest and highest field numbers of `Event.kind`: every other Event field lies outside them or in `EventFieldsAmongKinds`. */
+export const EventKindFields = { first: 10, last: 240 } as const;
+/** Event fields that are no kind but lie among the kinds' numbers: skipped when looking for the kind. */
+export const EventFieldsAmongKinds = [51, 52] as const;

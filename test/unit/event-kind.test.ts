@@ -19,6 +19,8 @@ describe('event kind', () => {
       // Every kind of the .proto, as generated, so a new kind is covered without touching this test.
       ...Object.keys(EventKind).map((kind) => ({ room: 'r', seq: 1, [kind]: {} })),
       { room: 'r', seq: 1, actor: { id: 'm' } },
+      // A kind numbered past actor and reason, encoded after them: they are stepped over, not taken for the kind.
+      { room: 'r', seq: 1, actor: { id: 'm' }, reason: 'why', session: { id: 's1', startedMs: t0 } },
     ];
     for (const e of events) {
       const bytes = encode(e);

@@ -35,9 +35,9 @@ var __toESM = (mod, isNodeMode, target) => (
   )
 );
 
-// node_modules/protobufjs/src/util/aspromise.js
+// ../../main/node_modules/protobufjs/src/util/aspromise.js
 var require_aspromise = __commonJS({
-  'node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
     'use strict';
     module.exports = asPromise;
     function asPromise(fn, ctx) {
@@ -72,9 +72,9 @@ var require_aspromise = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/base64.js
+// ../../main/node_modules/protobufjs/src/util/base64.js
 var require_base64 = __commonJS({
-  'node_modules/protobufjs/src/util/base64.js'(exports) {
+  '../../main/node_modules/protobufjs/src/util/base64.js'(exports) {
     'use strict';
     var base64 = exports;
     base64.length = function length(string) {
@@ -172,9 +172,9 @@ var require_base64 = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/eventemitter.js
+// ../../main/node_modules/protobufjs/src/util/eventemitter.js
 var require_eventemitter = __commonJS({
-  'node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
     'use strict';
     module.exports = EventEmitter;
     function EventEmitter() {
@@ -214,9 +214,9 @@ var require_eventemitter = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/float.js
+// ../../main/node_modules/protobufjs/src/util/float.js
 var require_float = __commonJS({
-  'node_modules/protobufjs/src/util/float.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/float.js'(exports, module) {
     'use strict';
     module.exports = factory(factory);
     function factory(exports2) {
@@ -416,9 +416,9 @@ var require_float = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/utf8.js
+// ../../main/node_modules/protobufjs/src/util/utf8.js
 var require_utf8 = __commonJS({
-  'node_modules/protobufjs/src/util/utf8.js'(exports) {
+  '../../main/node_modules/protobufjs/src/util/utf8.js'(exports) {
     'use strict';
     var utf8 = exports;
     var looseDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -540,9 +540,9 @@ var require_utf8 = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/pool.js
+// ../../main/node_modules/protobufjs/src/util/pool.js
 var require_pool = __commonJS({
-  'node_modules/protobufjs/src/util/pool.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/pool.js'(exports, module) {
     'use strict';
     module.exports = pool;
     function pool(alloc, slice, size) {
@@ -564,9 +564,9 @@ var require_pool = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/longbits.js
+// ../../main/node_modules/protobufjs/src/util/longbits.js
 var require_longbits = __commonJS({
-  'node_modules/protobufjs/src/util/longbits.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/longbits.js'(exports, module) {
     'use strict';
     module.exports = LongBits;
     var Long;
@@ -693,9 +693,9 @@ var require_longbits = __commonJS({
   },
 });
 
-// node_modules/long/umd/index.js
+// ../../main/node_modules/long/umd/index.js
 var require_umd = __commonJS({
-  'node_modules/long/umd/index.js'(exports, module) {
+  '../../main/node_modules/long/umd/index.js'(exports, module) {
     'use strict';
     (function (global2, factory) {
       function preferDefault(exports2) {
@@ -1341,9 +1341,9 @@ var require_umd = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/minimal.js
+// ../../main/node_modules/protobufjs/src/util/minimal.js
 var require_minimal = __commonJS({
-  'node_modules/protobufjs/src/util/minimal.js'(exports) {
+  '../../main/node_modules/protobufjs/src/util/minimal.js'(exports) {
     'use strict';
     var util = exports;
     util.asPromise = require_aspromise();
@@ -1545,9 +1545,9 @@ var require_minimal = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/writer.js
+// ../../main/node_modules/protobufjs/src/writer.js
 var require_writer = __commonJS({
-  'node_modules/protobufjs/src/writer.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/writer.js'(exports, module) {
     'use strict';
     module.exports = Writer;
     var util = require_minimal();
@@ -1985,9 +1985,9 @@ var require_writer = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/writer_buffer.js
+// ../../main/node_modules/protobufjs/src/writer_buffer.js
 var require_writer_buffer = __commonJS({
-  'node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferWriter;
     var Writer = require_writer();
@@ -2050,9 +2050,9 @@ var require_writer_buffer = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/reader.js
+// ../../main/node_modules/protobufjs/src/reader.js
 var require_reader = __commonJS({
-  'node_modules/protobufjs/src/reader.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/reader.js'(exports, module) {
     'use strict';
     module.exports = Reader;
     var util = require_minimal();
@@ -2607,9 +2607,9 @@ var require_reader = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/reader_buffer.js
+// ../../main/node_modules/protobufjs/src/reader_buffer.js
 var require_reader_buffer = __commonJS({
-  'node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferReader;
     var Reader = require_reader();
@@ -2643,9 +2643,9 @@ var require_reader_buffer = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/rpc/service.js
+// ../../main/node_modules/protobufjs/src/rpc/service.js
 var require_service = __commonJS({
-  'node_modules/protobufjs/src/rpc/service.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/rpc/service.js'(exports, module) {
     'use strict';
     module.exports = Service;
     var util = require_minimal();
@@ -2721,26 +2721,26 @@ var require_service = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/rpc.js
+// ../../main/node_modules/protobufjs/src/rpc.js
 var require_rpc = __commonJS({
-  'node_modules/protobufjs/src/rpc.js'(exports) {
+  '../../main/node_modules/protobufjs/src/rpc.js'(exports) {
     'use strict';
     var rpc = exports;
     rpc.Service = require_service();
   },
 });
 
-// node_modules/protobufjs/src/roots.js
+// ../../main/node_modules/protobufjs/src/roots.js
 var require_roots = __commonJS({
-  'node_modules/protobufjs/src/roots.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/roots.js'(exports, module) {
     'use strict';
     module.exports = /* @__PURE__ */ Object.create(null);
   },
 });
 
-// node_modules/protobufjs/src/index-minimal.js
+// ../../main/node_modules/protobufjs/src/index-minimal.js
 var require_index_minimal = __commonJS({
-  'node_modules/protobufjs/src/index-minimal.js'(exports) {
+  '../../main/node_modules/protobufjs/src/index-minimal.js'(exports) {
     'use strict';
     exports.build = 'minimal';
     exports.Writer = require_writer();
@@ -2760,9 +2760,9 @@ var require_index_minimal = __commonJS({
   },
 });
 
-// node_modules/protobufjs/minimal.js
+// ../../main/node_modules/protobufjs/minimal.js
 var require_minimal2 = __commonJS({
-  'node_modules/protobufjs/minimal.js'(exports, module) {
+  '../../main/node_modules/protobufjs/minimal.js'(exports, module) {
     'use strict';
     module.exports = require_index_minimal();
   },
@@ -3039,6 +3039,7 @@ var barrage = ($root.barrage = (() => {
       SendDanmaku.prototype.color = 0;
       SendDanmaku.prototype.clientMsgId = '';
       SendDanmaku.prototype.size = 0;
+      SendDanmaku.prototype.videoMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
       SendDanmaku.create = function (properties) {
         return new SendDanmaku(properties);
       };
@@ -3081,6 +3082,17 @@ var barrage = ($root.barrage = (() => {
               40,
             )
             .uint32(message.size);
+        if (
+          message.videoMs != null &&
+          $Object.hasOwnProperty.call(message, 'videoMs') &&
+          (typeof message.videoMs === 'object' ? message.videoMs.low || message.videoMs.high : message.videoMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 240, wireType 0 =*/
+              1920,
+            )
+            .uint64(message.videoMs);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3135,6 +3147,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 0) break;
               if ((value = reader.uint32())) message.size = value;
               else delete message.size;
+              continue;
+            }
+            case 240: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.videoMs = value;
+              else delete message.videoMs;
               continue;
             }
           }
@@ -4723,6 +4741,7 @@ var barrage = ($root.barrage = (() => {
       values[(valuesById[50] = 'ERROR_CODE_HELD')] = 50;
       values[(valuesById[51] = 'ERROR_CODE_ROOM_CLOSED')] = 51;
       values[(valuesById[53] = 'ERROR_CODE_LIMIT_REACHED')] = 53;
+      values[(valuesById[240] = 'ERROR_CODE_VIDEO_TIME_INVALID')] = 240;
       return values;
     })();
     v12.Error = (function () {
@@ -5045,6 +5064,7 @@ var barrage = ($root.barrage = (() => {
       Event.prototype.leaderboard = null;
       Event.prototype.superChatRemoved = null;
       Event.prototype.holdDecision = null;
+      Event.prototype.session = null;
       Event.prototype.actor = null;
       Event.prototype.reason = '';
       let $oneOfFields;
@@ -5069,6 +5089,7 @@ var barrage = ($root.barrage = (() => {
             'leaderboard',
             'superChatRemoved',
             'holdDecision',
+            'session',
           ]),
         ),
         set: $util.oneOfSetter($oneOfFields),
@@ -5325,6 +5346,17 @@ var barrage = ($root.barrage = (() => {
               418,
             )
             .string(message.reason);
+        if (message.session != null && $Object.hasOwnProperty.call(message, 'session'))
+          $root.barrage.v1.LiveSession.encode(
+            message.session,
+            writer
+              .uint32(
+                /* id 240, wireType 2 =*/
+                1922,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -5489,6 +5521,12 @@ var barrage = ($root.barrage = (() => {
               message.kind = 'holdDecision';
               continue;
             }
+            case 240: {
+              if (wireType !== 2) break;
+              message.session = $root.barrage.v1.LiveSession.decode(reader, reader.size(), $undefined, _depth + 1, message.session);
+              message.kind = 'session';
+              continue;
+            }
             case 51: {
               if (wireType !== 2) break;
               message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
@@ -5629,6 +5667,7 @@ var barrage = ($root.barrage = (() => {
       Danmaku.prototype.size = 0;
       Danmaku.prototype.clientMsgId = '';
       Danmaku.prototype.merged = 0;
+      Danmaku.prototype.offsetMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
       Danmaku.create = function (properties) {
         return new Danmaku(properties);
       };
@@ -5696,6 +5735,17 @@ var barrage = ($root.barrage = (() => {
               64,
             )
             .uint32(message.merged);
+        if (
+          message.offsetMs != null &&
+          $Object.hasOwnProperty.call(message, 'offsetMs') &&
+          (typeof message.offsetMs === 'object' ? message.offsetMs.low || message.offsetMs.high : message.offsetMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 241, wireType 0 =*/
+              1928,
+            )
+            .uint64(message.offsetMs);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -5767,6 +5817,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 0) break;
               if ((value = reader.uint32())) message.merged = value;
               else delete message.merged;
+              continue;
+            }
+            case 241: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.offsetMs = value;
+              else delete message.offsetMs;
               continue;
             }
           }
@@ -7502,6 +7558,288 @@ var barrage = ($root.barrage = (() => {
       };
       return RoomNotice;
     })();
+    v12.LiveSession = (function () {
+      const LiveSession = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      LiveSession.prototype.id = '';
+      LiveSession.prototype.startedMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      LiveSession.prototype.endedMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      LiveSession.prototype.offsetMs = $util.Long ? $util.Long.fromBits(0, 0, false) : 0;
+      LiveSession.prototype.state = 0;
+      LiveSession.create = function (properties) {
+        return new LiveSession(properties);
+      };
+      LiveSession.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (
+          message.startedMs != null &&
+          $Object.hasOwnProperty.call(message, 'startedMs') &&
+          (typeof message.startedMs === 'object' ? message.startedMs.low || message.startedMs.high : message.startedMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint64(message.startedMs);
+        if (
+          message.endedMs != null &&
+          $Object.hasOwnProperty.call(message, 'endedMs') &&
+          (typeof message.endedMs === 'object' ? message.endedMs.low || message.endedMs.high : message.endedMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint64(message.endedMs);
+        if (
+          message.offsetMs != null &&
+          $Object.hasOwnProperty.call(message, 'offsetMs') &&
+          (typeof message.offsetMs === 'object' ? message.offsetMs.low || message.offsetMs.high : message.offsetMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .sint64(message.offsetMs);
+        if (message.state != null && $Object.hasOwnProperty.call(message, 'state') && message.state !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .int32(message.state);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      LiveSession.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.LiveSession();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.startedMs = value;
+              else delete message.startedMs;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.endedMs = value;
+              else delete message.endedMs;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.sint64()) === 'object' ? value.low || value.high : value !== 0) message.offsetMs = value;
+              else delete message.offsetMs;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.state = value;
+              else delete message.state;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return LiveSession;
+    })();
+    v12.LiveSessionState = (function () {
+      const valuesById = $Object.create(null),
+        values = $Object.create(valuesById);
+      values[(valuesById[0] = 'LIVE_SESSION_STATE_STARTED')] = 0;
+      values[(valuesById[1] = 'LIVE_SESSION_STATE_ENDED')] = 1;
+      values[(valuesById[2] = 'LIVE_SESSION_STATE_OFFSET')] = 2;
+      return values;
+    })();
+    v12.DanmakuSegment = (function () {
+      const DanmakuSegment = function (properties) {
+        this.danmaku = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      DanmakuSegment.prototype.video = '';
+      DanmakuSegment.prototype.segment = 0;
+      DanmakuSegment.prototype.segmentMs = 0;
+      DanmakuSegment.prototype.durationMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      DanmakuSegment.prototype.danmaku = $util.emptyArray;
+      DanmakuSegment.create = function (properties) {
+        return new DanmakuSegment(properties);
+      };
+      DanmakuSegment.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.video != null && $Object.hasOwnProperty.call(message, 'video') && message.video !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.video);
+        if (message.segment != null && $Object.hasOwnProperty.call(message, 'segment') && message.segment !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.segment);
+        if (message.segmentMs != null && $Object.hasOwnProperty.call(message, 'segmentMs') && message.segmentMs !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.segmentMs);
+        if (
+          message.durationMs != null &&
+          $Object.hasOwnProperty.call(message, 'durationMs') &&
+          (typeof message.durationMs === 'object' ? message.durationMs.low || message.durationMs.high : message.durationMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint64(message.durationMs);
+        if (message.danmaku != null && message.danmaku.length)
+          for (let i = 0; i < message.danmaku.length; ++i)
+            $root.barrage.v1.Danmaku.encode(
+              message.danmaku[i],
+              writer
+                .uint32(
+                  /* id 5, wireType 2 =*/
+                  42,
+                )
+                .fork(),
+              _depth + 1,
+            ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      DanmakuSegment.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.DanmakuSegment();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.video = value;
+              else delete message.video;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.segment = value;
+              else delete message.segment;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.segmentMs = value;
+              else delete message.segmentMs;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.durationMs = value;
+              else delete message.durationMs;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 2) break;
+              if (!(message.danmaku && message.danmaku.length)) message.danmaku = [];
+              message.danmaku.push($root.barrage.v1.Danmaku.decode(reader, reader.size(), $undefined, _depth + 1));
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return DanmakuSegment;
+    })();
     v12.ModerationState = (function () {
       const ModerationState = function (properties) {
         this.mutes = {};
@@ -9121,6 +9459,7 @@ var EventField = {
   leaderboard: 25,
   superChatRemoved: 30,
   holdDecision: 50,
+  session: 240,
   actor: 51,
   reason: 52,
 };
@@ -9149,6 +9488,7 @@ var EventKindClass = {
   leaderboard: 'counter',
   superChatRemoved: 'control',
   holdDecision: 'control',
+  session: 'control',
 };
 
 // proto/wire.ts
