@@ -97,6 +97,10 @@ export interface EdgeConfig {
   ipFramesBurst: number;
   /** Open connections per client address; 0 = no limit. */
   maxConnectionsPerIp: number;
+  /** An upgrade refused for its address's budget waits this long for its 429 (0: at once), so reconnect loops slow down. */
+  ipRefusalDelayMs: number;
+  /** Refusals that may wait at once; past it a refused upgrade is closed without an answer. */
+  ipRefusalMaxHeld: number;
   /** Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: boolean;
 }
@@ -328,6 +332,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       ipFramesPerSecond: p.ipFramesPerSecond,
       ipFramesBurst: p.ipFramesBurst,
       maxConnectionsPerIp: p.maxConnectionsPerIp,
+      ipRefusalDelayMs: p.ipRefusalDelayMs,
+      ipRefusalMaxHeld: p.ipRefusalMaxHeld,
       trustProxy: p.trustProxy,
     },
     core: {

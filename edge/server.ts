@@ -29,6 +29,7 @@ import { charge, fullBucket, hasTokens } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
 import { EdgeMetrics } from './metrics.js';
 import { handleUpgrade } from './upgrade.js';
+import { Tarpit } from './tarpit.js';
 
 const historyTimeoutMs = 2_000;
 /** Waits between retries of a resume's history request (about 7 s in all, with the timeouts). */
@@ -76,6 +77,7 @@ export class EdgeServer {
   private readonly extensions: readonly EdgeExtension[];
   private readonly messages: MessageHandler;
   private readonly ipBudgets: IpBudgets;
+  private readonly tarpit: Tarpit;
   /** Bytes of history this edge may replay (edge-wide, whoever asks). */
   private readonly replay: BucketState;
   /** What extensions see of this edge. */
@@ -123,6 +125,7 @@ export class EdgeServer {
       maxConnections: c.maxConnectionsPerIp,
       trustProxy: c.trustProxy,
     });
+    this.tarpit = new Tarpit(c.ipRefusalDelayMs, c.ipRefusalMaxHeld);
     this.context = {
       config: this.config,
       bus: this.bus,
@@ -157,6 +160,7 @@ export class EdgeServer {
               draining: () => this.draining,
               nextSession: () => ++this.sessions,
               ipBudgets: this.ipBudgets,
+              tarpit: this.tarpit,
             },
             res,
             req,
@@ -245,6 +249,7 @@ export class EdgeServer {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.ipBudgets.stop();
+    this.tarpit.stop();
     for (const ext of this.extensions) {
       try {
         await ext.stop?.();

@@ -13,6 +13,7 @@ import { guestIdentity, newConn } from './connection.js';
 import { maxEpochLength } from './messages.js';
 import type { EdgeExtension } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';
+import type { Tarpit } from './tarpit.js';
 import type { EdgeMetrics } from './metrics.js';
 
 /** What the upgrade needs from its edge. */
@@ -24,6 +25,8 @@ export interface UpgradeDeps {
   nextSession(): number;
   /** Per-address budgets of the edge. */
   ipBudgets: IpBudgets;
+  /** Where refusals for a spent address budget wait before they are answered. */
+  tarpit: Tarpit;
 }
 
 /** Answers one upgrade request: upgrades it or refuses it, synchronously. */
@@ -45,8 +48,16 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
   const ip = address === undefined ? undefined : deps.ipBudgets.get(address);
   if (ip) {
     const wait = deps.ipBudgets.admit(ip);
-    if (wait < 0) return refuse('429 Too Many Requests', 'ip_connections', 'too many connections from this address');
-    if (wait > 0) return refuse('429 Too Many Requests', 'ip_rate', `too many connections from this address; retry in ${wait} ms`);
+    if (wait !== 0) {
+      const reason = wait < 0 ? 'ip_connections' : 'ip_rate';
+      const message = wait < 0 ? 'too many connections from this address' : `too many connections from this address; retry in ${wait} ms`;
+      metrics.upgrades.inc({ result: reason });
+      const held = deps.tarpit.hold(res, (r) =>
+        r.writeStatus('429 Too Many Requests').writeHeader('content-type', 'text/plain').end(message),
+      );
+      if (held === 'closed') metrics.upgrades.inc({ result: 'ip_closed' });
+      return;
+    }
   }
   if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
   const since = sinceRaw === null ? -1 : Number(sinceRaw);

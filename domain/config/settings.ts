@@ -72,6 +72,8 @@ const processSettings = {
   ipFramesPerSecond: int('BARRAGE_IP_FRAME_RATE', 2000, 1, 10_000_000),
   ipFramesBurst: int('BARRAGE_IP_FRAME_BURST', 4000, 1, 10_000_000),
   maxConnectionsPerIp: int('BARRAGE_MAX_CONNECTIONS_PER_IP', 0, 0, 10_000_000),
+  ipRefusalDelayMs: int('BARRAGE_IP_REFUSAL_DELAY_MS', 1_000, 0, 60_000),
+  ipRefusalMaxHeld: int('BARRAGE_IP_REFUSAL_MAX_HELD', 2_000, 1, 100_000),
   trustProxy: bool('BARRAGE_TRUST_PROXY', false),
 };
 

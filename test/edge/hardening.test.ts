@@ -308,3 +308,74 @@ describe('hardening - the edge-wide replay budget', () => {
     for (const c of [sender, first, second]) c.close();
   });
 });
+
+describe('hardening - refusals of a spent address budget wait', () => {
+  let server: TestServer;
+  const delayMs = 400;
+  beforeAll(async () => {
+    server = await startTestServer({
+      BARRAGE_TRUST_PROXY: 'on',
+      BARRAGE_IP_UPGRADE_RATE: '1',
+      BARRAGE_IP_UPGRADE_BURST: '1',
+      BARRAGE_IP_REFUSAL_DELAY_MS: String(delayMs),
+      BARRAGE_IP_REFUSAL_MAX_HELD: '3',
+    });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  /** Tries an upgrade from `ip`; resolves with how it ended and when. */
+  const attempt = (ip: string) => {
+    const started = performance.now();
+    return TestClient.connect(server.wsUrl('tarpit-room'), { headers: { 'x-forwarded-for': ip } }).then(
+      (c) => ({ outcome: 'open' as const, client: c, ms: performance.now() - started }),
+      (err: { status?: number; message?: string }) => ({
+        outcome: err.status === 429 ? ('429' as const) : ('closed' as const),
+        client: undefined,
+        ms: performance.now() - started,
+      }),
+    );
+  };
+
+  it('hardening - a refused upgrade is answered 429 only after the delay; past the cap it is closed unanswered; the process stays up', async () => {
+    const first = await attempt('198.51.100.20');
+    expect(first.outcome).toBe('open');
+    // The address's one upgrade is spent: the next one waits for its 429.
+    const second = await attempt('198.51.100.20');
+    expect(second.outcome).toBe('429');
+    expect(second.ms).toBeGreaterThanOrEqual(delayMs - 50);
+    // Six at once: three wait (the cap), the others are closed without an answer.
+    const burst = await Promise.all(Array.from({ length: 6 }, () => attempt('198.51.100.21')));
+    const counts = { open: 0, '429': 0, closed: 0 };
+    for (const r of burst) counts[r.outcome]++;
+    expect(counts.open).toBe(1);
+    expect(counts['429']).toBe(3);
+    expect(counts.closed).toBe(2);
+    expect(await scrape(server.url, 'barrage_upgrades_total{result="ip_closed"}')).toBe(2);
+    // Another address is not held back, and the edge still answers.
+    const other = await attempt('198.51.100.22');
+    expect(other.outcome).toBe('open');
+    expect((await fetch(server.url + '/healthz')).status).toBe(200);
+    for (const r of [first, ...burst, other]) r.client?.close();
+  });
+
+  it('hardening - a client that gives up while its refusal waits costs nothing and breaks nothing', async () => {
+    await attempt('198.51.100.30'); // spends the budget
+    const sockets = Array.from(
+      { length: 3 },
+      () => new WebSocket(server.wsUrl('tarpit-room'), { headers: { 'x-forwarded-for': '198.51.100.30' } }),
+    );
+    for (const ws of sockets) ws.on('error', () => {});
+    // Give up before the answer comes: uWS reports the abort; the later answer must skip them.
+    await expect.poll(() => scrape(server.url, 'barrage_upgrades_total{result="ip_rate"}')).toBeGreaterThanOrEqual(3);
+    for (const ws of sockets) ws.terminate();
+    // Once the address's budget refills (1/s), well after those refusals were due, it is admitted
+    // again: the timer went past the abandoned ones without answering them, and nothing broke.
+    let admitted: Awaited<ReturnType<typeof attempt>> | undefined;
+    await expect.poll(async () => (admitted = await attempt('198.51.100.30')).outcome, { timeout: 10_000, interval: 200 }).toBe('open');
+    admitted?.client?.close();
+    expect(await (await fetch(server.url + '/metrics')).text()).not.toMatch(/^barrage_internal_errors_total\{/m);
+    expect((await fetch(server.url + '/healthz')).status).toBe(200);
+  });
+});
