@@ -79,6 +79,8 @@ export class CounterPolicy {
   private verdictOf(field: number, event: v1.Event, bytes: Uint8Array, recvMs: number): Verdict {
     if (field === EventKind.online) return this.offerOnline(event, bytes, recvMs);
     if (field === EventKind.likes) return Number(event.likes?.delta ?? 0) > 0 ? Verdict.Store : Verdict.Skip;
+    // A line for viewers ("Alice and 23 others joined"), not a measure: presence is what counts people.
+    if (field === EventKind.joinNotice) return Verdict.Skip;
     return this.boardChanged(event, recvMs) ? Verdict.Store : Verdict.Skip;
   }
 

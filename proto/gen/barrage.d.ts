@@ -19,7 +19,8 @@ export namespace barrage {
             resume?: (barrage.v1.Resume.$Properties|null);
             ping?: (barrage.v1.Ping.$Properties|null);
             moderate?: (barrage.v1.Moderate.$Properties|null);
-            kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate");
+            report?: (barrage.v1.Report.$Properties|null);
+            kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report");
             static create(properties: barrage.v1.ClientFrame.$Shape): barrage.v1.ClientFrame & barrage.v1.ClientFrame.$Shape;
             static create(properties?: barrage.v1.ClientFrame.$Properties): barrage.v1.ClientFrame;
             static encode(message: barrage.v1.ClientFrame.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -34,7 +35,8 @@ export namespace barrage {
                 resume?: (barrage.v1.Resume.$Properties|null);
                 ping?: (barrage.v1.Ping.$Properties|null);
                 moderate?: (barrage.v1.Moderate.$Properties|null);
-                kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate");
+                report?: (barrage.v1.Report.$Properties|null);
+                kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -44,9 +46,10 @@ export namespace barrage {
               resume?: barrage.v1.Resume.$Shape|null;
               ping?: barrage.v1.Ping.$Shape|null;
               moderate?: barrage.v1.Moderate.$Shape|null;
+              report?: barrage.v1.Report.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape })
+              ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report: barrage.v1.Report.$Shape })
             );
         }
 
@@ -195,8 +198,9 @@ export namespace barrage {
             roomClose?: (barrage.v1.RoomClose.$Properties|null);
             hold?: (barrage.v1.HoldDecision.$Properties|null);
             removeSuperChat?: (barrage.v1.RemoveSuperChat.$Properties|null);
+            resolveReport?: (barrage.v1.ResolveReport.$Properties|null);
             reason: string;
-            action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat");
+            action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"|"resolveReport");
             static create(properties: barrage.v1.Moderate.$Shape): barrage.v1.Moderate & barrage.v1.Moderate.$Shape;
             static create(properties?: barrage.v1.Moderate.$Properties): barrage.v1.Moderate;
             static encode(message: barrage.v1.Moderate.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -217,8 +221,9 @@ export namespace barrage {
                 roomClose?: (barrage.v1.RoomClose.$Properties|null);
                 hold?: (barrage.v1.HoldDecision.$Properties|null);
                 removeSuperChat?: (barrage.v1.RemoveSuperChat.$Properties|null);
+                resolveReport?: (barrage.v1.ResolveReport.$Properties|null);
                 reason?: (string|null);
-                action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat");
+                action?: ("retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"|"resolveReport");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -234,10 +239,11 @@ export namespace barrage {
               roomClose?: barrage.v1.RoomClose.$Shape|null;
               hold?: barrage.v1.HoldDecision.$Shape|null;
               removeSuperChat?: barrage.v1.RemoveSuperChat.$Shape|null;
+              resolveReport?: barrage.v1.ResolveReport.$Shape|null;
               reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null; removeSuperChat?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape; removeSuperChat?: null }|{ action?: "removeSuperChat"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat: barrage.v1.RemoveSuperChat.$Shape })
+              ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape; removeSuperChat?: null; resolveReport?: null }|{ action?: "removeSuperChat"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat: barrage.v1.RemoveSuperChat.$Shape; resolveReport?: null }|{ action?: "resolveReport"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport: barrage.v1.ResolveReport.$Shape })
             );
         }
 
@@ -264,6 +270,73 @@ export namespace barrage {
             type $Shape = barrage.v1.HoldDecision.$Properties;
         }
 
+        interface IReport extends barrage.v1.Report.$Properties {
+        }
+
+        class Report {
+            constructor(properties?: barrage.v1.Report.$Properties);
+            $unknowns?: Uint8Array[];
+            danmakuId: string;
+            reason: barrage.v1.ReportReason;
+            detail: string;
+            clientMsgId: string;
+            static create(properties: barrage.v1.Report.$Shape): barrage.v1.Report & barrage.v1.Report.$Shape;
+            static create(properties?: barrage.v1.Report.$Properties): barrage.v1.Report;
+            static encode(message: barrage.v1.Report.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.Report & barrage.v1.Report.$Shape;
+        }
+
+        namespace Report {
+            interface $Properties {
+                danmakuId?: (string|null);
+                reason?: (barrage.v1.ReportReason|null);
+                detail?: (string|null);
+                clientMsgId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.Report.$Properties;
+        }
+
+        enum ReportReason {
+            REPORT_REASON_OTHER = 0,
+            REPORT_REASON_SPAM = 1,
+            REPORT_REASON_ABUSE = 2,
+            REPORT_REASON_SEXUAL = 3,
+            REPORT_REASON_SPOILER = 4,
+            REPORT_REASON_ILLEGAL = 5,
+            REPORT_REASON_PRIVACY = 6
+        }
+
+        enum ReportResolution {
+            REPORT_RESOLUTION_OPEN = 0,
+            REPORT_RESOLUTION_DISMISSED = 1,
+            REPORT_RESOLUTION_REMOVED = 2,
+            REPORT_RESOLUTION_AUTO_HELD = 3
+        }
+
+        interface IResolveReport extends barrage.v1.ResolveReport.$Properties {
+        }
+
+        class ResolveReport {
+            constructor(properties?: barrage.v1.ResolveReport.$Properties);
+            $unknowns?: Uint8Array[];
+            reportId: string;
+            resolution: barrage.v1.ReportResolution;
+            static create(properties: barrage.v1.ResolveReport.$Shape): barrage.v1.ResolveReport & barrage.v1.ResolveReport.$Shape;
+            static create(properties?: barrage.v1.ResolveReport.$Properties): barrage.v1.ResolveReport;
+            static encode(message: barrage.v1.ResolveReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.ResolveReport & barrage.v1.ResolveReport.$Shape;
+        }
+
+        namespace ResolveReport {
+            interface $Properties {
+                reportId?: (string|null);
+                resolution?: (barrage.v1.ReportResolution|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.ResolveReport.$Properties;
+        }
+
         interface IServerFrame extends barrage.v1.ServerFrame.$Properties {
         }
 
@@ -276,7 +349,8 @@ export namespace barrage {
             pong?: (barrage.v1.Pong.$Properties|null);
             ack?: (barrage.v1.Ack.$Properties|null);
             held?: (barrage.v1.Held.$Properties|null);
-            kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held");
+            reported?: (barrage.v1.Reported.$Properties|null);
+            kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported");
             static create(properties: barrage.v1.ServerFrame.$Shape): barrage.v1.ServerFrame & barrage.v1.ServerFrame.$Shape;
             static create(properties?: barrage.v1.ServerFrame.$Properties): barrage.v1.ServerFrame;
             static encode(message: barrage.v1.ServerFrame.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -291,7 +365,8 @@ export namespace barrage {
                 pong?: (barrage.v1.Pong.$Properties|null);
                 ack?: (barrage.v1.Ack.$Properties|null);
                 held?: (barrage.v1.Held.$Properties|null);
-                kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held");
+                reported?: (barrage.v1.Reported.$Properties|null);
+                kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -301,9 +376,10 @@ export namespace barrage {
               pong?: barrage.v1.Pong.$Shape|null;
               ack?: barrage.v1.Ack.$Shape|null;
               held?: barrage.v1.Held.$Shape|null;
+              reported?: barrage.v1.Reported.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape })
+              ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null; reported?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null; reported?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape; reported?: null }|{ kind?: "reported"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported: barrage.v1.Reported.$Shape })
             );
         }
 
@@ -338,6 +414,49 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.Held.$Properties;
+        }
+
+        interface IReported extends barrage.v1.Reported.$Properties {
+        }
+
+        class Reported {
+            constructor(properties?: barrage.v1.Reported.$Properties);
+            $unknowns?: Uint8Array[];
+            reportId: string;
+            room: string;
+            danmakuId: string;
+            danmaku?: (barrage.v1.Danmaku.$Properties|null);
+            reporters: number;
+            reasons: barrage.v1.ReportReason[];
+            detail: string;
+            firstTsMs: number;
+            lastTsMs: number;
+            resolution: barrage.v1.ReportResolution;
+            holdId: string;
+            resolvedBy?: (barrage.v1.User.$Properties|null);
+            static create(properties: barrage.v1.Reported.$Shape): barrage.v1.Reported & barrage.v1.Reported.$Shape;
+            static create(properties?: barrage.v1.Reported.$Properties): barrage.v1.Reported;
+            static encode(message: barrage.v1.Reported.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.Reported & barrage.v1.Reported.$Shape;
+        }
+
+        namespace Reported {
+            interface $Properties {
+                reportId?: (string|null);
+                room?: (string|null);
+                danmakuId?: (string|null);
+                danmaku?: (barrage.v1.Danmaku.$Properties|null);
+                reporters?: (number|null);
+                reasons?: (barrage.v1.ReportReason[]|null);
+                detail?: (string|null);
+                firstTsMs?: (number|null);
+                lastTsMs?: (number|null);
+                resolution?: (barrage.v1.ReportResolution|null);
+                holdId?: (string|null);
+                resolvedBy?: (barrage.v1.User.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.Reported.$Properties;
         }
 
         enum Role {
@@ -487,7 +606,8 @@ export namespace barrage {
             ERROR_CODE_HELD = 50,
             ERROR_CODE_ROOM_CLOSED = 51,
             ERROR_CODE_LIMIT_REACHED = 53,
-            ERROR_CODE_VIDEO_TIME_INVALID = 240
+            ERROR_CODE_VIDEO_TIME_INVALID = 240,
+            ERROR_CODE_REPORT_DUPLICATE = 260
         }
 
         interface IError extends barrage.v1.Error.$Properties {
@@ -591,9 +711,11 @@ export namespace barrage {
             superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
             holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
             session?: (barrage.v1.LiveSession.$Properties|null);
+            joinNotice?: (barrage.v1.JoinNotice.$Properties|null);
+            reportOutcome?: (barrage.v1.ReportOutcome.$Properties|null);
             actor?: (barrage.v1.User.$Properties|null);
             reason: string;
-            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session");
+            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome");
             static create(properties: barrage.v1.Event.$Shape): barrage.v1.Event & barrage.v1.Event.$Shape;
             static create(properties?: barrage.v1.Event.$Properties): barrage.v1.Event;
             static encode(message: barrage.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -624,9 +746,11 @@ export namespace barrage {
                 superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
                 holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
                 session?: (barrage.v1.LiveSession.$Properties|null);
+                joinNotice?: (barrage.v1.JoinNotice.$Properties|null);
+                reportOutcome?: (barrage.v1.ReportOutcome.$Properties|null);
                 actor?: (barrage.v1.User.$Properties|null);
                 reason?: (string|null);
-                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session");
+                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -652,11 +776,13 @@ export namespace barrage {
               superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
               holdDecision?: barrage.v1.HoldDecision.$Shape|null;
               session?: barrage.v1.LiveSession.$Shape|null;
+              joinNotice?: barrage.v1.JoinNotice.$Shape|null;
+              reportOutcome?: barrage.v1.ReportOutcome.$Shape|null;
               actor?: barrage.v1.User.$Shape|null;
               reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape })
+              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
             );
         }
 
@@ -669,6 +795,8 @@ export namespace barrage {
             id: string;
             name: string;
             role: barrage.v1.Role;
+            badges: string[];
+            medal?: (barrage.v1.Medal.$Properties|null);
             static create(properties: barrage.v1.User.$Shape): barrage.v1.User & barrage.v1.User.$Shape;
             static create(properties?: barrage.v1.User.$Properties): barrage.v1.User;
             static encode(message: barrage.v1.User.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -680,9 +808,34 @@ export namespace barrage {
                 id?: (string|null);
                 name?: (string|null);
                 role?: (barrage.v1.Role|null);
+                badges?: (string[]|null);
+                medal?: (barrage.v1.Medal.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.User.$Properties;
+        }
+
+        interface IMedal extends barrage.v1.Medal.$Properties {
+        }
+
+        class Medal {
+            constructor(properties?: barrage.v1.Medal.$Properties);
+            $unknowns?: Uint8Array[];
+            name: string;
+            level: number;
+            static create(properties: barrage.v1.Medal.$Shape): barrage.v1.Medal & barrage.v1.Medal.$Shape;
+            static create(properties?: barrage.v1.Medal.$Properties): barrage.v1.Medal;
+            static encode(message: barrage.v1.Medal.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.Medal & barrage.v1.Medal.$Shape;
+        }
+
+        namespace Medal {
+            interface $Properties {
+                name?: (string|null);
+                level?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.Medal.$Properties;
         }
 
         interface IDanmaku extends barrage.v1.Danmaku.$Properties {
@@ -1222,6 +1375,60 @@ export namespace barrage {
             type $Shape = barrage.v1.DanmakuSegment.$Properties;
         }
 
+        interface IJoinNotice extends barrage.v1.JoinNotice.$Properties {
+        }
+
+        class JoinNotice {
+            constructor(properties?: barrage.v1.JoinNotice.$Properties);
+            $unknowns?: Uint8Array[];
+            users: barrage.v1.User.$Properties[];
+            count: number;
+            static create(properties: barrage.v1.JoinNotice.$Shape): barrage.v1.JoinNotice & barrage.v1.JoinNotice.$Shape;
+            static create(properties?: barrage.v1.JoinNotice.$Properties): barrage.v1.JoinNotice;
+            static encode(message: barrage.v1.JoinNotice.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.JoinNotice & barrage.v1.JoinNotice.$Shape;
+        }
+
+        namespace JoinNotice {
+            interface $Properties {
+                users?: (barrage.v1.User.$Properties[]|null);
+                count?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.JoinNotice.$Properties;
+        }
+
+        interface IReportOutcome extends barrage.v1.ReportOutcome.$Properties {
+        }
+
+        class ReportOutcome {
+            constructor(properties?: barrage.v1.ReportOutcome.$Properties);
+            $unknowns?: Uint8Array[];
+            reportId: string;
+            danmakuId: string;
+            userId: string;
+            reporters: number;
+            resolution: barrage.v1.ReportResolution;
+            holdId: string;
+            static create(properties: barrage.v1.ReportOutcome.$Shape): barrage.v1.ReportOutcome & barrage.v1.ReportOutcome.$Shape;
+            static create(properties?: barrage.v1.ReportOutcome.$Properties): barrage.v1.ReportOutcome;
+            static encode(message: barrage.v1.ReportOutcome.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.ReportOutcome & barrage.v1.ReportOutcome.$Shape;
+        }
+
+        namespace ReportOutcome {
+            interface $Properties {
+                reportId?: (string|null);
+                danmakuId?: (string|null);
+                userId?: (string|null);
+                reporters?: (number|null);
+                resolution?: (barrage.v1.ReportResolution|null);
+                holdId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.ReportOutcome.$Properties;
+        }
+
         interface IModerationState extends barrage.v1.ModerationState.$Properties {
         }
 
@@ -1534,6 +1741,62 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.EdgeLikes.$Properties;
+        }
+
+        interface IReportRequest extends barrage.v1.ReportRequest.$Properties {
+        }
+
+        class ReportRequest {
+            constructor(properties?: barrage.v1.ReportRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            report?: (barrage.v1.Report.$Properties|null);
+            reporter?: (barrage.v1.User.$Properties|null);
+            resolve?: (barrage.v1.ResolveReport.$Properties|null);
+            actor?: (barrage.v1.User.$Properties|null);
+            reason: string;
+            includeResolved: boolean;
+            static create(properties: barrage.v1.ReportRequest.$Shape): barrage.v1.ReportRequest & barrage.v1.ReportRequest.$Shape;
+            static create(properties?: barrage.v1.ReportRequest.$Properties): barrage.v1.ReportRequest;
+            static encode(message: barrage.v1.ReportRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.ReportRequest & barrage.v1.ReportRequest.$Shape;
+        }
+
+        namespace ReportRequest {
+            interface $Properties {
+                report?: (barrage.v1.Report.$Properties|null);
+                reporter?: (barrage.v1.User.$Properties|null);
+                resolve?: (barrage.v1.ResolveReport.$Properties|null);
+                actor?: (barrage.v1.User.$Properties|null);
+                reason?: (string|null);
+                includeResolved?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.ReportRequest.$Properties;
+        }
+
+        interface IReportReply extends barrage.v1.ReportReply.$Properties {
+        }
+
+        class ReportReply {
+            constructor(properties?: barrage.v1.ReportReply.$Properties);
+            $unknowns?: Uint8Array[];
+            error: barrage.v1.ErrorCode;
+            message: string;
+            reports: barrage.v1.Reported.$Properties[];
+            static create(properties: barrage.v1.ReportReply.$Shape): barrage.v1.ReportReply & barrage.v1.ReportReply.$Shape;
+            static create(properties?: barrage.v1.ReportReply.$Properties): barrage.v1.ReportReply;
+            static encode(message: barrage.v1.ReportReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.ReportReply & barrage.v1.ReportReply.$Shape;
+        }
+
+        namespace ReportReply {
+            interface $Properties {
+                error?: (barrage.v1.ErrorCode|null);
+                message?: (string|null);
+                reports?: (barrage.v1.Reported.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.ReportReply.$Properties;
         }
 
         interface IRemoveSuperChat extends barrage.v1.RemoveSuperChat.$Properties {

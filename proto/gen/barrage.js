@@ -40,7 +40,8 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Resume.$Properties|null} [resume] ClientFrame resume
              * @property {barrage.v1.Ping.$Properties|null} [ping] ClientFrame ping
              * @property {barrage.v1.Moderate.$Properties|null} [moderate] ClientFrame moderate
-             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"} [kind] ClientFrame kind
+             * @property {barrage.v1.Report.$Properties|null} [report] ClientFrame report
+             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report"} [kind] ClientFrame kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -61,9 +62,10 @@ export const barrage = $root.barrage = (() => {
              *   resume?: barrage.v1.Resume.$Shape|null;
              *   ping?: barrage.v1.Ping.$Shape|null;
              *   moderate?: barrage.v1.Moderate.$Shape|null;
+             *   report?: barrage.v1.Report.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape })
+             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report: barrage.v1.Report.$Shape })
              * )} barrage.v1.ClientFrame.$Shape
              */
 
@@ -130,17 +132,25 @@ export const barrage = $root.barrage = (() => {
              */
             ClientFrame.prototype.moderate = null;
 
+            /**
+             * ClientFrame report.
+             * @member {barrage.v1.Report.$Properties|null|undefined} report
+             * @memberof barrage.v1.ClientFrame
+             * @instance
+             */
+            ClientFrame.prototype.report = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * ClientFrame kind.
-             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|undefined} kind
+             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report"|undefined} kind
              * @memberof barrage.v1.ClientFrame
              * @instance
              */
             $Object.defineProperty(ClientFrame.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate"]),
+                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate", "report"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -188,6 +198,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.Ping.encode(message.ping, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.moderate != null && $Object.hasOwnProperty.call(message, "moderate"))
                     $root.barrage.v1.Moderate.encode(message.moderate, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.report != null && $Object.hasOwnProperty.call(message, "report"))
+                    $root.barrage.v1.Report.encode(message.report, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -272,6 +284,13 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.moderate = $root.barrage.v1.Moderate.decode(reader, reader.size(), $undefined, _depth + 1, message.moderate);
                             message.kind = "moderate";
+                            continue;
+                        }
+                    case 260: {
+                            if (wireType !== 2)
+                                break;
+                            message.report = $root.barrage.v1.Report.decode(reader, reader.size(), $undefined, _depth + 1, message.report);
+                            message.kind = "report";
                             continue;
                         }
                     }
@@ -1247,8 +1266,9 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.RoomClose.$Properties|null} [roomClose] Moderate roomClose
              * @property {barrage.v1.HoldDecision.$Properties|null} [hold] Moderate hold
              * @property {barrage.v1.RemoveSuperChat.$Properties|null} [removeSuperChat] Moderate removeSuperChat
+             * @property {barrage.v1.ResolveReport.$Properties|null} [resolveReport] Moderate resolveReport
              * @property {string|null} [reason] Moderate reason
-             * @property {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"} [action] Moderate action
+             * @property {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"|"resolveReport"} [action] Moderate action
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1275,10 +1295,11 @@ export const barrage = $root.barrage = (() => {
              *   roomClose?: barrage.v1.RoomClose.$Shape|null;
              *   hold?: barrage.v1.HoldDecision.$Shape|null;
              *   removeSuperChat?: barrage.v1.RemoveSuperChat.$Shape|null;
+             *   resolveReport?: barrage.v1.ResolveReport.$Shape|null;
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null; removeSuperChat?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null; removeSuperChat?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape; removeSuperChat?: null }|{ action?: "removeSuperChat"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat: barrage.v1.RemoveSuperChat.$Shape })
+             *   ({ action?: undefined; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "retract"; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "mute"; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "unmute"; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "ban"; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "unban"; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "slowMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "pin"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "notice"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice: barrage.v1.RoomNotice.$Shape; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "roomMode"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "roomClose"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; hold?: null; removeSuperChat?: null; resolveReport?: null }|{ action?: "hold"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold: barrage.v1.HoldDecision.$Shape; removeSuperChat?: null; resolveReport?: null }|{ action?: "removeSuperChat"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat: barrage.v1.RemoveSuperChat.$Shape; resolveReport?: null }|{ action?: "resolveReport"; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; notice?: null; roomMode?: null; roomClose?: null; hold?: null; removeSuperChat?: null; resolveReport: barrage.v1.ResolveReport.$Shape })
              * )} barrage.v1.Moderate.$Shape
              */
 
@@ -1394,6 +1415,14 @@ export const barrage = $root.barrage = (() => {
             Moderate.prototype.removeSuperChat = null;
 
             /**
+             * Moderate resolveReport.
+             * @member {barrage.v1.ResolveReport.$Properties|null|undefined} resolveReport
+             * @memberof barrage.v1.Moderate
+             * @instance
+             */
+            Moderate.prototype.resolveReport = null;
+
+            /**
              * Moderate reason.
              * @member {string} reason
              * @memberof barrage.v1.Moderate
@@ -1406,12 +1435,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Moderate action.
-             * @member {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"|undefined} action
+             * @member {"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"notice"|"roomMode"|"roomClose"|"hold"|"removeSuperChat"|"resolveReport"|undefined} action
              * @memberof barrage.v1.Moderate
              * @instance
              */
             $Object.defineProperty(Moderate.prototype, "action", {
-                get: $util.oneOfGetter($oneOfFields = ["retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "notice", "roomMode", "roomClose", "hold", "removeSuperChat"]),
+                get: $util.oneOfGetter($oneOfFields = ["retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "notice", "roomMode", "roomClose", "hold", "removeSuperChat", "resolveReport"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1473,6 +1502,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.HoldDecision.encode(message.hold, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
                 if (message.removeSuperChat != null && $Object.hasOwnProperty.call(message, "removeSuperChat"))
                     $root.barrage.v1.RemoveSuperChat.encode(message.removeSuperChat, writer.uint32(/* id 51, wireType 2 =*/410).fork(), _depth + 1).ldelim();
+                if (message.resolveReport != null && $Object.hasOwnProperty.call(message, "resolveReport"))
+                    $root.barrage.v1.ResolveReport.encode(message.resolveReport, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1599,6 +1630,13 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.removeSuperChat = $root.barrage.v1.RemoveSuperChat.decode(reader, reader.size(), $undefined, _depth + 1, message.removeSuperChat);
                             message.action = "removeSuperChat";
+                            continue;
+                        }
+                    case 260: {
+                            if (wireType !== 2)
+                                break;
+                            message.resolveReport = $root.barrage.v1.ResolveReport.decode(reader, reader.size(), $undefined, _depth + 1, message.resolveReport);
+                            message.action = "resolveReport";
                             continue;
                         }
                     case 15: {
@@ -1802,6 +1840,432 @@ export const barrage = $root.barrage = (() => {
             return HoldDecision;
         })();
 
+        v1.Report = (function() {
+
+            /**
+             * Properties of a Report.
+             * @typedef {Object} barrage.v1.Report.$Properties
+             * @property {string|null} [danmakuId] Report danmakuId
+             * @property {barrage.v1.ReportReason|null} [reason] Report reason
+             * @property {string|null} [detail] Report detail
+             * @property {string|null} [clientMsgId] Report clientMsgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Report.
+             * @memberof barrage.v1
+             * @interface IReport
+             * @augments barrage.v1.Report.$Properties
+             * @deprecated Use barrage.v1.Report.$Properties instead.
+             */
+
+            /**
+             * Shape of a Report.
+             * @typedef {barrage.v1.Report.$Properties} barrage.v1.Report.$Shape
+             */
+
+            /**
+             * Constructs a new Report.
+             * @memberof barrage.v1
+             * @classdesc Represents a Report.
+             * @constructor
+             * @param {barrage.v1.Report.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Report = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Report danmakuId.
+             * @member {string} danmakuId
+             * @memberof barrage.v1.Report
+             * @instance
+             */
+            Report.prototype.danmakuId = "";
+
+            /**
+             * Report reason.
+             * @member {barrage.v1.ReportReason} reason
+             * @memberof barrage.v1.Report
+             * @instance
+             */
+            Report.prototype.reason = 0;
+
+            /**
+             * Report detail.
+             * @member {string} detail
+             * @memberof barrage.v1.Report
+             * @instance
+             */
+            Report.prototype.detail = "";
+
+            /**
+             * Report clientMsgId.
+             * @member {string} clientMsgId
+             * @memberof barrage.v1.Report
+             * @instance
+             */
+            Report.prototype.clientMsgId = "";
+
+            /**
+             * Creates a new Report instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.Report
+             * @static
+             * @param {barrage.v1.Report.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.Report} Report instance
+             * @type {{
+             *   (properties: barrage.v1.Report.$Shape): barrage.v1.Report & barrage.v1.Report.$Shape;
+             *   (properties?: barrage.v1.Report.$Properties): barrage.v1.Report;
+             * }}
+             */
+            Report.create = function(properties) {
+                return new Report(properties);
+            };
+
+            /**
+             * Encodes the specified Report message. Does not implicitly {@link barrage.v1.Report.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.Report
+             * @static
+             * @param {barrage.v1.Report.$Properties} message Report message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Report.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.danmakuId != null && $Object.hasOwnProperty.call(message, "danmakuId") && message.danmakuId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.danmakuId);
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.reason);
+                if (message.detail != null && $Object.hasOwnProperty.call(message, "detail") && message.detail !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.detail);
+                if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, "clientMsgId") && message.clientMsgId !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.clientMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Report message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.Report
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.Report & barrage.v1.Report.$Shape} Report
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Report.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.Report();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.danmakuId = value;
+                            else
+                                delete message.danmakuId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.detail = value;
+                            else
+                                delete message.detail;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.clientMsgId = value;
+                            else
+                                delete message.clientMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Report;
+        })();
+
+        /**
+         * ReportReason enum.
+         * @name barrage.v1.ReportReason
+         * @enum {number}
+         * @property {number} REPORT_REASON_OTHER=0 REPORT_REASON_OTHER value
+         * @property {number} REPORT_REASON_SPAM=1 REPORT_REASON_SPAM value
+         * @property {number} REPORT_REASON_ABUSE=2 REPORT_REASON_ABUSE value
+         * @property {number} REPORT_REASON_SEXUAL=3 REPORT_REASON_SEXUAL value
+         * @property {number} REPORT_REASON_SPOILER=4 REPORT_REASON_SPOILER value
+         * @property {number} REPORT_REASON_ILLEGAL=5 REPORT_REASON_ILLEGAL value
+         * @property {number} REPORT_REASON_PRIVACY=6 REPORT_REASON_PRIVACY value
+         */
+        v1.ReportReason = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "REPORT_REASON_OTHER"] = 0;
+            values[valuesById[1] = "REPORT_REASON_SPAM"] = 1;
+            values[valuesById[2] = "REPORT_REASON_ABUSE"] = 2;
+            values[valuesById[3] = "REPORT_REASON_SEXUAL"] = 3;
+            values[valuesById[4] = "REPORT_REASON_SPOILER"] = 4;
+            values[valuesById[5] = "REPORT_REASON_ILLEGAL"] = 5;
+            values[valuesById[6] = "REPORT_REASON_PRIVACY"] = 6;
+            return values;
+        })();
+
+        /**
+         * ReportResolution enum.
+         * @name barrage.v1.ReportResolution
+         * @enum {number}
+         * @property {number} REPORT_RESOLUTION_OPEN=0 REPORT_RESOLUTION_OPEN value
+         * @property {number} REPORT_RESOLUTION_DISMISSED=1 REPORT_RESOLUTION_DISMISSED value
+         * @property {number} REPORT_RESOLUTION_REMOVED=2 REPORT_RESOLUTION_REMOVED value
+         * @property {number} REPORT_RESOLUTION_AUTO_HELD=3 REPORT_RESOLUTION_AUTO_HELD value
+         */
+        v1.ReportResolution = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "REPORT_RESOLUTION_OPEN"] = 0;
+            values[valuesById[1] = "REPORT_RESOLUTION_DISMISSED"] = 1;
+            values[valuesById[2] = "REPORT_RESOLUTION_REMOVED"] = 2;
+            values[valuesById[3] = "REPORT_RESOLUTION_AUTO_HELD"] = 3;
+            return values;
+        })();
+
+        v1.ResolveReport = (function() {
+
+            /**
+             * Properties of a ResolveReport.
+             * @typedef {Object} barrage.v1.ResolveReport.$Properties
+             * @property {string|null} [reportId] ResolveReport reportId
+             * @property {barrage.v1.ReportResolution|null} [resolution] ResolveReport resolution
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ResolveReport.
+             * @memberof barrage.v1
+             * @interface IResolveReport
+             * @augments barrage.v1.ResolveReport.$Properties
+             * @deprecated Use barrage.v1.ResolveReport.$Properties instead.
+             */
+
+            /**
+             * Shape of a ResolveReport.
+             * @typedef {barrage.v1.ResolveReport.$Properties} barrage.v1.ResolveReport.$Shape
+             */
+
+            /**
+             * Constructs a new ResolveReport.
+             * @memberof barrage.v1
+             * @classdesc Represents a ResolveReport.
+             * @constructor
+             * @param {barrage.v1.ResolveReport.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ResolveReport = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ResolveReport reportId.
+             * @member {string} reportId
+             * @memberof barrage.v1.ResolveReport
+             * @instance
+             */
+            ResolveReport.prototype.reportId = "";
+
+            /**
+             * ResolveReport resolution.
+             * @member {barrage.v1.ReportResolution} resolution
+             * @memberof barrage.v1.ResolveReport
+             * @instance
+             */
+            ResolveReport.prototype.resolution = 0;
+
+            /**
+             * Creates a new ResolveReport instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.ResolveReport
+             * @static
+             * @param {barrage.v1.ResolveReport.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.ResolveReport} ResolveReport instance
+             * @type {{
+             *   (properties: barrage.v1.ResolveReport.$Shape): barrage.v1.ResolveReport & barrage.v1.ResolveReport.$Shape;
+             *   (properties?: barrage.v1.ResolveReport.$Properties): barrage.v1.ResolveReport;
+             * }}
+             */
+            ResolveReport.create = function(properties) {
+                return new ResolveReport(properties);
+            };
+
+            /**
+             * Encodes the specified ResolveReport message. Does not implicitly {@link barrage.v1.ResolveReport.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.ResolveReport
+             * @static
+             * @param {barrage.v1.ResolveReport.$Properties} message ResolveReport message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ResolveReport.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.reportId != null && $Object.hasOwnProperty.call(message, "reportId") && message.reportId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.reportId);
+                if (message.resolution != null && $Object.hasOwnProperty.call(message, "resolution") && message.resolution !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.resolution);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ResolveReport message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.ResolveReport
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.ResolveReport & barrage.v1.ResolveReport.$Shape} ResolveReport
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ResolveReport.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.ResolveReport();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reportId = value;
+                            else
+                                delete message.reportId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.resolution = value;
+                            else
+                                delete message.resolution;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ResolveReport;
+        })();
+
         v1.ServerFrame = (function() {
 
             /**
@@ -1813,7 +2277,8 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Pong.$Properties|null} [pong] ServerFrame pong
              * @property {barrage.v1.Ack.$Properties|null} [ack] ServerFrame ack
              * @property {barrage.v1.Held.$Properties|null} [held] ServerFrame held
-             * @property {"welcome"|"batch"|"error"|"pong"|"ack"|"held"} [kind] ServerFrame kind
+             * @property {barrage.v1.Reported.$Properties|null} [reported] ServerFrame reported
+             * @property {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported"} [kind] ServerFrame kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1834,9 +2299,10 @@ export const barrage = $root.barrage = (() => {
              *   pong?: barrage.v1.Pong.$Shape|null;
              *   ack?: barrage.v1.Ack.$Shape|null;
              *   held?: barrage.v1.Held.$Shape|null;
+             *   reported?: barrage.v1.Reported.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape })
+             *   ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null; reported?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null; reported?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape; reported?: null }|{ kind?: "reported"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported: barrage.v1.Reported.$Shape })
              * )} barrage.v1.ServerFrame.$Shape
              */
 
@@ -1903,17 +2369,25 @@ export const barrage = $root.barrage = (() => {
              */
             ServerFrame.prototype.held = null;
 
+            /**
+             * ServerFrame reported.
+             * @member {barrage.v1.Reported.$Properties|null|undefined} reported
+             * @memberof barrage.v1.ServerFrame
+             * @instance
+             */
+            ServerFrame.prototype.reported = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * ServerFrame kind.
-             * @member {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|undefined} kind
+             * @member {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported"|undefined} kind
              * @memberof barrage.v1.ServerFrame
              * @instance
              */
             $Object.defineProperty(ServerFrame.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["welcome", "batch", "error", "pong", "ack", "held"]),
+                get: $util.oneOfGetter($oneOfFields = ["welcome", "batch", "error", "pong", "ack", "held", "reported"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -1961,6 +2435,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.Ack.encode(message.ack, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.held != null && $Object.hasOwnProperty.call(message, "held"))
                     $root.barrage.v1.Held.encode(message.held, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
+                if (message.reported != null && $Object.hasOwnProperty.call(message, "reported"))
+                    $root.barrage.v1.Reported.encode(message.reported, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2045,6 +2521,13 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.held = $root.barrage.v1.Held.decode(reader, reader.size(), $undefined, _depth + 1, message.held);
                             message.kind = "held";
+                            continue;
+                        }
+                    case 260: {
+                            if (wireType !== 2)
+                                break;
+                            message.reported = $root.barrage.v1.Reported.decode(reader, reader.size(), $undefined, _depth + 1, message.reported);
+                            message.kind = "reported";
                             continue;
                         }
                     }
@@ -2334,6 +2817,378 @@ export const barrage = $root.barrage = (() => {
             };
 
             return Held;
+        })();
+
+        v1.Reported = (function() {
+
+            /**
+             * Properties of a Reported.
+             * @typedef {Object} barrage.v1.Reported.$Properties
+             * @property {string|null} [reportId] Reported reportId
+             * @property {string|null} [room] Reported room
+             * @property {string|null} [danmakuId] Reported danmakuId
+             * @property {barrage.v1.Danmaku.$Properties|null} [danmaku] Reported danmaku
+             * @property {number|null} [reporters] Reported reporters
+             * @property {Array.<barrage.v1.ReportReason>|null} [reasons] Reported reasons
+             * @property {string|null} [detail] Reported detail
+             * @property {number|null} [firstTsMs] Reported firstTsMs
+             * @property {number|null} [lastTsMs] Reported lastTsMs
+             * @property {barrage.v1.ReportResolution|null} [resolution] Reported resolution
+             * @property {string|null} [holdId] Reported holdId
+             * @property {barrage.v1.User.$Properties|null} [resolvedBy] Reported resolvedBy
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Reported.
+             * @memberof barrage.v1
+             * @interface IReported
+             * @augments barrage.v1.Reported.$Properties
+             * @deprecated Use barrage.v1.Reported.$Properties instead.
+             */
+
+            /**
+             * Shape of a Reported.
+             * @typedef {barrage.v1.Reported.$Properties} barrage.v1.Reported.$Shape
+             */
+
+            /**
+             * Constructs a new Reported.
+             * @memberof barrage.v1
+             * @classdesc Represents a Reported.
+             * @constructor
+             * @param {barrage.v1.Reported.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Reported = function (properties) {
+                this.reasons = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Reported reportId.
+             * @member {string} reportId
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.reportId = "";
+
+            /**
+             * Reported room.
+             * @member {string} room
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.room = "";
+
+            /**
+             * Reported danmakuId.
+             * @member {string} danmakuId
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.danmakuId = "";
+
+            /**
+             * Reported danmaku.
+             * @member {barrage.v1.Danmaku.$Properties|null|undefined} danmaku
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.danmaku = null;
+
+            /**
+             * Reported reporters.
+             * @member {number} reporters
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.reporters = 0;
+
+            /**
+             * Reported reasons.
+             * @member {Array.<barrage.v1.ReportReason>} reasons
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.reasons = $util.emptyArray;
+
+            /**
+             * Reported detail.
+             * @member {string} detail
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.detail = "";
+
+            /**
+             * Reported firstTsMs.
+             * @member {number} firstTsMs
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.firstTsMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Reported lastTsMs.
+             * @member {number} lastTsMs
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.lastTsMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Reported resolution.
+             * @member {barrage.v1.ReportResolution} resolution
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.resolution = 0;
+
+            /**
+             * Reported holdId.
+             * @member {string} holdId
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.holdId = "";
+
+            /**
+             * Reported resolvedBy.
+             * @member {barrage.v1.User.$Properties|null|undefined} resolvedBy
+             * @memberof barrage.v1.Reported
+             * @instance
+             */
+            Reported.prototype.resolvedBy = null;
+
+            /**
+             * Creates a new Reported instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.Reported
+             * @static
+             * @param {barrage.v1.Reported.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.Reported} Reported instance
+             * @type {{
+             *   (properties: barrage.v1.Reported.$Shape): barrage.v1.Reported & barrage.v1.Reported.$Shape;
+             *   (properties?: barrage.v1.Reported.$Properties): barrage.v1.Reported;
+             * }}
+             */
+            Reported.create = function(properties) {
+                return new Reported(properties);
+            };
+
+            /**
+             * Encodes the specified Reported message. Does not implicitly {@link barrage.v1.Reported.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.Reported
+             * @static
+             * @param {barrage.v1.Reported.$Properties} message Reported message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Reported.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.reportId != null && $Object.hasOwnProperty.call(message, "reportId") && message.reportId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.reportId);
+                if (message.room != null && $Object.hasOwnProperty.call(message, "room") && message.room !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.room);
+                if (message.danmakuId != null && $Object.hasOwnProperty.call(message, "danmakuId") && message.danmakuId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.danmakuId);
+                if (message.danmaku != null && $Object.hasOwnProperty.call(message, "danmaku"))
+                    $root.barrage.v1.Danmaku.encode(message.danmaku, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.reporters != null && $Object.hasOwnProperty.call(message, "reporters") && message.reporters !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.reporters);
+                if (message.reasons != null && message.reasons.length)
+                    writer.uint32(/* id 6, wireType 2 =*/50).int32s(message.reasons);
+                if (message.detail != null && $Object.hasOwnProperty.call(message, "detail") && message.detail !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.detail);
+                if (message.firstTsMs != null && $Object.hasOwnProperty.call(message, "firstTsMs") && (typeof message.firstTsMs === "object" ? message.firstTsMs.low || message.firstTsMs.high : message.firstTsMs !== 0))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.firstTsMs);
+                if (message.lastTsMs != null && $Object.hasOwnProperty.call(message, "lastTsMs") && (typeof message.lastTsMs === "object" ? message.lastTsMs.low || message.lastTsMs.high : message.lastTsMs !== 0))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.lastTsMs);
+                if (message.resolution != null && $Object.hasOwnProperty.call(message, "resolution") && message.resolution !== 0)
+                    writer.uint32(/* id 10, wireType 0 =*/80).int32(message.resolution);
+                if (message.holdId != null && $Object.hasOwnProperty.call(message, "holdId") && message.holdId !== "")
+                    writer.uint32(/* id 11, wireType 2 =*/90).string(message.holdId);
+                if (message.resolvedBy != null && $Object.hasOwnProperty.call(message, "resolvedBy"))
+                    $root.barrage.v1.User.encode(message.resolvedBy, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Reported message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.Reported
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.Reported & barrage.v1.Reported.$Shape} Reported
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Reported.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.Reported();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reportId = value;
+                            else
+                                delete message.reportId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.room = value;
+                            else
+                                delete message.room;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.danmakuId = value;
+                            else
+                                delete message.danmakuId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.danmaku = $root.barrage.v1.Danmaku.decode(reader, reader.size(), $undefined, _depth + 1, message.danmaku);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.reporters = value;
+                            else
+                                delete message.reporters;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType === 2) {
+                                if (!(message.reasons && message.reasons.length))
+                                    message.reasons = [];
+                                reader.int32s(message.reasons);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.reasons && message.reasons.length))
+                                message.reasons = [];
+                            message.reasons.push(reader.int32());
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.detail = value;
+                            else
+                                delete message.detail;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.firstTsMs = value;
+                            else
+                                delete message.firstTsMs;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lastTsMs = value;
+                            else
+                                delete message.lastTsMs;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.resolution = value;
+                            else
+                                delete message.resolution;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.holdId = value;
+                            else
+                                delete message.holdId;
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.resolvedBy = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.resolvedBy);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Reported;
         })();
 
         /**
@@ -3206,6 +4061,7 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_ROOM_CLOSED=51 ERROR_CODE_ROOM_CLOSED value
          * @property {number} ERROR_CODE_LIMIT_REACHED=53 ERROR_CODE_LIMIT_REACHED value
          * @property {number} ERROR_CODE_VIDEO_TIME_INVALID=240 ERROR_CODE_VIDEO_TIME_INVALID value
+         * @property {number} ERROR_CODE_REPORT_DUPLICATE=260 ERROR_CODE_REPORT_DUPLICATE value
          */
         v1.ErrorCode = (function() {
             const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -3238,6 +4094,7 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[51] = "ERROR_CODE_ROOM_CLOSED"] = 51;
             values[valuesById[53] = "ERROR_CODE_LIMIT_REACHED"] = 53;
             values[valuesById[240] = "ERROR_CODE_VIDEO_TIME_INVALID"] = 240;
+            values[valuesById[260] = "ERROR_CODE_REPORT_DUPLICATE"] = 260;
             return values;
         })();
 
@@ -3824,9 +4681,11 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.SuperChatRemoved.$Properties|null} [superChatRemoved] Event superChatRemoved
              * @property {barrage.v1.HoldDecision.$Properties|null} [holdDecision] Event holdDecision
              * @property {barrage.v1.LiveSession.$Properties|null} [session] Event session
+             * @property {barrage.v1.JoinNotice.$Properties|null} [joinNotice] Event joinNotice
+             * @property {barrage.v1.ReportOutcome.$Properties|null} [reportOutcome] Event reportOutcome
              * @property {barrage.v1.User.$Properties|null} [actor] Event actor
              * @property {string|null} [reason] Event reason
-             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"} [kind] Event kind
+             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome"} [kind] Event kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -3863,11 +4722,13 @@ export const barrage = $root.barrage = (() => {
              *   superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
              *   holdDecision?: barrage.v1.HoldDecision.$Shape|null;
              *   session?: barrage.v1.LiveSession.$Shape|null;
+             *   joinNotice?: barrage.v1.JoinNotice.$Shape|null;
+             *   reportOutcome?: barrage.v1.ReportOutcome.$Shape|null;
              *   actor?: barrage.v1.User.$Shape|null;
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape })
+             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
              * )} barrage.v1.Event.$Shape
              */
 
@@ -4063,6 +4924,22 @@ export const barrage = $root.barrage = (() => {
             Event.prototype.session = null;
 
             /**
+             * Event joinNotice.
+             * @member {barrage.v1.JoinNotice.$Properties|null|undefined} joinNotice
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.joinNotice = null;
+
+            /**
+             * Event reportOutcome.
+             * @member {barrage.v1.ReportOutcome.$Properties|null|undefined} reportOutcome
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.reportOutcome = null;
+
+            /**
              * Event actor.
              * @member {barrage.v1.User.$Properties|null|undefined} actor
              * @memberof barrage.v1.Event
@@ -4083,12 +4960,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Event kind.
-             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|undefined} kind
+             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome"|undefined} kind
              * @memberof barrage.v1.Event
              * @instance
              */
             $Object.defineProperty(Event.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision", "session"]),
+                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision", "session", "joinNotice", "reportOutcome"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -4172,6 +5049,10 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 52, wireType 2 =*/418).string(message.reason);
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     $root.barrage.v1.LiveSession.encode(message.session, writer.uint32(/* id 240, wireType 2 =*/1922).fork(), _depth + 1).ldelim();
+                if (message.joinNotice != null && $Object.hasOwnProperty.call(message, "joinNotice"))
+                    $root.barrage.v1.JoinNotice.encode(message.joinNotice, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
+                if (message.reportOutcome != null && $Object.hasOwnProperty.call(message, "reportOutcome"))
+                    $root.barrage.v1.ReportOutcome.encode(message.reportOutcome, writer.uint32(/* id 261, wireType 2 =*/2090).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4376,6 +5257,20 @@ export const barrage = $root.barrage = (() => {
                             message.kind = "session";
                             continue;
                         }
+                    case 260: {
+                            if (wireType !== 2)
+                                break;
+                            message.joinNotice = $root.barrage.v1.JoinNotice.decode(reader, reader.size(), $undefined, _depth + 1, message.joinNotice);
+                            message.kind = "joinNotice";
+                            continue;
+                        }
+                    case 261: {
+                            if (wireType !== 2)
+                                break;
+                            message.reportOutcome = $root.barrage.v1.ReportOutcome.decode(reader, reader.size(), $undefined, _depth + 1, message.reportOutcome);
+                            message.kind = "reportOutcome";
+                            continue;
+                        }
                     case 51: {
                             if (wireType !== 2)
                                 break;
@@ -4419,6 +5314,8 @@ export const barrage = $root.barrage = (() => {
              * @property {string|null} [id] User id
              * @property {string|null} [name] User name
              * @property {barrage.v1.Role|null} [role] User role
+             * @property {Array.<string>|null} [badges] User badges
+             * @property {barrage.v1.Medal.$Properties|null} [medal] User medal
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4444,6 +5341,7 @@ export const barrage = $root.barrage = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const User = function (properties) {
+                this.badges = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -4473,6 +5371,22 @@ export const barrage = $root.barrage = (() => {
              * @instance
              */
             User.prototype.role = 0;
+
+            /**
+             * User badges.
+             * @member {Array.<string>} badges
+             * @memberof barrage.v1.User
+             * @instance
+             */
+            User.prototype.badges = $util.emptyArray;
+
+            /**
+             * User medal.
+             * @member {barrage.v1.Medal.$Properties|null|undefined} medal
+             * @memberof barrage.v1.User
+             * @instance
+             */
+            User.prototype.medal = null;
 
             /**
              * Creates a new User instance using the specified properties.
@@ -4512,6 +5426,11 @@ export const barrage = $root.barrage = (() => {
                     writer.uint32(/* id 2, wireType 2 =*/18).string(message.name);
                 if (message.role != null && $Object.hasOwnProperty.call(message, "role") && message.role !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).int32(message.role);
+                if (message.badges != null && message.badges.length)
+                    for (let i = 0; i < message.badges.length; ++i)
+                        writer.uint32(/* id 260, wireType 2 =*/2082).string(message.badges[i]);
+                if (message.medal != null && $Object.hasOwnProperty.call(message, "medal"))
+                    $root.barrage.v1.Medal.encode(message.medal, writer.uint32(/* id 261, wireType 2 =*/2090).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4583,6 +5502,20 @@ export const barrage = $root.barrage = (() => {
                                 delete message.role;
                             continue;
                         }
+                    case 260: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.badges && message.badges.length))
+                                message.badges = [];
+                            message.badges.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 261: {
+                            if (wireType !== 2)
+                                break;
+                            message.medal = $root.barrage.v1.Medal.decode(reader, reader.size(), $undefined, _depth + 1, message.medal);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -4601,6 +5534,178 @@ export const barrage = $root.barrage = (() => {
             };
 
             return User;
+        })();
+
+        v1.Medal = (function() {
+
+            /**
+             * Properties of a Medal.
+             * @typedef {Object} barrage.v1.Medal.$Properties
+             * @property {string|null} [name] Medal name
+             * @property {number|null} [level] Medal level
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Medal.
+             * @memberof barrage.v1
+             * @interface IMedal
+             * @augments barrage.v1.Medal.$Properties
+             * @deprecated Use barrage.v1.Medal.$Properties instead.
+             */
+
+            /**
+             * Shape of a Medal.
+             * @typedef {barrage.v1.Medal.$Properties} barrage.v1.Medal.$Shape
+             */
+
+            /**
+             * Constructs a new Medal.
+             * @memberof barrage.v1
+             * @classdesc Represents a Medal.
+             * @constructor
+             * @param {barrage.v1.Medal.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Medal = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Medal name.
+             * @member {string} name
+             * @memberof barrage.v1.Medal
+             * @instance
+             */
+            Medal.prototype.name = "";
+
+            /**
+             * Medal level.
+             * @member {number} level
+             * @memberof barrage.v1.Medal
+             * @instance
+             */
+            Medal.prototype.level = 0;
+
+            /**
+             * Creates a new Medal instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.Medal
+             * @static
+             * @param {barrage.v1.Medal.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.Medal} Medal instance
+             * @type {{
+             *   (properties: barrage.v1.Medal.$Shape): barrage.v1.Medal & barrage.v1.Medal.$Shape;
+             *   (properties?: barrage.v1.Medal.$Properties): barrage.v1.Medal;
+             * }}
+             */
+            Medal.create = function(properties) {
+                return new Medal(properties);
+            };
+
+            /**
+             * Encodes the specified Medal message. Does not implicitly {@link barrage.v1.Medal.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.Medal
+             * @static
+             * @param {barrage.v1.Medal.$Properties} message Medal message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Medal.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                if (message.level != null && $Object.hasOwnProperty.call(message, "level") && message.level !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.level);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Medal message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.Medal
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.Medal & barrage.v1.Medal.$Shape} Medal
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Medal.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.Medal();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.level = value;
+                            else
+                                delete message.level;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Medal;
         })();
 
         v1.Danmaku = (function() {
@@ -8701,6 +9806,431 @@ export const barrage = $root.barrage = (() => {
             return DanmakuSegment;
         })();
 
+        v1.JoinNotice = (function() {
+
+            /**
+             * Properties of a JoinNotice.
+             * @typedef {Object} barrage.v1.JoinNotice.$Properties
+             * @property {Array.<barrage.v1.User.$Properties>|null} [users] JoinNotice users
+             * @property {number|null} [count] JoinNotice count
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a JoinNotice.
+             * @memberof barrage.v1
+             * @interface IJoinNotice
+             * @augments barrage.v1.JoinNotice.$Properties
+             * @deprecated Use barrage.v1.JoinNotice.$Properties instead.
+             */
+
+            /**
+             * Shape of a JoinNotice.
+             * @typedef {barrage.v1.JoinNotice.$Properties} barrage.v1.JoinNotice.$Shape
+             */
+
+            /**
+             * Constructs a new JoinNotice.
+             * @memberof barrage.v1
+             * @classdesc Represents a JoinNotice.
+             * @constructor
+             * @param {barrage.v1.JoinNotice.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const JoinNotice = function (properties) {
+                this.users = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * JoinNotice users.
+             * @member {Array.<barrage.v1.User.$Properties>} users
+             * @memberof barrage.v1.JoinNotice
+             * @instance
+             */
+            JoinNotice.prototype.users = $util.emptyArray;
+
+            /**
+             * JoinNotice count.
+             * @member {number} count
+             * @memberof barrage.v1.JoinNotice
+             * @instance
+             */
+            JoinNotice.prototype.count = 0;
+
+            /**
+             * Creates a new JoinNotice instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.JoinNotice
+             * @static
+             * @param {barrage.v1.JoinNotice.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.JoinNotice} JoinNotice instance
+             * @type {{
+             *   (properties: barrage.v1.JoinNotice.$Shape): barrage.v1.JoinNotice & barrage.v1.JoinNotice.$Shape;
+             *   (properties?: barrage.v1.JoinNotice.$Properties): barrage.v1.JoinNotice;
+             * }}
+             */
+            JoinNotice.create = function(properties) {
+                return new JoinNotice(properties);
+            };
+
+            /**
+             * Encodes the specified JoinNotice message. Does not implicitly {@link barrage.v1.JoinNotice.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.JoinNotice
+             * @static
+             * @param {barrage.v1.JoinNotice.$Properties} message JoinNotice message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            JoinNotice.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.users != null && message.users.length)
+                    for (let i = 0; i < message.users.length; ++i)
+                        $root.barrage.v1.User.encode(message.users[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.count);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a JoinNotice message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.JoinNotice
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.JoinNotice & barrage.v1.JoinNotice.$Shape} JoinNotice
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            JoinNotice.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.JoinNotice();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.users && message.users.length))
+                                message.users = [];
+                            message.users.push($root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return JoinNotice;
+        })();
+
+        v1.ReportOutcome = (function() {
+
+            /**
+             * Properties of a ReportOutcome.
+             * @typedef {Object} barrage.v1.ReportOutcome.$Properties
+             * @property {string|null} [reportId] ReportOutcome reportId
+             * @property {string|null} [danmakuId] ReportOutcome danmakuId
+             * @property {string|null} [userId] ReportOutcome userId
+             * @property {number|null} [reporters] ReportOutcome reporters
+             * @property {barrage.v1.ReportResolution|null} [resolution] ReportOutcome resolution
+             * @property {string|null} [holdId] ReportOutcome holdId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReportOutcome.
+             * @memberof barrage.v1
+             * @interface IReportOutcome
+             * @augments barrage.v1.ReportOutcome.$Properties
+             * @deprecated Use barrage.v1.ReportOutcome.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReportOutcome.
+             * @typedef {barrage.v1.ReportOutcome.$Properties} barrage.v1.ReportOutcome.$Shape
+             */
+
+            /**
+             * Constructs a new ReportOutcome.
+             * @memberof barrage.v1
+             * @classdesc Represents a ReportOutcome.
+             * @constructor
+             * @param {barrage.v1.ReportOutcome.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReportOutcome = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReportOutcome reportId.
+             * @member {string} reportId
+             * @memberof barrage.v1.ReportOutcome
+             * @instance
+             */
+            ReportOutcome.prototype.reportId = "";
+
+            /**
+             * ReportOutcome danmakuId.
+             * @member {string} danmakuId
+             * @memberof barrage.v1.ReportOutcome
+             * @instance
+             */
+            ReportOutcome.prototype.danmakuId = "";
+
+            /**
+             * ReportOutcome userId.
+             * @member {string} userId
+             * @memberof barrage.v1.ReportOutcome
+             * @instance
+             */
+            ReportOutcome.prototype.userId = "";
+
+            /**
+             * ReportOutcome reporters.
+             * @member {number} reporters
+             * @memberof barrage.v1.ReportOutcome
+             * @instance
+             */
+            ReportOutcome.prototype.reporters = 0;
+
+            /**
+             * ReportOutcome resolution.
+             * @member {barrage.v1.ReportResolution} resolution
+             * @memberof barrage.v1.ReportOutcome
+             * @instance
+             */
+            ReportOutcome.prototype.resolution = 0;
+
+            /**
+             * ReportOutcome holdId.
+             * @member {string} holdId
+             * @memberof barrage.v1.ReportOutcome
+             * @instance
+             */
+            ReportOutcome.prototype.holdId = "";
+
+            /**
+             * Creates a new ReportOutcome instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.ReportOutcome
+             * @static
+             * @param {barrage.v1.ReportOutcome.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.ReportOutcome} ReportOutcome instance
+             * @type {{
+             *   (properties: barrage.v1.ReportOutcome.$Shape): barrage.v1.ReportOutcome & barrage.v1.ReportOutcome.$Shape;
+             *   (properties?: barrage.v1.ReportOutcome.$Properties): barrage.v1.ReportOutcome;
+             * }}
+             */
+            ReportOutcome.create = function(properties) {
+                return new ReportOutcome(properties);
+            };
+
+            /**
+             * Encodes the specified ReportOutcome message. Does not implicitly {@link barrage.v1.ReportOutcome.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.ReportOutcome
+             * @static
+             * @param {barrage.v1.ReportOutcome.$Properties} message ReportOutcome message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReportOutcome.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.reportId != null && $Object.hasOwnProperty.call(message, "reportId") && message.reportId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.reportId);
+                if (message.danmakuId != null && $Object.hasOwnProperty.call(message, "danmakuId") && message.danmakuId !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.danmakuId);
+                if (message.userId != null && $Object.hasOwnProperty.call(message, "userId") && message.userId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.userId);
+                if (message.reporters != null && $Object.hasOwnProperty.call(message, "reporters") && message.reporters !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.reporters);
+                if (message.resolution != null && $Object.hasOwnProperty.call(message, "resolution") && message.resolution !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.resolution);
+                if (message.holdId != null && $Object.hasOwnProperty.call(message, "holdId") && message.holdId !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.holdId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReportOutcome message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.ReportOutcome
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.ReportOutcome & barrage.v1.ReportOutcome.$Shape} ReportOutcome
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReportOutcome.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.ReportOutcome();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reportId = value;
+                            else
+                                delete message.reportId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.danmakuId = value;
+                            else
+                                delete message.danmakuId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.userId = value;
+                            else
+                                delete message.userId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.reporters = value;
+                            else
+                                delete message.reporters;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.resolution = value;
+                            else
+                                delete message.resolution;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.holdId = value;
+                            else
+                                delete message.holdId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReportOutcome;
+        })();
+
         v1.ModerationState = (function() {
 
             /**
@@ -11180,6 +12710,439 @@ export const barrage = $root.barrage = (() => {
             };
 
             return EdgeLikes;
+        })();
+
+        v1.ReportRequest = (function() {
+
+            /**
+             * Properties of a ReportRequest.
+             * @typedef {Object} barrage.v1.ReportRequest.$Properties
+             * @property {barrage.v1.Report.$Properties|null} [report] ReportRequest report
+             * @property {barrage.v1.User.$Properties|null} [reporter] ReportRequest reporter
+             * @property {barrage.v1.ResolveReport.$Properties|null} [resolve] ReportRequest resolve
+             * @property {barrage.v1.User.$Properties|null} [actor] ReportRequest actor
+             * @property {string|null} [reason] ReportRequest reason
+             * @property {boolean|null} [includeResolved] ReportRequest includeResolved
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReportRequest.
+             * @memberof barrage.v1
+             * @interface IReportRequest
+             * @augments barrage.v1.ReportRequest.$Properties
+             * @deprecated Use barrage.v1.ReportRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReportRequest.
+             * @typedef {barrage.v1.ReportRequest.$Properties} barrage.v1.ReportRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ReportRequest.
+             * @memberof barrage.v1
+             * @classdesc Represents a ReportRequest.
+             * @constructor
+             * @param {barrage.v1.ReportRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReportRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReportRequest report.
+             * @member {barrage.v1.Report.$Properties|null|undefined} report
+             * @memberof barrage.v1.ReportRequest
+             * @instance
+             */
+            ReportRequest.prototype.report = null;
+
+            /**
+             * ReportRequest reporter.
+             * @member {barrage.v1.User.$Properties|null|undefined} reporter
+             * @memberof barrage.v1.ReportRequest
+             * @instance
+             */
+            ReportRequest.prototype.reporter = null;
+
+            /**
+             * ReportRequest resolve.
+             * @member {barrage.v1.ResolveReport.$Properties|null|undefined} resolve
+             * @memberof barrage.v1.ReportRequest
+             * @instance
+             */
+            ReportRequest.prototype.resolve = null;
+
+            /**
+             * ReportRequest actor.
+             * @member {barrage.v1.User.$Properties|null|undefined} actor
+             * @memberof barrage.v1.ReportRequest
+             * @instance
+             */
+            ReportRequest.prototype.actor = null;
+
+            /**
+             * ReportRequest reason.
+             * @member {string} reason
+             * @memberof barrage.v1.ReportRequest
+             * @instance
+             */
+            ReportRequest.prototype.reason = "";
+
+            /**
+             * ReportRequest includeResolved.
+             * @member {boolean} includeResolved
+             * @memberof barrage.v1.ReportRequest
+             * @instance
+             */
+            ReportRequest.prototype.includeResolved = false;
+
+            /**
+             * Creates a new ReportRequest instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.ReportRequest
+             * @static
+             * @param {barrage.v1.ReportRequest.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.ReportRequest} ReportRequest instance
+             * @type {{
+             *   (properties: barrage.v1.ReportRequest.$Shape): barrage.v1.ReportRequest & barrage.v1.ReportRequest.$Shape;
+             *   (properties?: barrage.v1.ReportRequest.$Properties): barrage.v1.ReportRequest;
+             * }}
+             */
+            ReportRequest.create = function(properties) {
+                return new ReportRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ReportRequest message. Does not implicitly {@link barrage.v1.ReportRequest.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.ReportRequest
+             * @static
+             * @param {barrage.v1.ReportRequest.$Properties} message ReportRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReportRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.report != null && $Object.hasOwnProperty.call(message, "report"))
+                    $root.barrage.v1.Report.encode(message.report, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.reporter != null && $Object.hasOwnProperty.call(message, "reporter"))
+                    $root.barrage.v1.User.encode(message.reporter, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.resolve != null && $Object.hasOwnProperty.call(message, "resolve"))
+                    $root.barrage.v1.ResolveReport.encode(message.resolve, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.actor != null && $Object.hasOwnProperty.call(message, "actor"))
+                    $root.barrage.v1.User.encode(message.actor, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.reason);
+                if (message.includeResolved != null && $Object.hasOwnProperty.call(message, "includeResolved") && message.includeResolved !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.includeResolved);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReportRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.ReportRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.ReportRequest & barrage.v1.ReportRequest.$Shape} ReportRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReportRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.ReportRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.report = $root.barrage.v1.Report.decode(reader, reader.size(), $undefined, _depth + 1, message.report);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.reporter = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.reporter);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.resolve = $root.barrage.v1.ResolveReport.decode(reader, reader.size(), $undefined, _depth + 1, message.resolve);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.reason = value;
+                            else
+                                delete message.reason;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.includeResolved = value;
+                            else
+                                delete message.includeResolved;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReportRequest;
+        })();
+
+        v1.ReportReply = (function() {
+
+            /**
+             * Properties of a ReportReply.
+             * @typedef {Object} barrage.v1.ReportReply.$Properties
+             * @property {barrage.v1.ErrorCode|null} [error] ReportReply error
+             * @property {string|null} [message] ReportReply message
+             * @property {Array.<barrage.v1.Reported.$Properties>|null} [reports] ReportReply reports
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ReportReply.
+             * @memberof barrage.v1
+             * @interface IReportReply
+             * @augments barrage.v1.ReportReply.$Properties
+             * @deprecated Use barrage.v1.ReportReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a ReportReply.
+             * @typedef {barrage.v1.ReportReply.$Properties} barrage.v1.ReportReply.$Shape
+             */
+
+            /**
+             * Constructs a new ReportReply.
+             * @memberof barrage.v1
+             * @classdesc Represents a ReportReply.
+             * @constructor
+             * @param {barrage.v1.ReportReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ReportReply = function (properties) {
+                this.reports = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ReportReply error.
+             * @member {barrage.v1.ErrorCode} error
+             * @memberof barrage.v1.ReportReply
+             * @instance
+             */
+            ReportReply.prototype.error = 0;
+
+            /**
+             * ReportReply message.
+             * @member {string} message
+             * @memberof barrage.v1.ReportReply
+             * @instance
+             */
+            ReportReply.prototype.message = "";
+
+            /**
+             * ReportReply reports.
+             * @member {Array.<barrage.v1.Reported.$Properties>} reports
+             * @memberof barrage.v1.ReportReply
+             * @instance
+             */
+            ReportReply.prototype.reports = $util.emptyArray;
+
+            /**
+             * Creates a new ReportReply instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.ReportReply
+             * @static
+             * @param {barrage.v1.ReportReply.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.ReportReply} ReportReply instance
+             * @type {{
+             *   (properties: barrage.v1.ReportReply.$Shape): barrage.v1.ReportReply & barrage.v1.ReportReply.$Shape;
+             *   (properties?: barrage.v1.ReportReply.$Properties): barrage.v1.ReportReply;
+             * }}
+             */
+            ReportReply.create = function(properties) {
+                return new ReportReply(properties);
+            };
+
+            /**
+             * Encodes the specified ReportReply message. Does not implicitly {@link barrage.v1.ReportReply.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.ReportReply
+             * @static
+             * @param {barrage.v1.ReportReply.$Properties} message ReportReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ReportReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.error);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.message);
+                if (message.reports != null && message.reports.length)
+                    for (let i = 0; i < message.reports.length; ++i)
+                        $root.barrage.v1.Reported.encode(message.reports[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ReportReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.ReportReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.ReportReply & barrage.v1.ReportReply.$Shape} ReportReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ReportReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.ReportReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.error = value;
+                            else
+                                delete message.error;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.reports && message.reports.length))
+                                message.reports = [];
+                            message.reports.push($root.barrage.v1.Reported.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReportReply;
         })();
 
         v1.RemoveSuperChat = (function() {

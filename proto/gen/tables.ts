@@ -15,6 +15,7 @@ export const ClientFrameField = {
   resume: 4,
   ping: 5,
   moderate: 6,
+  report: 260,
 } as const;
 
 /** Field numbers of `barrage.v1.SendDanmaku` (names as protobufjs spells them). */
@@ -64,6 +65,7 @@ export const ModerateField = {
   roomClose: 10,
   hold: 50,
   removeSuperChat: 51,
+  resolveReport: 260,
   reason: 15,
 } as const;
 
@@ -71,6 +73,20 @@ export const ModerateField = {
 export const HoldDecisionField = {
   holdId: 1,
   approve: 2,
+} as const;
+
+/** Field numbers of `barrage.v1.Report` (names as protobufjs spells them). */
+export const ReportField = {
+  danmakuId: 1,
+  reason: 2,
+  detail: 3,
+  clientMsgId: 4,
+} as const;
+
+/** Field numbers of `barrage.v1.ResolveReport` (names as protobufjs spells them). */
+export const ResolveReportField = {
+  reportId: 1,
+  resolution: 2,
 } as const;
 
 /** Field numbers of `barrage.v1.ServerFrame` (names as protobufjs spells them). */
@@ -81,6 +97,7 @@ export const ServerFrameField = {
   pong: 4,
   ack: 5,
   held: 50,
+  reported: 260,
 } as const;
 
 /** Field numbers of `barrage.v1.Held` (names as protobufjs spells them). */
@@ -92,6 +109,22 @@ export const HeldField = {
   tsMs: 5,
   resolved: 6,
   approved: 7,
+} as const;
+
+/** Field numbers of `barrage.v1.Reported` (names as protobufjs spells them). */
+export const ReportedField = {
+  reportId: 1,
+  room: 2,
+  danmakuId: 3,
+  danmaku: 4,
+  reporters: 5,
+  reasons: 6,
+  detail: 7,
+  firstTsMs: 8,
+  lastTsMs: 9,
+  resolution: 10,
+  holdId: 11,
+  resolvedBy: 12,
 } as const;
 
 /** Field numbers of `barrage.v1.Welcome` (names as protobufjs spells them). */
@@ -170,6 +203,8 @@ export const EventField = {
   superChatRemoved: 30,
   holdDecision: 50,
   session: 240,
+  joinNotice: 260,
+  reportOutcome: 261,
   actor: 51,
   reason: 52,
 } as const;
@@ -179,6 +214,14 @@ export const UserField = {
   id: 1,
   name: 2,
   role: 3,
+  badges: 260,
+  medal: 261,
+} as const;
+
+/** Field numbers of `barrage.v1.Medal` (names as protobufjs spells them). */
+export const MedalField = {
+  name: 1,
+  level: 2,
 } as const;
 
 /** Field numbers of `barrage.v1.Danmaku` (names as protobufjs spells them). */
@@ -331,6 +374,22 @@ export const DanmakuSegmentField = {
   danmaku: 5,
 } as const;
 
+/** Field numbers of `barrage.v1.JoinNotice` (names as protobufjs spells them). */
+export const JoinNoticeField = {
+  users: 1,
+  count: 2,
+} as const;
+
+/** Field numbers of `barrage.v1.ReportOutcome` (names as protobufjs spells them). */
+export const ReportOutcomeField = {
+  reportId: 1,
+  danmakuId: 2,
+  userId: 3,
+  reporters: 4,
+  resolution: 5,
+  holdId: 6,
+} as const;
+
 /** Field numbers of `barrage.v1.ModerationState` (names as protobufjs spells them). */
 export const ModerationStateField = {
   room: 1,
@@ -423,6 +482,23 @@ export const EdgeLikesField = {
   rooms: 2,
 } as const;
 
+/** Field numbers of `barrage.v1.ReportRequest` (names as protobufjs spells them). */
+export const ReportRequestField = {
+  report: 1,
+  reporter: 2,
+  resolve: 3,
+  actor: 4,
+  reason: 5,
+  includeResolved: 6,
+} as const;
+
+/** Field numbers of `barrage.v1.ReportReply` (names as protobufjs spells them). */
+export const ReportReplyField = {
+  error: 1,
+  message: 2,
+  reports: 3,
+} as const;
+
 /** Field numbers of `barrage.v1.RemoveSuperChat` (names as protobufjs spells them). */
 export const RemoveSuperChatField = {
   id: 1,
@@ -437,6 +513,29 @@ export const DanmakuMode = {
 } as const;
 /** A `barrage.v1.DanmakuMode` value. */
 export type DanmakuMode = (typeof DanmakuMode)[keyof typeof DanmakuMode];
+
+/** `barrage.v1.ReportReason` values, without the `ReportReason` prefix. */
+export const ReportReason = {
+  Other: 0,
+  Spam: 1,
+  Abuse: 2,
+  Sexual: 3,
+  Spoiler: 4,
+  Illegal: 5,
+  Privacy: 6,
+} as const;
+/** A `barrage.v1.ReportReason` value. */
+export type ReportReason = (typeof ReportReason)[keyof typeof ReportReason];
+
+/** `barrage.v1.ReportResolution` values, without the `ReportResolution` prefix. */
+export const ReportResolution = {
+  Open: 0,
+  Dismissed: 1,
+  Removed: 2,
+  AutoHeld: 3,
+} as const;
+/** A `barrage.v1.ReportResolution` value. */
+export type ReportResolution = (typeof ReportResolution)[keyof typeof ReportResolution];
 
 /** `barrage.v1.Role` values, without the `Role` prefix. */
 export const Role = {
@@ -489,6 +588,7 @@ export const ErrorCode = {
   RoomClosed: 51,
   LimitReached: 53,
   VideoTimeInvalid: 240,
+  ReportDuplicate: 260,
 } as const;
 /** A `barrage.v1.ErrorCode` value. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -542,6 +642,8 @@ export const EventKind = {
   superChatRemoved: 30,
   holdDecision: 50,
   session: 240,
+  joinNotice: 260,
+  reportOutcome: 261,
 } as const;
 /** The name of an `Event.kind` member. */
 export type EventKind = keyof typeof EventKind;
@@ -567,6 +669,8 @@ export const EventKindByField: { readonly [field: number]: EventKind | undefined
   30: 'superChatRemoved',
   50: 'holdDecision',
   240: 'session',
+  260: 'joinNotice',
+  261: 'reportOutcome',
 };
 
 /** Each `Event.kind` member as the .proto spells it (snake_case): the name analytics stores. */
@@ -590,6 +694,8 @@ export const EventKindProtoName = {
   superChatRemoved: 'super_chat_removed',
   holdDecision: 'hold_decision',
   session: 'session',
+  joinNotice: 'join_notice',
+  reportOutcome: 'report_outcome',
 } as const;
 
 /** The message class of each `Event.kind` member, from its `// class:` annotation in the .proto. */
@@ -613,9 +719,11 @@ export const EventKindClass = {
   superChatRemoved: 'control',
   holdDecision: 'control',
   session: 'control',
+  joinNotice: 'counter',
+  reportOutcome: 'control',
 } as const satisfies { readonly [K in EventKind]: EventClass };
 
 /** The lowest and highest field numbers of `Event.kind`: every other Event field lies outside them or in `EventFieldsAmongKinds`. */
-export const EventKindFields = { first: 10, last: 240 } as const;
+export const EventKindFields = { first: 10, last: 261 } as const;
 /** Event fields that are no kind but lie among the kinds' numbers: skipped when looking for the kind. */
 export const EventFieldsAmongKinds = [51, 52] as const;

@@ -21,6 +21,8 @@ describe('event kind', () => {
       { room: 'r', seq: 1, actor: { id: 'm' } },
       // A kind numbered past actor and reason, encoded after them: they are stepped over, not taken for the kind.
       { room: 'r', seq: 1, actor: { id: 'm' }, reason: 'why', session: { id: 's1', startedMs: t0 } },
+      { room: 'r', seq: 1, actor: { id: 'm', name: 'Mod' }, reason: 'spam', reportOutcome: { reportId: 'x', reporters: 3 } },
+      { room: 'r', seq: 1, reason: 'r', joinNotice: { users: [{ id: 'a', name: 'Alice' }], count: 24 } },
     ];
     for (const e of events) {
       const bytes = encode(e);
@@ -39,7 +41,7 @@ describe('event kind', () => {
     const byClass = (cls: EventClass) => Object.keys(EventKind).filter((k) => classOf({ kind: k }) === cls);
     expect(byClass(EventClass.Chat)).toEqual(['danmaku']);
     expect(byClass(EventClass.Paid).sort()).toEqual(['gift', 'superChat']);
-    expect(byClass(EventClass.Counter).sort()).toEqual(['leaderboard', 'likes', 'online']);
+    expect(byClass(EventClass.Counter).sort()).toEqual(['joinNotice', 'leaderboard', 'likes', 'online']);
     expect(isCounterKind('online')).toBe(true);
     // No kind, a kind newer than this build, or a name off the prototype: control (kept, never aggregated).
     expect([undefined, null, '', 'fromTheFuture', 'constructor'].map((kind) => classOf({ kind }))).toEqual(

@@ -2863,9 +2863,10 @@ var barrage = ($root.barrage = (() => {
       ClientFrame.prototype.resume = null;
       ClientFrame.prototype.ping = null;
       ClientFrame.prototype.moderate = null;
+      ClientFrame.prototype.report = null;
       let $oneOfFields;
       $Object.defineProperty(ClientFrame.prototype, 'kind', {
-        get: $util.oneOfGetter(($oneOfFields = ['sendDanmaku', 'like', 'sendGift', 'resume', 'ping', 'moderate'])),
+        get: $util.oneOfGetter(($oneOfFields = ['sendDanmaku', 'like', 'sendGift', 'resume', 'ping', 'moderate', 'report'])),
         set: $util.oneOfSetter($oneOfFields),
       });
       ClientFrame.create = function (properties) {
@@ -2941,6 +2942,17 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.report != null && $Object.hasOwnProperty.call(message, 'report'))
+          $root.barrage.v1.Report.encode(
+            message.report,
+            writer
+              .uint32(
+                /* id 260, wireType 2 =*/
+                2082,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3001,6 +3013,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               message.moderate = $root.barrage.v1.Moderate.decode(reader, reader.size(), $undefined, _depth + 1, message.moderate);
               message.kind = 'moderate';
+              continue;
+            }
+            case 260: {
+              if (wireType !== 2) break;
+              message.report = $root.barrage.v1.Report.decode(reader, reader.size(), $undefined, _depth + 1, message.report);
+              message.kind = 'report';
               continue;
             }
           }
@@ -3520,6 +3538,7 @@ var barrage = ($root.barrage = (() => {
       Moderate.prototype.roomClose = null;
       Moderate.prototype.hold = null;
       Moderate.prototype.removeSuperChat = null;
+      Moderate.prototype.resolveReport = null;
       Moderate.prototype.reason = '';
       let $oneOfFields;
       $Object.defineProperty(Moderate.prototype, 'action', {
@@ -3537,6 +3556,7 @@ var barrage = ($root.barrage = (() => {
             'roomClose',
             'hold',
             'removeSuperChat',
+            'resolveReport',
           ]),
         ),
         set: $util.oneOfSetter($oneOfFields),
@@ -3687,6 +3707,17 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.resolveReport != null && $Object.hasOwnProperty.call(message, 'resolveReport'))
+          $root.barrage.v1.ResolveReport.encode(
+            message.resolveReport,
+            writer
+              .uint32(
+                /* id 260, wireType 2 =*/
+                2082,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -3789,6 +3820,18 @@ var barrage = ($root.barrage = (() => {
                 message.removeSuperChat,
               );
               message.action = 'removeSuperChat';
+              continue;
+            }
+            case 260: {
+              if (wireType !== 2) break;
+              message.resolveReport = $root.barrage.v1.ResolveReport.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.resolveReport,
+              );
+              message.action = 'resolveReport';
               continue;
             }
             case 15: {
@@ -3897,6 +3940,223 @@ var barrage = ($root.barrage = (() => {
       };
       return HoldDecision;
     })();
+    v12.Report = (function () {
+      const Report = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      Report.prototype.danmakuId = '';
+      Report.prototype.reason = 0;
+      Report.prototype.detail = '';
+      Report.prototype.clientMsgId = '';
+      Report.create = function (properties) {
+        return new Report(properties);
+      };
+      Report.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.danmakuId != null && $Object.hasOwnProperty.call(message, 'danmakuId') && message.danmakuId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.danmakuId);
+        if (message.reason != null && $Object.hasOwnProperty.call(message, 'reason') && message.reason !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .int32(message.reason);
+        if (message.detail != null && $Object.hasOwnProperty.call(message, 'detail') && message.detail !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.detail);
+        if (message.clientMsgId != null && $Object.hasOwnProperty.call(message, 'clientMsgId') && message.clientMsgId !== '')
+          writer
+            .uint32(
+              /* id 4, wireType 2 =*/
+              34,
+            )
+            .string(message.clientMsgId);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      Report.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.Report();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.danmakuId = value;
+              else delete message.danmakuId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.reason = value;
+              else delete message.reason;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.detail = value;
+              else delete message.detail;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.clientMsgId = value;
+              else delete message.clientMsgId;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return Report;
+    })();
+    v12.ReportReason = (function () {
+      const valuesById = $Object.create(null),
+        values = $Object.create(valuesById);
+      values[(valuesById[0] = 'REPORT_REASON_OTHER')] = 0;
+      values[(valuesById[1] = 'REPORT_REASON_SPAM')] = 1;
+      values[(valuesById[2] = 'REPORT_REASON_ABUSE')] = 2;
+      values[(valuesById[3] = 'REPORT_REASON_SEXUAL')] = 3;
+      values[(valuesById[4] = 'REPORT_REASON_SPOILER')] = 4;
+      values[(valuesById[5] = 'REPORT_REASON_ILLEGAL')] = 5;
+      values[(valuesById[6] = 'REPORT_REASON_PRIVACY')] = 6;
+      return values;
+    })();
+    v12.ReportResolution = (function () {
+      const valuesById = $Object.create(null),
+        values = $Object.create(valuesById);
+      values[(valuesById[0] = 'REPORT_RESOLUTION_OPEN')] = 0;
+      values[(valuesById[1] = 'REPORT_RESOLUTION_DISMISSED')] = 1;
+      values[(valuesById[2] = 'REPORT_RESOLUTION_REMOVED')] = 2;
+      values[(valuesById[3] = 'REPORT_RESOLUTION_AUTO_HELD')] = 3;
+      return values;
+    })();
+    v12.ResolveReport = (function () {
+      const ResolveReport = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      ResolveReport.prototype.reportId = '';
+      ResolveReport.prototype.resolution = 0;
+      ResolveReport.create = function (properties) {
+        return new ResolveReport(properties);
+      };
+      ResolveReport.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.reportId != null && $Object.hasOwnProperty.call(message, 'reportId') && message.reportId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.reportId);
+        if (message.resolution != null && $Object.hasOwnProperty.call(message, 'resolution') && message.resolution !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .int32(message.resolution);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      ResolveReport.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.ResolveReport();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.reportId = value;
+              else delete message.reportId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.resolution = value;
+              else delete message.resolution;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return ResolveReport;
+    })();
     v12.ServerFrame = (function () {
       const ServerFrame = function (properties) {
         if (properties) {
@@ -3910,9 +4170,10 @@ var barrage = ($root.barrage = (() => {
       ServerFrame.prototype.pong = null;
       ServerFrame.prototype.ack = null;
       ServerFrame.prototype.held = null;
+      ServerFrame.prototype.reported = null;
       let $oneOfFields;
       $Object.defineProperty(ServerFrame.prototype, 'kind', {
-        get: $util.oneOfGetter(($oneOfFields = ['welcome', 'batch', 'error', 'pong', 'ack', 'held'])),
+        get: $util.oneOfGetter(($oneOfFields = ['welcome', 'batch', 'error', 'pong', 'ack', 'held', 'reported'])),
         set: $util.oneOfSetter($oneOfFields),
       });
       ServerFrame.create = function (properties) {
@@ -3988,6 +4249,17 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.reported != null && $Object.hasOwnProperty.call(message, 'reported'))
+          $root.barrage.v1.Reported.encode(
+            message.reported,
+            writer
+              .uint32(
+                /* id 260, wireType 2 =*/
+                2082,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -4048,6 +4320,12 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               message.held = $root.barrage.v1.Held.decode(reader, reader.size(), $undefined, _depth + 1, message.held);
               message.kind = 'held';
+              continue;
+            }
+            case 260: {
+              if (wireType !== 2) break;
+              message.reported = $root.barrage.v1.Reported.decode(reader, reader.size(), $undefined, _depth + 1, message.reported);
+              message.kind = 'reported';
               continue;
             }
           }
@@ -4226,6 +4504,250 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return Held;
+    })();
+    v12.Reported = (function () {
+      const Reported = function (properties) {
+        this.reasons = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      Reported.prototype.reportId = '';
+      Reported.prototype.room = '';
+      Reported.prototype.danmakuId = '';
+      Reported.prototype.danmaku = null;
+      Reported.prototype.reporters = 0;
+      Reported.prototype.reasons = $util.emptyArray;
+      Reported.prototype.detail = '';
+      Reported.prototype.firstTsMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      Reported.prototype.lastTsMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      Reported.prototype.resolution = 0;
+      Reported.prototype.holdId = '';
+      Reported.prototype.resolvedBy = null;
+      Reported.create = function (properties) {
+        return new Reported(properties);
+      };
+      Reported.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.reportId != null && $Object.hasOwnProperty.call(message, 'reportId') && message.reportId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.reportId);
+        if (message.room != null && $Object.hasOwnProperty.call(message, 'room') && message.room !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.room);
+        if (message.danmakuId != null && $Object.hasOwnProperty.call(message, 'danmakuId') && message.danmakuId !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.danmakuId);
+        if (message.danmaku != null && $Object.hasOwnProperty.call(message, 'danmaku'))
+          $root.barrage.v1.Danmaku.encode(
+            message.danmaku,
+            writer
+              .uint32(
+                /* id 4, wireType 2 =*/
+                34,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.reporters != null && $Object.hasOwnProperty.call(message, 'reporters') && message.reporters !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .uint32(message.reporters);
+        if (message.reasons != null && message.reasons.length)
+          writer
+            .uint32(
+              /* id 6, wireType 2 =*/
+              50,
+            )
+            .int32s(message.reasons);
+        if (message.detail != null && $Object.hasOwnProperty.call(message, 'detail') && message.detail !== '')
+          writer
+            .uint32(
+              /* id 7, wireType 2 =*/
+              58,
+            )
+            .string(message.detail);
+        if (
+          message.firstTsMs != null &&
+          $Object.hasOwnProperty.call(message, 'firstTsMs') &&
+          (typeof message.firstTsMs === 'object' ? message.firstTsMs.low || message.firstTsMs.high : message.firstTsMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 8, wireType 0 =*/
+              64,
+            )
+            .uint64(message.firstTsMs);
+        if (
+          message.lastTsMs != null &&
+          $Object.hasOwnProperty.call(message, 'lastTsMs') &&
+          (typeof message.lastTsMs === 'object' ? message.lastTsMs.low || message.lastTsMs.high : message.lastTsMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 9, wireType 0 =*/
+              72,
+            )
+            .uint64(message.lastTsMs);
+        if (message.resolution != null && $Object.hasOwnProperty.call(message, 'resolution') && message.resolution !== 0)
+          writer
+            .uint32(
+              /* id 10, wireType 0 =*/
+              80,
+            )
+            .int32(message.resolution);
+        if (message.holdId != null && $Object.hasOwnProperty.call(message, 'holdId') && message.holdId !== '')
+          writer
+            .uint32(
+              /* id 11, wireType 2 =*/
+              90,
+            )
+            .string(message.holdId);
+        if (message.resolvedBy != null && $Object.hasOwnProperty.call(message, 'resolvedBy'))
+          $root.barrage.v1.User.encode(
+            message.resolvedBy,
+            writer
+              .uint32(
+                /* id 12, wireType 2 =*/
+                98,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      Reported.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.Reported();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.reportId = value;
+              else delete message.reportId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.room = value;
+              else delete message.room;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.danmakuId = value;
+              else delete message.danmakuId;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              message.danmaku = $root.barrage.v1.Danmaku.decode(reader, reader.size(), $undefined, _depth + 1, message.danmaku);
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.reporters = value;
+              else delete message.reporters;
+              continue;
+            }
+            case 6: {
+              if (wireType === 2) {
+                if (!(message.reasons && message.reasons.length)) message.reasons = [];
+                reader.int32s(message.reasons);
+                continue;
+              }
+              if (wireType !== 0) break;
+              if (!(message.reasons && message.reasons.length)) message.reasons = [];
+              message.reasons.push(reader.int32());
+              continue;
+            }
+            case 7: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.detail = value;
+              else delete message.detail;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.firstTsMs = value;
+              else delete message.firstTsMs;
+              continue;
+            }
+            case 9: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.lastTsMs = value;
+              else delete message.lastTsMs;
+              continue;
+            }
+            case 10: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.resolution = value;
+              else delete message.resolution;
+              continue;
+            }
+            case 11: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.holdId = value;
+              else delete message.holdId;
+              continue;
+            }
+            case 12: {
+              if (wireType !== 2) break;
+              message.resolvedBy = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.resolvedBy);
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return Reported;
     })();
     v12.Role = (function () {
       const valuesById = $Object.create(null),
@@ -4742,6 +5264,7 @@ var barrage = ($root.barrage = (() => {
       values[(valuesById[51] = 'ERROR_CODE_ROOM_CLOSED')] = 51;
       values[(valuesById[53] = 'ERROR_CODE_LIMIT_REACHED')] = 53;
       values[(valuesById[240] = 'ERROR_CODE_VIDEO_TIME_INVALID')] = 240;
+      values[(valuesById[260] = 'ERROR_CODE_REPORT_DUPLICATE')] = 260;
       return values;
     })();
     v12.Error = (function () {
@@ -5065,6 +5588,8 @@ var barrage = ($root.barrage = (() => {
       Event.prototype.superChatRemoved = null;
       Event.prototype.holdDecision = null;
       Event.prototype.session = null;
+      Event.prototype.joinNotice = null;
+      Event.prototype.reportOutcome = null;
       Event.prototype.actor = null;
       Event.prototype.reason = '';
       let $oneOfFields;
@@ -5090,6 +5615,8 @@ var barrage = ($root.barrage = (() => {
             'superChatRemoved',
             'holdDecision',
             'session',
+            'joinNotice',
+            'reportOutcome',
           ]),
         ),
         set: $util.oneOfSetter($oneOfFields),
@@ -5357,6 +5884,28 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.joinNotice != null && $Object.hasOwnProperty.call(message, 'joinNotice'))
+          $root.barrage.v1.JoinNotice.encode(
+            message.joinNotice,
+            writer
+              .uint32(
+                /* id 260, wireType 2 =*/
+                2082,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.reportOutcome != null && $Object.hasOwnProperty.call(message, 'reportOutcome'))
+          $root.barrage.v1.ReportOutcome.encode(
+            message.reportOutcome,
+            writer
+              .uint32(
+                /* id 261, wireType 2 =*/
+                2090,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -5527,6 +6076,24 @@ var barrage = ($root.barrage = (() => {
               message.kind = 'session';
               continue;
             }
+            case 260: {
+              if (wireType !== 2) break;
+              message.joinNotice = $root.barrage.v1.JoinNotice.decode(reader, reader.size(), $undefined, _depth + 1, message.joinNotice);
+              message.kind = 'joinNotice';
+              continue;
+            }
+            case 261: {
+              if (wireType !== 2) break;
+              message.reportOutcome = $root.barrage.v1.ReportOutcome.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.reportOutcome,
+              );
+              message.kind = 'reportOutcome';
+              continue;
+            }
             case 51: {
               if (wireType !== 2) break;
               message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
@@ -5556,6 +6123,7 @@ var barrage = ($root.barrage = (() => {
     })();
     v12.User = (function () {
       const User = function (properties) {
+        this.badges = [];
         if (properties) {
           for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
             if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
@@ -5564,6 +6132,8 @@ var barrage = ($root.barrage = (() => {
       User.prototype.id = '';
       User.prototype.name = '';
       User.prototype.role = 0;
+      User.prototype.badges = $util.emptyArray;
+      User.prototype.medal = null;
       User.create = function (properties) {
         return new User(properties);
       };
@@ -5592,6 +6162,25 @@ var barrage = ($root.barrage = (() => {
               24,
             )
             .int32(message.role);
+        if (message.badges != null && message.badges.length)
+          for (let i = 0; i < message.badges.length; ++i)
+            writer
+              .uint32(
+                /* id 260, wireType 2 =*/
+                2082,
+              )
+              .string(message.badges[i]);
+        if (message.medal != null && $Object.hasOwnProperty.call(message, 'medal'))
+          $root.barrage.v1.Medal.encode(
+            message.medal,
+            writer
+              .uint32(
+                /* id 261, wireType 2 =*/
+                2090,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -5636,6 +6225,17 @@ var barrage = ($root.barrage = (() => {
               else delete message.role;
               continue;
             }
+            case 260: {
+              if (wireType !== 2) break;
+              if (!(message.badges && message.badges.length)) message.badges = [];
+              message.badges.push(reader.stringVerify());
+              continue;
+            }
+            case 261: {
+              if (wireType !== 2) break;
+              message.medal = $root.barrage.v1.Medal.decode(reader, reader.size(), $undefined, _depth + 1, message.medal);
+              continue;
+            }
           }
           reader.skipType(wireType, _depth, tag);
           if (!reader.discardUnknown) {
@@ -5651,6 +6251,90 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return User;
+    })();
+    v12.Medal = (function () {
+      const Medal = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      Medal.prototype.name = '';
+      Medal.prototype.level = 0;
+      Medal.create = function (properties) {
+        return new Medal(properties);
+      };
+      Medal.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.name != null && $Object.hasOwnProperty.call(message, 'name') && message.name !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.name);
+        if (message.level != null && $Object.hasOwnProperty.call(message, 'level') && message.level !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.level);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      Medal.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.Medal();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.name = value;
+              else delete message.name;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.level = value;
+              else delete message.level;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return Medal;
     })();
     v12.Danmaku = (function () {
       const Danmaku = function (properties) {
@@ -7840,6 +8524,236 @@ var barrage = ($root.barrage = (() => {
       };
       return DanmakuSegment;
     })();
+    v12.JoinNotice = (function () {
+      const JoinNotice = function (properties) {
+        this.users = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      JoinNotice.prototype.users = $util.emptyArray;
+      JoinNotice.prototype.count = 0;
+      JoinNotice.create = function (properties) {
+        return new JoinNotice(properties);
+      };
+      JoinNotice.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.users != null && message.users.length)
+          for (let i = 0; i < message.users.length; ++i)
+            $root.barrage.v1.User.encode(
+              message.users[i],
+              writer
+                .uint32(
+                  /* id 1, wireType 2 =*/
+                  10,
+                )
+                .fork(),
+              _depth + 1,
+            ).ldelim();
+        if (message.count != null && $Object.hasOwnProperty.call(message, 'count') && message.count !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.count);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      JoinNotice.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.JoinNotice();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if (!(message.users && message.users.length)) message.users = [];
+              message.users.push($root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1));
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.count = value;
+              else delete message.count;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return JoinNotice;
+    })();
+    v12.ReportOutcome = (function () {
+      const ReportOutcome = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      ReportOutcome.prototype.reportId = '';
+      ReportOutcome.prototype.danmakuId = '';
+      ReportOutcome.prototype.userId = '';
+      ReportOutcome.prototype.reporters = 0;
+      ReportOutcome.prototype.resolution = 0;
+      ReportOutcome.prototype.holdId = '';
+      ReportOutcome.create = function (properties) {
+        return new ReportOutcome(properties);
+      };
+      ReportOutcome.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.reportId != null && $Object.hasOwnProperty.call(message, 'reportId') && message.reportId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.reportId);
+        if (message.danmakuId != null && $Object.hasOwnProperty.call(message, 'danmakuId') && message.danmakuId !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.danmakuId);
+        if (message.userId != null && $Object.hasOwnProperty.call(message, 'userId') && message.userId !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.userId);
+        if (message.reporters != null && $Object.hasOwnProperty.call(message, 'reporters') && message.reporters !== 0)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint32(message.reporters);
+        if (message.resolution != null && $Object.hasOwnProperty.call(message, 'resolution') && message.resolution !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .int32(message.resolution);
+        if (message.holdId != null && $Object.hasOwnProperty.call(message, 'holdId') && message.holdId !== '')
+          writer
+            .uint32(
+              /* id 6, wireType 2 =*/
+              50,
+            )
+            .string(message.holdId);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      ReportOutcome.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.ReportOutcome();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.reportId = value;
+              else delete message.reportId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.danmakuId = value;
+              else delete message.danmakuId;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.userId = value;
+              else delete message.userId;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.reporters = value;
+              else delete message.reporters;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.resolution = value;
+              else delete message.resolution;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.holdId = value;
+              else delete message.holdId;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return ReportOutcome;
+    })();
     v12.ModerationState = (function () {
       const ModerationState = function (properties) {
         this.mutes = {};
@@ -9325,6 +10239,262 @@ var barrage = ($root.barrage = (() => {
       };
       return EdgeLikes;
     })();
+    v12.ReportRequest = (function () {
+      const ReportRequest = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      ReportRequest.prototype.report = null;
+      ReportRequest.prototype.reporter = null;
+      ReportRequest.prototype.resolve = null;
+      ReportRequest.prototype.actor = null;
+      ReportRequest.prototype.reason = '';
+      ReportRequest.prototype.includeResolved = false;
+      ReportRequest.create = function (properties) {
+        return new ReportRequest(properties);
+      };
+      ReportRequest.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.report != null && $Object.hasOwnProperty.call(message, 'report'))
+          $root.barrage.v1.Report.encode(
+            message.report,
+            writer
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.reporter != null && $Object.hasOwnProperty.call(message, 'reporter'))
+          $root.barrage.v1.User.encode(
+            message.reporter,
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.resolve != null && $Object.hasOwnProperty.call(message, 'resolve'))
+          $root.barrage.v1.ResolveReport.encode(
+            message.resolve,
+            writer
+              .uint32(
+                /* id 3, wireType 2 =*/
+                26,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.actor != null && $Object.hasOwnProperty.call(message, 'actor'))
+          $root.barrage.v1.User.encode(
+            message.actor,
+            writer
+              .uint32(
+                /* id 4, wireType 2 =*/
+                34,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.reason != null && $Object.hasOwnProperty.call(message, 'reason') && message.reason !== '')
+          writer
+            .uint32(
+              /* id 5, wireType 2 =*/
+              42,
+            )
+            .string(message.reason);
+        if (message.includeResolved != null && $Object.hasOwnProperty.call(message, 'includeResolved') && message.includeResolved !== false)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .bool(message.includeResolved);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      ReportRequest.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.ReportRequest();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              message.report = $root.barrage.v1.Report.decode(reader, reader.size(), $undefined, _depth + 1, message.report);
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              message.reporter = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.reporter);
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              message.resolve = $root.barrage.v1.ResolveReport.decode(reader, reader.size(), $undefined, _depth + 1, message.resolve);
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              message.actor = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.actor);
+              continue;
+            }
+            case 5: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.reason = value;
+              else delete message.reason;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.includeResolved = value;
+              else delete message.includeResolved;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return ReportRequest;
+    })();
+    v12.ReportReply = (function () {
+      const ReportReply = function (properties) {
+        this.reports = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      ReportReply.prototype.error = 0;
+      ReportReply.prototype.message = '';
+      ReportReply.prototype.reports = $util.emptyArray;
+      ReportReply.create = function (properties) {
+        return new ReportReply(properties);
+      };
+      ReportReply.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.error != null && $Object.hasOwnProperty.call(message, 'error') && message.error !== 0)
+          writer
+            .uint32(
+              /* id 1, wireType 0 =*/
+              8,
+            )
+            .int32(message.error);
+        if (message.message != null && $Object.hasOwnProperty.call(message, 'message') && message.message !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.message);
+        if (message.reports != null && message.reports.length)
+          for (let i = 0; i < message.reports.length; ++i)
+            $root.barrage.v1.Reported.encode(
+              message.reports[i],
+              writer
+                .uint32(
+                  /* id 3, wireType 2 =*/
+                  26,
+                )
+                .fork(),
+              _depth + 1,
+            ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      ReportReply.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.ReportReply();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.error = value;
+              else delete message.error;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.message = value;
+              else delete message.message;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if (!(message.reports && message.reports.length)) message.reports = [];
+              message.reports.push($root.barrage.v1.Reported.decode(reader, reader.size(), $undefined, _depth + 1));
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return ReportReply;
+    })();
     v12.RemoveSuperChat = (function () {
       const RemoveSuperChat = function (properties) {
         if (properties) {
@@ -9429,6 +10599,7 @@ var ServerFrameField = {
   pong: 4,
   ack: 5,
   held: 50,
+  reported: 260,
 };
 var BatchField = {
   events: 1,
@@ -9460,6 +10631,8 @@ var EventField = {
   superChatRemoved: 30,
   holdDecision: 50,
   session: 240,
+  joinNotice: 260,
+  reportOutcome: 261,
   actor: 51,
   reason: 52,
 };
@@ -9489,6 +10662,8 @@ var EventKindClass = {
   superChatRemoved: 'control',
   holdDecision: 'control',
   session: 'control',
+  joinNotice: 'counter',
+  reportOutcome: 'control',
 };
 
 // proto/wire.ts
