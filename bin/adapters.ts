@@ -13,6 +13,7 @@ import { NatsBus } from '../domain/bus-nats.js';
 import type { Config } from '../domain/config.js';
 import { MemoryModerationStore } from '../domain/moderation-store-memory.js';
 import { KvModerationStore } from '../domain/moderation-store-kv.js';
+import { coreLatency as newCoreLatency } from '../domain/latency.js';
 import { backoffMs, sleep } from '../domain/retry.js';
 import { startAnalyticsReader } from '../core/analytics/analytics.js';
 import { BusEventSource } from '../core/analytics/analytics-source.js';
@@ -42,6 +43,7 @@ export interface MemoryAdapters extends CoreAdapters, EdgeAdapters {
 /** Memory adapters for `barrage start`: core and edge share them. */
 export function memoryAdapters(config: Config, { logger, lifecycle }: Starting): MemoryAdapters {
   const bus = lifecycle.add('bus', new MemoryBus(), (b) => b.close());
+  const coreLatency = newCoreLatency();
   const sequencer = lifecycle.add(
     'sequencer',
     new MemorySequencer(bus, {
@@ -49,6 +51,7 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
       joinHistory: config.core.joinHistory,
       roomIdleMs: config.core.roomIdleMs,
       logger,
+      latency: coreLatency,
     }),
     (s) => s.stop(),
   );
@@ -57,7 +60,7 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
     l.close(),
   );
   const moderationStore = lifecycle.add('moderation store', new MemoryModerationStore(), (s) => s.close());
-  return { bus, sequencer, ledger, moderationStore, analyticsSource: new BusEventSource(bus) };
+  return { bus, sequencer, ledger, moderationStore, analyticsSource: new BusEventSource(bus), coreLatency };
 }
 
 async function connectBus(config: Config, role: 'edge' | 'core', { logger, lifecycle }: Starting): Promise<NatsBus> {
@@ -80,6 +83,7 @@ async function openModerationStore(bus: NatsBus, config: Config, lifecycle: Life
 export async function natsCoreAdapters(config: Config, starting: Starting): Promise<CoreAdapters & { bus: NatsBus }> {
   const { logger, lifecycle } = starting;
   const bus = await connectBus(config, 'core', starting);
+  const coreLatency = newCoreLatency();
   const sequencer = lifecycle.add(
     'sequencer',
     new JetStreamSequencer(bus, bus.nc, {
@@ -89,6 +93,7 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
       replicas: config.nats.replicas,
       maxAgeSeconds: config.nats.retainSeconds,
       logger: logger.child({ part: 'core' }),
+      latency: coreLatency,
     }),
     (s) => s.stop(),
   );
@@ -105,7 +110,7 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
   }
   lifecycle.add('gift ledger', ledger, (l) => l.close());
   const analyticsSource = new JetStreamEventSource(bus, bus.nc, { logger: logger.child({ part: 'analytics' }) });
-  return { bus, sequencer, ledger, moderationStore, analyticsSource };
+  return { bus, sequencer, ledger, moderationStore, analyticsSource, coreLatency };
 }
 
 /**

@@ -17,6 +17,7 @@ import { mintToken } from '../domain/auth.js';
 import { BusStatus } from '../domain/bus.js';
 import type { Bus } from '../domain/bus.js';
 import type { Config } from '../domain/config.js';
+import type { CoreLatency } from '../domain/latency.js';
 import type { Route } from '../domain/http.js';
 import type { ModerationStore } from '../domain/moderation-store.js';
 import { startAnalytics } from '../core/analytics/analytics.js';
@@ -53,6 +54,8 @@ export interface CoreAdapters {
   moderationStore: ModerationStore;
   /** Where the analytics sink reads sequenced events from (started by the sink). */
   analyticsSource: EventSource;
+  /** Core's latency histogram, fed by the sequencer; exported on core's /metrics. */
+  coreLatency?: CoreLatency;
 }
 
 /** The analytics API an edge serves: the sink's own in one process, a ClickHouse reader on a clustered edge. */
@@ -68,6 +71,8 @@ export interface EdgeAdapters {
   bus: Bus;
   moderationStore: ModerationStore;
   analytics?: EdgeAnalytics | undefined;
+  /** Core's latency histogram when core runs in this process (exported on the edge's /metrics). */
+  coreLatency?: CoreLatency | undefined;
 }
 
 /** Core's services, running. */
@@ -137,10 +142,12 @@ export async function startCore(
   let httpPort: number | undefined;
   if (options.http) {
     const connected = () => bus.status() === BusStatus.Connected;
+    const registry = coreMetrics(connected, analytics ? () => analytics.sink.stats() : undefined);
+    adapters.coreLatency?.registerIn(registry);
     const http = await startCoreHttp({
       host: config.core.host,
       port: config.core.httpPort,
-      registry: coreMetrics(connected, analytics ? () => analytics.sink.stats() : undefined),
+      registry,
       ready: connected,
       logger,
     });
@@ -194,6 +201,7 @@ export async function startEdge(
     extensions: [moderation, giftsExtension(config.gifts)],
   });
   if (analytics?.stats) registerAnalyticsMetrics(server.metrics.registry, analytics.stats);
+  adapters.coreLatency?.registerIn(server.metrics.registry);
   // Recorded before it listens: a listen that fails halfway (an extension) still closes the socket.
   lifecycle.add('edge', server, (s) => s.shutdown());
   const port = await server.listen();

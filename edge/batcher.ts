@@ -22,8 +22,19 @@ import type { OverloadOptions, WindowItem } from './overload.js';
  */
 export type FlushHandler = (room: string, frame: Uint8Array, events: number, group: number, skipped: number) => void;
 
+/**
+ * Called once per window after its frames went out, with when each of its
+ * events arrived (the batcher's clock), each event's `ts_ms` as given to
+ * `add` (0: unknown) and the time the frames were handed to the sockets.
+ * The arrays are reused: read them during the call only.
+ */
+export type SentHandler = (arrivedAt: readonly number[], tsMs: readonly number[], count: number, sentAt: number) => void;
+
 class RoomBatch {
   readonly events: Uint8Array[] = [];
+  /** When each event arrived and its `ts_ms`, beside `events` (kept only with an `onSent` handler). */
+  readonly arrivedAt: number[] = [];
+  readonly tsMs: number[] = [];
   /** When the room last sent a frame (ms, monotonic). */
   lastFlushAt = -Infinity;
   timer: NodeJS.Timeout | undefined;
@@ -42,6 +53,8 @@ export interface BatcherOptions {
   /** A room holding this many events is flushed at once. */
   maxEvents: number;
   onFlush: FlushHandler;
+  /** Told when each window's events were written (the latency histograms). */
+  onSent?: SentHandler;
   now?: () => number;
   /** Per-viewer chat budget and sampling; without it every event goes to every viewer. */
   overload?: OverloadOptions;
@@ -59,11 +72,15 @@ export class Batcher {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Queues one encoded event for `room`. Events must arrive in seq order. */
-  add(room: string, event: Uint8Array): void {
+  /** Queues one encoded event for `room`, with its `ts_ms` when known. Events must arrive in seq order. */
+  add(room: string, event: Uint8Array, tsMs = 0): void {
     let batch = this.rooms.get(room);
     if (!batch) this.rooms.set(room, (batch = new RoomBatch(room, this.encoder.encode(room))));
     batch.events.push(event);
+    if (this.options.onSent) {
+      batch.arrivedAt.push(this.now());
+      batch.tsMs.push(tsMs);
+    }
     if (batch.events.length >= this.options.maxEvents) {
       this.flushRoom(batch);
       return;
@@ -85,6 +102,16 @@ export class Batcher {
   private flushRoom(batch: RoomBatch): void {
     this.cancel(batch);
     if (batch.events.length === 0) return;
+    const count = batch.events.length;
+    this.sendWindow(batch);
+    if (this.options.onSent && batch.arrivedAt.length > 0) {
+      this.options.onSent(batch.arrivedAt, batch.tsMs, count, this.now());
+      batch.arrivedAt.length = 0;
+      batch.tsMs.length = 0;
+    }
+  }
+
+  private sendWindow(batch: RoomBatch): void {
     const now = this.now();
     const overload = this.options.overload;
     if (!overload) {

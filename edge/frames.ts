@@ -7,7 +7,7 @@
  * field numbers from the generated tables. Every tag here fits in one byte.
  */
 import { v1 } from '../proto/index.js';
-import { BatchField, ServerFrameField } from '../proto/gen/tables.js';
+import { BatchField, EventField, ServerFrameField } from '../proto/gen/tables.js';
 import { WireReader, WireType, tagOf, varintSize, writeVarint } from '../proto/wire.js';
 
 const tagServerBatch = tagOf(ServerFrameField.batch, WireType.Len);
@@ -16,6 +16,10 @@ const tagBatchRoom = tagOf(BatchField.room, WireType.Len);
 const tagBatchSkipped = tagOf(BatchField.skipped, WireType.Varint);
 const tagBatchSkipReason = tagOf(BatchField.skipReason, WireType.Varint);
 const tagBatchHistory = tagOf(BatchField.history, WireType.Varint);
+const tagEventTsMs = tagOf(EventField.tsMs, WireType.Varint);
+/** Fields after this one are an event's kind and its body: `ts_ms` is written before them. */
+const lastHeaderField = Math.max(EventField.seq, EventField.room, EventField.tsMs);
+const eventReader = new WireReader(new Uint8Array(0));
 
 /** Options of a batch frame beyond its events and room. */
 export interface BatchFrameOptions {
@@ -86,6 +90,26 @@ export function countBatchEvents(frame: Uint8Array): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * The `ts_ms` of an encoded Event, read without decoding it (0 when absent or
+ * unreadable). Reads the header fields only, never the body: it runs for
+ * every event an edge receives (the latency histograms).
+ */
+export function eventTsMs(event: Uint8Array): number {
+  const r = eventReader.reset(event);
+  try {
+    while (!r.done) {
+      const tag = r.tag();
+      if (tag === tagEventTsMs) return r.varint();
+      if (tag >>> 3 > lastHeaderField) return 0;
+      r.skip(tag & 7);
+    }
+  } catch {
+    // Not an event: no time to measure from.
+  }
+  return 0;
 }
 
 /** Encodes an Error frame. */

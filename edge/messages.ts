@@ -6,6 +6,7 @@
  * documented close.
  */
 import { ErrorCode, v1 } from '../proto/index.js';
+import { observeMs } from '../domain/latency.js';
 import { subjects } from '../domain/subjects.js';
 import { CloseCode } from '../domain/close-codes.js';
 import { extraOf, roleToWire } from './connection.js';
@@ -52,6 +53,7 @@ export class MessageHandler {
     const conn = ws.getUserData();
     // Closing (by us): what is still in the socket's buffer is not read, let alone answered.
     if (conn.closedByServer) return;
+    const receivedAt = performance.now();
     const now = Date.now();
     if (!this.admitFrame(ws, conn, now)) return;
     // Every frame, not only danmaku: a moderator whose token expired must not keep moderating.
@@ -82,7 +84,7 @@ export class MessageHandler {
     metrics.framesIn.inc({ kind: frame.kind ?? 'unknown' });
     switch (frame.kind) {
       case 'sendDanmaku':
-        return this.onSendDanmaku(ws, conn, frame.sendDanmaku as v1.SendDanmaku, now);
+        return this.onSendDanmaku(ws, conn, frame.sendDanmaku as v1.SendDanmaku, now, receivedAt);
       case 'ping':
         this.ctx.send(ws, v1.ServerFrame.encode({ pong: { clientTsMs: frame.ping?.clientTsMs ?? 0, serverTsMs: now } }).finish());
         return;
@@ -127,7 +129,7 @@ export class MessageHandler {
     }
   }
 
-  private onSendDanmaku(ws: Socket, conn: Conn, msg: v1.SendDanmaku, now: number): void {
+  private onSendDanmaku(ws: Socket, conn: Conn, msg: v1.SendDanmaku, now: number, receivedAt: number): void {
     const { config, metrics } = this.ctx;
     const clientMsgId = msg.clientMsgId ?? '';
     const { identity } = conn;
@@ -170,6 +172,7 @@ export class MessageHandler {
       },
     }).finish();
     this.ctx.bus.publish(subjects.ingress(conn.room), event);
+    observeMs(metrics.latency.hops.ingress, performance.now() - receivedAt);
   }
 
   /**

@@ -3,6 +3,7 @@
  * several edges (tests, benchmarks) can live in one process.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { edgeLatency } from '../domain/latency.js';
 import { registerLogMetrics } from '../domain/log-metrics.js';
 
 /** The metrics an edge keeps; names are documented in docs/operations.md. */
@@ -90,6 +91,9 @@ export class EdgeMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+
+  /** Per-hop latency, `barrage_edge_latency_seconds{hop}` (domain/latency.ts). */
+  readonly latency = edgeLatency(this.registry);
 
   constructor(withDefaults: boolean) {
     if (withDefaults) {

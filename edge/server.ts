@@ -20,7 +20,8 @@ import { groupTopicOf, onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import { ListenError } from './errors.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
-import { countBatchEvents, errorFrame, skippedFrame } from './frames.js';
+import { countBatchEvents, errorFrame, eventTsMs, skippedFrame } from './frames.js';
+import { observeMs } from '../domain/latency.js';
 import { mountRoutes, send } from './http.js';
 import type { Route } from '../domain/http.js';
 import { closeFrameFactor, MessageHandler } from './messages.js';
@@ -101,6 +102,7 @@ export class EdgeServer {
       windowMs: this.config.batchWindowMs,
       maxEvents: this.config.batchMaxEvents,
       onFlush: this.onFlush,
+      onSent: this.onSent,
       // Without a chat budget or merging, every event goes to every viewer as it did before.
       overload:
         this.config.chatBudget > 0 || this.config.mergeDanmaku
@@ -367,9 +369,12 @@ export class EdgeServer {
       hosted.sockets.add(ws);
       return;
     }
+    const bus = this.metrics.latency.hops.bus;
     const sub = this.bus.subscribe(subjects.events(room), (data) => {
       this.metrics.busMessages.inc();
-      this.batcher.add(room, data);
+      const tsMs = eventTsMs(data);
+      if (tsMs > 0) observeMs(bus, Date.now() - tsMs);
+      this.batcher.add(room, data, tsMs);
     });
     this.rooms.set(room, { sockets: new Set([ws]), sub });
     this.emptied.delete(room);
@@ -525,6 +530,21 @@ export class EdgeServer {
     this.metrics.framesOut.inc(receivers);
     this.metrics.eventsOut.inc(receivers * events);
     if (skipped > 0) this.metrics.dropped.inc({ reason: 'overload' }, receivers * skipped);
+  };
+
+  /**
+   * A window's events are in the sockets: one observation per event (never
+   * per socket) of the time it waited on this edge and of its age since core
+   * stamped `ts_ms`.
+   */
+  private readonly onSent = (arrivedAt: readonly number[], tsMs: readonly number[], count: number, sentAt: number): void => {
+    const { flush, total } = this.metrics.latency.hops;
+    const wall = Date.now();
+    for (let i = 0; i < count; i++) {
+      observeMs(flush, sentAt - (arrivedAt[i] as number));
+      const born = tsMs[i] as number;
+      if (born > 0) observeMs(total, wall - born);
+    }
   };
 
   /** uWS skipped a frame for a socket over its backpressure limit. */

@@ -33,6 +33,7 @@ import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { logSubjects, roomOfSubject, subjects } from '../../domain/subjects.js';
 import { EventClass, classOf } from '../../domain/event-kind.js';
 import { backoffMs, sleep } from '../../domain/retry.js';
+import { observeMs } from '../../domain/latency.js';
 
 /** Options of the JetStream sequencer. */
 export interface JetStreamSequencerOptions extends SequencerOptions {
@@ -311,6 +312,9 @@ export class JetStreamSequencer implements Sequencer {
       this.options.logger.warn({ err, room: id }, 'dropping undecodable ingress event');
       return;
     }
+    // The edge stamped the time it received the frame; `enqueue` stamps core's own.
+    const hops = this.options.latency?.hops;
+    if (hops && event.tsMs) observeMs(hops.ingress, this.now() - Number(event.tsMs));
     this.enqueue(id, event);
   }
 
@@ -362,6 +366,9 @@ export class JetStreamSequencer implements Sequencer {
       room.unresolved.push(pending);
     } else {
       this.stats.stored++;
+      const hops = this.options.latency?.hops;
+      // From core receiving it (its ts_ms) to JetStream's acknowledgement.
+      if (hops) observeMs(hops.store, this.now() - Number(pending.event.tsMs));
       this.stored(pending);
     }
     this.settle(room);

@@ -25,6 +25,7 @@ import {
 import type { Sequencer, SequencerOptions } from './sequencer.js';
 import { roomOfSubject, subjects } from '../../domain/subjects.js';
 import { EventClass, classOf } from '../../domain/event-kind.js';
+import { observeMs } from '../../domain/latency.js';
 
 /** Assigns per-room sequence numbers in memory and answers history requests over the bus. */
 export class MemorySequencer implements Sequencer {
@@ -112,6 +113,7 @@ export class MemorySequencer implements Sequencer {
   }
 
   private onIngress(data: Uint8Array, subject: string): void {
+    const receivedAt = performance.now();
     const roomId = roomOfSubject(subject);
     let event: v1.Event;
     try {
@@ -120,7 +122,12 @@ export class MemorySequencer implements Sequencer {
       this.options.logger.warn({ err, room: roomId }, 'dropping undecodable ingress event');
       return;
     }
+    const hops = this.options.latency?.hops;
+    // The edge stamped the time it received the frame; sequencing stamps core's own.
+    if (hops && event.tsMs) observeMs(hops.ingress, this.now() - Number(event.tsMs));
     this.sequence(roomId, event);
+    // Nothing to wait for in memory: decode, sequence, encode and hand to the bus.
+    if (hops) observeMs(hops.store, performance.now() - receivedAt);
   }
 
   /** In one process an event is as durable as it gets once sequenced. */

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { v1 } from '../../proto/index.js';
 import { encodeHistoryReply } from '../../domain/history-wire.js';
+import type { CoreLatency } from '../../domain/latency.js';
 
 /** Sequences room events and answers history requests over the bus. */
 export interface Sequencer {
@@ -56,6 +57,8 @@ export interface SequencerOptions {
    * Default 10 minutes.
    */
   roomIdleMs?: number;
+  /** Where the `ingress` and `store` hops are recorded (domain/latency.ts); none in tests that do not look. */
+  latency?: CoreLatency;
 }
 
 /** Default of `SequencerOptions.roomIdleMs`. */

@@ -4,6 +4,7 @@ import type { NatsSetup } from './helpers/nats-server.js';
 import { RoleProcess, token } from './helpers/roles.js';
 import { Viewer } from './helpers/viewer.js';
 import { sleep } from './helpers/inject.js';
+import { promValue } from '../helpers/metrics.js';
 
 interface Conn {
   name: string;
@@ -60,6 +61,25 @@ describe('nats - three edges and one core on one NATS', () => {
     for (let i = 0; i < senders.length; i++) {
       const mine = viewers[0]!.texts().filter((t) => t.startsWith(`s${i}-`));
       expect(mine).toEqual(Array.from({ length: perSender }, (_, n) => `s${i}-${n}`));
+    }
+  });
+
+  it('latency - core times ingress and the JetStream store, each edge times its hops, for the danmaku just sent', async () => {
+    // 90 danmaku went through core above: 30 from a sender on each edge.
+    const count = (text: string, series: string) => promValue(text, series) ?? 0;
+    const coreText = (await core.http('/metrics')).body;
+    expect(count(coreText, 'barrage_core_latency_seconds_count{hop="ingress"}')).toBeGreaterThanOrEqual(90);
+    expect(count(coreText, 'barrage_core_latency_seconds_count{hop="store"}')).toBeGreaterThanOrEqual(90);
+    // A store hop includes a JetStream acknowledgement: never below the 1 ms bucket in total.
+    expect(count(coreText, 'barrage_core_latency_seconds_sum{hop="store"}')).toBeGreaterThan(0);
+    for (const edge of edges) {
+      const text = (await edge.http('/metrics')).body;
+      expect(count(text, 'barrage_edge_latency_seconds_count{hop="ingress"}'), edge.id).toBe(30);
+      for (const hop of ['bus', 'flush', 'total']) {
+        expect(count(text, `barrage_edge_latency_seconds_count{hop="${hop}"}`), `${edge.id} ${hop}`).toBeGreaterThanOrEqual(90);
+      }
+      // Core's histogram lives in core's process, not on the edges.
+      expect(text).not.toContain('barrage_core_latency_seconds');
     }
   });
 
