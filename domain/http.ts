@@ -41,6 +41,49 @@ export interface Route {
   unauthorized?: () => RouteResponse;
   /** Served without the `protect` check of `MountOptions` although under its prefix. */
   public?: boolean;
+  /**
+   * What docs/openapi.json (and `GET /api/v1/openapi.json`) says of this
+   * route. Every mounted route has one; test/unit/openapi.test.ts names each
+   * route without it and what to write.
+   */
+  doc?: RouteDoc;
+}
+
+/** A JSON Schema (2020-12, as OpenAPI 3.1 takes it); `domain/openapi-schema.ts` has helpers to write them. */
+export type JsonSchema = { [key: string]: unknown };
+
+/** One answer of a route in its description. */
+export interface ResponseDoc {
+  description: string;
+  /** JSON body; absent for an answer without a body. */
+  schema?: JsonSchema;
+  /** Content type of the body; `application/json` with a schema. */
+  contentType?: string;
+}
+
+/**
+ * The description of a route, written beside its handler. The security
+ * requirement is not written here: a route under `/api/v1` that is not
+ * `public` needs the API key, and the 401, 413 (routes with a body) and 500
+ * answers every such route may give are added by the generator.
+ */
+export interface RouteDoc {
+  /** Group in the document (`messages`, `gifts`, `moderation`, `analytics`, `pages`, `operations`, ...). */
+  tag: string;
+  /** One line. */
+  summary: string;
+  /** Paragraphs (CommonMark), optional. */
+  description?: string;
+  /** One description per `:name` of the pattern, by name. */
+  params?: Record<string, string>;
+  /** Query parameters by name. */
+  query?: Record<string, { description: string; schema?: JsonSchema; required?: boolean }>;
+  /** Request headers by name (e.g. `Idempotency-Key`). */
+  headers?: Record<string, { description: string; required?: boolean }>;
+  /** The request body (JSON unless `contentType` says otherwise). */
+  body?: { schema: JsonSchema; description?: string; contentType?: string };
+  /** Answers by status. */
+  responses: Record<number, ResponseDoc>;
 }
 
 /** A development API key, used when `BARRAGE_API_KEY` is unset: stable for a given token secret, useless without it. */

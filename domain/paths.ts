@@ -1,5 +1,5 @@
 /** Where the package's files are, from source or from dist/ alike. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,4 +12,9 @@ export function packageRoot(): string {
     dir = up;
   }
   return dir;
+}
+
+/** The package's version (package.json), e.g. for the API description. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -44,11 +44,17 @@ export function pageRoutes(options: PageOptions): Route[] {
     headers: { 'content-type': 'text/plain' },
     body: `${what} is not built; run \`npm run build\``,
   });
+  const notBuilt = { description: 'not built (run `npm run build`)', contentType: 'text/plain' };
   let visitors = 0;
   return [
     {
       method: 'get',
       pattern: '/widget.js',
+      doc: {
+        tag: 'pages',
+        summary: 'The widget bundle (<barrage-overlay>, <barrage-chat>)',
+        responses: { 200: { description: 'an ES module', contentType: 'text/javascript' }, 503: notBuilt },
+      },
       handler: () =>
         widget === undefined
           ? missing('widget.js')
@@ -78,6 +84,12 @@ export function pageRoutes(options: PageOptions): Route[] {
     {
       method: 'get',
       pattern: '/',
+      doc: {
+        tag: 'pages',
+        summary: 'The demo page (with a token minted for the visitor when BARRAGE_DEMO_TOKENS is on)',
+        query: { room: { description: 'the room to show (default demo)' } },
+        responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: notBuilt },
+      },
       handler: async (req) => {
         if (demo === undefined) return missing('the demo page');
         const room = req.query.get('room') || options.defaultRoom || 'demo';
@@ -90,11 +102,17 @@ export function pageRoutes(options: PageOptions): Route[] {
     {
       method: 'get',
       pattern: '/favicon.ico',
+      doc: { tag: 'pages', summary: 'An empty icon, so browsers stop asking', responses: { 204: { description: 'nothing' } } },
       handler: () => ({ status: 204, headers: { 'cache-control': 'public, max-age=86400' }, body: '' }),
     },
     {
       method: 'get',
       pattern: '/overlay',
+      doc: {
+        tag: 'pages',
+        summary: 'The OBS overlay page (docs/widget.md lists its query parameters)',
+        responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: notBuilt },
+      },
       handler: () => (overlay === undefined ? missing('the overlay page') : { status: 200, headers: html, body: overlay }),
     },
   ];

@@ -13,6 +13,7 @@ import { bearerAuth, unauthorized } from '../domain/http.js';
 import type { EdgeConfig } from '../domain/config.js';
 import { historyFrameOf } from '../domain/history-wire.js';
 import type { HistoryFrame } from '../domain/history-wire.js';
+import { openApiRoute, protectedPrefix } from '../domain/openapi.js';
 import { subjects } from '../domain/subjects.js';
 import { Batcher } from './batcher.js';
 import { CloseCode, CloseReason } from '../domain/close-codes.js';
@@ -83,6 +84,8 @@ export class EdgeServer {
   private readonly replay: BucketState;
   /** What extensions see of this edge. */
   readonly context: EdgeContext;
+  /** Every HTTP route this edge mounts, `GET /api/v1/openapi.json` (which describes them) included. */
+  readonly routes: readonly Route[];
   /** The sockets and bus interest of each hosted room (the sockets also serve `socketsOf` without a walk of the edge). */
   private readonly rooms = new Map<string, { sockets: Set<Socket>; sub: Subscription }>();
   /** Rooms emptied since the last presence report (reported once as 0). */
@@ -186,16 +189,18 @@ export class EdgeServer {
       close: (ws, code) => this.guard(ws, 'close', this.onClose, code),
     });
     const authorized = bearerAuth(this.config.apiKey);
+    const described = [...this.ownRoutes(), ...(options.routes ?? [])];
+    this.routes = [...described, openApiRoute(described)];
     mountRoutes(
       this.app,
-      [...this.ownRoutes(), ...(options.routes ?? [])],
+      this.routes,
       {
         onError: (err, where) => this.internalError(err, 'http', { route: where }),
         onRefused: (reason) => this.metrics.httpRefused.inc({ reason }),
       },
       {
         maxBufferedBodyBytes: this.config.maxBufferedBodyBytes,
-        protect: { prefix: '/api/', authorize: (headers) => authorized({ headers }), unauthorized },
+        protect: { prefix: protectedPrefix, authorize: (headers) => authorized({ headers }), unauthorized },
       },
     );
     this.app.any('/*', (res, req) => {
@@ -276,11 +281,22 @@ export class EdgeServer {
 
   private ownRoutes(): Route[] {
     const text = (status: number, body: string) => ({ status, headers: { 'content-type': 'text/plain' }, body });
+    const plain = (description: string) => ({ description, contentType: 'text/plain' });
     return [
-      { method: 'get', pattern: '/healthz', handler: () => text(200, 'ok') },
+      {
+        method: 'get',
+        pattern: '/healthz',
+        doc: { tag: 'operations', summary: 'Liveness: the process answers', responses: { 200: plain('ok') } },
+        handler: () => text(200, 'ok'),
+      },
       {
         method: 'get',
         pattern: '/readyz',
+        doc: {
+          tag: 'operations',
+          summary: 'Readiness: the bus is connected and the edge is not draining',
+          responses: { 200: plain('ready'), 503: plain('draining, or the bus is not connected (the body says which)') },
+        },
         handler: () => {
           if (this.draining) return text(503, 'draining');
           const status = this.bus.status();
@@ -290,6 +306,11 @@ export class EdgeServer {
       {
         method: 'get',
         pattern: '/metrics',
+        doc: {
+          tag: 'operations',
+          summary: 'Prometheus metrics (text exposition format)',
+          responses: { 200: { description: 'metrics', contentType: 'text/plain; version=0.0.4' } },
+        },
         handler: async () => ({
           status: 200,
           headers: { 'content-type': this.metrics.registry.contentType },

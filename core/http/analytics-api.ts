@@ -15,7 +15,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import type { JsonSchema, Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import { problemDoc, s } from '../../domain/openapi.js';
 import { packageRoot } from '../../domain/paths.js';
 import type { AnalyticsQueries, RoomRange } from '../analytics/analytics-queries.js';
 import type { SinkStats } from '../analytics/analytics-sink.js';
@@ -40,6 +41,57 @@ function parseTime(raw: string | null, fallback: number): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+const time = 'epoch milliseconds or an ISO 8601 time';
+const rangeQuery = {
+  from: { description: `start of the range, ${time} (default: an hour before \`to\`)` },
+  to: { description: `end of the range, ${time} (default: now)` },
+};
+const int = (d?: string) => s.integer(d);
+const statsSchema = s.object({
+  room: s.string(),
+  ...Object.fromEntries(
+    [
+      'from',
+      'to',
+      'events',
+      'messages',
+      'likes',
+      'gifts',
+      'giftEvents',
+      'superChats',
+      'revenueCents',
+      'gifters',
+      'chatters',
+      'moderationActions',
+      'peakOnline',
+    ].map((k) => [k, int()]),
+  ),
+  avgOnline: s.number(),
+  avgLatencyMs: s.number(),
+});
+const timelineSchema = s.object({
+  room: s.string(),
+  from: int(),
+  to: int(),
+  points: s.array(
+    s.object({
+      minute: int('seconds since the epoch'),
+      messages: int(),
+      likes: int(),
+      gifts: int(),
+      revenueCents: int(),
+      onlineMax: int(),
+      onlineAvg: s.number(),
+      moderation: int(),
+    }),
+  ),
+});
+const giftersSchema = s.object({
+  room: s.string(),
+  gifters: s.array(s.object({ userId: s.string(), name: s.string(), revenueCents: int(), gifts: int() })),
+});
+const wordsSchema = s.object({ room: s.string(), words: s.array(s.object({ word: s.string(), count: int() })) });
+
 /** The analytics API and dashboard routes. */
 export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
   const maxRange = options.maxRangeMs ?? 31 * 24 * 3600_000;
@@ -60,9 +112,24 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
 
   const limit = (req: RouteRequest): number => Math.min(100, Math.max(1, Number.parseInt(req.query.get('limit') ?? '10', 10) || 10));
 
-  const api = (pattern: string, run: (r: RoomRange, req: RouteRequest) => Promise<unknown>): Route => ({
+  const api = (
+    pattern: string,
+    doc: { summary: string; result: JsonSchema; limit?: boolean },
+    run: (r: RoomRange, req: RouteRequest) => Promise<unknown>,
+  ): Route => ({
     method: 'get',
     pattern,
+    doc: {
+      tag: 'analytics',
+      summary: doc.summary,
+      params: { room: 'room id' },
+      query: { ...rangeQuery, ...(doc.limit ? { limit: { description: 'rows, 1 to 100 (default 10)', schema: s.integer() } } : {}) },
+      responses: {
+        200: { description: 'the answer', schema: doc.result },
+        400: problemDoc('BAD_ROOM, BAD_TIME or BAD_RANGE'),
+        503: problemDoc('ANALYTICS_UNAVAILABLE: the analytics store did not answer'),
+      },
+    },
     handler: async (req) => {
       if (!authorized(req)) return unauthorized();
       const r = range(req);
@@ -84,28 +151,58 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
   const css = asset('dashboard.css');
 
   return [
-    api('/api/v1/rooms/:room/stats', (r) => options.queries.stats(r)),
-    api('/api/v1/rooms/:room/timeline', async (r) => ({
+    api('/api/v1/rooms/:room/stats', { summary: 'Totals of a room over a time range', result: statsSchema }, (r) =>
+      options.queries.stats(r),
+    ),
+    api('/api/v1/rooms/:room/timeline', { summary: 'Per-minute series of a room', result: timelineSchema }, async (r) => ({
       room: r.room,
       from: r.fromMs,
       to: r.toMs,
       points: await options.queries.timeline(r),
     })),
-    api('/api/v1/rooms/:room/top-gifters', async (r, req) => ({ room: r.room, gifters: await options.queries.topGifters(r, limit(req)) })),
-    api('/api/v1/rooms/:room/top-words', async (r, req) => ({ room: r.room, words: await options.queries.topWords(r, limit(req)) })),
+    api(
+      '/api/v1/rooms/:room/top-gifters',
+      { summary: 'Viewers who spent most in the range', result: giftersSchema, limit: true },
+      async (r, req) => ({ room: r.room, gifters: await options.queries.topGifters(r, limit(req)) }),
+    ),
+    api(
+      '/api/v1/rooms/:room/top-words',
+      { summary: 'Most used words in danmaku in the range', result: wordsSchema, limit: true },
+      async (r, req) => ({ room: r.room, words: await options.queries.topWords(r, limit(req)) }),
+    ),
     {
       method: 'get',
       pattern: '/api/v1/analytics/status',
+      doc: {
+        tag: 'analytics',
+        summary: 'The analytics engine and the sink counters',
+        responses: {
+          200: {
+            description: 'engine (chdb or clickhouse) and the sink counters (null on an edge without the sink)',
+            schema: s.object({ engine: s.string(), sink: s.any('SinkStats counters (docs/analytics.md), or null') }, ['engine', 'sink']),
+          },
+        },
+      },
       handler: (req) => (authorized(req) ? json(200, { engine: options.engine, sink: options.sinkStats?.() ?? null }) : unauthorized()),
     },
     {
       method: 'get',
       pattern: '/dashboard',
+      doc: {
+        tag: 'pages',
+        summary: 'The analytics dashboard page (asks for the API key)',
+        responses: { 200: { description: 'HTML', contentType: 'text/html' } },
+      },
       handler: () => ({ status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: dashboardHtml }),
     },
     {
       method: 'get',
       pattern: '/dashboard.js',
+      doc: {
+        tag: 'pages',
+        summary: "The dashboard's script",
+        responses: { 200: { description: 'JavaScript', contentType: 'text/javascript' }, 404: { description: 'not built' } },
+      },
       handler: () =>
         bundle
           ? { status: 200, headers: { 'content-type': 'text/javascript; charset=utf-8' }, body: bundle }
@@ -114,6 +211,11 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
     {
       method: 'get',
       pattern: '/dashboard.css',
+      doc: {
+        tag: 'pages',
+        summary: "The dashboard's style sheet",
+        responses: { 200: { description: 'CSS', contentType: 'text/css' }, 404: { description: 'not built' } },
+      },
       handler: () => ({ status: css ? 200 : 404, headers: { 'content-type': 'text/css; charset=utf-8' }, body: css ?? '' }),
     },
   ];

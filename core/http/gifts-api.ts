@@ -12,6 +12,7 @@
 import { ErrorCode, v1 } from '../../proto/index.js';
 import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
+import { problemDoc, s } from '../../domain/openapi.js';
 import type { Bus } from '../../domain/bus.js';
 import { maxUserIdLength } from '../../domain/auth.js';
 import { fingerprintOf, maxIdempotencyKeyLength } from '../gifts/gifts.js';
@@ -120,6 +121,23 @@ function parseBody(req: RouteRequest, room: string): { request: v1.PaidRequest }
   return { request };
 }
 
+/** The `Idempotency-Key` header as the API description tells it. */
+export const idempotencyHeader = {
+  description: `1 to ${maxIdempotencyKeyLength} visible ASCII characters, unique per intended action; a retry sends the same key`,
+  required: true,
+};
+const paidSchema = s.object(
+  {
+    seq: s.integer(),
+    room: s.string(),
+    ts_ms: s.integer(),
+    duplicate: s.boolean('true when this answers a retry'),
+    gift: s.any('gift: id, user, gift_id, name, count, price_cents, combo, combo_id, image_url, tier'),
+    super_chat: s.any('super chat: id, user, text, price_cents, pin_seconds, color'),
+  },
+  ['seq', 'duplicate'],
+);
+
 /** The gift routes, checking `apiKey` and forwarding to core over `bus`. */
 export function giftRoutes(options: { apiKey: string; bus: Bus }): Route[] {
   const authorized = bearerAuth(options.apiKey);
@@ -137,6 +155,33 @@ export function giftRoutes(options: { apiKey: string; bus: Bus }): Route[] {
       method: 'post',
       pattern: '/api/v1/rooms/:room/gifts',
       maxBody: 8 * 1024,
+      doc: {
+        tag: 'gifts',
+        summary: 'Record a gift or a super chat, once per Idempotency-Key',
+        description:
+          'Answered once core says the event is durable. A retry with the same key answers 200 with the first result ' +
+          '(`Idempotent-Replayed: true`) and shows nothing twice; on 503 retry with the same key.',
+        params: { room: 'room id' },
+        headers: { 'Idempotency-Key': idempotencyHeader },
+        body: {
+          schema: s.object(
+            {
+              user: s.ref('User'),
+              gift: s.string('a gift id of the catalogue (or super_chat)'),
+              count: s.integer('default 1'),
+              super_chat: s.object({ text: s.string(), price_cents: s.integer() }, ['text', 'price_cents']),
+            },
+            ['user'],
+          ),
+        },
+        responses: {
+          200: { description: 'a retry: the first answer', schema: paidSchema },
+          201: { description: 'recorded', schema: paidSchema },
+          400: problemDoc('BAD_ROOM, IDEMPOTENCY_KEY_REQUIRED, INVALID_JSON, INVALID_ARGUMENT, GIFT_UNKNOWN, TEXT_TOO_LONG'),
+          409: problemDoc('IDEMPOTENCY_KEY_REUSED: the key was used for a different request'),
+          503: problemDoc('UNAVAILABLE: not confirmed in time; retry with the same key'),
+        },
+      },
       handler: async (req) => {
         if (!authorized(req)) return unauthorized();
         const room = req.params[0] ?? '';
@@ -165,6 +210,17 @@ export function giftRoutes(options: { apiKey: string; bus: Bus }): Route[] {
     {
       method: 'del',
       pattern: '/api/v1/rooms/:room/super-chats/:id',
+      doc: {
+        tag: 'gifts',
+        summary: 'Unpin a super chat before its time',
+        params: { room: 'room id', id: 'SuperChat.id (e.g. k:order-123)' },
+        responses: {
+          200: { description: 'removed', schema: s.object({ seq: s.integer(), removed: s.string() }) },
+          400: problemDoc('BAD_ROOM'),
+          404: problemDoc('NOT_FOUND: not pinned'),
+          503: problemDoc('UNAVAILABLE'),
+        },
+      },
       handler: async (req) => {
         if (!authorized(req)) return unauthorized();
         const [room = '', id = ''] = req.params;

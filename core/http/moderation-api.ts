@@ -17,7 +17,8 @@
  * (`actor: { id, name }`), else the actor is `site`.
  */
 import { v1 } from '../../proto/index.js';
-import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import type { Route, RouteDoc, RouteRequest, RouteResponse } from '../../domain/http.js';
+import { problemDoc, s } from '../../domain/openapi.js';
 import type { AnalyticsQueries } from '../analytics/analytics-queries.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 import type { Bus } from '../../domain/bus.js';
@@ -172,6 +173,60 @@ const heldJson = (h: v1.IHeld) => ({
   ts_ms: Number(h.tsMs ?? 0),
 });
 
+const actionSchema = s.object(
+  {
+    action: s.enum([
+      'retract',
+      'delete',
+      'timeout',
+      'mute',
+      'untimeout',
+      'unmute',
+      'ban',
+      'unban',
+      'slow_mode',
+      'pin',
+      'unpin',
+      'notice',
+      'room_mode',
+      'close',
+      'reopen',
+    ]),
+    user_id: s.string('timeout, untimeout, ban, unban'),
+    danmaku_id: s.string('retract, pin'),
+    seconds: s.integer('timeout, ban, slow_mode, pin'),
+    text: s.string('pin, notice'),
+    danmaku_off: s.boolean('room_mode'),
+    members_only: s.boolean('room_mode'),
+    emote_only: s.boolean('room_mode'),
+    reason: s.string('at most 200 characters, kept in the audit log'),
+    actor: s.ref('User'),
+  },
+  ['action'],
+);
+const heldSchema = s.object({ hold_id: s.string(), user: s.ref('User'), text: s.string(), matched: s.string(), ts_ms: s.integer() });
+const rulesSchema = s.object({
+  terms: s.array(s.string(), `at most BARRAGE_FILTER_MAX_TERMS, each 1 to ${maxTermLength} characters`),
+  patterns: s.array(s.string(), `RE2 patterns, at most BARRAGE_FILTER_MAX_PATTERNS, each 1 to ${maxPatternLength} characters`),
+  action: s.enum(['block', 'replace', 'hold']),
+});
+const rulesAnswer = s.object({
+  room: s.string('null for the global rules', { type: ['string', 'null'] }),
+  ...(rulesSchema['properties'] as object),
+  updated_ms: s.integer(),
+});
+const getFilterDoc = (whose: string): RouteDoc => ({
+  tag: 'moderation',
+  summary: `The word filter of ${whose}`,
+  responses: { 200: { description: 'the rules', schema: rulesAnswer } },
+});
+const putFilterDoc = (whose: string): RouteDoc => ({
+  tag: 'moderation',
+  summary: `Replace the word filter of ${whose}`,
+  body: { schema: rulesSchema },
+  responses: { 200: { description: 'the rules now in force', schema: rulesAnswer }, 400: problemDoc('BAD_FILTER (the message says why)') },
+});
+
 /** The moderation routes. */
 export function moderationRoutes(o: ModerationApiOptions): Route[] {
   const authorized = bearerAuth(o.apiKey);
@@ -179,12 +234,20 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
   const route = (
     method: Route['method'],
     pattern: string,
+    doc: RouteDoc,
     run: (room: string, req: RouteRequest) => Promise<RouteResponse>,
     maxBody?: number,
   ): Route => ({
     method,
     pattern,
     ...(maxBody ? { maxBody } : {}),
+    doc: {
+      ...doc,
+      ...(pattern.includes(':room') ? { params: { room: 'room id (1 to 64 of A-Z a-z 0-9 _ -)', ...doc.params } } : {}),
+      responses: pattern.includes(':room')
+        ? { 400: problemDoc('BAD_ROOM, or the request is wrong (the code says how)'), ...doc.responses }
+        : doc.responses,
+    },
     handler: async (req) => {
       if (!authorized(req)) return unauthorized();
       // Only a route without `:room` (`/api/v1/filter`) means the global rules: `/rooms/*/...` is a bad room, not them.
@@ -215,62 +278,133 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
   };
 
   return [
-    route('post', '/api/v1/rooms/:room/moderate', async (room, req) => {
-      const b = parseBody(req);
-      if (isResponse(b)) return b;
-      const m = fromJson(b);
-      if (typeof m === 'string') return problem(400, 'BAD_ACTION', m);
-      const event = actionEvent(room, m, actorOf(b), o.options);
-      if (isActionRefusal(event)) return problem(400, v1.ErrorCode[event.code] ?? 'INVALID_ARGUMENT', event.message);
-      if (event.ban || event.mute) {
-        const state = o.stateOf ? o.stateOf(room) : await o.store.getState(room);
-        const full = limitRefusal(state, event, o.options, Date.now());
-        if (full) return problem(409, v1.ErrorCode[full.code] ?? 'LIMIT_REACHED', full.message);
-      }
-      o.bus.publish(subjects.ingress(room), v1.Event.encode(event).finish());
-      return json(202, { accepted: true, room, action: b['action'] });
-    }),
-    route('get', '/api/v1/rooms/:room/moderation', async (room) => {
-      const state = await o.store.getState(room);
-      const now = Date.now();
-      return json(200, state ? moderationJson(state, now) : { room, seq: 0, timeouts: [], bans: [], closed: false });
-    }),
-    route('get', '/api/v1/rooms/:room/held', async (room) => {
-      const reply = await holdRequest(room, {});
-      return isResponse(reply) ? reply : json(200, { room, held: reply.held.map(heldJson) });
-    }),
-    route('post', '/api/v1/rooms/:room/held/:id', async (room, req) => {
-      const b = parseBody(req);
-      if (isResponse(b)) return b;
-      if (typeof b['approve'] !== 'boolean') return problem(400, 'BAD_DECISION', 'send { "approve": true | false }');
-      const reply = await holdRequest(room, {
-        decision: { holdId: req.params[1] ?? '', approve: b['approve'] },
-        actor: actorOf(b),
-        reason: str(b['reason']).slice(0, 200),
-      });
-      if (isResponse(reply)) return reply;
-      return reply.found ? json(200, { room, approved: b['approve'] }) : problem(404, 'NOT_FOUND', 'no such held danmaku');
-    }),
-    route('get', '/api/v1/rooms/:room/filter', (room) => getFilter(room)),
-    route('put', '/api/v1/rooms/:room/filter', putFilter, 2 << 20),
-    route('get', '/api/v1/filter', (room) => getFilter(room)),
-    route('put', '/api/v1/filter', putFilter, 2 << 20),
-    route('get', '/api/v1/rooms/:room/audit', async (room, req) => {
-      // The request is checked before anything is asked of analytics: a bad range is the caller's error, whatever runs.
-      const now = Date.now();
-      const to = auditTime(req.query.get('to'), now);
-      const from = auditTime(req.query.get('from'), Math.max(0, (to ?? now) - 86_400_000));
-      if (to === undefined || from === undefined)
-        return problem(400, 'BAD_TIME', 'from and to are epoch milliseconds (0 to 4102444800000) or ISO 8601 times');
-      if (from >= to) return problem(400, 'BAD_RANGE', 'from must be before to');
-      const limit = Math.min(1000, Math.max(1, Number.parseInt(req.query.get('limit') ?? '100', 10) || 100));
-      const queries = o.queries?.();
-      if (!queries) return problem(503, 'ANALYTICS_UNAVAILABLE', 'the audit log is kept by analytics, which is off in this process');
-      try {
-        return json(200, { room, from, to, entries: await queries.audit({ room, fromMs: from, toMs: to }, limit) });
-      } catch (err) {
-        return problem(503, 'ANALYTICS_UNAVAILABLE', (err as Error).message.slice(0, 300));
-      }
-    }),
+    route(
+      'post',
+      '/api/v1/rooms/:room/moderate',
+      {
+        tag: 'moderation',
+        summary: 'One moderation action (retract, timeout, ban, slow mode, pin, notice, room mode, close, ...)',
+        description:
+          "Becomes the same control event as a moderator's Moderate frame; effective on every edge within a second. docs/api.md has the table of actions.",
+        body: { schema: actionSchema },
+        responses: {
+          202: { description: 'published', schema: s.object({ accepted: s.boolean(), room: s.string(), action: s.string() }) },
+          409: problemDoc('ERROR_CODE_LIMIT_REACHED: the room holds BARRAGE_MAX_BANS_PER_ROOM bans and time-outs'),
+        },
+      },
+      async (room, req) => {
+        const b = parseBody(req);
+        if (isResponse(b)) return b;
+        const m = fromJson(b);
+        if (typeof m === 'string') return problem(400, 'BAD_ACTION', m);
+        const event = actionEvent(room, m, actorOf(b), o.options);
+        if (isActionRefusal(event)) return problem(400, v1.ErrorCode[event.code] ?? 'INVALID_ARGUMENT', event.message);
+        if (event.ban || event.mute) {
+          const state = o.stateOf ? o.stateOf(room) : await o.store.getState(room);
+          const full = limitRefusal(state, event, o.options, Date.now());
+          if (full) return problem(409, v1.ErrorCode[full.code] ?? 'LIMIT_REACHED', full.message);
+        }
+        o.bus.publish(subjects.ingress(room), v1.Event.encode(event).finish());
+        return json(202, { accepted: true, room, action: b['action'] });
+      },
+    ),
+    route(
+      'get',
+      '/api/v1/rooms/:room/moderation',
+      {
+        tag: 'moderation',
+        summary: "The room's moderation state (time-outs, bans, slow mode, mode, pin, closed)",
+        responses: { 200: { description: 'the state', schema: s.any('see docs/api.md, GET /api/v1/rooms/:room/moderation') } },
+      },
+      async (room) => {
+        const state = await o.store.getState(room);
+        const now = Date.now();
+        return json(200, state ? moderationJson(state, now) : { room, seq: 0, timeouts: [], bans: [], closed: false });
+      },
+    ),
+    route(
+      'get',
+      '/api/v1/rooms/:room/held',
+      {
+        tag: 'moderation',
+        summary: "Danmaku held for a moderator's decision",
+        responses: {
+          200: { description: 'the list', schema: s.object({ room: s.string(), held: s.array(heldSchema) }) },
+          503: problemDoc('UNAVAILABLE: core did not answer'),
+        },
+      },
+      async (room) => {
+        const reply = await holdRequest(room, {});
+        return isResponse(reply) ? reply : json(200, { room, held: reply.held.map(heldJson) });
+      },
+    ),
+    route(
+      'post',
+      '/api/v1/rooms/:room/held/:id',
+      {
+        tag: 'moderation',
+        summary: 'Approve or reject a held danmaku',
+        params: { id: 'hold_id from the list' },
+        body: { schema: s.object({ approve: s.boolean(), reason: s.string(), actor: s.ref('User') }, ['approve']) },
+        responses: {
+          200: { description: 'decided', schema: s.object({ room: s.string(), approved: s.boolean() }) },
+          404: problemDoc('NOT_FOUND: unknown or already decided'),
+          503: problemDoc('UNAVAILABLE: core did not answer'),
+        },
+      },
+      async (room, req) => {
+        const b = parseBody(req);
+        if (isResponse(b)) return b;
+        if (typeof b['approve'] !== 'boolean') return problem(400, 'BAD_DECISION', 'send { "approve": true | false }');
+        const reply = await holdRequest(room, {
+          decision: { holdId: req.params[1] ?? '', approve: b['approve'] },
+          actor: actorOf(b),
+          reason: str(b['reason']).slice(0, 200),
+        });
+        if (isResponse(reply)) return reply;
+        return reply.found ? json(200, { room, approved: b['approve'] }) : problem(404, 'NOT_FOUND', 'no such held danmaku');
+      },
+    ),
+    route('get', '/api/v1/rooms/:room/filter', getFilterDoc('the room'), (room) => getFilter(room)),
+    route('put', '/api/v1/rooms/:room/filter', putFilterDoc('the room'), putFilter, 2 << 20),
+    route('get', '/api/v1/filter', getFilterDoc("every room (checked before each room's)"), (room) => getFilter(room)),
+    route('put', '/api/v1/filter', putFilterDoc("every room (checked before each room's)"), putFilter, 2 << 20),
+    route(
+      'get',
+      '/api/v1/rooms/:room/audit',
+      {
+        tag: 'moderation',
+        summary: 'The moderation audit log, newest first',
+        query: {
+          from: { description: 'epoch milliseconds or ISO 8601 (default: 24 h before `to`)' },
+          to: { description: 'epoch milliseconds or ISO 8601 (default: now)' },
+          limit: { description: 'at most 1,000 (default 100)', schema: s.integer() },
+        },
+        responses: {
+          200: {
+            description: 'entries',
+            schema: s.object({ room: s.string(), from: s.integer(), to: s.integer(), entries: s.array(s.any('AuditEntry (docs/api.md)')) }),
+          },
+          503: problemDoc('ANALYTICS_UNAVAILABLE'),
+        },
+      },
+      async (room, req) => {
+        // The request is checked before anything is asked of analytics: a bad range is the caller's error, whatever runs.
+        const now = Date.now();
+        const to = auditTime(req.query.get('to'), now);
+        const from = auditTime(req.query.get('from'), Math.max(0, (to ?? now) - 86_400_000));
+        if (to === undefined || from === undefined)
+          return problem(400, 'BAD_TIME', 'from and to are epoch milliseconds (0 to 4102444800000) or ISO 8601 times');
+        if (from >= to) return problem(400, 'BAD_RANGE', 'from must be before to');
+        const limit = Math.min(1000, Math.max(1, Number.parseInt(req.query.get('limit') ?? '100', 10) || 100));
+        const queries = o.queries?.();
+        if (!queries) return problem(503, 'ANALYTICS_UNAVAILABLE', 'the audit log is kept by analytics, which is off in this process');
+        try {
+          return json(200, { room, from, to, entries: await queries.audit({ room, fromMs: from, toMs: to }, limit) });
+        } catch (err) {
+          return problem(503, 'ANALYTICS_UNAVAILABLE', (err as Error).message.slice(0, 300));
+        }
+      },
+    ),
   ];
 }
