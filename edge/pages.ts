@@ -67,6 +67,12 @@ export function pageRoutes(options: PageOptions): Route[] {
     {
       method: 'get',
       pattern: '/chunks/:file',
+      doc: {
+        tag: 'pages',
+        summary: 'A lazily loaded chunk of the widget (content-hashed name, imported by /widget.js)',
+        params: { file: 'the chunk file name, e.g. cards-3f2a1b.js' },
+        responses: { 200: { description: 'an ES module', contentType: 'text/javascript' }, 404: { description: 'no such chunk' } },
+      },
       handler: (req) => {
         const chunk = chunks.get(req.params[0] ?? '');
         const response: RouteResponse =
