@@ -8,8 +8,16 @@
  *
  * latency: two edges, the sender on the first, viewers split over both, one
  * room; latency is send time to receipt on probe viewers (decoding every
- * frame), so it includes the edge's batching window.
+ * frame), so it includes the edge's batching window. Next to it, what the
+ * servers measured over the same window (the per-hop histograms of every
+ * edge and core, `domain/latency.ts`), what the load clients, NATS, core
+ * and each edge cost in CPU, and NATS's message counts.
  * hold: viewers spread over the edges and 50 rooms, held; RSS and CPU per edge.
+ *
+ * Options for A/B runs: `--env NAME=value` (repeatable) sets a setting on
+ * core and the edges; `--profile DIR` writes a CPU profile of core and each
+ * edge over the measured window only (bench/lib/profile-hook.ts) and prints
+ * their busiest functions.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fork, spawn } from 'node:child_process';
@@ -20,6 +28,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../../domain/auth.js';
 import { freePort } from '../lib/ports.js';
+import { cpuSeconds } from '../lib/proc.js';
+import { summarizeProfile } from '../lib/cpuprofile.js';
+import type { ProfileSummary } from '../lib/cpuprofile.js';
+import { hopSummary } from '../lib/prom-histogram.js';
 
 const secret = 'bench-secret-bench-secret-bench-secret-0123456789';
 const { positionals, values } = parseArgs({
@@ -31,8 +43,19 @@ const { positionals, values } = parseArgs({
     edges: { type: 'string' },
     workers: { type: 'string' },
     probes: { type: 'string', default: '10' },
+    env: { type: 'string', multiple: true, default: [] },
+    profile: { type: 'string' },
   },
 });
+/** Settings for core and the edges from `--env NAME=value`. */
+const extraEnv = Object.fromEntries(
+  (values.env ?? []).map((kv) => {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new Error(`--env wants NAME=value, got ${kv}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+);
+const profileDir = values.profile ? resolve(values.profile) : undefined;
 const scenario = positionals[0] ?? 'latency';
 const viewers = Number(values.viewers ?? (scenario === 'hold' ? 100_000 : 20_000));
 const edgeCount = Number(values.edges ?? (scenario === 'hold' ? 6 : 2));
@@ -71,7 +94,11 @@ function pct(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'barrage-e2e-'));
   const natsPort = await freePort();
-  writeFileSync(join(dir, 'nats.conf'), `listen: 127.0.0.1:${natsPort}\njetstream { store_dir: "${join(dir, 'js')}" }\n`);
+  const natsMonitor = await freePort();
+  writeFileSync(
+    join(dir, 'nats.conf'),
+    `listen: 127.0.0.1:${natsPort}\nhttp: 127.0.0.1:${natsMonitor}\njetstream { store_dir: "${join(dir, 'js')}" }\n`,
+  );
   const nats = spawn(resolve('.tools/bin/nats-server'), ['-c', join(dir, 'nats.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(nats);
   await waitFor(nats, 'Server is ready', { text: '' });
@@ -85,13 +112,18 @@ async function main(): Promise<void> {
     BARRAGE_DANMAKU_BURST: String(Math.max(rate * 2, 10)),
     BARRAGE_FRAME_RATE: String(Math.max(rate * 4, 50)),
     BARRAGE_FRAME_BURST: String(Math.max(rate * 4, 100)),
+    ...extraEnv,
   };
+  const hook = profileDir ? `--import ${resolve('bench/lib/profile-hook.ts')} ` : '';
   const role = async (which: string, id: string): Promise<{ proc: ChildProcess; port: number }> => {
     // Each edge gets the per-process descriptor limit the design allows.
     const proc = spawn(
       'bash',
-      ['-c', `ulimit -n 20000; exec "${process.execPath}" --import tsx bin/barrage.ts ${which} --nats ${url} --port 0`],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, BARRAGE_LOG_LEVEL: 'info', BARRAGE_EDGE_ID: id } },
+      ['-c', `ulimit -n 20000; exec "${process.execPath}" --import tsx ${hook}bin/barrage.ts ${which} --nats ${url} --port 0`],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...env, BARRAGE_LOG_LEVEL: 'info', BARRAGE_EDGE_ID: id, BENCH_PROFILE_DIR: profileDir ?? '', BENCH_PROFILE_NAME: id },
+      },
     );
     children.push(proc);
     const out = { text: '' };
@@ -163,6 +195,20 @@ async function main(): Promise<void> {
   log(`${open} viewers open (${failed} failed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await sleep(3_000);
 
+  const scrapeAll = async (): Promise<{ edges: string; core: string }> => ({
+    edges: (await Promise.all(ports.map(async (p) => (await fetch(`http://127.0.0.1:${p}/metrics`)).text()))).join('\n'),
+    core: await (await fetch(`http://127.0.0.1:${core.port}/metrics`)).text(),
+  });
+  const varz = async (): Promise<{ in_msgs: number; out_msgs: number; in_bytes: number; out_bytes: number }> =>
+    (await fetch(`http://127.0.0.1:${natsMonitor}/varz`)).json() as never;
+  const profiled = [core, ...edges];
+  if (profileDir) for (const p of profiled) p.proc.kill('SIGUSR2');
+  const metricsBefore = await scrapeAll();
+  const natsBefore = await varz();
+  const cpuOf = (pids: number[]) => pids.map((pid) => cpuSeconds(pid));
+  const clientPids = workers.map((w) => w.pid as number);
+  const clientsCpuBefore = cpuOf(clientPids);
+  const natsCpuBefore = cpuSeconds(nats.pid as number);
   const before = edges.map((e) => sample(e.proc.pid as number));
   const coreBefore = sample(core.proc.pid as number);
   const started = Date.now();
@@ -180,7 +226,12 @@ async function main(): Promise<void> {
   const elapsed = (Date.now() - started) / 1000;
   const after = edges.map((e) => sample(e.proc.pid as number));
   const coreAfter = sample(core.proc.pid as number);
+  const clientsCpu = cpuOf(clientPids).map((c, i) => c - (clientsCpuBefore[i] as number));
+  const natsCpu = cpuSeconds(nats.pid as number) - natsCpuBefore;
   const load = loadavg();
+  const metricsAfter = await scrapeAll();
+  const natsAfter = await varz();
+  if (profileDir) for (const p of profiled) p.proc.kill('SIGUSR2');
 
   const reports = await Promise.all(
     workers.map(
@@ -225,8 +276,39 @@ async function main(): Promise<void> {
       cpuPct: Number((((after[i]!.cpu - before[i]!.cpu) / elapsed) * 100).toFixed(1)),
     })),
     core: { rssMb: Number(coreAfter.rssMb.toFixed(1)), cpuPct: Number((((coreAfter.cpu - coreBefore.cpu) / elapsed) * 100).toFixed(1)) },
+    /** What the servers measured over the same window, summed over the edges. */
+    serverHops: {
+      edge: hopSummary(metricsBefore.edges, metricsAfter.edges, 'barrage_edge_latency_seconds'),
+      core: hopSummary(metricsBefore.core, metricsAfter.core, 'barrage_core_latency_seconds'),
+    },
+    /** CPU of the load clients (sender, probes, bulk workers) and of nats-server, percent of one core. */
+    clientsCpuPct: clientsCpu.map((c) => Number(((c / elapsed) * 100).toFixed(1))),
+    nats: {
+      cpuPct: Number(((natsCpu / elapsed) * 100).toFixed(1)),
+      inMsgs: natsAfter.in_msgs - natsBefore.in_msgs,
+      outMsgs: natsAfter.out_msgs - natsBefore.out_msgs,
+      outMb: Math.round((natsAfter.out_bytes - natsBefore.out_bytes) / 1e5) / 10,
+    },
+    env: extraEnv,
     loadavg: load.map((l) => Number(l.toFixed(2))),
+    profiles: undefined as Record<string, ProfileSummary> | undefined,
   };
+  if (profileDir) {
+    // The hook writes each profile a moment after the second signal.
+    const profiles: Record<string, ProfileSummary> = {};
+    for (const id of ['core', ...edges.map((_, i) => `edge${i + 1}`)]) {
+      const path = join(profileDir, `${id}.cpuprofile`);
+      for (let i = 0; i < 100; i++) {
+        try {
+          profiles[id] = summarizeProfile(path);
+          break;
+        } catch {
+          await sleep(100);
+        }
+      }
+    }
+    result.profiles = profiles;
+  }
   console.log(JSON.stringify(result, null, 2));
   for (const w of workers) w.send({ cmd: 'stop' });
   await sleep(500);
