@@ -128,6 +128,9 @@ async function token(args: string[]): Promise<void> {
       name: { type: 'string' },
       role: { type: 'string', default: 'viewer' },
       ttl: { type: 'string', default: '86400' },
+      member: { type: 'boolean', default: false },
+      badges: { type: 'string' },
+      medal: { type: 'string' },
     },
   });
   if (!values.room || (!isValidRoomId(values.room) && values.room !== '*'))
@@ -137,12 +140,25 @@ async function token(args: string[]): Promise<void> {
   if (!(Roles as readonly string[]).includes(role)) throw new ConfigError(`--role must be one of ${Roles.join('|')}`);
   const ttl = Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0) throw new ConfigError('--ttl must be a positive number of seconds');
+  const badges = values.badges ? values.badges.split(',').map((b) => b.trim()) : undefined;
+  // --medal "Name:12": the level after the last colon.
+  const medalMatch = values.medal ? /^(.+):(\d+)$/.exec(values.medal) : null;
+  if (values.medal && !medalMatch) throw new ConfigError('--medal must be <name>:<level>, e.g. "Fans:12"');
+  const medal = medalMatch ? { name: medalMatch[1] as string, level: Number(medalMatch[2]) } : undefined;
   const { auth } = configOf({}, { createSecret: true });
   if (auth.secretSource === 'file')
     process.stderr.write(`barrage: signing with the development secret in ${auth.secretFile}; set BARRAGE_SECRET in production\n`);
   process.stdout.write(
-    (await mintToken(auth.secret, { room: values.room, user: values.user, name: values.name ?? values.user, role, ttlSeconds: ttl })) +
-      '\n',
+    (await mintToken(auth.secret, {
+      room: values.room,
+      user: values.user,
+      name: values.name ?? values.user,
+      role,
+      ttlSeconds: ttl,
+      member: values.member,
+      ...(badges ? { badges } : {}),
+      ...(medal ? { medal } : {}),
+    })) + '\n',
   );
 }
 

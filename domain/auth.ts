@@ -2,7 +2,13 @@
  * Viewer tokens: HS256 JWTs the site signs with the shared secret. Claims:
  * `sub` (user id, 1-128 characters), `name`, `room` (a room id, or `*` for
  * admins), `role`, `exp`, optionally `aud` (`barrage`; never
- * `barrage:receipt`, which marks a gift receipt signed with the same secret).
+ * `barrage:receipt`, which marks a gift receipt signed with the same secret),
+ * `member`, and the identity shown beside the name: `badges` (site-defined
+ * badge ids) and `medal` (`{ name, level }`, a fan medal). Those two are
+ * bounded here (see `maxBadges`, `badgeIdPattern`, `maxMedalNameLength`,
+ * `maxMedalLevel`): a token outside the bounds is refused with the reason, as
+ * a bad role is, so a site's mistake shows at once rather than as a missing
+ * badge.
  *
  * Two verifiers that must agree on every token: `verifyToken` (jose, the
  * reference) and `verifyTokenSync` (for the WebSocket upgrade). Both first
@@ -28,6 +34,20 @@ export interface Identity {
   exp: number;
   /** Members-only rooms admit tokens with `member: true`. */
   member: boolean;
+  /**
+   * Badge ids drawn beside the name: the built-in ones of the role and
+   * membership first (`builtInBadges`), then the token's `badges` claim.
+   * Absent when there are none (most viewers).
+   */
+  badges?: readonly string[];
+  /** The token's `medal` claim. */
+  medal?: Medal;
+}
+
+/** A site-defined fan medal (`medal` claim): a name and a level. */
+export interface Medal {
+  readonly name: string;
+  readonly level: number;
 }
 
 /** Options for `mintToken`. */
@@ -39,6 +59,10 @@ export interface MintOptions {
   /** Lifetime in seconds; defaults to one day. */
   ttlSeconds?: number;
   member?: boolean;
+  /** Site-defined badge ids (`badges` claim). */
+  badges?: readonly string[];
+  /** A fan medal (`medal` claim). */
+  medal?: Medal;
 }
 
 /**
@@ -60,6 +84,23 @@ export type Audience = (typeof Audience)[keyof typeof Audience];
  * empty) one would make a viewer nobody can moderate.
  */
 export const maxUserIdLength = 128;
+
+/** Most badge ids a token's `badges` claim may list. */
+export const maxBadges = 8;
+/** A badge id: lower-case ASCII letters, digits, `_` and `-`, 1 to 32 of them (a CSS-safe name the widget maps to an image or style). */
+export const badgeIdPattern = /^[a-z0-9_-]{1,32}$/;
+/** Longest medal name, in code points (Bilibili's are up to 4 CJK characters; room for other scripts). */
+export const maxMedalNameLength = 16;
+/** Highest medal level. */
+export const maxMedalLevel = 999;
+
+/**
+ * Badges the server gives from the role and membership; a `badges` claim
+ * naming one of them is ignored (only the role or `member` grants it).
+ */
+export const builtInBadges = ['host', 'moderator', 'member'] as const;
+
+const builtIn: ReadonlySet<string> = new Set(builtInBadges);
 
 const algorithm = 'HS256';
 const clockToleranceSeconds = 5;
@@ -106,7 +147,10 @@ function compactParts(token: string): [string, string, string] {
 /** Signs a token; what a site's backend does, and what `barrage token` prints. */
 export async function mintToken(secret: Uint8Array, options: MintOptions): Promise<string> {
   const ttl = options.ttlSeconds ?? 86_400;
-  return new SignJWT({ name: options.name, room: options.room, role: options.role, member: options.member ?? false })
+  const claims: JWTPayload = { name: options.name, room: options.room, role: options.role, member: options.member ?? false };
+  if (options.badges !== undefined) claims['badges'] = [...options.badges];
+  if (options.medal !== undefined) claims['medal'] = { name: options.medal.name, level: options.medal.level };
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: algorithm, typ: 'JWT' })
     .setAudience(Audience.viewer)
     .setSubject(options.user)
@@ -117,6 +161,44 @@ export async function mintToken(secret: Uint8Array, options: MintOptions): Promi
 
 function isRole(value: unknown): value is RoleName {
   return typeof value === 'string' && (Roles as readonly string[]).includes(value);
+}
+
+/**
+ * The badges of an identity: the built-in one of the role (host, moderator)
+ * and of membership, then the claimed ones in the token's order without
+ * repeats or built-in ids. Throws `TokenError` for a claim out of bounds.
+ */
+function badgesOf(claim: unknown, role: RoleName, member: boolean): string[] {
+  const badges: string[] = [];
+  if (role === 'host' || role === 'moderator') badges.push(role);
+  if (member) badges.push('member');
+  if (claim === undefined || claim === null) return badges;
+  if (!Array.isArray(claim) || claim.length > maxBadges) {
+    throw new TokenError(CoreErrorCode.Token, `token badges must be a list of at most ${maxBadges} badge ids`);
+  }
+  for (const id of claim as unknown[]) {
+    if (typeof id !== 'string' || !badgeIdPattern.test(id)) {
+      throw new TokenError(CoreErrorCode.Token, 'token badges: each id must be 1 to 32 of a-z 0-9 _ -');
+    }
+    if (!builtIn.has(id) && !badges.includes(id)) badges.push(id);
+  }
+  return badges;
+}
+
+/** The `medal` claim, checked; undefined when absent. Throws `TokenError` for one out of bounds. */
+function medalOf(claim: unknown): Medal | undefined {
+  if (claim === undefined || claim === null) return undefined;
+  const o = typeof claim === 'object' && !Array.isArray(claim) ? (claim as Record<string, unknown>) : undefined;
+  const name = typeof o?.['name'] === 'string' ? o['name'].trim() : '';
+  const length = [...name].length;
+  if (length === 0 || length > maxMedalNameLength || /[\p{Cc}\p{Cf}]/u.test(name)) {
+    throw new TokenError(CoreErrorCode.Token, `token medal: name must be 1 to ${maxMedalNameLength} printable characters`);
+  }
+  const level = o?.['level'];
+  if (typeof level !== 'number' || !Number.isInteger(level) || level < 1 || level > maxMedalLevel) {
+    throw new TokenError(CoreErrorCode.Token, `token medal: level must be an integer from 1 to ${maxMedalLevel}`);
+  }
+  return { name, level };
 }
 
 /** Turns verified claims into an identity for `room`, or throws `TokenError`. */
@@ -137,14 +219,21 @@ function identityFromClaims(payload: JWTPayload, room: string): Identity {
   }
   // A name that is empty (or only spaces) would show a blank author: fall back to the user id.
   const rawName = typeof payload['name'] === 'string' ? payload['name'].trim() : '';
-  return {
+  const member = payload['member'] === true;
+  const identity: Identity = {
     userId: sub,
     name: [...(rawName || sub)].slice(0, maxNameLength).join(''),
     room,
     role,
     exp: payload.exp as number,
-    member: payload['member'] === true,
+    member,
   };
+  // Left out when empty: most viewers have none, and every connection keeps its identity.
+  const badges = badgesOf(payload['badges'], role, member);
+  if (badges.length > 0) identity.badges = badges;
+  const medal = medalOf(payload['medal']);
+  if (medal) identity.medal = medal;
+  return identity;
 }
 
 /**

@@ -101,6 +101,18 @@ export const roleToWire: Readonly<Record<RoleName, v1.Role>> = {
   admin: Role.ROLE_ADMIN,
 };
 
+/**
+ * Who a connection is on the wire (`User`): id, name, role, and the badges and
+ * medal its token gave (omitted when it has none, so most users cost no bytes
+ * more).
+ */
+export function userOf(identity: Identity): v1.IUser {
+  const user: v1.IUser = { id: identity.userId, name: identity.name, role: roleToWire[identity.role] };
+  if (identity.badges) user.badges = [...identity.badges];
+  if (identity.medal) user.medal = { name: identity.medal.name, level: identity.medal.level };
+  return user;
+}
+
 /** The uWS topic of a room. */
 export const topicOf = (room: string): string => 'r/' + room;
 

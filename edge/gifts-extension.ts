@@ -18,7 +18,7 @@ import { ErrorCode, v1 } from '../proto/index.js';
 import type { GiftConfig } from '../domain/config-gifts.js';
 import { ReceiptError, verifyReceipt } from '../domain/receipts.js';
 import { subjects } from '../domain/subjects.js';
-import { onMacrotask, roleToWire } from './connection.js';
+import { onMacrotask, userOf } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
 import { fullBucket, takeUpTo } from './rate-limit.js';
@@ -84,7 +84,7 @@ export function giftsExtension(config: GiftConfig): EdgeExtension {
     const ackId = clientMsgId || receipt.jti;
     const request = v1.PaidRequest.encode({
       id: `r:${receipt.jti}`,
-      user: { id: conn.identity.userId, name: receipt.name ?? conn.identity.name, role: roleToWire[conn.identity.role] },
+      user: { ...userOf(conn.identity), name: receipt.name ?? conn.identity.name },
       giftId: receipt.giftId ?? '',
       count: receipt.count,
       text: receipt.text ?? '',

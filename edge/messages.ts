@@ -9,7 +9,7 @@ import { ErrorCode, v1 } from '../proto/index.js';
 import { observeMs } from '../domain/latency.js';
 import { subjects } from '../domain/subjects.js';
 import { CloseCode } from '../domain/close-codes.js';
-import { extraOf, roleToWire } from './connection.js';
+import { extraOf, userOf } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension, ExtensionFrameKind, FrameHandler } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';
@@ -163,7 +163,7 @@ export class MessageHandler {
       room: conn.room,
       tsMs: now,
       danmaku: {
-        user: { id: identity.userId, name: identity.name, role: roleToWire[identity.role] },
+        user: userOf(identity),
         text: result.text,
         mode: result.mode,
         color: result.color,

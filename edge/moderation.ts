@@ -44,7 +44,7 @@ import { roomOfSubject, subjects } from '../domain/subjects.js';
 import type { Subscription } from '../domain/bus.js';
 import { WordFilter, mask } from '../domain/word-filter.js';
 import { CloseCode } from '../domain/close-codes.js';
-import { onMacrotask, roleToWire } from './connection.js';
+import { onMacrotask, roleToWire, userOf } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { AdmissionVerdict, DanmakuVerdict, EdgeContext, EdgeExtension, FrameHandler } from './extensions.js';
 import type { ValidDanmaku } from './validate.js';
@@ -384,7 +384,7 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
       holdId,
       room: conn.room,
       danmaku: {
-        user: { id: identity.userId, name: identity.name, role: roleToWire[identity.role] },
+        user: userOf(identity),
         text: d.text,
         mode: d.mode,
         color: d.color,

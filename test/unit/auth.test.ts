@@ -38,6 +38,65 @@ describe('auth - tokens', () => {
     expect(id).toMatchObject({ userId: 'u1', name: 'Alice', room: 'r1', role: 'moderator', member: false });
   });
 
+  it('auth - badges and medal: built-in badges from role and membership, claimed ones after them, bounds refused', async () => {
+    const mint = (o: Partial<Parameters<typeof mintToken>[1]>, claims?: Record<string, unknown>) =>
+      claims
+        ? new SignJWT({ room: 'r1', role: 'viewer', ...claims })
+            .setProtectedHeader({ alg: 'HS256' })
+            .setSubject('u')
+            .setExpirationTime('1h')
+            .sign(secret)
+        : mintToken(secret, { room: 'r1', user: 'u', name: 'n', role: 'viewer', ...o });
+    const both = async (token: string) => {
+      const id = await verifyToken(secret, token, 'r1');
+      expect(verifyTokenSync(secret, token, 'r1')).toEqual(id);
+      return id;
+    };
+    // Most viewers: nothing added to the identity.
+    const plain = await both(await mint({}));
+    expect(plain.badges).toBeUndefined();
+    expect(plain.medal).toBeUndefined();
+    const host = await both(
+      await mint({ role: 'host', member: true, badges: ['vip', 'host', 'vip', 'founder'], medal: { name: ' 弹幕团 ', level: 21 } }),
+    );
+    // "host" claimed is ignored (the role gives it); repeats are dropped; the medal name is trimmed.
+    expect(host.badges).toEqual(['host', 'member', 'vip', 'founder']);
+    expect(host.medal).toEqual({ name: '弹幕团', level: 21 });
+    // A viewer cannot claim a built-in badge.
+    expect((await both(await mint({ badges: ['moderator', 'member'] }))).badges).toBeUndefined();
+    expect((await both(await mint({ role: 'moderator' }))).badges).toEqual(['moderator']);
+    const refused = [
+      { badges: 'vip' },
+      { badges: Array.from({ length: 9 }, (_, i) => `b${i}`) },
+      { badges: ['Upper'] },
+      { badges: ['x'.repeat(33)] },
+      { badges: [''] },
+      { badges: [7] },
+      { medal: 'Fans' },
+      { medal: { name: '', level: 1 } },
+      { medal: { name: 'x'.repeat(17), level: 1 } },
+      { medal: { name: 'a\u202eb', level: 1 } },
+      { medal: { name: 'Fans', level: 0 } },
+      { medal: { name: 'Fans', level: 1000 } },
+      { medal: { name: 'Fans', level: 1.5 } },
+      { medal: { name: 'Fans' } },
+    ];
+    for (const claims of refused) {
+      const token = await mint({}, claims);
+      expect(await codeOf(secret, token, 'r1'), JSON.stringify(claims)).toBe('TOKEN');
+      await expect(verifyToken(secret, token, 'r1')).rejects.toThrow(/token (badges|medal)/);
+    }
+    // At the bounds: accepted.
+    const edge = await both(
+      await mint(
+        {},
+        { badges: Array.from({ length: 8 }, (_, i) => `b${i}`), medal: { name: '一二三四五六七八九十一二三四五六', level: 999 } },
+      ),
+    );
+    expect(edge.badges).toHaveLength(8);
+    expect(edge.medal?.level).toBe(999);
+  });
+
   it('auth - refuses expired, wrong-room, badly signed, malformed and claimless tokens with distinct codes', async () => {
     const expired = await mintToken(secret, { room: 'r1', user: 'u', name: 'n', role: 'viewer', ttlSeconds: -60 });
     const good = await mintToken(secret, { room: 'r1', user: 'u', name: 'n', role: 'viewer' });
