@@ -8,6 +8,8 @@ import { BarrageConnection, defaultServerUrl, sharedConnection } from './connect
 import type { ConnectionListener, ConnectionState, TokenProvider } from './connection.js';
 import type { Welcome, WireErrorFrame, WireEvent } from './wire.js';
 import { emit } from './text.js';
+import { I18nController } from './i18n/controller.js';
+import type { Translator } from './i18n/i18n.js';
 
 /** A Lit element bound to one room through a shared `BarrageConnection`. */
 export abstract class RoomElement extends LitElement implements ConnectionListener {
@@ -15,6 +17,7 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
     room: { type: String },
     token: { type: String },
     server: { type: String },
+    currency: { type: String },
     tokenProvider: { attribute: false },
     connection: { attribute: false },
   };
@@ -25,6 +28,8 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
   token = '';
   /** WebSocket endpoint; defaults to `/ws` on the server that served the bundle. */
   server = '';
+  /** ISO 4217 code prices are shown in (`CNY`, `JPY`); empty shows plain amounts. */
+  currency = '';
   /** Called before every connect for a fresh token (takes precedence over `token`). */
   tokenProvider: TokenProvider | undefined;
   /** The connection in use; set it to share one explicitly, or leave it to be found by server and room. */
@@ -33,6 +38,8 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
   protected welcomed: Welcome | undefined;
   /** Server clock minus this page's clock, measured when the Welcome arrived (0 before). */
   protected clockOffsetMs = 0;
+  /** The element's language: its `lang` attribute, then the page's, then the browser's. */
+  protected readonly i18n = new I18nController(this);
   private unsubscribe: (() => void) | undefined;
   private bound: BarrageConnection | undefined;
 
@@ -73,6 +80,11 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
   /** The connection this element listens to (given or found by server and room). */
   get activeConnection(): BarrageConnection | undefined {
     return this.bound;
+  }
+
+  /** Strings, money and dates in the element's language. */
+  get tr(): Translator {
+    return this.i18n.tr;
   }
 
   protected get conn(): BarrageConnection | undefined {

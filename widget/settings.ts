@@ -21,11 +21,28 @@ export interface Settings {
   area: DisplayArea;
   /** Most danmaku on screen at once (10 to 2000). */
   density: number;
-  /** Danmaku containing any of these (case-insensitive) are not shown. */
+  /** Danmaku and chat lines containing any of these (case-insensitive) are not shown. */
   blockedKeywords: string[];
+  /** Regular expressions (case-insensitive, at most 100 characters each); a match hides as a keyword does. */
+  blockedPatterns: string[];
+  /** Senders whose danmaku and chat lines are not shown (the name is kept to list them). */
+  blockedUsers: BlockedUser[];
+  /** Draw badges and medals in front of danmaku (the chat always shows them). */
+  danmakuBadges: boolean;
   /** Modes not shown (0 scroll, 1 top, 2 bottom). */
   blockedModes: number[];
 }
+
+/** A sender a viewer blocked. */
+export interface BlockedUser {
+  id: string;
+  name: string;
+}
+
+/** Longest blocked pattern: a short pattern keeps matching cheap on every danmaku. */
+export const maxPatternLength = 100;
+const maxPatterns = 20;
+const maxBlockedUsers = 500;
 
 /** Settings of a first visit. */
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -36,8 +53,39 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   area: DisplayArea.Full,
   density: 300,
   blockedKeywords: [],
+  blockedPatterns: [],
+  blockedUsers: [],
+  danmakuBadges: false,
   blockedModes: [],
 });
+
+/** Whether `pattern` can be used as a blocked pattern (compiles, not too long). */
+export function validPattern(pattern: string): boolean {
+  if (pattern.length === 0 || pattern.length > maxPatternLength) return false;
+  try {
+    new RegExp(pattern, 'iu');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const str = (v: unknown, max: number): string => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+
+function blockedUsers(value: unknown): BlockedUser[] {
+  if (!Array.isArray(value)) return [];
+  const seen = new Set<string>();
+  const out: BlockedUser[] = [];
+  for (const u of value as unknown[]) {
+    const o = (typeof u === 'object' && u !== null ? u : {}) as Record<string, unknown>;
+    const id = str(o['id'], 128);
+    if (!id || seen.has(id)) continue;
+    seen.add(id);
+    out.push({ id, name: str(o['name'], 50) || id });
+  }
+  // The newest blocks are kept when a list is over the limit.
+  return out.slice(-maxBlockedUsers);
+}
 
 /** The localStorage key (versioned, so a future shape does not read old values wrongly). */
 export const storageKey = 'barrage.settings.v1';
@@ -63,6 +111,13 @@ export function normalizeSettings(value: unknown): Settings {
           .map((k) => k.trim().slice(0, 50))
           .slice(0, 100)
       : [],
+    blockedPatterns: Array.isArray(v.blockedPatterns)
+      ? [
+          ...new Set(v.blockedPatterns.filter((p): p is string => typeof p === 'string' && validPattern(p.trim())).map((p) => p.trim())),
+        ].slice(0, maxPatterns)
+      : [],
+    blockedUsers: blockedUsers(v.blockedUsers),
+    danmakuBadges: v.danmakuBadges === true,
     blockedModes: Array.isArray(v.blockedModes) ? v.blockedModes.filter((m): m is number => m === 0 || m === 1 || m === 2) : [],
   };
 }
@@ -77,13 +132,33 @@ export function loadSettings(): Settings {
   }
 }
 
-/** Saves settings; a full or blocked storage only loses persistence. */
+const savedListeners = new Set<(settings: Settings) => void>();
+
+/** Saves settings; a full or blocked storage only loses persistence. Listeners on this page hear of it. */
 export function saveSettings(settings: Settings): void {
   try {
     localStorage.setItem(storageKey, JSON.stringify(settings));
   } catch {
     // private mode or quota: the settings still apply for this page
   }
+  for (const l of savedListeners) l(settings);
+}
+
+/**
+ * Calls `listener` with the settings whenever they are saved, on this page
+ * (the overlay's block button) or in another tab (the `storage` event), so
+ * the chat list hides what the overlay just blocked. Returns the remover.
+ */
+export function onSettingsSaved(listener: (settings: Settings) => void): () => void {
+  const fromOtherTab = (e: StorageEvent): void => {
+    if (e.key === storageKey) listener(loadSettings());
+  };
+  savedListeners.add(listener);
+  addEventListener('storage', fromOtherTab);
+  return () => {
+    savedListeners.delete(listener);
+    removeEventListener('storage', fromOtherTab);
+  };
 }
 
 const modeNames: Record<string, number> = { scroll: 0, top: 1, bottom: 2 };

@@ -64,6 +64,8 @@ interface Belt {
 
 interface Item {
   id: string;
+  /** The sender's user id ('' when none), for a block made while it flies. */
+  user: string;
   text: string;
   mode: number;
   lane: number;
@@ -270,7 +272,7 @@ export class DanmakuStage {
       this.root.appendChild(el);
     }
     const endAt = mode === 0 ? now + (this.width + width) / v : now + fixedMs;
-    return { id, text, mode, lane, width, startAt: now, endAt, v, el, belt };
+    return { id, user: d.user?.id ?? '', text, mode, lane, width, startAt: now, endAt, v, el, belt };
   }
 
   /** The lane's belt moving at `v`, started when needed. */
@@ -338,10 +340,10 @@ export class DanmakuStage {
     return true;
   }
 
-  /** Removes shown danmaku for which `hide` holds (a keyword just blocked). */
-  removeWhere(hide: (text: string, mode: number) => boolean): void {
-    for (const item of this.items.values()) if (hide(item.text, item.mode)) this.remove(item);
-    this.pending = this.pending.filter((p) => !hide(p.d.text, p.d.mode));
+  /** Removes shown and waiting danmaku for which `hide` holds (a keyword or sender just blocked). */
+  removeWhere(hide: (text: string, mode: number, userId: string) => boolean): void {
+    for (const item of this.items.values()) if (hide(item.text, item.mode, item.user)) this.remove(item);
+    this.pending = this.pending.filter((p) => !hide(p.d.text, p.d.mode, p.d.user?.id ?? ''));
   }
 
   /** Freezes every danmaku where it is (the page or the OBS source is hidden). */

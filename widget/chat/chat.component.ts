@@ -12,7 +12,11 @@ import type { TemplateResult } from 'lit';
 import { RoomElement } from '../room-element.js';
 import { Role } from '../wire.js';
 import type { WireErrorFrame, WireEvent } from '../wire.js';
-import { cssColor, displayText, emit, money } from '../text.js';
+import { cssColor, displayText, emit } from '../text.js';
+import { errorText } from '../i18n/i18n.js';
+import type { Translator } from '../i18n/i18n.js';
+import { BlockList } from '../block.js';
+import { loadSettings, onSettingsSaved } from '../settings.js';
 import { chatStyles } from './chat.styles.js';
 
 const maxRows = 200;
@@ -29,8 +33,8 @@ export class BarrageChat extends RoomElement {
     noGift: { type: Boolean, attribute: 'no-gift' },
   };
 
-  /** Input placeholder for viewers who can send. */
-  placeholder = 'Say something…';
+  /** Input placeholder for viewers who can send; empty uses the language's own. */
+  placeholder = '';
   /** Hides the gift button. */
   noGift = false;
   private mode = 0;
@@ -40,13 +44,31 @@ export class BarrageChat extends RoomElement {
   private likeTimer: ReturnType<typeof setTimeout> | undefined;
   private listEl: HTMLOListElement | undefined;
   private pop = false;
+  /** The viewer's block list (the overlay's settings, shared through localStorage). */
+  private blocks = new BlockList(loadSettings());
+  /** Chat lines the block list hid this session. */
+  hiddenCount = 0;
+  private offSettings: (() => void) | undefined;
 
   protected override firstUpdated(): void {
     this.listEl = this.renderRoot.querySelector('ol') as HTMLOListElement;
   }
 
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.blocks = new BlockList(loadSettings());
+    this.offSettings = onSettingsSaved((settings) => {
+      this.blocks = new BlockList(settings);
+      // Lines already shown from a sender just blocked go too.
+      for (const li of this.listEl?.querySelectorAll<HTMLElement>('li[data-user]') ?? [])
+        if (this.blocks.hides(li.dataset['text'] ?? '', li.dataset['user'])) li.remove();
+    });
+  }
+
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.offSettings?.();
+    this.offSettings = undefined;
     this.flushLikes();
   }
 
@@ -59,15 +81,29 @@ export class BarrageChat extends RoomElement {
     if (!list) return;
     const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
     const frag = document.createDocumentFragment();
+    const tr = this.tr;
+    const hiddenBefore = this.hiddenCount;
     for (const e of events) {
       if (e.kind === 'danmaku' && e.danmaku) {
-        frag.appendChild(this.row(e.danmaku.id, e.danmaku.user?.name ?? '', displayText(e.danmaku.text), '', e.danmaku.color));
+        const d = e.danmaku;
+        const text = displayText(d.text);
+        if (!this.blocks.empty && this.blocks.hides(text, d.user?.id)) {
+          this.hiddenCount++;
+          continue;
+        }
+        const li = this.row(d.id, d.user?.name ?? '', text, '', d.color);
+        if (d.user?.id) {
+          li.dataset['user'] = d.user.id;
+          li.dataset['text'] = text;
+        }
+        frag.appendChild(li);
       } else if (e.kind === 'gift' && e.gift) {
         const g = e.gift;
-        frag.appendChild(this.row('', g.user?.name ?? '', `sent ${displayText(g.name || g.giftId)} x${Math.max(1, g.count)}`, 'gift'));
+        const line = tr.t('chat.giftLine', { gift: displayText(g.name || g.giftId), count: Math.max(1, g.count) });
+        frag.appendChild(this.row('', g.user?.name ?? '', line, 'gift'));
       } else if (e.kind === 'superChat' && e.superChat) {
         const s = e.superChat;
-        frag.appendChild(this.row('', s.user?.name ?? '', `(${money(s.priceCents)}) ${displayText(s.text)}`, 'gift'));
+        frag.appendChild(this.row('', s.user?.name ?? '', `(${tr.money(s.priceCents, this.currency)}) ${displayText(s.text)}`, 'gift'));
       } else if (e.kind === 'notice' && e.notice) {
         frag.appendChild(this.row('', '', displayText(e.notice.text), 'system'));
       } else if (e.kind === 'retract' && e.retract) {
@@ -76,24 +112,26 @@ export class BarrageChat extends RoomElement {
         frag.appendChild(this.row('', '', `📌 ${displayText(e.pin.text)}`, 'system'));
       } else if (e.kind === 'slowMode' && e.slowMode) {
         const n = e.slowMode.seconds;
-        frag.appendChild(this.row('', '', n > 0 ? `Slow mode: one message every ${n} s` : 'Slow mode is off', 'system'));
+        frag.appendChild(this.row('', '', n > 0 ? tr.t('chat.slowOn', { s: n }) : tr.t('chat.slowOff'), 'system'));
       } else if (e.kind === 'roomMode' && e.roomMode) {
-        frag.appendChild(this.row('', '', roomModeText(e.roomMode), 'system'));
+        frag.appendChild(this.row('', '', roomModeText(tr, e.roomMode), 'system'));
       }
     }
     list.appendChild(frag);
     while (list.childElementCount > maxRows) list.firstElementChild?.remove();
     if (stick) list.scrollTop = list.scrollHeight;
+    if (this.hiddenCount !== hiddenBefore) this.requestUpdate();
   }
 
   skipped(count: number): void {
-    this.listEl?.appendChild(this.row('', '', `+${count} more messages not shown`, 'system'));
+    this.listEl?.appendChild(this.row('', '', this.tr.t('chat.skipped', { n: count }), 'system'));
   }
 
   override error(error: WireErrorFrame): void {
     super.error(error);
-    const wait = error.retryAfterMs > 0 ? ` (try again in ${Math.ceil(error.retryAfterMs / 1000)} s)` : '';
-    this.setStatus(displayText(error.message) + wait);
+    const message = errorText(this.tr, error.code, displayText(error.message));
+    const s = Math.ceil(error.retryAfterMs / 1000);
+    this.setStatus(s > 0 ? this.tr.t('chat.retryIn', { message, s }) : message);
   }
 
   private row(id: string, name: string, text: string, cls: string, color?: number): HTMLLIElement {
@@ -129,7 +167,7 @@ export class BarrageChat extends RoomElement {
     if (id) {
       input.value = '';
       this.setStatus('');
-    } else this.setStatus('Not connected; try again in a moment');
+    } else this.setStatus(this.tr.t('chat.notConnected'));
   };
 
   private readonly onLike = (): void => {
@@ -155,8 +193,9 @@ export class BarrageChat extends RoomElement {
     const guest = this.welcomed?.role === Role.Guest;
     const max = this.welcomed?.limits?.maxTextLength || 100;
     const state = this.conn?.state;
-    const status = this.status || (state === 'waiting' ? 'Reconnecting…' : state === 'closed' ? 'Disconnected' : '');
-    return html`<ol part="list" aria-label="Chat"></ol>
+    const tr = this.tr;
+    const status = this.status || (state === 'waiting' ? tr.t('chat.reconnecting') : state === 'closed' ? tr.t('chat.disconnected') : '');
+    return html`<ol part="list" aria-label=${tr.t('chat.list')}></ol>
       <form part="form" @submit=${this.onSubmit}>
         <input
           name="text"
@@ -164,18 +203,22 @@ export class BarrageChat extends RoomElement {
           part="input"
           autocomplete="off"
           maxlength=${max}
-          aria-label="Message"
-          placeholder=${guest ? 'Sign in to chat' : this.placeholder}
+          aria-label=${tr.t('chat.message')}
+          placeholder=${guest ? tr.t('chat.signIn') : this.placeholder || tr.t('chat.placeholder')}
           ?disabled=${!can}
         />
-        <button type="submit" part="send-button" ?disabled=${!can}>Send</button>
+        <button type="submit" part="send-button" ?disabled=${!can}>${tr.t('chat.send')}</button>
         <div class="row">
-          <select part="mode" aria-label="Mode" @change=${(e: Event) => (this.mode = Number((e.target as HTMLSelectElement).value))}>
-            <option value="0">Scroll</option>
-            <option value="1">Top</option>
-            <option value="2">Bottom</option>
+          <select
+            part="mode"
+            aria-label=${tr.t('chat.mode')}
+            @change=${(e: Event) => (this.mode = Number((e.target as HTMLSelectElement).value))}
+          >
+            <option value="0">${tr.t('chat.modeScroll')}</option>
+            <option value="1">${tr.t('chat.modeTop')}</option>
+            <option value="2">${tr.t('chat.modeBottom')}</option>
           </select>
-          <span class="colors" part="colors" role="group" aria-label="Colour">
+          <span class="colors" part="colors" role="group" aria-label=${tr.t('chat.colour')}>
             ${chatColors.map(
               (c) =>
                 html`<button
@@ -192,7 +235,7 @@ export class BarrageChat extends RoomElement {
             )}
             <input
               type="color"
-              aria-label="Custom colour"
+              aria-label=${tr.t('chat.customColour')}
               .value=${cssColor(this.color)}
               @input=${(e: Event) => {
                 this.color = parseInt((e.target as HTMLInputElement).value.slice(1), 16);
@@ -201,16 +244,25 @@ export class BarrageChat extends RoomElement {
             />
           </span>
           <span class="status" part="status" role="status">${status}</span>
-          <button type="button" class="like ${this.pop ? 'pop' : ''}" part="like-button" aria-label="Like" @click=${this.onLike}>♥</button>
-          ${this.noGift ? nothing : html`<button type="button" part="gift-button" @click=${this.onGift}>Send a gift</button>`}
+          ${this.hiddenCount > 0 ? html`<span class="hidden-count" part="hidden">${tr.t('chat.hidden', { n: tr.compact(this.hiddenCount) })}</span>` : nothing}
+          <button
+            type="button"
+            class="like ${this.pop ? 'pop' : ''}"
+            part="like-button"
+            aria-label=${tr.t('chat.like')}
+            @click=${this.onLike}
+          >
+            ♥
+          </button>
+          ${this.noGift ? nothing : html`<button type="button" part="gift-button" @click=${this.onGift}>${tr.t('chat.gift')}</button>`}
         </div>
       </form>`;
   }
 }
 
 /** What a room mode means for the viewer, in one line. */
-function roomModeText(m: { danmakuOff: boolean; membersOnly: boolean; emoteOnly: boolean }): string {
-  if (m.danmakuOff) return 'Chat is turned off';
-  const modes = [m.membersOnly ? 'members only' : '', m.emoteOnly ? 'emotes only' : ''].filter(Boolean);
-  return modes.length > 0 ? `Chat is ${modes.join(', ')}` : 'Chat is open to everyone';
+function roomModeText(tr: Translator, m: { danmakuOff: boolean; membersOnly: boolean; emoteOnly: boolean }): string {
+  if (m.danmakuOff) return tr.t('chat.off');
+  if (m.membersOnly) return tr.t(m.emoteOnly ? 'chat.membersEmoteOnly' : 'chat.membersOnly');
+  return tr.t(m.emoteOnly ? 'chat.emoteOnly' : 'chat.open');
 }

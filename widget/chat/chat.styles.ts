@@ -4,7 +4,7 @@ import { css } from 'lit';
  * Styles of `<barrage-chat>`. Custom properties: `--barrage-chat-bg`,
  * `--barrage-chat-fg`, `--barrage-chat-muted`, `--barrage-accent`,
  * `--barrage-radius`, `--barrage-font-family`. Parts: `list`, `form`,
- * `input`, `mode`, `colors`, `send-button`, `like-button`, `gift-button`, `status`.
+ * `input`, `mode`, `colors`, `send-button`, `like-button`, `gift-button`, `status`, `hidden`.
  */
 export const chatStyles = css`
   :host {
@@ -40,6 +40,10 @@ export const chatStyles = css`
   }
   .gift {
     color: var(--barrage-accent, #ff7aa8);
+  }
+  .hidden-count {
+    color: var(--barrage-chat-muted, #9aa0b4);
+    font-size: 12px;
   }
   form {
     display: flex;

@@ -12,7 +12,8 @@ import { DanmakuStage } from '../stage.js';
 import type { ExclusionArea, StageItemState } from '../stage.js';
 import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
 import type { Settings } from '../settings.js';
-import { compact, cssColor, displayText, emit, money } from '../text.js';
+import { BlockList } from '../block.js';
+import { cssColor, displayText, emit } from '../text.js';
 import type { Danmaku, Gift, Leaderboard, SuperChat, WireEvent } from '../wire.js';
 import { overlayStyles } from './overlay.styles.js';
 import '../settings-panel/settings-panel.js';
@@ -83,7 +84,9 @@ export class BarrageOverlay extends RoomElement {
   private resizeObserver: ResizeObserver | undefined;
   private readonly motionQuery = matchMedia('(prefers-reduced-motion: reduce)');
   private logEl: HTMLElement | undefined;
-  private blocked: string[] = [];
+  private blocks = new BlockList(this.settings);
+  /** Danmaku the viewer's block list hid this session ("+N hidden"). */
+  hiddenCount = 0;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -127,9 +130,9 @@ export class BarrageOverlay extends RoomElement {
     super.willUpdate(changed);
     if (changed.has('settings') || changed.has('exclusions')) {
       this.settings = normalizeSettings(this.settings);
-      this.blocked = this.settings.blockedKeywords.map((k) => k.toLowerCase());
+      this.blocks = new BlockList(this.settings);
       this.stage?.configure(this.stageConfig());
-      this.stage?.removeWhere((text, mode) => this.isBlocked(text, mode));
+      this.stage?.removeWhere((text, mode, user) => this.isBlocked(text, mode, user));
       if (!this.settings.enabled) this.stage?.clear();
     }
   }
@@ -147,13 +150,11 @@ export class BarrageOverlay extends RoomElement {
 
   private readonly onMotion = (): void => this.requestUpdate();
 
-  /** Whether settings hide a danmaku. */
-  private isBlocked(text: string, mode: number): boolean {
+  /** Whether settings hide a danmaku (turned off, its mode, or the block list). */
+  private isBlocked(text: string, mode: number, userId = ''): boolean {
     const s = this.settings;
     if (!s.enabled || s.blockedModes.includes(mode)) return true;
-    if (this.blocked.length === 0) return false;
-    const lower = text.toLowerCase();
-    return this.blocked.some((k) => lower.includes(k));
+    return !this.blocks.empty && this.blocks.hides(text, userId);
   }
 
   /** Changes settings as a viewer would (saved, announced with `barrage-settings-change`). */
@@ -220,7 +221,9 @@ export class BarrageOverlay extends RoomElement {
           dirty = true;
           break;
         case 'roomClose':
-          this.showNotice('The room was closed' + (e.roomClose?.reason ? ': ' + e.roomClose.reason : ''));
+          this.showNotice(
+            e.roomClose?.reason ? this.tr.t('overlay.roomClosedReason', { reason: e.roomClose.reason }) : this.tr.t('overlay.roomClosed'),
+          );
           dirty = true;
           break;
         case 'likes':
@@ -249,7 +252,14 @@ export class BarrageOverlay extends RoomElement {
 
   private onDanmaku(d: Danmaku, fly: boolean): void {
     const text = displayText(d.text);
-    if (this.isBlocked(text, d.mode)) return;
+    if (this.isBlocked(text, d.mode, d.user?.id)) {
+      // Counted only for the block list: turning danmaku off or hiding a mode is not "hidden" content.
+      if (this.settings.enabled && !this.settings.blockedModes.includes(d.mode)) {
+        this.hiddenCount++;
+        this.requestUpdate();
+      }
+      return;
+    }
     emit(this, 'barrage-danmaku', d);
     if (this.reduced) {
       this.reducedList.push(text);
@@ -294,7 +304,8 @@ export class BarrageOverlay extends RoomElement {
       this.gifts.push({ key, gift, combo, until: now + giftAlertMs, bump: 0 });
       if (this.gifts.length > maxGiftAlerts) this.gifts.shift();
     }
-    this.mirror('', `${gift.user?.name ?? 'Someone'} sent ${gift.name || gift.giftId} x${combo}`);
+    const name = gift.user?.name || this.tr.t('overlay.someone');
+    this.mirror('', this.tr.t('overlay.giftLog', { name, gift: gift.name || gift.giftId, count: combo }));
     this.startTicker();
     return true;
   }
@@ -306,7 +317,8 @@ export class BarrageOverlay extends RoomElement {
     this.superChats = [...this.superChats.filter((s) => s.chat.id !== chat.id), { chat, until, ms }]
       .sort((a, b) => b.chat.priceCents - a.chat.priceCents)
       .slice(0, maxSuperChats);
-    this.mirror('', `Super chat from ${chat.user?.name ?? 'someone'}: ${displayText(chat.text)}`);
+    const name = chat.user?.name || this.tr.t('overlay.someone');
+    this.mirror('', this.tr.t('overlay.superChatLog', { name, text: displayText(chat.text) }));
     emit(this, 'barrage-super-chat', chat);
     this.startTicker();
   }
@@ -345,10 +357,10 @@ export class BarrageOverlay extends RoomElement {
   };
 
   private renderGift(g: GiftAlert): TemplateResult {
-    const name = displayText(g.gift.user?.name ?? 'Someone');
+    const name = displayText(g.gift.user?.name || this.tr.t('overlay.someone'));
     const img = /^https:\/\//.test(g.gift.imageUrl) ? html`<img src=${g.gift.imageUrl} alt="" />` : nothing;
     return html`<div class="card gift ${g.bump % 2 ? 'bump-a' : g.bump ? 'bump-b' : ''}" part="gift">
-      ${img}<span><b>${name}</b> sent ${displayText(g.gift.name || g.gift.giftId)}</span>
+      ${img}<span><b>${name}</b> ${this.tr.t('overlay.giftSent', { gift: displayText(g.gift.name || g.gift.giftId) })}</span>
       <span class="combo">x${Math.min(99, g.combo)}</span>
     </div>`;
   }
@@ -356,7 +368,7 @@ export class BarrageOverlay extends RoomElement {
   private renderSuperChat(s: PinnedChat): TemplateResult {
     const color = cssColor(s.chat.color || 0x1e88e5);
     const left = Math.max(0, s.until - Date.now());
-    const price = money(s.chat.priceCents);
+    const price = this.tr.money(s.chat.priceCents, this.currency);
     return html`<div class="card super-chat" part="super-chat" style="background:${color}">
       <header>${displayText(s.chat.user?.name ?? '')} · ${price}</header>
       <p>${displayText(s.chat.text)}</p>
@@ -367,13 +379,13 @@ export class BarrageOverlay extends RoomElement {
   private renderTopGifters(): TemplateResult | typeof nothing {
     const entries = this.leaderboard?.entries.slice(0, Math.max(0, Math.floor(this.topGifters))) ?? [];
     if (entries.length === 0) return nothing;
-    return html`<ol class="card top-gifters" part="top-gifters" aria-label="Top gifters">
+    return html`<ol class="card top-gifters" part="top-gifters" aria-label=${this.tr.t('overlay.topGifters')}>
       ${entries.map(
         (e, i) =>
           html`<li>
             <span class="rank">${i + 1}</span>
             <span class="name">${displayText(e.user?.name || e.user?.id || '')}</span>
-            <span class="amount">${money(e.totalCents)}</span>
+            <span class="amount">${this.tr.money(e.totalCents, this.currency)}</span>
           </li>`,
       )}
     </ol>`;
@@ -382,6 +394,7 @@ export class BarrageOverlay extends RoomElement {
   protected override render(): TemplateResult {
     const now = Date.now();
     const reduced = this.reduced;
+    const tr = this.tr;
     return html`
       <div class="stage" part="stage" ?hidden=${reduced || !this.settings.enabled}></div>
       ${
@@ -392,17 +405,27 @@ export class BarrageOverlay extends RoomElement {
           : nothing
       }
       <div class="counters" part="counters">
-        ${this.online >= 0 ? html`<span class="card" title="watching now">${compact(this.online)} watching</span>` : nothing}
-        ${this.likes >= 0 ? html`<span class="card" title="likes">♥ ${compact(this.likes)}</span>` : nothing}
+        ${this.online >= 0 ? html`<span class="card">${tr.t('overlay.watching', { n: tr.compact(this.online) })}</span>` : nothing}
+        ${this.likes >= 0 ? html`<span class="card" title=${tr.t('overlay.likes')}>♥ ${tr.compact(this.likes)}</span>` : nothing}
+        ${this.hiddenCount > 0 ? html`<span class="card hidden-count" part="hidden">${tr.t('overlay.hidden', { n: tr.compact(this.hiddenCount) })}</span>` : nothing}
       </div>
       <div class="super-chats" part="super-chats">${this.renderTopGifters()}${this.superChats.map((s) => this.renderSuperChat(s))}</div>
       ${this.pinned ? html`<div class="card pinned" part="pinned">📌 ${this.pinned.text}</div>` : nothing}
       ${this.notice ? html`<div class="card notice" part="notice" role="status">${this.notice.text}</div>` : nothing}
       <div class="gifts" part="gifts">${this.gifts.map((g) => this.renderGift(g))}</div>
-      ${this.skip.until > now ? html`<div class="card skipped" part="skipped">+${compact(this.skip.count)} more</div>` : nothing}
+      ${
+        this.skip.until > now
+          ? html`<div class="card skipped" part="skipped">${tr.t('overlay.skipped', { n: tr.compact(this.skip.count) })}</div>`
+          : nothing
+      }
       ${
         this.controls
-          ? html`<button class="settings-button" part="settings-button" aria-label="Danmaku settings" @click=${this.toggleSettings}>
+          ? html`<button
+              class="settings-button"
+              part="settings-button"
+              aria-label=${tr.t('overlay.settingsButton')}
+              @click=${this.toggleSettings}
+            >
               ⚙
             </button>`
           : nothing
@@ -411,12 +434,13 @@ export class BarrageOverlay extends RoomElement {
         this.controls && this.settingsOpen
           ? html`<barrage-settings
               part="settings"
+              lang=${tr.lang}
               .settings=${this.settings}
               @barrage-settings-change=${this.onSettingsChange}
             ></barrage-settings>`
           : nothing
       }
-      <div class="sr-only" role="log" aria-live="polite" aria-label="Danmaku"></div>
+      <div class="sr-only" role="log" aria-live="polite" aria-label=${tr.t('overlay.log')}></div>
     `;
   }
 }

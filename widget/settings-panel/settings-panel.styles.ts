@@ -1,6 +1,6 @@
 import { css } from 'lit';
 
-/** Styles of `<barrage-settings>`; parts: `panel`, `field`. */
+/** Styles of `<barrage-settings>`; parts: `panel`, `field`, `blocked-users`. */
 export const settingsPanelStyles = css`
   :host {
     display: block;
@@ -24,6 +24,7 @@ export const settingsPanelStyles = css`
   }
   input[type='text'],
   input[type='number'],
+  textarea,
   select {
     min-width: 0;
     font: inherit;
@@ -31,5 +32,36 @@ export const settingsPanelStyles = css`
   .modes {
     display: flex;
     gap: 8px;
+  }
+  textarea {
+    resize: vertical;
+  }
+  .bad {
+    grid-column: 1 / -1;
+    margin: 0;
+    color: #ffb4a8;
+    font-size: 12px;
+  }
+  .users {
+    margin: 0;
+    padding: 0;
+    list-style: none;
+    max-height: 96px;
+    overflow-y: auto;
+  }
+  .users li {
+    display: flex;
+    justify-content: space-between;
+    gap: 6px;
+  }
+  .users button {
+    font: inherit;
+    background: none;
+    color: inherit;
+    border: 0;
+    cursor: pointer;
+  }
+  .none {
+    opacity: 0.7;
   }
 `;
