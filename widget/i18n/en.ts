@@ -34,6 +34,9 @@ export const en = {
   'actions.reasonSpam': 'Spam',
   'actions.reasonAbuse': 'Abuse',
   'actions.reasonSpoiler': 'Spoiler',
+  'actions.reasonSexual': 'Sexual content',
+  'actions.reasonIllegal': 'Illegal',
+  'actions.reasonPrivacy': 'Personal information',
   'actions.reasonOther': 'Other',
   // chat
   'chat.list': 'Chat',
@@ -95,6 +98,7 @@ export const en = {
   'error.held': 'Your message waits for a moderator',
   'error.roomClosed': 'The room is closed',
   'error.limitReached': 'A limit of this room is reached',
+  'error.reportDuplicate': 'You already reported this',
   // settings
   'settings.title': 'Danmaku',
   'settings.show': 'Show',

@@ -214,6 +214,7 @@ const errorKeys: Partial<Record<number, MessageKey>> = {
   [ErrorCode.Held]: 'error.held',
   [ErrorCode.RoomClosed]: 'error.roomClosed',
   [ErrorCode.LimitReached]: 'error.limitReached',
+  [ErrorCode.ReportDuplicate]: 'error.reportDuplicate',
 };
 
 /**
