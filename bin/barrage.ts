@@ -6,11 +6,12 @@
  *   barrage edge --nats URLS [--port N]           an edge joined to NATS
  *   barrage core --nats URLS [--port N]           core (JetStream sequencer) joined to NATS; N serves /metrics
  *   barrage token --room R --user U --name N --role viewer [--ttl S]
+ *   barrage health                                 exit 0 when this host's edge or core answers /healthz (the image's HEALTHCHECK)
  */
 import { parseArgs } from 'node:util';
 import { mintToken, Roles } from '../domain/auth.js';
 import type { RoleName } from '../domain/auth.js';
-import { loadConfig } from '../domain/config.js';
+import { loadConfig, loadPorts } from '../domain/config.js';
 import type { Env, LoadOptions } from '../domain/config.js';
 import { ConfigError } from '../domain/errors.js';
 import { createLogger, flushLogs } from '../domain/logger.js';
@@ -24,7 +25,8 @@ const usage = `usage:
   barrage start [--port N]
   barrage edge --nats nats://host:4222[,nats://...] [--port N]
   barrage core --nats nats://host:4222[,nats://...] [--port N]   (/healthz, /readyz, /metrics; default 9470)
-  barrage token --room R --user U [--name N] [--role guest|viewer|moderator|host|admin] [--ttl SECONDS]`;
+  barrage token --room R --user U [--name N] [--role guest|viewer|moderator|host|admin] [--ttl SECONDS]
+  barrage health   (exit 0 when the edge on PORT or the core on BARRAGE_CORE_HTTP_PORT answers /healthz on 127.0.0.1)`;
 
 /**
  * The configuration of this run: the process environment with the command's
@@ -162,6 +164,28 @@ async function token(args: string[]): Promise<void> {
   );
 }
 
+/**
+ * `barrage health`: the container's health check. One image runs `start`,
+ * `edge` or `core`, and the check cannot see which, so it asks this host's
+ * edge port (PORT) and then core's (BARRAGE_CORE_HTTP_PORT): only the
+ * process's own role listens on either. Exit 0 healthy, 1 not.
+ */
+async function health(): Promise<void> {
+  const ports = loadPorts(process.env as Env);
+  const failures: string[] = [];
+  for (const port of new Set([ports.edge, ports.core])) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+      failures.push(`:${port} answered ${res.status}`);
+    } catch (err) {
+      failures.push(`:${port} ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  process.stderr.write(`barrage: unhealthy (${failures.join('; ')})\n`);
+  process.exitCode = 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'start', ...rest] = argv;
   switch (command) {
@@ -172,6 +196,8 @@ async function main(argv: string[]): Promise<void> {
       return role(command, rest);
     case 'token':
       return token(rest);
+    case 'health':
+      return health();
     case 'help':
     case '--help':
     case '-h':

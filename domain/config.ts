@@ -103,6 +103,13 @@ export interface EdgeConfig {
   ipRefusalMaxHeld: number;
   /** Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: boolean;
+  /**
+   * After SIGTERM, how long `/readyz` answers 503 (and new upgrades are
+   * refused) while the listening socket and every connection stay up, so a
+   * load balancer or Kubernetes takes the edge out before its viewers are told
+   * to reconnect; otherwise they could reconnect to this same edge.
+   */
+  drainDelayMs: number;
 }
 
 /** What core's sequencer and services are told. */
@@ -211,6 +218,19 @@ function readSection<S extends Record<string, Setting<unknown>>>(section: S, env
   return out as Values<S>;
 }
 
+/**
+ * The ports a process of this environment listens on, read by the same
+ * settings as `loadConfig` but without the secret or any file: what
+ * `barrage health` (the image's HEALTHCHECK) needs to find the process it checks.
+ */
+export function loadPorts(env: Env): { edge: number; core: number } {
+  const errors: ConfigError[] = [];
+  const { port } = readSection({ port: settings.process.port }, env, errors);
+  const { coreHttpPort } = readSection({ coreHttpPort: settings.nats.coreHttpPort }, env, errors);
+  throwAll(errors);
+  return { edge: port, core: coreHttpPort };
+}
+
 function throwAll(errors: ConfigError[]): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) {
@@ -237,6 +257,9 @@ function loadSecret(fromEnv: string | undefined, file: string, create: boolean):
     throw new ConfigError(`BARRAGE_SECRET_FILE: the development secret at ${file} is too short; delete it to make a new one`);
   return { secret: new TextEncoder().encode(text), source: 'file' };
 }
+
+/** Time the drain itself (flush, close sockets, stop the parts) needs after `BARRAGE_DRAIN_DELAY_MS`, within the deadline. */
+const minDrainMs = 1000;
 
 /** `BARRAGE_GIFTS_FILE`: JSON `{ "gifts": [...], "superChatTiers": [...] }`, either key optional. */
 function readGiftsFile(file: string | undefined): { gifts: GiftDef[]; tiers: SuperChatTier[] } {
@@ -282,6 +305,13 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const a = readSection(settings.analytics, env, errors);
   if (g.likeFlushMs > g.likePushMs) {
     errors.push(new ConfigError(`BARRAGE_LIKE_FLUSH_MS must be at most BARRAGE_LIKE_PUSH_MS (${g.likePushMs}), got "${g.likeFlushMs}"`));
+  }
+  if (p.drainDelayMs + minDrainMs > p.shutdownDeadlineMs) {
+    errors.push(
+      new ConfigError(
+        `BARRAGE_DRAIN_DELAY_MS must leave at least ${minDrainMs} ms of BARRAGE_SHUTDOWN_DEADLINE_MS (${p.shutdownDeadlineMs}) for the drain itself, got "${p.drainDelayMs}"`,
+      ),
+    );
   }
   if (options.requireNats && n.servers?.length === 0) {
     errors.push(new ConfigError('BARRAGE_NATS_URL (or --nats <urls>) is required, e.g. nats://127.0.0.1:4222'));
@@ -335,6 +365,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       ipRefusalDelayMs: p.ipRefusalDelayMs,
       ipRefusalMaxHeld: p.ipRefusalMaxHeld,
       trustProxy: p.trustProxy,
+      drainDelayMs: p.drainDelayMs,
     },
     core: {
       host: p.host,

@@ -3,6 +3,7 @@
  * several edges (tests, benchmarks) can live in one process.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { CloseCode } from '../domain/close-codes.js';
 import { edgeLatency } from '../domain/latency.js';
 import { registerLogMetrics } from '../domain/log-metrics.js';
 
@@ -96,9 +97,65 @@ export class EdgeMetrics {
   readonly latency = edgeLatency(this.registry);
 
   constructor(withDefaults: boolean) {
+    // Each labelled counter starts with its known labels at 0, so the series
+    // exist from the first scrape: rate() and the alerts built on it see the
+    // first drop or close (a series born at 1 shows no increase), and every
+    // dashboard panel has something to draw on a quiet edge.
+    zero(this.upgrades, 'result', ['ok', 'bad_token', 'expired', 'wrong_room', 'no_token', 'bad_room', 'bad_since', 'draining']);
+    zero(this.framesIn, 'kind', ['sendDanmaku', 'ping', 'resume', 'like', 'text', 'too_large', 'undecodable', 'unknown']);
+    zero(this.dropped, 'reason', ['backpressure', 'overload']);
+    zero(this.rateLimited, 'limit', ['danmaku', 'frames', 'resume', 'moderate', 'ip_frames', 'replay']);
+    zero(this.errors, 'code', ['ERROR_CODE_INTERNAL', 'ERROR_CODE_UNAVAILABLE', 'ERROR_CODE_RATE_LIMITED']);
+    zero(this.closes, 'code', Object.values(CloseCode).map(String));
+    zero(this.clientCloses, 'code', ['1000', '1001', '1006', 'other']);
+    zero(this.internalErrors, 'entry', ['http', 'upgrade', 'open', 'message', 'close']);
+    zero(this.httpRefused, 'reason', ['bad_path', 'unauthorized', 'too_large', 'busy']);
     if (withDefaults) {
       collectDefaultMetrics({ register: this.registry, prefix: 'barrage_process_' });
       registerLogMetrics(this.registry);
     }
   }
+
+  /** Where the two state gauges read from; the edge sets it (`observe`). */
+  private state = { busConnected: (): boolean => false, draining: (): boolean => false };
+
+  /**
+   * Gauges read at scrape time from the edge's state: whether it holds its bus
+   * connection (what /readyz answers besides draining) and whether it is
+   * draining, so alerts tell an edge lost from an edge being stopped.
+   */
+  readonly busConnected = gaugeOf(
+    this.registry,
+    'barrage_bus_connected',
+    '1 while this edge is connected to the bus (NATS; always 1 in one process)',
+    () => this.state.busConnected(),
+  );
+  readonly draining = gaugeOf(
+    this.registry,
+    'barrage_draining',
+    '1 from SIGTERM on: /readyz is 503 and the edge is closing its sockets',
+    () => this.state.draining(),
+  );
+
+  /** Points the state gauges at the edge. */
+  observe(state: { busConnected(): boolean; draining(): boolean }): void {
+    this.state = state;
+  }
+}
+
+/** Creates `counter`'s series for each of `values` of `label` at 0. */
+function zero<L extends string>(counter: Counter<L>, label: L, values: readonly string[]): void {
+  for (const value of values) counter.inc({ [label]: value } as Partial<Record<L, string>>, 0);
+}
+
+/** A 0/1 gauge whose value is read when scraped. */
+function gaugeOf(registry: Registry, name: string, help: string, read: () => boolean): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read() ? 1 : 0);
+    },
+  });
 }

@@ -101,6 +101,7 @@ export class EdgeServer {
     this.bus = options.bus;
     this.log = options.logger.child({ part: 'edge', edge: options.config.edgeId });
     this.metrics = new EdgeMetrics(options.processMetrics ?? false);
+    this.metrics.observe({ busConnected: () => this.bus.status() === BusStatus.Connected, draining: () => this.draining });
     this.batcher = new Batcher({
       windowMs: this.config.batchWindowMs,
       maxEvents: this.config.batchMaxEvents,
@@ -243,12 +244,20 @@ export class EdgeServer {
   }
 
   /**
-   * Graceful shutdown: refuse new connections (readiness goes red), send what
-   * is batched, close every socket with 4000 "reconnect elsewhere", then stop.
+   * Graceful shutdown: refuse new connections (readiness goes red), wait
+   * `drainDelayMs` (still listening), send what is batched, close every socket
+   * with 4000 "reconnect elsewhere", then stop.
    */
   async shutdown(timeoutMs = 5_000): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    if (this.config.drainDelayMs > 0) {
+      // Readiness is red from here on while this edge still listens and serves
+      // its viewers, so the balancer (or Kubernetes) stops sending new viewers
+      // here before these ones are told to reconnect: else they could come back.
+      this.log.info({ drainDelayMs: this.config.drainDelayMs }, 'draining: /readyz is 503; closing sockets after the delay');
+      await new Promise((r) => setTimeout(r, this.config.drainDelayMs));
+    }
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;

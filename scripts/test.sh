@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing (pinned),
 # checks generated code, types, lint and format, builds, then runs vitest
-# (unit, integration against real servers on free ports, browser tests).
+# (unit, integration against real servers on free ports, browser tests, the
+# deployment files: helm, promtool, a real Prometheus, tini).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
-ensure_node_modules
 ensure_chromium
 ensure_nats_server
 ensure_clickhouse
 ensure_k6
+ensure_helm
+ensure_prometheus
+ensure_tini
+ensure_haproxy
 
-echo "== generated code";  node scripts/gen-proto.mjs --check
+# npm install, generated-code check and build: the same script the Dockerfile runs.
+bash scripts/install.sh
 echo "== types";           npx --no-install tsc -p tsconfig.json --noEmit
 echo "== lint";            npx --no-install eslint --max-warnings 0 .
 echo "== format";          npx --no-install prettier --check --log-level warn .
-echo "== build";           node scripts/build.mjs
 echo "== tests"
 mkdir -p test-results
 status=0

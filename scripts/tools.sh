@@ -7,6 +7,13 @@ export PATH="$TOOLS_BIN:$PATH"
 
 NATS_SERVER_VERSION=v2.15.2
 K6_VERSION=v1.8.1
+HELM_VERSION=v3.22.0
+# Debian bookworm's packages (the image's base is bookworm too): pinned to what
+# the test command was written against, checked rather than forced so a point
+# release of the distribution does not break CI; a different version is logged.
+PROMETHEUS_DEB_VERSION=2.42.0
+TINI_DEB_VERSION=0.19.0
+HAPROXY_DEB_VERSION=2.6.12
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -56,6 +63,25 @@ go_tool() { # name module@version
 
 ensure_nats_server() { go_tool nats-server "github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION"; }
 ensure_k6() { go_tool k6 "go.k6.io/k6@$K6_VERSION"; }
+# helm from the Go module proxy, like nats-server and k6 (no release tarball download).
+ensure_helm() { go_tool helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; }
+
+deb_tool() { # command package expected-version
+  local cmd=$1 pkg=$2 want=$3 have
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    log "installing Debian $pkg"
+    apt_install "$pkg"
+  fi
+  have=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
+  case "$have" in "$want"*) ;; *) log "$pkg is ${have:-not a Debian package} (the tests were written against $want)" ;; esac
+}
+
+# prometheus and promtool: alert rule checks and unit tests, and a real scrape of a running cluster.
+ensure_prometheus() { deb_tool promtool prometheus "$PROMETHEUS_DEB_VERSION+"; }
+# tini: the image's PID 1; the SIGTERM drain test runs the same entrypoint.
+ensure_tini() { deb_tool tini tini "$TINI_DEB_VERSION"; }
+# haproxy: `haproxy -c` checks the compose cluster's load balancer configuration.
+ensure_haproxy() { deb_tool haproxy haproxy "$HAPROXY_DEB_VERSION"; }
 
 ensure_clickhouse() {
   if ! command -v clickhouse-server >/dev/null 2>&1 && [ ! -x /usr/bin/clickhouse ]; then

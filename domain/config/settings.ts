@@ -52,6 +52,8 @@ const processSettings = {
   logLevel: choice('BARRAGE_LOG_LEVEL', 'info', Object.fromEntries(logLevels.map((l) => [l, l])), { aliases: ['LOG_LEVEL'] }),
   logBufferBytes: int('BARRAGE_LOG_BUFFER_BYTES', defaultLogBufferBytes, 64 * KiB, GiB),
   shutdownDeadlineMs: int('BARRAGE_SHUTDOWN_DEADLINE_MS', 10_000, 1000, 3_600_000),
+  /** An edge's /readyz is 503 this long after SIGTERM before its sockets are closed, so load balancers stop sending new viewers first. */
+  drainDelayMs: int('BARRAGE_DRAIN_DELAY_MS', 0, 0, 600_000),
   chatBudget: int('BARRAGE_CHAT_BUDGET', 0, 0, 100_000),
   overloadBuckets: int('BARRAGE_OVERLOAD_BUCKETS', 4, 1, 64),
   mergeDanmaku: bool('BARRAGE_MERGE_DANMAKU', false),

@@ -49,6 +49,11 @@ describe('config - bad values', () => {
       { BARRAGE_LIKE_FLUSH_MS: '1500', BARRAGE_LIKE_PUSH_MS: '1000' },
       /^BARRAGE_LIKE_FLUSH_MS must be at most BARRAGE_LIKE_PUSH_MS/,
     ],
+    [
+      'drain delay that leaves the drain no time',
+      { BARRAGE_DRAIN_DELAY_MS: '9500', BARRAGE_SHUTDOWN_DEADLINE_MS: '10000' },
+      /^BARRAGE_DRAIN_DELAY_MS must leave at least 1000 ms of BARRAGE_SHUTDOWN_DEADLINE_MS \(10000\)/,
+    ],
   ];
   for (const [kind, env, message] of cases) {
     it(`config - a bad ${kind} is a ConfigError naming the variable`, () => {
