@@ -19,8 +19,9 @@ export namespace barrage {
             resume?: (barrage.v1.Resume.$Properties|null);
             ping?: (barrage.v1.Ping.$Properties|null);
             moderate?: (barrage.v1.Moderate.$Properties|null);
+            grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
             report?: (barrage.v1.Report.$Properties|null);
-            kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report");
+            kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report");
             static create(properties: barrage.v1.ClientFrame.$Shape): barrage.v1.ClientFrame & barrage.v1.ClientFrame.$Shape;
             static create(properties?: barrage.v1.ClientFrame.$Properties): barrage.v1.ClientFrame;
             static encode(message: barrage.v1.ClientFrame.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -35,8 +36,9 @@ export namespace barrage {
                 resume?: (barrage.v1.Resume.$Properties|null);
                 ping?: (barrage.v1.Ping.$Properties|null);
                 moderate?: (barrage.v1.Moderate.$Properties|null);
+                grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
                 report?: (barrage.v1.Report.$Properties|null);
-                kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report");
+                kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -46,11 +48,33 @@ export namespace barrage {
               resume?: barrage.v1.Resume.$Shape|null;
               ping?: barrage.v1.Ping.$Shape|null;
               moderate?: barrage.v1.Moderate.$Shape|null;
+              grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
               report?: barrage.v1.Report.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report: barrage.v1.Report.$Shape })
+              ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report: barrage.v1.Report.$Shape })
             );
+        }
+
+        interface IGrabRedPacket extends barrage.v1.GrabRedPacket.$Properties {
+        }
+
+        class GrabRedPacket {
+            constructor(properties?: barrage.v1.GrabRedPacket.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            static create(properties: barrage.v1.GrabRedPacket.$Shape): barrage.v1.GrabRedPacket & barrage.v1.GrabRedPacket.$Shape;
+            static create(properties?: barrage.v1.GrabRedPacket.$Properties): barrage.v1.GrabRedPacket;
+            static encode(message: barrage.v1.GrabRedPacket.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.GrabRedPacket & barrage.v1.GrabRedPacket.$Shape;
+        }
+
+        namespace GrabRedPacket {
+            interface $Properties {
+                id?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.GrabRedPacket.$Properties;
         }
 
         enum DanmakuMode {
@@ -349,8 +373,9 @@ export namespace barrage {
             pong?: (barrage.v1.Pong.$Properties|null);
             ack?: (barrage.v1.Ack.$Properties|null);
             held?: (barrage.v1.Held.$Properties|null);
+            playAnswer?: (barrage.v1.PlayAnswer.$Properties|null);
             reported?: (barrage.v1.Reported.$Properties|null);
-            kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported");
+            kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held"|"playAnswer"|"reported");
             static create(properties: barrage.v1.ServerFrame.$Shape): barrage.v1.ServerFrame & barrage.v1.ServerFrame.$Shape;
             static create(properties?: barrage.v1.ServerFrame.$Properties): barrage.v1.ServerFrame;
             static encode(message: barrage.v1.ServerFrame.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -365,8 +390,9 @@ export namespace barrage {
                 pong?: (barrage.v1.Pong.$Properties|null);
                 ack?: (barrage.v1.Ack.$Properties|null);
                 held?: (barrage.v1.Held.$Properties|null);
+                playAnswer?: (barrage.v1.PlayAnswer.$Properties|null);
                 reported?: (barrage.v1.Reported.$Properties|null);
-                kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported");
+                kind?: ("welcome"|"batch"|"error"|"pong"|"ack"|"held"|"playAnswer"|"reported");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -376,11 +402,41 @@ export namespace barrage {
               pong?: barrage.v1.Pong.$Shape|null;
               ack?: barrage.v1.Ack.$Shape|null;
               held?: barrage.v1.Held.$Shape|null;
+              playAnswer?: barrage.v1.PlayAnswer.$Shape|null;
               reported?: barrage.v1.Reported.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null; reported?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null; reported?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape; reported?: null }|{ kind?: "reported"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported: barrage.v1.Reported.$Shape })
+              ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null; playAnswer?: null; reported?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape; playAnswer?: null; reported?: null }|{ kind?: "playAnswer"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer: barrage.v1.PlayAnswer.$Shape; reported?: null }|{ kind?: "reported"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported: barrage.v1.Reported.$Shape })
             );
+        }
+
+        interface IPlayAnswer extends barrage.v1.PlayAnswer.$Properties {
+        }
+
+        class PlayAnswer {
+            constructor(properties?: barrage.v1.PlayAnswer.$Properties);
+            $unknowns?: Uint8Array[];
+            playId: string;
+            error: barrage.v1.ErrorCode;
+            message: string;
+            amountCents: number;
+            retryAfterMs: number;
+            static create(properties: barrage.v1.PlayAnswer.$Shape): barrage.v1.PlayAnswer & barrage.v1.PlayAnswer.$Shape;
+            static create(properties?: barrage.v1.PlayAnswer.$Properties): barrage.v1.PlayAnswer;
+            static encode(message: barrage.v1.PlayAnswer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PlayAnswer & barrage.v1.PlayAnswer.$Shape;
+        }
+
+        namespace PlayAnswer {
+            interface $Properties {
+                playId?: (string|null);
+                error?: (barrage.v1.ErrorCode|null);
+                message?: (string|null);
+                amountCents?: (number|null);
+                retryAfterMs?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.PlayAnswer.$Properties;
         }
 
         interface IHeld extends barrage.v1.Held.$Properties {
@@ -606,6 +662,10 @@ export namespace barrage {
             ERROR_CODE_HELD = 50,
             ERROR_CODE_ROOM_CLOSED = 51,
             ERROR_CODE_LIMIT_REACHED = 53,
+            ERROR_CODE_RED_PACKET_EMPTY = 220,
+            ERROR_CODE_RED_PACKET_ALREADY_GRABBED = 221,
+            ERROR_CODE_PLAY_EXPIRED = 222,
+            ERROR_CODE_PLAY_NOT_ELIGIBLE = 223,
             ERROR_CODE_VIDEO_TIME_INVALID = 240,
             ERROR_CODE_REPORT_DUPLICATE = 260
         }
@@ -710,12 +770,15 @@ export namespace barrage {
             leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
             superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
             holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
+            redPacket?: (barrage.v1.RedPacket.$Properties|null);
+            redPacketProgress?: (barrage.v1.RedPacketProgress.$Properties|null);
+            redPacketEnded?: (barrage.v1.RedPacketEnded.$Properties|null);
             session?: (barrage.v1.LiveSession.$Properties|null);
             joinNotice?: (barrage.v1.JoinNotice.$Properties|null);
             reportOutcome?: (barrage.v1.ReportOutcome.$Properties|null);
             actor?: (barrage.v1.User.$Properties|null);
             reason: string;
-            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome");
+            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome");
             static create(properties: barrage.v1.Event.$Shape): barrage.v1.Event & barrage.v1.Event.$Shape;
             static create(properties?: barrage.v1.Event.$Properties): barrage.v1.Event;
             static encode(message: barrage.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -745,12 +808,15 @@ export namespace barrage {
                 leaderboard?: (barrage.v1.Leaderboard.$Properties|null);
                 superChatRemoved?: (barrage.v1.SuperChatRemoved.$Properties|null);
                 holdDecision?: (barrage.v1.HoldDecision.$Properties|null);
+                redPacket?: (barrage.v1.RedPacket.$Properties|null);
+                redPacketProgress?: (barrage.v1.RedPacketProgress.$Properties|null);
+                redPacketEnded?: (barrage.v1.RedPacketEnded.$Properties|null);
                 session?: (barrage.v1.LiveSession.$Properties|null);
                 joinNotice?: (barrage.v1.JoinNotice.$Properties|null);
                 reportOutcome?: (barrage.v1.ReportOutcome.$Properties|null);
                 actor?: (barrage.v1.User.$Properties|null);
                 reason?: (string|null);
-                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome");
+                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -775,6 +841,9 @@ export namespace barrage {
               leaderboard?: barrage.v1.Leaderboard.$Shape|null;
               superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
               holdDecision?: barrage.v1.HoldDecision.$Shape|null;
+              redPacket?: barrage.v1.RedPacket.$Shape|null;
+              redPacketProgress?: barrage.v1.RedPacketProgress.$Shape|null;
+              redPacketEnded?: barrage.v1.RedPacketEnded.$Shape|null;
               session?: barrage.v1.LiveSession.$Shape|null;
               joinNotice?: barrage.v1.JoinNotice.$Shape|null;
               reportOutcome?: barrage.v1.ReportOutcome.$Shape|null;
@@ -782,7 +851,7 @@ export namespace barrage {
               reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
+              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacket"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket: barrage.v1.RedPacket.$Shape; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress: barrage.v1.RedPacketProgress.$Shape; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketEnded"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded: barrage.v1.RedPacketEnded.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
             );
         }
 
@@ -1820,6 +1889,245 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.RemoveSuperChat.$Properties;
+        }
+
+        enum RedPacketMode {
+            RED_PACKET_MODE_RANDOM = 0,
+            RED_PACKET_MODE_EQUAL = 1
+        }
+
+        interface IRedPacket extends barrage.v1.RedPacket.$Properties {
+        }
+
+        class RedPacket {
+            constructor(properties?: barrage.v1.RedPacket.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            sender?: (barrage.v1.User.$Properties|null);
+            totalCents: number;
+            count: number;
+            mode: barrage.v1.RedPacketMode;
+            expiresAtMs: number;
+            membersOnly: boolean;
+            keyword: string;
+            greeting: string;
+            static create(properties: barrage.v1.RedPacket.$Shape): barrage.v1.RedPacket & barrage.v1.RedPacket.$Shape;
+            static create(properties?: barrage.v1.RedPacket.$Properties): barrage.v1.RedPacket;
+            static encode(message: barrage.v1.RedPacket.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.RedPacket & barrage.v1.RedPacket.$Shape;
+        }
+
+        namespace RedPacket {
+            interface $Properties {
+                id?: (string|null);
+                sender?: (barrage.v1.User.$Properties|null);
+                totalCents?: (number|null);
+                count?: (number|null);
+                mode?: (barrage.v1.RedPacketMode|null);
+                expiresAtMs?: (number|null);
+                membersOnly?: (boolean|null);
+                keyword?: (string|null);
+                greeting?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.RedPacket.$Properties;
+        }
+
+        interface IRedPacketGrab extends barrage.v1.RedPacketGrab.$Properties {
+        }
+
+        class RedPacketGrab {
+            constructor(properties?: barrage.v1.RedPacketGrab.$Properties);
+            $unknowns?: Uint8Array[];
+            user?: (barrage.v1.User.$Properties|null);
+            amountCents: number;
+            static create(properties: barrage.v1.RedPacketGrab.$Shape): barrage.v1.RedPacketGrab & barrage.v1.RedPacketGrab.$Shape;
+            static create(properties?: barrage.v1.RedPacketGrab.$Properties): barrage.v1.RedPacketGrab;
+            static encode(message: barrage.v1.RedPacketGrab.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.RedPacketGrab & barrage.v1.RedPacketGrab.$Shape;
+        }
+
+        namespace RedPacketGrab {
+            interface $Properties {
+                user?: (barrage.v1.User.$Properties|null);
+                amountCents?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.RedPacketGrab.$Properties;
+        }
+
+        interface IRedPacketProgress extends barrage.v1.RedPacketProgress.$Properties {
+        }
+
+        class RedPacketProgress {
+            constructor(properties?: barrage.v1.RedPacketProgress.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            grabbed: number;
+            count: number;
+            grabbedCents: number;
+            recent: barrage.v1.RedPacketGrab.$Properties[];
+            more: number;
+            static create(properties: barrage.v1.RedPacketProgress.$Shape): barrage.v1.RedPacketProgress & barrage.v1.RedPacketProgress.$Shape;
+            static create(properties?: barrage.v1.RedPacketProgress.$Properties): barrage.v1.RedPacketProgress;
+            static encode(message: barrage.v1.RedPacketProgress.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.RedPacketProgress & barrage.v1.RedPacketProgress.$Shape;
+        }
+
+        namespace RedPacketProgress {
+            interface $Properties {
+                id?: (string|null);
+                grabbed?: (number|null);
+                count?: (number|null);
+                grabbedCents?: (number|null);
+                recent?: (barrage.v1.RedPacketGrab.$Properties[]|null);
+                more?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.RedPacketProgress.$Properties;
+        }
+
+        interface IRedPacketEnded extends barrage.v1.RedPacketEnded.$Properties {
+        }
+
+        class RedPacketEnded {
+            constructor(properties?: barrage.v1.RedPacketEnded.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            grabbed: number;
+            count: number;
+            grabbedCents: number;
+            refundableCents: number;
+            luckiest?: (barrage.v1.RedPacketGrab.$Properties|null);
+            expired: boolean;
+            static create(properties: barrage.v1.RedPacketEnded.$Shape): barrage.v1.RedPacketEnded & barrage.v1.RedPacketEnded.$Shape;
+            static create(properties?: barrage.v1.RedPacketEnded.$Properties): barrage.v1.RedPacketEnded;
+            static encode(message: barrage.v1.RedPacketEnded.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.RedPacketEnded & barrage.v1.RedPacketEnded.$Shape;
+        }
+
+        namespace RedPacketEnded {
+            interface $Properties {
+                id?: (string|null);
+                grabbed?: (number|null);
+                count?: (number|null);
+                grabbedCents?: (number|null);
+                refundableCents?: (number|null);
+                luckiest?: (barrage.v1.RedPacketGrab.$Properties|null);
+                expired?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.RedPacketEnded.$Properties;
+        }
+
+        interface IPlayRequest extends barrage.v1.PlayRequest.$Properties {
+        }
+
+        class PlayRequest {
+            constructor(properties?: barrage.v1.PlayRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            user?: (barrage.v1.User.$Properties|null);
+            member: boolean;
+            grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
+            createRedPacket?: (barrage.v1.CreateRedPacket.$Properties|null);
+            getRedPacket?: (string|null);
+            kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket");
+            static create(properties: barrage.v1.PlayRequest.$Shape): barrage.v1.PlayRequest & barrage.v1.PlayRequest.$Shape;
+            static create(properties?: barrage.v1.PlayRequest.$Properties): barrage.v1.PlayRequest;
+            static encode(message: barrage.v1.PlayRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PlayRequest & barrage.v1.PlayRequest.$Shape;
+        }
+
+        namespace PlayRequest {
+            interface $Properties {
+                user?: (barrage.v1.User.$Properties|null);
+                member?: (boolean|null);
+                grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
+                createRedPacket?: (barrage.v1.CreateRedPacket.$Properties|null);
+                getRedPacket?: (string|null);
+                kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket");
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              user?: barrage.v1.User.$Shape|null;
+              member?: boolean|null;
+              grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
+              createRedPacket?: barrage.v1.CreateRedPacket.$Shape|null;
+              getRedPacket?: string|null;
+              $unknowns?: Uint8Array[];
+            } & (
+              ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string })
+            );
+        }
+
+        interface ICreateRedPacket extends barrage.v1.CreateRedPacket.$Properties {
+        }
+
+        class CreateRedPacket {
+            constructor(properties?: barrage.v1.CreateRedPacket.$Properties);
+            $unknowns?: Uint8Array[];
+            idempotencyKey: string;
+            fingerprint: string;
+            totalCents: number;
+            count: number;
+            mode: barrage.v1.RedPacketMode;
+            expiresS: number;
+            minCents: number;
+            membersOnly: boolean;
+            keyword: string;
+            greeting: string;
+            static create(properties: barrage.v1.CreateRedPacket.$Shape): barrage.v1.CreateRedPacket & barrage.v1.CreateRedPacket.$Shape;
+            static create(properties?: barrage.v1.CreateRedPacket.$Properties): barrage.v1.CreateRedPacket;
+            static encode(message: barrage.v1.CreateRedPacket.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.CreateRedPacket & barrage.v1.CreateRedPacket.$Shape;
+        }
+
+        namespace CreateRedPacket {
+            interface $Properties {
+                idempotencyKey?: (string|null);
+                fingerprint?: (string|null);
+                totalCents?: (number|null);
+                count?: (number|null);
+                mode?: (barrage.v1.RedPacketMode|null);
+                expiresS?: (number|null);
+                minCents?: (number|null);
+                membersOnly?: (boolean|null);
+                keyword?: (string|null);
+                greeting?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.CreateRedPacket.$Properties;
+        }
+
+        interface IPlayReply extends barrage.v1.PlayReply.$Properties {
+        }
+
+        class PlayReply {
+            constructor(properties?: barrage.v1.PlayReply.$Properties);
+            $unknowns?: Uint8Array[];
+            error: barrage.v1.ErrorCode;
+            message: string;
+            amountCents: number;
+            json: string;
+            duplicate: boolean;
+            conflict: boolean;
+            static create(properties: barrage.v1.PlayReply.$Shape): barrage.v1.PlayReply & barrage.v1.PlayReply.$Shape;
+            static create(properties?: barrage.v1.PlayReply.$Properties): barrage.v1.PlayReply;
+            static encode(message: barrage.v1.PlayReply.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PlayReply & barrage.v1.PlayReply.$Shape;
+        }
+
+        namespace PlayReply {
+            interface $Properties {
+                error?: (barrage.v1.ErrorCode|null);
+                message?: (string|null);
+                amountCents?: (number|null);
+                json?: (string|null);
+                duplicate?: (boolean|null);
+                conflict?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.PlayReply.$Properties;
         }
     }
 }

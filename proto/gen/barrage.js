@@ -40,8 +40,9 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Resume.$Properties|null} [resume] ClientFrame resume
              * @property {barrage.v1.Ping.$Properties|null} [ping] ClientFrame ping
              * @property {barrage.v1.Moderate.$Properties|null} [moderate] ClientFrame moderate
+             * @property {barrage.v1.GrabRedPacket.$Properties|null} [grabRedPacket] ClientFrame grabRedPacket
              * @property {barrage.v1.Report.$Properties|null} [report] ClientFrame report
-             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report"} [kind] ClientFrame kind
+             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report"} [kind] ClientFrame kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -62,10 +63,11 @@ export const barrage = $root.barrage = (() => {
              *   resume?: barrage.v1.Resume.$Shape|null;
              *   ping?: barrage.v1.Ping.$Shape|null;
              *   moderate?: barrage.v1.Moderate.$Shape|null;
+             *   grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
              *   report?: barrage.v1.Report.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; report: barrage.v1.Report.$Shape })
+             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report: barrage.v1.Report.$Shape })
              * )} barrage.v1.ClientFrame.$Shape
              */
 
@@ -133,6 +135,14 @@ export const barrage = $root.barrage = (() => {
             ClientFrame.prototype.moderate = null;
 
             /**
+             * ClientFrame grabRedPacket.
+             * @member {barrage.v1.GrabRedPacket.$Properties|null|undefined} grabRedPacket
+             * @memberof barrage.v1.ClientFrame
+             * @instance
+             */
+            ClientFrame.prototype.grabRedPacket = null;
+
+            /**
              * ClientFrame report.
              * @member {barrage.v1.Report.$Properties|null|undefined} report
              * @memberof barrage.v1.ClientFrame
@@ -145,12 +155,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * ClientFrame kind.
-             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"report"|undefined} kind
+             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report"|undefined} kind
              * @memberof barrage.v1.ClientFrame
              * @instance
              */
             $Object.defineProperty(ClientFrame.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate", "report"]),
+                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate", "grabRedPacket", "report"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -198,6 +208,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.Ping.encode(message.ping, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.moderate != null && $Object.hasOwnProperty.call(message, "moderate"))
                     $root.barrage.v1.Moderate.encode(message.moderate, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.grabRedPacket != null && $Object.hasOwnProperty.call(message, "grabRedPacket"))
+                    $root.barrage.v1.GrabRedPacket.encode(message.grabRedPacket, writer.uint32(/* id 220, wireType 2 =*/1762).fork(), _depth + 1).ldelim();
                 if (message.report != null && $Object.hasOwnProperty.call(message, "report"))
                     $root.barrage.v1.Report.encode(message.report, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -286,6 +298,13 @@ export const barrage = $root.barrage = (() => {
                             message.kind = "moderate";
                             continue;
                         }
+                    case 220: {
+                            if (wireType !== 2)
+                                break;
+                            message.grabRedPacket = $root.barrage.v1.GrabRedPacket.decode(reader, reader.size(), $undefined, _depth + 1, message.grabRedPacket);
+                            message.kind = "grabRedPacket";
+                            continue;
+                        }
                     case 260: {
                             if (wireType !== 2)
                                 break;
@@ -311,6 +330,158 @@ export const barrage = $root.barrage = (() => {
             };
 
             return ClientFrame;
+        })();
+
+        v1.GrabRedPacket = (function() {
+
+            /**
+             * Properties of a GrabRedPacket.
+             * @typedef {Object} barrage.v1.GrabRedPacket.$Properties
+             * @property {string|null} [id] GrabRedPacket id
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a GrabRedPacket.
+             * @memberof barrage.v1
+             * @interface IGrabRedPacket
+             * @augments barrage.v1.GrabRedPacket.$Properties
+             * @deprecated Use barrage.v1.GrabRedPacket.$Properties instead.
+             */
+
+            /**
+             * Shape of a GrabRedPacket.
+             * @typedef {barrage.v1.GrabRedPacket.$Properties} barrage.v1.GrabRedPacket.$Shape
+             */
+
+            /**
+             * Constructs a new GrabRedPacket.
+             * @memberof barrage.v1
+             * @classdesc Represents a GrabRedPacket.
+             * @constructor
+             * @param {barrage.v1.GrabRedPacket.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const GrabRedPacket = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * GrabRedPacket id.
+             * @member {string} id
+             * @memberof barrage.v1.GrabRedPacket
+             * @instance
+             */
+            GrabRedPacket.prototype.id = "";
+
+            /**
+             * Creates a new GrabRedPacket instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.GrabRedPacket
+             * @static
+             * @param {barrage.v1.GrabRedPacket.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.GrabRedPacket} GrabRedPacket instance
+             * @type {{
+             *   (properties: barrage.v1.GrabRedPacket.$Shape): barrage.v1.GrabRedPacket & barrage.v1.GrabRedPacket.$Shape;
+             *   (properties?: barrage.v1.GrabRedPacket.$Properties): barrage.v1.GrabRedPacket;
+             * }}
+             */
+            GrabRedPacket.create = function(properties) {
+                return new GrabRedPacket(properties);
+            };
+
+            /**
+             * Encodes the specified GrabRedPacket message. Does not implicitly {@link barrage.v1.GrabRedPacket.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.GrabRedPacket
+             * @static
+             * @param {barrage.v1.GrabRedPacket.$Properties} message GrabRedPacket message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            GrabRedPacket.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a GrabRedPacket message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.GrabRedPacket
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.GrabRedPacket & barrage.v1.GrabRedPacket.$Shape} GrabRedPacket
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            GrabRedPacket.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.GrabRedPacket();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return GrabRedPacket;
         })();
 
         /**
@@ -2277,8 +2448,9 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Pong.$Properties|null} [pong] ServerFrame pong
              * @property {barrage.v1.Ack.$Properties|null} [ack] ServerFrame ack
              * @property {barrage.v1.Held.$Properties|null} [held] ServerFrame held
+             * @property {barrage.v1.PlayAnswer.$Properties|null} [playAnswer] ServerFrame playAnswer
              * @property {barrage.v1.Reported.$Properties|null} [reported] ServerFrame reported
-             * @property {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported"} [kind] ServerFrame kind
+             * @property {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|"playAnswer"|"reported"} [kind] ServerFrame kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2299,10 +2471,11 @@ export const barrage = $root.barrage = (() => {
              *   pong?: barrage.v1.Pong.$Shape|null;
              *   ack?: barrage.v1.Ack.$Shape|null;
              *   held?: barrage.v1.Held.$Shape|null;
+             *   playAnswer?: barrage.v1.PlayAnswer.$Shape|null;
              *   reported?: barrage.v1.Reported.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null; reported?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null; reported?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null; reported?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape; reported?: null }|{ kind?: "reported"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; reported: barrage.v1.Reported.$Shape })
+             *   ({ kind?: undefined; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "welcome"; welcome: barrage.v1.Welcome.$Shape; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "batch"; welcome?: null; batch: barrage.v1.Batch.$Shape; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "error"; welcome?: null; batch?: null; error: barrage.v1.Error.$Shape; pong?: null; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "pong"; welcome?: null; batch?: null; error?: null; pong: barrage.v1.Pong.$Shape; ack?: null; held?: null; playAnswer?: null; reported?: null }|{ kind?: "ack"; welcome?: null; batch?: null; error?: null; pong?: null; ack: barrage.v1.Ack.$Shape; held?: null; playAnswer?: null; reported?: null }|{ kind?: "held"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held: barrage.v1.Held.$Shape; playAnswer?: null; reported?: null }|{ kind?: "playAnswer"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer: barrage.v1.PlayAnswer.$Shape; reported?: null }|{ kind?: "reported"; welcome?: null; batch?: null; error?: null; pong?: null; ack?: null; held?: null; playAnswer?: null; reported: barrage.v1.Reported.$Shape })
              * )} barrage.v1.ServerFrame.$Shape
              */
 
@@ -2370,6 +2543,14 @@ export const barrage = $root.barrage = (() => {
             ServerFrame.prototype.held = null;
 
             /**
+             * ServerFrame playAnswer.
+             * @member {barrage.v1.PlayAnswer.$Properties|null|undefined} playAnswer
+             * @memberof barrage.v1.ServerFrame
+             * @instance
+             */
+            ServerFrame.prototype.playAnswer = null;
+
+            /**
              * ServerFrame reported.
              * @member {barrage.v1.Reported.$Properties|null|undefined} reported
              * @memberof barrage.v1.ServerFrame
@@ -2382,12 +2563,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * ServerFrame kind.
-             * @member {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|"reported"|undefined} kind
+             * @member {"welcome"|"batch"|"error"|"pong"|"ack"|"held"|"playAnswer"|"reported"|undefined} kind
              * @memberof barrage.v1.ServerFrame
              * @instance
              */
             $Object.defineProperty(ServerFrame.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["welcome", "batch", "error", "pong", "ack", "held", "reported"]),
+                get: $util.oneOfGetter($oneOfFields = ["welcome", "batch", "error", "pong", "ack", "held", "playAnswer", "reported"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2435,6 +2616,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.Ack.encode(message.ack, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.held != null && $Object.hasOwnProperty.call(message, "held"))
                     $root.barrage.v1.Held.encode(message.held, writer.uint32(/* id 50, wireType 2 =*/402).fork(), _depth + 1).ldelim();
+                if (message.playAnswer != null && $Object.hasOwnProperty.call(message, "playAnswer"))
+                    $root.barrage.v1.PlayAnswer.encode(message.playAnswer, writer.uint32(/* id 220, wireType 2 =*/1762).fork(), _depth + 1).ldelim();
                 if (message.reported != null && $Object.hasOwnProperty.call(message, "reported"))
                     $root.barrage.v1.Reported.encode(message.reported, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -2523,6 +2706,13 @@ export const barrage = $root.barrage = (() => {
                             message.kind = "held";
                             continue;
                         }
+                    case 220: {
+                            if (wireType !== 2)
+                                break;
+                            message.playAnswer = $root.barrage.v1.PlayAnswer.decode(reader, reader.size(), $undefined, _depth + 1, message.playAnswer);
+                            message.kind = "playAnswer";
+                            continue;
+                        }
                     case 260: {
                             if (wireType !== 2)
                                 break;
@@ -2548,6 +2738,238 @@ export const barrage = $root.barrage = (() => {
             };
 
             return ServerFrame;
+        })();
+
+        v1.PlayAnswer = (function() {
+
+            /**
+             * Properties of a PlayAnswer.
+             * @typedef {Object} barrage.v1.PlayAnswer.$Properties
+             * @property {string|null} [playId] PlayAnswer playId
+             * @property {barrage.v1.ErrorCode|null} [error] PlayAnswer error
+             * @property {string|null} [message] PlayAnswer message
+             * @property {number|null} [amountCents] PlayAnswer amountCents
+             * @property {number|null} [retryAfterMs] PlayAnswer retryAfterMs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PlayAnswer.
+             * @memberof barrage.v1
+             * @interface IPlayAnswer
+             * @augments barrage.v1.PlayAnswer.$Properties
+             * @deprecated Use barrage.v1.PlayAnswer.$Properties instead.
+             */
+
+            /**
+             * Shape of a PlayAnswer.
+             * @typedef {barrage.v1.PlayAnswer.$Properties} barrage.v1.PlayAnswer.$Shape
+             */
+
+            /**
+             * Constructs a new PlayAnswer.
+             * @memberof barrage.v1
+             * @classdesc Represents a PlayAnswer.
+             * @constructor
+             * @param {barrage.v1.PlayAnswer.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PlayAnswer = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PlayAnswer playId.
+             * @member {string} playId
+             * @memberof barrage.v1.PlayAnswer
+             * @instance
+             */
+            PlayAnswer.prototype.playId = "";
+
+            /**
+             * PlayAnswer error.
+             * @member {barrage.v1.ErrorCode} error
+             * @memberof barrage.v1.PlayAnswer
+             * @instance
+             */
+            PlayAnswer.prototype.error = 0;
+
+            /**
+             * PlayAnswer message.
+             * @member {string} message
+             * @memberof barrage.v1.PlayAnswer
+             * @instance
+             */
+            PlayAnswer.prototype.message = "";
+
+            /**
+             * PlayAnswer amountCents.
+             * @member {number} amountCents
+             * @memberof barrage.v1.PlayAnswer
+             * @instance
+             */
+            PlayAnswer.prototype.amountCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PlayAnswer retryAfterMs.
+             * @member {number} retryAfterMs
+             * @memberof barrage.v1.PlayAnswer
+             * @instance
+             */
+            PlayAnswer.prototype.retryAfterMs = 0;
+
+            /**
+             * Creates a new PlayAnswer instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PlayAnswer
+             * @static
+             * @param {barrage.v1.PlayAnswer.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PlayAnswer} PlayAnswer instance
+             * @type {{
+             *   (properties: barrage.v1.PlayAnswer.$Shape): barrage.v1.PlayAnswer & barrage.v1.PlayAnswer.$Shape;
+             *   (properties?: barrage.v1.PlayAnswer.$Properties): barrage.v1.PlayAnswer;
+             * }}
+             */
+            PlayAnswer.create = function(properties) {
+                return new PlayAnswer(properties);
+            };
+
+            /**
+             * Encodes the specified PlayAnswer message. Does not implicitly {@link barrage.v1.PlayAnswer.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PlayAnswer
+             * @static
+             * @param {barrage.v1.PlayAnswer.$Properties} message PlayAnswer message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PlayAnswer.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.playId != null && $Object.hasOwnProperty.call(message, "playId") && message.playId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.playId);
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).int32(message.error);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.message);
+                if (message.amountCents != null && $Object.hasOwnProperty.call(message, "amountCents") && (typeof message.amountCents === "object" ? message.amountCents.low || message.amountCents.high : message.amountCents !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.amountCents);
+                if (message.retryAfterMs != null && $Object.hasOwnProperty.call(message, "retryAfterMs") && message.retryAfterMs !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.retryAfterMs);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PlayAnswer message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PlayAnswer
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PlayAnswer & barrage.v1.PlayAnswer.$Shape} PlayAnswer
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PlayAnswer.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PlayAnswer();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.playId = value;
+                            else
+                                delete message.playId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.error = value;
+                            else
+                                delete message.error;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.amountCents = value;
+                            else
+                                delete message.amountCents;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.retryAfterMs = value;
+                            else
+                                delete message.retryAfterMs;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PlayAnswer;
         })();
 
         v1.Held = (function() {
@@ -4060,6 +4482,10 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_HELD=50 ERROR_CODE_HELD value
          * @property {number} ERROR_CODE_ROOM_CLOSED=51 ERROR_CODE_ROOM_CLOSED value
          * @property {number} ERROR_CODE_LIMIT_REACHED=53 ERROR_CODE_LIMIT_REACHED value
+         * @property {number} ERROR_CODE_RED_PACKET_EMPTY=220 ERROR_CODE_RED_PACKET_EMPTY value
+         * @property {number} ERROR_CODE_RED_PACKET_ALREADY_GRABBED=221 ERROR_CODE_RED_PACKET_ALREADY_GRABBED value
+         * @property {number} ERROR_CODE_PLAY_EXPIRED=222 ERROR_CODE_PLAY_EXPIRED value
+         * @property {number} ERROR_CODE_PLAY_NOT_ELIGIBLE=223 ERROR_CODE_PLAY_NOT_ELIGIBLE value
          * @property {number} ERROR_CODE_VIDEO_TIME_INVALID=240 ERROR_CODE_VIDEO_TIME_INVALID value
          * @property {number} ERROR_CODE_REPORT_DUPLICATE=260 ERROR_CODE_REPORT_DUPLICATE value
          */
@@ -4093,6 +4519,10 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[50] = "ERROR_CODE_HELD"] = 50;
             values[valuesById[51] = "ERROR_CODE_ROOM_CLOSED"] = 51;
             values[valuesById[53] = "ERROR_CODE_LIMIT_REACHED"] = 53;
+            values[valuesById[220] = "ERROR_CODE_RED_PACKET_EMPTY"] = 220;
+            values[valuesById[221] = "ERROR_CODE_RED_PACKET_ALREADY_GRABBED"] = 221;
+            values[valuesById[222] = "ERROR_CODE_PLAY_EXPIRED"] = 222;
+            values[valuesById[223] = "ERROR_CODE_PLAY_NOT_ELIGIBLE"] = 223;
             values[valuesById[240] = "ERROR_CODE_VIDEO_TIME_INVALID"] = 240;
             values[valuesById[260] = "ERROR_CODE_REPORT_DUPLICATE"] = 260;
             return values;
@@ -4680,12 +5110,15 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Leaderboard.$Properties|null} [leaderboard] Event leaderboard
              * @property {barrage.v1.SuperChatRemoved.$Properties|null} [superChatRemoved] Event superChatRemoved
              * @property {barrage.v1.HoldDecision.$Properties|null} [holdDecision] Event holdDecision
+             * @property {barrage.v1.RedPacket.$Properties|null} [redPacket] Event redPacket
+             * @property {barrage.v1.RedPacketProgress.$Properties|null} [redPacketProgress] Event redPacketProgress
+             * @property {barrage.v1.RedPacketEnded.$Properties|null} [redPacketEnded] Event redPacketEnded
              * @property {barrage.v1.LiveSession.$Properties|null} [session] Event session
              * @property {barrage.v1.JoinNotice.$Properties|null} [joinNotice] Event joinNotice
              * @property {barrage.v1.ReportOutcome.$Properties|null} [reportOutcome] Event reportOutcome
              * @property {barrage.v1.User.$Properties|null} [actor] Event actor
              * @property {string|null} [reason] Event reason
-             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome"} [kind] Event kind
+             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome"} [kind] Event kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4721,6 +5154,9 @@ export const barrage = $root.barrage = (() => {
              *   leaderboard?: barrage.v1.Leaderboard.$Shape|null;
              *   superChatRemoved?: barrage.v1.SuperChatRemoved.$Shape|null;
              *   holdDecision?: barrage.v1.HoldDecision.$Shape|null;
+             *   redPacket?: barrage.v1.RedPacket.$Shape|null;
+             *   redPacketProgress?: barrage.v1.RedPacketProgress.$Shape|null;
+             *   redPacketEnded?: barrage.v1.RedPacketEnded.$Shape|null;
              *   session?: barrage.v1.LiveSession.$Shape|null;
              *   joinNotice?: barrage.v1.JoinNotice.$Shape|null;
              *   reportOutcome?: barrage.v1.ReportOutcome.$Shape|null;
@@ -4728,7 +5164,7 @@ export const barrage = $root.barrage = (() => {
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
+             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacket"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket: barrage.v1.RedPacket.$Shape; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress: barrage.v1.RedPacketProgress.$Shape; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketEnded"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded: barrage.v1.RedPacketEnded.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
              * )} barrage.v1.Event.$Shape
              */
 
@@ -4916,6 +5352,30 @@ export const barrage = $root.barrage = (() => {
             Event.prototype.holdDecision = null;
 
             /**
+             * Event redPacket.
+             * @member {barrage.v1.RedPacket.$Properties|null|undefined} redPacket
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.redPacket = null;
+
+            /**
+             * Event redPacketProgress.
+             * @member {barrage.v1.RedPacketProgress.$Properties|null|undefined} redPacketProgress
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.redPacketProgress = null;
+
+            /**
+             * Event redPacketEnded.
+             * @member {barrage.v1.RedPacketEnded.$Properties|null|undefined} redPacketEnded
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.redPacketEnded = null;
+
+            /**
              * Event session.
              * @member {barrage.v1.LiveSession.$Properties|null|undefined} session
              * @memberof barrage.v1.Event
@@ -4960,12 +5420,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Event kind.
-             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"session"|"joinNotice"|"reportOutcome"|undefined} kind
+             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome"|undefined} kind
              * @memberof barrage.v1.Event
              * @instance
              */
             $Object.defineProperty(Event.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision", "session", "joinNotice", "reportOutcome"]),
+                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision", "redPacket", "redPacketProgress", "redPacketEnded", "session", "joinNotice", "reportOutcome"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5047,6 +5507,12 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.User.encode(message.actor, writer.uint32(/* id 51, wireType 2 =*/410).fork(), _depth + 1).ldelim();
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(/* id 52, wireType 2 =*/418).string(message.reason);
+                if (message.redPacket != null && $Object.hasOwnProperty.call(message, "redPacket"))
+                    $root.barrage.v1.RedPacket.encode(message.redPacket, writer.uint32(/* id 220, wireType 2 =*/1762).fork(), _depth + 1).ldelim();
+                if (message.redPacketProgress != null && $Object.hasOwnProperty.call(message, "redPacketProgress"))
+                    $root.barrage.v1.RedPacketProgress.encode(message.redPacketProgress, writer.uint32(/* id 221, wireType 2 =*/1770).fork(), _depth + 1).ldelim();
+                if (message.redPacketEnded != null && $Object.hasOwnProperty.call(message, "redPacketEnded"))
+                    $root.barrage.v1.RedPacketEnded.encode(message.redPacketEnded, writer.uint32(/* id 222, wireType 2 =*/1778).fork(), _depth + 1).ldelim();
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     $root.barrage.v1.LiveSession.encode(message.session, writer.uint32(/* id 240, wireType 2 =*/1922).fork(), _depth + 1).ldelim();
                 if (message.joinNotice != null && $Object.hasOwnProperty.call(message, "joinNotice"))
@@ -5248,6 +5714,27 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.holdDecision = $root.barrage.v1.HoldDecision.decode(reader, reader.size(), $undefined, _depth + 1, message.holdDecision);
                             message.kind = "holdDecision";
+                            continue;
+                        }
+                    case 220: {
+                            if (wireType !== 2)
+                                break;
+                            message.redPacket = $root.barrage.v1.RedPacket.decode(reader, reader.size(), $undefined, _depth + 1, message.redPacket);
+                            message.kind = "redPacket";
+                            continue;
+                        }
+                    case 221: {
+                            if (wireType !== 2)
+                                break;
+                            message.redPacketProgress = $root.barrage.v1.RedPacketProgress.decode(reader, reader.size(), $undefined, _depth + 1, message.redPacketProgress);
+                            message.kind = "redPacketProgress";
+                            continue;
+                        }
+                    case 222: {
+                            if (wireType !== 2)
+                                break;
+                            message.redPacketEnded = $root.barrage.v1.RedPacketEnded.decode(reader, reader.size(), $undefined, _depth + 1, message.redPacketEnded);
+                            message.kind = "redPacketEnded";
                             continue;
                         }
                     case 240: {
@@ -13315,6 +13802,1851 @@ export const barrage = $root.barrage = (() => {
             };
 
             return RemoveSuperChat;
+        })();
+
+        /**
+         * RedPacketMode enum.
+         * @name barrage.v1.RedPacketMode
+         * @enum {number}
+         * @property {number} RED_PACKET_MODE_RANDOM=0 RED_PACKET_MODE_RANDOM value
+         * @property {number} RED_PACKET_MODE_EQUAL=1 RED_PACKET_MODE_EQUAL value
+         */
+        v1.RedPacketMode = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "RED_PACKET_MODE_RANDOM"] = 0;
+            values[valuesById[1] = "RED_PACKET_MODE_EQUAL"] = 1;
+            return values;
+        })();
+
+        v1.RedPacket = (function() {
+
+            /**
+             * Properties of a RedPacket.
+             * @typedef {Object} barrage.v1.RedPacket.$Properties
+             * @property {string|null} [id] RedPacket id
+             * @property {barrage.v1.User.$Properties|null} [sender] RedPacket sender
+             * @property {number|null} [totalCents] RedPacket totalCents
+             * @property {number|null} [count] RedPacket count
+             * @property {barrage.v1.RedPacketMode|null} [mode] RedPacket mode
+             * @property {number|null} [expiresAtMs] RedPacket expiresAtMs
+             * @property {boolean|null} [membersOnly] RedPacket membersOnly
+             * @property {string|null} [keyword] RedPacket keyword
+             * @property {string|null} [greeting] RedPacket greeting
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RedPacket.
+             * @memberof barrage.v1
+             * @interface IRedPacket
+             * @augments barrage.v1.RedPacket.$Properties
+             * @deprecated Use barrage.v1.RedPacket.$Properties instead.
+             */
+
+            /**
+             * Shape of a RedPacket.
+             * @typedef {barrage.v1.RedPacket.$Properties} barrage.v1.RedPacket.$Shape
+             */
+
+            /**
+             * Constructs a new RedPacket.
+             * @memberof barrage.v1
+             * @classdesc Represents a RedPacket.
+             * @constructor
+             * @param {barrage.v1.RedPacket.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RedPacket = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RedPacket id.
+             * @member {string} id
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.id = "";
+
+            /**
+             * RedPacket sender.
+             * @member {barrage.v1.User.$Properties|null|undefined} sender
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.sender = null;
+
+            /**
+             * RedPacket totalCents.
+             * @member {number} totalCents
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.totalCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RedPacket count.
+             * @member {number} count
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.count = 0;
+
+            /**
+             * RedPacket mode.
+             * @member {barrage.v1.RedPacketMode} mode
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.mode = 0;
+
+            /**
+             * RedPacket expiresAtMs.
+             * @member {number} expiresAtMs
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.expiresAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RedPacket membersOnly.
+             * @member {boolean} membersOnly
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.membersOnly = false;
+
+            /**
+             * RedPacket keyword.
+             * @member {string} keyword
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.keyword = "";
+
+            /**
+             * RedPacket greeting.
+             * @member {string} greeting
+             * @memberof barrage.v1.RedPacket
+             * @instance
+             */
+            RedPacket.prototype.greeting = "";
+
+            /**
+             * Creates a new RedPacket instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.RedPacket
+             * @static
+             * @param {barrage.v1.RedPacket.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.RedPacket} RedPacket instance
+             * @type {{
+             *   (properties: barrage.v1.RedPacket.$Shape): barrage.v1.RedPacket & barrage.v1.RedPacket.$Shape;
+             *   (properties?: barrage.v1.RedPacket.$Properties): barrage.v1.RedPacket;
+             * }}
+             */
+            RedPacket.create = function(properties) {
+                return new RedPacket(properties);
+            };
+
+            /**
+             * Encodes the specified RedPacket message. Does not implicitly {@link barrage.v1.RedPacket.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.RedPacket
+             * @static
+             * @param {barrage.v1.RedPacket.$Properties} message RedPacket message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RedPacket.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.sender != null && $Object.hasOwnProperty.call(message, "sender"))
+                    $root.barrage.v1.User.encode(message.sender, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.totalCents != null && $Object.hasOwnProperty.call(message, "totalCents") && (typeof message.totalCents === "object" ? message.totalCents.low || message.totalCents.high : message.totalCents !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.totalCents);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.count);
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.mode);
+                if (message.expiresAtMs != null && $Object.hasOwnProperty.call(message, "expiresAtMs") && (typeof message.expiresAtMs === "object" ? message.expiresAtMs.low || message.expiresAtMs.high : message.expiresAtMs !== 0))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.expiresAtMs);
+                if (message.membersOnly != null && $Object.hasOwnProperty.call(message, "membersOnly") && message.membersOnly !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.membersOnly);
+                if (message.keyword != null && $Object.hasOwnProperty.call(message, "keyword") && message.keyword !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.keyword);
+                if (message.greeting != null && $Object.hasOwnProperty.call(message, "greeting") && message.greeting !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.greeting);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RedPacket message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.RedPacket
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.RedPacket & barrage.v1.RedPacket.$Shape} RedPacket
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RedPacket.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.RedPacket();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.sender = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.sender);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalCents = value;
+                            else
+                                delete message.totalCents;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.mode = value;
+                            else
+                                delete message.mode;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.expiresAtMs = value;
+                            else
+                                delete message.expiresAtMs;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.membersOnly = value;
+                            else
+                                delete message.membersOnly;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.keyword = value;
+                            else
+                                delete message.keyword;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.greeting = value;
+                            else
+                                delete message.greeting;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RedPacket;
+        })();
+
+        v1.RedPacketGrab = (function() {
+
+            /**
+             * Properties of a RedPacketGrab.
+             * @typedef {Object} barrage.v1.RedPacketGrab.$Properties
+             * @property {barrage.v1.User.$Properties|null} [user] RedPacketGrab user
+             * @property {number|null} [amountCents] RedPacketGrab amountCents
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RedPacketGrab.
+             * @memberof barrage.v1
+             * @interface IRedPacketGrab
+             * @augments barrage.v1.RedPacketGrab.$Properties
+             * @deprecated Use barrage.v1.RedPacketGrab.$Properties instead.
+             */
+
+            /**
+             * Shape of a RedPacketGrab.
+             * @typedef {barrage.v1.RedPacketGrab.$Properties} barrage.v1.RedPacketGrab.$Shape
+             */
+
+            /**
+             * Constructs a new RedPacketGrab.
+             * @memberof barrage.v1
+             * @classdesc Represents a RedPacketGrab.
+             * @constructor
+             * @param {barrage.v1.RedPacketGrab.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RedPacketGrab = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RedPacketGrab user.
+             * @member {barrage.v1.User.$Properties|null|undefined} user
+             * @memberof barrage.v1.RedPacketGrab
+             * @instance
+             */
+            RedPacketGrab.prototype.user = null;
+
+            /**
+             * RedPacketGrab amountCents.
+             * @member {number} amountCents
+             * @memberof barrage.v1.RedPacketGrab
+             * @instance
+             */
+            RedPacketGrab.prototype.amountCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new RedPacketGrab instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.RedPacketGrab
+             * @static
+             * @param {barrage.v1.RedPacketGrab.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.RedPacketGrab} RedPacketGrab instance
+             * @type {{
+             *   (properties: barrage.v1.RedPacketGrab.$Shape): barrage.v1.RedPacketGrab & barrage.v1.RedPacketGrab.$Shape;
+             *   (properties?: barrage.v1.RedPacketGrab.$Properties): barrage.v1.RedPacketGrab;
+             * }}
+             */
+            RedPacketGrab.create = function(properties) {
+                return new RedPacketGrab(properties);
+            };
+
+            /**
+             * Encodes the specified RedPacketGrab message. Does not implicitly {@link barrage.v1.RedPacketGrab.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.RedPacketGrab
+             * @static
+             * @param {barrage.v1.RedPacketGrab.$Properties} message RedPacketGrab message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RedPacketGrab.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.user != null && $Object.hasOwnProperty.call(message, "user"))
+                    $root.barrage.v1.User.encode(message.user, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.amountCents != null && $Object.hasOwnProperty.call(message, "amountCents") && (typeof message.amountCents === "object" ? message.amountCents.low || message.amountCents.high : message.amountCents !== 0))
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.amountCents);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RedPacketGrab message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.RedPacketGrab
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.RedPacketGrab & barrage.v1.RedPacketGrab.$Shape} RedPacketGrab
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RedPacketGrab.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.RedPacketGrab();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.user = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.user);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.amountCents = value;
+                            else
+                                delete message.amountCents;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RedPacketGrab;
+        })();
+
+        v1.RedPacketProgress = (function() {
+
+            /**
+             * Properties of a RedPacketProgress.
+             * @typedef {Object} barrage.v1.RedPacketProgress.$Properties
+             * @property {string|null} [id] RedPacketProgress id
+             * @property {number|null} [grabbed] RedPacketProgress grabbed
+             * @property {number|null} [count] RedPacketProgress count
+             * @property {number|null} [grabbedCents] RedPacketProgress grabbedCents
+             * @property {Array.<barrage.v1.RedPacketGrab.$Properties>|null} [recent] RedPacketProgress recent
+             * @property {number|null} [more] RedPacketProgress more
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RedPacketProgress.
+             * @memberof barrage.v1
+             * @interface IRedPacketProgress
+             * @augments barrage.v1.RedPacketProgress.$Properties
+             * @deprecated Use barrage.v1.RedPacketProgress.$Properties instead.
+             */
+
+            /**
+             * Shape of a RedPacketProgress.
+             * @typedef {barrage.v1.RedPacketProgress.$Properties} barrage.v1.RedPacketProgress.$Shape
+             */
+
+            /**
+             * Constructs a new RedPacketProgress.
+             * @memberof barrage.v1
+             * @classdesc Represents a RedPacketProgress.
+             * @constructor
+             * @param {barrage.v1.RedPacketProgress.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RedPacketProgress = function (properties) {
+                this.recent = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RedPacketProgress id.
+             * @member {string} id
+             * @memberof barrage.v1.RedPacketProgress
+             * @instance
+             */
+            RedPacketProgress.prototype.id = "";
+
+            /**
+             * RedPacketProgress grabbed.
+             * @member {number} grabbed
+             * @memberof barrage.v1.RedPacketProgress
+             * @instance
+             */
+            RedPacketProgress.prototype.grabbed = 0;
+
+            /**
+             * RedPacketProgress count.
+             * @member {number} count
+             * @memberof barrage.v1.RedPacketProgress
+             * @instance
+             */
+            RedPacketProgress.prototype.count = 0;
+
+            /**
+             * RedPacketProgress grabbedCents.
+             * @member {number} grabbedCents
+             * @memberof barrage.v1.RedPacketProgress
+             * @instance
+             */
+            RedPacketProgress.prototype.grabbedCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RedPacketProgress recent.
+             * @member {Array.<barrage.v1.RedPacketGrab.$Properties>} recent
+             * @memberof barrage.v1.RedPacketProgress
+             * @instance
+             */
+            RedPacketProgress.prototype.recent = $util.emptyArray;
+
+            /**
+             * RedPacketProgress more.
+             * @member {number} more
+             * @memberof barrage.v1.RedPacketProgress
+             * @instance
+             */
+            RedPacketProgress.prototype.more = 0;
+
+            /**
+             * Creates a new RedPacketProgress instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.RedPacketProgress
+             * @static
+             * @param {barrage.v1.RedPacketProgress.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.RedPacketProgress} RedPacketProgress instance
+             * @type {{
+             *   (properties: barrage.v1.RedPacketProgress.$Shape): barrage.v1.RedPacketProgress & barrage.v1.RedPacketProgress.$Shape;
+             *   (properties?: barrage.v1.RedPacketProgress.$Properties): barrage.v1.RedPacketProgress;
+             * }}
+             */
+            RedPacketProgress.create = function(properties) {
+                return new RedPacketProgress(properties);
+            };
+
+            /**
+             * Encodes the specified RedPacketProgress message. Does not implicitly {@link barrage.v1.RedPacketProgress.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.RedPacketProgress
+             * @static
+             * @param {barrage.v1.RedPacketProgress.$Properties} message RedPacketProgress message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RedPacketProgress.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.grabbed != null && $Object.hasOwnProperty.call(message, "grabbed") && message.grabbed !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.grabbed);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.count);
+                if (message.grabbedCents != null && $Object.hasOwnProperty.call(message, "grabbedCents") && (typeof message.grabbedCents === "object" ? message.grabbedCents.low || message.grabbedCents.high : message.grabbedCents !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.grabbedCents);
+                if (message.recent != null && message.recent.length)
+                    for (let i = 0; i < message.recent.length; ++i)
+                        $root.barrage.v1.RedPacketGrab.encode(message.recent[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.more != null && $Object.hasOwnProperty.call(message, "more") && message.more !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.more);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RedPacketProgress message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.RedPacketProgress
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.RedPacketProgress & barrage.v1.RedPacketProgress.$Shape} RedPacketProgress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RedPacketProgress.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.RedPacketProgress();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.grabbed = value;
+                            else
+                                delete message.grabbed;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.grabbedCents = value;
+                            else
+                                delete message.grabbedCents;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.recent && message.recent.length))
+                                message.recent = [];
+                            message.recent.push($root.barrage.v1.RedPacketGrab.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.more = value;
+                            else
+                                delete message.more;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RedPacketProgress;
+        })();
+
+        v1.RedPacketEnded = (function() {
+
+            /**
+             * Properties of a RedPacketEnded.
+             * @typedef {Object} barrage.v1.RedPacketEnded.$Properties
+             * @property {string|null} [id] RedPacketEnded id
+             * @property {number|null} [grabbed] RedPacketEnded grabbed
+             * @property {number|null} [count] RedPacketEnded count
+             * @property {number|null} [grabbedCents] RedPacketEnded grabbedCents
+             * @property {number|null} [refundableCents] RedPacketEnded refundableCents
+             * @property {barrage.v1.RedPacketGrab.$Properties|null} [luckiest] RedPacketEnded luckiest
+             * @property {boolean|null} [expired] RedPacketEnded expired
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a RedPacketEnded.
+             * @memberof barrage.v1
+             * @interface IRedPacketEnded
+             * @augments barrage.v1.RedPacketEnded.$Properties
+             * @deprecated Use barrage.v1.RedPacketEnded.$Properties instead.
+             */
+
+            /**
+             * Shape of a RedPacketEnded.
+             * @typedef {barrage.v1.RedPacketEnded.$Properties} barrage.v1.RedPacketEnded.$Shape
+             */
+
+            /**
+             * Constructs a new RedPacketEnded.
+             * @memberof barrage.v1
+             * @classdesc Represents a RedPacketEnded.
+             * @constructor
+             * @param {barrage.v1.RedPacketEnded.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const RedPacketEnded = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * RedPacketEnded id.
+             * @member {string} id
+             * @memberof barrage.v1.RedPacketEnded
+             * @instance
+             */
+            RedPacketEnded.prototype.id = "";
+
+            /**
+             * RedPacketEnded grabbed.
+             * @member {number} grabbed
+             * @memberof barrage.v1.RedPacketEnded
+             * @instance
+             */
+            RedPacketEnded.prototype.grabbed = 0;
+
+            /**
+             * RedPacketEnded count.
+             * @member {number} count
+             * @memberof barrage.v1.RedPacketEnded
+             * @instance
+             */
+            RedPacketEnded.prototype.count = 0;
+
+            /**
+             * RedPacketEnded grabbedCents.
+             * @member {number} grabbedCents
+             * @memberof barrage.v1.RedPacketEnded
+             * @instance
+             */
+            RedPacketEnded.prototype.grabbedCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RedPacketEnded refundableCents.
+             * @member {number} refundableCents
+             * @memberof barrage.v1.RedPacketEnded
+             * @instance
+             */
+            RedPacketEnded.prototype.refundableCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * RedPacketEnded luckiest.
+             * @member {barrage.v1.RedPacketGrab.$Properties|null|undefined} luckiest
+             * @memberof barrage.v1.RedPacketEnded
+             * @instance
+             */
+            RedPacketEnded.prototype.luckiest = null;
+
+            /**
+             * RedPacketEnded expired.
+             * @member {boolean} expired
+             * @memberof barrage.v1.RedPacketEnded
+             * @instance
+             */
+            RedPacketEnded.prototype.expired = false;
+
+            /**
+             * Creates a new RedPacketEnded instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.RedPacketEnded
+             * @static
+             * @param {barrage.v1.RedPacketEnded.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.RedPacketEnded} RedPacketEnded instance
+             * @type {{
+             *   (properties: barrage.v1.RedPacketEnded.$Shape): barrage.v1.RedPacketEnded & barrage.v1.RedPacketEnded.$Shape;
+             *   (properties?: barrage.v1.RedPacketEnded.$Properties): barrage.v1.RedPacketEnded;
+             * }}
+             */
+            RedPacketEnded.create = function(properties) {
+                return new RedPacketEnded(properties);
+            };
+
+            /**
+             * Encodes the specified RedPacketEnded message. Does not implicitly {@link barrage.v1.RedPacketEnded.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.RedPacketEnded
+             * @static
+             * @param {barrage.v1.RedPacketEnded.$Properties} message RedPacketEnded message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            RedPacketEnded.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.grabbed != null && $Object.hasOwnProperty.call(message, "grabbed") && message.grabbed !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.grabbed);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.count);
+                if (message.grabbedCents != null && $Object.hasOwnProperty.call(message, "grabbedCents") && (typeof message.grabbedCents === "object" ? message.grabbedCents.low || message.grabbedCents.high : message.grabbedCents !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.grabbedCents);
+                if (message.refundableCents != null && $Object.hasOwnProperty.call(message, "refundableCents") && (typeof message.refundableCents === "object" ? message.refundableCents.low || message.refundableCents.high : message.refundableCents !== 0))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.refundableCents);
+                if (message.luckiest != null && $Object.hasOwnProperty.call(message, "luckiest"))
+                    $root.barrage.v1.RedPacketGrab.encode(message.luckiest, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                if (message.expired != null && $Object.hasOwnProperty.call(message, "expired") && message.expired !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.expired);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a RedPacketEnded message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.RedPacketEnded
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.RedPacketEnded & barrage.v1.RedPacketEnded.$Shape} RedPacketEnded
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            RedPacketEnded.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.RedPacketEnded();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.grabbed = value;
+                            else
+                                delete message.grabbed;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.grabbedCents = value;
+                            else
+                                delete message.grabbedCents;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.refundableCents = value;
+                            else
+                                delete message.refundableCents;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            message.luckiest = $root.barrage.v1.RedPacketGrab.decode(reader, reader.size(), $undefined, _depth + 1, message.luckiest);
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.expired = value;
+                            else
+                                delete message.expired;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return RedPacketEnded;
+        })();
+
+        v1.PlayRequest = (function() {
+
+            /**
+             * Properties of a PlayRequest.
+             * @typedef {Object} barrage.v1.PlayRequest.$Properties
+             * @property {barrage.v1.User.$Properties|null} [user] PlayRequest user
+             * @property {boolean|null} [member] PlayRequest member
+             * @property {barrage.v1.GrabRedPacket.$Properties|null} [grabRedPacket] PlayRequest grabRedPacket
+             * @property {barrage.v1.CreateRedPacket.$Properties|null} [createRedPacket] PlayRequest createRedPacket
+             * @property {string|null} [getRedPacket] PlayRequest getRedPacket
+             * @property {"grabRedPacket"|"createRedPacket"|"getRedPacket"} [kind] PlayRequest kind
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PlayRequest.
+             * @memberof barrage.v1
+             * @interface IPlayRequest
+             * @augments barrage.v1.PlayRequest.$Properties
+             * @deprecated Use barrage.v1.PlayRequest.$Properties instead.
+             */
+
+            /**
+             * Narrowed shape of a PlayRequest.
+             * @typedef {{
+             *   user?: barrage.v1.User.$Shape|null;
+             *   member?: boolean|null;
+             *   grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
+             *   createRedPacket?: barrage.v1.CreateRedPacket.$Shape|null;
+             *   getRedPacket?: string|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * } & (
+             *   ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string })
+             * )} barrage.v1.PlayRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PlayRequest.
+             * @memberof barrage.v1
+             * @classdesc Represents a PlayRequest.
+             * @constructor
+             * @param {barrage.v1.PlayRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PlayRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PlayRequest user.
+             * @member {barrage.v1.User.$Properties|null|undefined} user
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.user = null;
+
+            /**
+             * PlayRequest member.
+             * @member {boolean} member
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.member = false;
+
+            /**
+             * PlayRequest grabRedPacket.
+             * @member {barrage.v1.GrabRedPacket.$Properties|null|undefined} grabRedPacket
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.grabRedPacket = null;
+
+            /**
+             * PlayRequest createRedPacket.
+             * @member {barrage.v1.CreateRedPacket.$Properties|null|undefined} createRedPacket
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.createRedPacket = null;
+
+            /**
+             * PlayRequest getRedPacket.
+             * @member {string|null|undefined} getRedPacket
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.getRedPacket = null;
+
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            /**
+             * PlayRequest kind.
+             * @member {"grabRedPacket"|"createRedPacket"|"getRedPacket"|undefined} kind
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            $Object.defineProperty(PlayRequest.prototype, "kind", {
+                get: $util.oneOfGetter($oneOfFields = ["grabRedPacket", "createRedPacket", "getRedPacket"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            /**
+             * Creates a new PlayRequest instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PlayRequest
+             * @static
+             * @param {barrage.v1.PlayRequest.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PlayRequest} PlayRequest instance
+             * @type {{
+             *   (properties: barrage.v1.PlayRequest.$Shape): barrage.v1.PlayRequest & barrage.v1.PlayRequest.$Shape;
+             *   (properties?: barrage.v1.PlayRequest.$Properties): barrage.v1.PlayRequest;
+             * }}
+             */
+            PlayRequest.create = function(properties) {
+                return new PlayRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PlayRequest message. Does not implicitly {@link barrage.v1.PlayRequest.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PlayRequest
+             * @static
+             * @param {barrage.v1.PlayRequest.$Properties} message PlayRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PlayRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.user != null && $Object.hasOwnProperty.call(message, "user"))
+                    $root.barrage.v1.User.encode(message.user, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.member != null && $Object.hasOwnProperty.call(message, "member") && message.member !== false)
+                    writer.uint32(/* id 2, wireType 0 =*/16).bool(message.member);
+                if (message.grabRedPacket != null && $Object.hasOwnProperty.call(message, "grabRedPacket"))
+                    $root.barrage.v1.GrabRedPacket.encode(message.grabRedPacket, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.createRedPacket != null && $Object.hasOwnProperty.call(message, "createRedPacket"))
+                    $root.barrage.v1.CreateRedPacket.encode(message.createRedPacket, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
+                if (message.getRedPacket != null && $Object.hasOwnProperty.call(message, "getRedPacket"))
+                    writer.uint32(/* id 12, wireType 2 =*/98).string(message.getRedPacket);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PlayRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PlayRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PlayRequest & barrage.v1.PlayRequest.$Shape} PlayRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PlayRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PlayRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.user = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.user);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.member = value;
+                            else
+                                delete message.member;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            message.grabRedPacket = $root.barrage.v1.GrabRedPacket.decode(reader, reader.size(), $undefined, _depth + 1, message.grabRedPacket);
+                            message.kind = "grabRedPacket";
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.createRedPacket = $root.barrage.v1.CreateRedPacket.decode(reader, reader.size(), $undefined, _depth + 1, message.createRedPacket);
+                            message.kind = "createRedPacket";
+                            continue;
+                        }
+                    case 12: {
+                            if (wireType !== 2)
+                                break;
+                            message.getRedPacket = reader.stringVerify();
+                            message.kind = "getRedPacket";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PlayRequest;
+        })();
+
+        v1.CreateRedPacket = (function() {
+
+            /**
+             * Properties of a CreateRedPacket.
+             * @typedef {Object} barrage.v1.CreateRedPacket.$Properties
+             * @property {string|null} [idempotencyKey] CreateRedPacket idempotencyKey
+             * @property {string|null} [fingerprint] CreateRedPacket fingerprint
+             * @property {number|null} [totalCents] CreateRedPacket totalCents
+             * @property {number|null} [count] CreateRedPacket count
+             * @property {barrage.v1.RedPacketMode|null} [mode] CreateRedPacket mode
+             * @property {number|null} [expiresS] CreateRedPacket expiresS
+             * @property {number|null} [minCents] CreateRedPacket minCents
+             * @property {boolean|null} [membersOnly] CreateRedPacket membersOnly
+             * @property {string|null} [keyword] CreateRedPacket keyword
+             * @property {string|null} [greeting] CreateRedPacket greeting
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CreateRedPacket.
+             * @memberof barrage.v1
+             * @interface ICreateRedPacket
+             * @augments barrage.v1.CreateRedPacket.$Properties
+             * @deprecated Use barrage.v1.CreateRedPacket.$Properties instead.
+             */
+
+            /**
+             * Shape of a CreateRedPacket.
+             * @typedef {barrage.v1.CreateRedPacket.$Properties} barrage.v1.CreateRedPacket.$Shape
+             */
+
+            /**
+             * Constructs a new CreateRedPacket.
+             * @memberof barrage.v1
+             * @classdesc Represents a CreateRedPacket.
+             * @constructor
+             * @param {barrage.v1.CreateRedPacket.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CreateRedPacket = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CreateRedPacket idempotencyKey.
+             * @member {string} idempotencyKey
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.idempotencyKey = "";
+
+            /**
+             * CreateRedPacket fingerprint.
+             * @member {string} fingerprint
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.fingerprint = "";
+
+            /**
+             * CreateRedPacket totalCents.
+             * @member {number} totalCents
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.totalCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CreateRedPacket count.
+             * @member {number} count
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.count = 0;
+
+            /**
+             * CreateRedPacket mode.
+             * @member {barrage.v1.RedPacketMode} mode
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.mode = 0;
+
+            /**
+             * CreateRedPacket expiresS.
+             * @member {number} expiresS
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.expiresS = 0;
+
+            /**
+             * CreateRedPacket minCents.
+             * @member {number} minCents
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.minCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * CreateRedPacket membersOnly.
+             * @member {boolean} membersOnly
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.membersOnly = false;
+
+            /**
+             * CreateRedPacket keyword.
+             * @member {string} keyword
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.keyword = "";
+
+            /**
+             * CreateRedPacket greeting.
+             * @member {string} greeting
+             * @memberof barrage.v1.CreateRedPacket
+             * @instance
+             */
+            CreateRedPacket.prototype.greeting = "";
+
+            /**
+             * Creates a new CreateRedPacket instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.CreateRedPacket
+             * @static
+             * @param {barrage.v1.CreateRedPacket.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.CreateRedPacket} CreateRedPacket instance
+             * @type {{
+             *   (properties: barrage.v1.CreateRedPacket.$Shape): barrage.v1.CreateRedPacket & barrage.v1.CreateRedPacket.$Shape;
+             *   (properties?: barrage.v1.CreateRedPacket.$Properties): barrage.v1.CreateRedPacket;
+             * }}
+             */
+            CreateRedPacket.create = function(properties) {
+                return new CreateRedPacket(properties);
+            };
+
+            /**
+             * Encodes the specified CreateRedPacket message. Does not implicitly {@link barrage.v1.CreateRedPacket.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.CreateRedPacket
+             * @static
+             * @param {barrage.v1.CreateRedPacket.$Properties} message CreateRedPacket message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CreateRedPacket.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.idempotencyKey != null && $Object.hasOwnProperty.call(message, "idempotencyKey") && message.idempotencyKey !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.idempotencyKey);
+                if (message.fingerprint != null && $Object.hasOwnProperty.call(message, "fingerprint") && message.fingerprint !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.fingerprint);
+                if (message.totalCents != null && $Object.hasOwnProperty.call(message, "totalCents") && (typeof message.totalCents === "object" ? message.totalCents.low || message.totalCents.high : message.totalCents !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.totalCents);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.count);
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode") && message.mode !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.mode);
+                if (message.expiresS != null && $Object.hasOwnProperty.call(message, "expiresS") && message.expiresS !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.expiresS);
+                if (message.minCents != null && $Object.hasOwnProperty.call(message, "minCents") && (typeof message.minCents === "object" ? message.minCents.low || message.minCents.high : message.minCents !== 0))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint64(message.minCents);
+                if (message.membersOnly != null && $Object.hasOwnProperty.call(message, "membersOnly") && message.membersOnly !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.membersOnly);
+                if (message.keyword != null && $Object.hasOwnProperty.call(message, "keyword") && message.keyword !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.keyword);
+                if (message.greeting != null && $Object.hasOwnProperty.call(message, "greeting") && message.greeting !== "")
+                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.greeting);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CreateRedPacket message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.CreateRedPacket
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.CreateRedPacket & barrage.v1.CreateRedPacket.$Shape} CreateRedPacket
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CreateRedPacket.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.CreateRedPacket();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.idempotencyKey = value;
+                            else
+                                delete message.idempotencyKey;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fingerprint = value;
+                            else
+                                delete message.fingerprint;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalCents = value;
+                            else
+                                delete message.totalCents;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.mode = value;
+                            else
+                                delete message.mode;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.expiresS = value;
+                            else
+                                delete message.expiresS;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.minCents = value;
+                            else
+                                delete message.minCents;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.membersOnly = value;
+                            else
+                                delete message.membersOnly;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.keyword = value;
+                            else
+                                delete message.keyword;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.greeting = value;
+                            else
+                                delete message.greeting;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CreateRedPacket;
+        })();
+
+        v1.PlayReply = (function() {
+
+            /**
+             * Properties of a PlayReply.
+             * @typedef {Object} barrage.v1.PlayReply.$Properties
+             * @property {barrage.v1.ErrorCode|null} [error] PlayReply error
+             * @property {string|null} [message] PlayReply message
+             * @property {number|null} [amountCents] PlayReply amountCents
+             * @property {string|null} [json] PlayReply json
+             * @property {boolean|null} [duplicate] PlayReply duplicate
+             * @property {boolean|null} [conflict] PlayReply conflict
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PlayReply.
+             * @memberof barrage.v1
+             * @interface IPlayReply
+             * @augments barrage.v1.PlayReply.$Properties
+             * @deprecated Use barrage.v1.PlayReply.$Properties instead.
+             */
+
+            /**
+             * Shape of a PlayReply.
+             * @typedef {barrage.v1.PlayReply.$Properties} barrage.v1.PlayReply.$Shape
+             */
+
+            /**
+             * Constructs a new PlayReply.
+             * @memberof barrage.v1
+             * @classdesc Represents a PlayReply.
+             * @constructor
+             * @param {barrage.v1.PlayReply.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PlayReply = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PlayReply error.
+             * @member {barrage.v1.ErrorCode} error
+             * @memberof barrage.v1.PlayReply
+             * @instance
+             */
+            PlayReply.prototype.error = 0;
+
+            /**
+             * PlayReply message.
+             * @member {string} message
+             * @memberof barrage.v1.PlayReply
+             * @instance
+             */
+            PlayReply.prototype.message = "";
+
+            /**
+             * PlayReply amountCents.
+             * @member {number} amountCents
+             * @memberof barrage.v1.PlayReply
+             * @instance
+             */
+            PlayReply.prototype.amountCents = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * PlayReply json.
+             * @member {string} json
+             * @memberof barrage.v1.PlayReply
+             * @instance
+             */
+            PlayReply.prototype.json = "";
+
+            /**
+             * PlayReply duplicate.
+             * @member {boolean} duplicate
+             * @memberof barrage.v1.PlayReply
+             * @instance
+             */
+            PlayReply.prototype.duplicate = false;
+
+            /**
+             * PlayReply conflict.
+             * @member {boolean} conflict
+             * @memberof barrage.v1.PlayReply
+             * @instance
+             */
+            PlayReply.prototype.conflict = false;
+
+            /**
+             * Creates a new PlayReply instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PlayReply
+             * @static
+             * @param {barrage.v1.PlayReply.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PlayReply} PlayReply instance
+             * @type {{
+             *   (properties: barrage.v1.PlayReply.$Shape): barrage.v1.PlayReply & barrage.v1.PlayReply.$Shape;
+             *   (properties?: barrage.v1.PlayReply.$Properties): barrage.v1.PlayReply;
+             * }}
+             */
+            PlayReply.create = function(properties) {
+                return new PlayReply(properties);
+            };
+
+            /**
+             * Encodes the specified PlayReply message. Does not implicitly {@link barrage.v1.PlayReply.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PlayReply
+             * @static
+             * @param {barrage.v1.PlayReply.$Properties} message PlayReply message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PlayReply.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.error != null && $Object.hasOwnProperty.call(message, "error") && message.error !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.error);
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message") && message.message !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.message);
+                if (message.amountCents != null && $Object.hasOwnProperty.call(message, "amountCents") && (typeof message.amountCents === "object" ? message.amountCents.low || message.amountCents.high : message.amountCents !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.amountCents);
+                if (message.json != null && $Object.hasOwnProperty.call(message, "json") && message.json !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.json);
+                if (message.duplicate != null && $Object.hasOwnProperty.call(message, "duplicate") && message.duplicate !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.duplicate);
+                if (message.conflict != null && $Object.hasOwnProperty.call(message, "conflict") && message.conflict !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.conflict);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PlayReply message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PlayReply
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PlayReply & barrage.v1.PlayReply.$Shape} PlayReply
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PlayReply.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PlayReply();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.error = value;
+                            else
+                                delete message.error;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.message = value;
+                            else
+                                delete message.message;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.amountCents = value;
+                            else
+                                delete message.amountCents;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.json = value;
+                            else
+                                delete message.json;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.duplicate = value;
+                            else
+                                delete message.duplicate;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.conflict = value;
+                            else
+                                delete message.conflict;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PlayReply;
         })();
 
         return v1;

@@ -15,7 +15,13 @@ export const ClientFrameField = {
   resume: 4,
   ping: 5,
   moderate: 6,
+  grabRedPacket: 220,
   report: 260,
+} as const;
+
+/** Field numbers of `barrage.v1.GrabRedPacket` (names as protobufjs spells them). */
+export const GrabRedPacketField = {
+  id: 1,
 } as const;
 
 /** Field numbers of `barrage.v1.SendDanmaku` (names as protobufjs spells them). */
@@ -97,7 +103,17 @@ export const ServerFrameField = {
   pong: 4,
   ack: 5,
   held: 50,
+  playAnswer: 220,
   reported: 260,
+} as const;
+
+/** Field numbers of `barrage.v1.PlayAnswer` (names as protobufjs spells them). */
+export const PlayAnswerField = {
+  playId: 1,
+  error: 2,
+  message: 3,
+  amountCents: 4,
+  retryAfterMs: 5,
 } as const;
 
 /** Field numbers of `barrage.v1.Held` (names as protobufjs spells them). */
@@ -202,6 +218,9 @@ export const EventField = {
   leaderboard: 25,
   superChatRemoved: 30,
   holdDecision: 50,
+  redPacket: 220,
+  redPacketProgress: 221,
+  redPacketEnded: 222,
   session: 240,
   joinNotice: 260,
   reportOutcome: 261,
@@ -505,6 +524,79 @@ export const RemoveSuperChatField = {
   byUserId: 2,
 } as const;
 
+/** Field numbers of `barrage.v1.RedPacket` (names as protobufjs spells them). */
+export const RedPacketField = {
+  id: 1,
+  sender: 2,
+  totalCents: 3,
+  count: 4,
+  mode: 5,
+  expiresAtMs: 6,
+  membersOnly: 7,
+  keyword: 8,
+  greeting: 9,
+} as const;
+
+/** Field numbers of `barrage.v1.RedPacketGrab` (names as protobufjs spells them). */
+export const RedPacketGrabField = {
+  user: 1,
+  amountCents: 2,
+} as const;
+
+/** Field numbers of `barrage.v1.RedPacketProgress` (names as protobufjs spells them). */
+export const RedPacketProgressField = {
+  id: 1,
+  grabbed: 2,
+  count: 3,
+  grabbedCents: 4,
+  recent: 5,
+  more: 6,
+} as const;
+
+/** Field numbers of `barrage.v1.RedPacketEnded` (names as protobufjs spells them). */
+export const RedPacketEndedField = {
+  id: 1,
+  grabbed: 2,
+  count: 3,
+  grabbedCents: 4,
+  refundableCents: 5,
+  luckiest: 6,
+  expired: 7,
+} as const;
+
+/** Field numbers of `barrage.v1.PlayRequest` (names as protobufjs spells them). */
+export const PlayRequestField = {
+  user: 1,
+  member: 2,
+  grabRedPacket: 10,
+  createRedPacket: 11,
+  getRedPacket: 12,
+} as const;
+
+/** Field numbers of `barrage.v1.CreateRedPacket` (names as protobufjs spells them). */
+export const CreateRedPacketField = {
+  idempotencyKey: 1,
+  fingerprint: 2,
+  totalCents: 3,
+  count: 4,
+  mode: 5,
+  expiresS: 6,
+  minCents: 7,
+  membersOnly: 8,
+  keyword: 9,
+  greeting: 10,
+} as const;
+
+/** Field numbers of `barrage.v1.PlayReply` (names as protobufjs spells them). */
+export const PlayReplyField = {
+  error: 1,
+  message: 2,
+  amountCents: 3,
+  json: 4,
+  duplicate: 5,
+  conflict: 6,
+} as const;
+
 /** `barrage.v1.DanmakuMode` values, without the `DanmakuMode` prefix. */
 export const DanmakuMode = {
   Scroll: 0,
@@ -587,6 +679,10 @@ export const ErrorCode = {
   Held: 50,
   RoomClosed: 51,
   LimitReached: 53,
+  RedPacketEmpty: 220,
+  RedPacketAlreadyGrabbed: 221,
+  PlayExpired: 222,
+  PlayNotEligible: 223,
   VideoTimeInvalid: 240,
   ReportDuplicate: 260,
 } as const;
@@ -610,6 +706,14 @@ export const FilterAction = {
 } as const;
 /** A `barrage.v1.FilterAction` value. */
 export type FilterAction = (typeof FilterAction)[keyof typeof FilterAction];
+
+/** `barrage.v1.RedPacketMode` values, without the `RedPacketMode` prefix. */
+export const RedPacketMode = {
+  Random: 0,
+  Equal: 1,
+} as const;
+/** A `barrage.v1.RedPacketMode` value. */
+export type RedPacketMode = (typeof RedPacketMode)[keyof typeof RedPacketMode];
 
 /** Message classes (docs/protocol.md): what core promises each kind of event. */
 export const EventClass = {
@@ -641,6 +745,9 @@ export const EventKind = {
   leaderboard: 25,
   superChatRemoved: 30,
   holdDecision: 50,
+  redPacket: 220,
+  redPacketProgress: 221,
+  redPacketEnded: 222,
   session: 240,
   joinNotice: 260,
   reportOutcome: 261,
@@ -668,6 +775,9 @@ export const EventKindByField: { readonly [field: number]: EventKind | undefined
   25: 'leaderboard',
   30: 'superChatRemoved',
   50: 'holdDecision',
+  220: 'redPacket',
+  221: 'redPacketProgress',
+  222: 'redPacketEnded',
   240: 'session',
   260: 'joinNotice',
   261: 'reportOutcome',
@@ -693,6 +803,9 @@ export const EventKindProtoName = {
   leaderboard: 'leaderboard',
   superChatRemoved: 'super_chat_removed',
   holdDecision: 'hold_decision',
+  redPacket: 'red_packet',
+  redPacketProgress: 'red_packet_progress',
+  redPacketEnded: 'red_packet_ended',
   session: 'session',
   joinNotice: 'join_notice',
   reportOutcome: 'report_outcome',
@@ -718,6 +831,9 @@ export const EventKindClass = {
   leaderboard: 'counter',
   superChatRemoved: 'control',
   holdDecision: 'control',
+  redPacket: 'control',
+  redPacketProgress: 'counter',
+  redPacketEnded: 'control',
   session: 'control',
   joinNotice: 'counter',
   reportOutcome: 'control',

@@ -18,6 +18,8 @@ describe('event kind', () => {
       ...everyKind('room', t0),
       // Every kind of the .proto, as generated, so a new kind is covered without touching this test.
       ...Object.keys(EventKind).map((kind) => ({ room: 'r', seq: 1, [kind]: {} })),
+      // With an actor and a reason, numbered below the newer kinds (220+): the reader steps over them.
+      ...Object.keys(EventKind).map((kind) => ({ room: 'r', seq: 1, actor: { id: 'm' }, reason: 'why', [kind]: {} })),
       { room: 'r', seq: 1, actor: { id: 'm' } },
       // A kind numbered past actor and reason, encoded after them: they are stepped over, not taken for the kind.
       { room: 'r', seq: 1, actor: { id: 'm' }, reason: 'why', session: { id: 's1', startedMs: t0 } },
@@ -41,7 +43,7 @@ describe('event kind', () => {
     const byClass = (cls: EventClass) => Object.keys(EventKind).filter((k) => classOf({ kind: k }) === cls);
     expect(byClass(EventClass.Chat)).toEqual(['danmaku']);
     expect(byClass(EventClass.Paid).sort()).toEqual(['gift', 'superChat']);
-    expect(byClass(EventClass.Counter).sort()).toEqual(['joinNotice', 'leaderboard', 'likes', 'online']);
+    expect(byClass(EventClass.Counter).sort()).toEqual(['joinNotice', 'leaderboard', 'likes', 'online', 'redPacketProgress']);
     expect(isCounterKind('online')).toBe(true);
     // No kind, a kind newer than this build, or a name off the prototype: control (kept, never aggregated).
     expect([undefined, null, '', 'fromTheFuture', 'constructor'].map((kind) => classOf({ kind }))).toEqual(

@@ -2863,10 +2863,13 @@ var barrage = ($root.barrage = (() => {
       ClientFrame.prototype.resume = null;
       ClientFrame.prototype.ping = null;
       ClientFrame.prototype.moderate = null;
+      ClientFrame.prototype.grabRedPacket = null;
       ClientFrame.prototype.report = null;
       let $oneOfFields;
       $Object.defineProperty(ClientFrame.prototype, 'kind', {
-        get: $util.oneOfGetter(($oneOfFields = ['sendDanmaku', 'like', 'sendGift', 'resume', 'ping', 'moderate', 'report'])),
+        get: $util.oneOfGetter(
+          ($oneOfFields = ['sendDanmaku', 'like', 'sendGift', 'resume', 'ping', 'moderate', 'grabRedPacket', 'report']),
+        ),
         set: $util.oneOfSetter($oneOfFields),
       });
       ClientFrame.create = function (properties) {
@@ -2938,6 +2941,17 @@ var barrage = ($root.barrage = (() => {
               .uint32(
                 /* id 6, wireType 2 =*/
                 50,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.grabRedPacket != null && $Object.hasOwnProperty.call(message, 'grabRedPacket'))
+          $root.barrage.v1.GrabRedPacket.encode(
+            message.grabRedPacket,
+            writer
+              .uint32(
+                /* id 220, wireType 2 =*/
+                1762,
               )
               .fork(),
             _depth + 1,
@@ -3015,6 +3029,18 @@ var barrage = ($root.barrage = (() => {
               message.kind = 'moderate';
               continue;
             }
+            case 220: {
+              if (wireType !== 2) break;
+              message.grabRedPacket = $root.barrage.v1.GrabRedPacket.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.grabRedPacket,
+              );
+              message.kind = 'grabRedPacket';
+              continue;
+            }
             case 260: {
               if (wireType !== 2) break;
               message.report = $root.barrage.v1.Report.decode(reader, reader.size(), $undefined, _depth + 1, message.report);
@@ -3036,6 +3062,76 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return ClientFrame;
+    })();
+    v12.GrabRedPacket = (function () {
+      const GrabRedPacket = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      GrabRedPacket.prototype.id = '';
+      GrabRedPacket.create = function (properties) {
+        return new GrabRedPacket(properties);
+      };
+      GrabRedPacket.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      GrabRedPacket.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.GrabRedPacket();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return GrabRedPacket;
     })();
     v12.DanmakuMode = (function () {
       const valuesById = $Object.create(null),
@@ -4170,10 +4266,11 @@ var barrage = ($root.barrage = (() => {
       ServerFrame.prototype.pong = null;
       ServerFrame.prototype.ack = null;
       ServerFrame.prototype.held = null;
+      ServerFrame.prototype.playAnswer = null;
       ServerFrame.prototype.reported = null;
       let $oneOfFields;
       $Object.defineProperty(ServerFrame.prototype, 'kind', {
-        get: $util.oneOfGetter(($oneOfFields = ['welcome', 'batch', 'error', 'pong', 'ack', 'held', 'reported'])),
+        get: $util.oneOfGetter(($oneOfFields = ['welcome', 'batch', 'error', 'pong', 'ack', 'held', 'playAnswer', 'reported'])),
         set: $util.oneOfSetter($oneOfFields),
       });
       ServerFrame.create = function (properties) {
@@ -4245,6 +4342,17 @@ var barrage = ($root.barrage = (() => {
               .uint32(
                 /* id 50, wireType 2 =*/
                 402,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.playAnswer != null && $Object.hasOwnProperty.call(message, 'playAnswer'))
+          $root.barrage.v1.PlayAnswer.encode(
+            message.playAnswer,
+            writer
+              .uint32(
+                /* id 220, wireType 2 =*/
+                1762,
               )
               .fork(),
             _depth + 1,
@@ -4322,6 +4430,12 @@ var barrage = ($root.barrage = (() => {
               message.kind = 'held';
               continue;
             }
+            case 220: {
+              if (wireType !== 2) break;
+              message.playAnswer = $root.barrage.v1.PlayAnswer.decode(reader, reader.size(), $undefined, _depth + 1, message.playAnswer);
+              message.kind = 'playAnswer';
+              continue;
+            }
             case 260: {
               if (wireType !== 2) break;
               message.reported = $root.barrage.v1.Reported.decode(reader, reader.size(), $undefined, _depth + 1, message.reported);
@@ -4343,6 +4457,136 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return ServerFrame;
+    })();
+    v12.PlayAnswer = (function () {
+      const PlayAnswer = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PlayAnswer.prototype.playId = '';
+      PlayAnswer.prototype.error = 0;
+      PlayAnswer.prototype.message = '';
+      PlayAnswer.prototype.amountCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      PlayAnswer.prototype.retryAfterMs = 0;
+      PlayAnswer.create = function (properties) {
+        return new PlayAnswer(properties);
+      };
+      PlayAnswer.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.playId != null && $Object.hasOwnProperty.call(message, 'playId') && message.playId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.playId);
+        if (message.error != null && $Object.hasOwnProperty.call(message, 'error') && message.error !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .int32(message.error);
+        if (message.message != null && $Object.hasOwnProperty.call(message, 'message') && message.message !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.message);
+        if (
+          message.amountCents != null &&
+          $Object.hasOwnProperty.call(message, 'amountCents') &&
+          (typeof message.amountCents === 'object' ? message.amountCents.low || message.amountCents.high : message.amountCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint64(message.amountCents);
+        if (message.retryAfterMs != null && $Object.hasOwnProperty.call(message, 'retryAfterMs') && message.retryAfterMs !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .uint32(message.retryAfterMs);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PlayAnswer.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PlayAnswer();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.playId = value;
+              else delete message.playId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.error = value;
+              else delete message.error;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.message = value;
+              else delete message.message;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.amountCents = value;
+              else delete message.amountCents;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.retryAfterMs = value;
+              else delete message.retryAfterMs;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PlayAnswer;
     })();
     v12.Held = (function () {
       const Held = function (properties) {
@@ -5263,6 +5507,10 @@ var barrage = ($root.barrage = (() => {
       values[(valuesById[50] = 'ERROR_CODE_HELD')] = 50;
       values[(valuesById[51] = 'ERROR_CODE_ROOM_CLOSED')] = 51;
       values[(valuesById[53] = 'ERROR_CODE_LIMIT_REACHED')] = 53;
+      values[(valuesById[220] = 'ERROR_CODE_RED_PACKET_EMPTY')] = 220;
+      values[(valuesById[221] = 'ERROR_CODE_RED_PACKET_ALREADY_GRABBED')] = 221;
+      values[(valuesById[222] = 'ERROR_CODE_PLAY_EXPIRED')] = 222;
+      values[(valuesById[223] = 'ERROR_CODE_PLAY_NOT_ELIGIBLE')] = 223;
       values[(valuesById[240] = 'ERROR_CODE_VIDEO_TIME_INVALID')] = 240;
       values[(valuesById[260] = 'ERROR_CODE_REPORT_DUPLICATE')] = 260;
       return values;
@@ -5587,6 +5835,9 @@ var barrage = ($root.barrage = (() => {
       Event.prototype.leaderboard = null;
       Event.prototype.superChatRemoved = null;
       Event.prototype.holdDecision = null;
+      Event.prototype.redPacket = null;
+      Event.prototype.redPacketProgress = null;
+      Event.prototype.redPacketEnded = null;
       Event.prototype.session = null;
       Event.prototype.joinNotice = null;
       Event.prototype.reportOutcome = null;
@@ -5614,6 +5865,9 @@ var barrage = ($root.barrage = (() => {
             'leaderboard',
             'superChatRemoved',
             'holdDecision',
+            'redPacket',
+            'redPacketProgress',
+            'redPacketEnded',
             'session',
             'joinNotice',
             'reportOutcome',
@@ -5873,6 +6127,39 @@ var barrage = ($root.barrage = (() => {
               418,
             )
             .string(message.reason);
+        if (message.redPacket != null && $Object.hasOwnProperty.call(message, 'redPacket'))
+          $root.barrage.v1.RedPacket.encode(
+            message.redPacket,
+            writer
+              .uint32(
+                /* id 220, wireType 2 =*/
+                1762,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.redPacketProgress != null && $Object.hasOwnProperty.call(message, 'redPacketProgress'))
+          $root.barrage.v1.RedPacketProgress.encode(
+            message.redPacketProgress,
+            writer
+              .uint32(
+                /* id 221, wireType 2 =*/
+                1770,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.redPacketEnded != null && $Object.hasOwnProperty.call(message, 'redPacketEnded'))
+          $root.barrage.v1.RedPacketEnded.encode(
+            message.redPacketEnded,
+            writer
+              .uint32(
+                /* id 222, wireType 2 =*/
+                1778,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.session != null && $Object.hasOwnProperty.call(message, 'session'))
           $root.barrage.v1.LiveSession.encode(
             message.session,
@@ -6068,6 +6355,36 @@ var barrage = ($root.barrage = (() => {
                 message.holdDecision,
               );
               message.kind = 'holdDecision';
+              continue;
+            }
+            case 220: {
+              if (wireType !== 2) break;
+              message.redPacket = $root.barrage.v1.RedPacket.decode(reader, reader.size(), $undefined, _depth + 1, message.redPacket);
+              message.kind = 'redPacket';
+              continue;
+            }
+            case 221: {
+              if (wireType !== 2) break;
+              message.redPacketProgress = $root.barrage.v1.RedPacketProgress.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.redPacketProgress,
+              );
+              message.kind = 'redPacketProgress';
+              continue;
+            }
+            case 222: {
+              if (wireType !== 2) break;
+              message.redPacketEnded = $root.barrage.v1.RedPacketEnded.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.redPacketEnded,
+              );
+              message.kind = 'redPacketEnded';
               continue;
             }
             case 240: {
@@ -10579,6 +10896,1116 @@ var barrage = ($root.barrage = (() => {
       };
       return RemoveSuperChat;
     })();
+    v12.RedPacketMode = (function () {
+      const valuesById = $Object.create(null),
+        values = $Object.create(valuesById);
+      values[(valuesById[0] = 'RED_PACKET_MODE_RANDOM')] = 0;
+      values[(valuesById[1] = 'RED_PACKET_MODE_EQUAL')] = 1;
+      return values;
+    })();
+    v12.RedPacket = (function () {
+      const RedPacket = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      RedPacket.prototype.id = '';
+      RedPacket.prototype.sender = null;
+      RedPacket.prototype.totalCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      RedPacket.prototype.count = 0;
+      RedPacket.prototype.mode = 0;
+      RedPacket.prototype.expiresAtMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      RedPacket.prototype.membersOnly = false;
+      RedPacket.prototype.keyword = '';
+      RedPacket.prototype.greeting = '';
+      RedPacket.create = function (properties) {
+        return new RedPacket(properties);
+      };
+      RedPacket.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.sender != null && $Object.hasOwnProperty.call(message, 'sender'))
+          $root.barrage.v1.User.encode(
+            message.sender,
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (
+          message.totalCents != null &&
+          $Object.hasOwnProperty.call(message, 'totalCents') &&
+          (typeof message.totalCents === 'object' ? message.totalCents.low || message.totalCents.high : message.totalCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint64(message.totalCents);
+        if (message.count != null && $Object.hasOwnProperty.call(message, 'count') && message.count !== 0)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint32(message.count);
+        if (message.mode != null && $Object.hasOwnProperty.call(message, 'mode') && message.mode !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .int32(message.mode);
+        if (
+          message.expiresAtMs != null &&
+          $Object.hasOwnProperty.call(message, 'expiresAtMs') &&
+          (typeof message.expiresAtMs === 'object' ? message.expiresAtMs.low || message.expiresAtMs.high : message.expiresAtMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .uint64(message.expiresAtMs);
+        if (message.membersOnly != null && $Object.hasOwnProperty.call(message, 'membersOnly') && message.membersOnly !== false)
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .bool(message.membersOnly);
+        if (message.keyword != null && $Object.hasOwnProperty.call(message, 'keyword') && message.keyword !== '')
+          writer
+            .uint32(
+              /* id 8, wireType 2 =*/
+              66,
+            )
+            .string(message.keyword);
+        if (message.greeting != null && $Object.hasOwnProperty.call(message, 'greeting') && message.greeting !== '')
+          writer
+            .uint32(
+              /* id 9, wireType 2 =*/
+              74,
+            )
+            .string(message.greeting);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      RedPacket.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.RedPacket();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              message.sender = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.sender);
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.totalCents = value;
+              else delete message.totalCents;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.count = value;
+              else delete message.count;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.mode = value;
+              else delete message.mode;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.expiresAtMs = value;
+              else delete message.expiresAtMs;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.membersOnly = value;
+              else delete message.membersOnly;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.keyword = value;
+              else delete message.keyword;
+              continue;
+            }
+            case 9: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.greeting = value;
+              else delete message.greeting;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return RedPacket;
+    })();
+    v12.RedPacketGrab = (function () {
+      const RedPacketGrab = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      RedPacketGrab.prototype.user = null;
+      RedPacketGrab.prototype.amountCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      RedPacketGrab.create = function (properties) {
+        return new RedPacketGrab(properties);
+      };
+      RedPacketGrab.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.user != null && $Object.hasOwnProperty.call(message, 'user'))
+          $root.barrage.v1.User.encode(
+            message.user,
+            writer
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (
+          message.amountCents != null &&
+          $Object.hasOwnProperty.call(message, 'amountCents') &&
+          (typeof message.amountCents === 'object' ? message.amountCents.low || message.amountCents.high : message.amountCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint64(message.amountCents);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      RedPacketGrab.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.RedPacketGrab();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              message.user = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.user);
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.amountCents = value;
+              else delete message.amountCents;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return RedPacketGrab;
+    })();
+    v12.RedPacketProgress = (function () {
+      const RedPacketProgress = function (properties) {
+        this.recent = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      RedPacketProgress.prototype.id = '';
+      RedPacketProgress.prototype.grabbed = 0;
+      RedPacketProgress.prototype.count = 0;
+      RedPacketProgress.prototype.grabbedCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      RedPacketProgress.prototype.recent = $util.emptyArray;
+      RedPacketProgress.prototype.more = 0;
+      RedPacketProgress.create = function (properties) {
+        return new RedPacketProgress(properties);
+      };
+      RedPacketProgress.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.grabbed != null && $Object.hasOwnProperty.call(message, 'grabbed') && message.grabbed !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.grabbed);
+        if (message.count != null && $Object.hasOwnProperty.call(message, 'count') && message.count !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.count);
+        if (
+          message.grabbedCents != null &&
+          $Object.hasOwnProperty.call(message, 'grabbedCents') &&
+          (typeof message.grabbedCents === 'object' ? message.grabbedCents.low || message.grabbedCents.high : message.grabbedCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint64(message.grabbedCents);
+        if (message.recent != null && message.recent.length)
+          for (let i = 0; i < message.recent.length; ++i)
+            $root.barrage.v1.RedPacketGrab.encode(
+              message.recent[i],
+              writer
+                .uint32(
+                  /* id 5, wireType 2 =*/
+                  42,
+                )
+                .fork(),
+              _depth + 1,
+            ).ldelim();
+        if (message.more != null && $Object.hasOwnProperty.call(message, 'more') && message.more !== 0)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .uint32(message.more);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      RedPacketProgress.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.RedPacketProgress();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.grabbed = value;
+              else delete message.grabbed;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.count = value;
+              else delete message.count;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.grabbedCents = value;
+              else delete message.grabbedCents;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 2) break;
+              if (!(message.recent && message.recent.length)) message.recent = [];
+              message.recent.push($root.barrage.v1.RedPacketGrab.decode(reader, reader.size(), $undefined, _depth + 1));
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.more = value;
+              else delete message.more;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return RedPacketProgress;
+    })();
+    v12.RedPacketEnded = (function () {
+      const RedPacketEnded = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      RedPacketEnded.prototype.id = '';
+      RedPacketEnded.prototype.grabbed = 0;
+      RedPacketEnded.prototype.count = 0;
+      RedPacketEnded.prototype.grabbedCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      RedPacketEnded.prototype.refundableCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      RedPacketEnded.prototype.luckiest = null;
+      RedPacketEnded.prototype.expired = false;
+      RedPacketEnded.create = function (properties) {
+        return new RedPacketEnded(properties);
+      };
+      RedPacketEnded.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.grabbed != null && $Object.hasOwnProperty.call(message, 'grabbed') && message.grabbed !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.grabbed);
+        if (message.count != null && $Object.hasOwnProperty.call(message, 'count') && message.count !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.count);
+        if (
+          message.grabbedCents != null &&
+          $Object.hasOwnProperty.call(message, 'grabbedCents') &&
+          (typeof message.grabbedCents === 'object' ? message.grabbedCents.low || message.grabbedCents.high : message.grabbedCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint64(message.grabbedCents);
+        if (
+          message.refundableCents != null &&
+          $Object.hasOwnProperty.call(message, 'refundableCents') &&
+          (typeof message.refundableCents === 'object'
+            ? message.refundableCents.low || message.refundableCents.high
+            : message.refundableCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .uint64(message.refundableCents);
+        if (message.luckiest != null && $Object.hasOwnProperty.call(message, 'luckiest'))
+          $root.barrage.v1.RedPacketGrab.encode(
+            message.luckiest,
+            writer
+              .uint32(
+                /* id 6, wireType 2 =*/
+                50,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.expired != null && $Object.hasOwnProperty.call(message, 'expired') && message.expired !== false)
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .bool(message.expired);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      RedPacketEnded.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.RedPacketEnded();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.grabbed = value;
+              else delete message.grabbed;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.count = value;
+              else delete message.count;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.grabbedCents = value;
+              else delete message.grabbedCents;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.refundableCents = value;
+              else delete message.refundableCents;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 2) break;
+              message.luckiest = $root.barrage.v1.RedPacketGrab.decode(reader, reader.size(), $undefined, _depth + 1, message.luckiest);
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.expired = value;
+              else delete message.expired;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return RedPacketEnded;
+    })();
+    v12.PlayRequest = (function () {
+      const PlayRequest = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PlayRequest.prototype.user = null;
+      PlayRequest.prototype.member = false;
+      PlayRequest.prototype.grabRedPacket = null;
+      PlayRequest.prototype.createRedPacket = null;
+      PlayRequest.prototype.getRedPacket = null;
+      let $oneOfFields;
+      $Object.defineProperty(PlayRequest.prototype, 'kind', {
+        get: $util.oneOfGetter(($oneOfFields = ['grabRedPacket', 'createRedPacket', 'getRedPacket'])),
+        set: $util.oneOfSetter($oneOfFields),
+      });
+      PlayRequest.create = function (properties) {
+        return new PlayRequest(properties);
+      };
+      PlayRequest.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.user != null && $Object.hasOwnProperty.call(message, 'user'))
+          $root.barrage.v1.User.encode(
+            message.user,
+            writer
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.member != null && $Object.hasOwnProperty.call(message, 'member') && message.member !== false)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .bool(message.member);
+        if (message.grabRedPacket != null && $Object.hasOwnProperty.call(message, 'grabRedPacket'))
+          $root.barrage.v1.GrabRedPacket.encode(
+            message.grabRedPacket,
+            writer
+              .uint32(
+                /* id 10, wireType 2 =*/
+                82,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.createRedPacket != null && $Object.hasOwnProperty.call(message, 'createRedPacket'))
+          $root.barrage.v1.CreateRedPacket.encode(
+            message.createRedPacket,
+            writer
+              .uint32(
+                /* id 11, wireType 2 =*/
+                90,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.getRedPacket != null && $Object.hasOwnProperty.call(message, 'getRedPacket'))
+          writer
+            .uint32(
+              /* id 12, wireType 2 =*/
+              98,
+            )
+            .string(message.getRedPacket);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PlayRequest.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PlayRequest();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              message.user = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.user);
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.member = value;
+              else delete message.member;
+              continue;
+            }
+            case 10: {
+              if (wireType !== 2) break;
+              message.grabRedPacket = $root.barrage.v1.GrabRedPacket.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.grabRedPacket,
+              );
+              message.kind = 'grabRedPacket';
+              continue;
+            }
+            case 11: {
+              if (wireType !== 2) break;
+              message.createRedPacket = $root.barrage.v1.CreateRedPacket.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.createRedPacket,
+              );
+              message.kind = 'createRedPacket';
+              continue;
+            }
+            case 12: {
+              if (wireType !== 2) break;
+              message.getRedPacket = reader.stringVerify();
+              message.kind = 'getRedPacket';
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PlayRequest;
+    })();
+    v12.CreateRedPacket = (function () {
+      const CreateRedPacket = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      CreateRedPacket.prototype.idempotencyKey = '';
+      CreateRedPacket.prototype.fingerprint = '';
+      CreateRedPacket.prototype.totalCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      CreateRedPacket.prototype.count = 0;
+      CreateRedPacket.prototype.mode = 0;
+      CreateRedPacket.prototype.expiresS = 0;
+      CreateRedPacket.prototype.minCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      CreateRedPacket.prototype.membersOnly = false;
+      CreateRedPacket.prototype.keyword = '';
+      CreateRedPacket.prototype.greeting = '';
+      CreateRedPacket.create = function (properties) {
+        return new CreateRedPacket(properties);
+      };
+      CreateRedPacket.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.idempotencyKey != null && $Object.hasOwnProperty.call(message, 'idempotencyKey') && message.idempotencyKey !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.idempotencyKey);
+        if (message.fingerprint != null && $Object.hasOwnProperty.call(message, 'fingerprint') && message.fingerprint !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.fingerprint);
+        if (
+          message.totalCents != null &&
+          $Object.hasOwnProperty.call(message, 'totalCents') &&
+          (typeof message.totalCents === 'object' ? message.totalCents.low || message.totalCents.high : message.totalCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint64(message.totalCents);
+        if (message.count != null && $Object.hasOwnProperty.call(message, 'count') && message.count !== 0)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint32(message.count);
+        if (message.mode != null && $Object.hasOwnProperty.call(message, 'mode') && message.mode !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .int32(message.mode);
+        if (message.expiresS != null && $Object.hasOwnProperty.call(message, 'expiresS') && message.expiresS !== 0)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .uint32(message.expiresS);
+        if (
+          message.minCents != null &&
+          $Object.hasOwnProperty.call(message, 'minCents') &&
+          (typeof message.minCents === 'object' ? message.minCents.low || message.minCents.high : message.minCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .uint64(message.minCents);
+        if (message.membersOnly != null && $Object.hasOwnProperty.call(message, 'membersOnly') && message.membersOnly !== false)
+          writer
+            .uint32(
+              /* id 8, wireType 0 =*/
+              64,
+            )
+            .bool(message.membersOnly);
+        if (message.keyword != null && $Object.hasOwnProperty.call(message, 'keyword') && message.keyword !== '')
+          writer
+            .uint32(
+              /* id 9, wireType 2 =*/
+              74,
+            )
+            .string(message.keyword);
+        if (message.greeting != null && $Object.hasOwnProperty.call(message, 'greeting') && message.greeting !== '')
+          writer
+            .uint32(
+              /* id 10, wireType 2 =*/
+              82,
+            )
+            .string(message.greeting);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      CreateRedPacket.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.CreateRedPacket();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.idempotencyKey = value;
+              else delete message.idempotencyKey;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.fingerprint = value;
+              else delete message.fingerprint;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.totalCents = value;
+              else delete message.totalCents;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.count = value;
+              else delete message.count;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.mode = value;
+              else delete message.mode;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.expiresS = value;
+              else delete message.expiresS;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.minCents = value;
+              else delete message.minCents;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.membersOnly = value;
+              else delete message.membersOnly;
+              continue;
+            }
+            case 9: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.keyword = value;
+              else delete message.keyword;
+              continue;
+            }
+            case 10: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.greeting = value;
+              else delete message.greeting;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return CreateRedPacket;
+    })();
+    v12.PlayReply = (function () {
+      const PlayReply = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PlayReply.prototype.error = 0;
+      PlayReply.prototype.message = '';
+      PlayReply.prototype.amountCents = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      PlayReply.prototype.json = '';
+      PlayReply.prototype.duplicate = false;
+      PlayReply.prototype.conflict = false;
+      PlayReply.create = function (properties) {
+        return new PlayReply(properties);
+      };
+      PlayReply.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.error != null && $Object.hasOwnProperty.call(message, 'error') && message.error !== 0)
+          writer
+            .uint32(
+              /* id 1, wireType 0 =*/
+              8,
+            )
+            .int32(message.error);
+        if (message.message != null && $Object.hasOwnProperty.call(message, 'message') && message.message !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.message);
+        if (
+          message.amountCents != null &&
+          $Object.hasOwnProperty.call(message, 'amountCents') &&
+          (typeof message.amountCents === 'object' ? message.amountCents.low || message.amountCents.high : message.amountCents !== 0)
+        )
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint64(message.amountCents);
+        if (message.json != null && $Object.hasOwnProperty.call(message, 'json') && message.json !== '')
+          writer
+            .uint32(
+              /* id 4, wireType 2 =*/
+              34,
+            )
+            .string(message.json);
+        if (message.duplicate != null && $Object.hasOwnProperty.call(message, 'duplicate') && message.duplicate !== false)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .bool(message.duplicate);
+        if (message.conflict != null && $Object.hasOwnProperty.call(message, 'conflict') && message.conflict !== false)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .bool(message.conflict);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PlayReply.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PlayReply();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.error = value;
+              else delete message.error;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.message = value;
+              else delete message.message;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.amountCents = value;
+              else delete message.amountCents;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.json = value;
+              else delete message.json;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.duplicate = value;
+              else delete message.duplicate;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.conflict = value;
+              else delete message.conflict;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PlayReply;
+    })();
     return v12;
   })();
   return barrage2;
@@ -10599,6 +12026,7 @@ var ServerFrameField = {
   pong: 4,
   ack: 5,
   held: 50,
+  playAnswer: 220,
   reported: 260,
 };
 var BatchField = {
@@ -10630,6 +12058,9 @@ var EventField = {
   leaderboard: 25,
   superChatRemoved: 30,
   holdDecision: 50,
+  redPacket: 220,
+  redPacketProgress: 221,
+  redPacketEnded: 222,
   session: 240,
   joinNotice: 260,
   reportOutcome: 261,
@@ -10661,6 +12092,9 @@ var EventKindClass = {
   leaderboard: 'counter',
   superChatRemoved: 'control',
   holdDecision: 'control',
+  redPacket: 'control',
+  redPacketProgress: 'counter',
+  redPacketEnded: 'control',
   session: 'control',
   joinNotice: 'counter',
   reportOutcome: 'control',
