@@ -20,6 +20,8 @@ import { BusEventSource } from '../core/analytics/analytics-source.js';
 import { JetStreamEventSource } from '../core/analytics/analytics-source-jetstream.js';
 import { KvGiftLedger } from '../core/gifts/gift-ledger-kv.js';
 import { MemoryGiftLedger } from '../core/gifts/gift-ledger-memory.js';
+import { KvRedPacketStore } from '../core/plays/red-packet-store-kv.js';
+import { MemoryRedPacketStore } from '../core/plays/red-packet-store-memory.js';
 import { JetStreamSequencer } from '../core/sequencing/sequencer-jetstream.js';
 import { MemorySequencer } from '../core/sequencing/sequencer-memory.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -30,6 +32,8 @@ import type { CoreAdapters, EdgeAdapters, Starting } from './wiring.js';
  * (`BARRAGE_RECEIPT_MAX_TTL`, at most a day), so a day of ids covers any replay.
  */
 const ledgerTtlMs = 86_400_000;
+/** Red packets and their grabs are kept this long after they end (the API reads them, sites reconcile refunds). */
+const playsTtlMs = 7 * 86_400_000;
 /** Most gift ids the memory ledger holds (oldest forgotten first). */
 const memoryLedgerEntries = 1_000_000;
 
@@ -60,7 +64,8 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
     l.close(),
   );
   const moderationStore = lifecycle.add('moderation store', new MemoryModerationStore(), (s) => s.close());
-  return { bus, sequencer, ledger, moderationStore, analyticsSource: new BusEventSource(bus), coreLatency };
+  const redPackets = lifecycle.add('red packets', new MemoryRedPacketStore({ keepEndedMs: playsTtlMs }), (s) => s.close());
+  return { bus, sequencer, ledger, moderationStore, redPackets, analyticsSource: new BusEventSource(bus), coreLatency };
 }
 
 async function connectBus(config: Config, role: 'edge' | 'core', { logger, lifecycle }: Starting): Promise<NatsBus> {
@@ -109,8 +114,18 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
     }
   }
   lifecycle.add('gift ledger', ledger, (l) => l.close());
+  let redPackets: KvRedPacketStore | undefined;
+  for (let attempt = 0; !redPackets; attempt++) {
+    try {
+      redPackets = await KvRedPacketStore.open(bus.nc, { replicas: config.nats.replicas, ttlMs: playsTtlMs });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, attempt }, 'plays bucket not ready; retrying');
+      await sleep(backoffMs(attempt, 200, 2_000));
+    }
+  }
+  lifecycle.add('red packets', redPackets, (s) => s.close());
   const analyticsSource = new JetStreamEventSource(bus, bus.nc, { logger: logger.child({ part: 'analytics' }) });
-  return { bus, sequencer, ledger, moderationStore, analyticsSource, coreLatency };
+  return { bus, sequencer, ledger, moderationStore, redPackets, analyticsSource, coreLatency };
 }
 
 /**

@@ -27,6 +27,9 @@ import type { AnalyticsQueries } from '../core/analytics/analytics-queries.js';
 import type { SinkStats } from '../core/analytics/analytics-sink.js';
 import type { EventSource } from '../core/analytics/analytics-source.js';
 import type { GiftLedger } from '../core/gifts/gift-ledger.js';
+import type { RedPacketStore } from '../core/plays/red-packet-store.js';
+import { RedPacketService } from '../core/plays/red-packets.js';
+import { playRoutes } from '../core/http/plays-api.js';
 import { GiftService } from '../core/gifts/gifts.js';
 import { coreMetrics, startCoreHttp } from '../core/http/core-http.js';
 import { giftRoutes } from '../core/http/gifts-api.js';
@@ -36,6 +39,7 @@ import { ModerationService } from '../core/moderation/moderation-service.js';
 import type { Sequencer } from '../core/sequencing/sequencer.js';
 import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeModeration } from '../edge/moderation.js';
+import { playsExtension } from '../edge/plays-extension.js';
 import { pageRoutes } from '../edge/pages.js';
 import { EdgeServer } from '../edge/server.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -52,6 +56,8 @@ export interface CoreAdapters {
   sequencer: Sequencer;
   ledger: GiftLedger;
   moderationStore: ModerationStore;
+  /** Red packets and their grabs. */
+  redPackets: RedPacketStore;
   /** Where the analytics sink reads sequenced events from (started by the sink). */
   analyticsSource: EventSource;
   /** Core's latency histogram, fed by the sequencer; exported on core's /metrics. */
@@ -80,6 +86,7 @@ export interface Core {
   gifts: GiftService;
   likes: LikeCounter;
   moderation: ModerationService;
+  redPackets: RedPacketService;
   /** The analytics sink, store and routes; absent when analytics is off. */
   analytics: Analytics | undefined;
   /** Port of core's own /healthz, /readyz and /metrics; absent in one process (the edge serves those). */
@@ -139,6 +146,12 @@ export async function startCore(
     l.stop(),
   );
   likes.start();
+  const redPackets = lifecycle.add(
+    'red packets',
+    new RedPacketService({ bus, sequencer, store: adapters.redPackets, logger: logger.child({ part: 'plays' }) }),
+    (r) => r.stop(),
+  );
+  redPackets.start();
   let httpPort: number | undefined;
   if (options.http) {
     const connected = () => bus.status() === BusStatus.Connected;
@@ -154,7 +167,7 @@ export async function startCore(
     lifecycle.add('core http', http, (h) => h.close());
     httpPort = http.port;
   }
-  return { gifts, likes, moderation, analytics, httpPort };
+  return { gifts, likes, moderation, redPackets, analytics, httpPort };
 }
 
 /** Starts an edge on `adapters` and resolves once it listens on `config.edge.port`. */
@@ -190,6 +203,7 @@ export async function startEdge(
     }),
     ...(analytics?.routes ?? []),
     ...giftRoutes({ apiKey: auth.apiKey, bus }),
+    ...playRoutes({ apiKey: auth.apiKey, bus }),
   ];
   const server = new EdgeServer({
     config: settings,
@@ -198,7 +212,7 @@ export async function startEdge(
     routes,
     processMetrics: options.processMetrics ?? true,
     // The edge starts and stops its extensions itself.
-    extensions: [moderation, giftsExtension(config.gifts)],
+    extensions: [moderation, giftsExtension(config.gifts), playsExtension()],
   });
   if (analytics?.stats) registerAnalyticsMetrics(server.metrics.registry, analytics.stats);
   adapters.coreLatency?.registerIn(server.metrics.registry);

@@ -41,6 +41,10 @@ export const subjects = {
   removeSuperChat: (room: string) => `barrage.room.${room}.scrm`,
   /** Every room's super chat removals, for core. */
   removeSuperChatAll: 'barrage.room.*.scrm',
+  /** Request: a play (red packet) created, grabbed or read (`PlayRequest` in, `PlayReply` out). */
+  play: (room: string) => `barrage.room.${room}.play`,
+  /** Every room's play requests, for core. */
+  playAll: 'barrage.room.*.play',
   /** Edge to core: like taps per room since the edge's last report (`EdgeLikes`). */
   likes: 'barrage.likes',
 } as const;

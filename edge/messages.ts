@@ -119,7 +119,8 @@ export class MessageHandler {
         return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server`);
       }
       case 'like':
-      case 'sendGift': {
+      case 'sendGift':
+      case 'grabRedPacket': {
         const handler = this.handlers.get(frame.kind);
         if (handler) return handler(this.ctx, ws, frame, now);
         return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server`);

@@ -100,6 +100,28 @@ function detail(e: v1.Event, kind: string): string {
       const entries = (e.leaderboard?.entries ?? []).map((x) => ({ user_id: x.user?.id ?? '', total_cents: Number(x.totalCents ?? 0) }));
       return `${user(null)}\t\t\t\t\t\t${entries.length}\t0\t${tsvEscape(JSON.stringify(entries))}`;
     }
+    case 'red_packet': {
+      const r = e.redPacket as v1.IRedPacket;
+      const mode = r.mode === v1.RedPacketMode.RED_PACKET_MODE_EQUAL ? 'equal' : 'random';
+      const fields = { mode, expires_at_ms: Number(r.expiresAtMs ?? 0), members_only: !!r.membersOnly, keyword: r.keyword ?? '' };
+      return `${user(r.sender)}\t${tsvEscape(r.id ?? '')}\t${tsvEscape(r.greeting ?? '')}\t\t\t\t${r.count ?? 0}\t${Number(r.totalCents ?? 0)}\t${extra(e, fields)}`;
+    }
+    case 'red_packet_progress': {
+      // A counter: the grabs so far, and the few named since the previous one.
+      const p = e.redPacketProgress as v1.IRedPacketProgress;
+      const recent = (p.recent ?? []).map((g) => ({ user_id: g.user?.id ?? '', amount_cents: Number(g.amountCents ?? 0) }));
+      return `${user(null)}\t${tsvEscape(p.id ?? '')}\t\t\t\t\t${p.grabbed ?? 0}\t${Number(p.grabbedCents ?? 0)}\t${tsvEscape(JSON.stringify({ count: p.count ?? 0, recent, more: p.more ?? 0 }))}`;
+    }
+    case 'red_packet_ended': {
+      const r = e.redPacketEnded as v1.IRedPacketEnded;
+      const fields = {
+        count: r.count ?? 0,
+        refundable_cents: Number(r.refundableCents ?? 0),
+        expired: !!r.expired,
+        luckiest: r.luckiest ? { user_id: r.luckiest.user?.id ?? '', amount_cents: Number(r.luckiest.amountCents ?? 0) } : null,
+      };
+      return `${user(null)}\t${tsvEscape(r.id ?? '')}\t\t\t\t\t${r.grabbed ?? 0}\t${Number(r.grabbedCents ?? 0)}\t${extra(e, fields)}`;
+    }
     default:
       return `${user(null)}\t\t\t\t\t\t0\t0\t`;
   }

@@ -21,6 +21,6 @@ describe('analytics rows - kind column', () => {
   });
 
   it('analytics rows - the counter kinds, as the kind column spells them', () => {
-    expect([...counterKindColumns].sort()).toEqual(['join_notice', 'leaderboard', 'likes', 'online']);
+    expect([...counterKindColumns].sort()).toEqual(['join_notice', 'leaderboard', 'likes', 'online', 'red_packet_progress']);
   });
 });
