@@ -15,12 +15,12 @@ import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 import { problemDoc, s } from '../../domain/openapi.js';
 import type { Bus } from '../../domain/bus.js';
 import { maxUserIdLength } from '../../domain/auth.js';
-import { fingerprintOf, maxIdempotencyKeyLength } from '../gifts/gifts.js';
+import { fingerprintOf } from '../gifts/gifts.js';
 import { isValidRoomId, subjects } from '../../domain/subjects.js';
+import { idempotentBody } from './idempotent-body.js';
 
 /** How long the API waits for core before answering 503 (the site retries with the same key). */
 const apiTimeoutMs = 10_000;
-const keyPattern = new RegExp(`^[\\x21-\\x7e]{1,${maxIdempotencyKeyLength}}$`);
 
 const statusOf: Partial<Record<number, [number, string]>> = {
   [ErrorCode.ERROR_CODE_GIFT_UNKNOWN]: [400, 'GIFT_UNKNOWN'],
@@ -72,24 +72,9 @@ function failure(reply: v1.PaidReply): RouteResponse {
 }
 
 function parseBody(req: RouteRequest, room: string): { request: v1.PaidRequest } | { error: RouteResponse } {
-  const key = req.headers['idempotency-key'] ?? '';
-  if (!keyPattern.test(key)) {
-    return {
-      error: problem(
-        400,
-        'IDEMPOTENCY_KEY_REQUIRED',
-        `send an Idempotency-Key header (1-${maxIdempotencyKeyLength} visible ASCII characters)`,
-      ),
-    };
-  }
-  let body: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(req.body.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    body = parsed as Record<string, unknown>;
-  } catch {
-    return { error: problem(400, 'INVALID_JSON', 'the body must be a JSON object') };
-  }
+  const read = idempotentBody(req);
+  if ('error' in read) return read;
+  const { key, body } = read;
   const user = body['user'] as Record<string, unknown> | undefined;
   const userId = typeof user?.['id'] === 'string' ? user['id'] : '';
   if (!userId || userId.length > maxUserIdLength) {

@@ -15,13 +15,12 @@ import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 import type { Bus } from '../../domain/bus.js';
 import { maxUserIdLength } from '../../domain/auth.js';
 import { isValidRoomId, subjects } from '../../domain/subjects.js';
-import { maxIdempotencyKeyLength } from '../gifts/gifts.js';
+import { idempotentBody } from './idempotent-body.js';
 import { splitProblem } from '../plays/red-packet-draw.js';
 import { RedPacketService, createFingerprint, maxExpiresSeconds, minExpiresSeconds } from '../plays/red-packets.js';
 
 /** How long the API waits for core before answering 503 (the site retries with the same key). */
 const apiTimeoutMs = 10_000;
-const keyPattern = new RegExp(`^[\\x21-\\x7e]{1,${maxIdempotencyKeyLength}}$`);
 const badRoom = (): RouteResponse => problem(400, 'BAD_ROOM', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
 
 const statusOf: Partial<Record<number, [number, string]>> = {
@@ -41,24 +40,9 @@ const isWhole = (v: unknown): v is number => typeof v === 'number' && Number.isS
 
 /** Reads the body of a create request into a `PlayRequest`, or the 400 that says what is wrong. */
 function parseCreate(req: RouteRequest, room: string): { request: v1.PlayRequest } | { error: RouteResponse } {
-  const key = req.headers['idempotency-key'] ?? '';
-  if (!keyPattern.test(key)) {
-    return {
-      error: problem(
-        400,
-        'IDEMPOTENCY_KEY_REQUIRED',
-        `send an Idempotency-Key header (1-${maxIdempotencyKeyLength} visible ASCII characters)`,
-      ),
-    };
-  }
-  let body: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(req.body.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    body = parsed as Record<string, unknown>;
-  } catch {
-    return { error: problem(400, 'INVALID_JSON', 'the body must be a JSON object') };
-  }
+  const read = idempotentBody(req);
+  if ('error' in read) return read;
+  const { key, body } = read;
   const invalid = (message: string) => ({ error: problem(400, 'INVALID_ARGUMENT', message) });
   const sender = body['sender'] as Record<string, unknown> | undefined;
   const senderId = typeof sender?.['id'] === 'string' ? sender['id'] : '';
