@@ -15,7 +15,7 @@ import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 import { problemDoc, s } from '../../domain/openapi.js';
 import type { Bus } from '../../domain/bus.js';
 import { maxUserIdLength } from '../../domain/auth.js';
-import { fingerprintOf } from '../gifts/gifts.js';
+import { fingerprintOf, maxIdempotencyKeyLength } from '../gifts/gifts.js';
 import { isValidRoomId, subjects } from '../../domain/subjects.js';
 import { idempotentBody } from './idempotent-body.js';
 

@@ -12,9 +12,11 @@
 import { ErrorCode, v1 } from '../../proto/index.js';
 import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
+import { problemDoc, s } from '../../domain/openapi.js';
 import type { Bus } from '../../domain/bus.js';
 import { maxUserIdLength } from '../../domain/auth.js';
 import { isValidRoomId, subjects } from '../../domain/subjects.js';
+import { idempotencyHeader } from './gifts-api.js';
 import { idempotentBody } from './idempotent-body.js';
 import { splitProblem } from '../plays/red-packet-draw.js';
 import { RedPacketService, createFingerprint, maxExpiresSeconds, minExpiresSeconds } from '../plays/red-packets.js';
@@ -85,6 +87,33 @@ function parseCreate(req: RouteRequest, room: string): { request: v1.PlayRequest
   };
 }
 
+const user = s.object({ id: s.string(), name: s.string() }, ['id']);
+/** A red packet as both routes answer it (docs/api.md). */
+const packetSchema = s.object(
+  {
+    id: s.string('the packet id (grab_red_packet{id})'),
+    room: s.string(),
+    sender: user,
+    total_cents: s.integer(),
+    count: s.integer(),
+    mode: s.enum(['random', 'equal']),
+    min_cents: s.integer(),
+    created_at_ms: s.integer(),
+    expires_at_ms: s.integer(),
+    members_only: s.boolean(),
+    keyword: s.string(),
+    greeting: s.string(),
+    status: s.enum(['open', 'emptied', 'expired']),
+    ended: s.boolean('its red_packet_ended event is stored'),
+    grabbed: s.integer(),
+    grabbed_cents: s.integer(),
+    refundable_cents: s.integer('total_cents − grabbed_cents once expired (the site refunds the sender), else 0'),
+    luckiest: s.any('{ user, amount_cents } of the largest share, or null'),
+    grabs: s.array(s.object({ user, amount_cents: s.integer(), slot: s.integer(), at_ms: s.integer() }), 'every share taken, in order'),
+  },
+  ['id', 'status', 'grabbed', 'grabs'],
+);
+
 /** The play routes, checking `apiKey` and forwarding to core over `bus`. */
 export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
   const authorized = bearerAuth(options.apiKey);
@@ -102,6 +131,39 @@ export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
       method: 'post',
       pattern: '/api/v1/rooms/:room/red-packets',
       maxBody: 4 * 1024,
+      doc: {
+        tag: 'plays',
+        summary: 'Open a red packet (红包), once per Idempotency-Key',
+        description:
+          'The site has charged the sender; Barrage draws the shares now (they sum to total_cents exactly, each ≥ min_cents; ' +
+          'random mode: each at most min_cents + twice the mean of what is left), announces the packet to the room and lets ' +
+          'viewers grab one share each. A retry with the same key answers 200 with the same packet.',
+        params: { room: 'room id' },
+        headers: { 'Idempotency-Key': idempotencyHeader },
+        body: {
+          schema: s.object(
+            {
+              sender: user,
+              total_cents: s.integer('count × min_cents to 1,000,000,000'),
+              count: s.integer('1 to 10,000'),
+              mode: s.enum(['random', 'equal'], 'default random'),
+              expires_s: s.integer('5 to 86,400; default 60'),
+              min_cents: s.integer('default 1'),
+              members_only: s.boolean(),
+              keyword: s.string('≤ 32 characters: only viewers who sent a danmaku containing it since the packet opened may grab'),
+              greeting: s.string('≤ 100 characters'),
+            },
+            ['sender', 'total_cents', 'count'],
+          ),
+        },
+        responses: {
+          200: { description: 'a retry: the same packet', schema: packetSchema },
+          201: { description: 'opened', schema: packetSchema },
+          400: problemDoc('BAD_ROOM, IDEMPOTENCY_KEY_REQUIRED, INVALID_JSON, INVALID_ARGUMENT (the message names the field)'),
+          409: problemDoc('IDEMPOTENCY_KEY_REUSED: the key opened a different packet'),
+          503: problemDoc('UNAVAILABLE: not confirmed in time; retry with the same key'),
+        },
+      },
       authorize: (headers) => authorized({ headers }),
       unauthorized,
       handler: async (req) => {
@@ -125,6 +187,17 @@ export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
     {
       method: 'get',
       pattern: '/api/v1/rooms/:room/red-packets/:id',
+      doc: {
+        tag: 'plays',
+        summary: 'A red packet with its grabs and, once expired, the refundable rest',
+        params: { room: 'room id', id: 'the packet id' },
+        responses: {
+          200: { description: 'the packet', schema: packetSchema },
+          400: problemDoc('BAD_ROOM'),
+          404: problemDoc('NOT_FOUND'),
+          503: problemDoc('UNAVAILABLE'),
+        },
+      },
       authorize: (headers) => authorized({ headers }),
       unauthorized,
       handler: async (req) => {
