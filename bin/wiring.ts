@@ -211,6 +211,7 @@ export async function startEdge(
     logger,
     routes,
     processMetrics: options.processMetrics ?? true,
+    moderationHook: config.moderationHook,
     // The edge starts and stops its extensions itself.
     extensions: [moderation, giftsExtension(config.gifts), playsExtension()],
   });

@@ -178,6 +178,22 @@ export interface AnalyticsConfig {
   ttlDays: number;
 }
 
+/** The site's moderation callback (edge/moderation-hook.ts); off without `url`. */
+export interface ModerationHookConfig {
+  /** Where each danmaku is POSTed before it is published. */
+  url?: string;
+  /** A danmaku waits at most this long for the answer, queueing included. */
+  timeoutMs: number;
+  /** On timeout, error, a bad answer or a full queue: `open` publishes, `closed` holds for a moderator. */
+  policy: 'open' | 'closed';
+  /** Requests in flight at once per edge (keep-alive connections). */
+  concurrency: number;
+  /** Danmaku waiting for a free request; past it the policy applies at once. */
+  maxQueued: number;
+  /** Signs each request (`Barrage-Signature`, as webhooks are signed) when set. */
+  secret?: string;
+}
+
 /** Every setting of a process, as one frozen tree (see the file comment for its parts). */
 export interface Config {
   readonly process: Readonly<ProcessConfig>;
@@ -186,6 +202,7 @@ export interface Config {
   readonly core: Readonly<CoreConfig>;
   readonly gifts: Readonly<GiftConfig>;
   readonly moderation: Readonly<Required<ModerationOptions>>;
+  readonly moderationHook: Readonly<ModerationHookConfig>;
   readonly nats: Readonly<NatsConfig>;
   readonly analytics: Readonly<AnalyticsConfig>;
 }
@@ -301,6 +318,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const p = readSection(settings.process, env, errors);
   const g = readSection(settings.gifts, env, errors);
   const m = readSection(settings.moderation, env, errors);
+  const h = readSection(settings.moderationHook, env, errors);
   const n = readSection(settings.nats, env, errors);
   const a = readSection(settings.analytics, env, errors);
   if (g.likeFlushMs > g.likePushMs) {
@@ -389,6 +407,14 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       superChatMaxText: g.superChatMaxText,
     },
     moderation: { ...m },
+    moderationHook: {
+      ...(h.url !== undefined ? { url: h.url } : {}),
+      timeoutMs: h.timeoutMs,
+      policy: h.policy,
+      concurrency: h.concurrency,
+      maxQueued: h.maxQueued,
+      ...(h.secret !== undefined ? { secret: h.secret } : {}),
+    },
     nats: { servers: n.servers, replicas: n.replicas, retainSeconds: n.retainSeconds },
     analytics: {
       enabled: a.enabled,

@@ -53,6 +53,12 @@ export interface EdgeExtension {
   /** Runs, in order, on every valid danmaku before it is sequenced; the first refusal wins. */
   danmakuPolicy?(conn: Conn, danmaku: ValidDanmaku, now: number): DanmakuVerdict;
   /**
+   * Puts a danmaku in the room's held queue for a moderator (the moderation
+   * extension; the moderation callback's `hold` uses it); the refusal the
+   * sender is told.
+   */
+  holdDanmaku?(conn: Conn, danmaku: ValidDanmaku, why: string, now: number): DanmakuVerdict & { ok: false };
+  /**
    * The room's current state for a viewer just welcomed (an active pin, slow
    * mode, room modes) as unsequenced events (seq 0), sent after the history.
    */

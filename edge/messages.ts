@@ -16,6 +16,10 @@ import type { IpBudgets } from './ip-budget.js';
 import { take } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
 import { isRefusal, validateDanmaku } from './validate.js';
+import type { ValidDanmaku } from './validate.js';
+import { ModerationHook } from './moderation-hook.js';
+import type { HookOutcome } from './moderation-hook.js';
+import type { ModerationHookConfig } from '../domain/config.js';
 
 /** Longest epoch a client may send back (the server's are about 10 characters). */
 export const maxEpochLength = 64;
@@ -28,16 +32,45 @@ const rateErrorIntervalMs = 1_000;
 /** Frames this many times the limit close the socket with 1009 (sent by us, a clean close). */
 export const closeFrameFactor = 4;
 
+/** A danmaku waiting for the moderation callback's verdict. */
+interface Asked {
+  ws: Socket;
+  conn: Conn;
+  danmaku: ValidDanmaku;
+  now: number;
+  receivedAt: number;
+}
+
+/** The JSON the moderation callback is sent for one danmaku (docs/integration.md). */
+export function hookBody(conn: Conn, d: ValidDanmaku, now: number, edgeId: string): string {
+  const { identity } = conn;
+  return JSON.stringify({
+    room: conn.room,
+    user: { id: identity.userId, name: identity.name, role: identity.role },
+    text: d.text,
+    mode: d.mode,
+    color: d.color,
+    size: d.size,
+    client_msg_id: d.clientMsgId,
+    ts_ms: now,
+    edge: edgeId,
+  });
+}
+
 /** Handles client frames for one edge. */
 export class MessageHandler {
   private readonly handlers = new Map<ExtensionFrameKind, FrameHandler>();
   private readonly policies: EdgeExtension[];
+  private readonly holder: EdgeExtension | undefined;
+  /** The site's moderation callback, when `BARRAGE_MODERATION_HOOK_URL` is set. */
+  readonly hook: ModerationHook<Asked> | undefined;
 
   constructor(
     private readonly ctx: EdgeContext,
     extensions: readonly EdgeExtension[],
     private readonly ipBudgets: IpBudgets,
     private readonly resume: (ws: Socket, afterSeq: number, epoch: string) => void,
+    hook?: Readonly<ModerationHookConfig>,
   ) {
     for (const ext of extensions) {
       for (const [kind, handler] of Object.entries(ext.frames ?? {}) as Array<[ExtensionFrameKind, FrameHandler]>) {
@@ -46,6 +79,19 @@ export class MessageHandler {
       }
     }
     this.policies = extensions.filter((e) => e.danmakuPolicy !== undefined);
+    this.holder = extensions.find((e) => e.holdDanmaku !== undefined);
+    this.hook =
+      hook?.url === undefined
+        ? undefined
+        : new ModerationHook<Asked>({
+            url: hook.url,
+            timeoutMs: hook.timeoutMs,
+            policy: hook.policy,
+            concurrency: hook.concurrency,
+            maxQueued: hook.maxQueued,
+            ...(hook.secret !== undefined ? { secret: hook.secret } : {}),
+            onOutcome: this.onHookOutcome,
+          });
   }
 
   onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
@@ -160,21 +206,65 @@ export class MessageHandler {
       }
       if (verdict.text !== undefined) result.text = verdict.text;
     }
+    if (this.hook)
+      return this.hook.check(conn.room, hookBody(conn, result, now, config.edgeId), { ws, conn, danmaku: result, now, receivedAt });
+    this.publishDanmaku(conn, result, now, receivedAt);
+  }
+
+  private publishDanmaku(conn: Conn, d: ValidDanmaku, now: number, receivedAt: number): void {
+    const { identity } = conn;
     const event = v1.Event.encode({
       room: conn.room,
       tsMs: now,
       danmaku: {
         user: userOf(identity),
-        text: result.text,
-        mode: result.mode,
-        color: result.color,
-        size: result.size,
-        clientMsgId: result.clientMsgId,
+        text: d.text,
+        mode: d.mode,
+        color: d.color,
+        size: d.size,
+        clientMsgId: d.clientMsgId,
       },
     }).finish();
     this.ctx.bus.publish(subjects.ingress(conn.room), event);
-    observeMs(metrics.latency.hops.ingress, performance.now() - receivedAt);
+    observeMs(this.ctx.metrics.latency.hops.ingress, performance.now() - receivedAt);
   }
+
+  /**
+   * The callback's verdict (or the policy's) on a danmaku: published, with
+   * the replacement text if it passes the same checks as a viewer's text;
+   * refused with its reason; or held for a moderator. A sender that left
+   * meanwhile is told nothing, but what it sent is still published or held.
+   */
+  private readonly onHookOutcome = (asked: Asked, outcome: HookOutcome): void => {
+    const { ws, conn, danmaku, now, receivedAt } = asked;
+    const { metrics } = this.ctx;
+    let verdict = outcome.verdict;
+    let failure = outcome.failure;
+    if (verdict.action === 'replace') {
+      const checked = validateDanmaku({ ...danmaku, text: verdict.text }, this.ctx.config);
+      if (isRefusal(checked)) {
+        failure = 'bad_answer';
+        verdict = this.hook?.policyVerdict() ?? { action: 'allow' };
+      } else danmaku.text = checked.text;
+    }
+    metrics.moderationHook.inc({ action: verdict.action, failure: failure ?? 'none' });
+    metrics.moderationHookSeconds.observe(outcome.ms / 1000);
+    const tell = (code: v1.ErrorCode, message: string): void => {
+      if (!conn.closed) this.ctx.sendError(ws, code, message, danmaku.clientMsgId);
+    };
+    switch (verdict.action) {
+      case 'allow':
+      case 'replace':
+        return this.publishDanmaku(conn, danmaku, now, receivedAt);
+      case 'reject':
+        return tell(ErrorCode.ERROR_CODE_MODERATION_HOOK_REJECTED, verdict.reason || 'refused by the moderation callback');
+      case 'hold': {
+        const why = failure ? `moderation callback: no answer (${failure})` : `moderation callback: ${verdict.reason || 'hold'}`;
+        const held = this.holder?.holdDanmaku?.(conn, danmaku, why, Date.now());
+        return held ? tell(held.code, held.message) : tell(ErrorCode.ERROR_CODE_UNAVAILABLE, 'not published: moderation is unavailable');
+      }
+    }
+  };
 
   /**
    * A WebSocket ping or pong (uWS answers pings itself): it costs a frame of

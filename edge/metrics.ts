@@ -2,7 +2,7 @@
  * Prometheus metrics of one edge. Each edge has its own registry so that
  * several edges (tests, benchmarks) can live in one process.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CloseCode } from '../domain/close-codes.js';
 import { edgeLatency } from '../domain/latency.js';
 import { registerLogMetrics } from '../domain/log-metrics.js';
@@ -43,6 +43,18 @@ export class EdgeMetrics {
     name: 'barrage_dropped_total',
     help: 'Events not delivered to a socket, by reason',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly moderationHook = new Counter({
+    name: 'barrage_moderation_hook_total',
+    help: 'Danmaku decided by the moderation callback, by action and by why the policy decided instead (none: the callback answered)',
+    labelNames: ['action', 'failure'] as const,
+    registers: [this.registry],
+  });
+  readonly moderationHookSeconds = new Histogram({
+    name: 'barrage_moderation_hook_seconds',
+    help: 'Time a danmaku waited for the moderation callback (queue included)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
   readonly rateLimited = new Counter({

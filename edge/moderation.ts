@@ -349,18 +349,7 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
         verdict = { ok: true, text: mask(text, found.ranges) };
         continue;
       }
-      if (rules.action === v1.FilterAction.FILTER_ACTION_HOLD) {
-        const key = heldKey(conn.room, identity.userId);
-        if ((this.heldCounts.get(key) ?? 0) >= maxHeldPerUser) {
-          return {
-            ok: false,
-            code: ErrorCode.ERROR_CODE_LIMIT_REACHED,
-            message: `${maxHeldPerUser} of your danmaku already wait for a moderator; wait for their decision`,
-          };
-        }
-        this.hold(conn, danmaku, found.matched, now, key);
-        return { ok: false, code: ErrorCode.ERROR_CODE_HELD, message: 'held for a moderator to approve' };
-      }
+      if (rules.action === v1.FilterAction.FILTER_ACTION_HOLD) return this.holdDanmaku(conn, danmaku, found.matched, now);
       return { ok: false, code: ErrorCode.ERROR_CODE_BLOCKED_TEXT, message: 'the text has a blocked word' };
     }
     if (slow) {
@@ -371,6 +360,20 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
       }
     }
     return verdict;
+  };
+
+  /** Holds `danmaku` for a moderator (`matched` says why: the filter's match, or the callback's reason), at most `maxHeldPerUser` per user. */
+  readonly holdDanmaku = (conn: Conn, danmaku: ValidDanmaku, matched: string, now: number): DanmakuVerdict & { ok: false } => {
+    const key = heldKey(conn.room, conn.identity.userId);
+    if ((this.heldCounts.get(key) ?? 0) >= maxHeldPerUser) {
+      return {
+        ok: false,
+        code: ErrorCode.ERROR_CODE_LIMIT_REACHED,
+        message: `${maxHeldPerUser} of your danmaku already wait for a moderator; wait for their decision`,
+      };
+    }
+    this.hold(conn, danmaku, matched, now, key);
+    return { ok: false, code: ErrorCode.ERROR_CODE_HELD, message: 'held for a moderator to approve' };
   };
 
   private hold(conn: Conn, d: ValidDanmaku, matched: string, now: number, key: string): void {

@@ -10,7 +10,7 @@ import { ErrorCode, SkipReason, v1 } from '../proto/index.js';
 import type { Bus, Subscription } from '../domain/bus.js';
 import { BusStatus } from '../domain/bus.js';
 import { bearerAuth, unauthorized } from '../domain/http.js';
-import type { EdgeConfig } from '../domain/config.js';
+import type { EdgeConfig, ModerationHookConfig } from '../domain/config.js';
 import { historyFrameOf } from '../domain/history-wire.js';
 import type { HistoryFrame } from '../domain/history-wire.js';
 import { openApiRoute, protectedPrefix } from '../domain/openapi.js';
@@ -63,6 +63,8 @@ export interface EdgeOptions {
   processMetrics?: boolean;
   /** Features plugged into the edge (likes, gifts, moderation). */
   extensions?: readonly EdgeExtension[];
+  /** The site's moderation callback (on when it has a `url`). */
+  moderationHook?: Readonly<ModerationHookConfig>;
 }
 
 /** A running edge. */
@@ -145,8 +147,12 @@ export class EdgeServer {
       socketsOf: (room) => this.rooms.get(room)?.sockets ?? noSockets,
       hostedRooms: () => this.hostedRooms(),
     };
-    this.messages = new MessageHandler(this.context, this.extensions, this.ipBudgets, (ws, afterSeq, epoch) =>
-      this.sendHistory(ws, true, afterSeq, epoch),
+    this.messages = new MessageHandler(
+      this.context,
+      this.extensions,
+      this.ipBudgets,
+      (ws, afterSeq, epoch) => this.sendHistory(ws, true, afterSeq, epoch),
+      options.moderationHook,
     );
     this.app = uWS.App();
     this.app.ws<Conn>('/ws', {
@@ -266,6 +272,8 @@ export class EdgeServer {
     this.timers = [];
     this.ipBudgets.stop();
     this.tarpit.stop();
+    // Danmaku still waiting for the callback get the policy now (published or held), before the sockets close.
+    this.messages.hook?.close();
     for (const ext of this.extensions) {
       try {
         await ext.stop?.();

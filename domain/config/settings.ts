@@ -107,6 +107,16 @@ const moderationSettings = {
   filterMaxPatterns: int('BARRAGE_FILTER_MAX_PATTERNS', defaultFilterMaxPatterns, 0, 1_000),
 };
 
+/** The site's moderation callback, asked by the edge before a danmaku is published (edge/moderation-hook.ts). */
+const moderationHookSettings = {
+  url: httpUrl('BARRAGE_MODERATION_HOOK_URL'),
+  timeoutMs: int('BARRAGE_MODERATION_HOOK_TIMEOUT_MS', 300, 10, 60_000),
+  policy: choice('BARRAGE_MODERATION_HOOK_POLICY', 'open', { open: 'open', closed: 'closed' } as const),
+  concurrency: int('BARRAGE_MODERATION_HOOK_CONCURRENCY', 64, 1, 4_096),
+  maxQueued: int('BARRAGE_MODERATION_HOOK_MAX_QUEUED', 10_000, 1, 1_000_000),
+  secret: text('BARRAGE_MODERATION_HOOK_SECRET', undefined, { minBytes: 16 }),
+};
+
 /** The NATS roles (`barrage edge`, `barrage core`). */
 const natsSettings = {
   servers: list('BARRAGE_NATS_URL', [], natsUrl),
@@ -130,6 +140,7 @@ export const settings = {
   process: processSettings,
   gifts: giftSettings,
   moderation: moderationSettings,
+  moderationHook: moderationHookSettings,
   nats: natsSettings,
   analytics: analyticsSettings,
 } as const;

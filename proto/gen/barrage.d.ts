@@ -662,6 +662,7 @@ export namespace barrage {
             ERROR_CODE_HELD = 50,
             ERROR_CODE_ROOM_CLOSED = 51,
             ERROR_CODE_LIMIT_REACHED = 53,
+            ERROR_CODE_MODERATION_HOOK_REJECTED = 200,
             ERROR_CODE_RED_PACKET_EMPTY = 220,
             ERROR_CODE_RED_PACKET_ALREADY_GRABBED = 221,
             ERROR_CODE_PLAY_EXPIRED = 222,

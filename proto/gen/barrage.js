@@ -4482,6 +4482,7 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_HELD=50 ERROR_CODE_HELD value
          * @property {number} ERROR_CODE_ROOM_CLOSED=51 ERROR_CODE_ROOM_CLOSED value
          * @property {number} ERROR_CODE_LIMIT_REACHED=53 ERROR_CODE_LIMIT_REACHED value
+         * @property {number} ERROR_CODE_MODERATION_HOOK_REJECTED=200 ERROR_CODE_MODERATION_HOOK_REJECTED value
          * @property {number} ERROR_CODE_RED_PACKET_EMPTY=220 ERROR_CODE_RED_PACKET_EMPTY value
          * @property {number} ERROR_CODE_RED_PACKET_ALREADY_GRABBED=221 ERROR_CODE_RED_PACKET_ALREADY_GRABBED value
          * @property {number} ERROR_CODE_PLAY_EXPIRED=222 ERROR_CODE_PLAY_EXPIRED value
@@ -4519,6 +4520,7 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[50] = "ERROR_CODE_HELD"] = 50;
             values[valuesById[51] = "ERROR_CODE_ROOM_CLOSED"] = 51;
             values[valuesById[53] = "ERROR_CODE_LIMIT_REACHED"] = 53;
+            values[valuesById[200] = "ERROR_CODE_MODERATION_HOOK_REJECTED"] = 200;
             values[valuesById[220] = "ERROR_CODE_RED_PACKET_EMPTY"] = 220;
             values[valuesById[221] = "ERROR_CODE_RED_PACKET_ALREADY_GRABBED"] = 221;
             values[valuesById[222] = "ERROR_CODE_PLAY_EXPIRED"] = 222;

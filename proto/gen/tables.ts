@@ -679,6 +679,7 @@ export const ErrorCode = {
   Held: 50,
   RoomClosed: 51,
   LimitReached: 53,
+  ModerationHookRejected: 200,
   RedPacketEmpty: 220,
   RedPacketAlreadyGrabbed: 221,
   PlayExpired: 222,
