@@ -2,7 +2,7 @@
  * Plays at the edge, as an `EdgeExtension`: a viewer's `grab_red_packet`.
  *
  * Guests are refused (READ_ONLY), grabs cost the same per-connection budget
- * as danmaku (`BARRAGE_DANMAKU_PER_SECOND` / `_BURST`, a bucket of its own
+ * as danmaku (`BARRAGE_DANMAKU_RATE` / `BARRAGE_DANMAKU_BURST`, a bucket of its own
  * so grabbing does not silence chat), and the rest is core's: the edge asks
  * core on `barrage.room.<id>.play` and answers the viewer with a
  * `PlayAnswer`, the share or the reason. When core does not answer in time

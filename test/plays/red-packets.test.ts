@@ -27,7 +27,7 @@ describe('red packets - single process', () => {
   let keys = 0;
 
   beforeAll(async () => {
-    server = await startTestServer({ BARRAGE_API_KEY: apiKey, BARRAGE_DANMAKU_PER_SECOND: '5', BARRAGE_DANMAKU_BURST: '5' });
+    server = await startTestServer({ BARRAGE_API_KEY: apiKey, BARRAGE_DANMAKU_RATE: '2', BARRAGE_DANMAKU_BURST: '5' });
   });
   afterAll(async () => {
     for (const c of clients) c.close();
