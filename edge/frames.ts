@@ -9,6 +9,7 @@
 import { v1 } from '../proto/index.js';
 import { BatchField, EventField, ServerFrameField } from '../proto/gen/tables.js';
 import { WireReader, WireType, tagOf, varintSize, writeVarint } from '../proto/wire.js';
+import { eventKindField, isCounterField } from '../domain/event-kind.js';
 
 const tagServerBatch = tagOf(ServerFrameField.batch, WireType.Len);
 const tagBatchEvent = tagOf(BatchField.events, WireType.Len);
@@ -110,6 +111,39 @@ export function eventTsMs(event: Uint8Array): number {
     // Not an event: no time to measure from.
   }
   return 0;
+}
+
+const tagEventSeq = tagOf(EventField.seq, WireType.Varint);
+
+/**
+ * The highest seq among a Batch frame's events that take one (counters
+ * repeat the room's latest seq without being that event, so they are left
+ * out); 0 for other frames or none. What a viewer has seen up to, for the
+ * SSE transport's event ids.
+ */
+export function batchLastSeq(frame: Uint8Array): number {
+  if (frame[0] !== tagServerBatch) return 0;
+  let last = 0;
+  try {
+    const outer = new WireReader(frame, 1);
+    const len = outer.varint();
+    const r = new WireReader(frame, outer.pos, Math.min(frame.length, outer.pos + len));
+    const e = new WireReader(frame);
+    while (!r.done) {
+      const tag = r.tag();
+      if (tag !== tagBatchEvent) {
+        r.skip(tag & 7);
+        continue;
+      }
+      const bytes = r.bytes();
+      if (isCounterField(eventKindField(bytes))) continue;
+      e.reset(bytes);
+      if (!e.done && e.tag() === tagEventSeq) last = Math.max(last, e.varint());
+    }
+  } catch {
+    // Not a frame of ours: no seq.
+  }
+  return last;
 }
 
 /** Encodes an Error frame. */

@@ -31,6 +31,11 @@ import { charge, fullBucket, hasTokens } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
 import { EdgeMetrics } from './metrics.js';
 import { handleUpgrade } from './upgrade.js';
+import type { UpgradeDeps } from './upgrade.js';
+import { SseStreams } from './sse.js';
+import type { SseHooks } from './sse.js';
+import { openSse, sseSendRoute } from './sse-routes.js';
+import type { SseDeps } from './sse-routes.js';
 import { Tarpit } from './tarpit.js';
 
 const historyTimeoutMs = 2_000;
@@ -82,6 +87,9 @@ export class EdgeServer {
   private readonly messages: MessageHandler;
   private readonly ipBudgets: IpBudgets;
   private readonly tarpit: Tarpit;
+  /** Viewers on the SSE fallback transport (edge/sse.ts). */
+  private readonly sse: SseStreams;
+  private readonly sseDeps: SseDeps;
   /** Bytes of history this edge may replay (edge-wide, whoever asks). */
   private readonly replay: BucketState;
   /** What extensions see of this edge. */
@@ -154,7 +162,46 @@ export class EdgeServer {
       (ws, afterSeq, epoch) => this.sendHistory(ws, true, afterSeq, epoch),
       options.moderationHook,
     );
+    const upgradeDeps: UpgradeDeps = {
+      config: this.config,
+      metrics: this.metrics,
+      extensions: this.extensions,
+      draining: () => this.draining,
+      nextSession: () => ++this.sessions,
+      ipBudgets: this.ipBudgets,
+      tarpit: this.tarpit,
+    };
+    this.sse = new SseStreams(this.config.overloadBuckets);
+    const hooks: SseHooks = {
+      dropped: (ws, frame) => this.guard(ws, 'dropped', this.onDropped, frame),
+      drain: (ws) => this.guard(ws, 'drain', this.onDrain, undefined),
+      close: (ws, code) => {
+        this.sse.remove(this.sessionIdOf(ws.getUserData()));
+        this.guard(ws, 'close', this.onClose, code);
+      },
+      error: (err, entry) => this.internalError(err, entry),
+    };
+    this.sseDeps = {
+      ...upgradeDeps,
+      streams: this.sse,
+      hooks,
+      sessionId: (ws) => this.sessionIdOf(ws.getUserData()),
+      open: (ws) => this.guard(ws, 'open', this.onOpen, undefined),
+      frame: (ws, frame) => this.guard(ws, 'message', this.onMessage, frame, true),
+    };
     this.app = uWS.App();
+    this.app.get('/sse', (res, req) => {
+      try {
+        openSse(this.sseDeps, res, req);
+      } catch (err) {
+        this.internalError(err, 'sse');
+        try {
+          res.writeStatus('500 Internal Server Error').end('internal error');
+        } catch {
+          // Already answered, or streaming.
+        }
+      }
+    });
     this.app.ws<Conn>('/ws', {
       compression: 0, // uWS.DISABLED: batches are small and deflate costs CPU per socket
       maxPayloadLength: Math.max(uwsPayloadCap, this.config.maxFrameBytes * closeFrameFactor * 2),
@@ -164,20 +211,7 @@ export class EdgeServer {
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
         try {
-          handleUpgrade(
-            {
-              config: this.config,
-              metrics: this.metrics,
-              extensions: this.extensions,
-              draining: () => this.draining,
-              nextSession: () => ++this.sessions,
-              ipBudgets: this.ipBudgets,
-              tarpit: this.tarpit,
-            },
-            res,
-            req,
-            context,
-          );
+          handleUpgrade(this.sseDeps, res, req, context);
         } catch (err) {
           this.internalError(err, 'upgrade');
           try {
@@ -229,6 +263,7 @@ export class EdgeServer {
     this.timers.push(setInterval(() => this.reportPresence(), presenceIntervalMs));
     this.timers.push(setInterval(() => this.sweepSlowReaders(), sweepIntervalMs));
     this.ipBudgets.start();
+    this.sse.start();
     for (const ext of this.extensions) await ext.start?.(this.context);
     this.log.info({ port: this.boundPort }, 'edge listening');
     return this.boundPort;
@@ -270,6 +305,7 @@ export class EdgeServer {
     }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.sse.stop();
     this.ipBudgets.stop();
     this.tarpit.stop();
     // Danmaku still waiting for the callback get the policy now (published or held), before the sockets close.
@@ -334,7 +370,13 @@ export class EdgeServer {
           body: await this.metrics.registry.metrics(),
         }),
       },
+      sseSendRoute(this.sseDeps, this.config.maxFrameBytes * closeFrameFactor),
     ];
+  }
+
+  /** The session id a Welcome names; `POST /sse/send` finds a stream by it. */
+  private sessionIdOf(conn: Conn): string {
+    return `${this.config.edgeId}-${conn.session}`;
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -531,7 +573,7 @@ export class EdgeServer {
         recovered,
         epoch,
         serverTsMs: Date.now(),
-        sessionId: `${this.config.edgeId}-${conn.session}`,
+        sessionId: this.sessionIdOf(conn),
         edgeId: this.config.edgeId,
         limits: {
           maxTextLength: this.config.maxTextLength,
@@ -563,6 +605,7 @@ export class EdgeServer {
       this.app.publish(topic, frame, true, false);
       receivers += n;
     }
+    receivers += this.sse.publish(room, frame, events, from, to);
     if (receivers === 0) return;
     this.metrics.batches.inc();
     this.metrics.framesOut.inc(receivers);
@@ -586,7 +629,7 @@ export class EdgeServer {
   };
 
   /** uWS skipped a frame for a socket over its backpressure limit. */
-  private onDropped(ws: Socket, message: ArrayBuffer): void {
+  private onDropped(ws: Socket, message: ArrayBuffer | Uint8Array): void {
     const conn = ws.getUserData();
     const events = countBatchEvents(new Uint8Array(message));
     this.metrics.dropped.inc({ reason: 'backpressure' }, events);

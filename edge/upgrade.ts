@@ -10,6 +10,7 @@ import type { EdgeConfig } from '../domain/config.js';
 import { CoreErrorCode, TokenError } from '../domain/errors.js';
 import { isValidRoomId } from '../domain/subjects.js';
 import { guestIdentity, newConn } from './connection.js';
+import type { Conn } from './connection.js';
 import { maxEpochLength } from './messages.js';
 import type { EdgeExtension } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';
@@ -31,17 +32,29 @@ export interface UpgradeDeps {
 
 /** Answers one upgrade request: upgrades it or refuses it, synchronously. */
 export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
-  const { config, metrics } = deps;
-  const query = new URLSearchParams(req.getQuery() ?? '');
   const key = req.getHeader('sec-websocket-key');
   const protocol = req.getHeader('sec-websocket-protocol');
   const extensions = req.getHeader('sec-websocket-extensions');
+  const conn = admitViewer(deps, res, req, new URLSearchParams(req.getQuery() ?? ''));
+  if (conn) res.upgrade(conn, key, protocol, extensions, context);
+}
+
+/**
+ * The checks every viewer connection passes, WebSocket or SSE
+ * (edge/sse.ts): draining, the address's budgets, room, resume point, token
+ * and the extensions' admission. Returns the new connection's state, or
+ * undefined once `res` has been answered with the refusal. Reads `req`
+ * synchronously (it is invalid after the uWS callback returns).
+ */
+export function admitViewer(deps: UpgradeDeps, res: HttpResponse, req: HttpRequest, query: URLSearchParams): Conn | undefined {
+  const { config, metrics } = deps;
   const room = query.get('room') ?? '';
   const token = query.get('token') ?? '';
   const sinceRaw = query.get('since');
-  const refuse = (status: string, reason: string, message: string): void => {
+  const refuse = (status: string, reason: string, message: string): undefined => {
     metrics.upgrades.inc({ result: reason });
     res.writeStatus(status).writeHeader('content-type', 'text/plain').end(message);
+    return undefined;
   };
   if (deps.draining()) return refuse('503 Service Unavailable', 'draining', 'server shutting down; connect to another edge');
   const address = deps.ipBudgets.addressOf(res, req);
@@ -56,7 +69,7 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
         r.writeStatus('429 Too Many Requests').writeHeader('content-type', 'text/plain').end(message),
       );
       if (held === 'closed') metrics.upgrades.inc({ result: 'ip_closed' });
-      return;
+      return undefined;
     }
   }
   if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
@@ -91,5 +104,5 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
   }
   const conn = newConn({ room, identity, session: deps.nextSession(), since, sinceEpoch, ip }, config, Date.now());
   metrics.upgrades.inc({ result: 'ok' });
-  res.upgrade(conn, key, protocol, extensions, context);
+  return conn;
 }
