@@ -18,10 +18,10 @@ import type { TestServer } from '../helpers/server.js';
 
 describe('sse - the fallback transport', () => {
   let server: TestServer;
-  const open: Array<{ disconnect?: () => void; close?: () => void }> = [];
+  const open: Array<() => void> = [];
   beforeAll(async () => {
     server = await startTestServer({
-      BARRAGE_DANMAKU_RATE: '5',
+      BARRAGE_DANMAKU_RATE: '1',
       BARRAGE_DANMAKU_BURST: '5',
       BARRAGE_FRAME_RATE: '20',
       BARRAGE_FRAME_BURST: '20',
@@ -29,7 +29,7 @@ describe('sse - the fallback transport', () => {
     });
   });
   afterEach(() => {
-    for (const c of open.splice(0)) (c.disconnect ?? c.close)?.call(c);
+    for (const close of open.splice(0)) close();
   });
   afterAll(async () => {
     await server.stop();
@@ -37,12 +37,12 @@ describe('sse - the fallback transport', () => {
 
   const sse = async (query: Record<string, string>, headers?: Record<string, string>) => {
     const c = await SseClient.connect(server.url, query, headers ? { headers } : {});
-    open.push(c);
+    open.push(() => c.disconnect());
     return c;
   };
   const ws = async (room: string, user?: string) => {
     const c = await TestClient.connect(server.wsUrl(room, user ? await server.token({ room, user }) : undefined));
-    open.push(c);
+    open.push(() => c.close());
     return c;
   };
 
@@ -72,11 +72,13 @@ describe('sse - the fallback transport', () => {
     const token = await server.token({ room: 'post', user: 'poster' });
     const viewer = await sse({ room: 'post', token });
     const watcher = await ws('post');
-    for (let i = 0; i < 8; i++) expect(await viewer.danmaku(`p${i}`)).toBe(202);
-    // Burst of 5: the rest is refused with RATE_LIMITED on the stream, as on a WebSocket.
-    await watcher.until(() => watcher.texts().length === 5, 5_000, 'the burst');
+    // Each POST is answered once its frame was handled.
+    const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => viewer.danmaku(`p${i}`)));
+    expect(statuses).toEqual(Array(8).fill(202));
+    // A burst of 5 at 1/s: the rest is refused with RATE_LIMITED on the stream, as on a WebSocket.
     await viewer.until(() => viewer.errors.some((e) => e.code === ErrorCode.ERROR_CODE_RATE_LIMITED), 5_000, 'RATE_LIMITED');
-    expect(watcher.texts()).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+    await expect.poll(() => watcher.texts().length).toBeGreaterThanOrEqual(5);
+    expect(watcher.texts().length).toBeLessThanOrEqual(6);
     expect(watcher.events.filter((e) => e.danmaku).every((e) => e.danmaku?.user?.id === 'poster')).toBe(true);
   });
 
@@ -160,7 +162,7 @@ describe('sse - slow, hung and buffered readers', () => {
     const watcher = await SseClient.connect(server.url, { room: 'slow' });
     const text = 'x'.repeat(1000);
     let sent = 0;
-    while ((await scrape(server.url, 'barrage_dropped_total{reason="backpressure"}')) === undefined && sent < 40_000) {
+    while (((await scrape(server.url, 'barrage_dropped_total{reason="backpressure"}')) ?? 0) === 0 && sent < 40_000) {
       for (let i = 0; i < 500; i++) sender.danmaku(text);
       sent += 500;
       await watcher.until(() => watcher.texts().length === sent, 20_000, `watcher at ${sent}`);

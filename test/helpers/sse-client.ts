@@ -40,9 +40,12 @@ export class SseClient {
   private async read(body: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
     let buf = '';
+    const reader = body.getReader();
     try {
-      for await (const chunk of body) {
-        buf += decoder.decode(chunk, { stream: true });
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
         let end: number;
         while ((end = buf.indexOf('\n\n')) >= 0) {
           this.onMessage(buf.slice(0, end));
@@ -82,7 +85,7 @@ export class SseClient {
     const res = await fetch(`${this.base}/sse/send?${q}`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
-      body: v1.ClientFrame.encode(frame).finish(),
+      body: new Uint8Array(v1.ClientFrame.encode(frame).finish()),
     });
     await res.arrayBuffer();
     return res.status;
