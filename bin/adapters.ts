@@ -2,7 +2,7 @@
  * The two sets of adapters Barrage runs on, each made, started and recorded
  * on the lifecycle here, so `bin/wiring.ts` sees only the interfaces:
  * - memory (`barrage start`): one `MemoryBus`, the `MemorySequencer`, a
- *   bounded in-memory gift ledger and moderation store, analytics read from
+ *   bounded in-memory gift ledger, moderation and report stores, analytics read from
  *   the bus. A restart forgets time-outs, bans and gift ids;
  * - NATS (`barrage edge|core`): one NATS connection per process, shared by
  *   the bus, the JetStream sequencer and analytics source, and the KV
@@ -24,6 +24,8 @@ import { KvRedPacketStore } from '../core/plays/red-packet-store-kv.js';
 import { MemoryRedPacketStore } from '../core/plays/red-packet-store-memory.js';
 import { JetStreamSequencer } from '../core/sequencing/sequencer-jetstream.js';
 import { MemorySequencer } from '../core/sequencing/sequencer-memory.js';
+import { MemoryReportStore } from '../core/reports/report-store-memory.js';
+import { KvReportStore } from '../core/reports/report-store-kv.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { CoreAdapters, EdgeAdapters, Starting } from './wiring.js';
 
@@ -65,7 +67,8 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
   );
   const moderationStore = lifecycle.add('moderation store', new MemoryModerationStore(), (s) => s.close());
   const redPackets = lifecycle.add('red packets', new MemoryRedPacketStore({ keepEndedMs: playsTtlMs }), (s) => s.close());
-  return { bus, sequencer, ledger, moderationStore, redPackets, analyticsSource: new BusEventSource(bus), coreLatency };
+  const reportStore = lifecycle.add('report store', new MemoryReportStore(), (s) => s.close());
+  return { bus, sequencer, ledger, moderationStore, redPackets, reportStore, analyticsSource: new BusEventSource(bus), coreLatency };
 }
 
 async function connectBus(config: Config, role: 'edge' | 'core', { logger, lifecycle }: Starting): Promise<NatsBus> {
@@ -125,7 +128,8 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
   }
   lifecycle.add('red packets', redPackets, (s) => s.close());
   const analyticsSource = new JetStreamEventSource(bus, bus.nc, { logger: logger.child({ part: 'analytics' }) });
-  return { bus, sequencer, ledger, moderationStore, redPackets, analyticsSource, coreLatency };
+  const reportStore = lifecycle.add('report store', await KvReportStore.open(bus.nc, { replicas: config.nats.replicas }), (s) => s.close());
+  return { bus, sequencer, ledger, moderationStore, redPackets, reportStore, analyticsSource, coreLatency };
 }
 
 /**

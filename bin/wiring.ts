@@ -34,6 +34,7 @@ import { GiftService } from '../core/gifts/gifts.js';
 import { coreMetrics, startCoreHttp } from '../core/http/core-http.js';
 import { giftRoutes } from '../core/http/gifts-api.js';
 import { moderationRoutes } from '../core/http/moderation-api.js';
+import { reportRoutes } from '../core/http/reports-api.js';
 import { LikeCounter } from '../core/likes/likes.js';
 import { ModerationService } from '../core/moderation/moderation-service.js';
 import type { Sequencer } from '../core/sequencing/sequencer.js';
@@ -42,6 +43,9 @@ import { EdgeModeration } from '../edge/moderation.js';
 import { playsExtension } from '../edge/plays-extension.js';
 import { pageRoutes } from '../edge/pages.js';
 import { EdgeServer } from '../edge/server.js';
+import { reportsExtension } from '../edge/reports.js';
+import { ReportService } from '../core/reports/reports.js';
+import type { ReportStore } from '../core/reports/report-store.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /** What every start is given besides the configuration: where to log and where to record what it started. */
@@ -58,6 +62,8 @@ export interface CoreAdapters {
   moderationStore: ModerationStore;
   /** Red packets and their grabs. */
   redPackets: RedPacketStore;
+  /** Where reported danmaku are counted (shared by every core). */
+  reportStore: ReportStore;
   /** Where the analytics sink reads sequenced events from (started by the sink). */
   analyticsSource: EventSource;
   /** Core's latency histogram, fed by the sequencer; exported on core's /metrics. */
@@ -87,6 +93,7 @@ export interface Core {
   likes: LikeCounter;
   moderation: ModerationService;
   redPackets: RedPacketService;
+  reports: ReportService;
   /** The analytics sink, store and routes; absent when analytics is off. */
   analytics: Analytics | undefined;
   /** Port of core's own /healthz, /readyz and /metrics; absent in one process (the edge serves those). */
@@ -136,6 +143,16 @@ export async function startCore(
     (m) => m.stop(),
   );
   moderation.start();
+  const reports = lifecycle.add(
+    'reports',
+    new ReportService(bus, adapters.reportStore, {
+      holdThreshold: config.moderation.reportHoldThreshold,
+      windowMs: config.moderation.reportWindowSeconds * 1000,
+      logger: logger.child({ part: 'reports' }),
+    }),
+    (r) => r.stop(),
+  );
+  reports.start();
   const gifts = lifecycle.add(
     'gifts',
     new GiftService({ bus, sequencer, ledger, config: config.gifts, logger: logger.child({ part: 'gifts' }), roomIdleMs }),
@@ -167,7 +184,7 @@ export async function startCore(
     lifecycle.add('core http', http, (h) => h.close());
     httpPort = http.port;
   }
-  return { gifts, likes, moderation, redPackets, analytics, httpPort };
+  return { gifts, likes, moderation, redPackets, reports, analytics, httpPort };
 }
 
 /** Starts an edge on `adapters` and resolves once it listens on `config.edge.port`. */
@@ -204,6 +221,7 @@ export async function startEdge(
     ...(analytics?.routes ?? []),
     ...giftRoutes({ apiKey: auth.apiKey, bus }),
     ...playRoutes({ apiKey: auth.apiKey, bus }),
+    ...reportRoutes({ apiKey: auth.apiKey, bus }),
   ];
   const server = new EdgeServer({
     config: settings,
@@ -213,7 +231,12 @@ export async function startEdge(
     processMetrics: options.processMetrics ?? true,
     moderationHook: config.moderationHook,
     // The edge starts and stops its extensions itself.
-    extensions: [moderation, giftsExtension(config.gifts), playsExtension()],
+    extensions: [
+      moderation,
+      giftsExtension(config.gifts),
+      playsExtension(),
+      reportsExtension({ perMinute: config.moderation.reportsPerMinute }),
+    ],
   });
   if (analytics?.stats) registerAnalyticsMetrics(server.metrics.registry, analytics.stats);
   adapters.coreLatency?.registerIn(server.metrics.registry);

@@ -46,6 +46,12 @@ export interface ModerationOptions {
   filterMaxTerms?: number;
   /** Most patterns of one word filter (default `defaultFilterMaxPatterns`). */
   filterMaxPatterns?: number;
+  /** Distinct viewers whose reports within `reportWindowSeconds` hold a danmaku (0 = never; default 5). */
+  reportHoldThreshold?: number;
+  /** The window reports are counted in (default 600 s). */
+  reportWindowSeconds?: number;
+  /** Reports one user may send per room per minute, per edge (default 5). */
+  reportsPerMinute?: number;
 }
 
 /** Terms of one word filter unless configured: compiling 20,000 takes about a second, spread over slices. */

@@ -31,6 +31,14 @@ export const subjects = {
   hold: (room: string) => `barrage.room.${room}.hold`,
   /** Every room's hold requests, for core. */
   holdAll: 'barrage.room.*.hold',
+  /** Request to core: file a viewer's report, resolve one, or list them (`ReportRequest` in, `ReportReply` out). */
+  report: (room: string) => `barrage.room.${room}.report`,
+  /** Every room's report requests, for core. */
+  reportAll: 'barrage.room.*.report',
+  /** Core to moderators' edges: a reported danmaku's entry each time it changes (`Reported`). */
+  reported: (room: string) => `barrage.room.${room}.reported`,
+  /** Every room's reported entries. */
+  reportedAll: 'barrage.room.*.reported',
   /** Edge to core: how many viewers an edge holds per room (`EdgePresence`). */
   presence: 'barrage.presence',
   /** Request: record a gift or super chat (`PaidRequest` in, `PaidReply` out), answered once durable. */

@@ -12,8 +12,10 @@
  *   (global rules, then the room's): block, replace with *, or hold (at most
  *   `maxHeldPerUser` of a user's danmaku wait at once; then LIMIT_REACHED);
  * - state changes from the store close banned users' sockets (4502) and, when
- *   a room closes, its viewers' sockets (4503); held danmaku are forwarded to
- *   the room's moderators on this edge.
+ *   a room closes, its viewers' sockets (4503); held danmaku and reported
+ *   danmaku's entries (`Reported`, from core's report service) are forwarded
+ *   to the room's moderators on this edge, and a moderator's `resolve_report`
+ *   goes to core.
  *
  * Memory is bounded by what the site decides, never by what visitors do:
  * - `states` holds only rooms whose state restricts or shows something (an
@@ -116,6 +118,7 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
   /** Rooms with danmaku this edge held -> how many: resolutions of other rooms are not decoded. */
   private readonly holdRooms = new Map<string, number>();
   private heldSub: Subscription | undefined;
+  private reportedSub: Subscription | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private holds = 0;
 
@@ -131,12 +134,14 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
     await this.filtersBuilt();
     this.loaded = true;
     this.heldSub = ctx.bus.subscribe(subjects.heldAll, (data, subject) => this.onHeld(data, subject));
+    this.reportedSub = ctx.bus.subscribe(subjects.reportedAll, (data, subject) => this.onReported(data, subject));
     this.sweeper = setInterval(() => this.sweep(), sweepMs);
     this.sweeper.unref();
   }
 
   stop(): void {
     this.heldSub?.unsubscribe();
+    this.reportedSub?.unsubscribe();
     clearInterval(this.sweeper);
     this.loaded = false;
   }
@@ -430,14 +435,32 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
       return;
     }
     if (held.resolved) this.forgetHold(held.holdId);
-    if (!mods) return;
+    if (mods) this.toModerators(ctx, room, mods, v1.ServerFrame.encode({ held }).finish());
+  }
+
+  /** A reported danmaku's entry changed: the room's moderators on this edge are told (nobody else). */
+  private onReported(data: Uint8Array, subject: string): void {
+    const ctx = this.ctx;
+    const room = roomOfSubject(subject);
+    const mods = this.moderators.get(room);
+    if (!ctx || !mods) return;
+    let reported: v1.Reported;
+    try {
+      reported = v1.Reported.decode(data);
+    } catch {
+      return;
+    }
+    this.toModerators(ctx, room, mods, v1.ServerFrame.encode({ reported }).finish());
+  }
+
+  /** Sends `frame` to the room's moderators, hosts and admins on this edge. */
+  private toModerators(ctx: EdgeContext, room: string, mods: RoomModerators, frame: Uint8Array): void {
     const now = this.now();
     if (mods.admittedAt + openGraceMs >= mods.walkedAt) {
       mods.walkedAt = now;
       for (const ws of ctx.socketsOf(room)) if (privileged(ws.getUserData().identity)) mods.sockets.add(ws);
     }
     if (mods.sockets.size === 0) return;
-    const frame = v1.ServerFrame.encode({ held }).finish();
     onMacrotask(() => {
       for (const ws of mods.sockets) {
         if (ws.getUserData().closed) mods.sockets.delete(ws);
@@ -464,6 +487,7 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
     const actor: v1.IUser = { id: identity.userId, name: identity.name, role: roleToWire[identity.role] };
     if (action === 'hold') return this.decide(ctx, ws, conn, m, actor);
     if (action === 'removeSuperChat') return this.removeSuperChat(ctx, ws, conn, m.removeSuperChat as v1.RemoveSuperChat);
+    if (action === 'resolveReport') return this.resolveReport(ctx, ws, conn, m, actor);
     const event = actionEvent(conn.room, m, actor, this.deps.options);
     if (isActionRefusal(event)) return ctx.sendError(ws, event.code, event.message);
     const full = limitRefusal(this.states.get(conn.room), event, this.deps.options, this.now());
@@ -478,6 +502,20 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
     ctx.bus.request(subjects.removeSuperChat(conn.room), request, holdTimeoutMs).then(
       (data) => {
         const reply = v1.PaidReply.decode(data);
+        if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) onMacrotask(() => ctx.sendError(ws, reply.error, reply.message));
+      },
+      () => onMacrotask(() => ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'core did not answer; try again')),
+    );
+  }
+
+  /** Reports are counted and resolved by core (core/reports/reports.ts); its refusal is the moderator's answer. */
+  private resolveReport(ctx: EdgeContext, ws: Socket, conn: Conn, m: v1.Moderate, actor: v1.IUser): void {
+    const resolve = m.resolveReport as v1.ResolveReport;
+    if (!resolve.reportId) return ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'report_id is required');
+    const request = v1.ReportRequest.encode({ resolve, actor, reason: m.reason }).finish();
+    ctx.bus.request(subjects.report(conn.room), request, holdTimeoutMs).then(
+      (data) => {
+        const reply = v1.ReportReply.decode(data);
         if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) onMacrotask(() => ctx.sendError(ws, reply.error, reply.message));
       },
       () => onMacrotask(() => ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'core did not answer; try again')),

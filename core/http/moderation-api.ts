@@ -103,7 +103,8 @@ export function fromJson(b: Body): v1.IModerate | string {
   }
 }
 
-function parseBody(req: RouteRequest): Body | RouteResponse {
+/** The JSON object body of a request, or a 400 answer. */
+export function parseBody(req: RouteRequest): Body | RouteResponse {
   try {
     const b = JSON.parse(req.body.toString('utf8')) as unknown;
     if (b && typeof b === 'object' && !Array.isArray(b)) return b as Body;
@@ -113,9 +114,11 @@ function parseBody(req: RouteRequest): Body | RouteResponse {
   return problem(400, 'BAD_JSON', 'the body must be a JSON object');
 }
 
-const isResponse = (x: unknown): x is RouteResponse => typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
+/** True for an answer (what `parseBody` gives for a bad body). */
+export const isResponse = (x: unknown): x is RouteResponse => typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
 
-function actorOf(b: Body): v1.IUser {
+/** The person at the site who acted (`actor: { id, name }`), else `site`. */
+export function actorOf(b: Body): v1.IUser {
   const a = (b['actor'] ?? {}) as Body;
   return { id: str(a['id']).slice(0, 128) || 'site', name: str(a['name']).slice(0, 64) || 'site', role: v1.Role.ROLE_ADMIN };
 }
@@ -227,11 +230,19 @@ const putFilterDoc = (whose: string): RouteDoc => ({
   responses: { 200: { description: 'the rules now in force', schema: rulesAnswer }, 400: problemDoc('BAD_FILTER (the message says why)') },
 });
 
-/** The moderation routes. */
-export function moderationRoutes(o: ModerationApiOptions): Route[] {
-  const authorized = bearerAuth(o.apiKey);
-  /** Wraps a handler with the key check and the room check. */
-  const route = (
+/** A route of the site API: `run` is called once the key and (for `:room` routes) the room id are checked. */
+export type SiteRoute = (
+  method: Route['method'],
+  pattern: string,
+  doc: RouteDoc,
+  run: (room: string, req: RouteRequest) => Promise<RouteResponse>,
+  maxBody?: number,
+) => Route;
+
+/** Makes site routes checking `apiKey` (the moderation and report routes share it). */
+export function siteRoute(apiKey: string): SiteRoute {
+  const authorized = bearerAuth(apiKey);
+  return (
     method: Route['method'],
     pattern: string,
     doc: RouteDoc,
@@ -257,6 +268,11 @@ export function moderationRoutes(o: ModerationApiOptions): Route[] {
       return run(room, req);
     },
   });
+}
+
+/** The moderation routes. */
+export function moderationRoutes(o: ModerationApiOptions): Route[] {
+  const route = siteRoute(o.apiKey);
 
   const holdRequest = async (room: string, request: v1.IHoldRequest): Promise<v1.HoldReply | RouteResponse> => {
     try {

@@ -105,6 +105,9 @@ const moderationSettings = {
   maxBansPerRoom: int('BARRAGE_MAX_BANS_PER_ROOM', maxBansPerRoomLimit, 1, maxBansPerRoomLimit),
   filterMaxTerms: int('BARRAGE_FILTER_MAX_TERMS', defaultFilterMaxTerms, 0, 50_000),
   filterMaxPatterns: int('BARRAGE_FILTER_MAX_PATTERNS', defaultFilterMaxPatterns, 0, 1_000),
+  reportHoldThreshold: int('BARRAGE_REPORT_HOLD_THRESHOLD', 5, 0, 10_000),
+  reportWindowSeconds: int('BARRAGE_REPORT_WINDOW_SECONDS', 600, 10, day),
+  reportsPerMinute: int('BARRAGE_REPORTS_PER_MINUTE', 5, 1, 1_000),
 };
 
 /** The site's moderation callback, asked by the edge before a danmaku is published (edge/moderation-hook.ts). */

@@ -1844,6 +1844,31 @@ export namespace barrage {
             type $Shape = barrage.v1.ReportRequest.$Properties;
         }
 
+        interface IReportRecord extends barrage.v1.ReportRecord.$Properties {
+        }
+
+        class ReportRecord {
+            constructor(properties?: barrage.v1.ReportRecord.$Properties);
+            $unknowns?: Uint8Array[];
+            entry?: (barrage.v1.Reported.$Properties|null);
+            reporterIds: string[];
+            reportedMs: number[];
+            static create(properties: barrage.v1.ReportRecord.$Shape): barrage.v1.ReportRecord & barrage.v1.ReportRecord.$Shape;
+            static create(properties?: barrage.v1.ReportRecord.$Properties): barrage.v1.ReportRecord;
+            static encode(message: barrage.v1.ReportRecord.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.ReportRecord & barrage.v1.ReportRecord.$Shape;
+        }
+
+        namespace ReportRecord {
+            interface $Properties {
+                entry?: (barrage.v1.Reported.$Properties|null);
+                reporterIds?: (string[]|null);
+                reportedMs?: (number[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.ReportRecord.$Properties;
+        }
+
         interface IReportReply extends barrage.v1.ReportReply.$Properties {
         }
 

@@ -511,6 +511,13 @@ export const ReportRequestField = {
   includeResolved: 6,
 } as const;
 
+/** Field numbers of `barrage.v1.ReportRecord` (names as protobufjs spells them). */
+export const ReportRecordField = {
+  entry: 1,
+  reporterIds: 2,
+  reportedMs: 3,
+} as const;
+
 /** Field numbers of `barrage.v1.ReportReply` (names as protobufjs spells them). */
 export const ReportReplyField = {
   error: 1,

@@ -10709,6 +10709,115 @@ var barrage = ($root.barrage = (() => {
       };
       return ReportRequest;
     })();
+    v12.ReportRecord = (function () {
+      const ReportRecord = function (properties) {
+        this.reporterIds = [];
+        this.reportedMs = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      ReportRecord.prototype.entry = null;
+      ReportRecord.prototype.reporterIds = $util.emptyArray;
+      ReportRecord.prototype.reportedMs = $util.emptyArray;
+      ReportRecord.create = function (properties) {
+        return new ReportRecord(properties);
+      };
+      ReportRecord.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.entry != null && $Object.hasOwnProperty.call(message, 'entry'))
+          $root.barrage.v1.Reported.encode(
+            message.entry,
+            writer
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.reporterIds != null && message.reporterIds.length)
+          for (let i = 0; i < message.reporterIds.length; ++i)
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .string(message.reporterIds[i]);
+        if (message.reportedMs != null && message.reportedMs.length)
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .uint64s(message.reportedMs);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      ReportRecord.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.ReportRecord();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              message.entry = $root.barrage.v1.Reported.decode(reader, reader.size(), $undefined, _depth + 1, message.entry);
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if (!(message.reporterIds && message.reporterIds.length)) message.reporterIds = [];
+              message.reporterIds.push(reader.stringVerify());
+              continue;
+            }
+            case 3: {
+              if (wireType === 2) {
+                if (!(message.reportedMs && message.reportedMs.length)) message.reportedMs = [];
+                reader.uint64s(message.reportedMs);
+                continue;
+              }
+              if (wireType !== 0) break;
+              if (!(message.reportedMs && message.reportedMs.length)) message.reportedMs = [];
+              message.reportedMs.push(reader.uint64());
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return ReportRecord;
+    })();
     v12.ReportReply = (function () {
       const ReportReply = function (properties) {
         this.reports = [];
