@@ -29,6 +29,10 @@ export interface ConnectionListener {
   /** The server thinned chat for this viewer ("+N more"). */
   skipped?(count: number, reason: number): void;
   error?(error: WireErrorFrame): void;
+  /** A frame the client sent with a client_msg_id was accepted (a danmaku sequenced, a report filed). */
+  ack?(ack: { clientMsgId: string; seq: number }): void;
+  /** Moderators only: an undecoded `held` or `reported` frame body (the console decodes it). */
+  moderation?(frame: { held?: Uint8Array; reported?: Uint8Array }): void;
   state?(state: ConnectionState, detail: { code?: number; reason?: string; retryInMs?: number }): void;
 }
 
@@ -178,6 +182,8 @@ export class BarrageConnection {
     if (frame.welcome) this.onWelcome(frame.welcome);
     else if (frame.batch) this.onBatch(frame.batch);
     else if (frame.error) for (const l of this.listeners) l.error?.(frame.error);
+    else if (frame.ack) for (const l of this.listeners) l.ack?.(frame.ack);
+    else if (frame.held || frame.reported) for (const l of this.listeners) l.moderation?.(frame);
   }
 
   private onWelcome(welcome: Welcome): void {
@@ -246,10 +252,21 @@ export class BarrageConnection {
     return true;
   }
 
+  /** A fresh client_msg_id: an Ack or Error for the frame carries it back. */
+  nextClientMsgId(): string {
+    return `${Date.now().toString(36)}-${(++this.nextMsgId).toString(36)}`;
+  }
+
   /** Sends a danmaku; returns its client_msg_id (errors for it carry the same id), or '' when offline. */
   sendDanmaku(text: string, options: { mode?: number; color?: number; size?: number } = {}): string {
-    const clientMsgId = `${Date.now().toString(36)}-${(++this.nextMsgId).toString(36)}`;
+    const clientMsgId = this.nextClientMsgId();
     return this.send({ sendDanmaku: { text, clientMsgId, ...options } }) ? clientMsgId : '';
+  }
+
+  /** Reports a danmaku to the room's moderators; returns its client_msg_id, or '' when offline. */
+  report(danmakuId: string, reason: number, detail = ''): string {
+    const clientMsgId = this.nextClientMsgId();
+    return this.send({ report: { danmakuId, reason, detail, clientMsgId } }) ? clientMsgId : '';
   }
 }
 

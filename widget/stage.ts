@@ -49,6 +49,14 @@ export interface StageItemState {
   width: number;
   /** Where its left edge is now, in px from the overlay's left. */
   x: number;
+  /** Held still under the pointer or the keyboard (`hold`). */
+  held: boolean;
+}
+
+/** A danmaku held still, as the actions toolbar needs it. */
+export interface HeldDanmaku {
+  danmaku: Danmaku;
+  el: HTMLElement;
 }
 
 interface Belt {
@@ -64,6 +72,12 @@ interface Belt {
 
 interface Item {
   id: string;
+  d: Danmaku;
+  /** Top within its lane (px). */
+  offset: number;
+  /** Held still: its left (px) for a scroll danmaku, the time it had left for a fixed one; -1 when moving. */
+  heldX: number;
+  heldLeft: number;
   /** The sender's user id ('' when none), for a block made while it flies. */
   user: string;
   text: string;
@@ -117,6 +131,8 @@ export class DanmakuStage {
   private belts: Array<Belt | undefined> = [];
   private lastV = 0;
   private readonly allBelts = new Set<Belt>();
+  /** Danmaku element to id, for pointer events (hit-testing is the browser's, on events only). */
+  private readonly byEl = new WeakMap<Element, string>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -272,7 +288,8 @@ export class DanmakuStage {
       this.root.appendChild(el);
     }
     const endAt = mode === 0 ? now + (this.width + width) / v : now + fixedMs;
-    return { id, user: d.user?.id ?? '', text, mode, lane, width, startAt: now, endAt, v, el, belt };
+    this.byEl.set(el, id);
+    return { id, d, offset, heldX: -1, heldLeft: 0, user: d.user?.id ?? '', text, mode, lane, width, startAt: now, endAt, v, el, belt };
   }
 
   /** The lane's belt moving at `v`, started when needed. */
@@ -314,7 +331,7 @@ export class DanmakuStage {
   private readonly sweep = (): void => {
     if (this.pausedAt >= 0) return;
     const now = performance.now();
-    for (const item of this.items.values()) if (item.endAt <= now) this.remove(item);
+    for (const item of this.items.values()) if (item.endAt <= now && item.heldX < 0) this.remove(item);
     if (this.items.size === 0) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
@@ -324,8 +341,69 @@ export class DanmakuStage {
   private remove(item: Item): void {
     item.el.remove();
     this.items.delete(item.id);
+    this.offBelt(item);
+  }
+
+  private offBelt(item: Item): void {
     const belt = item.belt;
+    item.belt = undefined;
     if (belt && --belt.count === 0 && (belt.retired || this.pending.length === 0)) this.dropBelt(belt);
+  }
+
+  /** The id of the danmaku `el` is (or is inside), if it is on this stage. */
+  idOf(el: Element | null): string | undefined {
+    const d = el?.closest('.d');
+    return d ? this.byEl.get(d) : undefined;
+  }
+
+  /**
+   * Holds one danmaku still where it is now; the rest keep moving. A scroll
+   * danmaku leaves its lane's belt for a fixed place (so only it stops); a
+   * top or bottom one stops counting down and keeps its lane.
+   */
+  hold(id: string): HeldDanmaku | undefined {
+    const item = this.items.get(id);
+    if (!item) return undefined;
+    if (item.heldX < 0) {
+      const now = this.pausedAt >= 0 ? this.pausedAt : performance.now();
+      if (item.mode === 0) {
+        item.heldX = this.width - item.v * (now - item.startAt);
+        this.offBelt(item);
+        item.el.style.left = `${item.heldX}px`;
+        item.el.style.top = `${item.lane * this.laneH + item.offset}px`;
+        this.root.appendChild(item.el);
+      } else {
+        item.heldX = Math.max(0, (this.width - item.width) / 2);
+        item.heldLeft = Math.max(0, item.endAt - now);
+        this.fixedFree[item.lane] = Infinity;
+      }
+      item.el.classList.add('held');
+    }
+    return { danmaku: item.d, el: item.el };
+  }
+
+  /** Lets a held danmaku go on from where it was held (a scroll one re-enters its lane's belt there). */
+  release(id: string): void {
+    const item = this.items.get(id);
+    if (!item || item.heldX < 0) return;
+    const now = performance.now();
+    item.el.classList.remove('held');
+    if (item.mode === 0) {
+      item.startAt = now - (this.width - item.heldX) / item.v;
+      item.endAt = item.startAt + (this.width + item.width) / item.v;
+      const belt = this.belt(item.lane, item.v, now);
+      item.el.style.left = `${item.heldX + belt.v * (now - belt.start)}px`;
+      item.el.style.top = `${item.offset}px`;
+      belt.el.appendChild(item.el);
+      belt.count++;
+      item.belt = belt;
+    } else {
+      // At least a second more, so a danmaku read to its end does not vanish on release.
+      item.endAt = now + Math.max(1_000, item.heldLeft);
+      this.fixedFree[item.lane] = item.endAt;
+    }
+    item.heldX = -1;
+    if (this.sweepTimer === undefined) this.sweepTimer = setInterval(this.sweep, sweepMs);
   }
 
   /** Takes a danmaku down at once, wherever it is (moderator retraction). */
@@ -406,8 +484,9 @@ export class DanmakuStage {
     const now = this.pausedAt >= 0 ? this.pausedAt : performance.now();
     const out: StageItemState[] = [];
     for (const i of this.items.values()) {
-      const x = i.mode === 0 ? this.width - i.v * (now - i.startAt) : Math.max(0, (this.width - i.width) / 2);
-      out.push({ id: i.id, text: i.text, mode: i.mode, lane: i.lane, width: i.width, x });
+      const held = i.heldX >= 0;
+      const x = held ? i.heldX : i.mode === 0 ? this.width - i.v * (now - i.startAt) : Math.max(0, (this.width - i.width) / 2);
+      out.push({ id: i.id, text: i.text, mode: i.mode, lane: i.lane, width: i.width, x, held });
     }
     return out;
   }

@@ -40,6 +40,9 @@ import {
   WelcomeField,
   LikesField,
   OnlineField,
+  MedalField,
+  JoinNoticeField,
+  ReportField,
 } from '../proto/gen/tables.js';
 import type { EventKind as KindName } from '../proto/gen/tables.js';
 import { WireError, WireReader, WireWriter } from '../proto/wire.js';
@@ -47,11 +50,24 @@ import { WireError, WireReader, WireWriter } from '../proto/wire.js';
 export { DanmakuMode, Role } from '../proto/gen/tables.js';
 export { WireError };
 
+/** `barrage.v1.Medal`: a site's fan medal. */
+export interface Medal {
+  name: string;
+  level: number;
+}
 /** `barrage.v1.User`. */
 export interface User {
   id: string;
   name: string;
   role: number;
+  /** Badge ids to draw beside the name (built-in `host`, `moderator`, `member` first); often empty. */
+  badges: readonly string[];
+  medal: Medal | undefined;
+}
+/** `barrage.v1.JoinNotice`: the joins of one window, as one line. */
+export interface JoinNotice {
+  users: User[];
+  count: number;
 }
 /** `barrage.v1.Danmaku`. */
 export interface Danmaku {
@@ -136,6 +152,7 @@ export interface WireEvent {
   roomMode?: { danmakuOff: boolean; membersOnly: boolean; emoteOnly: boolean };
   slowMode?: { seconds: number; automatic: boolean };
   leaderboard?: Leaderboard;
+  joinNotice?: JoinNotice;
 }
 
 /** `barrage.v1.Limits`. */
@@ -182,6 +199,13 @@ export interface ServerFrame {
   error?: WireErrorFrame;
   pong?: { clientTsMs: number; serverTsMs: number };
   ack?: { clientMsgId: string; seq: number };
+  /**
+   * Moderators only: the undecoded body of a `held` or `reported` frame. The
+   * moderator console (a lazy chunk) decodes them, so viewers' bundles carry
+   * no code for them.
+   */
+  held?: Uint8Array;
+  reported?: Uint8Array;
 }
 
 // ------------------------------------------------------------------ reader
@@ -200,14 +224,33 @@ function fields<T>(r: WireReader, end: number, target: T, field: (r: WireReader,
 const nested = <T>(r: WireReader, target: T, field: (r: WireReader, n: number, target: T) => boolean): T =>
   fields(r, r.lengthEnd(), target, field);
 
+/** Shared by every user without badges (most): no array per danmaku. Frozen, so it is never pushed to. */
+const noBadges: readonly string[] = Object.freeze([]);
+
+const readMedal = (r: WireReader, n: number, m: Medal): boolean => {
+  if (n === MedalField.name) m.name = r.string();
+  else if (n === MedalField.level) m.level = r.varint();
+  else return false;
+  return true;
+};
+
 const readUser = (r: WireReader, n: number, u: User): boolean => {
   if (n === UserField.id) u.id = r.string();
   else if (n === UserField.name) u.name = r.string();
   else if (n === UserField.role) u.role = r.varint();
+  else if (n === UserField.badges) u.badges = u.badges === noBadges ? [r.string()] : [...u.badges, r.string()];
+  else if (n === UserField.medal) u.medal = nested(r, { name: '', level: 0 }, readMedal);
   else return false;
   return true;
 };
-const user = (r: WireReader): User => nested(r, { id: '', name: '', role: 0 }, readUser);
+const user = (r: WireReader): User => nested(r, { id: '', name: '', role: 0, badges: noBadges, medal: undefined }, readUser);
+
+const readJoinNotice = (r: WireReader, n: number, j: JoinNotice): boolean => {
+  if (n === JoinNoticeField.users) j.users.push(user(r));
+  else if (n === JoinNoticeField.count) j.count = r.varint();
+  else return false;
+  return true;
+};
 
 const readDanmaku = (r: WireReader, n: number, d: Danmaku): boolean => {
   if (n === DanmakuField.id) d.id = r.string();
@@ -344,6 +387,9 @@ function readEventBody(r: WireReader, e: WireEvent, kind: EventKind): void {
     case 'leaderboard':
       e.leaderboard = nested(r, { entries: [], totalCents: 0, totalGifts: 0 }, readLeaderboard);
       return;
+    case 'joinNotice':
+      e.joinNotice = nested(r, { users: [], count: 0 }, readJoinNotice);
+      return;
     default:
       r.pos = r.lengthEnd(); // a kind the widget does not render
   }
@@ -434,6 +480,8 @@ const readServerFrame = (r: WireReader, n: number, f: ServerFrame): boolean => {
     const v = nested(r, [], readUints);
     f.pong = { clientTsMs: v[PongField.clientTsMs] ?? 0, serverTsMs: v[PongField.serverTsMs] ?? 0 };
   } else if (n === ServerFrameField.ack) f.ack = nested(r, { clientMsgId: '', seq: 0 }, readAck);
+  else if (n === ServerFrameField.held) f.held = r.bytes();
+  else if (n === ServerFrameField.reported) f.reported = r.bytes();
   else return false;
   return true;
 };
@@ -457,6 +505,10 @@ export interface ClientFrame {
   like?: { count: number };
   resume?: { room: string; lastSeq: number; epoch?: string };
   ping?: { clientTsMs: number };
+  /** A viewer's report of a danmaku (`reason` is a `ReportReason`). */
+  report?: { danmakuId: string; reason: number; detail?: string; clientMsgId?: string };
+  /** An encoded `Moderate` message (the moderator console encodes it). */
+  moderate?: Uint8Array;
 }
 
 /** Encodes a ClientFrame (send_danmaku, like, resume or ping). */
@@ -483,6 +535,18 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
     );
   } else if (frame.ping) {
     w.message(ClientFrameField.ping, new WireWriter().uint(PingField.clientTsMs, frame.ping.clientTsMs));
+  } else if (frame.report) {
+    const p = frame.report;
+    w.message(
+      ClientFrameField.report,
+      new WireWriter()
+        .string(ReportField.danmakuId, p.danmakuId)
+        .uint(ReportField.reason, p.reason)
+        .string(ReportField.detail, p.detail ?? '')
+        .string(ReportField.clientMsgId, p.clientMsgId ?? ''),
+    );
+  } else if (frame.moderate) {
+    w.bytes(ClientFrameField.moderate, frame.moderate);
   }
   return w.finish();
 }

@@ -6,6 +6,7 @@ import { decodeServerFrame, encodeClientFrame } from '../../widget/wire.js';
 // contract change that the widget misreads fails here.
 /** `theirs` (a generated message, defaults on its prototype) read with the keys of `ours`, recursively. */
 function like(ours: unknown, theirs: unknown): unknown {
+  if (ours === undefined && theirs === null) return undefined; // an unset message field: protobufjs says null
   if (typeof ours !== 'object' || ours === null || typeof theirs !== 'object' || theirs === null) return theirs;
   if (Array.isArray(ours)) return ours.map((o, i) => like(o, (theirs as unknown[])[i]));
   const out: Record<string, unknown> = {};
@@ -64,6 +65,22 @@ describe('wire', () => {
         },
       },
       { seq: 14, room: 'r', tsMs: 1, superChatRemoved: { id: 's' } },
+      {
+        seq: 15,
+        room: 'r',
+        tsMs: 1,
+        danmaku: {
+          id: 'b',
+          user: { id: 'u4', name: '粉丝', role: 1, badges: ['member', 'vip-2026'], medal: { name: '大航海', level: 21 } },
+          text: '[doge] hi',
+        },
+      },
+      {
+        seq: 0,
+        room: 'r',
+        tsMs: 1,
+        joinNotice: { users: [user, { id: 'u5', name: 'Bob', role: 1, badges: ['member'] }], count: 24 },
+      },
     ];
     const batch = decodeServerFrame(
       v1.ServerFrame.encode({ batch: { room: 'r', events, skipped: 4, skipReason: 1, history: true } }).finish(),
@@ -99,6 +116,11 @@ describe('wire', () => {
     expect(decodeServerFrame(v1.ServerFrame.encode({ welcome }).finish()).welcome).toEqual(welcome);
     const error = { code: 10, message: 'slow down', clientMsgId: 'c1', retryAfterMs: 500 };
     expect(decodeServerFrame(v1.ServerFrame.encode({ error }).finish()).error).toEqual(error);
+    // Moderators' frames stay encoded for the console chunk: the exact bytes of the inner message.
+    const held = { holdId: 'h1', room: 'r', danmaku: { id: 'd', text: 'held' }, matched: 'bad', tsMs: 9 };
+    expect(decodeServerFrame(v1.ServerFrame.encode({ held }).finish()).held).toEqual(v1.Held.encode(held).finish());
+    const reported = { reportId: 'p1', room: 'r', danmakuId: 'd', reporters: 3, reasons: [1, 2] };
+    expect(decodeServerFrame(v1.ServerFrame.encode({ reported }).finish()).reported).toEqual(v1.Reported.encode(reported).finish());
   });
 
   it('wire - the generated code decodes every ClientFrame the widget encodes', () => {
@@ -119,6 +141,16 @@ describe('wire', () => {
       epoch: 'ep0ch',
     });
     expect(v1.ClientFrame.decode(encodeClientFrame({ ping: { clientTsMs: 1_700_000_000_000 } })).ping?.clientTsMs).toBe(1_700_000_000_000);
+    const report = v1.ClientFrame.decode(encodeClientFrame({ report: { danmakuId: 'd1', reason: 4, detail: '剧透', clientMsgId: 'r1' } }));
+    expect(like({ danmakuId: '', reason: 0, detail: '', clientMsgId: '' }, report.report)).toEqual({
+      danmakuId: 'd1',
+      reason: 4,
+      detail: '剧透',
+      clientMsgId: 'r1',
+    });
+    const moderate = v1.Moderate.encode({ ban: { userId: 'u9', seconds: 600 }, reason: 'spam' }).finish();
+    const m = v1.ClientFrame.decode(encodeClientFrame({ moderate })).moderate!;
+    expect({ userId: m.ban?.userId, seconds: m.ban?.seconds, reason: m.reason }).toEqual({ userId: 'u9', seconds: 600, reason: 'spam' });
   });
 
   it('wire - malformed bytes throw a WireError, never anything else', () => {

@@ -13,6 +13,8 @@ import type { ExclusionArea, StageItemState } from '../stage.js';
 import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
 import type { Settings } from '../settings.js';
 import { BlockList } from '../block.js';
+import { HoldController } from './hold.js';
+import { Role } from '../wire.js';
 import { cssColor, displayText, emit } from '../text.js';
 import type { Danmaku, Gift, Leaderboard, SuperChat, WireEvent } from '../wire.js';
 import { overlayStyles } from './overlay.styles.js';
@@ -84,6 +86,9 @@ export class BarrageOverlay extends RoomElement {
   private resizeObserver: ResizeObserver | undefined;
   private readonly motionQuery = matchMedia('(prefers-reduced-motion: reduce)');
   private logEl: HTMLElement | undefined;
+  private hold: HoldController | undefined;
+  /** The actions toolbar's chunk has loaded. */
+  private actionsReady = false;
   private blocks = new BlockList(this.settings);
   /** Danmaku the viewer's block list hid this session ("+N hidden"). */
   hiddenCount = 0;
@@ -99,6 +104,8 @@ export class BarrageOverlay extends RoomElement {
     document.removeEventListener('visibilitychange', this.onVisibility);
     this.motionQuery.removeEventListener('change', this.onMotion);
     this.resizeObserver?.disconnect();
+    this.hold?.destroy();
+    this.hold = undefined;
     this.stage?.destroy();
     this.stage = undefined;
     clearInterval(this.ticker);
@@ -123,7 +130,63 @@ export class BarrageOverlay extends RoomElement {
     this.stage.configure(this.stageConfig());
     this.resizeObserver = new ResizeObserver(() => this.stage?.resize(this.clientWidth, this.clientHeight));
     this.resizeObserver.observe(this);
+    this.hold = new HoldController(
+      stageEl,
+      () => this.stage,
+      () => this.onHoldChange(),
+      () => this.renderRoot.querySelector('barrage-danmaku-actions'),
+    );
+    this.addEventListener('focusout', this.onFocusOut);
     this.onVisibility();
+  }
+
+  private onHoldChange(): void {
+    if (this.hold?.held && !this.actionsReady)
+      import('../actions/actions.js').then(
+        () => {
+          this.actionsReady = true;
+          this.requestUpdate();
+        },
+        () => undefined, // offline: the danmaku is still held; the toolbar comes with the next hold
+      );
+    this.renderRoot.querySelector('barrage-danmaku-actions')?.reset();
+    this.requestUpdate();
+  }
+
+  private readonly onFocusOut = (e: FocusEvent): void => {
+    const to = e.relatedTarget as Node | null;
+    const bar = this.renderRoot.querySelector('barrage-danmaku-actions');
+    const stageEl = this.renderRoot.querySelector('.stage');
+    if (!to || !(to === stageEl || to === bar || bar?.shadowRoot?.contains(to))) this.hold?.focusLeft();
+  };
+
+  private readonly onBlockUser = (e: CustomEvent<{ id: string; name: string }>): void => {
+    e.stopPropagation();
+    this.applySettings({ blockedUsers: [...this.settings.blockedUsers, e.detail] });
+    // Leave the answer ("Blocked X") up for a moment; the danmaku itself is gone already.
+    setTimeout(() => this.hold?.select(undefined), 1_500);
+  };
+
+  /** The toolbar of the held danmaku, placed under it (over it near the bottom). */
+  private renderActions(): TemplateResult | typeof nothing {
+    const held = this.hold?.held;
+    if (!held || !this.actionsReady) return nothing;
+    const box = this.getBoundingClientRect();
+    const r = held.el.getBoundingClientRect();
+    const below = r.bottom - box.top + 2;
+    const top = below + 40 > box.height ? Math.max(0, r.top - box.top - 40) : below;
+    const left = Math.max(0, Math.min(r.left - box.left, box.width - 320));
+    const w = this.welcomed;
+    return html`<barrage-danmaku-actions
+      style="top:${top}px;left:${left}px"
+      .danmaku=${held.danmaku}
+      .connection=${this.conn}
+      .tr=${this.tr}
+      .canSend=${w !== undefined && w.role !== Role.Guest && this.conn?.state === 'open'}
+      @pointerenter=${() => this.hold?.stay()}
+      @pointerleave=${(e: PointerEvent) => e.pointerType === 'mouse' && this.hold?.leave()}
+      @barrage-block-user=${this.onBlockUser}
+    ></barrage-danmaku-actions>`;
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -253,8 +316,9 @@ export class BarrageOverlay extends RoomElement {
   private onDanmaku(d: Danmaku, fly: boolean): void {
     const text = displayText(d.text);
     if (this.isBlocked(text, d.mode, d.user?.id)) {
-      // Counted only for the block list: turning danmaku off or hiding a mode is not "hidden" content.
-      if (this.settings.enabled && !this.settings.blockedModes.includes(d.mode)) {
+      // Counted only for the block list (turning danmaku off or hiding a mode is not "hidden"
+      // content), and only danmaku that would have flown (history on join never does).
+      if (fly && this.settings.enabled && !this.settings.blockedModes.includes(d.mode)) {
         this.hiddenCount++;
         this.requestUpdate();
       }
@@ -396,7 +460,8 @@ export class BarrageOverlay extends RoomElement {
     const reduced = this.reduced;
     const tr = this.tr;
     return html`
-      <div class="stage" part="stage" ?hidden=${reduced || !this.settings.enabled}></div>
+      <div class="stage" part="stage" tabindex="0" aria-label=${tr.t('actions.label')} ?hidden=${reduced || !this.settings.enabled}></div>
+      ${this.renderActions()}
       ${
         reduced && this.settings.enabled && this.reducedList.length > 0
           ? html`<ul class="list" part="list">

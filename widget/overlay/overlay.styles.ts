@@ -54,6 +54,22 @@ export const overlayStyles = css`
       0 0 2px #000,
       0 0 1px #000;
   }
+  /* Danmaku take the pointer (hover and tap to act on one); the stage around them does not, so the video keeps its clicks. */
+  .d {
+    pointer-events: auto;
+  }
+  .d.held {
+    z-index: 3;
+    padding: 0 4px;
+    margin-left: -4px;
+    background: rgba(0, 0, 0, 0.45);
+    border-radius: 4px;
+    outline: 1px solid rgba(255, 255, 255, 0.7);
+  }
+  .stage:focus-visible {
+    outline: 2px dashed var(--barrage-accent, #ff7aa8);
+    outline-offset: -2px;
+  }
   .d.dark {
     text-shadow:
       0 0 2px #fff,
