@@ -15,9 +15,11 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY . .
 # npm install from the lockfile (registry only), generated-code check, tsc and the bundles;
-# then drop the development dependencies (TypeScript, esbuild, vitest, ...).
+# then drop the development dependencies (TypeScript, esbuild, vitest, ...) and the
+# uWebSockets.js binaries of other platforms (scripts/prune-image.mjs).
 RUN bash scripts/install.sh \
  && npm prune --omit=dev --no-audit --no-fund --loglevel=error \
+ && node scripts/prune-image.mjs node_modules \
  && rm -rf node_modules/.cache
 
 # ---- runtime
