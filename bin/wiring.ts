@@ -31,6 +31,10 @@ import type { RedPacketStore } from '../core/plays/red-packet-store.js';
 import { RedPacketService } from '../core/plays/red-packets.js';
 import { playRoutes } from '../core/http/plays-api.js';
 import { GiftService } from '../core/gifts/gifts.js';
+import { MessageService } from '../core/messages/message-service.js';
+import { messageRoutes } from '../core/http/messages-api.js';
+import { directExtension } from '../edge/direct.js';
+import { validateDanmaku, isRefusal } from '../edge/validate.js';
 import { coreMetrics, startCoreHttp } from '../core/http/core-http.js';
 import { giftRoutes } from '../core/http/gifts-api.js';
 import { moderationRoutes } from '../core/http/moderation-api.js';
@@ -90,6 +94,7 @@ export interface EdgeAdapters {
 /** Core's services, running. */
 export interface Core {
   gifts: GiftService;
+  messages: MessageService;
   likes: LikeCounter;
   moderation: ModerationService;
   redPackets: RedPacketService;
@@ -163,6 +168,12 @@ export async function startCore(
     l.stop(),
   );
   likes.start();
+  const messages = lifecycle.add(
+    'messages',
+    new MessageService({ bus, sequencer, ledger, logger: logger.child({ part: 'messages' }) }),
+    (m) => m.stop(),
+  );
+  messages.start();
   const redPackets = lifecycle.add(
     'red packets',
     new RedPacketService({ bus, sequencer, store: adapters.redPackets, logger: logger.child({ part: 'plays' }) }),
@@ -184,7 +195,7 @@ export async function startCore(
     lifecycle.add('core http', http, (h) => h.close());
     httpPort = http.port;
   }
-  return { gifts, likes, moderation, redPackets, reports, analytics, httpPort };
+  return { gifts, likes, moderation, messages, redPackets, reports, analytics, httpPort };
 }
 
 /** Starts an edge on `adapters` and resolves once it listens on `config.edge.port`. */
@@ -220,6 +231,15 @@ export async function startEdge(
     }),
     ...(analytics?.routes ?? []),
     ...giftRoutes({ apiKey: auth.apiKey, bus }),
+    ...messageRoutes({
+      bus,
+      maxTextLength: settings.maxTextLength,
+      // The same checks as a viewer's danmaku (edge/validate.ts).
+      checkText: (text, max) => {
+        const checked = validateDanmaku({ text }, { maxTextLength: max });
+        return isRefusal(checked) ? checked.message : undefined;
+      },
+    }),
     ...playRoutes({ apiKey: auth.apiKey, bus }),
     ...reportRoutes({ apiKey: auth.apiKey, bus }),
   ];
@@ -236,6 +256,7 @@ export async function startEdge(
       giftsExtension(config.gifts),
       playsExtension(),
       reportsExtension({ perMinute: config.moderation.reportsPerMinute }),
+      directExtension(),
     ],
   });
   if (analytics?.stats) registerAnalyticsMetrics(server.metrics.registry, analytics.stats);

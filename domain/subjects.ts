@@ -53,6 +53,14 @@ export const subjects = {
   play: (room: string) => `barrage.room.${room}.play`,
   /** Every room's play requests, for core. */
   playAll: 'barrage.room.*.play',
+  /** Request: a message of the site API (`PostRequest` in, `PaidReply` out), answered once stored or sent. */
+  post: (room: string) => `barrage.room.${room}.post`,
+  /** Every room's message requests, for core. */
+  postAll: 'barrage.room.*.post',
+  /** Request: a notice to every room (`PostRequest` with `every_room` in, `PaidReply` out). */
+  broadcast: 'barrage.broadcast',
+  /** Core to every edge: an unsequenced event for some sockets (`DirectMessage`). */
+  direct: 'barrage.direct',
   /** Edge to core: like taps per room since the edge's last report (`EdgeLikes`). */
   likes: 'barrage.likes',
 } as const;

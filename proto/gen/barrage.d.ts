@@ -1751,6 +1751,72 @@ export namespace barrage {
             type $Shape = barrage.v1.PaidRequest.$Properties;
         }
 
+        interface IPostRequest extends barrage.v1.PostRequest.$Properties {
+        }
+
+        class PostRequest {
+            constructor(properties?: barrage.v1.PostRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            event?: (barrage.v1.Event.$Properties|null);
+            fingerprint: string;
+            toUser: string;
+            everyRoom: boolean;
+            static create(properties: barrage.v1.PostRequest.$Shape): barrage.v1.PostRequest & barrage.v1.PostRequest.$Shape;
+            static create(properties?: barrage.v1.PostRequest.$Properties): barrage.v1.PostRequest;
+            static encode(message: barrage.v1.PostRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PostRequest & barrage.v1.PostRequest.$Shape;
+        }
+
+        namespace PostRequest {
+            interface $Properties {
+                id?: (string|null);
+                event?: (barrage.v1.Event.$Properties|null);
+                fingerprint?: (string|null);
+                toUser?: (string|null);
+                everyRoom?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              id?: string|null;
+              event?: barrage.v1.Event.$Shape|null;
+              fingerprint?: string|null;
+              toUser?: string|null;
+              everyRoom?: boolean|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
+        interface IDirectMessage extends barrage.v1.DirectMessage.$Properties {
+        }
+
+        class DirectMessage {
+            constructor(properties?: barrage.v1.DirectMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            room: string;
+            toUser: string;
+            event?: (barrage.v1.Event.$Properties|null);
+            static create(properties: barrage.v1.DirectMessage.$Shape): barrage.v1.DirectMessage & barrage.v1.DirectMessage.$Shape;
+            static create(properties?: barrage.v1.DirectMessage.$Properties): barrage.v1.DirectMessage;
+            static encode(message: barrage.v1.DirectMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.DirectMessage & barrage.v1.DirectMessage.$Shape;
+        }
+
+        namespace DirectMessage {
+            interface $Properties {
+                room?: (string|null);
+                toUser?: (string|null);
+                event?: (barrage.v1.Event.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = {
+              room?: string|null;
+              toUser?: string|null;
+              event?: barrage.v1.Event.$Shape|null;
+              $unknowns?: Uint8Array[];
+            };
+        }
+
         interface IPaidReply extends barrage.v1.PaidReply.$Properties {
         }
 

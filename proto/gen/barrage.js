@@ -12743,6 +12743,436 @@ export const barrage = $root.barrage = (() => {
             return PaidRequest;
         })();
 
+        v1.PostRequest = (function() {
+
+            /**
+             * Properties of a PostRequest.
+             * @typedef {Object} barrage.v1.PostRequest.$Properties
+             * @property {string|null} [id] PostRequest id
+             * @property {barrage.v1.Event.$Properties|null} [event] PostRequest event
+             * @property {string|null} [fingerprint] PostRequest fingerprint
+             * @property {string|null} [toUser] PostRequest toUser
+             * @property {boolean|null} [everyRoom] PostRequest everyRoom
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PostRequest.
+             * @memberof barrage.v1
+             * @interface IPostRequest
+             * @augments barrage.v1.PostRequest.$Properties
+             * @deprecated Use barrage.v1.PostRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a PostRequest.
+             * @typedef {{
+             *   id?: string|null;
+             *   event?: barrage.v1.Event.$Shape|null;
+             *   fingerprint?: string|null;
+             *   toUser?: string|null;
+             *   everyRoom?: boolean|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} barrage.v1.PostRequest.$Shape
+             */
+
+            /**
+             * Constructs a new PostRequest.
+             * @memberof barrage.v1
+             * @classdesc Represents a PostRequest.
+             * @constructor
+             * @param {barrage.v1.PostRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PostRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PostRequest id.
+             * @member {string} id
+             * @memberof barrage.v1.PostRequest
+             * @instance
+             */
+            PostRequest.prototype.id = "";
+
+            /**
+             * PostRequest event.
+             * @member {barrage.v1.Event.$Properties|null|undefined} event
+             * @memberof barrage.v1.PostRequest
+             * @instance
+             */
+            PostRequest.prototype.event = null;
+
+            /**
+             * PostRequest fingerprint.
+             * @member {string} fingerprint
+             * @memberof barrage.v1.PostRequest
+             * @instance
+             */
+            PostRequest.prototype.fingerprint = "";
+
+            /**
+             * PostRequest toUser.
+             * @member {string} toUser
+             * @memberof barrage.v1.PostRequest
+             * @instance
+             */
+            PostRequest.prototype.toUser = "";
+
+            /**
+             * PostRequest everyRoom.
+             * @member {boolean} everyRoom
+             * @memberof barrage.v1.PostRequest
+             * @instance
+             */
+            PostRequest.prototype.everyRoom = false;
+
+            /**
+             * Creates a new PostRequest instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PostRequest
+             * @static
+             * @param {barrage.v1.PostRequest.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PostRequest} PostRequest instance
+             * @type {{
+             *   (properties: barrage.v1.PostRequest.$Shape): barrage.v1.PostRequest & barrage.v1.PostRequest.$Shape;
+             *   (properties?: barrage.v1.PostRequest.$Properties): barrage.v1.PostRequest;
+             * }}
+             */
+            PostRequest.create = function(properties) {
+                return new PostRequest(properties);
+            };
+
+            /**
+             * Encodes the specified PostRequest message. Does not implicitly {@link barrage.v1.PostRequest.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PostRequest
+             * @static
+             * @param {barrage.v1.PostRequest.$Properties} message PostRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PostRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.event != null && $Object.hasOwnProperty.call(message, "event"))
+                    $root.barrage.v1.Event.encode(message.event, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.fingerprint != null && $Object.hasOwnProperty.call(message, "fingerprint") && message.fingerprint !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.fingerprint);
+                if (message.toUser != null && $Object.hasOwnProperty.call(message, "toUser") && message.toUser !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.toUser);
+                if (message.everyRoom != null && $Object.hasOwnProperty.call(message, "everyRoom") && message.everyRoom !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.everyRoom);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PostRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PostRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PostRequest & barrage.v1.PostRequest.$Shape} PostRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PostRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PostRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.event = $root.barrage.v1.Event.decode(reader, reader.size(), $undefined, _depth + 1, message.event);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fingerprint = value;
+                            else
+                                delete message.fingerprint;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.toUser = value;
+                            else
+                                delete message.toUser;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.everyRoom = value;
+                            else
+                                delete message.everyRoom;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PostRequest;
+        })();
+
+        v1.DirectMessage = (function() {
+
+            /**
+             * Properties of a DirectMessage.
+             * @typedef {Object} barrage.v1.DirectMessage.$Properties
+             * @property {string|null} [room] DirectMessage room
+             * @property {string|null} [toUser] DirectMessage toUser
+             * @property {barrage.v1.Event.$Properties|null} [event] DirectMessage event
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DirectMessage.
+             * @memberof barrage.v1
+             * @interface IDirectMessage
+             * @augments barrage.v1.DirectMessage.$Properties
+             * @deprecated Use barrage.v1.DirectMessage.$Properties instead.
+             */
+
+            /**
+             * Shape of a DirectMessage.
+             * @typedef {{
+             *   room?: string|null;
+             *   toUser?: string|null;
+             *   event?: barrage.v1.Event.$Shape|null;
+             *   $unknowns?: Array.<Uint8Array>;
+             * }} barrage.v1.DirectMessage.$Shape
+             */
+
+            /**
+             * Constructs a new DirectMessage.
+             * @memberof barrage.v1
+             * @classdesc Represents a DirectMessage.
+             * @constructor
+             * @param {barrage.v1.DirectMessage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DirectMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DirectMessage room.
+             * @member {string} room
+             * @memberof barrage.v1.DirectMessage
+             * @instance
+             */
+            DirectMessage.prototype.room = "";
+
+            /**
+             * DirectMessage toUser.
+             * @member {string} toUser
+             * @memberof barrage.v1.DirectMessage
+             * @instance
+             */
+            DirectMessage.prototype.toUser = "";
+
+            /**
+             * DirectMessage event.
+             * @member {barrage.v1.Event.$Properties|null|undefined} event
+             * @memberof barrage.v1.DirectMessage
+             * @instance
+             */
+            DirectMessage.prototype.event = null;
+
+            /**
+             * Creates a new DirectMessage instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.DirectMessage
+             * @static
+             * @param {barrage.v1.DirectMessage.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.DirectMessage} DirectMessage instance
+             * @type {{
+             *   (properties: barrage.v1.DirectMessage.$Shape): barrage.v1.DirectMessage & barrage.v1.DirectMessage.$Shape;
+             *   (properties?: barrage.v1.DirectMessage.$Properties): barrage.v1.DirectMessage;
+             * }}
+             */
+            DirectMessage.create = function(properties) {
+                return new DirectMessage(properties);
+            };
+
+            /**
+             * Encodes the specified DirectMessage message. Does not implicitly {@link barrage.v1.DirectMessage.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.DirectMessage
+             * @static
+             * @param {barrage.v1.DirectMessage.$Properties} message DirectMessage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DirectMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.room != null && $Object.hasOwnProperty.call(message, "room") && message.room !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.room);
+                if (message.toUser != null && $Object.hasOwnProperty.call(message, "toUser") && message.toUser !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.toUser);
+                if (message.event != null && $Object.hasOwnProperty.call(message, "event"))
+                    $root.barrage.v1.Event.encode(message.event, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DirectMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.DirectMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.DirectMessage & barrage.v1.DirectMessage.$Shape} DirectMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DirectMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.DirectMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.room = value;
+                            else
+                                delete message.room;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.toUser = value;
+                            else
+                                delete message.toUser;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.event = $root.barrage.v1.Event.decode(reader, reader.size(), $undefined, _depth + 1, message.event);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return DirectMessage;
+        })();
+
         v1.PaidReply = (function() {
 
             /**

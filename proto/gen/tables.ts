@@ -485,6 +485,22 @@ export const PaidRequestField = {
   color: 8,
 } as const;
 
+/** Field numbers of `barrage.v1.PostRequest` (names as protobufjs spells them). */
+export const PostRequestField = {
+  id: 1,
+  event: 2,
+  fingerprint: 3,
+  toUser: 4,
+  everyRoom: 5,
+} as const;
+
+/** Field numbers of `barrage.v1.DirectMessage` (names as protobufjs spells them). */
+export const DirectMessageField = {
+  room: 1,
+  toUser: 2,
+  event: 3,
+} as const;
+
 /** Field numbers of `barrage.v1.PaidReply` (names as protobufjs spells them). */
 export const PaidReplyField = {
   seq: 1,

@@ -10290,6 +10290,236 @@ var barrage = ($root.barrage = (() => {
       };
       return PaidRequest;
     })();
+    v12.PostRequest = (function () {
+      const PostRequest = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PostRequest.prototype.id = '';
+      PostRequest.prototype.event = null;
+      PostRequest.prototype.fingerprint = '';
+      PostRequest.prototype.toUser = '';
+      PostRequest.prototype.everyRoom = false;
+      PostRequest.create = function (properties) {
+        return new PostRequest(properties);
+      };
+      PostRequest.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.event != null && $Object.hasOwnProperty.call(message, 'event'))
+          $root.barrage.v1.Event.encode(
+            message.event,
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.fingerprint != null && $Object.hasOwnProperty.call(message, 'fingerprint') && message.fingerprint !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.fingerprint);
+        if (message.toUser != null && $Object.hasOwnProperty.call(message, 'toUser') && message.toUser !== '')
+          writer
+            .uint32(
+              /* id 4, wireType 2 =*/
+              34,
+            )
+            .string(message.toUser);
+        if (message.everyRoom != null && $Object.hasOwnProperty.call(message, 'everyRoom') && message.everyRoom !== false)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .bool(message.everyRoom);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PostRequest.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PostRequest();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              message.event = $root.barrage.v1.Event.decode(reader, reader.size(), $undefined, _depth + 1, message.event);
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.fingerprint = value;
+              else delete message.fingerprint;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.toUser = value;
+              else delete message.toUser;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.everyRoom = value;
+              else delete message.everyRoom;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PostRequest;
+    })();
+    v12.DirectMessage = (function () {
+      const DirectMessage = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      DirectMessage.prototype.room = '';
+      DirectMessage.prototype.toUser = '';
+      DirectMessage.prototype.event = null;
+      DirectMessage.create = function (properties) {
+        return new DirectMessage(properties);
+      };
+      DirectMessage.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.room != null && $Object.hasOwnProperty.call(message, 'room') && message.room !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.room);
+        if (message.toUser != null && $Object.hasOwnProperty.call(message, 'toUser') && message.toUser !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.toUser);
+        if (message.event != null && $Object.hasOwnProperty.call(message, 'event'))
+          $root.barrage.v1.Event.encode(
+            message.event,
+            writer
+              .uint32(
+                /* id 3, wireType 2 =*/
+                26,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      DirectMessage.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.DirectMessage();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.room = value;
+              else delete message.room;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.toUser = value;
+              else delete message.toUser;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              message.event = $root.barrage.v1.Event.decode(reader, reader.size(), $undefined, _depth + 1, message.event);
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return DirectMessage;
+    })();
     v12.PaidReply = (function () {
       const PaidReply = function (properties) {
         if (properties) {
