@@ -20,9 +20,10 @@
  * - `gifts`: the catalogue, super chat tiers, receipts, combos, likes;
  * - `moderation`: emotes, automatic slow mode, ban limits, word filter sizes;
  * - `nats`: servers, replicas and stream retention of a NATS deployment;
- * - `analytics`: on or off, the store, where batches spill, retention.
+ * - `analytics`: on or off, the store, where batches spill, retention;
+ * - `webhooks`: receivers, their secret, the kinds sent, batching, retries, spill and dead letters.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError } from './errors.js';
@@ -30,6 +31,8 @@ import { devApiKey } from './http.js';
 import { defaultGifts, defaultSuperChatTiers, validateGifts, validateTiers } from './config-gifts.js';
 import type { GiftConfig, GiftDef, SuperChatTier } from './config-gifts.js';
 import type { ModerationOptions } from './moderation.js';
+import { webhookKinds } from './webhook-kinds.js';
+import type { WebhookKind } from './webhook-kinds.js';
 import { settings } from './config/settings.js';
 import type { Env, Setting } from './config/parse.js';
 
@@ -194,6 +197,33 @@ export interface ModerationHookConfig {
   secret?: string;
 }
 
+/** Outbound webhooks (`core/webhooks/`); off when `urls` is empty. */
+export interface WebhookConfig {
+  /** Every receiver gets every event of the kinds in `kinds`; empty: webhooks off. */
+  urls: readonly string[];
+  /** HMAC key of `Barrage-Signature`. */
+  secret: Uint8Array;
+  /** True when `BARRAGE_WEBHOOK_SECRET` is unset and the secret was derived from the token secret (logged at start). */
+  secretDerived: boolean;
+  kinds: ReadonlySet<WebhookKind>;
+  batchMaxEvents: number;
+  batchMs: number;
+  timeoutMs: number;
+  /** Requests in flight per receiver. */
+  concurrency: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  /** How long an event is retried (from when it arrived) before its batch becomes a dead letter. */
+  retryHorizonMs: number;
+  /** Events held in memory (all receivers) before the source is paused, or the rest spilled to disk. */
+  maxBufferEvents: number;
+  spillDir: string;
+  maxSpillBytes: number;
+  /** Where dead letters are kept in one process (clustered: a JetStream stream). */
+  deadDir: string;
+  deadMax: number;
+}
+
 /** Every setting of a process, as one frozen tree (see the file comment for its parts). */
 export interface Config {
   readonly process: Readonly<ProcessConfig>;
@@ -205,6 +235,7 @@ export interface Config {
   readonly moderationHook: Readonly<ModerationHookConfig>;
   readonly nats: Readonly<NatsConfig>;
   readonly analytics: Readonly<AnalyticsConfig>;
+  readonly webhooks: Readonly<WebhookConfig>;
 }
 
 /** What the command being run needs beyond the settings. */
@@ -299,6 +330,11 @@ function readGiftsFile(file: string | undefined): { gifts: GiftDef[]; tiers: Sup
   return { gifts, tiers };
 }
 
+/** A development webhook secret when `BARRAGE_WEBHOOK_SECRET` is unset: stable for a token secret, useless without it. */
+function devWebhookSecret(secret: Uint8Array): Uint8Array {
+  return new TextEncoder().encode(createHmac('sha256', secret).update('barrage webhook secret').digest('base64url'));
+}
+
 /** Freezes the tree, leaving byte arrays, maps and sets as they are (they cannot be frozen; their types are read-only). */
 function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set)
@@ -321,6 +357,12 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const h = readSection(settings.moderationHook, env, errors);
   const n = readSection(settings.nats, env, errors);
   const a = readSection(settings.analytics, env, errors);
+  const w = readSection(settings.webhooks, env, errors);
+  if (w.retryMinMs > w.retryMaxMs) {
+    errors.push(
+      new ConfigError(`BARRAGE_WEBHOOK_RETRY_MIN_MS must be at most BARRAGE_WEBHOOK_RETRY_MAX_MS (${w.retryMaxMs}), got "${w.retryMinMs}"`),
+    );
+  }
   if (g.likeFlushMs > g.likePushMs) {
     errors.push(new ConfigError(`BARRAGE_LIKE_FLUSH_MS must be at most BARRAGE_LIKE_PUSH_MS (${g.likePushMs}), got "${g.likeFlushMs}"`));
   }
@@ -423,6 +465,24 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       database: a.database,
       spillDir: a.spillDir,
       ttlDays: a.ttlDays,
+    },
+    webhooks: {
+      urls: w.urls,
+      secret: w.secret !== undefined ? new TextEncoder().encode(w.secret) : devWebhookSecret(secret),
+      secretDerived: w.secret === undefined,
+      kinds: new Set(w.events.includes('*') ? webhookKinds : (w.events as WebhookKind[])),
+      batchMaxEvents: w.batchMaxEvents,
+      batchMs: w.batchMs,
+      timeoutMs: w.timeoutMs,
+      concurrency: w.concurrency,
+      retryMinMs: w.retryMinMs,
+      retryMaxMs: w.retryMaxMs,
+      retryHorizonMs: w.retryHorizonSeconds * 1000,
+      maxBufferEvents: w.maxBufferEvents,
+      spillDir: w.spillDir,
+      maxSpillBytes: w.maxSpillBytes,
+      deadDir: w.deadDir,
+      deadMax: w.deadMax,
     },
   });
 }

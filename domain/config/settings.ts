@@ -11,6 +11,7 @@ import { isValidRoomId } from '../subjects.js';
 import { defaultLogBufferBytes, logLevels } from '../logger.js';
 import { defaultFilterMaxPatterns, defaultFilterMaxTerms, maxSlowSeconds } from '../moderation.js';
 import { defaultBanSeconds, maxBanSeconds, maxBansPerRoomLimit } from '../moderation-state.js';
+import { defaultWebhookKinds, isWebhookKind, webhookKinds } from '../webhook-kinds.js';
 import { bool, choice, httpUrl, int, list, path, text } from './parse.js';
 import type { Setting } from './parse.js';
 
@@ -138,6 +139,36 @@ const analyticsSettings = {
   ttlDays: int('BARRAGE_ANALYTICS_TTL_DAYS', 90, 0, 36_500),
 };
 
+const webhookUrl = (s: string): string | undefined => {
+  try {
+    const url = new URL(s);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'is not an http(s) URL';
+  } catch {
+    return 'is not an http(s) URL';
+  }
+};
+
+/** Outbound webhooks: where, what, how batched, how long retried, where kept when undeliverable. */
+const webhookSettings = {
+  urls: list('BARRAGE_WEBHOOK_URL', [], webhookUrl),
+  secret: text('BARRAGE_WEBHOOK_SECRET', undefined, { minBytes: 16 }),
+  events: list('BARRAGE_WEBHOOK_EVENTS', defaultWebhookKinds, (k) =>
+    k === '*' || isWebhookKind(k) ? undefined : `is not a webhook kind (${webhookKinds.join(', ')}, or *)`,
+  ),
+  batchMaxEvents: int('BARRAGE_WEBHOOK_BATCH_MAX', 100, 1, 10_000),
+  batchMs: int('BARRAGE_WEBHOOK_BATCH_MS', 200, 0, 60_000),
+  timeoutMs: int('BARRAGE_WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+  concurrency: int('BARRAGE_WEBHOOK_CONCURRENCY', 4, 1, 256),
+  retryMinMs: int('BARRAGE_WEBHOOK_RETRY_MIN_MS', 1_000, 10, 3_600_000),
+  retryMaxMs: int('BARRAGE_WEBHOOK_RETRY_MAX_MS', 600_000, 10, 86_400_000),
+  retryHorizonSeconds: int('BARRAGE_WEBHOOK_RETRY_HORIZON', day, 1, 30 * day),
+  maxBufferEvents: int('BARRAGE_WEBHOOK_MAX_BUFFER', 100_000, 100, 100_000_000),
+  spillDir: path('BARRAGE_WEBHOOK_SPILL', '.barrage/webhook-spill'),
+  maxSpillBytes: int('BARRAGE_WEBHOOK_SPILL_BYTES', GiB, MiB, 1024 * GiB),
+  deadDir: path('BARRAGE_WEBHOOK_DEAD_DIR', '.barrage/webhook-dead'),
+  deadMax: int('BARRAGE_WEBHOOK_DEAD_MAX', 10_000, 1, 10_000_000),
+};
+
 /** The table: every setting, by the section of docs/operations.md that lists it. */
 export const settings = {
   process: processSettings,
@@ -146,6 +177,7 @@ export const settings = {
   moderationHook: moderationHookSettings,
   nats: natsSettings,
   analytics: analyticsSettings,
+  webhooks: webhookSettings,
 } as const;
 
 /** Every variable name the loader reads, aliases included: what docs/operations.md must list. */
