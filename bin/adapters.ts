@@ -26,6 +26,9 @@ import { JetStreamSequencer } from '../core/sequencing/sequencer-jetstream.js';
 import { MemorySequencer } from '../core/sequencing/sequencer-memory.js';
 import { MemoryReportStore } from '../core/reports/report-store-memory.js';
 import { KvReportStore } from '../core/reports/report-store-kv.js';
+import { FileDeadLetters } from '../core/webhooks/dead-letters-file.js';
+import { StreamDeadLetters } from '../core/webhooks/dead-letters-stream.js';
+import { webhookQueue } from '../core/webhooks/webhooks.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { CoreAdapters, EdgeAdapters, Starting } from './wiring.js';
 
@@ -68,7 +71,22 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
   const moderationStore = lifecycle.add('moderation store', new MemoryModerationStore(), (s) => s.close());
   const redPackets = lifecycle.add('red packets', new MemoryRedPacketStore({ keepEndedMs: playsTtlMs }), (s) => s.close());
   const reportStore = lifecycle.add('report store', new MemoryReportStore(), (s) => s.close());
-  return { bus, sequencer, ledger, moderationStore, redPackets, reportStore, analyticsSource: new BusEventSource(bus), coreLatency };
+  // Webhooks read the bus (spilling to disk past their memory limit) and keep dead letters in a directory.
+  const webhooks =
+    config.webhooks.urls.length > 0
+      ? { source: new BusEventSource(bus), dead: new FileDeadLetters(config.webhooks.deadDir, config.webhooks.deadMax) }
+      : undefined;
+  return {
+    bus,
+    sequencer,
+    ledger,
+    moderationStore,
+    redPackets,
+    reportStore,
+    analyticsSource: new BusEventSource(bus),
+    coreLatency,
+    webhooks,
+  };
 }
 
 async function connectBus(config: Config, role: 'edge' | 'core', { logger, lifecycle }: Starting): Promise<NatsBus> {
@@ -129,7 +147,21 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
   lifecycle.add('red packets', redPackets, (s) => s.close());
   const analyticsSource = new JetStreamEventSource(bus, bus.nc, { logger: logger.child({ part: 'analytics' }) });
   const reportStore = lifecycle.add('report store', await KvReportStore.open(bus.nc, { replicas: config.nats.replicas }), (s) => s.close());
-  return { bus, sequencer, ledger, moderationStore, redPackets, reportStore, analyticsSource, coreLatency };
+  // Webhooks: one durable consumer shared by every core (each event to one of them), dead letters in a stream.
+  const { webhooks: w } = config;
+  const webhooks =
+    w.urls.length > 0
+      ? {
+          source: new JetStreamEventSource(bus, bus.nc, {
+            durable: 'barrage-webhooks',
+            countersQueue: webhookQueue,
+            maxAckPending: w.maxBufferEvents,
+            logger: logger.child({ part: 'webhooks' }),
+          }),
+          dead: new StreamDeadLetters(bus.nc, { max: w.deadMax, replicas: config.nats.replicas }),
+        }
+      : undefined;
+  return { bus, sequencer, ledger, moderationStore, redPackets, reportStore, analyticsSource, coreLatency, webhooks };
 }
 
 /**

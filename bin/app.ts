@@ -15,6 +15,7 @@ import type { GiftService } from '../core/gifts/gifts.js';
 import type { LikeCounter } from '../core/likes/likes.js';
 import type { ModerationService } from '../core/moderation/moderation-service.js';
 import type { MemorySequencer } from '../core/sequencing/sequencer-memory.js';
+import type { Webhooks } from '../core/webhooks/webhooks.js';
 import type { EdgeModeration } from '../edge/moderation.js';
 import type { EdgeServer } from '../edge/server.js';
 import { memoryAdapters, natsCoreAdapters, natsEdgeAdapters } from './adapters.js';
@@ -35,6 +36,8 @@ export interface SingleProcess extends Role {
   likes: LikeCounter;
   /** Room analytics (chDB or a ClickHouse server); absent when turned off. */
   analytics: Analytics | undefined;
+  /** Webhook delivery; absent without `BARRAGE_WEBHOOK_URL`. */
+  webhooks: Webhooks | undefined;
   /** Moderation: core's part and the edge's (state in memory in this mode). */
   moderation: { service: ModerationService; edge: EdgeModeration; store: MemoryModerationStore };
   port: number;
@@ -61,6 +64,7 @@ export function startSingleProcess(
       {
         ...adapters,
         analytics: analytics && { queries: analytics.queries, routes: analytics.routes, stats: () => analytics.sink.stats() },
+        webhookStats: core.webhooks && (() => (core.webhooks as Webhooks).stats()),
       },
       starting,
       options,
@@ -72,6 +76,7 @@ export function startSingleProcess(
       gifts: core.gifts,
       likes: core.likes,
       analytics,
+      webhooks: core.webhooks,
       moderation: { service: core.moderation, edge: edge.moderation, store: adapters.moderationStore },
       port: edge.port,
       stop: () => lifecycle.stop(),
@@ -94,12 +99,18 @@ export function startEdgeProcess(config: Config, logger: Logger): Promise<Role &
 export function startCoreProcess(
   config: Config,
   logger: Logger,
-): Promise<Role & { bus: NatsBus; analytics: Analytics | undefined; httpPort: number }> {
+): Promise<Role & { bus: NatsBus; analytics: Analytics | undefined; webhooks: Webhooks | undefined; httpPort: number }> {
   const lifecycle = new Lifecycle(logger);
   const starting = { logger, lifecycle };
   return lifecycle.run(async () => {
     const adapters = await natsCoreAdapters(config, starting);
     const core = await startCore(config, adapters, starting, { http: true });
-    return { bus: adapters.bus, analytics: core.analytics, httpPort: core.httpPort ?? config.core.httpPort, stop: () => lifecycle.stop() };
+    return {
+      bus: adapters.bus,
+      analytics: core.analytics,
+      webhooks: core.webhooks,
+      httpPort: core.httpPort ?? config.core.httpPort,
+      stop: () => lifecycle.stop(),
+    };
   });
 }

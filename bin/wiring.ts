@@ -42,6 +42,11 @@ import { reportRoutes } from '../core/http/reports-api.js';
 import { LikeCounter } from '../core/likes/likes.js';
 import { ModerationService } from '../core/moderation/moderation-service.js';
 import type { Sequencer } from '../core/sequencing/sequencer.js';
+import { webhookRoutes } from '../core/http/webhooks-api.js';
+import type { DeadLetterStore } from '../core/webhooks/dead-letters.js';
+import { registerWebhookMetrics } from '../core/webhooks/webhook-metrics.js';
+import { Webhooks } from '../core/webhooks/webhooks.js';
+import type { WebhookStats } from '../core/webhooks/webhooks.js';
 import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeModeration } from '../edge/moderation.js';
 import { playsExtension } from '../edge/plays-extension.js';
@@ -72,6 +77,8 @@ export interface CoreAdapters {
   analyticsSource: EventSource;
   /** Core's latency histogram, fed by the sequencer; exported on core's /metrics. */
   coreLatency?: CoreLatency;
+  /** Where webhooks read events from and keep dead letters; absent when no `BARRAGE_WEBHOOK_URL` is set. */
+  webhooks?: { source: EventSource; dead: DeadLetterStore } | undefined;
 }
 
 /** The analytics API an edge serves: the sink's own in one process, a ClickHouse reader on a clustered edge. */
@@ -82,6 +89,9 @@ export interface EdgeAnalytics {
   stats?: () => SinkStats;
 }
 
+/** The webhooks' counters, when they are delivered from this process (exported on the edge's /metrics). */
+export type EdgeWebhookStats = () => WebhookStats;
+
 /** What an edge runs on. */
 export interface EdgeAdapters {
   bus: Bus;
@@ -89,6 +99,7 @@ export interface EdgeAdapters {
   analytics?: EdgeAnalytics | undefined;
   /** Core's latency histogram when core runs in this process (exported on the edge's /metrics). */
   coreLatency?: CoreLatency | undefined;
+  webhookStats?: EdgeWebhookStats | undefined;
 }
 
 /** Core's services, running. */
@@ -101,6 +112,8 @@ export interface Core {
   reports: ReportService;
   /** The analytics sink, store and routes; absent when analytics is off. */
   analytics: Analytics | undefined;
+  /** Webhook delivery; absent when no `BARRAGE_WEBHOOK_URL` is set. */
+  webhooks: Webhooks | undefined;
   /** Port of core's own /healthz, /readyz and /metrics; absent in one process (the edge serves those). */
   httpPort: number | undefined;
 }
@@ -180,10 +193,22 @@ export async function startCore(
     (r) => r.stop(),
   );
   redPackets.start();
+  let webhooks: Webhooks | undefined;
+  if (adapters.webhooks && config.webhooks.urls.length > 0) {
+    if (config.webhooks.secretDerived) {
+      logger.warn('no BARRAGE_WEBHOOK_SECRET: webhooks are signed with a development secret derived from the token secret');
+    }
+    webhooks = lifecycle.add(
+      'webhooks',
+      new Webhooks(config.webhooks, { ...adapters.webhooks, bus, logger: logger.child({ part: 'webhooks' }) }),
+      (w) => w.stop(),
+    );
+    await webhooks.start();
+  }
   let httpPort: number | undefined;
   if (options.http) {
     const connected = () => bus.status() === BusStatus.Connected;
-    const registry = coreMetrics(connected, analytics ? () => analytics.sink.stats() : undefined);
+    const registry = coreMetrics(connected, analytics ? () => analytics.sink.stats() : undefined, webhooks && (() => webhooks.stats()));
     adapters.coreLatency?.registerIn(registry);
     const http = await startCoreHttp({
       host: config.core.host,
@@ -195,7 +220,7 @@ export async function startCore(
     lifecycle.add('core http', http, (h) => h.close());
     httpPort = http.port;
   }
-  return { gifts, likes, moderation, messages, redPackets, reports, analytics, httpPort };
+  return { gifts, likes, moderation, messages, redPackets, reports, analytics, webhooks, httpPort };
 }
 
 /** Starts an edge on `adapters` and resolves once it listens on `config.edge.port`. */
@@ -242,6 +267,8 @@ export async function startEdge(
     }),
     ...playRoutes({ apiKey: auth.apiKey, bus }),
     ...reportRoutes({ apiKey: auth.apiKey, bus }),
+    // Every edge: the requests go to the core that delivers webhooks.
+    ...webhookRoutes({ apiKey: auth.apiKey, bus }),
   ];
   const server = new EdgeServer({
     config: settings,
@@ -261,6 +288,7 @@ export async function startEdge(
   });
   if (analytics?.stats) registerAnalyticsMetrics(server.metrics.registry, analytics.stats);
   adapters.coreLatency?.registerIn(server.metrics.registry);
+  if (adapters.webhookStats) registerWebhookMetrics(server.metrics.registry, adapters.webhookStats);
   // Recorded before it listens: a listen that fails halfway (an extension) still closes the socket.
   lifecycle.add('edge', server, (s) => s.shutdown());
   const port = await server.listen();

@@ -9,11 +9,11 @@
  * path. `null` means "never sent": counters that repeat every couple of
  * seconds per room and say nothing a receiver can act on.
  *
- * `join`, `leave` and `held` do not come from sequenced events: edges
- * report joins and leaves (`WebhookPresence` on the bus, only when a URL
- * wants them), and a danmaku the word filter holds is published on the
- * room's `held` subject before anything is sequenced. `session` is reserved
- * for live sessions (issue 16 adds their events; one row here then).
+ * `join` is the rooms' join notices (a counter: the joins of a window,
+ * the first few named, with `BARRAGE_JOIN_NOTICES`); nothing sends `leave`
+ * yet (edges report counts, not single viewers leaving). `held` is also
+ * sent for the messages of the rooms' `held` subjects (a danmaku the word
+ * filter held, before anything is sequenced), see core/webhooks/webhooks.ts.
  */
 import type { EventKind } from '../proto/gen/tables.js';
 
@@ -29,6 +29,8 @@ export const WebhookKind = {
   roomState: 'room_state',
   held: 'held',
   session: 'session',
+  /** Plays (red packets, polls, lotteries; issue 15): opened and ended, not their progress. */
+  play: 'play',
 } as const;
 export type WebhookKind = (typeof WebhookKind)[keyof typeof WebhookKind];
 
@@ -65,6 +67,12 @@ export const webhookKindOfEvent = {
   unban: WebhookKind.moderation,
   superChatRemoved: WebhookKind.moderation,
   holdDecision: WebhookKind.held,
+  reportOutcome: WebhookKind.moderation,
+  session: WebhookKind.session,
+  joinNotice: WebhookKind.join,
+  redPacket: WebhookKind.play,
+  redPacketProgress: null,
+  redPacketEnded: WebhookKind.play,
 } as const satisfies { readonly [K in EventKind]: WebhookKind | null };
 
 /** The webhook kind of an event's kind name (`v1.Event.kind`), undefined when it is not sent or unknown to this build. */

@@ -47,6 +47,13 @@ export interface JetStreamSourceOptions {
   maxAckPending?: number;
   /** How long an unacknowledged event waits before it is delivered again. */
   ackWaitMs?: number;
+  /**
+   * Queue group of the counters' core NATS subscription: set when several
+   * processes share the durable and must share the counters too (webhooks,
+   * where each like total is sent once); unset, every process sees every
+   * counter (analytics, where a repeated counter row collapses).
+   */
+  countersQueue?: string;
   logger: Logger;
 }
 
@@ -80,11 +87,15 @@ export class JetStreamEventSource implements EventSource {
   start(deliver: SourceDeliver): void {
     this.deliver = deliver;
     // Counters only: stored events on the same subjects come from the stream.
-    this.counters = this.bus.subscribe(subjects.events('*'), (data) => {
-      if (!isCounter(data)) return;
-      this.stats.counters++;
-      deliver(data, undefined);
-    });
+    this.counters = this.bus.subscribe(
+      subjects.events('*'),
+      (data) => {
+        if (!isCounter(data)) return;
+        this.stats.counters++;
+        deliver(data, undefined);
+      },
+      this.options.countersQueue !== undefined ? { queue: this.options.countersQueue } : undefined,
+    );
     void this.consumeLoop();
   }
 
@@ -113,7 +124,7 @@ export class JetStreamEventSource implements EventSource {
         if (!this.paused) await this.consume();
         return;
       } catch (err) {
-        if (attempt % 10 === 0) log.warn({ err }, 'analytics consumer not ready; retrying');
+        if (attempt % 10 === 0) log.warn({ err, durable: this.durable }, 'durable consumer not ready; retrying');
         await sleep(backoffMs(attempt, 200, 5_000));
       }
     }

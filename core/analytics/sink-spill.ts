@@ -62,6 +62,8 @@ export class SpillDir {
     readonly dir: string,
     private readonly maxBytes: number,
     private readonly logger?: Logger,
+    /** Who spills, in log lines (the webhook queue reuses this directory type). */
+    private readonly label = 'analytics',
   ) {}
 
   /** Bytes of spill files on disk or being written. */
@@ -91,7 +93,7 @@ export class SpillDir {
     }).then(
       () => true,
       (err: unknown) => {
-        this.logger?.error({ err, batch: id }, 'analytics spill failed; the batch is dropped unless it is next to insert');
+        this.logger?.error({ err, batch: id }, `${this.label} spill failed; the batch is dropped unless it is next to insert`);
         return false;
       },
     );
@@ -118,7 +120,7 @@ export class SpillDir {
     const settled = this.fileOf(id, false);
     return this.queued(async () => {
       const size = this.sizes.get(file);
-      if (size === undefined) throw new Error(`analytics spill file ${file} was never written`);
+      if (size === undefined) throw new Error(`${this.label} spill file ${file} was never written`);
       if (payload) await this.replace(file, payload);
       if (settled !== file) await rename(file, settled);
       this.uncount(file);
@@ -131,7 +133,7 @@ export class SpillDir {
   remove(file: string): void {
     this.uncount(file);
     void this.queued(() => unlink(file)).catch((err: unknown) => {
-      if (!isMissing(err)) this.logger?.warn({ err, file }, 'analytics spill file could not be deleted');
+      if (!isMissing(err)) this.logger?.warn({ err, file }, `${this.label} spill file could not be deleted`);
     });
   }
 
@@ -156,7 +158,7 @@ export class SpillDir {
       // Queued, so the listing comes before any file of this run.
       names = await this.queued(() => readdir(this.dir));
     } catch (err) {
-      if (!isMissing(err)) this.logger?.error({ err, dir: this.dir }, 'analytics spill directory unreadable; not recovering it');
+      if (!isMissing(err)) this.logger?.error({ err, dir: this.dir }, `${this.label} spill directory unreadable; not recovering it`);
       return [];
     }
     for (const name of names) if (name.endsWith(tmpSuffix)) void this.queued(() => unlink(join(this.dir, name))).catch(() => {});
@@ -170,10 +172,10 @@ export class SpillDir {
         found.push({ id, rows: countLines(payload), bytes: payload.length, file, suspect });
         this.count(file, payload.length);
       } catch (err) {
-        if (!isMissing(err)) this.logger?.error({ err, file }, 'analytics spill file unreadable; leaving it');
+        if (!isMissing(err)) this.logger?.error({ err, file }, `${this.label} spill file unreadable; leaving it`);
       }
     }
-    if (found.length) this.logger?.info({ batches: found.length }, 'analytics: recovered spilled batches');
+    if (found.length) this.logger?.info({ batches: found.length }, `${this.label}: recovered spilled batches`);
     return found;
   }
 

@@ -12,6 +12,8 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { registerAnalyticsMetrics } from '../analytics/analytics-metrics.js';
 import { registerLogMetrics } from '../../domain/log-metrics.js';
 import type { SinkStats } from '../analytics/analytics-sink.js';
+import { registerWebhookMetrics } from '../webhooks/webhook-metrics.js';
+import type { WebhookStats } from '../webhooks/webhooks.js';
 
 /** What core's HTTP server reports. */
 export interface CoreHttpOptions {
@@ -30,8 +32,8 @@ export interface CoreHttp {
   close(): Promise<void>;
 }
 
-/** Core's metrics: the process, the NATS connection and, when it runs here, the analytics sink. */
-export function coreMetrics(connected: () => boolean, sinkStats?: () => SinkStats): Registry {
+/** Core's metrics: the process, the NATS connection and, when they run here, the analytics sink and the webhooks. */
+export function coreMetrics(connected: () => boolean, sinkStats?: () => SinkStats, webhookStats?: () => WebhookStats): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'barrage_process_' });
   registerLogMetrics(registry);
@@ -44,6 +46,7 @@ export function coreMetrics(connected: () => boolean, sinkStats?: () => SinkStat
     },
   });
   if (sinkStats) registerAnalyticsMetrics(registry, sinkStats);
+  if (webhookStats) registerWebhookMetrics(registry, webhookStats);
   return registry;
 }
 
