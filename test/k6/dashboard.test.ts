@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { registerAnalyticsMetrics } from '../../core/analytics/analytics-metrics.js';
 import { emptySinkStats } from '../../core/analytics/analytics-sink.js';
 import { coreMetrics } from '../../core/http/core-http.js';
+import { registerWebhookMetrics } from '../../core/webhooks/webhook-metrics.js';
+import { emptyWebhookStats } from '../../core/webhooks/webhooks.js';
 import { EdgeMetrics } from '../../edge/metrics.js';
 import { coreLatency } from '../../domain/latency.js';
 import { settingNames } from '../../domain/config/settings.js';
@@ -31,11 +33,12 @@ const dashboard = JSON.parse(readFileSync('docs/grafana-dashboard.json', 'utf8')
 };
 const operations = readFileSync('docs/operations.md', 'utf8');
 
-/** What an edge (with the analytics sink, as in one process) and a core process export. */
+/** What an edge (with the analytics sink and webhooks, as in one process) and a core process export. */
 async function exported(): Promise<{ names: Set<string>; edge: string[] }> {
   const edgeMetrics = new EdgeMetrics(true);
   registerAnalyticsMetrics(edgeMetrics.registry, emptySinkStats);
-  const core = coreMetrics(() => true, emptySinkStats);
+  registerWebhookMetrics(edgeMetrics.registry, emptyWebhookStats);
+  const core = coreMetrics(() => true, emptySinkStats, emptyWebhookStats);
   // Core's latency histogram is registered by the wiring (bin/wiring.ts) next to these.
   coreLatency().registerIn(core);
   const text = (await edgeMetrics.registry.metrics()) + (await core.metrics());
