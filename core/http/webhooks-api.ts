@@ -13,12 +13,29 @@ import type { Bus } from '../../domain/bus.js';
 import { BusError, CoreErrorCode } from '../../domain/errors.js';
 import type { Route, RouteResponse } from '../../domain/http.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
+import { problemDoc, s } from '../../domain/openapi.js';
 import { webhookAdminSubject } from '../webhooks/webhooks.js';
 import type { WebhookAdminReply, WebhookAdminRequest } from '../webhooks/webhooks.js';
 
 const timeoutMs = 10_000;
 const maxLimit = 1_000;
 const idPattern = /^[0-9-]{1,32}$/;
+
+const letterSchema = s.object(
+  {
+    id: s.string('the letter id (sortable, oldest first)'),
+    url: s.string('the receiver that did not take it'),
+    delivery: s.string('the Barrage-Delivery id it was last sent with'),
+    deadAtMs: s.integer('when it was given up (ms since the epoch)'),
+    firstAtMs: s.integer('when its oldest event arrived'),
+    attempts: s.integer(),
+    lastError: s.string('HTTP 500, timeout, ECONNREFUSED, ...'),
+    rooms: s.array(s.string()),
+    eventCount: s.integer(),
+  },
+  ['id', 'url', 'delivery', 'attempts', 'lastError', 'eventCount'],
+);
+const offDoc = problemDoc('WEBHOOKS_OFF: no process delivers webhooks (no BARRAGE_WEBHOOK_URL, or core is down)');
 
 const statusOf = { NOT_FOUND: 404, GONE: 410, BUSY: 409, BAD_REQUEST: 400, INTERNAL: 503 } as const;
 
@@ -47,6 +64,30 @@ export function webhookRoutes(options: { apiKey: string; bus: Bus }): Route[] {
       method: 'get',
       pattern: '/api/v1/webhooks/dead',
       ...common,
+      doc: {
+        tag: 'webhooks',
+        summary: 'List webhook dead letters (batches given up after the retry horizon), oldest first',
+        description: 'Letters without their events; page with `after` = the `next` of the previous page. See docs/webhooks.md.',
+        query: {
+          limit: {
+            description: 'letters per page (1 to 1,000; 100 by default)',
+            schema: s.integer(undefined, { minimum: 1, maximum: maxLimit }),
+          },
+          after: { description: 'the id after which to start', schema: s.string() },
+        },
+        responses: {
+          200: {
+            description: 'a page of letters',
+            schema: s.object({ letters: s.array(letterSchema), next: s.any('the id to pass as `after` for the next page, or null') }, [
+              'letters',
+              'next',
+            ]),
+          },
+          400: problemDoc('INVALID_ARGUMENT: bad limit or after'),
+          404: offDoc,
+          503: problemDoc('UNAVAILABLE: core did not answer, or its dead-letter store is unavailable'),
+        },
+      },
       handler: (req) => {
         if (!authorized(req)) return unauthorized();
         const limitText = req.query.get('limit') ?? '100';
@@ -68,6 +109,21 @@ export function webhookRoutes(options: { apiKey: string; bus: Bus }): Route[] {
       pattern: '/api/v1/webhooks/dead/:id/replay',
       maxBody: 1024,
       ...common,
+      doc: {
+        tag: 'webhooks',
+        summary: "Send a dead letter's events again",
+        description:
+          'One new batch (new Barrage-Delivery id, the same event ids) with a fresh retry horizon; the letter is deleted once ' +
+          'the receiver takes it and kept if it fails again. Replayed events arrive after later events of their rooms.',
+        params: { id: 'the letter id' },
+        responses: {
+          202: { description: 'replaying', schema: s.object({ replaying: s.string() }, ['replaying']) },
+          404: problemDoc('NOT_FOUND (never was, replayed or dropped), or WEBHOOKS_OFF'),
+          409: problemDoc('BUSY: being replayed'),
+          410: problemDoc("GONE: the letter's URL is no longer a BARRAGE_WEBHOOK_URL"),
+          503: problemDoc('UNAVAILABLE: core did not answer'),
+        },
+      },
       handler: (req) => {
         if (!authorized(req)) return unauthorized();
         const id = req.params[0] ?? '';
