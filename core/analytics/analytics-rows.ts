@@ -96,6 +96,12 @@ function detail(e: v1.Event, kind: string): string {
       return `${user(e.actor)}\t\t${tsvEscape(e.roomClose?.reason ?? '')}\t\t\t\t${e.roomClose?.reopen ? 1 : 0}\t0\t${extra(e)}`;
     case 'hold_decision':
       return `${user(e.actor)}\t\t\t${tsvEscape(e.holdDecision?.holdId ?? '')}\t\t\t${e.holdDecision?.approve ? 1 : 0}\t0\t${extra(e)}`;
+    case 'report_outcome': {
+      const r = e.reportOutcome as v1.IReportOutcome;
+      const resolution = (v1.ReportResolution[r.resolution ?? 0] ?? '').replace('REPORT_RESOLUTION_', '').toLowerCase();
+      const fields = { resolution, user_id: r.userId ?? '', hold_id: r.holdId ?? '' };
+      return `${user(e.actor)}\t${tsvEscape(r.reportId ?? '')}\t\t${tsvEscape(r.danmakuId ?? '')}\t\t\t${r.reporters ?? 0}\t0\t${extra(e, fields)}`;
+    }
     case 'leaderboard': {
       const entries = (e.leaderboard?.entries ?? []).map((x) => ({ user_id: x.user?.id ?? '', total_cents: Number(x.totalCents ?? 0) }));
       return `${user(null)}\t\t\t\t\t\t${entries.length}\t0\t${tsvEscape(JSON.stringify(entries))}`;

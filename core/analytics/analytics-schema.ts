@@ -52,13 +52,16 @@ export const moderationKinds = ['retract', 'mute', 'unmute', 'ban', 'unban', 'sl
 const moderationList = moderationKinds.map((k) => `'${k}'`).join(', ');
 
 /**
- * Event kinds in the audit log: the moderation actions, room notices and
- * decisions on held danmaku. Fixed once migration 4 is applied (its view is
- * built from this list): a new kind needs a new migration.
+ * Event kinds migration 4's audit view copies: the moderation actions, room
+ * notices and decisions on held danmaku. Fixed (an applied migration is never
+ * edited): a new kind gets a view of its own in a new migration.
  */
-export const auditKinds = [...moderationKinds, 'notice', 'hold_decision'] as const;
+const auditKindsV4 = [...moderationKinds, 'notice', 'hold_decision'] as const;
 
-const auditList = auditKinds.map((k) => `'${k}'`).join(', ');
+const auditList = auditKindsV4.map((k) => `'${k}'`).join(', ');
+
+/** Event kinds in the audit log: migration 4's, and the outcomes of reports (migration 5). */
+export const auditKinds = [...auditKindsV4, 'report_outcome'] as const;
 
 /** The migrations, oldest first. Never edit an applied one: add a new version. */
 export const migrations: readonly Migration[] = [
@@ -183,6 +186,19 @@ export const migrations: readonly Migration[] = [
         target, text, count, extra, visitParamExtractString(extra, 'reason') AS reason
       FROM {db}.events
       WHERE kind IN (${auditList})`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'audit log: report outcomes',
+    statements: [
+      // A view of its own beside migration 4's (which stays as it is): an auto-hold or resolution
+      // of a reported danmaku; the reported danmaku in target, the reporters in count.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.audit_reports_mv TO {db}.audit AS
+      SELECT room, ts, ts_ms, seq, kind AS action, user_id AS actor_id, user_name AS actor_name, user_role AS actor_role,
+        target, text, count, extra, visitParamExtractString(extra, 'reason') AS reason
+      FROM {db}.events
+      WHERE kind = 'report_outcome'`,
     ],
   },
 ];

@@ -6,6 +6,7 @@
  * Changes are compare-and-set on the entry's revision (`create` for a new
  * one), retried a few times when another core wrote first.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -15,7 +16,13 @@ import { maxReportsPerRoom, reportTtlMs } from './report-store.js';
 import type { ReportChange, ReportStore, ReportUpdate } from './report-store.js';
 
 const keyOf = (room: string, reportId: string): string => `r.${room}.${reportId}`;
-const casAttempts = 8;
+/**
+ * Writers racing on one record win one per round, so a burst of N reports of
+ * one danmaku needs up to N rounds: enough for a burst far past any hold
+ * threshold, each retry after a short random wait so the racers spread out.
+ */
+const casAttempts = 64;
+const retryJitterMs = 5;
 /** A report id as it may appear in a key (danmaku ids are base 36; anything else is no report). */
 const reportIdPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -57,6 +64,7 @@ export class KvReportStore implements ReportStore {
       } catch (err) {
         // Another core wrote first: read again and apply the change to what it wrote.
         if (!isWrongLastSequence(err) || attempt >= casAttempts) throw err;
+        await sleep(Math.random() * retryJitterMs);
       }
     }
   }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { v1 } from '../../proto/index.js';
 import { api, eventOf, moderate, sleep } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'barrage-audit-'));
@@ -22,6 +23,7 @@ describe('moderation audit', () => {
       BARRAGE_ANALYTICS: 'on',
       BARRAGE_ANALYTICS_PATH: join(dir, 'chdb'),
       BARRAGE_ANALYTICS_SPILL: join(dir, 'spill'),
+      BARRAGE_REPORT_HOLD_THRESHOLD: '2',
     });
     await server.analytics?.ready;
   });
@@ -65,5 +67,33 @@ describe('moderation audit', () => {
     expect(entries[2]).toMatchObject({ count: 600, actor: { name: 'Mod One', role: 2 } });
     expect(entries[2]?.['tsMs']).toBeGreaterThanOrEqual(t0);
     mod.close();
+  });
+
+  it('moderation audit - reports: the auto-hold and the resolution are logged with the reporters counted, never who reported', async () => {
+    const t0 = Date.now();
+    const room = 'aud-rep';
+    const join = async (user: string) => TestClient.connect(server.wsUrl(room, await server.token({ room, user, name: user })));
+    const [author, r1, r2] = await Promise.all([join('author'), join('r1'), join('r2')]);
+    author.danmaku('report me');
+    const d = (await eventOf(r1, 'danmaku', (e) => e.danmaku?.text === 'report me')).danmaku as v1.Danmaku;
+    r1.send({ report: { danmakuId: d.id } });
+    r2.send({ report: { danmakuId: d.id } });
+    await eventOf(r1, 'retract', (e) => e.retract?.danmakuId === d.id);
+    const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.auth.apiKey, method, path, body);
+    expect(
+      (await call('POST', `/api/v1/rooms/${room}/reports/${d.id}/resolve`, { action: 'remove', reason: 'spam', actor: { id: 'staff-2' } }))
+        .status,
+    ).toBe(200);
+    const entries = async () =>
+      ((await call('GET', `/api/v1/rooms/${room}/audit?from=${t0 - 1000}`)).body['entries'] ?? []) as Array<Record<string, unknown>>;
+    await expect.poll(async () => (await entries()).filter((e) => e['action'] === 'report_outcome').length, { timeout: 15_000 }).toBe(2);
+    const outcomes = (await entries()).filter((e) => e['action'] === 'report_outcome');
+    expect(outcomes.map((e) => [(e['actor'] as { id: string }).id, e['target'], e['count'], e['reason']])).toEqual([
+      ['staff-2', d.id, 2, 'spam'],
+      ['system', d.id, 2, 'reported by 2 viewers'],
+    ]);
+    expect(JSON.parse(outcomes[0]?.['extra'] as string)).toMatchObject({ resolution: 'removed', user_id: 'author' });
+    expect(JSON.stringify(outcomes)).not.toMatch(/"r[12]"/);
+    for (const c of [author, r1, r2]) c.close();
   });
 });
