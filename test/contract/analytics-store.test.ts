@@ -95,7 +95,15 @@ describe.each(engines)('analytics store on $name', (engine) => {
     const first = await migrate(store, db);
     expect(first.applied).toEqual(migrations.map((m) => m.version));
     const tables = await store.query<{ name: string }>(`SELECT name FROM system.tables WHERE database = '${db}' ORDER BY name`);
-    expect(tables.map((t) => t.name)).toEqual(['audit', 'audit_mv', 'audit_reports_mv', 'events', 'room_minute', 'room_minute_mv', 'schema_migrations']);
+    expect(tables.map((t) => t.name)).toEqual([
+      'audit',
+      'audit_mv',
+      'audit_reports_mv',
+      'events',
+      'room_minute',
+      'room_minute_mv',
+      'schema_migrations',
+    ]);
     const again = await migrate(store, db);
     expect(again.applied).toEqual([]);
     expect(again.skipped).toEqual(migrations.map((m) => m.version));
