@@ -298,8 +298,18 @@ describe('deployment - an image-started cluster behind HAProxy, scraped by Prome
     edgeA.proc.kill('SIGTERM');
     // The balancer sees the 503 and takes the edge out while it still serves its viewers.
     await expect
-      .poll(() => query('haproxy_server_status{proxy="barrage_edges",server="edge1",state="UP"} == 1'), { timeout: drainDelayMs })
-      .toBe(0);
+      .poll(
+        async () => {
+          // HAProxy's own view (its stats CSV: the 18th column is the server's status).
+          const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)).text();
+          return csv
+            .split('\n')
+            .find((l) => l.startsWith('barrage_edges,edge1,'))
+            ?.split(',')[17];
+        },
+        { timeout: drainDelayMs },
+      )
+      .toBe('DOWN');
     expect(await (await fetch(`http://127.0.0.1:${lbPort}/readyz`)).text(), 'the balancer answers from the other edge').toBe('ready');
     expect(
       moved.every((v) => v.reconnects === 0),
