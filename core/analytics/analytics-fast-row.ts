@@ -22,7 +22,7 @@ import { WireReader, WireType } from '../../proto/wire.js';
 export const NOT_HANDLED = -1;
 
 /** Bytes a row may need beyond twice the event's size: numbers, fixed columns. */
-export const ROW_OVERHEAD = 160;
+export const ROW_OVERHEAD = 240;
 
 const TAB = 9;
 const BACKSLASH = 92;
@@ -199,6 +199,11 @@ let userNameStart = -1;
 let userNameEnd = -1;
 let danmakuStart = -1;
 let danmakuEnd = -1;
+// The danmaku's look and video time (the `extra` column, see `danmakuExtra` in analytics-rows.ts).
+let mode = 0;
+let color = 0;
+let size = 0;
+let offsetMs = 0;
 // The event's seq and time.
 let seq = 0;
 let tsMs = 0;
@@ -236,6 +241,7 @@ function readUser(b: Uint8Array, start: number, end: number): number {
 function readDanmaku(b: Uint8Array, start: number, end: number): number {
   let merged = 0;
   idStart = idEnd = textStart = textEnd = userStart = userEnd = -1;
+  mode = color = size = offsetMs = 0;
   r.reset(b, start, end);
   while (!r.done) {
     const tag = r.tag();
@@ -272,6 +278,16 @@ function readDanmaku(b: Uint8Array, start: number, end: number): number {
         const v = uint32();
         if (v < 0) return -1;
         if (field === DanmakuField.merged) merged = v;
+        else if (field === DanmakuField.mode) mode = v;
+        else if (field === DanmakuField.color) color = v;
+        else size = v;
+        break;
+      }
+      case DanmakuField.offsetMs: {
+        if (wire !== VARINT) return -1;
+        const v = r.varint();
+        if (v > Number.MAX_SAFE_INTEGER) return -1;
+        offsetMs = v;
         break;
       }
       default:
@@ -312,6 +328,29 @@ function readEvent(bytes: Uint8Array): boolean {
     } else r.skip(wire);
   }
   return true;
+}
+
+const EXTRA_MODE = Buffer.from('"mode":');
+const EXTRA_COLOR = Buffer.from('"color":');
+const EXTRA_SIZE = Buffer.from('"size":');
+const EXTRA_OFFSET = Buffer.from('"offset_ms":');
+
+/** One `"key":value` of the extra JSON, with the comma or brace before it. */
+function writeKey(out: Buffer, o: number, first: boolean, key: Buffer, value: number): number {
+  out[o++] = first ? 123 : 44; // { or ,
+  o += key.copy(out, o);
+  return writeUint(out, o, value);
+}
+
+/** The danmaku's `extra` column: its non-zero mode, color, size and offset_ms as JSON, empty when all are 0. */
+function writeExtra(out: Buffer, o: number): number {
+  const start = o;
+  if (mode !== 0) o = writeKey(out, o, o === start, EXTRA_MODE, mode);
+  if (color !== 0) o = writeKey(out, o, o === start, EXTRA_COLOR, color);
+  if (size !== 0) o = writeKey(out, o, o === start, EXTRA_SIZE, size);
+  if (offsetMs !== 0) o = writeKey(out, o, o === start, EXTRA_OFFSET, offsetMs);
+  if (o !== start) out[o++] = 125; // }
+  return o;
 }
 
 /**
@@ -368,7 +407,8 @@ export function writeDanmakuRow(bytes: Uint8Array, recvMs: number, tail: Uint8Ar
   o = writeUint(out, o, Math.max(1, merged));
   out[o++] = TAB;
   out[o++] = 48; // amount_cents 0
-  out[o++] = TAB; // extra empty
+  out[o++] = TAB;
+  o = writeExtra(out, o);
   out[o++] = TAB;
   o = writeCached(out, o, recvMs, received);
   out.set(tail, o);

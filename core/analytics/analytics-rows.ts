@@ -50,12 +50,28 @@ function extra(e: v1.Event, fields?: Record<string, unknown>): string {
   return all ? tsvEscape(JSON.stringify(all)) : '';
 }
 
+/**
+ * The `extra` column of a danmaku: what replay needs to draw it again (mode,
+ * color, size) and, for a danmaku posted to a video, its video time; only the
+ * non-zero ones, as JSON (read with `visitParamExtractUInt`), empty when all
+ * are 0. The fast row (analytics-fast-row.ts) writes the same bytes.
+ */
+export function danmakuExtra(d: v1.IDanmaku): string {
+  const parts: string[] = [];
+  if (d.mode) parts.push(`"mode":${d.mode}`);
+  if (d.color) parts.push(`"color":${d.color}`);
+  if (d.size) parts.push(`"size":${d.size}`);
+  const offset = Number(d.offsetMs ?? 0);
+  if (offset) parts.push(`"offset_ms":${offset}`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
 /** Columns after `kind`: user_id, user_name, user_role, item_id, text, target, gift_id, gift_name, count, amount_cents, extra. */
 function detail(e: v1.Event, kind: string): string {
   switch (kind) {
     case 'danmaku': {
       const d = e.danmaku as v1.IDanmaku;
-      return `${user(d.user)}\t${tsvEscape(d.id ?? '')}\t${tsvEscape(d.text ?? '')}\t\t\t\t${Math.max(1, d.merged ?? 0)}\t0\t`;
+      return `${user(d.user)}\t${tsvEscape(d.id ?? '')}\t${tsvEscape(d.text ?? '')}\t\t\t\t${Math.max(1, d.merged ?? 0)}\t0\t${danmakuExtra(d)}`;
     }
     case 'gift': {
       const g = e.gift as v1.IGift;

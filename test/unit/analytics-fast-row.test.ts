@@ -52,6 +52,12 @@ const shapes: v1.IEvent[] = [
   { room: 'r2', seq: 2 ** 31, tsMs: 2 ** 31 - 1, danmaku: {} },
   { room: 'r2', seq: 7, tsMs: t0, danmaku: { id: 'd7', user: { id: 'u7' }, text: 'merged', merged: 12 } },
   { room: 'r2', seq: 8, tsMs: t0, danmaku: { id: 'd8', user: { name: 'only name', role: 2 }, text: 'x', merged: 1 } },
+  // What replay reads back from `extra`: mode, color, size and a video danmaku's time, each alone and together.
+  { room: 'r2', seq: 9, tsMs: t0, danmaku: { id: 'e1', text: 'x', color: 0xffffff } },
+  { room: 'r2', seq: 10, tsMs: t0, danmaku: { id: 'e2', text: 'x', mode: 2, size: 1 } },
+  { room: '_v_vod1', seq: 11, tsMs: t0, danmaku: { id: 'e3', text: 'x', offsetMs: 1 } },
+  { room: '_v_vod1', seq: 12, tsMs: t0, danmaku: { id: 'e4', text: 'x', mode: 1, color: 0xff0000, size: 2, offsetMs: 2 ** 50 } },
+  { room: '_v_vod1', seq: 13, tsMs: t0, danmaku: { id: 'e5', text: 'x', size: 2, offsetMs: 10_800_000 } },
   {
     room: 'r3',
     seq: 2 ** 40,
