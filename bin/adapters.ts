@@ -14,6 +14,8 @@ import type { Config } from '../domain/config.js';
 import { MemoryModerationStore } from '../domain/moderation-store-memory.js';
 import { KvModerationStore } from '../domain/moderation-store-kv.js';
 import { coreLatency as newCoreLatency } from '../domain/latency.js';
+import { MemoryVideoStore } from '../domain/video-store-memory.js';
+import { KvVideoStore } from '../domain/video-store-kv.js';
 import { backoffMs, sleep } from '../domain/retry.js';
 import { startAnalyticsReader } from '../core/analytics/analytics.js';
 import { BusEventSource } from '../core/analytics/analytics-source.js';
@@ -76,6 +78,7 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
     config.webhooks.urls.length > 0
       ? { source: new BusEventSource(bus), dead: new FileDeadLetters(config.webhooks.deadDir, config.webhooks.deadMax) }
       : undefined;
+  const videoStore = lifecycle.add('video store', new MemoryVideoStore(), (s) => s.close());
   return {
     bus,
     sequencer,
@@ -83,6 +86,7 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
     moderationStore,
     redPackets,
     reportStore,
+    videoStore,
     analyticsSource: new BusEventSource(bus),
     coreLatency,
     webhooks,
@@ -172,6 +176,9 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
 export async function natsEdgeAdapters(config: Config, starting: Starting): Promise<EdgeAdapters & { bus: NatsBus }> {
   const bus = await connectBus(config, 'edge', starting);
   const moderationStore = await openModerationStore(bus, config, starting.lifecycle);
+  const videoStore = starting.lifecycle.add('video store', await KvVideoStore.open(bus.nc, { replicas: config.nats.replicas }), (s) =>
+    s.close(),
+  );
   const { enabled, clickhouseUrl } = config.analytics;
   const analytics =
     enabled && clickhouseUrl !== undefined
@@ -181,5 +188,5 @@ export async function natsEdgeAdapters(config: Config, starting: Starting): Prom
           (r) => r.stop(),
         )
       : undefined;
-  return { bus, moderationStore, analytics };
+  return { bus, moderationStore, videoStore, analytics };
 }

@@ -63,7 +63,12 @@ export function startSingleProcess(
       config,
       {
         ...adapters,
-        analytics: analytics && { queries: analytics.queries, routes: analytics.routes, stats: () => analytics.sink.stats() },
+        analytics: analytics && {
+          queries: analytics.queries,
+          replay: analytics.replay,
+          routes: analytics.routes,
+          stats: () => analytics.sink.stats(),
+        },
         webhookStats: core.webhooks && (() => (core.webhooks as Webhooks).stats()),
       },
       starting,

@@ -20,6 +20,7 @@ import type { Config } from '../domain/config.js';
 import type { CoreLatency } from '../domain/latency.js';
 import type { Route } from '../domain/http.js';
 import type { ModerationStore } from '../domain/moderation-store.js';
+import type { VideoStore } from '../domain/video-store.js';
 import { startAnalytics } from '../core/analytics/analytics.js';
 import type { Analytics, AnalyticsOptions } from '../core/analytics/analytics.js';
 import { registerAnalyticsMetrics } from '../core/analytics/analytics-metrics.js';
@@ -39,14 +40,18 @@ import { coreMetrics, startCoreHttp } from '../core/http/core-http.js';
 import { giftRoutes } from '../core/http/gifts-api.js';
 import { moderationRoutes } from '../core/http/moderation-api.js';
 import { reportRoutes } from '../core/http/reports-api.js';
+import { replayRoutes } from '../core/http/replay-api.js';
+import { sessionRoutes } from '../core/http/sessions-api.js';
 import { LikeCounter } from '../core/likes/likes.js';
 import { ModerationService } from '../core/moderation/moderation-service.js';
+import type { ReplayQueries } from '../core/replay/replay-queries.js';
 import type { Sequencer } from '../core/sequencing/sequencer.js';
 import { webhookRoutes } from '../core/http/webhooks-api.js';
 import type { DeadLetterStore } from '../core/webhooks/dead-letters.js';
 import { registerWebhookMetrics } from '../core/webhooks/webhook-metrics.js';
 import { Webhooks } from '../core/webhooks/webhooks.js';
 import type { WebhookStats } from '../core/webhooks/webhooks.js';
+import { SessionResets } from '../core/sessions/session-resets.js';
 import { giftsExtension } from '../edge/gifts-extension.js';
 import { EdgeModeration } from '../edge/moderation.js';
 import { playsExtension } from '../edge/plays-extension.js';
@@ -84,6 +89,8 @@ export interface CoreAdapters {
 /** The analytics API an edge serves: the sink's own in one process, a ClickHouse reader on a clustered edge. */
 export interface EdgeAnalytics {
   queries: AnalyticsQueries;
+  /** A video's danmaku by video time (the replay API). */
+  replay?: ReplayQueries;
   routes: Route[];
   /** The sink's counters, when the sink runs in this process (exported on the edge's /metrics). */
   stats?: () => SinkStats;
@@ -96,6 +103,8 @@ export type EdgeWebhookStats = () => WebhookStats;
 export interface EdgeAdapters {
   bus: Bus;
   moderationStore: ModerationStore;
+  /** Live sessions and registered videos (the session and replay API). */
+  videoStore: VideoStore;
   analytics?: EdgeAnalytics | undefined;
   /** Core's latency histogram when core runs in this process (exported on the edge's /metrics). */
   coreLatency?: CoreLatency | undefined;
@@ -205,6 +214,8 @@ export async function startCore(
     );
     await webhooks.start();
   }
+  // Like totals and the leaderboard are per live session: a start begins them again.
+  lifecycle.add('session resets', new SessionResets(bus, [likes, gifts], logger.child({ part: 'sessions' })), (r) => r.stop()).start();
   let httpPort: number | undefined;
   if (options.http) {
     const connected = () => bus.status() === BusStatus.Connected;
@@ -269,6 +280,8 @@ export async function startEdge(
     ...reportRoutes({ apiKey: auth.apiKey, bus }),
     // Every edge: the requests go to the core that delivers webhooks.
     ...webhookRoutes({ apiKey: auth.apiKey, bus }),
+    ...sessionRoutes({ bus, store: adapters.videoStore, apiKey: auth.apiKey }),
+    ...replayRoutes({ store: adapters.videoStore, apiKey: auth.apiKey, queries: () => analytics?.replay }),
   ];
   const server = new EdgeServer({
     config: settings,

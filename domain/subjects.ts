@@ -63,6 +63,8 @@ export const subjects = {
   direct: 'barrage.direct',
   /** Edge to core: like taps per room since the edge's last report (`EdgeLikes`). */
   likes: 'barrage.likes',
+  /** To every core: a room's live session started (the `Event` with its `session`); like and gift totals start again. */
+  session: 'barrage.session',
 } as const;
 
 /** The room token of a room subject (`barrage.room.<id>.<kind>`). */

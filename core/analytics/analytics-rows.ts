@@ -118,6 +118,16 @@ function detail(e: v1.Event, kind: string): string {
       const fields = { resolution, user_id: r.userId ?? '', hold_id: r.holdId ?? '' };
       return `${user(e.actor)}\t${tsvEscape(r.reportId ?? '')}\t\t${tsvEscape(r.danmakuId ?? '')}\t\t\t${r.reporters ?? 0}\t0\t${extra(e, fields)}`;
     }
+    case 'session': {
+      const x = e.session as v1.ILiveSession;
+      const fields = {
+        state: x.state ?? 0,
+        started_ms: Number(x.startedMs ?? 0),
+        ended_ms: Number(x.endedMs ?? 0),
+        offset_ms: Number(x.offsetMs ?? 0),
+      };
+      return `${user(e.actor)}\t${tsvEscape(x.id ?? '')}\t\t\t\t\t${x.state ?? 0}\t0\t${extra(e, fields)}`;
+    }
     case 'leaderboard': {
       const entries = (e.leaderboard?.entries ?? []).map((x) => ({ user_id: x.user?.id ?? '', total_cents: Number(x.totalCents ?? 0) }));
       return `${user(null)}\t\t\t\t\t\t${entries.length}\t0\t${tsvEscape(JSON.stringify(entries))}`;

@@ -23,6 +23,7 @@ import type { SinkOptions } from './analytics-sink.js';
 import type { EventSource } from './analytics-source.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import { ChdbStore } from './store-chdb.js';
+import { ReplayQueries } from '../replay/replay-queries.js';
 import { ClickHouseStore } from './store-clickhouse.js';
 
 /** How analytics runs: the settings (`config.analytics`, without the switch), the API key and sink tuning. */
@@ -39,6 +40,8 @@ export interface Analytics {
   store: AnalyticsStore;
   sink: AnalyticsSink;
   queries: AnalyticsQueries;
+  /** A video's danmaku by video time (the replay API). */
+  replay: ReplayQueries;
   routes: Route[];
   /** Resolves once the migrations have been applied (the sink also waits for them). */
   ready: Promise<MigrationReport>;
@@ -87,6 +90,7 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
     store,
     sink,
     queries,
+    replay: new ReplayQueries(store, options.database),
     routes,
     ready,
     async stop() {
@@ -100,6 +104,7 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
 /** Analytics queries without a sink: an edge of a cluster serving the API from a ClickHouse server. */
 export interface AnalyticsReader {
   queries: AnalyticsQueries;
+  replay: ReplayQueries;
   routes: Route[];
   stop(): Promise<void>;
 }
@@ -114,6 +119,7 @@ export function startAnalyticsReader(options: AnalyticsOptions & { clickhouseUrl
   const queries = new AnalyticsQueries(store, options.database);
   return {
     queries,
+    replay: new ReplayQueries(store, options.database),
     routes: analyticsRoutes({ queries, apiKey: options.apiKey, engine: store.engine }),
     stop: () => store.close(),
   };

@@ -355,6 +355,16 @@ export class GiftService {
     return new v1.Leaderboard({ entries: top, totalCents: room.totalCents, totalGifts: room.totalGifts });
   }
 
+  /** A new live session: the room's leaderboard starts from zero (pushed empty at the next tick). */
+  resetRoom(roomId: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.gifters.clear();
+    room.totalCents = 0;
+    room.totalGifts = 0;
+    room.changed = true;
+  }
+
   /** Rooms held (tests). */
   get roomCount(): number {
     return this.rooms.size;

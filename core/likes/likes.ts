@@ -89,6 +89,18 @@ export class LikeCounter {
     }
   }
 
+  /**
+   * A new live session: the room's total starts from zero, pushed at the
+   * next push (viewers see the counter go back to 0, not a stale total).
+   */
+  resetRoom(room: string): void {
+    const r = this.rooms.get(room);
+    if (!r) return;
+    r.total = 0;
+    r.pending = 0;
+    r.lastPushAt = 0;
+  }
+
   /** Rooms held (tests). */
   get roomCount(): number {
     return this.rooms.size;

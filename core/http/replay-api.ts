@@ -1,0 +1,222 @@
+/**
+ * The replay API, documented in docs/api.md under "Live sessions and replay".
+ * Players call the reads straight from the browser, so they are public (no
+ * API key; a video's danmaku are what its viewers see anyway) and cacheable:
+ *
+ * - `GET /api/v1/videos/:video`: duration, segment length and count
+ * - `GET /api/v1/videos/:video/danmaku?segment=N`: one 6-minute segment as a
+ *   protobuf `DanmakuSegment`, or JSON when `Accept` asks for it; strong
+ *   `ETag` (answered 304 on `If-None-Match`) and `Cache-Control`
+ * - `GET /api/v1/videos/:video/danmaku/density?buckets=200`: danmaku per slice
+ *
+ * and, with the API key:
+ *
+ * - `PUT /api/v1/videos/:video` (`{ duration_ms }`): registers a VOD
+ *
+ * A video is a finished live session (`video = session id`) or a registered
+ * VOD; a session still live is not a video yet (409 SESSION_LIVE).
+ */
+import { createHash } from 'node:crypto';
+import { v1 } from '../../proto/index.js';
+import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
+import { isFinished, isValidVideoId, maxVideoIdLength, videoDuration, VideoKind } from '../../domain/video-store.js';
+import type { VideoRecord, VideoStore } from '../../domain/video-store.js';
+import { segmentCount, segmentMs } from '../replay/replay-queries.js';
+import type { ReplayDanmaku, ReplayQueries } from '../replay/replay-queries.js';
+
+/** Longest video a site may register: 30 days. */
+export const maxVideoDurationMs = 30 * 86_400_000;
+/** Most density buckets one request may ask for. */
+export const maxDensityBuckets = 2_000;
+/**
+ * How long a CDN or browser may use a segment without asking again. Short:
+ * new VOD danmaku and late retractions must show within it; after it the
+ * ETag makes asking again cheap (304).
+ */
+export const segmentMaxAgeSeconds = 60;
+
+/** What the routes need. */
+export interface ReplayApiOptions {
+  store: VideoStore;
+  apiKey: string;
+  /** The replay queries; without them (analytics off) the danmaku reads answer 503. */
+  queries: () => ReplayQueries | undefined;
+}
+
+const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'etag' };
+
+/** A video's JSON as the API answers it. */
+export function videoJson(r: VideoRecord): Record<string, unknown> {
+  const duration = videoDuration(r);
+  return {
+    video: r.id,
+    kind: r.kind,
+    room: r.kind === VideoKind.Session ? r.room : null,
+    started_ms: r.kind === VideoKind.Session ? r.startedMs : null,
+    offset_ms: r.offsetMs,
+    duration_ms: duration,
+    finished: isFinished(r),
+    segment_ms: segmentMs,
+    segments: segmentCount(duration),
+  };
+}
+
+const wantsJson = (req: RouteRequest): boolean => {
+  const accept = req.headers['accept'] ?? '';
+  return accept.includes('application/json') && !accept.includes('application/x-protobuf');
+};
+
+/** A strong ETag: a hash of the exact bytes answered. */
+const etagOf = (body: string | Uint8Array): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+
+/** A cacheable answer, or 304 when the client holds these bytes already. */
+function cached(req: RouteRequest, contentType: string, body: string | Uint8Array): RouteResponse {
+  const etag = etagOf(body);
+  const headers = {
+    ...cors,
+    'content-type': contentType,
+    'cache-control': `public, max-age=${segmentMaxAgeSeconds}`,
+    etag,
+    vary: 'Accept',
+  };
+  const match = req.headers['if-none-match'];
+  if (match !== undefined && match.split(',').some((t) => t.trim() === etag)) return { status: 304, headers, body: '' };
+  return { status: 200, headers, body };
+}
+
+function segmentJson(video: VideoRecord, segment: number, danmaku: ReplayDanmaku[]): string {
+  return JSON.stringify({
+    video: video.id,
+    segment,
+    segment_ms: segmentMs,
+    duration_ms: videoDuration(video),
+    danmaku: danmaku.map((d) => ({
+      id: d.id,
+      offset_ms: d.offsetMs,
+      text: d.text,
+      mode: d.mode,
+      color: d.color,
+      size: d.size,
+      merged: d.merged,
+      user: d.user,
+    })),
+  });
+}
+
+function segmentProto(video: VideoRecord, segment: number, danmaku: ReplayDanmaku[]): Uint8Array {
+  return v1.DanmakuSegment.encode({
+    video: video.id,
+    segment,
+    segmentMs,
+    durationMs: videoDuration(video),
+    danmaku: danmaku.map((d) => ({
+      id: d.id,
+      offsetMs: d.offsetMs,
+      text: d.text,
+      mode: d.mode,
+      color: d.color,
+      size: d.size,
+      merged: d.merged,
+      user: d.user,
+    })),
+  }).finish();
+}
+
+/** A non-negative integer query parameter, or undefined. */
+function intParam(raw: string | null): number | undefined {
+  if (raw === null || !/^\d{1,9}$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+const withCors = (res: RouteResponse): RouteResponse => ({ ...res, headers: { ...res.headers, ...cors } });
+
+/** The replay routes. */
+export function replayRoutes(options: ReplayApiOptions): Route[] {
+  const authorized = bearerAuth(options.apiKey);
+  const { store } = options;
+
+  /** The finished video of a request, or the answer saying why there is none. */
+  const videoOf = async (req: RouteRequest): Promise<VideoRecord | RouteResponse> => {
+    const id = req.params[0] ?? '';
+    if (!isValidVideoId(id)) return problem(400, 'BAD_VIDEO', `video ids are 1 to ${maxVideoIdLength} characters of A-Z a-z 0-9 _ -`);
+    const video = await store.get(id);
+    if (!video) return problem(404, 'NOT_FOUND', 'no such video');
+    if (!isFinished(video)) return problem(409, 'SESSION_LIVE', 'the session is live; it is a video once it has ended');
+    return video;
+  };
+
+  /** A public read: CORS on every answer, 503 when the store or analytics fails. */
+  const read = (pattern: string, fn: (video: VideoRecord, req: RouteRequest) => Promise<RouteResponse>): Route => ({
+    method: 'get',
+    pattern,
+    public: true,
+    handler: async (req) => {
+      try {
+        const video = await videoOf(req);
+        if ('status' in video) return withCors(video);
+        return withCors(await fn(video, req));
+      } catch (err) {
+        const res = problem(503, 'UNAVAILABLE', `replay unavailable: ${(err as Error).message.slice(0, 200)}`);
+        return withCors({ ...res, headers: { ...res.headers, 'retry-after': '5' } });
+      }
+    },
+  });
+
+  return [
+    read('/api/v1/videos/:video', async (video) => json(200, videoJson(video))),
+    read('/api/v1/videos/:video/danmaku', async (video, req) => {
+      const queries = options.queries();
+      if (!queries) return problem(503, 'ANALYTICS_OFF', 'replay needs analytics (BARRAGE_ANALYTICS)');
+      const count = segmentCount(videoDuration(video));
+      const segment = intParam(req.query.get('segment') ?? '0');
+      if (segment === undefined || segment >= count)
+        return problem(400, 'BAD_SEGMENT', `segment must be an integer from 0 to ${count - 1} (segments are ${segmentMs} ms)`);
+      const danmaku = await queries.segment(video, segment);
+      return wantsJson(req)
+        ? cached(req, 'application/json; charset=utf-8', segmentJson(video, segment, danmaku))
+        : cached(req, 'application/x-protobuf', segmentProto(video, segment, danmaku));
+    }),
+    read('/api/v1/videos/:video/danmaku/density', async (video, req) => {
+      const queries = options.queries();
+      if (!queries) return problem(503, 'ANALYTICS_OFF', 'replay needs analytics (BARRAGE_ANALYTICS)');
+      const buckets = intParam(req.query.get('buckets') ?? '200');
+      if (buckets === undefined || buckets < 1 || buckets > maxDensityBuckets)
+        return problem(400, 'BAD_BUCKETS', `buckets must be an integer from 1 to ${maxDensityBuckets}`);
+      const { bucketMs, counts } = await queries.density(video, buckets);
+      return cached(
+        req,
+        'application/json; charset=utf-8',
+        JSON.stringify({ video: video.id, duration_ms: videoDuration(video), bucket_ms: bucketMs, counts }),
+      );
+    }),
+    {
+      method: 'put',
+      pattern: '/api/v1/videos/:video',
+      maxBody: 4 * 1024,
+      handler: async (req) => {
+        if (!authorized(req)) return unauthorized();
+        const id = req.params[0] ?? '';
+        if (!isValidVideoId(id)) return problem(400, 'BAD_VIDEO', `video ids are 1 to ${maxVideoIdLength} characters of A-Z a-z 0-9 _ -`);
+        let duration: unknown;
+        try {
+          duration = (JSON.parse(req.body.toString('utf8')) as Record<string, unknown> | null)?.['duration_ms'];
+        } catch {
+          return problem(400, 'BAD_JSON', 'the body must be a JSON object');
+        }
+        if (typeof duration !== 'number' || !Number.isSafeInteger(duration) || duration < 1 || duration > maxVideoDurationMs)
+          return problem(400, 'BAD_DURATION', `duration_ms must be an integer from 1 to ${maxVideoDurationMs}`);
+        try {
+          const existing = await store.get(id);
+          if (existing && existing.kind !== VideoKind.Vod)
+            return problem(409, 'VIDEO_IS_SESSION', 'this id is a live session; its duration is its own');
+          const record: VideoRecord = { id, kind: VideoKind.Vod, room: '', startedMs: 0, endedMs: 0, offsetMs: 0, durationMs: duration };
+          await store.put(record);
+          return json(existing ? 200 : 201, videoJson(record));
+        } catch (err) {
+          return problem(503, 'UNAVAILABLE', `video store unavailable: ${(err as Error).message.slice(0, 200)}`);
+        }
+      },
+    },
+  ];
+}
