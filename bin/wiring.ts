@@ -60,6 +60,7 @@ import { EdgeServer } from '../edge/server.js';
 import { reportsExtension } from '../edge/reports.js';
 import { ReportService } from '../core/reports/reports.js';
 import type { ReportStore } from '../core/reports/report-store.js';
+import { VideoAccess } from '../edge/video.js';
 import type { Lifecycle } from './lifecycle.js';
 
 /** What every start is given besides the configuration: where to log and where to record what it started. */
@@ -297,6 +298,7 @@ export async function startEdge(
       playsExtension(),
       reportsExtension({ perMinute: config.moderation.reportsPerMinute }),
       directExtension(),
+      new VideoAccess({ store: adapters.videoStore }),
     ],
   });
   if (analytics?.stats) registerAnalyticsMetrics(server.metrics.registry, analytics.stats);

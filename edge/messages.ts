@@ -8,6 +8,7 @@
 import { ErrorCode, v1 } from '../proto/index.js';
 import { observeMs } from '../domain/latency.js';
 import { subjects } from '../domain/subjects.js';
+import { isVideoRoom } from '../domain/video-store.js';
 import { CloseCode } from '../domain/close-codes.js';
 import { extraOf, userOf } from './connection.js';
 import type { Conn, Socket } from './connection.js';
@@ -224,6 +225,8 @@ export class MessageHandler {
         color: d.color,
         size: d.size,
         clientMsgId: d.clientMsgId,
+        // A danmaku sent to a video keeps its video time (edge/video.ts checked it).
+        offsetMs: isVideoRoom(conn.room) ? d.videoMs : 0,
       },
     }).finish();
     this.ctx.bus.publish(subjects.ingress(conn.room), event);

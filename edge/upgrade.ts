@@ -9,6 +9,7 @@ import type { Identity } from '../domain/auth.js';
 import type { EdgeConfig } from '../domain/config.js';
 import { CoreErrorCode, TokenError } from '../domain/errors.js';
 import { isValidRoomId } from '../domain/subjects.js';
+import { isValidVideoId, isVideoRoom, videoRoom } from '../domain/video-store.js';
 import { guestIdentity, newConn } from './connection.js';
 import type { Conn } from './connection.js';
 import { maxEpochLength } from './messages.js';
@@ -48,7 +49,10 @@ export function handleUpgrade(deps: UpgradeDeps, res: HttpResponse, req: HttpReq
  */
 export function admitViewer(deps: UpgradeDeps, res: HttpResponse, req: HttpRequest, query: URLSearchParams): Conn | undefined {
   const { config, metrics } = deps;
-  const room = query.get('room') ?? '';
+  // `video=<id>` instead of `room=`: the video's room (its danmaku, sent at a video time); the token names the video.
+  const video = query.get('video');
+  const room = video === null ? (query.get('room') ?? '') : isValidVideoId(video) ? videoRoom(video) : '';
+  const claim = video ?? room;
   const token = query.get('token') ?? '';
   const sinceRaw = query.get('since');
   const refuse = (status: string, reason: string, message: string): undefined => {
@@ -72,7 +76,9 @@ export function admitViewer(deps: UpgradeDeps, res: HttpResponse, req: HttpReque
       return undefined;
     }
   }
-  if (!isValidRoomId(room)) return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
+  if (video !== null && room === '') return refuse('400 Bad Request', 'bad_video', 'video must be 1-60 characters of A-Z a-z 0-9 _ -');
+  if (!isValidRoomId(room) || (video === null && isVideoRoom(room)))
+    return refuse('400 Bad Request', 'bad_room', 'room must be 1-64 characters of A-Z a-z 0-9 _ - (not starting _v_)');
   const since = sinceRaw === null ? -1 : Number(sinceRaw);
   if (!Number.isSafeInteger(since) || since < -1) return refuse('400 Bad Request', 'bad_since', 'since must be a seq number');
   const sinceEpoch = query.get('epoch') ?? '';
@@ -81,7 +87,7 @@ export function admitViewer(deps: UpgradeDeps, res: HttpResponse, req: HttpReque
   let identity: Identity;
   if (token === '') {
     const guests = config.guestRooms;
-    if (guests !== '*' && !guests.has(room)) return refuse('401 Unauthorized', 'no_token', 'this room needs a token');
+    if (guests !== '*' && !guests.has(claim)) return refuse('401 Unauthorized', 'no_token', 'this room needs a token');
     // Guests share one identity: idle viewers are most connections, and
     // their per-session id is made from the connection number when needed.
     identity = guestIdentity;
@@ -89,7 +95,7 @@ export function admitViewer(deps: UpgradeDeps, res: HttpResponse, req: HttpReque
     // Synchronous on purpose: see verifyTokenSync. The upgrade happens in this
     // callback, so there is no aborted request to track.
     try {
-      identity = verifyTokenSync(config.secret, token, room);
+      identity = verifyTokenSync(config.secret, token, claim);
     } catch (err) {
       if (err instanceof TokenError && err.code === CoreErrorCode.TokenRoom)
         return refuse('403 Forbidden', 'wrong_room', 'token is for another room');

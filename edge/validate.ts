@@ -16,6 +16,8 @@ export interface ValidDanmaku {
   color: number;
   size: number;
   clientMsgId: string;
+  /** The video time of a danmaku sent to a video (`video_ms`); -1 when not a safe integer. Checked by edge/video.ts. */
+  videoMs: number;
 }
 
 /** Why a frame was refused: a stable code and words for the user. */
@@ -151,7 +153,15 @@ export function validateDanmaku(msg: v1.ISendDanmaku, limits: TextLimits): Valid
   if (clientMsgId.length > maxClientMsgId) {
     return { code: ErrorCode.ERROR_CODE_INVALID_ARGUMENT, message: `client_msg_id is longer than ${maxClientMsgId}` };
   }
-  return { text, mode, color: color === 0 ? defaultColor : color, size, clientMsgId };
+  const videoMs = Number(msg.videoMs ?? 0);
+  return {
+    text,
+    mode,
+    color: color === 0 ? defaultColor : color,
+    size,
+    clientMsgId,
+    videoMs: Number.isSafeInteger(videoMs) ? videoMs : -1,
+  };
 }
 
 /** Narrows a validation result. */
