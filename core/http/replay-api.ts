@@ -18,7 +18,8 @@
  */
 import { createHash } from 'node:crypto';
 import { v1 } from '../../proto/index.js';
-import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import type { Route, RouteDoc, RouteRequest, RouteResponse } from '../../domain/http.js';
+import { problemDoc, s } from '../../domain/openapi.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 import { isFinished, isValidVideoId, maxVideoIdLength, videoDuration, VideoKind } from '../../domain/video-store.js';
 import type { VideoRecord, VideoStore } from '../../domain/video-store.js';
@@ -131,6 +132,29 @@ function intParam(raw: string | null): number | undefined {
 
 const withCors = (res: RouteResponse): RouteResponse => ({ ...res, headers: { ...res.headers, ...cors } });
 
+const videoSchema = s.object(
+  {
+    video: s.string(),
+    kind: s.enum(['session', 'vod']),
+    room: s.string('the live room of a session; null for a VOD', { type: ['string', 'null'] }),
+    started_ms: s.integer('a session only', { type: ['integer', 'null'] }),
+    offset_ms: s.integer(),
+    duration_ms: s.integer(),
+    finished: s.boolean(),
+    segment_ms: s.integer('360000'),
+    segments: s.integer('max(1, ceil(duration_ms / segment_ms))'),
+  },
+  ['video', 'kind', 'duration_ms', 'segment_ms', 'segments'],
+);
+const videoParam = { video: 'a session id or a registered video id (1-60 of A-Z a-z 0-9 _ -)' };
+const readErrors = {
+  400: problemDoc('BAD_VIDEO, BAD_SEGMENT or BAD_BUCKETS'),
+  404: problemDoc('NOT_FOUND: no such video'),
+  409: problemDoc('SESSION_LIVE: the session has not ended'),
+  503: problemDoc('UNAVAILABLE or ANALYTICS_OFF'),
+};
+const cacheHeaders = 'Strong `ETag` (304 on a matching `If-None-Match`), `Cache-Control: public, max-age=60`, `Vary: Accept`, CORS `*`.';
+
 /** The replay routes. */
 export function replayRoutes(options: ReplayApiOptions): Route[] {
   const authorized = bearerAuth(options.apiKey);
@@ -147,10 +171,11 @@ export function replayRoutes(options: ReplayApiOptions): Route[] {
   };
 
   /** A public read: CORS on every answer, 503 when the store or analytics fails. */
-  const read = (pattern: string, fn: (video: VideoRecord, req: RouteRequest) => Promise<RouteResponse>): Route => ({
+  const read = (pattern: string, doc: RouteDoc, fn: (video: VideoRecord, req: RouteRequest) => Promise<RouteResponse>): Route => ({
     method: 'get',
     pattern,
     public: true,
+    doc,
     handler: async (req) => {
       try {
         const video = await videoOf(req);
@@ -164,36 +189,111 @@ export function replayRoutes(options: ReplayApiOptions): Route[] {
   });
 
   return [
-    read('/api/v1/videos/:video', async (video) => json(200, videoJson(video))),
-    read('/api/v1/videos/:video/danmaku', async (video, req) => {
-      const queries = options.queries();
-      if (!queries) return problem(503, 'ANALYTICS_OFF', 'replay needs analytics (BARRAGE_ANALYTICS)');
-      const count = segmentCount(videoDuration(video));
-      const segment = intParam(req.query.get('segment') ?? '0');
-      if (segment === undefined || segment >= count)
-        return problem(400, 'BAD_SEGMENT', `segment must be an integer from 0 to ${count - 1} (segments are ${segmentMs} ms)`);
-      const danmaku = await queries.segment(video, segment);
-      return wantsJson(req)
-        ? cached(req, 'application/json; charset=utf-8', segmentJson(video, segment, danmaku))
-        : cached(req, 'application/x-protobuf', segmentProto(video, segment, danmaku));
-    }),
-    read('/api/v1/videos/:video/danmaku/density', async (video, req) => {
-      const queries = options.queries();
-      if (!queries) return problem(503, 'ANALYTICS_OFF', 'replay needs analytics (BARRAGE_ANALYTICS)');
-      const buckets = intParam(req.query.get('buckets') ?? '200');
-      if (buckets === undefined || buckets < 1 || buckets > maxDensityBuckets)
-        return problem(400, 'BAD_BUCKETS', `buckets must be an integer from 1 to ${maxDensityBuckets}`);
-      const { bucketMs, counts } = await queries.density(video, buckets);
-      return cached(
-        req,
-        'application/json; charset=utf-8',
-        JSON.stringify({ video: video.id, duration_ms: videoDuration(video), bucket_ms: bucketMs, counts }),
-      );
-    }),
+    read(
+      '/api/v1/videos/:video',
+      {
+        tag: 'replay',
+        summary: 'A video: duration and segments',
+        params: videoParam,
+        responses: { 200: { description: 'the video', schema: videoSchema }, ...readErrors },
+      },
+      async (video) => json(200, videoJson(video)),
+    ),
+    read(
+      '/api/v1/videos/:video/danmaku',
+      {
+        tag: 'replay',
+        summary: "One 6-minute segment of a video's danmaku, by video time",
+        description: `Protobuf \`DanmakuSegment\` by default; JSON when \`Accept\` names application/json. ${cacheHeaders}`,
+        params: videoParam,
+        query: { segment: { description: 'N: video time [N * 360000, (N + 1) * 360000)', schema: s.integer(undefined, { minimum: 0 }) } },
+        responses: {
+          200: {
+            description: 'the segment (JSON shape; protobuf carries the same fields)',
+            schema: s.object({
+              video: s.string(),
+              segment: s.integer(),
+              segment_ms: s.integer(),
+              duration_ms: s.integer(),
+              danmaku: s.array(
+                s.object({
+                  id: s.string(),
+                  offset_ms: s.integer('video time'),
+                  text: s.string(),
+                  mode: s.integer(),
+                  color: s.integer(),
+                  size: s.integer(),
+                  merged: s.integer(),
+                  user: s.object({ id: s.string(), name: s.string(), role: s.integer() }),
+                }),
+              ),
+            }),
+          },
+          304: { description: 'not modified' },
+          ...readErrors,
+        },
+      },
+      async (video, req) => {
+        const queries = options.queries();
+        if (!queries) return problem(503, 'ANALYTICS_OFF', 'replay needs analytics (BARRAGE_ANALYTICS)');
+        const count = segmentCount(videoDuration(video));
+        const segment = intParam(req.query.get('segment') ?? '0');
+        if (segment === undefined || segment >= count)
+          return problem(400, 'BAD_SEGMENT', `segment must be an integer from 0 to ${count - 1} (segments are ${segmentMs} ms)`);
+        const danmaku = await queries.segment(video, segment);
+        return wantsJson(req)
+          ? cached(req, 'application/json; charset=utf-8', segmentJson(video, segment, danmaku))
+          : cached(req, 'application/x-protobuf', segmentProto(video, segment, danmaku));
+      },
+    ),
+    read(
+      '/api/v1/videos/:video/danmaku/density',
+      {
+        tag: 'replay',
+        summary: 'Danmaku per slice of a video, for a heatmap over the progress bar',
+        description: cacheHeaders,
+        params: videoParam,
+        query: { buckets: { description: 'slices, 1 to 2000 (default 200)', schema: s.integer(undefined, { minimum: 1, maximum: 2000 }) } },
+        responses: {
+          200: {
+            description: 'counts per slice',
+            schema: s.object({ video: s.string(), duration_ms: s.integer(), bucket_ms: s.integer(), counts: s.array(s.integer()) }),
+          },
+          304: { description: 'not modified' },
+          ...readErrors,
+        },
+      },
+      async (video, req) => {
+        const queries = options.queries();
+        if (!queries) return problem(503, 'ANALYTICS_OFF', 'replay needs analytics (BARRAGE_ANALYTICS)');
+        const buckets = intParam(req.query.get('buckets') ?? '200');
+        if (buckets === undefined || buckets < 1 || buckets > maxDensityBuckets)
+          return problem(400, 'BAD_BUCKETS', `buckets must be an integer from 1 to ${maxDensityBuckets}`);
+        const { bucketMs, counts } = await queries.density(video, buckets);
+        return cached(
+          req,
+          'application/json; charset=utf-8',
+          JSON.stringify({ video: video.id, duration_ms: videoDuration(video), bucket_ms: bucketMs, counts }),
+        );
+      },
+    ),
     {
       method: 'put',
       pattern: '/api/v1/videos/:video',
       maxBody: 4 * 1024,
+      doc: {
+        tag: 'replay',
+        summary: 'Register a VOD (a recording) with its duration',
+        params: videoParam,
+        body: { schema: s.object({ duration_ms: s.integer('1 to 30 days') }, ['duration_ms']) },
+        responses: {
+          200: { description: 're-registered', schema: videoSchema },
+          201: { description: 'registered', schema: videoSchema },
+          400: problemDoc('BAD_VIDEO, BAD_JSON or BAD_DURATION'),
+          409: problemDoc('VIDEO_IS_SESSION'),
+          503: problemDoc('UNAVAILABLE'),
+        },
+      },
       handler: async (req) => {
         if (!authorized(req)) return unauthorized();
         const id = req.params[0] ?? '';

@@ -22,7 +22,8 @@
 import { randomBytes } from 'node:crypto';
 import { v1 } from '../../proto/index.js';
 import type { Bus } from '../../domain/bus.js';
-import type { Route, RouteRequest, RouteResponse } from '../../domain/http.js';
+import type { Route, RouteDoc, RouteRequest, RouteResponse } from '../../domain/http.js';
+import { problemDoc, s } from '../../domain/openapi.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 import { isValidRoomId, subjects } from '../../domain/subjects.js';
 import { isVideoRoom, videoDuration, VideoKind } from '../../domain/video-store.js';
@@ -81,6 +82,24 @@ export function sessionJson(r: VideoRecord): Record<string, unknown> {
   };
 }
 
+/** A session as the routes answer it. */
+const sessionSchema = s.object(
+  {
+    session_id: s.string('the session id; once ended, the video id'),
+    room: s.string(),
+    started_ms: s.integer('wall time of the start (ms since the epoch)'),
+    ended_ms: s.integer('null while live', { type: ['integer', 'null'] }),
+    offset_ms: s.integer('added to (event time - started_ms) to give the video time'),
+    duration_ms: s.integer('null while live', { type: ['integer', 'null'] }),
+    live: s.boolean(),
+  },
+  ['session_id', 'room', 'started_ms', 'offset_ms', 'live'],
+);
+const offsetBody = s.object({ offset_ms: s.integer('within ±86400000') });
+const room = { room: 'room id (not starting _v_)' };
+const session = { ...room, id: 'session id' };
+const common = { 400: problemDoc('BAD_ROOM, BAD_JSON or BAD_OFFSET'), 503: problemDoc('UNAVAILABLE: the session store is down') };
+
 /** The session routes. */
 export function sessionRoutes(options: SessionsApiOptions): Route[] {
   const authorized = bearerAuth(options.apiKey);
@@ -120,9 +139,15 @@ export function sessionRoutes(options: SessionsApiOptions): Route[] {
   };
 
   /** Runs `fn` for an authorized request on a valid room, answering 503 when the store fails. */
-  const route = (method: Route['method'], pattern: string, fn: (room: string, req: RouteRequest) => Promise<RouteResponse>): Route => ({
+  const route = (
+    method: Route['method'],
+    pattern: string,
+    doc: RouteDoc,
+    fn: (room: string, req: RouteRequest) => Promise<RouteResponse>,
+  ): Route => ({
     method,
     pattern,
+    doc,
     maxBody: 4 * 1024,
     handler: async (req) => {
       if (!authorized(req)) return unauthorized();
@@ -138,40 +163,104 @@ export function sessionRoutes(options: SessionsApiOptions): Route[] {
   });
 
   return [
-    route('post', '/api/v1/rooms/:room/sessions', async (room, req) => {
-      const body = parseBody(req);
-      if (isResponse(body)) return body;
-      const offset = offsetOf(body, 0);
-      if (isResponse(offset)) return offset;
-      return start(room, offset ?? 0);
-    }),
-    route('get', '/api/v1/rooms/:room/sessions/current', async (room) => {
-      const open = await store.openSession(room);
-      return open ? json(200, sessionJson(open)) : problem(404, 'NOT_FOUND', 'no session open in this room');
-    }),
-    route('post', '/api/v1/rooms/:room/sessions/:id/end', (room, req) => end(room, req.params[1] ?? '')),
-    route('put', '/api/v1/rooms/:room/sessions/:id', async (room, req) => {
-      const body = parseBody(req);
-      if (isResponse(body)) return body;
-      const offset = offsetOf(body, undefined);
-      if (isResponse(offset)) return offset;
-      if (offset === undefined) return problem(400, 'BAD_OFFSET', 'send { "offset_ms": <integer> }');
-      const current = await store.get(req.params[1] ?? '');
-      if (!current || current.kind !== VideoKind.Session || current.room !== room)
-        return problem(404, 'NOT_FOUND', 'no such session in this room');
-      const updated = { ...current, offsetMs: offset };
-      await store.put(updated);
-      announce(updated, v1.LiveSessionState.LIVE_SESSION_STATE_OFFSET);
-      return json(200, sessionJson(updated));
-    }),
-    route('post', '/api/v1/rooms/:room/stream-state', async (room, req) => {
-      const body = parseBody(req);
-      if (isResponse(body)) return body;
-      const live = body['live'];
-      if (typeof live !== 'boolean') return problem(400, 'BAD_STATE', 'send { "live": true } or { "live": false }');
-      const open = await store.openSession(room);
-      if (live) return open ? json(200, sessionJson(open)) : start(room, 0);
-      return open ? end(room, open.id) : problem(404, 'NOT_FOUND', 'no session open in this room');
-    }),
+    route(
+      'post',
+      '/api/v1/rooms/:room/sessions',
+      {
+        tag: 'sessions',
+        summary: 'Start a live session',
+        description: 'A `session` control event tells viewers; the like total and leaderboard start again from zero.',
+        params: room,
+        body: { schema: offsetBody, description: 'optional' },
+        responses: { 201: { description: 'started', schema: sessionSchema }, 409: problemDoc('SESSION_OPEN (with session_id)'), ...common },
+      },
+      async (room, req) => {
+        const body = parseBody(req);
+        if (isResponse(body)) return body;
+        const offset = offsetOf(body, 0);
+        if (isResponse(offset)) return offset;
+        return start(room, offset ?? 0);
+      },
+    ),
+    route(
+      'get',
+      '/api/v1/rooms/:room/sessions/current',
+      {
+        tag: 'sessions',
+        summary: "The room's open session",
+        params: room,
+        responses: { 200: { description: 'open', schema: sessionSchema }, 404: problemDoc('NOT_FOUND: none open'), ...common },
+      },
+      async (room) => {
+        const open = await store.openSession(room);
+        return open ? json(200, sessionJson(open)) : problem(404, 'NOT_FOUND', 'no session open in this room');
+      },
+    ),
+    route(
+      'post',
+      '/api/v1/rooms/:room/sessions/:id/end',
+      {
+        tag: 'sessions',
+        summary: 'End a live session; it is a video from then on',
+        params: session,
+        responses: {
+          200: { description: 'ended', schema: sessionSchema },
+          404: problemDoc('NOT_FOUND'),
+          409: problemDoc('SESSION_ENDED'),
+          ...common,
+        },
+      },
+      (room, req) => end(room, req.params[1] ?? ''),
+    ),
+    route(
+      'put',
+      '/api/v1/rooms/:room/sessions/:id',
+      {
+        tag: 'sessions',
+        summary: "Correct a session's offset to its recording",
+        params: session,
+        body: { schema: offsetBody },
+        responses: { 200: { description: 'corrected', schema: sessionSchema }, 404: problemDoc('NOT_FOUND'), ...common },
+      },
+      async (room, req) => {
+        const body = parseBody(req);
+        if (isResponse(body)) return body;
+        const offset = offsetOf(body, undefined);
+        if (isResponse(offset)) return offset;
+        if (offset === undefined) return problem(400, 'BAD_OFFSET', 'send { "offset_ms": <integer> }');
+        const current = await store.get(req.params[1] ?? '');
+        if (!current || current.kind !== VideoKind.Session || current.room !== room)
+          return problem(404, 'NOT_FOUND', 'no such session in this room');
+        const updated = { ...current, offsetMs: offset };
+        await store.put(updated);
+        announce(updated, v1.LiveSessionState.LIVE_SESSION_STATE_OFFSET);
+        return json(200, sessionJson(updated));
+      },
+    ),
+    route(
+      'post',
+      '/api/v1/rooms/:room/stream-state',
+      {
+        tag: 'sessions',
+        summary: 'The stream went live or offline: start or end the session',
+        params: room,
+        body: { schema: s.object({ live: s.boolean() }, ['live']) },
+        responses: {
+          200: { description: 'already live (the open session), or ended', schema: sessionSchema },
+          201: { description: 'started', schema: sessionSchema },
+          404: problemDoc('NOT_FOUND: offline with no session open'),
+          ...common,
+        },
+      },
+      async (room, req) => {
+        const body = parseBody(req);
+        if (isResponse(body)) return body;
+        const live = body['live'];
+        if (typeof live !== 'boolean') return problem(400, 'BAD_STATE', 'send { "live": true } or { "live": false }');
+        const open = await store.openSession(room);
+        if (live) return open ? json(200, sessionJson(open)) : start(room, 0);
+        return open ? end(room, open.id) : problem(404, 'NOT_FOUND', 'no session open in this room');
+      },
+    ),
   ];
 }
