@@ -42,6 +42,7 @@ import { moderationRoutes } from '../core/http/moderation-api.js';
 import { reportRoutes } from '../core/http/reports-api.js';
 import { replayRoutes } from '../core/http/replay-api.js';
 import { sessionRoutes } from '../core/http/sessions-api.js';
+import { catalogueRoutes } from '../core/http/catalogue-api.js';
 import { LikeCounter } from '../core/likes/likes.js';
 import { ModerationService } from '../core/moderation/moderation-service.js';
 import type { ReplayQueries } from '../core/replay/replay-queries.js';
@@ -279,6 +280,7 @@ export async function startEdge(
     }),
     ...playRoutes({ apiKey: auth.apiKey, bus }),
     ...reportRoutes({ apiKey: auth.apiKey, bus }),
+    ...catalogueRoutes({ emotes: config.moderation.emoteCatalogue, plainEmotes: config.moderation.emotes, gifts: config.gifts }),
     // Every edge: the requests go to the core that delivers webhooks.
     ...webhookRoutes({ apiKey: auth.apiKey, bus }),
     ...sessionRoutes({ bus, store: adapters.videoStore, apiKey: auth.apiKey }),

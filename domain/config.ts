@@ -34,6 +34,8 @@ import type { ModerationOptions } from './moderation.js';
 import { webhookKinds } from './webhook-kinds.js';
 import type { WebhookKind } from './webhook-kinds.js';
 import { settings } from './config/settings.js';
+import { validateEmotes } from './emotes.js';
+import type { EmoteDef } from './emotes.js';
 import type { Env, Setting } from './config/parse.js';
 
 export type { Env };
@@ -335,6 +337,19 @@ function devWebhookSecret(secret: Uint8Array): Uint8Array {
   return new TextEncoder().encode(createHmac('sha256', secret).update('barrage webhook secret').digest('base64url'));
 }
 
+/** `BARRAGE_EMOTES_FILE`: JSON `{ "emotes": [{ "code", "url", "width", "height", "name" }] }`; none when unset. */
+function readEmotesFile(file: string | undefined): EmoteDef[] {
+  if (file === undefined) return [];
+  const where = `BARRAGE_EMOTES_FILE ${file}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${where}: ${(err as Error).message}`, { cause: err });
+  }
+  return validateEmotes(parsed, where);
+}
+
 /** Freezes the tree, leaving byte arrays, maps and sets as they are (they cannot be frozen; their types are read-only). */
 function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set)
@@ -357,6 +372,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const h = readSection(settings.moderationHook, env, errors);
   const n = readSection(settings.nats, env, errors);
   const a = readSection(settings.analytics, env, errors);
+  const { emotesFile, ...moderation } = m;
   const w = readSection(settings.webhooks, env, errors);
   if (w.retryMinMs > w.retryMaxMs) {
     errors.push(
@@ -380,6 +396,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
 
   // Files only once every value is right: a typo must not leave a development secret behind.
   const catalogue = readGiftsFile(g.giftsFile);
+  const emoteCatalogue = readEmotesFile(emotesFile);
   const { secret, source } = loadSecret(p.secret, p.secretFile, options.createSecret ?? true);
   const apiKey = p.apiKey ?? devApiKey(secret);
   const guestRooms = p.guestRooms.includes('*') ? '*' : new Set(p.guestRooms);
@@ -448,7 +465,12 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       likePushMs: g.likePushMs,
       superChatMaxText: g.superChatMaxText,
     },
-    moderation: { ...m },
+    moderation: {
+      ...moderation,
+      // The catalogue's codes count for emote-only mode like BARRAGE_EMOTES's.
+      emotes: [...new Set([...moderation.emotes, ...emoteCatalogue.map((e) => e.code)])],
+      emoteCatalogue,
+    },
     moderationHook: {
       ...(h.url !== undefined ? { url: h.url } : {}),
       timeoutMs: h.timeoutMs,

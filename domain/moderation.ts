@@ -16,6 +16,7 @@
  */
 import { ErrorCode, v1 } from '../proto/index.js';
 import type { RoleName } from './auth.js';
+import type { EmoteDef } from './emotes.js';
 import { defaultBanSeconds, entryCount, isOverLimit, maxBanSeconds, maxBansPerRoomLimit } from './moderation-state.js';
 import type { RoomModeration, StateLimits } from './moderation-state.js';
 
@@ -32,8 +33,10 @@ const maxPinText = 200;
 
 /** Moderation settings of a deployment. */
 export interface ModerationOptions {
-  /** Emote codes the site defines; emote-only mode needs at least one. */
+  /** Emote codes the site defines (`BARRAGE_EMOTES` and the catalogue's); emote-only mode needs at least one. */
   emotes: readonly string[];
+  /** The emote catalogue (`BARRAGE_EMOTES_FILE`): codes with images, for `GET /api/v1/emotes`. */
+  emoteCatalogue?: readonly EmoteDef[];
   /** Danmaku per second that turn automatic slow mode on (0 = never). */
   autoSlowRate: number;
   autoSlowSeconds: number;
@@ -193,13 +196,6 @@ export function limitRefusal(
 /** True when the result is a refusal. */
 export function isActionRefusal(r: v1.IEvent | ActionRefusal): r is ActionRefusal {
   return (r as ActionRefusal).code !== undefined;
-}
-
-/** True when `text` is only emotes and spaces. */
-export function isEmoteOnly(text: string, emotes: readonly string[]): boolean {
-  let rest = text;
-  for (const e of emotes) rest = rest.split(e).join(' ');
-  return rest.trim() === '';
 }
 
 /** Held danmaku kept per user per room (that user's oldest dropped first): one user cannot push the others' out. */

@@ -36,7 +36,8 @@
 import { ErrorCode, v1 } from '../proto/index.js';
 import { Roles } from '../domain/auth.js';
 import type { Identity, RoleName } from '../domain/auth.js';
-import { actionEvent, heldTtlMs, isActionRefusal, isEmoteOnly, limitRefusal, maxHeldPerUser, mayModerate } from '../domain/moderation.js';
+import { actionEvent, heldTtlMs, isActionRefusal, limitRefusal, maxHeldPerUser, mayModerate } from '../domain/moderation.js';
+import { isEmoteOnly } from '../domain/emotes.js';
 import type { ModerationOptions } from '../domain/moderation.js';
 import { isDefaultModeration, nextExpiry, prune } from '../domain/moderation-state.js';
 import type { RoomModeration } from '../domain/moderation-state.js';

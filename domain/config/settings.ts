@@ -99,6 +99,7 @@ const giftSettings = {
 /** Moderation: emotes, automatic slow mode, bans and word filters. */
 const moderationSettings = {
   emotes: list('BARRAGE_EMOTES', []),
+  emotesFile: path('BARRAGE_EMOTES_FILE', undefined),
   autoSlowRate: int('BARRAGE_AUTO_SLOW_RATE', 0, 0, 1_000_000),
   autoSlowSeconds: int('BARRAGE_AUTO_SLOW_SECONDS', 5, 1, maxSlowSeconds),
   autoSlowCalmMs: int('BARRAGE_AUTO_SLOW_CALM_MS', 30_000, 0, day * 1000),
