@@ -134,7 +134,16 @@ export class SseSocket {
   send(frame: Uint8Array | ArrayBuffer): number {
     if (this.ended) return 2;
     const bytes = frame instanceof Uint8Array ? frame : new Uint8Array(frame);
-    return this.write(message(bytes, this.idOf(bytes)), bytes, false);
+    let seq: number;
+    // Something for a poll to return: anything but the Welcome of a resume that missed nothing.
+    let news = true;
+    if (bytes[0] === tagWelcome) {
+      const welcome = v1.ServerFrame.decode(bytes).welcome;
+      this.epoch = welcome?.epoch ?? '';
+      seq = Number(welcome?.seq ?? 0);
+      news = !(welcome?.recovered ?? false);
+    } else seq = batchLastSeq(bytes);
+    return this.write(message(bytes, seq > 0 ? `${this.epoch}:${seq}` : ''), bytes, news);
   }
 
   /**
@@ -146,7 +155,7 @@ export class SseSocket {
     this.write(chunk, frame, events > 0);
   }
 
-  private write(chunk: string, frame: Uint8Array, live: boolean): number {
+  private write(chunk: string, frame: Uint8Array, news: boolean): number {
     if (this.lagging) {
       this.hooks.dropped(this.asSocket(), frame);
       return 2;
@@ -156,20 +165,9 @@ export class SseSocket {
       ok = this.res.write(chunk);
     });
     if (!ok) this.lagging = true;
-    // A poll ends once it has something new to show (after this turn: the frame's answer may follow).
-    if (this.poll && live) setImmediate(() => this.endPoll());
+    // A poll ends once it has something to show, after this turn: frames written with it (history after a Welcome) go too.
+    if (this.poll && news) setImmediate(() => this.endPoll());
     return ok ? 1 : 0;
-  }
-
-  /** The SSE id of a frame sent to this stream alone: the Welcome's seq, or a batch's last seq. */
-  private idOf(frame: Uint8Array): string {
-    let seq = 0;
-    if (frame[0] === tagWelcome) {
-      const welcome = v1.ServerFrame.decode(frame).welcome;
-      this.epoch = welcome?.epoch ?? '';
-      seq = Number(welcome?.seq ?? 0);
-    } else seq = batchLastSeq(frame);
-    return seq > 0 ? `${this.epoch}:${seq}` : '';
   }
 
   /** A comment line: keeps the stream alive through proxies' and uWS's idle timeouts. */

@@ -2,7 +2,9 @@
  * The connection controller both components share: one WebSocket per server
  * and room, the token (a string or a provider called before every connect, so
  * a refreshed token is used after expiry), reconnects with exponential
- * backoff and full jitter, and resume from the last seq seen.
+ * backoff and full jitter, and resume from the last seq seen. When a
+ * WebSocket cannot open (blocked by a proxy or network), it falls back to
+ * Server-Sent Events (widget/transport.ts) and says so in `transport`.
  *
  * It decodes each frame once and hands the same objects to every listener.
  * Events that take a seq (chat, paid, control) are delivered once: history
@@ -11,6 +13,8 @@
 import { shouldReconnect } from '../domain/close-codes.js';
 import { isCounterKind } from '../domain/event-kind.js';
 import { decodeServerFrame, encodeClientFrame } from './wire.js';
+import { TransportKind, openWebSocket } from './transport.js';
+import type { Transport } from './transport.js';
 import type { Batch, ClientFrame, ServerFrame, Welcome, WireErrorFrame, WireEvent } from './wire.js';
 
 /** Where a connection is. */
@@ -33,7 +37,16 @@ export interface ConnectionListener {
   ack?(ack: { clientMsgId: string; seq: number }): void;
   /** Moderators only: an undecoded `held` or `reported` frame body (the console decodes it). */
   moderation?(frame: { held?: Uint8Array; reported?: Uint8Array }): void;
-  state?(state: ConnectionState, detail: { code?: number; reason?: string; retryInMs?: number }): void;
+  state?(state: ConnectionState, detail: ConnectionDetail): void;
+}
+
+/** What a state change carries: the close that caused it, the wait before the next try, the transport in use. */
+export interface ConnectionDetail {
+  code?: number;
+  reason?: string;
+  retryInMs?: number;
+  /** `websocket`, or `sse` once the connection fell back to Server-Sent Events. */
+  transport?: TransportKind;
 }
 
 /** Options of a connection. */
@@ -48,6 +61,11 @@ export interface ConnectionOptions {
   maxBackoffMs?: number;
   /** Never open a socket: frames come only through `receive()` (replays, benchmarks). */
   manual?: boolean;
+  /**
+   * A WebSocket that has not opened after this long (or fails before
+   * opening) makes the connection fall back to SSE for good (default 4 s; 0: never).
+   */
+  fallbackAfterMs?: number;
 }
 
 /** Seqs remembered for de-duplication; older ones are below `lastSeq` anyway. */
@@ -69,7 +87,15 @@ export class BarrageConnection {
   opens = 0;
   /** The `since` of the latest connect, -1 for a fresh join. */
   resumedFrom = -1;
-  private ws: WebSocket | undefined;
+  /** `websocket` until a WebSocket fails to open; then `sse` (Server-Sent Events plus POST). */
+  transport: TransportKind = TransportKind.WebSocket;
+  private ws: Transport | undefined;
+  private readonly fallbackAfterMs: number;
+  private openTimer: ReturnType<typeof setTimeout> | undefined;
+  /** SSE saw a buffering intermediary: later streams poll. */
+  private ssePoll = false;
+  /** A WebSocket opened once: WebSocket works here, so later failures are the server's, not the network's. */
+  private wsWorked = false;
   private readonly listeners = new Set<ConnectionListener>();
   private readonly seen = new Set<number>();
   private attempt = 0;
@@ -88,13 +114,14 @@ export class BarrageConnection {
     this.backoffMs = options.backoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.manual = options.manual ?? false;
+    this.fallbackAfterMs = options.fallbackAfterMs ?? 4_000;
   }
 
   /** Adds a listener; the first one opens the socket. Returns the remover. */
   subscribe(listener: ConnectionListener): () => void {
     this.listeners.add(listener);
     if (this.welcome) listener.welcome?.(this.welcome);
-    listener.state?.(this.state, {});
+    listener.state?.(this.state, { transport: this.transport });
     const idle = this.state === ConnectionState.Idle || this.state === ConnectionState.Closed;
     if (++this.refs === 1 && idle) this.connect();
     return () => {
@@ -113,14 +140,16 @@ export class BarrageConnection {
     void this.open();
   }
 
-  private async open(): Promise<void> {
+  /** `polling`: the next SSE poll, while the connection stays open (see `onTransportClosed`). */
+  private async open(polling = false): Promise<void> {
     let token = this.token;
     try {
       if (this.tokenProvider) token = this.token = await this.tokenProvider(this.room);
     } catch {
       return this.retry(0, 'token provider failed');
     }
-    if (this.state !== ConnectionState.Connecting) return; // closed meanwhile
+    const current = (): boolean => this.state === ConnectionState.Connecting || (polling && this.state === ConnectionState.Open);
+    if (!current()) return; // closed meanwhile
     const q = new URLSearchParams({ room: this.room });
     if (token) q.set('token', token);
     this.resumedFrom = this.lastSeq > 0 ? this.lastSeq : -1;
@@ -128,27 +157,74 @@ export class BarrageConnection {
       q.set('since', String(this.lastSeq));
       if (this.epoch) q.set('epoch', this.epoch);
     }
-    const ws = new WebSocket(this.url + (this.url.includes('?') ? '&' : '?') + q.toString());
-    ws.binaryType = 'arraybuffer';
-    ws.onmessage = this.onMessage;
-    ws.onclose = this.onClose;
-    this.ws = ws;
-  }
-
-  private readonly onMessage = (ev: MessageEvent): void => {
-    if (ev.data instanceof ArrayBuffer) this.receive(new Uint8Array(ev.data));
-  };
-
-  private readonly onClose = (ev: CloseEvent): void => {
-    if (ev.target !== this.ws) return;
-    this.ws = undefined;
-    if (this.state === ConnectionState.Closed) return;
-    if (!shouldReconnect(ev.code)) {
-      this.setState(ConnectionState.Closed, { code: ev.code, reason: ev.reason });
+    let opened = false;
+    let transport: Transport | undefined;
+    const events = {
+      opened: () => {
+        opened = true;
+        if (transport?.kind === TransportKind.WebSocket) this.wsWorked = true;
+        clearTimeout(this.openTimer);
+      },
+      frame: (bytes: Uint8Array) => {
+        if (transport === this.ws) this.receive(bytes);
+      },
+      closed: (code: number, reason: string) => {
+        if (transport !== this.ws) return;
+        clearTimeout(this.openTimer);
+        // A WebSocket that never opened, here where none ever has: blocked on the way. Fall back to SSE at once.
+        if (!opened && this.mayFallBack()) return this.fallBack();
+        this.onTransportClosed(code, reason);
+      },
+    };
+    if (this.transport === TransportKind.Sse) {
+      const { openSse } = await import('./transport-sse.js');
+      if (!current()) return;
+      transport = openSse({ wsUrl: this.url, query: q, poll: this.ssePoll, onBuffered: () => (this.ssePoll = true) }, events);
+      this.ws = transport;
       return;
     }
-    this.retry(ev.code, ev.reason);
-  };
+    transport = openWebSocket(this.url + (this.url.includes('?') ? '&' : '?') + q.toString(), events);
+    this.ws = transport;
+    if (this.mayFallBack()) {
+      // A proxy may hold the upgrade open without ever answering it.
+      this.openTimer = setTimeout(() => {
+        if (!opened && this.ws === transport) this.fallBack();
+      }, this.fallbackAfterMs);
+    }
+  }
+
+  /**
+   * Whether a WebSocket that does not open means "blocked": only while none
+   * has ever opened for this connection (a restarting server also refuses
+   * sockets, and must not move its viewers to SSE).
+   */
+  private mayFallBack(): boolean {
+    return this.transport === TransportKind.WebSocket && !this.wsWorked && this.fallbackAfterMs > 0;
+  }
+
+  /** Switches this connection to SSE for good and connects again now. */
+  private fallBack(): void {
+    this.ws?.close();
+    this.ws = undefined;
+    this.transport = TransportKind.Sse;
+    this.connect();
+  }
+
+  private onTransportClosed(code: number, reason: string): void {
+    this.ws = undefined;
+    if (this.state === ConnectionState.Closed) return;
+    // An SSE poll (behind a buffering intermediary) ended as it should: the next one at once,
+    // and the connection stays open meanwhile (the next Welcome comes when that poll ends).
+    if (this.transport === TransportKind.Sse && code === 1000 && reason === 'poll' && this.state === ConnectionState.Open) {
+      void this.open(true);
+      return;
+    }
+    if (!shouldReconnect(code)) {
+      this.setState(ConnectionState.Closed, { code, reason });
+      return;
+    }
+    this.retry(code, reason);
+  }
 
   private retry(code: number, reason: string): void {
     // Full jitter: a random wait up to the exponential step, so a restarted
@@ -162,10 +238,11 @@ export class BarrageConnection {
   /** Closes for good (until `connect()` is called again). */
   close(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.openTimer);
     this.setState(ConnectionState.Closed, {});
     const ws = this.ws;
     this.ws = undefined;
-    ws?.close(1000, 'bye');
+    ws?.close();
   }
 
   /**
@@ -198,6 +275,7 @@ export class BarrageConnection {
     }
     this.epoch = welcome.epoch;
     this.lastSeq = Math.max(this.lastSeq, welcome.seq);
+    this.ws?.welcomed(welcome.sessionId);
     this.welcome = welcome;
     this.attempt = 0;
     this.opens++;
@@ -235,21 +313,21 @@ export class BarrageConnection {
     for (const s of this.seen) if (s < floor) this.seen.delete(s);
   }
 
-  private setState(state: ConnectionState, detail: { code?: number; reason?: string; retryInMs?: number }): void {
+  private setState(state: ConnectionState, detail: ConnectionDetail): void {
     this.state = state;
-    for (const l of this.listeners) l.state?.(state, detail);
+    const withTransport = { ...detail, transport: this.transport };
+    for (const l of this.listeners) l.state?.(state, withTransport);
   }
 
   /** Whether frames can be sent now. */
   get canSend(): boolean {
-    return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN && this.state === ConnectionState.Open;
+    return this.ws !== undefined && this.state === ConnectionState.Open;
   }
 
   /** Sends a ClientFrame; returns false when the socket is not open. */
   send(frame: ClientFrame): boolean {
     if (!this.canSend) return false;
-    (this.ws as WebSocket).send(encodeClientFrame(frame));
-    return true;
+    return (this.ws as Transport).send(encodeClientFrame(frame));
   }
 
   /** A fresh client_msg_id: an Ack or Error for the frame carries it back. */

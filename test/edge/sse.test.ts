@@ -182,17 +182,22 @@ describe('sse - slow, hung and buffered readers', () => {
     const proxy = await bufferingProxy(server.port);
     try {
       const sender = await TestClient.connect(server.wsUrl('poll', await server.token({ room: 'poll', user: 's' })));
-      const body = fetch(`${proxy.url}/sse?room=poll&mode=poll`).then((r) => r.text());
-      // The stream is open behind the proxy (nothing reaches the client yet).
+      const framesOf = (text: string) =>
+        text
+          .split('\n\n')
+          .map((m) => m.split('\n').find((l) => l.startsWith('data: ')))
+          .filter((l): l is string => l !== undefined)
+          .map((l) => v1.ServerFrame.decode(Buffer.from(l.slice(6), 'base64')));
+      // A join's poll returns at once with the Welcome (and history): the proxy hands it over when it ends.
+      const first = framesOf(await (await fetch(`${proxy.url}/sse?room=poll&mode=poll`)).text());
+      const welcome = first[0]?.welcome;
+      expect(welcome?.room).toBe('poll');
+      // The next poll resumes from there and waits for news.
+      const body = fetch(`${proxy.url}/sse?room=poll&mode=poll&since=${welcome?.seq}&epoch=${welcome?.epoch}`).then((r) => r.text());
       await expect.poll(() => server.edge.connectionCount).toBe(2);
       sender.danmaku('through the proxy');
-      const text = await body;
-      const frames = text
-        .split('\n\n')
-        .map((m) => m.split('\n').find((l) => l.startsWith('data: ')))
-        .filter((l): l is string => l !== undefined)
-        .map((l) => v1.ServerFrame.decode(Buffer.from(l.slice(6), 'base64')));
-      expect(frames[0]?.welcome?.room).toBe('poll');
+      const frames = framesOf(await body);
+      expect(frames[0]?.welcome?.recovered).toBe(true);
       expect(frames.flatMap((f) => f.batch?.events ?? []).map((e) => e.danmaku?.text)).toContain('through the proxy');
       sender.close();
     } finally {
