@@ -37,14 +37,18 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/widget/pages ./widget/pages
-# The one writable place: the development secret of `start`, chDB's data and
-# the analytics spill. Mount a volume (compose) or an emptyDir (Helm) here; the
+# The one writable place: the development secret of `start`, chDB's data, the
+# analytics and webhook spills and the webhook dead letters. Mount a volume (compose) or an emptyDir (Helm) here; the
 # root filesystem can then be read-only.
 RUN mkdir -p /var/lib/barrage && chown 10001:10001 /var/lib/barrage
+# Every path setting that defaults under the working directory (.barrage/...) is
+# moved to the volume (test/deploy/image.test.ts checks the settings table for new ones).
 ENV NODE_ENV=production \
     BARRAGE_SECRET_FILE=/var/lib/barrage/dev-secret \
     BARRAGE_ANALYTICS_PATH=/var/lib/barrage/analytics \
-    BARRAGE_ANALYTICS_SPILL=/var/lib/barrage/analytics-spill
+    BARRAGE_ANALYTICS_SPILL=/var/lib/barrage/analytics-spill \
+    BARRAGE_WEBHOOK_SPILL=/var/lib/barrage/webhook-spill \
+    BARRAGE_WEBHOOK_DEAD_DIR=/var/lib/barrage/webhook-dead
 USER 10001:10001
 VOLUME ["/var/lib/barrage"]
 # 8080: an edge's WebSocket and HTTP (start and edge); 9470: core's /healthz, /readyz, /metrics.

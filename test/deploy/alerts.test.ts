@@ -51,6 +51,7 @@ describe('alerts - deploy/prometheus/alerts.yaml', () => {
       'BarrageAnalyticsLagging',
       'BarrageAnalyticsSpilling',
       'BarrageFileDescriptorsNearLimit',
+      'BarrageWebhookDeadLetters',
     ])
       expect(names).toContain(wanted);
     for (const a of alerts) {

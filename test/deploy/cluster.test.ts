@@ -13,11 +13,15 @@
  * - SIGTERM to an edge's tini: /readyz turns 503, HAProxy takes the edge out
  *   while it still serves, its viewers are closed with 4000 and resume on the
  *   other edge at the first try with nothing missed, and the process exits 0;
- * - the processes wrote nothing outside the image's data volume.
+ * - the processes wrote nothing outside the image's data volume (core runs
+ *   chDB analytics and a webhook queue, as the image does by default).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -101,6 +105,7 @@ describe('deployment - an image-started cluster behind HAProxy, scraped by Prome
   const sent: string[] = [];
   const notices: string[] = [];
   let work: string;
+  let hooks: Server;
 
   beforeAll(async () => {
     image = new StagedImage();
@@ -115,11 +120,24 @@ describe('deployment - an image-started cluster behind HAProxy, scraped by Prome
       BARRAGE_LOG_LEVEL: 'info',
     };
     const [corePort, portA, portB] = [await freePort(), await freePort(), await freePort()];
+    // A webhook receiver that takes everything, so core runs its webhook queue (and its metrics).
+    hooks = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks`;
     // Core as the image runs it without a ClickHouse URL: analytics in chDB on the volume.
     core = await new ImageProcess(
       'core',
       corePort,
-      image.spawn(['core'], { ...common, BARRAGE_EDGE_ID: 'core', BARRAGE_CORE_HTTP_PORT: String(corePort), BARRAGE_ANALYTICS: 'on' }),
+      image.spawn(['core'], {
+        ...common,
+        BARRAGE_EDGE_ID: 'core',
+        BARRAGE_CORE_HTTP_PORT: String(corePort),
+        BARRAGE_ANALYTICS: 'on',
+        BARRAGE_WEBHOOK_URL: hookUrl,
+      }),
     ).up('Barrage core is up');
     const edge = (id: string, port: number) =>
       new ImageProcess(
@@ -220,6 +238,7 @@ describe('deployment - an image-started cluster behind HAProxy, scraped by Prome
     await injector?.close();
     await Promise.all([edgeA, edgeB, core, haproxy, prometheus].map((p) => p?.stop()));
     await nats?.stop();
+    hooks?.close();
     image?.remove();
   });
 

@@ -119,13 +119,21 @@ describe('helm chart - deploy/helm/barrage', () => {
       'secrets.existingSecret': 'site',
       'secrets.clickhouseUrlKey': 'ch',
       'secrets.receiptSecretKey': 'rcpt',
+      'secrets.webhookSecretKey': 'wh',
+      'webhooks.url': 'https://site.example/hooks',
       'env.BARRAGE_GUEST_ROOMS': '',
     });
     for (const name of ['rel-barrage-edge', 'rel-barrage-core']) {
       const env = envOf(one(ms, 'Deployment', name));
       for (const e of env) expect(known.has(e.name), `${name}: ${e.name} is not a setting of domain/config/settings.ts`).toBe(true);
       expect(new Set(env.map((e) => e.name)).size, 'no variable twice').toBe(env.length);
-      for (const secret of ['BARRAGE_SECRET', 'BARRAGE_API_KEY', 'BARRAGE_CLICKHOUSE_URL', 'BARRAGE_RECEIPT_SECRET']) {
+      for (const secret of [
+        'BARRAGE_SECRET',
+        'BARRAGE_API_KEY',
+        'BARRAGE_CLICKHOUSE_URL',
+        'BARRAGE_RECEIPT_SECRET',
+        'BARRAGE_WEBHOOK_SECRET',
+      ]) {
         const e = env.find((x) => x.name === secret);
         expect(e?.value, secret).toBeUndefined();
         expect(e?.valueFrom?.secretKeyRef?.name, secret).toBe('site');

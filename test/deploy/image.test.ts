@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { settings } from '../../domain/config/settings.js';
 import { dockerfileInstructions, imageSpec } from './image.js';
 
 describe('image - Dockerfile', () => {
@@ -37,10 +38,19 @@ describe('image - Dockerfile', () => {
     expect(spec.entrypoint.at(-1)).toBe('dist/bin/barrage.js');
     expect(spec.cmd).toEqual(['start']);
     expect(spec.healthcheck).toEqual(['node', 'dist/bin/barrage.js', 'health']);
-    // Every path the process writes by default lies on the volume.
-    for (const name of ['BARRAGE_SECRET_FILE', 'BARRAGE_ANALYTICS_PATH', 'BARRAGE_ANALYTICS_SPILL']) {
-      expect(spec.env[name]?.startsWith(spec.volume + '/'), name).toBe(true);
-    }
+    // Every setting whose default is a path under the working directory (the read-only /app
+    // in the image) is moved to the volume: found in the loader's table, so a new one fails here.
+    const here = process.cwd() + '/';
+    const writable = Object.values(settings)
+      .flatMap((section) => Object.values(section) as Array<{ name: string; read(env: object): unknown }>)
+      .filter((s) => {
+        const value = s.read({});
+        return typeof value === 'string' && value.startsWith(here);
+      })
+      .map((s) => s.name);
+    expect(writable).toEqual(expect.arrayContaining(['BARRAGE_SECRET_FILE', 'BARRAGE_ANALYTICS_PATH', 'BARRAGE_WEBHOOK_DEAD_DIR']));
+    for (const name of writable)
+      expect(spec.env[name]?.startsWith(spec.volume + '/'), `${name} is not set to a path under ${spec.volume}`).toBe(true);
   });
 
   it('image - copies only what a build leaves, and nothing ignored by .dockerignore is needed', () => {

@@ -85,6 +85,17 @@ app.kubernetes.io/component: {{ .role }}
 - name: BARRAGE_CLICKHOUSE_URL
   value: {{ .Values.analytics.clickhouseUrl | quote }}
 {{- end }}
+{{- if .Values.webhooks.url }}
+- name: BARRAGE_WEBHOOK_URL
+  value: {{ .Values.webhooks.url | quote }}
+{{- end }}
+{{- if .Values.secrets.webhookSecretKey }}
+- name: BARRAGE_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.existingSecret }}
+      key: {{ .Values.secrets.webhookSecretKey }}
+{{- end }}
 {{- range $name, $value := .Values.env }}
 - name: {{ $name }}
   value: {{ $value | quote }}
