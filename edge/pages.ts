@@ -1,6 +1,7 @@
 /**
  * The pages the edge serves in single-process mode: the widget bundle, the
- * demo page (with a token minted for the visitor) and the OBS overlay page.
+ * demo page (with a token minted for the visitor), the OBS overlay page and
+ * the moderator console page.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,13 +32,14 @@ function readChunks(dir: string): Map<string, string> {
   return chunks;
 }
 
-/** Routes for `/widget.js` and its `/chunks/*.js`, `/` and `/overlay`. Files are read once, at start. */
+/** Routes for `/widget.js` and its `/chunks/*.js`, `/`, `/overlay` and `/moderate`. Files are read once, at start. */
 export function pageRoutes(options: PageOptions): Route[] {
   const root = packageRoot();
   const widget = readOptional(join(root, 'dist/widget/widget.js'));
   const chunks = readChunks(join(root, 'dist/widget/chunks'));
   const demo = readOptional(join(root, 'widget/pages/demo.html'));
   const overlay = readOptional(join(root, 'widget/pages/overlay.html'));
+  const moderate = readOptional(join(root, 'widget/pages/moderate.html'));
   const html = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
   const missing = (what: string) => ({
     status: 503,
@@ -120,6 +122,18 @@ export function pageRoutes(options: PageOptions): Route[] {
         responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: notBuilt },
       },
       handler: () => (overlay === undefined ? missing('the overlay page') : { status: 200, headers: html, body: overlay }),
+    },
+    {
+      method: 'get',
+      pattern: '/moderate',
+      doc: {
+        tag: 'pages',
+        summary:
+          "The moderator console alone, for a second screen (the moderator's token goes in the address's #token=, never in the query)",
+        query: { room: { description: 'the room to moderate' } },
+        responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: notBuilt },
+      },
+      handler: () => (moderate === undefined ? missing('the moderator page') : { status: 200, headers: html, body: moderate }),
     },
   ];
 }

@@ -27,3 +27,11 @@ export type {
   WireEvent,
 } from './wire.js';
 export { displayText } from './text.js';
+export { languages, matchLang, pickLang, translator, Translator, errorText } from './i18n/i18n.js';
+export type { Lang, MessageKey, Messages } from './i18n/i18n.js';
+export type { BlockedUser } from './settings.js';
+
+/** Loads and defines `<barrage-mod-console>` (a lazy chunk; `<barrage-chat>` loads it for moderators by itself). */
+export async function loadModeratorConsole(): Promise<void> {
+  await import('./tools.js');
+}

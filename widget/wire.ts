@@ -245,6 +245,12 @@ const readUser = (r: WireReader, n: number, u: User): boolean => {
 };
 const user = (r: WireReader): User => nested(r, { id: '', name: '', role: 0, badges: noBadges, medal: undefined }, readUser);
 
+/** A nested `User` at `r` (the moderator console reads Held and Reported frames with it). */
+export const readUserMessage = user;
+/** A nested `Danmaku` at `r`. */
+export const readDanmakuMessage = (r: WireReader): Danmaku =>
+  nested(r, { id: '', user: undefined, text: '', mode: 0, color: 0, size: 0, clientMsgId: '', merged: 0 }, readDanmaku);
+
 const readJoinNotice = (r: WireReader, n: number, j: JoinNotice): boolean => {
   if (n === JoinNoticeField.users) j.users.push(user(r));
   else if (n === JoinNoticeField.count) j.count = r.varint();
@@ -335,7 +341,7 @@ const readUints = (r: WireReader, n: number, o: number[]): boolean => ((o[n] = r
 function readEventBody(r: WireReader, e: WireEvent, kind: EventKind): void {
   switch (kind) {
     case 'danmaku':
-      e.danmaku = nested(r, { id: '', user: undefined, text: '', mode: 0, color: 0, size: 0, clientMsgId: '', merged: 0 }, readDanmaku);
+      e.danmaku = readDanmakuMessage(r);
       return;
     case 'gift':
       e.gift = nested(

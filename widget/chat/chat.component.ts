@@ -49,6 +49,8 @@ export class BarrageChat extends RoomElement {
   /** Chat lines the block list hid this session. */
   hiddenCount = 0;
   private offSettings: (() => void) | undefined;
+  /** The moderator console is open (and its chunk loaded). */
+  private consoleOpen = false;
 
   protected override firstUpdated(): void {
     this.listEl = this.renderRoot.querySelector('ol') as HTMLOListElement;
@@ -184,6 +186,25 @@ export class BarrageChat extends RoomElement {
     if (this.pendingLikes > 0 && this.conn?.send({ like: { count: this.pendingLikes } })) this.pendingLikes = 0;
   }
 
+  private get isModerator(): boolean {
+    const role = this.welcomed?.role ?? Role.Guest;
+    return role === Role.Moderator || role === Role.Host || role === Role.Admin;
+  }
+
+  private readonly toggleConsole = (): void => {
+    if (this.consoleOpen) {
+      this.consoleOpen = false;
+      return this.requestUpdate();
+    }
+    import('../tools.js').then(
+      () => {
+        this.consoleOpen = true;
+        this.requestUpdate();
+      },
+      () => this.setStatus(this.tr.t('error.unavailable')),
+    );
+  };
+
   private readonly onGift = (): void => {
     emit(this, 'barrage-gift-request', { room: this.room, userId: this.welcomed?.userId ?? '' });
   };
@@ -195,7 +216,13 @@ export class BarrageChat extends RoomElement {
     const state = this.conn?.state;
     const tr = this.tr;
     const status = this.status || (state === 'waiting' ? tr.t('chat.reconnecting') : state === 'closed' ? tr.t('chat.disconnected') : '');
-    return html`<ol part="list" aria-label=${tr.t('chat.list')}></ol>
+    const mod = this.isModerator;
+    return html`${
+        mod && this.consoleOpen
+          ? html`<barrage-mod-console part="console" lang=${tr.lang} .connection=${this.conn}></barrage-mod-console>`
+          : nothing
+      }
+      <ol part="list" aria-label=${tr.t('chat.list')}></ol>
       <form part="form" @submit=${this.onSubmit}>
         <input
           name="text"
@@ -255,6 +282,13 @@ export class BarrageChat extends RoomElement {
             ♥
           </button>
           ${this.noGift ? nothing : html`<button type="button" part="gift-button" @click=${this.onGift}>${tr.t('chat.gift')}</button>`}
+          ${
+            mod
+              ? html`<button type="button" part="moderate-button" aria-expanded=${this.consoleOpen} @click=${this.toggleConsole}>
+                  ${tr.t('chat.moderate')}
+                </button>`
+              : nothing
+          }
         </div>
       </form>`;
   }

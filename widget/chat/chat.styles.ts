@@ -4,7 +4,7 @@ import { css } from 'lit';
  * Styles of `<barrage-chat>`. Custom properties: `--barrage-chat-bg`,
  * `--barrage-chat-fg`, `--barrage-chat-muted`, `--barrage-accent`,
  * `--barrage-radius`, `--barrage-font-family`. Parts: `list`, `form`,
- * `input`, `mode`, `colors`, `send-button`, `like-button`, `gift-button`, `status`, `hidden`.
+ * `input`, `mode`, `colors`, `send-button`, `like-button`, `gift-button`, `status`, `hidden`, `moderate-button`, `console`.
  */
 export const chatStyles = css`
   :host {
@@ -16,6 +16,10 @@ export const chatStyles = css`
     background: var(--barrage-chat-bg, #17171f);
     border-radius: var(--barrage-radius, 8px);
     overflow: hidden;
+  }
+  barrage-mod-console {
+    flex: 1 1 55%;
+    border-bottom: 1px solid rgba(255, 255, 255, 0.12);
   }
   ol {
     flex: 1;

@@ -68,6 +68,13 @@ export class HoldController {
     if (this.held?.keyboard) this.select(undefined);
   }
 
+  /** Handles an event that arrived before this controller existed (the one that loaded its chunk). */
+  handle(e: Event): void {
+    if (e.type === 'pointerover') this.onOver(e as PointerEvent);
+    else if (e.type === 'pointerdown') this.onDown(e as PointerEvent);
+    else if (e.type === 'focus' && this.stageEl.matches(':focus')) this.onFocus();
+  }
+
   destroy(): void {
     clearTimeout(this.timer);
     document.removeEventListener('pointerdown', this.onDocDown, true);

@@ -13,7 +13,7 @@ import type { ExclusionArea, StageItemState } from '../stage.js';
 import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
 import type { Settings } from '../settings.js';
 import { BlockList } from '../block.js';
-import { HoldController } from './hold.js';
+import type { HoldController } from './hold.js';
 import { Role } from '../wire.js';
 import { cssColor, displayText, emit } from '../text.js';
 import type { Danmaku, Gift, Leaderboard, SuperChat, WireEvent } from '../wire.js';
@@ -130,25 +130,36 @@ export class BarrageOverlay extends RoomElement {
     this.stage.configure(this.stageConfig());
     this.resizeObserver = new ResizeObserver(() => this.stage?.resize(this.clientWidth, this.clientHeight));
     this.resizeObserver.observe(this);
-    this.hold = new HoldController(
-      stageEl,
-      () => this.stage,
-      () => this.onHoldChange(),
-      () => this.renderRoot.querySelector('barrage-danmaku-actions'),
-    );
+    // The hold controller and the toolbar are a lazy chunk, loaded on the first hover, tap or focus.
+    for (const type of ['pointerover', 'pointerdown', 'focus']) stageEl.addEventListener(type, this.loadTools, { once: true });
     this.addEventListener('focusout', this.onFocusOut);
     this.onVisibility();
   }
 
+  private readonly loadTools = (first: Event): void => {
+    const stageEl = this.renderRoot.querySelector('.stage') as HTMLElement;
+    for (const type of ['pointerover', 'pointerdown', 'focus']) stageEl.removeEventListener(type, this.loadTools);
+    import('../tools.js').then(
+      ({ HoldController }) => {
+        if (this.hold || !this.stage) return;
+        this.hold = new HoldController(
+          stageEl,
+          () => this.stage,
+          () => this.onHoldChange(),
+          () => this.renderRoot.querySelector('barrage-danmaku-actions'),
+        );
+        this.actionsReady = true;
+        // The event that asked for the chunk, handled now (a pointer still over a danmaku holds it).
+        this.hold.handle(first);
+      },
+      // Offline: try again on the next hover.
+      () => {
+        for (const type of ['pointerover', 'pointerdown', 'focus']) stageEl.addEventListener(type, this.loadTools, { once: true });
+      },
+    );
+  };
+
   private onHoldChange(): void {
-    if (this.hold?.held && !this.actionsReady)
-      import('../actions/actions.js').then(
-        () => {
-          this.actionsReady = true;
-          this.requestUpdate();
-        },
-        () => undefined, // offline: the danmaku is still held; the toolbar comes with the next hold
-      );
     this.renderRoot.querySelector('barrage-danmaku-actions')?.reset();
     this.requestUpdate();
   }
