@@ -68,11 +68,16 @@ export class HoldController {
     if (this.held?.keyboard) this.select(undefined);
   }
 
-  /** Handles an event that arrived before this controller existed (the one that loaded its chunk). */
-  handle(e: Event): void {
-    if (e.type === 'pointerover') this.onOver(e as PointerEvent);
-    else if (e.type === 'pointerdown') this.onDown(e as PointerEvent);
-    else if (e.type === 'focus' && this.stageEl.matches(':focus')) this.onFocus();
+  /**
+   * Handles an event that arrived before this controller existed (the one
+   * that loaded its chunk), as read when it happened: after dispatch an event
+   * from a shadow root no longer names its target.
+   */
+  handle(type: string, target: Element | null, pointerType: string): void {
+    const id = this.stage()?.idOf(target);
+    if (type === 'focus') {
+      if (this.stageEl.matches(':focus')) this.onFocus();
+    } else if (id && (pointerType === 'mouse' ? type === 'pointerover' : true)) this.select(id); // a touch's pointerover is its tap
   }
 
   destroy(): void {

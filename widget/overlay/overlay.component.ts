@@ -139,6 +139,8 @@ export class BarrageOverlay extends RoomElement {
   private readonly loadTools = (first: Event): void => {
     const stageEl = this.renderRoot.querySelector('.stage') as HTMLElement;
     for (const type of ['pointerover', 'pointerdown', 'focus']) stageEl.removeEventListener(type, this.loadTools);
+    const target = first.target as Element | null;
+    const pointerType = (first as PointerEvent).pointerType ?? '';
     import('../tools.js').then(
       ({ HoldController }) => {
         if (this.hold || !this.stage) return;
@@ -150,7 +152,7 @@ export class BarrageOverlay extends RoomElement {
         );
         this.actionsReady = true;
         // The event that asked for the chunk, handled now (a pointer still over a danmaku holds it).
-        this.hold.handle(first);
+        this.hold.handle(first.type, target, pointerType);
       },
       // Offline: try again on the next hover.
       () => {
