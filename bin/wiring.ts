@@ -29,8 +29,9 @@ import type { SinkStats } from '../core/analytics/analytics-sink.js';
 import type { EventSource } from '../core/analytics/analytics-source.js';
 import type { GiftLedger } from '../core/gifts/gift-ledger.js';
 import type { RedPacketStore } from '../core/plays/red-packet-store.js';
-import { RedPacketService } from '../core/plays/red-packets.js';
+import { Plays } from '../core/plays/plays.js';
 import { playRoutes } from '../core/http/plays-api.js';
+import { pollRoutes } from '../core/http/polls-api.js';
 import { GiftService } from '../core/gifts/gifts.js';
 import { MessageService } from '../core/messages/message-service.js';
 import { messageRoutes } from '../core/http/messages-api.js';
@@ -119,7 +120,7 @@ export interface Core {
   messages: MessageService;
   likes: LikeCounter;
   moderation: ModerationService;
-  redPackets: RedPacketService;
+  plays: Plays;
   reports: ReportService;
   /** The analytics sink, store and routes; absent when analytics is off. */
   analytics: Analytics | undefined;
@@ -198,12 +199,18 @@ export async function startCore(
     (m) => m.stop(),
   );
   messages.start();
-  const redPackets = lifecycle.add(
-    'red packets',
-    new RedPacketService({ bus, sequencer, store: adapters.redPackets, logger: logger.child({ part: 'plays' }) }),
-    (r) => r.stop(),
+  const plays = lifecycle.add(
+    'plays',
+    new Plays({
+      bus,
+      sequencer,
+      store: adapters.redPackets,
+      logger: logger.child({ part: 'plays' }),
+      knownGift: (id) => config.gifts.gifts.has(id),
+    }),
+    (p) => p.stop(),
   );
-  redPackets.start();
+  plays.start();
   let webhooks: Webhooks | undefined;
   if (adapters.webhooks && config.webhooks.urls.length > 0) {
     if (config.webhooks.secretDerived) {
@@ -233,7 +240,7 @@ export async function startCore(
     lifecycle.add('core http', http, (h) => h.close());
     httpPort = http.port;
   }
-  return { gifts, likes, moderation, messages, redPackets, reports, analytics, webhooks, httpPort };
+  return { gifts, likes, moderation, messages, plays, reports, analytics, webhooks, httpPort };
 }
 
 /** Starts an edge on `adapters` and resolves once it listens on `config.edge.port`. */
@@ -279,6 +286,7 @@ export async function startEdge(
       },
     }),
     ...playRoutes({ apiKey: auth.apiKey, bus }),
+    ...pollRoutes({ apiKey: auth.apiKey, bus }),
     ...reportRoutes({ apiKey: auth.apiKey, bus }),
     ...catalogueRoutes({ emotes: config.moderation.emoteCatalogue, plainEmotes: config.moderation.emotes, gifts: config.gifts }),
     // Every edge: the requests go to the core that delivers webhooks.

@@ -73,6 +73,12 @@ export const webhookKindOfEvent = {
   redPacket: WebhookKind.play,
   redPacketProgress: null,
   redPacketEnded: WebhookKind.play,
+  poll: WebhookKind.play,
+  pollTally: null,
+  pollResult: WebhookKind.play,
+  lottery: WebhookKind.play,
+  lotteryProgress: null,
+  lotteryResult: WebhookKind.play,
 } as const satisfies { readonly [K in EventKind]: WebhookKind | null };
 
 /** The webhook kind of an event's kind name (`v1.Event.kind`), undefined when it is not sent or unknown to this build. */

@@ -168,7 +168,10 @@ export class MessageHandler {
       case 'like':
       case 'sendGift':
       case 'grabRedPacket':
-      case 'report': {
+      case 'report':
+      case 'vote':
+      case 'joinLottery':
+      case 'startPoll': {
         const handler = this.handlers.get(frame.kind);
         if (handler) return handler(this.ctx, ws, frame, now);
         return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server`);

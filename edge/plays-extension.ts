@@ -1,7 +1,9 @@
 /**
- * Plays at the edge, as an `EdgeExtension`: a viewer's `grab_red_packet`.
+ * Plays at the edge, as an `EdgeExtension`: a viewer's `grab_red_packet`,
+ * `vote` and `join_lottery`, and a host's or admin's `start_poll` (anyone
+ * else: FORBIDDEN).
  *
- * Guests are refused (READ_ONLY), grabs cost the same per-connection budget
+ * Guests are refused (READ_ONLY), play frames cost the same per-connection budget
  * as danmaku (`BARRAGE_DANMAKU_RATE` / `BARRAGE_DANMAKU_BURST`, a bucket of its own
  * so grabbing does not silence chat), and the rest is core's: the edge asks
  * core on `barrage.room.<id>.play` and answers the viewer with a
@@ -37,14 +39,17 @@ export function playsExtension(): EdgeExtension {
     c.send(ws, v1.ServerFrame.encode({ playAnswer: { playId, error, message, ...extra } }).finish());
   };
 
-  const onGrab = (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
+  /**
+   * Checks a play frame (guest, id, rate) and forwards it to core as `request`;
+   * the viewer gets core's answer as a PlayAnswer for `playId`.
+   */
+  const forward = (c: EdgeContext, ws: Socket, playId: string, now: number, request: v1.IPlayRequest, what: string): void => {
     const conn = ws.getUserData();
-    const id = frame.grabRedPacket?.id ?? '';
     if (conn.identity.role === 'guest') {
-      return answer(c, ws, id.slice(0, maxPlayIdLength), ErrorCode.ERROR_CODE_READ_ONLY, 'guests can only read; sign in to grab');
+      return answer(c, ws, playId.slice(0, maxPlayIdLength), ErrorCode.ERROR_CODE_READ_ONLY, `guests can only read; sign in to ${what}`);
     }
-    if (id === '' || id.length > maxPlayIdLength) {
-      return answer(c, ws, '', ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `a red packet id is 1-${maxPlayIdLength} characters`);
+    if (playId.length > maxPlayIdLength) {
+      return answer(c, ws, '', ErrorCode.ERROR_CODE_INVALID_ARGUMENT, `a play id is 1-${maxPlayIdLength} characters`);
     }
     const { danmakuPerSecond, danmakuBurst } = c.config;
     let bucket = buckets.get(conn);
@@ -52,23 +57,26 @@ export function playsExtension(): EdgeExtension {
     const wait = take(bucket, danmakuPerSecond, danmakuBurst, now);
     if (wait > 0) {
       c.metrics.rateLimited.inc({ limit: 'plays' });
-      return answer(c, ws, id, ErrorCode.ERROR_CODE_RATE_LIMITED, 'grabbing too fast', { retryAfterMs: wait });
+      return answer(c, ws, playId, ErrorCode.ERROR_CODE_RATE_LIMITED, `${what}: too fast`, { retryAfterMs: wait });
     }
     const { identity } = conn;
-    const request = v1.PlayRequest.encode({
+    const encoded = v1.PlayRequest.encode({
+      ...request,
       user: { id: identity.userId, name: identity.name, role: roleToWire[identity.role] },
       member: identity.member,
-      grabRedPacket: { id },
     }).finish();
     const reply = (r: v1.PlayReply | undefined): void => {
       if (conn.closed) return;
-      if (!r) return answer(c, ws, id, ErrorCode.ERROR_CODE_UNAVAILABLE, 'grab not confirmed yet; grab again', { retryAfterMs: 1000 });
+      if (!r)
+        return answer(c, ws, playId, ErrorCode.ERROR_CODE_UNAVAILABLE, `${what}: not confirmed yet; try again`, { retryAfterMs: 1000 });
+      // A started poll answers with its id, read from core's JSON.
+      const id = playId || ((r.json ? (JSON.parse(r.json) as { id?: string }).id : '') ?? '');
       answer(c, ws, id, r.error, r.message, {
         amountCents: r.amountCents,
         ...(r.error === ErrorCode.ERROR_CODE_UNAVAILABLE ? { retryAfterMs: 1000 } : {}),
       });
     };
-    c.bus.request(subjects.play(conn.room), request, playTimeoutMs).then(
+    c.bus.request(subjects.play(conn.room), encoded, playTimeoutMs).then(
       (data) => {
         let r: v1.PlayReply | undefined;
         try {
@@ -79,11 +87,38 @@ export function playsExtension(): EdgeExtension {
         onMacrotask(reply, r);
       },
       (err: unknown) => {
-        c.log.warn({ err: (err as Error).message, room: conn.room }, 'grab not answered by core');
+        c.log.warn({ err: (err as Error).message, room: conn.room }, 'play frame not answered by core');
         onMacrotask(reply, undefined);
       },
     );
   };
 
-  return { name: 'plays', frames: { grabRedPacket: onGrab } };
+  const onGrab = (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
+    const id = frame.grabRedPacket?.id ?? '';
+    if (id === '') return answer(c, ws, '', ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'a red packet id is required');
+    forward(c, ws, id, now, { grabRedPacket: { id } }, 'grab');
+  };
+
+  const onVote = (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
+    const pollId = frame.vote?.pollId ?? '';
+    if (pollId === '') return answer(c, ws, '', ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'a poll id is required');
+    forward(c, ws, pollId, now, { vote: { pollId, option: frame.vote?.option ?? 0 } }, 'vote');
+  };
+
+  const onJoin = (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
+    const id = frame.joinLottery?.id ?? '';
+    if (id === '') return answer(c, ws, '', ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'a lottery id is required');
+    forward(c, ws, id, now, { joinLottery: { id } }, 'join');
+  };
+
+  const onStartPoll = (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
+    const { role } = ws.getUserData().identity;
+    if (role !== 'host' && role !== 'admin' && role !== 'guest') {
+      return answer(c, ws, '', ErrorCode.ERROR_CODE_FORBIDDEN, 'only the host or an admin may start a poll');
+    }
+    // A poll from the socket has no idempotency key: each start_poll opens one.
+    forward(c, ws, '', now, { createPoll: { ...frame.startPoll, idempotencyKey: '' } }, 'start a poll');
+  };
+
+  return { name: 'plays', frames: { grabRedPacket: onGrab, vote: onVote, joinLottery: onJoin, startPoll: onStartPoll } };
 }

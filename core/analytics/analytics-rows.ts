@@ -154,6 +154,30 @@ function detail(e: v1.Event, kind: string): string {
       };
       return `${user(null)}\t${tsvEscape(r.id ?? '')}\t\t\t\t\t${r.grabbed ?? 0}\t${Number(r.grabbedCents ?? 0)}\t${extra(e, fields)}`;
     }
+    case 'poll': {
+      const p = e.poll as v1.IPoll;
+      const fields = { options: p.options ?? [], quiz: !!p.quiz, ends_at_ms: Number(p.endsAtMs ?? 0), members_only: !!p.membersOnly };
+      return `${user(p.by)}\t${tsvEscape(p.id ?? '')}\t${tsvEscape(p.question ?? '')}\t\t\t\t${(p.options ?? []).length}\t0\t${extra(e, fields)}`;
+    }
+    case 'poll_tally':
+    case 'poll_result': {
+      const p = (e.pollTally ?? e.pollResult) as v1.IPollResult;
+      const fields: Record<string, unknown> = { votes: p.votes ?? [] };
+      if (e.pollResult?.quiz) Object.assign(fields, { correct: p.correct ?? 0, winners: p.winners ?? 0 });
+      return `${user(null)}\t${tsvEscape(p.id ?? '')}\t\t\t\t\t${p.voters ?? 0}\t0\t${tsvEscape(JSON.stringify(fields))}`;
+    }
+    case 'lottery': {
+      const l = e.lottery as v1.ILottery;
+      const fields = { entry: l.entry ?? 0, keyword: l.keyword ?? '', gift_id: l.giftId ?? '', seed_sha256: l.seedSha256 ?? '' };
+      return `${user(null)}\t${tsvEscape(l.id ?? '')}\t${tsvEscape(l.prize ?? '')}\t\t${tsvEscape(l.giftId ?? '')}\t\t${l.winners ?? 0}\t0\t${extra(e, fields)}`;
+    }
+    case 'lottery_progress':
+      return `${user(null)}\t${tsvEscape(e.lotteryProgress?.id ?? '')}\t\t\t\t\t${e.lotteryProgress?.entrants ?? 0}\t0\t`;
+    case 'lottery_result': {
+      const l = e.lotteryResult as v1.ILotteryResult;
+      const fields = { seed: l.seed ?? '', entrants_sha256: l.entrantsSha256 ?? '', winners: (l.winners ?? []).map((w) => w.id ?? '') };
+      return `${user(null)}\t${tsvEscape(l.id ?? '')}\t\t\t\t\t${l.entrants ?? 0}\t0\t${extra(e, fields)}`;
+    }
     default:
       return `${user(null)}\t\t\t\t\t\t0\t0\t`;
   }

@@ -9,10 +9,13 @@ import { maxIdempotencyKeyLength } from '../gifts/gifts.js';
 
 const keyPattern = new RegExp(`^[\\x21-\\x7e]{1,${maxIdempotencyKeyLength}}$`);
 
-/** The request's Idempotency-Key and JSON object body, or the 400 answer. */
-export function idempotentBody(req: RouteRequest): { key: string; body: Record<string, unknown> } | { error: RouteResponse } {
+/** The request's Idempotency-Key and JSON object body, or the 400 answer. `optional`: a missing key is '' (a malformed one is still refused). */
+export function idempotentBody(
+  req: RouteRequest,
+  { optional = false }: { optional?: boolean } = {},
+): { key: string; body: Record<string, unknown> } | { error: RouteResponse } {
   const key = req.headers['idempotency-key'] ?? '';
-  if (!keyPattern.test(key)) {
+  if (!keyPattern.test(key) && !(optional && key === '')) {
     return {
       error: problem(
         400,

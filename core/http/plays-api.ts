@@ -23,7 +23,7 @@ import { RedPacketService, createFingerprint, maxExpiresSeconds, minExpiresSecon
 
 /** How long the API waits for core before answering 503 (the site retries with the same key). */
 const apiTimeoutMs = 10_000;
-const badRoom = (): RouteResponse => problem(400, 'BAD_ROOM', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
+export const badRoom = (): RouteResponse => problem(400, 'BAD_ROOM', 'room must be 1-64 characters of A-Z a-z 0-9 _ -');
 
 const statusOf: Partial<Record<number, [number, string]>> = {
   [ErrorCode.ERROR_CODE_INVALID_ARGUMENT]: [400, 'INVALID_ARGUMENT'],
@@ -114,18 +114,56 @@ const packetSchema = s.object(
   ['id', 'status', 'grabbed', 'grabs'],
 );
 
-/** The play routes, checking `apiKey` and forwarding to core over `bus`. */
-export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
-  const authorized = bearerAuth(options.apiKey);
-  const ask = async (room: string, request: v1.PlayRequest): Promise<v1.PlayReply | RouteResponse> => {
+/** Asks core about a play; a 503 when core does not answer in time. */
+export function playAsker(bus: Bus): (room: string, request: v1.PlayRequest) => Promise<v1.PlayReply | RouteResponse> {
+  return async (room, request) => {
     try {
-      return v1.PlayReply.decode(await options.bus.request(subjects.play(room), v1.PlayRequest.encode(request).finish(), apiTimeoutMs));
+      return v1.PlayReply.decode(await bus.request(subjects.play(room), v1.PlayRequest.encode(request).finish(), apiTimeoutMs));
     } catch {
       const res = problem(503, 'UNAVAILABLE', 'not confirmed; retry with the same Idempotency-Key');
       res.headers = { ...res.headers, 'retry-after': '1' };
       return res;
     }
   };
+}
+
+type Ask = ReturnType<typeof playAsker>;
+type Parse = (req: RouteRequest, room: string) => { request: v1.PlayRequest } | { error: RouteResponse };
+
+/** The handler of a create route: parse, ask core, answer 201 (or 200 for a retry, 409 for a reused key). */
+export function createHandler(ask: Ask, parse: Parse, what: string): Route['handler'] {
+  return async (req) => {
+    const room = req.params[0] ?? '';
+    if (!isValidRoomId(room)) return badRoom();
+    const parsed = parse(req, room);
+    if ('error' in parsed) return parsed.error;
+    const reply = await ask(room, parsed.request);
+    if (!(reply instanceof v1.PlayReply)) return reply;
+    if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) return failure(reply);
+    if (reply.conflict) return problem(409, 'IDEMPOTENCY_KEY_REUSED', `this Idempotency-Key opened a different ${what}`);
+    const res: RouteResponse = { ...json(reply.duplicate ? 200 : 201, {}), body: reply.json };
+    if (reply.duplicate) res.headers = { ...res.headers, 'idempotent-replayed': 'true' };
+    return res;
+  };
+}
+
+/** The handler of a read route (`:room/.../:id`, ids are hex). */
+export function readHandler(ask: Ask, request: (id: string) => v1.IPlayRequest, what: string): Route['handler'] {
+  return async (req) => {
+    const [room = '', id = ''] = req.params;
+    if (!isValidRoomId(room)) return badRoom();
+    if (!/^[0-9a-f]{1,64}$/.test(id)) return problem(404, 'NOT_FOUND', `no such ${what} in this room`);
+    const reply = await ask(room, new v1.PlayRequest(request(id)));
+    if (!(reply instanceof v1.PlayReply)) return reply;
+    if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) return failure(reply);
+    return { ...json(200, {}), body: reply.json };
+  };
+}
+
+/** The play routes, checking `apiKey` and forwarding to core over `bus`. */
+export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
+  const authorized = bearerAuth(options.apiKey);
+  const ask = playAsker(options.bus);
   return [
     {
       method: 'post',
@@ -166,23 +204,7 @@ export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
       },
       authorize: (headers) => authorized({ headers }),
       unauthorized,
-      handler: async (req) => {
-        const room = req.params[0] ?? '';
-        if (!isValidRoomId(room)) return badRoom();
-        const parsed = parseCreate(req, room);
-        if ('error' in parsed) return parsed.error;
-        const reply = await ask(room, parsed.request);
-        if (!(reply instanceof v1.PlayReply)) return reply;
-        if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) return failure(reply);
-        if (reply.conflict) return problem(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key opened a different red packet');
-        const res: RouteResponse = {
-          status: reply.duplicate ? 200 : 201,
-          headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-          body: reply.json,
-        };
-        if (reply.duplicate) res.headers = { ...res.headers, 'idempotent-replayed': 'true' };
-        return res;
-      },
+      handler: createHandler(ask, parseCreate, 'red packet'),
     },
     {
       method: 'get',
@@ -200,15 +222,7 @@ export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
       },
       authorize: (headers) => authorized({ headers }),
       unauthorized,
-      handler: async (req) => {
-        const [room = '', id = ''] = req.params;
-        if (!isValidRoomId(room)) return badRoom();
-        if (!/^[0-9a-f]{1,64}$/.test(id)) return problem(404, 'NOT_FOUND', 'no such red packet in this room');
-        const reply = await ask(room, new v1.PlayRequest({ getRedPacket: id }));
-        if (!(reply instanceof v1.PlayReply)) return reply;
-        if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) return failure(reply);
-        return { ...json(200, {}), body: reply.json };
-      },
+      handler: readHandler(ask, (id) => ({ getRedPacket: id }), 'red packet'),
     },
   ];
 }

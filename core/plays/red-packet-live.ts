@@ -41,6 +41,8 @@ export class LivePacket {
   more = 0;
   changed = false;
   timer: NodeJS.Timeout | undefined;
+  /** Stops the keyword watch. */
+  unwatch: (() => void) | undefined;
   ending: Promise<void> | undefined;
 
   constructor(readonly packet: StoredRedPacket) {}

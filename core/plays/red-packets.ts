@@ -2,7 +2,7 @@
  * Red packets (红包) in core: the one place a packet is opened, grabbed and
  * closed. Edges (a viewer's `grab_red_packet`) and the HTTP API (a site
  * backend opening or reading a packet) send a `PlayRequest` on
- * `barrage.room.<id>.play` and wait for the reply.
+ * `barrage.room.<id>.play` and wait for the reply (`plays.ts` routes it here).
  *
  * Opening: the shares are drawn at once (`red-packet-draw.ts`) and stored
  * with the packet, keyed by the API's Idempotency-Key (a retry answers the
@@ -26,12 +26,13 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, v1 } from '../../proto/index.js';
-import type { Bus, Subscription } from '../../domain/bus.js';
+import type { Bus } from '../../domain/bus.js';
 import { backoffMs, sleep } from '../../domain/retry.js';
-import { roomOfSubject, subjects } from '../../domain/subjects.js';
+import { subjects } from '../../domain/subjects.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
 import { SplitMode, drawShares, splitProblem } from './red-packet-draw.js';
 import { LivePacket, redPacketJson } from './red-packet-live.js';
+import { RoomWatch, foldText } from './room-watch.js';
 import type { GrabOutcome, GrabWaiter } from './red-packet-live.js';
 import type { GrabRecord, RedPacketStore, StoredRedPacket } from './red-packet-store.js';
 
@@ -63,9 +64,6 @@ export interface RedPacketServiceOptions {
 
 const fail = (error: v1.ErrorCode, message: string): v1.PlayReply => new v1.PlayReply({ error, message });
 
-/** Folds case and width so a keyword matches however a viewer typed it. */
-const fold = (text: string): string => text.normalize('NFKC').toLowerCase();
-
 /** A stable hash of what a create request asks for, to tell a retry from a reused Idempotency-Key. */
 export function createFingerprint(room: string, req: v1.ICreateRedPacket, sender: string): string {
   const parts = [
@@ -92,9 +90,8 @@ export function packetIdOf(room: string, idempotencyKey: string): string {
 export class RedPacketService {
   private readonly live = new Map<string, LivePacket>();
   private readonly loading = new Map<string, Promise<LivePacket | undefined>>();
-  /** Rooms whose danmaku are watched for keywords, and the open keyword packets of each. */
-  private readonly keywordRooms = new Map<string, { sub: Subscription; packets: Set<LivePacket> }>();
-  private readonly subs: Subscription[] = [];
+  /** Rooms whose danmaku are watched for keywords. */
+  private readonly watch: RoomWatch;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly now: () => number;
@@ -103,15 +100,10 @@ export class RedPacketService {
 
   constructor(private readonly options: RedPacketServiceOptions) {
     this.now = options.now ?? Date.now;
+    this.watch = new RoomWatch(options.bus);
   }
 
   start(): void {
-    this.subs.push(
-      this.options.bus.serve(subjects.playAll, async (data, subject) => {
-        const reply = await this.handle(roomOfSubject(subject), v1.PlayRequest.decode(data));
-        return v1.PlayReply.encode(reply).finish();
-      }),
-    );
     this.timer = setInterval(() => this.pushProgress(), progressIntervalMs);
     this.timer.unref();
     void this.resumeUnended();
@@ -119,26 +111,9 @@ export class RedPacketService {
 
   stop(): void {
     this.stopped = true;
-    for (const sub of this.subs) sub.unsubscribe();
-    this.subs.length = 0;
-    for (const { sub } of this.keywordRooms.values()) sub.unsubscribe();
-    this.keywordRooms.clear();
+    this.watch.stop();
     clearInterval(this.timer);
     for (const live of this.live.values()) clearTimeout(live.timer);
-  }
-
-  /** Answers one play request. */
-  async handle(room: string, req: v1.PlayRequest): Promise<v1.PlayReply> {
-    switch (req.kind) {
-      case 'createRedPacket':
-        return this.create(room, req.createRedPacket as v1.CreateRedPacket, req.user ?? undefined);
-      case 'grabRedPacket':
-        return this.grab(room, req.grabRedPacket?.id ?? '', req.user ?? undefined, req.member);
-      case 'getRedPacket':
-        return this.read(room, req.getRedPacket ?? '');
-      default:
-        return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'unknown play request');
-    }
   }
 
   /** Why a create request cannot be opened, or undefined. */
@@ -157,7 +132,8 @@ export class RedPacketService {
     return undefined;
   }
 
-  private async create(room: string, req: v1.CreateRedPacket, sender: v1.IUser | undefined): Promise<v1.PlayReply> {
+  /** Opens a packet (once per Idempotency-Key) and announces it. */
+  async create(room: string, req: v1.CreateRedPacket, sender: v1.IUser | undefined): Promise<v1.PlayReply> {
     const problem = RedPacketService.problemOf(req);
     if (problem) return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, problem);
     if (!req.idempotencyKey) return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'an Idempotency-Key is required');
@@ -226,7 +202,8 @@ export class RedPacketService {
     return redPacketJson(live.packet, grabs, this.now());
   }
 
-  private async read(room: string, id: string): Promise<v1.PlayReply> {
+  /** The packet as the API shows it. */
+  async read(room: string, id: string): Promise<v1.PlayReply> {
     const held = this.live.get(`${room}/${id}`);
     if (held) return new v1.PlayReply({ json: JSON.stringify(this.json(held)) });
     try {
@@ -284,38 +261,15 @@ export class RedPacketService {
   }
 
   private watchKeyword(live: LivePacket): void {
-    const room = live.packet.room;
-    let watched = this.keywordRooms.get(room);
-    if (!watched) {
-      const packets = new Set<LivePacket>();
-      const sub = this.options.bus.subscribe(subjects.events(room), (data) => {
-        let event: v1.Event;
-        try {
-          event = v1.Event.decode(data);
-        } catch {
-          return;
-        }
-        const danmaku = event.danmaku;
-        if (!danmaku?.user?.id) return;
-        const text = fold(danmaku.text ?? '');
-        for (const p of packets) if (text.includes(fold(p.packet.keyword))) p.eligible.add(danmaku.user.id);
-      });
-      this.keywordRooms.set(room, (watched = { sub, packets }));
-    }
-    watched.packets.add(live);
+    const keyword = foldText(live.packet.keyword);
+    live.unwatch = this.watch.watch(live.packet.room, (event) => {
+      const id = event.danmaku?.user?.id;
+      if (id && foldText(event.danmaku?.text ?? '').includes(keyword)) live.eligible.add(id);
+    });
   }
 
-  private unwatchKeyword(live: LivePacket): void {
-    const watched = this.keywordRooms.get(live.packet.room);
-    if (!watched) return;
-    watched.packets.delete(live);
-    if (watched.packets.size === 0) {
-      watched.sub.unsubscribe();
-      this.keywordRooms.delete(live.packet.room);
-    }
-  }
-
-  private async grab(room: string, id: string, user: v1.IUser | undefined, member: boolean): Promise<v1.PlayReply> {
+  /** One viewer's grab: the share, or why not. */
+  async grab(room: string, id: string, user: v1.IUser | undefined, member: boolean): Promise<v1.PlayReply> {
     if (!user?.id) return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'a grab needs a user');
     if (!/^[0-9a-f]{1,64}$/.test(id)) return fail(ErrorCode.ERROR_CODE_NOT_FOUND, 'no such red packet in this room');
     const live = await this.load(room, id);
@@ -481,7 +435,7 @@ export class RedPacketService {
         // Wait for the batch being written: its grabs belong in the result.
         while (live.draining && !this.stopped) await sleep(10);
         if (live.packet.endedSeq !== undefined || this.stopped) return;
-        this.unwatchKeyword(live);
+        live.unwatch?.();
         const { room, id, count, totalCents } = live.packet;
         const expired = live.next < count;
         const lucky = live.luckiest;

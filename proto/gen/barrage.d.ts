@@ -20,8 +20,11 @@ export namespace barrage {
             ping?: (barrage.v1.Ping.$Properties|null);
             moderate?: (barrage.v1.Moderate.$Properties|null);
             grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
+            vote?: (barrage.v1.Vote.$Properties|null);
+            joinLottery?: (barrage.v1.JoinLottery.$Properties|null);
+            startPoll?: (barrage.v1.CreatePoll.$Properties|null);
             report?: (barrage.v1.Report.$Properties|null);
-            kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report");
+            kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"report");
             static create(properties: barrage.v1.ClientFrame.$Shape): barrage.v1.ClientFrame & barrage.v1.ClientFrame.$Shape;
             static create(properties?: barrage.v1.ClientFrame.$Properties): barrage.v1.ClientFrame;
             static encode(message: barrage.v1.ClientFrame.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -37,8 +40,11 @@ export namespace barrage {
                 ping?: (barrage.v1.Ping.$Properties|null);
                 moderate?: (barrage.v1.Moderate.$Properties|null);
                 grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
+                vote?: (barrage.v1.Vote.$Properties|null);
+                joinLottery?: (barrage.v1.JoinLottery.$Properties|null);
+                startPoll?: (barrage.v1.CreatePoll.$Properties|null);
                 report?: (barrage.v1.Report.$Properties|null);
-                kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report");
+                kind?: ("sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"report");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -49,10 +55,13 @@ export namespace barrage {
               ping?: barrage.v1.Ping.$Shape|null;
               moderate?: barrage.v1.Moderate.$Shape|null;
               grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
+              vote?: barrage.v1.Vote.$Shape|null;
+              joinLottery?: barrage.v1.JoinLottery.$Shape|null;
+              startPoll?: barrage.v1.CreatePoll.$Shape|null;
               report?: barrage.v1.Report.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report: barrage.v1.Report.$Shape })
+              ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "vote"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote: barrage.v1.Vote.$Shape; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "joinLottery"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery: barrage.v1.JoinLottery.$Shape; startPoll?: null; report?: null }|{ kind?: "startPoll"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll: barrage.v1.CreatePoll.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report: barrage.v1.Report.$Shape })
             );
         }
 
@@ -75,6 +84,50 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.GrabRedPacket.$Properties;
+        }
+
+        interface IVote extends barrage.v1.Vote.$Properties {
+        }
+
+        class Vote {
+            constructor(properties?: barrage.v1.Vote.$Properties);
+            $unknowns?: Uint8Array[];
+            pollId: string;
+            option: number;
+            static create(properties: barrage.v1.Vote.$Shape): barrage.v1.Vote & barrage.v1.Vote.$Shape;
+            static create(properties?: barrage.v1.Vote.$Properties): barrage.v1.Vote;
+            static encode(message: barrage.v1.Vote.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.Vote & barrage.v1.Vote.$Shape;
+        }
+
+        namespace Vote {
+            interface $Properties {
+                pollId?: (string|null);
+                option?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.Vote.$Properties;
+        }
+
+        interface IJoinLottery extends barrage.v1.JoinLottery.$Properties {
+        }
+
+        class JoinLottery {
+            constructor(properties?: barrage.v1.JoinLottery.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            static create(properties: barrage.v1.JoinLottery.$Shape): barrage.v1.JoinLottery & barrage.v1.JoinLottery.$Shape;
+            static create(properties?: barrage.v1.JoinLottery.$Properties): barrage.v1.JoinLottery;
+            static encode(message: barrage.v1.JoinLottery.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.JoinLottery & barrage.v1.JoinLottery.$Shape;
+        }
+
+        namespace JoinLottery {
+            interface $Properties {
+                id?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.JoinLottery.$Properties;
         }
 
         enum DanmakuMode {
@@ -667,6 +720,7 @@ export namespace barrage {
             ERROR_CODE_RED_PACKET_ALREADY_GRABBED = 221,
             ERROR_CODE_PLAY_EXPIRED = 222,
             ERROR_CODE_PLAY_NOT_ELIGIBLE = 223,
+            ERROR_CODE_PLAY_ALREADY_ENTERED = 224,
             ERROR_CODE_VIDEO_TIME_INVALID = 240,
             ERROR_CODE_REPORT_DUPLICATE = 260
         }
@@ -774,12 +828,18 @@ export namespace barrage {
             redPacket?: (barrage.v1.RedPacket.$Properties|null);
             redPacketProgress?: (barrage.v1.RedPacketProgress.$Properties|null);
             redPacketEnded?: (barrage.v1.RedPacketEnded.$Properties|null);
+            poll?: (barrage.v1.Poll.$Properties|null);
+            pollTally?: (barrage.v1.PollTally.$Properties|null);
+            pollResult?: (barrage.v1.PollResult.$Properties|null);
+            lottery?: (barrage.v1.Lottery.$Properties|null);
+            lotteryProgress?: (barrage.v1.LotteryProgress.$Properties|null);
+            lotteryResult?: (barrage.v1.LotteryResult.$Properties|null);
             session?: (barrage.v1.LiveSession.$Properties|null);
             joinNotice?: (barrage.v1.JoinNotice.$Properties|null);
             reportOutcome?: (barrage.v1.ReportOutcome.$Properties|null);
             actor?: (barrage.v1.User.$Properties|null);
             reason: string;
-            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome");
+            kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"poll"|"pollTally"|"pollResult"|"lottery"|"lotteryProgress"|"lotteryResult"|"session"|"joinNotice"|"reportOutcome");
             static create(properties: barrage.v1.Event.$Shape): barrage.v1.Event & barrage.v1.Event.$Shape;
             static create(properties?: barrage.v1.Event.$Properties): barrage.v1.Event;
             static encode(message: barrage.v1.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -812,12 +872,18 @@ export namespace barrage {
                 redPacket?: (barrage.v1.RedPacket.$Properties|null);
                 redPacketProgress?: (barrage.v1.RedPacketProgress.$Properties|null);
                 redPacketEnded?: (barrage.v1.RedPacketEnded.$Properties|null);
+                poll?: (barrage.v1.Poll.$Properties|null);
+                pollTally?: (barrage.v1.PollTally.$Properties|null);
+                pollResult?: (barrage.v1.PollResult.$Properties|null);
+                lottery?: (barrage.v1.Lottery.$Properties|null);
+                lotteryProgress?: (barrage.v1.LotteryProgress.$Properties|null);
+                lotteryResult?: (barrage.v1.LotteryResult.$Properties|null);
                 session?: (barrage.v1.LiveSession.$Properties|null);
                 joinNotice?: (barrage.v1.JoinNotice.$Properties|null);
                 reportOutcome?: (barrage.v1.ReportOutcome.$Properties|null);
                 actor?: (barrage.v1.User.$Properties|null);
                 reason?: (string|null);
-                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome");
+                kind?: ("danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"poll"|"pollTally"|"pollResult"|"lottery"|"lotteryProgress"|"lotteryResult"|"session"|"joinNotice"|"reportOutcome");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -845,6 +911,12 @@ export namespace barrage {
               redPacket?: barrage.v1.RedPacket.$Shape|null;
               redPacketProgress?: barrage.v1.RedPacketProgress.$Shape|null;
               redPacketEnded?: barrage.v1.RedPacketEnded.$Shape|null;
+              poll?: barrage.v1.Poll.$Shape|null;
+              pollTally?: barrage.v1.PollTally.$Shape|null;
+              pollResult?: barrage.v1.PollResult.$Shape|null;
+              lottery?: barrage.v1.Lottery.$Shape|null;
+              lotteryProgress?: barrage.v1.LotteryProgress.$Shape|null;
+              lotteryResult?: barrage.v1.LotteryResult.$Shape|null;
               session?: barrage.v1.LiveSession.$Shape|null;
               joinNotice?: barrage.v1.JoinNotice.$Shape|null;
               reportOutcome?: barrage.v1.ReportOutcome.$Shape|null;
@@ -852,7 +924,7 @@ export namespace barrage {
               reason?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacket"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket: barrage.v1.RedPacket.$Shape; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress: barrage.v1.RedPacketProgress.$Shape; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketEnded"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded: barrage.v1.RedPacketEnded.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
+              ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacket"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket: barrage.v1.RedPacket.$Shape; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress: barrage.v1.RedPacketProgress.$Shape; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketEnded"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded: barrage.v1.RedPacketEnded.$Shape; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "poll"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll: barrage.v1.Poll.$Shape; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pollTally"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally: barrage.v1.PollTally.$Shape; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pollResult"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult: barrage.v1.PollResult.$Shape; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "lottery"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery: barrage.v1.Lottery.$Shape; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "lotteryProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress: barrage.v1.LotteryProgress.$Shape; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "lotteryResult"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult: barrage.v1.LotteryResult.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
             );
         }
 
@@ -2123,7 +2195,13 @@ export namespace barrage {
             grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
             createRedPacket?: (barrage.v1.CreateRedPacket.$Properties|null);
             getRedPacket?: (string|null);
-            kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket");
+            vote?: (barrage.v1.Vote.$Properties|null);
+            createPoll?: (barrage.v1.CreatePoll.$Properties|null);
+            getPoll?: (string|null);
+            joinLottery?: (barrage.v1.JoinLottery.$Properties|null);
+            createLottery?: (barrage.v1.CreateLottery.$Properties|null);
+            getLottery?: (string|null);
+            kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket"|"vote"|"createPoll"|"getPoll"|"joinLottery"|"createLottery"|"getLottery");
             static create(properties: barrage.v1.PlayRequest.$Shape): barrage.v1.PlayRequest & barrage.v1.PlayRequest.$Shape;
             static create(properties?: barrage.v1.PlayRequest.$Properties): barrage.v1.PlayRequest;
             static encode(message: barrage.v1.PlayRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -2137,7 +2215,13 @@ export namespace barrage {
                 grabRedPacket?: (barrage.v1.GrabRedPacket.$Properties|null);
                 createRedPacket?: (barrage.v1.CreateRedPacket.$Properties|null);
                 getRedPacket?: (string|null);
-                kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket");
+                vote?: (barrage.v1.Vote.$Properties|null);
+                createPoll?: (barrage.v1.CreatePoll.$Properties|null);
+                getPoll?: (string|null);
+                joinLottery?: (barrage.v1.JoinLottery.$Properties|null);
+                createLottery?: (barrage.v1.CreateLottery.$Properties|null);
+                getLottery?: (string|null);
+                kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket"|"vote"|"createPoll"|"getPoll"|"joinLottery"|"createLottery"|"getLottery");
                 $unknowns?: Uint8Array[];
             }
             type $Shape = {
@@ -2146,9 +2230,15 @@ export namespace barrage {
               grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
               createRedPacket?: barrage.v1.CreateRedPacket.$Shape|null;
               getRedPacket?: string|null;
+              vote?: barrage.v1.Vote.$Shape|null;
+              createPoll?: barrage.v1.CreatePoll.$Shape|null;
+              getPoll?: string|null;
+              joinLottery?: barrage.v1.JoinLottery.$Shape|null;
+              createLottery?: barrage.v1.CreateLottery.$Shape|null;
+              getLottery?: string|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string })
+              ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "vote"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote: barrage.v1.Vote.$Shape; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll: barrage.v1.CreatePoll.$Shape; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll: string; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "joinLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery: barrage.v1.JoinLottery.$Shape; createLottery?: null; getLottery?: null }|{ kind?: "createLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery: barrage.v1.CreateLottery.$Shape; getLottery?: null }|{ kind?: "getLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery: string })
             );
         }
 
@@ -2191,6 +2281,78 @@ export namespace barrage {
             type $Shape = barrage.v1.CreateRedPacket.$Properties;
         }
 
+        interface ICreatePoll extends barrage.v1.CreatePoll.$Properties {
+        }
+
+        class CreatePoll {
+            constructor(properties?: barrage.v1.CreatePoll.$Properties);
+            $unknowns?: Uint8Array[];
+            question: string;
+            options: string[];
+            durationS: number;
+            hasCorrect: boolean;
+            correct: number;
+            answerWindowS: number;
+            membersOnly: boolean;
+            allowChange: boolean;
+            idempotencyKey: string;
+            static create(properties: barrage.v1.CreatePoll.$Shape): barrage.v1.CreatePoll & barrage.v1.CreatePoll.$Shape;
+            static create(properties?: barrage.v1.CreatePoll.$Properties): barrage.v1.CreatePoll;
+            static encode(message: barrage.v1.CreatePoll.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.CreatePoll & barrage.v1.CreatePoll.$Shape;
+        }
+
+        namespace CreatePoll {
+            interface $Properties {
+                question?: (string|null);
+                options?: (string[]|null);
+                durationS?: (number|null);
+                hasCorrect?: (boolean|null);
+                correct?: (number|null);
+                answerWindowS?: (number|null);
+                membersOnly?: (boolean|null);
+                allowChange?: (boolean|null);
+                idempotencyKey?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.CreatePoll.$Properties;
+        }
+
+        interface ICreateLottery extends barrage.v1.CreateLottery.$Properties {
+        }
+
+        class CreateLottery {
+            constructor(properties?: barrage.v1.CreateLottery.$Properties);
+            $unknowns?: Uint8Array[];
+            prize: string;
+            winners: number;
+            durationS: number;
+            entry: barrage.v1.LotteryEntry;
+            keyword: string;
+            giftId: string;
+            membersOnly: boolean;
+            idempotencyKey: string;
+            static create(properties: barrage.v1.CreateLottery.$Shape): barrage.v1.CreateLottery & barrage.v1.CreateLottery.$Shape;
+            static create(properties?: barrage.v1.CreateLottery.$Properties): barrage.v1.CreateLottery;
+            static encode(message: barrage.v1.CreateLottery.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.CreateLottery & barrage.v1.CreateLottery.$Shape;
+        }
+
+        namespace CreateLottery {
+            interface $Properties {
+                prize?: (string|null);
+                winners?: (number|null);
+                durationS?: (number|null);
+                entry?: (barrage.v1.LotteryEntry|null);
+                keyword?: (string|null);
+                giftId?: (string|null);
+                membersOnly?: (boolean|null);
+                idempotencyKey?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.CreateLottery.$Properties;
+        }
+
         interface IPlayReply extends barrage.v1.PlayReply.$Properties {
         }
 
@@ -2220,6 +2382,196 @@ export namespace barrage {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = barrage.v1.PlayReply.$Properties;
+        }
+
+        interface IPoll extends barrage.v1.Poll.$Properties {
+        }
+
+        class Poll {
+            constructor(properties?: barrage.v1.Poll.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            question: string;
+            options: string[];
+            endsAtMs: number;
+            quiz: boolean;
+            answerWindowS: number;
+            membersOnly: boolean;
+            allowChange: boolean;
+            by?: (barrage.v1.User.$Properties|null);
+            static create(properties: barrage.v1.Poll.$Shape): barrage.v1.Poll & barrage.v1.Poll.$Shape;
+            static create(properties?: barrage.v1.Poll.$Properties): barrage.v1.Poll;
+            static encode(message: barrage.v1.Poll.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.Poll & barrage.v1.Poll.$Shape;
+        }
+
+        namespace Poll {
+            interface $Properties {
+                id?: (string|null);
+                question?: (string|null);
+                options?: (string[]|null);
+                endsAtMs?: (number|null);
+                quiz?: (boolean|null);
+                answerWindowS?: (number|null);
+                membersOnly?: (boolean|null);
+                allowChange?: (boolean|null);
+                by?: (barrage.v1.User.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.Poll.$Properties;
+        }
+
+        interface IPollTally extends barrage.v1.PollTally.$Properties {
+        }
+
+        class PollTally {
+            constructor(properties?: barrage.v1.PollTally.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            votes: number[];
+            voters: number;
+            static create(properties: barrage.v1.PollTally.$Shape): barrage.v1.PollTally & barrage.v1.PollTally.$Shape;
+            static create(properties?: barrage.v1.PollTally.$Properties): barrage.v1.PollTally;
+            static encode(message: barrage.v1.PollTally.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PollTally & barrage.v1.PollTally.$Shape;
+        }
+
+        namespace PollTally {
+            interface $Properties {
+                id?: (string|null);
+                votes?: (number[]|null);
+                voters?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.PollTally.$Properties;
+        }
+
+        interface IPollResult extends barrage.v1.PollResult.$Properties {
+        }
+
+        class PollResult {
+            constructor(properties?: barrage.v1.PollResult.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            votes: number[];
+            voters: number;
+            quiz: boolean;
+            correct: number;
+            winners: number;
+            firstWinners: barrage.v1.User.$Properties[];
+            static create(properties: barrage.v1.PollResult.$Shape): barrage.v1.PollResult & barrage.v1.PollResult.$Shape;
+            static create(properties?: barrage.v1.PollResult.$Properties): barrage.v1.PollResult;
+            static encode(message: barrage.v1.PollResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.PollResult & barrage.v1.PollResult.$Shape;
+        }
+
+        namespace PollResult {
+            interface $Properties {
+                id?: (string|null);
+                votes?: (number[]|null);
+                voters?: (number|null);
+                quiz?: (boolean|null);
+                correct?: (number|null);
+                winners?: (number|null);
+                firstWinners?: (barrage.v1.User.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.PollResult.$Properties;
+        }
+
+        enum LotteryEntry {
+            LOTTERY_ENTRY_ANY = 0,
+            LOTTERY_ENTRY_KEYWORD = 1,
+            LOTTERY_ENTRY_GIFT = 2
+        }
+
+        interface ILottery extends barrage.v1.Lottery.$Properties {
+        }
+
+        class Lottery {
+            constructor(properties?: barrage.v1.Lottery.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            prize: string;
+            winners: number;
+            endsAtMs: number;
+            entry: barrage.v1.LotteryEntry;
+            keyword: string;
+            giftId: string;
+            membersOnly: boolean;
+            seedSha256: string;
+            static create(properties: barrage.v1.Lottery.$Shape): barrage.v1.Lottery & barrage.v1.Lottery.$Shape;
+            static create(properties?: barrage.v1.Lottery.$Properties): barrage.v1.Lottery;
+            static encode(message: barrage.v1.Lottery.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.Lottery & barrage.v1.Lottery.$Shape;
+        }
+
+        namespace Lottery {
+            interface $Properties {
+                id?: (string|null);
+                prize?: (string|null);
+                winners?: (number|null);
+                endsAtMs?: (number|null);
+                entry?: (barrage.v1.LotteryEntry|null);
+                keyword?: (string|null);
+                giftId?: (string|null);
+                membersOnly?: (boolean|null);
+                seedSha256?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.Lottery.$Properties;
+        }
+
+        interface ILotteryProgress extends barrage.v1.LotteryProgress.$Properties {
+        }
+
+        class LotteryProgress {
+            constructor(properties?: barrage.v1.LotteryProgress.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            entrants: number;
+            static create(properties: barrage.v1.LotteryProgress.$Shape): barrage.v1.LotteryProgress & barrage.v1.LotteryProgress.$Shape;
+            static create(properties?: barrage.v1.LotteryProgress.$Properties): barrage.v1.LotteryProgress;
+            static encode(message: barrage.v1.LotteryProgress.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.LotteryProgress & barrage.v1.LotteryProgress.$Shape;
+        }
+
+        namespace LotteryProgress {
+            interface $Properties {
+                id?: (string|null);
+                entrants?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.LotteryProgress.$Properties;
+        }
+
+        interface ILotteryResult extends barrage.v1.LotteryResult.$Properties {
+        }
+
+        class LotteryResult {
+            constructor(properties?: barrage.v1.LotteryResult.$Properties);
+            $unknowns?: Uint8Array[];
+            id: string;
+            seed: string;
+            entrantsSha256: string;
+            entrants: number;
+            winners: barrage.v1.User.$Properties[];
+            static create(properties: barrage.v1.LotteryResult.$Shape): barrage.v1.LotteryResult & barrage.v1.LotteryResult.$Shape;
+            static create(properties?: barrage.v1.LotteryResult.$Properties): barrage.v1.LotteryResult;
+            static encode(message: barrage.v1.LotteryResult.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.LotteryResult & barrage.v1.LotteryResult.$Shape;
+        }
+
+        namespace LotteryResult {
+            interface $Properties {
+                id?: (string|null);
+                seed?: (string|null);
+                entrantsSha256?: (string|null);
+                entrants?: (number|null);
+                winners?: (barrage.v1.User.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.LotteryResult.$Properties;
         }
     }
 }

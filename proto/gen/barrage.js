@@ -41,8 +41,11 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Ping.$Properties|null} [ping] ClientFrame ping
              * @property {barrage.v1.Moderate.$Properties|null} [moderate] ClientFrame moderate
              * @property {barrage.v1.GrabRedPacket.$Properties|null} [grabRedPacket] ClientFrame grabRedPacket
+             * @property {barrage.v1.Vote.$Properties|null} [vote] ClientFrame vote
+             * @property {barrage.v1.JoinLottery.$Properties|null} [joinLottery] ClientFrame joinLottery
+             * @property {barrage.v1.CreatePoll.$Properties|null} [startPoll] ClientFrame startPoll
              * @property {barrage.v1.Report.$Properties|null} [report] ClientFrame report
-             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report"} [kind] ClientFrame kind
+             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"report"} [kind] ClientFrame kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -64,10 +67,13 @@ export const barrage = $root.barrage = (() => {
              *   ping?: barrage.v1.Ping.$Shape|null;
              *   moderate?: barrage.v1.Moderate.$Shape|null;
              *   grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
+             *   vote?: barrage.v1.Vote.$Shape|null;
+             *   joinLottery?: barrage.v1.JoinLottery.$Shape|null;
+             *   startPoll?: barrage.v1.CreatePoll.$Shape|null;
              *   report?: barrage.v1.Report.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; report: barrage.v1.Report.$Shape })
+             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "vote"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote: barrage.v1.Vote.$Shape; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "joinLottery"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery: barrage.v1.JoinLottery.$Shape; startPoll?: null; report?: null }|{ kind?: "startPoll"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll: barrage.v1.CreatePoll.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report: barrage.v1.Report.$Shape })
              * )} barrage.v1.ClientFrame.$Shape
              */
 
@@ -143,6 +149,30 @@ export const barrage = $root.barrage = (() => {
             ClientFrame.prototype.grabRedPacket = null;
 
             /**
+             * ClientFrame vote.
+             * @member {barrage.v1.Vote.$Properties|null|undefined} vote
+             * @memberof barrage.v1.ClientFrame
+             * @instance
+             */
+            ClientFrame.prototype.vote = null;
+
+            /**
+             * ClientFrame joinLottery.
+             * @member {barrage.v1.JoinLottery.$Properties|null|undefined} joinLottery
+             * @memberof barrage.v1.ClientFrame
+             * @instance
+             */
+            ClientFrame.prototype.joinLottery = null;
+
+            /**
+             * ClientFrame startPoll.
+             * @member {barrage.v1.CreatePoll.$Properties|null|undefined} startPoll
+             * @memberof barrage.v1.ClientFrame
+             * @instance
+             */
+            ClientFrame.prototype.startPoll = null;
+
+            /**
              * ClientFrame report.
              * @member {barrage.v1.Report.$Properties|null|undefined} report
              * @memberof barrage.v1.ClientFrame
@@ -155,12 +185,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * ClientFrame kind.
-             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"report"|undefined} kind
+             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"report"|undefined} kind
              * @memberof barrage.v1.ClientFrame
              * @instance
              */
             $Object.defineProperty(ClientFrame.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate", "grabRedPacket", "report"]),
+                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate", "grabRedPacket", "vote", "joinLottery", "startPoll", "report"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -210,6 +240,12 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.Moderate.encode(message.moderate, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
                 if (message.grabRedPacket != null && $Object.hasOwnProperty.call(message, "grabRedPacket"))
                     $root.barrage.v1.GrabRedPacket.encode(message.grabRedPacket, writer.uint32(/* id 220, wireType 2 =*/1762).fork(), _depth + 1).ldelim();
+                if (message.vote != null && $Object.hasOwnProperty.call(message, "vote"))
+                    $root.barrage.v1.Vote.encode(message.vote, writer.uint32(/* id 221, wireType 2 =*/1770).fork(), _depth + 1).ldelim();
+                if (message.joinLottery != null && $Object.hasOwnProperty.call(message, "joinLottery"))
+                    $root.barrage.v1.JoinLottery.encode(message.joinLottery, writer.uint32(/* id 222, wireType 2 =*/1778).fork(), _depth + 1).ldelim();
+                if (message.startPoll != null && $Object.hasOwnProperty.call(message, "startPoll"))
+                    $root.barrage.v1.CreatePoll.encode(message.startPoll, writer.uint32(/* id 223, wireType 2 =*/1786).fork(), _depth + 1).ldelim();
                 if (message.report != null && $Object.hasOwnProperty.call(message, "report"))
                     $root.barrage.v1.Report.encode(message.report, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -303,6 +339,27 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.grabRedPacket = $root.barrage.v1.GrabRedPacket.decode(reader, reader.size(), $undefined, _depth + 1, message.grabRedPacket);
                             message.kind = "grabRedPacket";
+                            continue;
+                        }
+                    case 221: {
+                            if (wireType !== 2)
+                                break;
+                            message.vote = $root.barrage.v1.Vote.decode(reader, reader.size(), $undefined, _depth + 1, message.vote);
+                            message.kind = "vote";
+                            continue;
+                        }
+                    case 222: {
+                            if (wireType !== 2)
+                                break;
+                            message.joinLottery = $root.barrage.v1.JoinLottery.decode(reader, reader.size(), $undefined, _depth + 1, message.joinLottery);
+                            message.kind = "joinLottery";
+                            continue;
+                        }
+                    case 223: {
+                            if (wireType !== 2)
+                                break;
+                            message.startPoll = $root.barrage.v1.CreatePoll.decode(reader, reader.size(), $undefined, _depth + 1, message.startPoll);
+                            message.kind = "startPoll";
                             continue;
                         }
                     case 260: {
@@ -482,6 +539,330 @@ export const barrage = $root.barrage = (() => {
             };
 
             return GrabRedPacket;
+        })();
+
+        v1.Vote = (function() {
+
+            /**
+             * Properties of a Vote.
+             * @typedef {Object} barrage.v1.Vote.$Properties
+             * @property {string|null} [pollId] Vote pollId
+             * @property {number|null} [option] Vote option
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Vote.
+             * @memberof barrage.v1
+             * @interface IVote
+             * @augments barrage.v1.Vote.$Properties
+             * @deprecated Use barrage.v1.Vote.$Properties instead.
+             */
+
+            /**
+             * Shape of a Vote.
+             * @typedef {barrage.v1.Vote.$Properties} barrage.v1.Vote.$Shape
+             */
+
+            /**
+             * Constructs a new Vote.
+             * @memberof barrage.v1
+             * @classdesc Represents a Vote.
+             * @constructor
+             * @param {barrage.v1.Vote.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Vote = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Vote pollId.
+             * @member {string} pollId
+             * @memberof barrage.v1.Vote
+             * @instance
+             */
+            Vote.prototype.pollId = "";
+
+            /**
+             * Vote option.
+             * @member {number} option
+             * @memberof barrage.v1.Vote
+             * @instance
+             */
+            Vote.prototype.option = 0;
+
+            /**
+             * Creates a new Vote instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.Vote
+             * @static
+             * @param {barrage.v1.Vote.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.Vote} Vote instance
+             * @type {{
+             *   (properties: barrage.v1.Vote.$Shape): barrage.v1.Vote & barrage.v1.Vote.$Shape;
+             *   (properties?: barrage.v1.Vote.$Properties): barrage.v1.Vote;
+             * }}
+             */
+            Vote.create = function(properties) {
+                return new Vote(properties);
+            };
+
+            /**
+             * Encodes the specified Vote message. Does not implicitly {@link barrage.v1.Vote.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.Vote
+             * @static
+             * @param {barrage.v1.Vote.$Properties} message Vote message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Vote.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.pollId != null && $Object.hasOwnProperty.call(message, "pollId") && message.pollId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.pollId);
+                if (message.option != null && $Object.hasOwnProperty.call(message, "option") && message.option !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.option);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Vote message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.Vote
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.Vote & barrage.v1.Vote.$Shape} Vote
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Vote.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.Vote();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.pollId = value;
+                            else
+                                delete message.pollId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.option = value;
+                            else
+                                delete message.option;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Vote;
+        })();
+
+        v1.JoinLottery = (function() {
+
+            /**
+             * Properties of a JoinLottery.
+             * @typedef {Object} barrage.v1.JoinLottery.$Properties
+             * @property {string|null} [id] JoinLottery id
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a JoinLottery.
+             * @memberof barrage.v1
+             * @interface IJoinLottery
+             * @augments barrage.v1.JoinLottery.$Properties
+             * @deprecated Use barrage.v1.JoinLottery.$Properties instead.
+             */
+
+            /**
+             * Shape of a JoinLottery.
+             * @typedef {barrage.v1.JoinLottery.$Properties} barrage.v1.JoinLottery.$Shape
+             */
+
+            /**
+             * Constructs a new JoinLottery.
+             * @memberof barrage.v1
+             * @classdesc Represents a JoinLottery.
+             * @constructor
+             * @param {barrage.v1.JoinLottery.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const JoinLottery = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * JoinLottery id.
+             * @member {string} id
+             * @memberof barrage.v1.JoinLottery
+             * @instance
+             */
+            JoinLottery.prototype.id = "";
+
+            /**
+             * Creates a new JoinLottery instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.JoinLottery
+             * @static
+             * @param {barrage.v1.JoinLottery.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.JoinLottery} JoinLottery instance
+             * @type {{
+             *   (properties: barrage.v1.JoinLottery.$Shape): barrage.v1.JoinLottery & barrage.v1.JoinLottery.$Shape;
+             *   (properties?: barrage.v1.JoinLottery.$Properties): barrage.v1.JoinLottery;
+             * }}
+             */
+            JoinLottery.create = function(properties) {
+                return new JoinLottery(properties);
+            };
+
+            /**
+             * Encodes the specified JoinLottery message. Does not implicitly {@link barrage.v1.JoinLottery.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.JoinLottery
+             * @static
+             * @param {barrage.v1.JoinLottery.$Properties} message JoinLottery message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            JoinLottery.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a JoinLottery message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.JoinLottery
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.JoinLottery & barrage.v1.JoinLottery.$Shape} JoinLottery
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            JoinLottery.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.JoinLottery();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return JoinLottery;
         })();
 
         /**
@@ -4487,6 +4868,7 @@ export const barrage = $root.barrage = (() => {
          * @property {number} ERROR_CODE_RED_PACKET_ALREADY_GRABBED=221 ERROR_CODE_RED_PACKET_ALREADY_GRABBED value
          * @property {number} ERROR_CODE_PLAY_EXPIRED=222 ERROR_CODE_PLAY_EXPIRED value
          * @property {number} ERROR_CODE_PLAY_NOT_ELIGIBLE=223 ERROR_CODE_PLAY_NOT_ELIGIBLE value
+         * @property {number} ERROR_CODE_PLAY_ALREADY_ENTERED=224 ERROR_CODE_PLAY_ALREADY_ENTERED value
          * @property {number} ERROR_CODE_VIDEO_TIME_INVALID=240 ERROR_CODE_VIDEO_TIME_INVALID value
          * @property {number} ERROR_CODE_REPORT_DUPLICATE=260 ERROR_CODE_REPORT_DUPLICATE value
          */
@@ -4525,6 +4907,7 @@ export const barrage = $root.barrage = (() => {
             values[valuesById[221] = "ERROR_CODE_RED_PACKET_ALREADY_GRABBED"] = 221;
             values[valuesById[222] = "ERROR_CODE_PLAY_EXPIRED"] = 222;
             values[valuesById[223] = "ERROR_CODE_PLAY_NOT_ELIGIBLE"] = 223;
+            values[valuesById[224] = "ERROR_CODE_PLAY_ALREADY_ENTERED"] = 224;
             values[valuesById[240] = "ERROR_CODE_VIDEO_TIME_INVALID"] = 240;
             values[valuesById[260] = "ERROR_CODE_REPORT_DUPLICATE"] = 260;
             return values;
@@ -5115,12 +5498,18 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.RedPacket.$Properties|null} [redPacket] Event redPacket
              * @property {barrage.v1.RedPacketProgress.$Properties|null} [redPacketProgress] Event redPacketProgress
              * @property {barrage.v1.RedPacketEnded.$Properties|null} [redPacketEnded] Event redPacketEnded
+             * @property {barrage.v1.Poll.$Properties|null} [poll] Event poll
+             * @property {barrage.v1.PollTally.$Properties|null} [pollTally] Event pollTally
+             * @property {barrage.v1.PollResult.$Properties|null} [pollResult] Event pollResult
+             * @property {barrage.v1.Lottery.$Properties|null} [lottery] Event lottery
+             * @property {barrage.v1.LotteryProgress.$Properties|null} [lotteryProgress] Event lotteryProgress
+             * @property {barrage.v1.LotteryResult.$Properties|null} [lotteryResult] Event lotteryResult
              * @property {barrage.v1.LiveSession.$Properties|null} [session] Event session
              * @property {barrage.v1.JoinNotice.$Properties|null} [joinNotice] Event joinNotice
              * @property {barrage.v1.ReportOutcome.$Properties|null} [reportOutcome] Event reportOutcome
              * @property {barrage.v1.User.$Properties|null} [actor] Event actor
              * @property {string|null} [reason] Event reason
-             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome"} [kind] Event kind
+             * @property {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"poll"|"pollTally"|"pollResult"|"lottery"|"lotteryProgress"|"lotteryResult"|"session"|"joinNotice"|"reportOutcome"} [kind] Event kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5159,6 +5548,12 @@ export const barrage = $root.barrage = (() => {
              *   redPacket?: barrage.v1.RedPacket.$Shape|null;
              *   redPacketProgress?: barrage.v1.RedPacketProgress.$Shape|null;
              *   redPacketEnded?: barrage.v1.RedPacketEnded.$Shape|null;
+             *   poll?: barrage.v1.Poll.$Shape|null;
+             *   pollTally?: barrage.v1.PollTally.$Shape|null;
+             *   pollResult?: barrage.v1.PollResult.$Shape|null;
+             *   lottery?: barrage.v1.Lottery.$Shape|null;
+             *   lotteryProgress?: barrage.v1.LotteryProgress.$Shape|null;
+             *   lotteryResult?: barrage.v1.LotteryResult.$Shape|null;
              *   session?: barrage.v1.LiveSession.$Shape|null;
              *   joinNotice?: barrage.v1.JoinNotice.$Shape|null;
              *   reportOutcome?: barrage.v1.ReportOutcome.$Shape|null;
@@ -5166,7 +5561,7 @@ export const barrage = $root.barrage = (() => {
              *   reason?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacket"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket: barrage.v1.RedPacket.$Shape; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress: barrage.v1.RedPacketProgress.$Shape; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketEnded"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded: barrage.v1.RedPacketEnded.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
+             *   ({ kind?: undefined; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "danmaku"; danmaku: barrage.v1.Danmaku.$Shape; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "gift"; danmaku?: null; gift: barrage.v1.Gift.$Shape; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "likes"; danmaku?: null; gift?: null; likes: barrage.v1.Likes.$Shape; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "online"; danmaku?: null; gift?: null; likes?: null; online: barrage.v1.Online.$Shape; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "notice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice: barrage.v1.Notice.$Shape; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "retract"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract: barrage.v1.Retract.$Shape; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "mute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute: barrage.v1.Mute.$Shape; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unmute"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute: barrage.v1.Unmute.$Shape; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "ban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban: barrage.v1.Ban.$Shape; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "unban"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban: barrage.v1.Unban.$Shape; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "slowMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode: barrage.v1.SlowMode.$Shape; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pin"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin: barrage.v1.Pin.$Shape; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomMode"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode: barrage.v1.RoomMode.$Shape; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "roomClose"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose: barrage.v1.RoomClose.$Shape; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChat"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat: barrage.v1.SuperChat.$Shape; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "leaderboard"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard: barrage.v1.Leaderboard.$Shape; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "superChatRemoved"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved: barrage.v1.SuperChatRemoved.$Shape; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "holdDecision"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision: barrage.v1.HoldDecision.$Shape; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacket"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket: barrage.v1.RedPacket.$Shape; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress: barrage.v1.RedPacketProgress.$Shape; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "redPacketEnded"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded: barrage.v1.RedPacketEnded.$Shape; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "poll"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll: barrage.v1.Poll.$Shape; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pollTally"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally: barrage.v1.PollTally.$Shape; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "pollResult"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult: barrage.v1.PollResult.$Shape; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "lottery"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery: barrage.v1.Lottery.$Shape; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "lotteryProgress"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress: barrage.v1.LotteryProgress.$Shape; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "lotteryResult"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult: barrage.v1.LotteryResult.$Shape; session?: null; joinNotice?: null; reportOutcome?: null }|{ kind?: "session"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session: barrage.v1.LiveSession.$Shape; joinNotice?: null; reportOutcome?: null }|{ kind?: "joinNotice"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice: barrage.v1.JoinNotice.$Shape; reportOutcome?: null }|{ kind?: "reportOutcome"; danmaku?: null; gift?: null; likes?: null; online?: null; notice?: null; retract?: null; mute?: null; unmute?: null; ban?: null; unban?: null; slowMode?: null; pin?: null; roomMode?: null; roomClose?: null; superChat?: null; leaderboard?: null; superChatRemoved?: null; holdDecision?: null; redPacket?: null; redPacketProgress?: null; redPacketEnded?: null; poll?: null; pollTally?: null; pollResult?: null; lottery?: null; lotteryProgress?: null; lotteryResult?: null; session?: null; joinNotice?: null; reportOutcome: barrage.v1.ReportOutcome.$Shape })
              * )} barrage.v1.Event.$Shape
              */
 
@@ -5378,6 +5773,54 @@ export const barrage = $root.barrage = (() => {
             Event.prototype.redPacketEnded = null;
 
             /**
+             * Event poll.
+             * @member {barrage.v1.Poll.$Properties|null|undefined} poll
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.poll = null;
+
+            /**
+             * Event pollTally.
+             * @member {barrage.v1.PollTally.$Properties|null|undefined} pollTally
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.pollTally = null;
+
+            /**
+             * Event pollResult.
+             * @member {barrage.v1.PollResult.$Properties|null|undefined} pollResult
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.pollResult = null;
+
+            /**
+             * Event lottery.
+             * @member {barrage.v1.Lottery.$Properties|null|undefined} lottery
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.lottery = null;
+
+            /**
+             * Event lotteryProgress.
+             * @member {barrage.v1.LotteryProgress.$Properties|null|undefined} lotteryProgress
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.lotteryProgress = null;
+
+            /**
+             * Event lotteryResult.
+             * @member {barrage.v1.LotteryResult.$Properties|null|undefined} lotteryResult
+             * @memberof barrage.v1.Event
+             * @instance
+             */
+            Event.prototype.lotteryResult = null;
+
+            /**
              * Event session.
              * @member {barrage.v1.LiveSession.$Properties|null|undefined} session
              * @memberof barrage.v1.Event
@@ -5422,12 +5865,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * Event kind.
-             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"session"|"joinNotice"|"reportOutcome"|undefined} kind
+             * @member {"danmaku"|"gift"|"likes"|"online"|"notice"|"retract"|"mute"|"unmute"|"ban"|"unban"|"slowMode"|"pin"|"roomMode"|"roomClose"|"superChat"|"leaderboard"|"superChatRemoved"|"holdDecision"|"redPacket"|"redPacketProgress"|"redPacketEnded"|"poll"|"pollTally"|"pollResult"|"lottery"|"lotteryProgress"|"lotteryResult"|"session"|"joinNotice"|"reportOutcome"|undefined} kind
              * @memberof barrage.v1.Event
              * @instance
              */
             $Object.defineProperty(Event.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision", "redPacket", "redPacketProgress", "redPacketEnded", "session", "joinNotice", "reportOutcome"]),
+                get: $util.oneOfGetter($oneOfFields = ["danmaku", "gift", "likes", "online", "notice", "retract", "mute", "unmute", "ban", "unban", "slowMode", "pin", "roomMode", "roomClose", "superChat", "leaderboard", "superChatRemoved", "holdDecision", "redPacket", "redPacketProgress", "redPacketEnded", "poll", "pollTally", "pollResult", "lottery", "lotteryProgress", "lotteryResult", "session", "joinNotice", "reportOutcome"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -5515,6 +5958,18 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.RedPacketProgress.encode(message.redPacketProgress, writer.uint32(/* id 221, wireType 2 =*/1770).fork(), _depth + 1).ldelim();
                 if (message.redPacketEnded != null && $Object.hasOwnProperty.call(message, "redPacketEnded"))
                     $root.barrage.v1.RedPacketEnded.encode(message.redPacketEnded, writer.uint32(/* id 222, wireType 2 =*/1778).fork(), _depth + 1).ldelim();
+                if (message.poll != null && $Object.hasOwnProperty.call(message, "poll"))
+                    $root.barrage.v1.Poll.encode(message.poll, writer.uint32(/* id 223, wireType 2 =*/1786).fork(), _depth + 1).ldelim();
+                if (message.pollTally != null && $Object.hasOwnProperty.call(message, "pollTally"))
+                    $root.barrage.v1.PollTally.encode(message.pollTally, writer.uint32(/* id 224, wireType 2 =*/1794).fork(), _depth + 1).ldelim();
+                if (message.pollResult != null && $Object.hasOwnProperty.call(message, "pollResult"))
+                    $root.barrage.v1.PollResult.encode(message.pollResult, writer.uint32(/* id 225, wireType 2 =*/1802).fork(), _depth + 1).ldelim();
+                if (message.lottery != null && $Object.hasOwnProperty.call(message, "lottery"))
+                    $root.barrage.v1.Lottery.encode(message.lottery, writer.uint32(/* id 226, wireType 2 =*/1810).fork(), _depth + 1).ldelim();
+                if (message.lotteryProgress != null && $Object.hasOwnProperty.call(message, "lotteryProgress"))
+                    $root.barrage.v1.LotteryProgress.encode(message.lotteryProgress, writer.uint32(/* id 227, wireType 2 =*/1818).fork(), _depth + 1).ldelim();
+                if (message.lotteryResult != null && $Object.hasOwnProperty.call(message, "lotteryResult"))
+                    $root.barrage.v1.LotteryResult.encode(message.lotteryResult, writer.uint32(/* id 228, wireType 2 =*/1826).fork(), _depth + 1).ldelim();
                 if (message.session != null && $Object.hasOwnProperty.call(message, "session"))
                     $root.barrage.v1.LiveSession.encode(message.session, writer.uint32(/* id 240, wireType 2 =*/1922).fork(), _depth + 1).ldelim();
                 if (message.joinNotice != null && $Object.hasOwnProperty.call(message, "joinNotice"))
@@ -5737,6 +6192,48 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.redPacketEnded = $root.barrage.v1.RedPacketEnded.decode(reader, reader.size(), $undefined, _depth + 1, message.redPacketEnded);
                             message.kind = "redPacketEnded";
+                            continue;
+                        }
+                    case 223: {
+                            if (wireType !== 2)
+                                break;
+                            message.poll = $root.barrage.v1.Poll.decode(reader, reader.size(), $undefined, _depth + 1, message.poll);
+                            message.kind = "poll";
+                            continue;
+                        }
+                    case 224: {
+                            if (wireType !== 2)
+                                break;
+                            message.pollTally = $root.barrage.v1.PollTally.decode(reader, reader.size(), $undefined, _depth + 1, message.pollTally);
+                            message.kind = "pollTally";
+                            continue;
+                        }
+                    case 225: {
+                            if (wireType !== 2)
+                                break;
+                            message.pollResult = $root.barrage.v1.PollResult.decode(reader, reader.size(), $undefined, _depth + 1, message.pollResult);
+                            message.kind = "pollResult";
+                            continue;
+                        }
+                    case 226: {
+                            if (wireType !== 2)
+                                break;
+                            message.lottery = $root.barrage.v1.Lottery.decode(reader, reader.size(), $undefined, _depth + 1, message.lottery);
+                            message.kind = "lottery";
+                            continue;
+                        }
+                    case 227: {
+                            if (wireType !== 2)
+                                break;
+                            message.lotteryProgress = $root.barrage.v1.LotteryProgress.decode(reader, reader.size(), $undefined, _depth + 1, message.lotteryProgress);
+                            message.kind = "lotteryProgress";
+                            continue;
+                        }
+                    case 228: {
+                            if (wireType !== 2)
+                                break;
+                            message.lotteryResult = $root.barrage.v1.LotteryResult.decode(reader, reader.size(), $undefined, _depth + 1, message.lotteryResult);
+                            message.kind = "lotteryResult";
                             continue;
                         }
                     case 240: {
@@ -15456,7 +15953,13 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.GrabRedPacket.$Properties|null} [grabRedPacket] PlayRequest grabRedPacket
              * @property {barrage.v1.CreateRedPacket.$Properties|null} [createRedPacket] PlayRequest createRedPacket
              * @property {string|null} [getRedPacket] PlayRequest getRedPacket
-             * @property {"grabRedPacket"|"createRedPacket"|"getRedPacket"} [kind] PlayRequest kind
+             * @property {barrage.v1.Vote.$Properties|null} [vote] PlayRequest vote
+             * @property {barrage.v1.CreatePoll.$Properties|null} [createPoll] PlayRequest createPoll
+             * @property {string|null} [getPoll] PlayRequest getPoll
+             * @property {barrage.v1.JoinLottery.$Properties|null} [joinLottery] PlayRequest joinLottery
+             * @property {barrage.v1.CreateLottery.$Properties|null} [createLottery] PlayRequest createLottery
+             * @property {string|null} [getLottery] PlayRequest getLottery
+             * @property {"grabRedPacket"|"createRedPacket"|"getRedPacket"|"vote"|"createPoll"|"getPoll"|"joinLottery"|"createLottery"|"getLottery"} [kind] PlayRequest kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -15476,9 +15979,15 @@ export const barrage = $root.barrage = (() => {
              *   grabRedPacket?: barrage.v1.GrabRedPacket.$Shape|null;
              *   createRedPacket?: barrage.v1.CreateRedPacket.$Shape|null;
              *   getRedPacket?: string|null;
+             *   vote?: barrage.v1.Vote.$Shape|null;
+             *   createPoll?: barrage.v1.CreatePoll.$Shape|null;
+             *   getPoll?: string|null;
+             *   joinLottery?: barrage.v1.JoinLottery.$Shape|null;
+             *   createLottery?: barrage.v1.CreateLottery.$Shape|null;
+             *   getLottery?: string|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string })
+             *   ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "vote"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote: barrage.v1.Vote.$Shape; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll: barrage.v1.CreatePoll.$Shape; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll: string; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "joinLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery: barrage.v1.JoinLottery.$Shape; createLottery?: null; getLottery?: null }|{ kind?: "createLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery: barrage.v1.CreateLottery.$Shape; getLottery?: null }|{ kind?: "getLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery: string })
              * )} barrage.v1.PlayRequest.$Shape
              */
 
@@ -15537,17 +16046,65 @@ export const barrage = $root.barrage = (() => {
              */
             PlayRequest.prototype.getRedPacket = null;
 
+            /**
+             * PlayRequest vote.
+             * @member {barrage.v1.Vote.$Properties|null|undefined} vote
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.vote = null;
+
+            /**
+             * PlayRequest createPoll.
+             * @member {barrage.v1.CreatePoll.$Properties|null|undefined} createPoll
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.createPoll = null;
+
+            /**
+             * PlayRequest getPoll.
+             * @member {string|null|undefined} getPoll
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.getPoll = null;
+
+            /**
+             * PlayRequest joinLottery.
+             * @member {barrage.v1.JoinLottery.$Properties|null|undefined} joinLottery
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.joinLottery = null;
+
+            /**
+             * PlayRequest createLottery.
+             * @member {barrage.v1.CreateLottery.$Properties|null|undefined} createLottery
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.createLottery = null;
+
+            /**
+             * PlayRequest getLottery.
+             * @member {string|null|undefined} getLottery
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.getLottery = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * PlayRequest kind.
-             * @member {"grabRedPacket"|"createRedPacket"|"getRedPacket"|undefined} kind
+             * @member {"grabRedPacket"|"createRedPacket"|"getRedPacket"|"vote"|"createPoll"|"getPoll"|"joinLottery"|"createLottery"|"getLottery"|undefined} kind
              * @memberof barrage.v1.PlayRequest
              * @instance
              */
             $Object.defineProperty(PlayRequest.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["grabRedPacket", "createRedPacket", "getRedPacket"]),
+                get: $util.oneOfGetter($oneOfFields = ["grabRedPacket", "createRedPacket", "getRedPacket", "vote", "createPoll", "getPoll", "joinLottery", "createLottery", "getLottery"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -15593,6 +16150,18 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.CreateRedPacket.encode(message.createRedPacket, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
                 if (message.getRedPacket != null && $Object.hasOwnProperty.call(message, "getRedPacket"))
                     writer.uint32(/* id 12, wireType 2 =*/98).string(message.getRedPacket);
+                if (message.vote != null && $Object.hasOwnProperty.call(message, "vote"))
+                    $root.barrage.v1.Vote.encode(message.vote, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                if (message.createPoll != null && $Object.hasOwnProperty.call(message, "createPoll"))
+                    $root.barrage.v1.CreatePoll.encode(message.createPoll, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.getPoll != null && $Object.hasOwnProperty.call(message, "getPoll"))
+                    writer.uint32(/* id 15, wireType 2 =*/122).string(message.getPoll);
+                if (message.joinLottery != null && $Object.hasOwnProperty.call(message, "joinLottery"))
+                    $root.barrage.v1.JoinLottery.encode(message.joinLottery, writer.uint32(/* id 16, wireType 2 =*/130).fork(), _depth + 1).ldelim();
+                if (message.createLottery != null && $Object.hasOwnProperty.call(message, "createLottery"))
+                    $root.barrage.v1.CreateLottery.encode(message.createLottery, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
+                if (message.getLottery != null && $Object.hasOwnProperty.call(message, "getLottery"))
+                    writer.uint32(/* id 18, wireType 2 =*/146).string(message.getLottery);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -15671,6 +16240,48 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.getRedPacket = reader.stringVerify();
                             message.kind = "getRedPacket";
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            message.vote = $root.barrage.v1.Vote.decode(reader, reader.size(), $undefined, _depth + 1, message.vote);
+                            message.kind = "vote";
+                            continue;
+                        }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            message.createPoll = $root.barrage.v1.CreatePoll.decode(reader, reader.size(), $undefined, _depth + 1, message.createPoll);
+                            message.kind = "createPoll";
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            message.getPoll = reader.stringVerify();
+                            message.kind = "getPoll";
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            message.joinLottery = $root.barrage.v1.JoinLottery.decode(reader, reader.size(), $undefined, _depth + 1, message.joinLottery);
+                            message.kind = "joinLottery";
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 2)
+                                break;
+                            message.createLottery = $root.barrage.v1.CreateLottery.decode(reader, reader.size(), $undefined, _depth + 1, message.createLottery);
+                            message.kind = "createLottery";
+                            continue;
+                        }
+                    case 18: {
+                            if (wireType !== 2)
+                                break;
+                            message.getLottery = reader.stringVerify();
+                            message.kind = "getLottery";
                             continue;
                         }
                     }
@@ -16025,6 +16636,611 @@ export const barrage = $root.barrage = (() => {
             return CreateRedPacket;
         })();
 
+        v1.CreatePoll = (function() {
+
+            /**
+             * Properties of a CreatePoll.
+             * @typedef {Object} barrage.v1.CreatePoll.$Properties
+             * @property {string|null} [question] CreatePoll question
+             * @property {Array.<string>|null} [options] CreatePoll options
+             * @property {number|null} [durationS] CreatePoll durationS
+             * @property {boolean|null} [hasCorrect] CreatePoll hasCorrect
+             * @property {number|null} [correct] CreatePoll correct
+             * @property {number|null} [answerWindowS] CreatePoll answerWindowS
+             * @property {boolean|null} [membersOnly] CreatePoll membersOnly
+             * @property {boolean|null} [allowChange] CreatePoll allowChange
+             * @property {string|null} [idempotencyKey] CreatePoll idempotencyKey
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CreatePoll.
+             * @memberof barrage.v1
+             * @interface ICreatePoll
+             * @augments barrage.v1.CreatePoll.$Properties
+             * @deprecated Use barrage.v1.CreatePoll.$Properties instead.
+             */
+
+            /**
+             * Shape of a CreatePoll.
+             * @typedef {barrage.v1.CreatePoll.$Properties} barrage.v1.CreatePoll.$Shape
+             */
+
+            /**
+             * Constructs a new CreatePoll.
+             * @memberof barrage.v1
+             * @classdesc Represents a CreatePoll.
+             * @constructor
+             * @param {barrage.v1.CreatePoll.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CreatePoll = function (properties) {
+                this.options = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CreatePoll question.
+             * @member {string} question
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.question = "";
+
+            /**
+             * CreatePoll options.
+             * @member {Array.<string>} options
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.options = $util.emptyArray;
+
+            /**
+             * CreatePoll durationS.
+             * @member {number} durationS
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.durationS = 0;
+
+            /**
+             * CreatePoll hasCorrect.
+             * @member {boolean} hasCorrect
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.hasCorrect = false;
+
+            /**
+             * CreatePoll correct.
+             * @member {number} correct
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.correct = 0;
+
+            /**
+             * CreatePoll answerWindowS.
+             * @member {number} answerWindowS
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.answerWindowS = 0;
+
+            /**
+             * CreatePoll membersOnly.
+             * @member {boolean} membersOnly
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.membersOnly = false;
+
+            /**
+             * CreatePoll allowChange.
+             * @member {boolean} allowChange
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.allowChange = false;
+
+            /**
+             * CreatePoll idempotencyKey.
+             * @member {string} idempotencyKey
+             * @memberof barrage.v1.CreatePoll
+             * @instance
+             */
+            CreatePoll.prototype.idempotencyKey = "";
+
+            /**
+             * Creates a new CreatePoll instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.CreatePoll
+             * @static
+             * @param {barrage.v1.CreatePoll.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.CreatePoll} CreatePoll instance
+             * @type {{
+             *   (properties: barrage.v1.CreatePoll.$Shape): barrage.v1.CreatePoll & barrage.v1.CreatePoll.$Shape;
+             *   (properties?: barrage.v1.CreatePoll.$Properties): barrage.v1.CreatePoll;
+             * }}
+             */
+            CreatePoll.create = function(properties) {
+                return new CreatePoll(properties);
+            };
+
+            /**
+             * Encodes the specified CreatePoll message. Does not implicitly {@link barrage.v1.CreatePoll.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.CreatePoll
+             * @static
+             * @param {barrage.v1.CreatePoll.$Properties} message CreatePoll message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CreatePoll.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.question != null && $Object.hasOwnProperty.call(message, "question") && message.question !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.question);
+                if (message.options != null && message.options.length)
+                    for (let i = 0; i < message.options.length; ++i)
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.options[i]);
+                if (message.durationS != null && $Object.hasOwnProperty.call(message, "durationS") && message.durationS !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.durationS);
+                if (message.hasCorrect != null && $Object.hasOwnProperty.call(message, "hasCorrect") && message.hasCorrect !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.hasCorrect);
+                if (message.correct != null && $Object.hasOwnProperty.call(message, "correct") && message.correct !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.correct);
+                if (message.answerWindowS != null && $Object.hasOwnProperty.call(message, "answerWindowS") && message.answerWindowS !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.answerWindowS);
+                if (message.membersOnly != null && $Object.hasOwnProperty.call(message, "membersOnly") && message.membersOnly !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.membersOnly);
+                if (message.allowChange != null && $Object.hasOwnProperty.call(message, "allowChange") && message.allowChange !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.allowChange);
+                if (message.idempotencyKey != null && $Object.hasOwnProperty.call(message, "idempotencyKey") && message.idempotencyKey !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.idempotencyKey);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CreatePoll message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.CreatePoll
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.CreatePoll & barrage.v1.CreatePoll.$Shape} CreatePoll
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CreatePoll.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.CreatePoll();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.question = value;
+                            else
+                                delete message.question;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.options && message.options.length))
+                                message.options = [];
+                            message.options.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.durationS = value;
+                            else
+                                delete message.durationS;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasCorrect = value;
+                            else
+                                delete message.hasCorrect;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.correct = value;
+                            else
+                                delete message.correct;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.answerWindowS = value;
+                            else
+                                delete message.answerWindowS;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.membersOnly = value;
+                            else
+                                delete message.membersOnly;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.allowChange = value;
+                            else
+                                delete message.allowChange;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.idempotencyKey = value;
+                            else
+                                delete message.idempotencyKey;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CreatePoll;
+        })();
+
+        v1.CreateLottery = (function() {
+
+            /**
+             * Properties of a CreateLottery.
+             * @typedef {Object} barrage.v1.CreateLottery.$Properties
+             * @property {string|null} [prize] CreateLottery prize
+             * @property {number|null} [winners] CreateLottery winners
+             * @property {number|null} [durationS] CreateLottery durationS
+             * @property {barrage.v1.LotteryEntry|null} [entry] CreateLottery entry
+             * @property {string|null} [keyword] CreateLottery keyword
+             * @property {string|null} [giftId] CreateLottery giftId
+             * @property {boolean|null} [membersOnly] CreateLottery membersOnly
+             * @property {string|null} [idempotencyKey] CreateLottery idempotencyKey
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CreateLottery.
+             * @memberof barrage.v1
+             * @interface ICreateLottery
+             * @augments barrage.v1.CreateLottery.$Properties
+             * @deprecated Use barrage.v1.CreateLottery.$Properties instead.
+             */
+
+            /**
+             * Shape of a CreateLottery.
+             * @typedef {barrage.v1.CreateLottery.$Properties} barrage.v1.CreateLottery.$Shape
+             */
+
+            /**
+             * Constructs a new CreateLottery.
+             * @memberof barrage.v1
+             * @classdesc Represents a CreateLottery.
+             * @constructor
+             * @param {barrage.v1.CreateLottery.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CreateLottery = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CreateLottery prize.
+             * @member {string} prize
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.prize = "";
+
+            /**
+             * CreateLottery winners.
+             * @member {number} winners
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.winners = 0;
+
+            /**
+             * CreateLottery durationS.
+             * @member {number} durationS
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.durationS = 0;
+
+            /**
+             * CreateLottery entry.
+             * @member {barrage.v1.LotteryEntry} entry
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.entry = 0;
+
+            /**
+             * CreateLottery keyword.
+             * @member {string} keyword
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.keyword = "";
+
+            /**
+             * CreateLottery giftId.
+             * @member {string} giftId
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.giftId = "";
+
+            /**
+             * CreateLottery membersOnly.
+             * @member {boolean} membersOnly
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.membersOnly = false;
+
+            /**
+             * CreateLottery idempotencyKey.
+             * @member {string} idempotencyKey
+             * @memberof barrage.v1.CreateLottery
+             * @instance
+             */
+            CreateLottery.prototype.idempotencyKey = "";
+
+            /**
+             * Creates a new CreateLottery instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.CreateLottery
+             * @static
+             * @param {barrage.v1.CreateLottery.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.CreateLottery} CreateLottery instance
+             * @type {{
+             *   (properties: barrage.v1.CreateLottery.$Shape): barrage.v1.CreateLottery & barrage.v1.CreateLottery.$Shape;
+             *   (properties?: barrage.v1.CreateLottery.$Properties): barrage.v1.CreateLottery;
+             * }}
+             */
+            CreateLottery.create = function(properties) {
+                return new CreateLottery(properties);
+            };
+
+            /**
+             * Encodes the specified CreateLottery message. Does not implicitly {@link barrage.v1.CreateLottery.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.CreateLottery
+             * @static
+             * @param {barrage.v1.CreateLottery.$Properties} message CreateLottery message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CreateLottery.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.prize != null && $Object.hasOwnProperty.call(message, "prize") && message.prize !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.prize);
+                if (message.winners != null && $Object.hasOwnProperty.call(message, "winners") && message.winners !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.winners);
+                if (message.durationS != null && $Object.hasOwnProperty.call(message, "durationS") && message.durationS !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.durationS);
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry") && message.entry !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).int32(message.entry);
+                if (message.keyword != null && $Object.hasOwnProperty.call(message, "keyword") && message.keyword !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.keyword);
+                if (message.giftId != null && $Object.hasOwnProperty.call(message, "giftId") && message.giftId !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.giftId);
+                if (message.membersOnly != null && $Object.hasOwnProperty.call(message, "membersOnly") && message.membersOnly !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.membersOnly);
+                if (message.idempotencyKey != null && $Object.hasOwnProperty.call(message, "idempotencyKey") && message.idempotencyKey !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.idempotencyKey);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CreateLottery message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.CreateLottery
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.CreateLottery & barrage.v1.CreateLottery.$Shape} CreateLottery
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CreateLottery.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.CreateLottery();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.prize = value;
+                            else
+                                delete message.prize;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.winners = value;
+                            else
+                                delete message.winners;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.durationS = value;
+                            else
+                                delete message.durationS;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.entry = value;
+                            else
+                                delete message.entry;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.keyword = value;
+                            else
+                                delete message.keyword;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.giftId = value;
+                            else
+                                delete message.giftId;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.membersOnly = value;
+                            else
+                                delete message.membersOnly;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.idempotencyKey = value;
+                            else
+                                delete message.idempotencyKey;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CreateLottery;
+        })();
+
         v1.PlayReply = (function() {
 
             /**
@@ -16275,6 +17491,1526 @@ export const barrage = $root.barrage = (() => {
             };
 
             return PlayReply;
+        })();
+
+        v1.Poll = (function() {
+
+            /**
+             * Properties of a Poll.
+             * @typedef {Object} barrage.v1.Poll.$Properties
+             * @property {string|null} [id] Poll id
+             * @property {string|null} [question] Poll question
+             * @property {Array.<string>|null} [options] Poll options
+             * @property {number|null} [endsAtMs] Poll endsAtMs
+             * @property {boolean|null} [quiz] Poll quiz
+             * @property {number|null} [answerWindowS] Poll answerWindowS
+             * @property {boolean|null} [membersOnly] Poll membersOnly
+             * @property {boolean|null} [allowChange] Poll allowChange
+             * @property {barrage.v1.User.$Properties|null} [by] Poll by
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Poll.
+             * @memberof barrage.v1
+             * @interface IPoll
+             * @augments barrage.v1.Poll.$Properties
+             * @deprecated Use barrage.v1.Poll.$Properties instead.
+             */
+
+            /**
+             * Shape of a Poll.
+             * @typedef {barrage.v1.Poll.$Properties} barrage.v1.Poll.$Shape
+             */
+
+            /**
+             * Constructs a new Poll.
+             * @memberof barrage.v1
+             * @classdesc Represents a Poll.
+             * @constructor
+             * @param {barrage.v1.Poll.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Poll = function (properties) {
+                this.options = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Poll id.
+             * @member {string} id
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.id = "";
+
+            /**
+             * Poll question.
+             * @member {string} question
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.question = "";
+
+            /**
+             * Poll options.
+             * @member {Array.<string>} options
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.options = $util.emptyArray;
+
+            /**
+             * Poll endsAtMs.
+             * @member {number} endsAtMs
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.endsAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Poll quiz.
+             * @member {boolean} quiz
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.quiz = false;
+
+            /**
+             * Poll answerWindowS.
+             * @member {number} answerWindowS
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.answerWindowS = 0;
+
+            /**
+             * Poll membersOnly.
+             * @member {boolean} membersOnly
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.membersOnly = false;
+
+            /**
+             * Poll allowChange.
+             * @member {boolean} allowChange
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.allowChange = false;
+
+            /**
+             * Poll by.
+             * @member {barrage.v1.User.$Properties|null|undefined} by
+             * @memberof barrage.v1.Poll
+             * @instance
+             */
+            Poll.prototype.by = null;
+
+            /**
+             * Creates a new Poll instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.Poll
+             * @static
+             * @param {barrage.v1.Poll.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.Poll} Poll instance
+             * @type {{
+             *   (properties: barrage.v1.Poll.$Shape): barrage.v1.Poll & barrage.v1.Poll.$Shape;
+             *   (properties?: barrage.v1.Poll.$Properties): barrage.v1.Poll;
+             * }}
+             */
+            Poll.create = function(properties) {
+                return new Poll(properties);
+            };
+
+            /**
+             * Encodes the specified Poll message. Does not implicitly {@link barrage.v1.Poll.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.Poll
+             * @static
+             * @param {barrage.v1.Poll.$Properties} message Poll message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Poll.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.question != null && $Object.hasOwnProperty.call(message, "question") && message.question !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.question);
+                if (message.options != null && message.options.length)
+                    for (let i = 0; i < message.options.length; ++i)
+                        writer.uint32(/* id 3, wireType 2 =*/26).string(message.options[i]);
+                if (message.endsAtMs != null && $Object.hasOwnProperty.call(message, "endsAtMs") && (typeof message.endsAtMs === "object" ? message.endsAtMs.low || message.endsAtMs.high : message.endsAtMs !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.endsAtMs);
+                if (message.quiz != null && $Object.hasOwnProperty.call(message, "quiz") && message.quiz !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.quiz);
+                if (message.answerWindowS != null && $Object.hasOwnProperty.call(message, "answerWindowS") && message.answerWindowS !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.answerWindowS);
+                if (message.membersOnly != null && $Object.hasOwnProperty.call(message, "membersOnly") && message.membersOnly !== false)
+                    writer.uint32(/* id 7, wireType 0 =*/56).bool(message.membersOnly);
+                if (message.allowChange != null && $Object.hasOwnProperty.call(message, "allowChange") && message.allowChange !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.allowChange);
+                if (message.by != null && $Object.hasOwnProperty.call(message, "by"))
+                    $root.barrage.v1.User.encode(message.by, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Poll message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.Poll
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.Poll & barrage.v1.Poll.$Shape} Poll
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Poll.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.Poll();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.question = value;
+                            else
+                                delete message.question;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.options && message.options.length))
+                                message.options = [];
+                            message.options.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.endsAtMs = value;
+                            else
+                                delete message.endsAtMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.quiz = value;
+                            else
+                                delete message.quiz;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.answerWindowS = value;
+                            else
+                                delete message.answerWindowS;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.membersOnly = value;
+                            else
+                                delete message.membersOnly;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.allowChange = value;
+                            else
+                                delete message.allowChange;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.by = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.by);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Poll;
+        })();
+
+        v1.PollTally = (function() {
+
+            /**
+             * Properties of a PollTally.
+             * @typedef {Object} barrage.v1.PollTally.$Properties
+             * @property {string|null} [id] PollTally id
+             * @property {Array.<number>|null} [votes] PollTally votes
+             * @property {number|null} [voters] PollTally voters
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PollTally.
+             * @memberof barrage.v1
+             * @interface IPollTally
+             * @augments barrage.v1.PollTally.$Properties
+             * @deprecated Use barrage.v1.PollTally.$Properties instead.
+             */
+
+            /**
+             * Shape of a PollTally.
+             * @typedef {barrage.v1.PollTally.$Properties} barrage.v1.PollTally.$Shape
+             */
+
+            /**
+             * Constructs a new PollTally.
+             * @memberof barrage.v1
+             * @classdesc Represents a PollTally.
+             * @constructor
+             * @param {barrage.v1.PollTally.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PollTally = function (properties) {
+                this.votes = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PollTally id.
+             * @member {string} id
+             * @memberof barrage.v1.PollTally
+             * @instance
+             */
+            PollTally.prototype.id = "";
+
+            /**
+             * PollTally votes.
+             * @member {Array.<number>} votes
+             * @memberof barrage.v1.PollTally
+             * @instance
+             */
+            PollTally.prototype.votes = $util.emptyArray;
+
+            /**
+             * PollTally voters.
+             * @member {number} voters
+             * @memberof barrage.v1.PollTally
+             * @instance
+             */
+            PollTally.prototype.voters = 0;
+
+            /**
+             * Creates a new PollTally instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PollTally
+             * @static
+             * @param {barrage.v1.PollTally.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PollTally} PollTally instance
+             * @type {{
+             *   (properties: barrage.v1.PollTally.$Shape): barrage.v1.PollTally & barrage.v1.PollTally.$Shape;
+             *   (properties?: barrage.v1.PollTally.$Properties): barrage.v1.PollTally;
+             * }}
+             */
+            PollTally.create = function(properties) {
+                return new PollTally(properties);
+            };
+
+            /**
+             * Encodes the specified PollTally message. Does not implicitly {@link barrage.v1.PollTally.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PollTally
+             * @static
+             * @param {barrage.v1.PollTally.$Properties} message PollTally message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PollTally.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.votes != null && message.votes.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).uint32s(message.votes);
+                if (message.voters != null && $Object.hasOwnProperty.call(message, "voters") && message.voters !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.voters);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PollTally message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PollTally
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PollTally & barrage.v1.PollTally.$Shape} PollTally
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PollTally.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PollTally();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType === 2) {
+                                if (!(message.votes && message.votes.length))
+                                    message.votes = [];
+                                reader.uint32s(message.votes);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.votes && message.votes.length))
+                                message.votes = [];
+                            message.votes.push(reader.uint32());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.voters = value;
+                            else
+                                delete message.voters;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PollTally;
+        })();
+
+        v1.PollResult = (function() {
+
+            /**
+             * Properties of a PollResult.
+             * @typedef {Object} barrage.v1.PollResult.$Properties
+             * @property {string|null} [id] PollResult id
+             * @property {Array.<number>|null} [votes] PollResult votes
+             * @property {number|null} [voters] PollResult voters
+             * @property {boolean|null} [quiz] PollResult quiz
+             * @property {number|null} [correct] PollResult correct
+             * @property {number|null} [winners] PollResult winners
+             * @property {Array.<barrage.v1.User.$Properties>|null} [firstWinners] PollResult firstWinners
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a PollResult.
+             * @memberof barrage.v1
+             * @interface IPollResult
+             * @augments barrage.v1.PollResult.$Properties
+             * @deprecated Use barrage.v1.PollResult.$Properties instead.
+             */
+
+            /**
+             * Shape of a PollResult.
+             * @typedef {barrage.v1.PollResult.$Properties} barrage.v1.PollResult.$Shape
+             */
+
+            /**
+             * Constructs a new PollResult.
+             * @memberof barrage.v1
+             * @classdesc Represents a PollResult.
+             * @constructor
+             * @param {barrage.v1.PollResult.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const PollResult = function (properties) {
+                this.votes = [];
+                this.firstWinners = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * PollResult id.
+             * @member {string} id
+             * @memberof barrage.v1.PollResult
+             * @instance
+             */
+            PollResult.prototype.id = "";
+
+            /**
+             * PollResult votes.
+             * @member {Array.<number>} votes
+             * @memberof barrage.v1.PollResult
+             * @instance
+             */
+            PollResult.prototype.votes = $util.emptyArray;
+
+            /**
+             * PollResult voters.
+             * @member {number} voters
+             * @memberof barrage.v1.PollResult
+             * @instance
+             */
+            PollResult.prototype.voters = 0;
+
+            /**
+             * PollResult quiz.
+             * @member {boolean} quiz
+             * @memberof barrage.v1.PollResult
+             * @instance
+             */
+            PollResult.prototype.quiz = false;
+
+            /**
+             * PollResult correct.
+             * @member {number} correct
+             * @memberof barrage.v1.PollResult
+             * @instance
+             */
+            PollResult.prototype.correct = 0;
+
+            /**
+             * PollResult winners.
+             * @member {number} winners
+             * @memberof barrage.v1.PollResult
+             * @instance
+             */
+            PollResult.prototype.winners = 0;
+
+            /**
+             * PollResult firstWinners.
+             * @member {Array.<barrage.v1.User.$Properties>} firstWinners
+             * @memberof barrage.v1.PollResult
+             * @instance
+             */
+            PollResult.prototype.firstWinners = $util.emptyArray;
+
+            /**
+             * Creates a new PollResult instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.PollResult
+             * @static
+             * @param {barrage.v1.PollResult.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.PollResult} PollResult instance
+             * @type {{
+             *   (properties: barrage.v1.PollResult.$Shape): barrage.v1.PollResult & barrage.v1.PollResult.$Shape;
+             *   (properties?: barrage.v1.PollResult.$Properties): barrage.v1.PollResult;
+             * }}
+             */
+            PollResult.create = function(properties) {
+                return new PollResult(properties);
+            };
+
+            /**
+             * Encodes the specified PollResult message. Does not implicitly {@link barrage.v1.PollResult.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.PollResult
+             * @static
+             * @param {barrage.v1.PollResult.$Properties} message PollResult message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            PollResult.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.votes != null && message.votes.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).uint32s(message.votes);
+                if (message.voters != null && $Object.hasOwnProperty.call(message, "voters") && message.voters !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.voters);
+                if (message.quiz != null && $Object.hasOwnProperty.call(message, "quiz") && message.quiz !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.quiz);
+                if (message.correct != null && $Object.hasOwnProperty.call(message, "correct") && message.correct !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint32(message.correct);
+                if (message.winners != null && $Object.hasOwnProperty.call(message, "winners") && message.winners !== 0)
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint32(message.winners);
+                if (message.firstWinners != null && message.firstWinners.length)
+                    for (let i = 0; i < message.firstWinners.length; ++i)
+                        $root.barrage.v1.User.encode(message.firstWinners[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a PollResult message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.PollResult
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.PollResult & barrage.v1.PollResult.$Shape} PollResult
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            PollResult.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.PollResult();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType === 2) {
+                                if (!(message.votes && message.votes.length))
+                                    message.votes = [];
+                                reader.uint32s(message.votes);
+                                continue;
+                            }
+                            if (wireType !== 0)
+                                break;
+                            if (!(message.votes && message.votes.length))
+                                message.votes = [];
+                            message.votes.push(reader.uint32());
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.voters = value;
+                            else
+                                delete message.voters;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.quiz = value;
+                            else
+                                delete message.quiz;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.correct = value;
+                            else
+                                delete message.correct;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.winners = value;
+                            else
+                                delete message.winners;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.firstWinners && message.firstWinners.length))
+                                message.firstWinners = [];
+                            message.firstWinners.push($root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PollResult;
+        })();
+
+        /**
+         * LotteryEntry enum.
+         * @name barrage.v1.LotteryEntry
+         * @enum {number}
+         * @property {number} LOTTERY_ENTRY_ANY=0 LOTTERY_ENTRY_ANY value
+         * @property {number} LOTTERY_ENTRY_KEYWORD=1 LOTTERY_ENTRY_KEYWORD value
+         * @property {number} LOTTERY_ENTRY_GIFT=2 LOTTERY_ENTRY_GIFT value
+         */
+        v1.LotteryEntry = (function() {
+            const valuesById = $Object.create(null), values = $Object.create(valuesById);
+            values[valuesById[0] = "LOTTERY_ENTRY_ANY"] = 0;
+            values[valuesById[1] = "LOTTERY_ENTRY_KEYWORD"] = 1;
+            values[valuesById[2] = "LOTTERY_ENTRY_GIFT"] = 2;
+            return values;
+        })();
+
+        v1.Lottery = (function() {
+
+            /**
+             * Properties of a Lottery.
+             * @typedef {Object} barrage.v1.Lottery.$Properties
+             * @property {string|null} [id] Lottery id
+             * @property {string|null} [prize] Lottery prize
+             * @property {number|null} [winners] Lottery winners
+             * @property {number|null} [endsAtMs] Lottery endsAtMs
+             * @property {barrage.v1.LotteryEntry|null} [entry] Lottery entry
+             * @property {string|null} [keyword] Lottery keyword
+             * @property {string|null} [giftId] Lottery giftId
+             * @property {boolean|null} [membersOnly] Lottery membersOnly
+             * @property {string|null} [seedSha256] Lottery seedSha256
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Lottery.
+             * @memberof barrage.v1
+             * @interface ILottery
+             * @augments barrage.v1.Lottery.$Properties
+             * @deprecated Use barrage.v1.Lottery.$Properties instead.
+             */
+
+            /**
+             * Shape of a Lottery.
+             * @typedef {barrage.v1.Lottery.$Properties} barrage.v1.Lottery.$Shape
+             */
+
+            /**
+             * Constructs a new Lottery.
+             * @memberof barrage.v1
+             * @classdesc Represents a Lottery.
+             * @constructor
+             * @param {barrage.v1.Lottery.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Lottery = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Lottery id.
+             * @member {string} id
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.id = "";
+
+            /**
+             * Lottery prize.
+             * @member {string} prize
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.prize = "";
+
+            /**
+             * Lottery winners.
+             * @member {number} winners
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.winners = 0;
+
+            /**
+             * Lottery endsAtMs.
+             * @member {number} endsAtMs
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.endsAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Lottery entry.
+             * @member {barrage.v1.LotteryEntry} entry
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.entry = 0;
+
+            /**
+             * Lottery keyword.
+             * @member {string} keyword
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.keyword = "";
+
+            /**
+             * Lottery giftId.
+             * @member {string} giftId
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.giftId = "";
+
+            /**
+             * Lottery membersOnly.
+             * @member {boolean} membersOnly
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.membersOnly = false;
+
+            /**
+             * Lottery seedSha256.
+             * @member {string} seedSha256
+             * @memberof barrage.v1.Lottery
+             * @instance
+             */
+            Lottery.prototype.seedSha256 = "";
+
+            /**
+             * Creates a new Lottery instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.Lottery
+             * @static
+             * @param {barrage.v1.Lottery.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.Lottery} Lottery instance
+             * @type {{
+             *   (properties: barrage.v1.Lottery.$Shape): barrage.v1.Lottery & barrage.v1.Lottery.$Shape;
+             *   (properties?: barrage.v1.Lottery.$Properties): barrage.v1.Lottery;
+             * }}
+             */
+            Lottery.create = function(properties) {
+                return new Lottery(properties);
+            };
+
+            /**
+             * Encodes the specified Lottery message. Does not implicitly {@link barrage.v1.Lottery.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.Lottery
+             * @static
+             * @param {barrage.v1.Lottery.$Properties} message Lottery message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Lottery.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.prize != null && $Object.hasOwnProperty.call(message, "prize") && message.prize !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.prize);
+                if (message.winners != null && $Object.hasOwnProperty.call(message, "winners") && message.winners !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.winners);
+                if (message.endsAtMs != null && $Object.hasOwnProperty.call(message, "endsAtMs") && (typeof message.endsAtMs === "object" ? message.endsAtMs.low || message.endsAtMs.high : message.endsAtMs !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.endsAtMs);
+                if (message.entry != null && $Object.hasOwnProperty.call(message, "entry") && message.entry !== 0)
+                    writer.uint32(/* id 5, wireType 0 =*/40).int32(message.entry);
+                if (message.keyword != null && $Object.hasOwnProperty.call(message, "keyword") && message.keyword !== "")
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.keyword);
+                if (message.giftId != null && $Object.hasOwnProperty.call(message, "giftId") && message.giftId !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.giftId);
+                if (message.membersOnly != null && $Object.hasOwnProperty.call(message, "membersOnly") && message.membersOnly !== false)
+                    writer.uint32(/* id 8, wireType 0 =*/64).bool(message.membersOnly);
+                if (message.seedSha256 != null && $Object.hasOwnProperty.call(message, "seedSha256") && message.seedSha256 !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.seedSha256);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Lottery message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.Lottery
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.Lottery & barrage.v1.Lottery.$Shape} Lottery
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Lottery.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.Lottery();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.prize = value;
+                            else
+                                delete message.prize;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.winners = value;
+                            else
+                                delete message.winners;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.endsAtMs = value;
+                            else
+                                delete message.endsAtMs;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.entry = value;
+                            else
+                                delete message.entry;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.keyword = value;
+                            else
+                                delete message.keyword;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.giftId = value;
+                            else
+                                delete message.giftId;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.membersOnly = value;
+                            else
+                                delete message.membersOnly;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.seedSha256 = value;
+                            else
+                                delete message.seedSha256;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Lottery;
+        })();
+
+        v1.LotteryProgress = (function() {
+
+            /**
+             * Properties of a LotteryProgress.
+             * @typedef {Object} barrage.v1.LotteryProgress.$Properties
+             * @property {string|null} [id] LotteryProgress id
+             * @property {number|null} [entrants] LotteryProgress entrants
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LotteryProgress.
+             * @memberof barrage.v1
+             * @interface ILotteryProgress
+             * @augments barrage.v1.LotteryProgress.$Properties
+             * @deprecated Use barrage.v1.LotteryProgress.$Properties instead.
+             */
+
+            /**
+             * Shape of a LotteryProgress.
+             * @typedef {barrage.v1.LotteryProgress.$Properties} barrage.v1.LotteryProgress.$Shape
+             */
+
+            /**
+             * Constructs a new LotteryProgress.
+             * @memberof barrage.v1
+             * @classdesc Represents a LotteryProgress.
+             * @constructor
+             * @param {barrage.v1.LotteryProgress.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LotteryProgress = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LotteryProgress id.
+             * @member {string} id
+             * @memberof barrage.v1.LotteryProgress
+             * @instance
+             */
+            LotteryProgress.prototype.id = "";
+
+            /**
+             * LotteryProgress entrants.
+             * @member {number} entrants
+             * @memberof barrage.v1.LotteryProgress
+             * @instance
+             */
+            LotteryProgress.prototype.entrants = 0;
+
+            /**
+             * Creates a new LotteryProgress instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.LotteryProgress
+             * @static
+             * @param {barrage.v1.LotteryProgress.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.LotteryProgress} LotteryProgress instance
+             * @type {{
+             *   (properties: barrage.v1.LotteryProgress.$Shape): barrage.v1.LotteryProgress & barrage.v1.LotteryProgress.$Shape;
+             *   (properties?: barrage.v1.LotteryProgress.$Properties): barrage.v1.LotteryProgress;
+             * }}
+             */
+            LotteryProgress.create = function(properties) {
+                return new LotteryProgress(properties);
+            };
+
+            /**
+             * Encodes the specified LotteryProgress message. Does not implicitly {@link barrage.v1.LotteryProgress.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.LotteryProgress
+             * @static
+             * @param {barrage.v1.LotteryProgress.$Properties} message LotteryProgress message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LotteryProgress.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.entrants != null && $Object.hasOwnProperty.call(message, "entrants") && message.entrants !== 0)
+                    writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.entrants);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LotteryProgress message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.LotteryProgress
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.LotteryProgress & barrage.v1.LotteryProgress.$Shape} LotteryProgress
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LotteryProgress.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.LotteryProgress();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.entrants = value;
+                            else
+                                delete message.entrants;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LotteryProgress;
+        })();
+
+        v1.LotteryResult = (function() {
+
+            /**
+             * Properties of a LotteryResult.
+             * @typedef {Object} barrage.v1.LotteryResult.$Properties
+             * @property {string|null} [id] LotteryResult id
+             * @property {string|null} [seed] LotteryResult seed
+             * @property {string|null} [entrantsSha256] LotteryResult entrantsSha256
+             * @property {number|null} [entrants] LotteryResult entrants
+             * @property {Array.<barrage.v1.User.$Properties>|null} [winners] LotteryResult winners
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a LotteryResult.
+             * @memberof barrage.v1
+             * @interface ILotteryResult
+             * @augments barrage.v1.LotteryResult.$Properties
+             * @deprecated Use barrage.v1.LotteryResult.$Properties instead.
+             */
+
+            /**
+             * Shape of a LotteryResult.
+             * @typedef {barrage.v1.LotteryResult.$Properties} barrage.v1.LotteryResult.$Shape
+             */
+
+            /**
+             * Constructs a new LotteryResult.
+             * @memberof barrage.v1
+             * @classdesc Represents a LotteryResult.
+             * @constructor
+             * @param {barrage.v1.LotteryResult.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const LotteryResult = function (properties) {
+                this.winners = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * LotteryResult id.
+             * @member {string} id
+             * @memberof barrage.v1.LotteryResult
+             * @instance
+             */
+            LotteryResult.prototype.id = "";
+
+            /**
+             * LotteryResult seed.
+             * @member {string} seed
+             * @memberof barrage.v1.LotteryResult
+             * @instance
+             */
+            LotteryResult.prototype.seed = "";
+
+            /**
+             * LotteryResult entrantsSha256.
+             * @member {string} entrantsSha256
+             * @memberof barrage.v1.LotteryResult
+             * @instance
+             */
+            LotteryResult.prototype.entrantsSha256 = "";
+
+            /**
+             * LotteryResult entrants.
+             * @member {number} entrants
+             * @memberof barrage.v1.LotteryResult
+             * @instance
+             */
+            LotteryResult.prototype.entrants = 0;
+
+            /**
+             * LotteryResult winners.
+             * @member {Array.<barrage.v1.User.$Properties>} winners
+             * @memberof barrage.v1.LotteryResult
+             * @instance
+             */
+            LotteryResult.prototype.winners = $util.emptyArray;
+
+            /**
+             * Creates a new LotteryResult instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.LotteryResult
+             * @static
+             * @param {barrage.v1.LotteryResult.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.LotteryResult} LotteryResult instance
+             * @type {{
+             *   (properties: barrage.v1.LotteryResult.$Shape): barrage.v1.LotteryResult & barrage.v1.LotteryResult.$Shape;
+             *   (properties?: barrage.v1.LotteryResult.$Properties): barrage.v1.LotteryResult;
+             * }}
+             */
+            LotteryResult.create = function(properties) {
+                return new LotteryResult(properties);
+            };
+
+            /**
+             * Encodes the specified LotteryResult message. Does not implicitly {@link barrage.v1.LotteryResult.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.LotteryResult
+             * @static
+             * @param {barrage.v1.LotteryResult.$Properties} message LotteryResult message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            LotteryResult.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                if (message.seed != null && $Object.hasOwnProperty.call(message, "seed") && message.seed !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.seed);
+                if (message.entrantsSha256 != null && $Object.hasOwnProperty.call(message, "entrantsSha256") && message.entrantsSha256 !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.entrantsSha256);
+                if (message.entrants != null && $Object.hasOwnProperty.call(message, "entrants") && message.entrants !== 0)
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.entrants);
+                if (message.winners != null && message.winners.length)
+                    for (let i = 0; i < message.winners.length; ++i)
+                        $root.barrage.v1.User.encode(message.winners[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a LotteryResult message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.LotteryResult
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.LotteryResult & barrage.v1.LotteryResult.$Shape} LotteryResult
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            LotteryResult.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.LotteryResult();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.seed = value;
+                            else
+                                delete message.seed;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.entrantsSha256 = value;
+                            else
+                                delete message.entrantsSha256;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.entrants = value;
+                            else
+                                delete message.entrants;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.winners && message.winners.length))
+                                message.winners = [];
+                            message.winners.push($root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return LotteryResult;
         })();
 
         return v1;

@@ -16,11 +16,25 @@ export const ClientFrameField = {
   ping: 5,
   moderate: 6,
   grabRedPacket: 220,
+  vote: 221,
+  joinLottery: 222,
+  startPoll: 223,
   report: 260,
 } as const;
 
 /** Field numbers of `barrage.v1.GrabRedPacket` (names as protobufjs spells them). */
 export const GrabRedPacketField = {
+  id: 1,
+} as const;
+
+/** Field numbers of `barrage.v1.Vote` (names as protobufjs spells them). */
+export const VoteField = {
+  pollId: 1,
+  option: 2,
+} as const;
+
+/** Field numbers of `barrage.v1.JoinLottery` (names as protobufjs spells them). */
+export const JoinLotteryField = {
   id: 1,
 } as const;
 
@@ -221,6 +235,12 @@ export const EventField = {
   redPacket: 220,
   redPacketProgress: 221,
   redPacketEnded: 222,
+  poll: 223,
+  pollTally: 224,
+  pollResult: 225,
+  lottery: 226,
+  lotteryProgress: 227,
+  lotteryResult: 228,
   session: 240,
   joinNotice: 260,
   reportOutcome: 261,
@@ -594,6 +614,12 @@ export const PlayRequestField = {
   grabRedPacket: 10,
   createRedPacket: 11,
   getRedPacket: 12,
+  vote: 13,
+  createPoll: 14,
+  getPoll: 15,
+  joinLottery: 16,
+  createLottery: 17,
+  getLottery: 18,
 } as const;
 
 /** Field numbers of `barrage.v1.CreateRedPacket` (names as protobufjs spells them). */
@@ -610,6 +636,31 @@ export const CreateRedPacketField = {
   greeting: 10,
 } as const;
 
+/** Field numbers of `barrage.v1.CreatePoll` (names as protobufjs spells them). */
+export const CreatePollField = {
+  question: 1,
+  options: 2,
+  durationS: 3,
+  hasCorrect: 4,
+  correct: 5,
+  answerWindowS: 6,
+  membersOnly: 7,
+  allowChange: 8,
+  idempotencyKey: 9,
+} as const;
+
+/** Field numbers of `barrage.v1.CreateLottery` (names as protobufjs spells them). */
+export const CreateLotteryField = {
+  prize: 1,
+  winners: 2,
+  durationS: 3,
+  entry: 4,
+  keyword: 5,
+  giftId: 6,
+  membersOnly: 7,
+  idempotencyKey: 8,
+} as const;
+
 /** Field numbers of `barrage.v1.PlayReply` (names as protobufjs spells them). */
 export const PlayReplyField = {
   error: 1,
@@ -618,6 +669,65 @@ export const PlayReplyField = {
   json: 4,
   duplicate: 5,
   conflict: 6,
+} as const;
+
+/** Field numbers of `barrage.v1.Poll` (names as protobufjs spells them). */
+export const PollField = {
+  id: 1,
+  question: 2,
+  options: 3,
+  endsAtMs: 4,
+  quiz: 5,
+  answerWindowS: 6,
+  membersOnly: 7,
+  allowChange: 8,
+  by: 9,
+} as const;
+
+/** Field numbers of `barrage.v1.PollTally` (names as protobufjs spells them). */
+export const PollTallyField = {
+  id: 1,
+  votes: 2,
+  voters: 3,
+} as const;
+
+/** Field numbers of `barrage.v1.PollResult` (names as protobufjs spells them). */
+export const PollResultField = {
+  id: 1,
+  votes: 2,
+  voters: 3,
+  quiz: 4,
+  correct: 5,
+  winners: 6,
+  firstWinners: 7,
+} as const;
+
+/** Field numbers of `barrage.v1.Lottery` (names as protobufjs spells them). */
+export const LotteryField = {
+  id: 1,
+  prize: 2,
+  winners: 3,
+  endsAtMs: 4,
+  entry: 5,
+  keyword: 6,
+  giftId: 7,
+  membersOnly: 8,
+  seedSha256: 9,
+} as const;
+
+/** Field numbers of `barrage.v1.LotteryProgress` (names as protobufjs spells them). */
+export const LotteryProgressField = {
+  id: 1,
+  entrants: 2,
+} as const;
+
+/** Field numbers of `barrage.v1.LotteryResult` (names as protobufjs spells them). */
+export const LotteryResultField = {
+  id: 1,
+  seed: 2,
+  entrantsSha256: 3,
+  entrants: 4,
+  winners: 5,
 } as const;
 
 /** `barrage.v1.DanmakuMode` values, without the `DanmakuMode` prefix. */
@@ -707,6 +817,7 @@ export const ErrorCode = {
   RedPacketAlreadyGrabbed: 221,
   PlayExpired: 222,
   PlayNotEligible: 223,
+  PlayAlreadyEntered: 224,
   VideoTimeInvalid: 240,
   ReportDuplicate: 260,
 } as const;
@@ -738,6 +849,15 @@ export const RedPacketMode = {
 } as const;
 /** A `barrage.v1.RedPacketMode` value. */
 export type RedPacketMode = (typeof RedPacketMode)[keyof typeof RedPacketMode];
+
+/** `barrage.v1.LotteryEntry` values, without the `LotteryEntry` prefix. */
+export const LotteryEntry = {
+  Any: 0,
+  Keyword: 1,
+  Gift: 2,
+} as const;
+/** A `barrage.v1.LotteryEntry` value. */
+export type LotteryEntry = (typeof LotteryEntry)[keyof typeof LotteryEntry];
 
 /** Message classes (docs/protocol.md): what core promises each kind of event. */
 export const EventClass = {
@@ -772,6 +892,12 @@ export const EventKind = {
   redPacket: 220,
   redPacketProgress: 221,
   redPacketEnded: 222,
+  poll: 223,
+  pollTally: 224,
+  pollResult: 225,
+  lottery: 226,
+  lotteryProgress: 227,
+  lotteryResult: 228,
   session: 240,
   joinNotice: 260,
   reportOutcome: 261,
@@ -802,6 +928,12 @@ export const EventKindByField: { readonly [field: number]: EventKind | undefined
   220: 'redPacket',
   221: 'redPacketProgress',
   222: 'redPacketEnded',
+  223: 'poll',
+  224: 'pollTally',
+  225: 'pollResult',
+  226: 'lottery',
+  227: 'lotteryProgress',
+  228: 'lotteryResult',
   240: 'session',
   260: 'joinNotice',
   261: 'reportOutcome',
@@ -830,6 +962,12 @@ export const EventKindProtoName = {
   redPacket: 'red_packet',
   redPacketProgress: 'red_packet_progress',
   redPacketEnded: 'red_packet_ended',
+  poll: 'poll',
+  pollTally: 'poll_tally',
+  pollResult: 'poll_result',
+  lottery: 'lottery',
+  lotteryProgress: 'lottery_progress',
+  lotteryResult: 'lottery_result',
   session: 'session',
   joinNotice: 'join_notice',
   reportOutcome: 'report_outcome',
@@ -858,6 +996,12 @@ export const EventKindClass = {
   redPacket: 'control',
   redPacketProgress: 'counter',
   redPacketEnded: 'control',
+  poll: 'control',
+  pollTally: 'counter',
+  pollResult: 'control',
+  lottery: 'control',
+  lotteryProgress: 'counter',
+  lotteryResult: 'control',
   session: 'control',
   joinNotice: 'counter',
   reportOutcome: 'control',

@@ -21,6 +21,14 @@ describe('analytics rows - kind column', () => {
   });
 
   it('analytics rows - the counter kinds, as the kind column spells them', () => {
-    expect([...counterKindColumns].sort()).toEqual(['join_notice', 'leaderboard', 'likes', 'online', 'red_packet_progress']);
+    expect([...counterKindColumns].sort()).toEqual([
+      'join_notice',
+      'leaderboard',
+      'likes',
+      'lottery_progress',
+      'online',
+      'poll_tally',
+      'red_packet_progress',
+    ]);
   });
 });

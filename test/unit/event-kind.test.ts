@@ -43,7 +43,15 @@ describe('event kind', () => {
     const byClass = (cls: EventClass) => Object.keys(EventKind).filter((k) => classOf({ kind: k }) === cls);
     expect(byClass(EventClass.Chat)).toEqual(['danmaku']);
     expect(byClass(EventClass.Paid).sort()).toEqual(['gift', 'superChat']);
-    expect(byClass(EventClass.Counter).sort()).toEqual(['joinNotice', 'leaderboard', 'likes', 'online', 'redPacketProgress']);
+    expect(byClass(EventClass.Counter).sort()).toEqual([
+      'joinNotice',
+      'leaderboard',
+      'likes',
+      'lotteryProgress',
+      'online',
+      'pollTally',
+      'redPacketProgress',
+    ]);
     expect(isCounterKind('online')).toBe(true);
     // No kind, a kind newer than this build, or a name off the prototype: control (kept, never aggregated).
     expect([undefined, null, '', 'fromTheFuture', 'constructor'].map((kind) => classOf({ kind }))).toEqual(

@@ -35,9 +35,9 @@ var __toESM = (mod, isNodeMode, target) => (
   )
 );
 
-// node_modules/protobufjs/src/util/aspromise.js
+// ../../main/node_modules/protobufjs/src/util/aspromise.js
 var require_aspromise = __commonJS({
-  'node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
     'use strict';
     module.exports = asPromise;
     function asPromise(fn, ctx) {
@@ -72,9 +72,9 @@ var require_aspromise = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/base64.js
+// ../../main/node_modules/protobufjs/src/util/base64.js
 var require_base64 = __commonJS({
-  'node_modules/protobufjs/src/util/base64.js'(exports) {
+  '../../main/node_modules/protobufjs/src/util/base64.js'(exports) {
     'use strict';
     var base64 = exports;
     base64.length = function length(string) {
@@ -172,9 +172,9 @@ var require_base64 = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/eventemitter.js
+// ../../main/node_modules/protobufjs/src/util/eventemitter.js
 var require_eventemitter = __commonJS({
-  'node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
     'use strict';
     module.exports = EventEmitter;
     function EventEmitter() {
@@ -214,9 +214,9 @@ var require_eventemitter = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/float.js
+// ../../main/node_modules/protobufjs/src/util/float.js
 var require_float = __commonJS({
-  'node_modules/protobufjs/src/util/float.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/float.js'(exports, module) {
     'use strict';
     module.exports = factory(factory);
     function factory(exports2) {
@@ -416,9 +416,9 @@ var require_float = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/utf8.js
+// ../../main/node_modules/protobufjs/src/util/utf8.js
 var require_utf8 = __commonJS({
-  'node_modules/protobufjs/src/util/utf8.js'(exports) {
+  '../../main/node_modules/protobufjs/src/util/utf8.js'(exports) {
     'use strict';
     var utf8 = exports;
     var looseDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -540,9 +540,9 @@ var require_utf8 = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/pool.js
+// ../../main/node_modules/protobufjs/src/util/pool.js
 var require_pool = __commonJS({
-  'node_modules/protobufjs/src/util/pool.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/pool.js'(exports, module) {
     'use strict';
     module.exports = pool;
     function pool(alloc, slice, size) {
@@ -564,9 +564,9 @@ var require_pool = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/longbits.js
+// ../../main/node_modules/protobufjs/src/util/longbits.js
 var require_longbits = __commonJS({
-  'node_modules/protobufjs/src/util/longbits.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/util/longbits.js'(exports, module) {
     'use strict';
     module.exports = LongBits;
     var Long;
@@ -693,9 +693,9 @@ var require_longbits = __commonJS({
   },
 });
 
-// node_modules/long/umd/index.js
+// ../../main/node_modules/long/umd/index.js
 var require_umd = __commonJS({
-  'node_modules/long/umd/index.js'(exports, module) {
+  '../../main/node_modules/long/umd/index.js'(exports, module) {
     'use strict';
     (function (global2, factory) {
       function preferDefault(exports2) {
@@ -1341,9 +1341,9 @@ var require_umd = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/util/minimal.js
+// ../../main/node_modules/protobufjs/src/util/minimal.js
 var require_minimal = __commonJS({
-  'node_modules/protobufjs/src/util/minimal.js'(exports) {
+  '../../main/node_modules/protobufjs/src/util/minimal.js'(exports) {
     'use strict';
     var util = exports;
     util.asPromise = require_aspromise();
@@ -1545,9 +1545,9 @@ var require_minimal = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/writer.js
+// ../../main/node_modules/protobufjs/src/writer.js
 var require_writer = __commonJS({
-  'node_modules/protobufjs/src/writer.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/writer.js'(exports, module) {
     'use strict';
     module.exports = Writer;
     var util = require_minimal();
@@ -1985,9 +1985,9 @@ var require_writer = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/writer_buffer.js
+// ../../main/node_modules/protobufjs/src/writer_buffer.js
 var require_writer_buffer = __commonJS({
-  'node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferWriter;
     var Writer = require_writer();
@@ -2050,9 +2050,9 @@ var require_writer_buffer = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/reader.js
+// ../../main/node_modules/protobufjs/src/reader.js
 var require_reader = __commonJS({
-  'node_modules/protobufjs/src/reader.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/reader.js'(exports, module) {
     'use strict';
     module.exports = Reader;
     var util = require_minimal();
@@ -2607,9 +2607,9 @@ var require_reader = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/reader_buffer.js
+// ../../main/node_modules/protobufjs/src/reader_buffer.js
 var require_reader_buffer = __commonJS({
-  'node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferReader;
     var Reader = require_reader();
@@ -2643,9 +2643,9 @@ var require_reader_buffer = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/rpc/service.js
+// ../../main/node_modules/protobufjs/src/rpc/service.js
 var require_service = __commonJS({
-  'node_modules/protobufjs/src/rpc/service.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/rpc/service.js'(exports, module) {
     'use strict';
     module.exports = Service;
     var util = require_minimal();
@@ -2721,26 +2721,26 @@ var require_service = __commonJS({
   },
 });
 
-// node_modules/protobufjs/src/rpc.js
+// ../../main/node_modules/protobufjs/src/rpc.js
 var require_rpc = __commonJS({
-  'node_modules/protobufjs/src/rpc.js'(exports) {
+  '../../main/node_modules/protobufjs/src/rpc.js'(exports) {
     'use strict';
     var rpc = exports;
     rpc.Service = require_service();
   },
 });
 
-// node_modules/protobufjs/src/roots.js
+// ../../main/node_modules/protobufjs/src/roots.js
 var require_roots = __commonJS({
-  'node_modules/protobufjs/src/roots.js'(exports, module) {
+  '../../main/node_modules/protobufjs/src/roots.js'(exports, module) {
     'use strict';
     module.exports = /* @__PURE__ */ Object.create(null);
   },
 });
 
-// node_modules/protobufjs/src/index-minimal.js
+// ../../main/node_modules/protobufjs/src/index-minimal.js
 var require_index_minimal = __commonJS({
-  'node_modules/protobufjs/src/index-minimal.js'(exports) {
+  '../../main/node_modules/protobufjs/src/index-minimal.js'(exports) {
     'use strict';
     exports.build = 'minimal';
     exports.Writer = require_writer();
@@ -2760,9 +2760,9 @@ var require_index_minimal = __commonJS({
   },
 });
 
-// node_modules/protobufjs/minimal.js
+// ../../main/node_modules/protobufjs/minimal.js
 var require_minimal2 = __commonJS({
-  'node_modules/protobufjs/minimal.js'(exports, module) {
+  '../../main/node_modules/protobufjs/minimal.js'(exports, module) {
     'use strict';
     module.exports = require_index_minimal();
   },
@@ -2864,11 +2864,26 @@ var barrage = ($root.barrage = (() => {
       ClientFrame.prototype.ping = null;
       ClientFrame.prototype.moderate = null;
       ClientFrame.prototype.grabRedPacket = null;
+      ClientFrame.prototype.vote = null;
+      ClientFrame.prototype.joinLottery = null;
+      ClientFrame.prototype.startPoll = null;
       ClientFrame.prototype.report = null;
       let $oneOfFields;
       $Object.defineProperty(ClientFrame.prototype, 'kind', {
         get: $util.oneOfGetter(
-          ($oneOfFields = ['sendDanmaku', 'like', 'sendGift', 'resume', 'ping', 'moderate', 'grabRedPacket', 'report']),
+          ($oneOfFields = [
+            'sendDanmaku',
+            'like',
+            'sendGift',
+            'resume',
+            'ping',
+            'moderate',
+            'grabRedPacket',
+            'vote',
+            'joinLottery',
+            'startPoll',
+            'report',
+          ]),
         ),
         set: $util.oneOfSetter($oneOfFields),
       });
@@ -2956,6 +2971,39 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.vote != null && $Object.hasOwnProperty.call(message, 'vote'))
+          $root.barrage.v1.Vote.encode(
+            message.vote,
+            writer
+              .uint32(
+                /* id 221, wireType 2 =*/
+                1770,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.joinLottery != null && $Object.hasOwnProperty.call(message, 'joinLottery'))
+          $root.barrage.v1.JoinLottery.encode(
+            message.joinLottery,
+            writer
+              .uint32(
+                /* id 222, wireType 2 =*/
+                1778,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.startPoll != null && $Object.hasOwnProperty.call(message, 'startPoll'))
+          $root.barrage.v1.CreatePoll.encode(
+            message.startPoll,
+            writer
+              .uint32(
+                /* id 223, wireType 2 =*/
+                1786,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.report != null && $Object.hasOwnProperty.call(message, 'report'))
           $root.barrage.v1.Report.encode(
             message.report,
@@ -3039,6 +3087,24 @@ var barrage = ($root.barrage = (() => {
                 message.grabRedPacket,
               );
               message.kind = 'grabRedPacket';
+              continue;
+            }
+            case 221: {
+              if (wireType !== 2) break;
+              message.vote = $root.barrage.v1.Vote.decode(reader, reader.size(), $undefined, _depth + 1, message.vote);
+              message.kind = 'vote';
+              continue;
+            }
+            case 222: {
+              if (wireType !== 2) break;
+              message.joinLottery = $root.barrage.v1.JoinLottery.decode(reader, reader.size(), $undefined, _depth + 1, message.joinLottery);
+              message.kind = 'joinLottery';
+              continue;
+            }
+            case 223: {
+              if (wireType !== 2) break;
+              message.startPoll = $root.barrage.v1.CreatePoll.decode(reader, reader.size(), $undefined, _depth + 1, message.startPoll);
+              message.kind = 'startPoll';
               continue;
             }
             case 260: {
@@ -3132,6 +3198,160 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return GrabRedPacket;
+    })();
+    v12.Vote = (function () {
+      const Vote = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      Vote.prototype.pollId = '';
+      Vote.prototype.option = 0;
+      Vote.create = function (properties) {
+        return new Vote(properties);
+      };
+      Vote.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.pollId != null && $Object.hasOwnProperty.call(message, 'pollId') && message.pollId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.pollId);
+        if (message.option != null && $Object.hasOwnProperty.call(message, 'option') && message.option !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.option);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      Vote.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.Vote();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.pollId = value;
+              else delete message.pollId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.option = value;
+              else delete message.option;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return Vote;
+    })();
+    v12.JoinLottery = (function () {
+      const JoinLottery = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      JoinLottery.prototype.id = '';
+      JoinLottery.create = function (properties) {
+        return new JoinLottery(properties);
+      };
+      JoinLottery.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      JoinLottery.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.JoinLottery();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return JoinLottery;
     })();
     v12.DanmakuMode = (function () {
       const valuesById = $Object.create(null),
@@ -5512,6 +5732,7 @@ var barrage = ($root.barrage = (() => {
       values[(valuesById[221] = 'ERROR_CODE_RED_PACKET_ALREADY_GRABBED')] = 221;
       values[(valuesById[222] = 'ERROR_CODE_PLAY_EXPIRED')] = 222;
       values[(valuesById[223] = 'ERROR_CODE_PLAY_NOT_ELIGIBLE')] = 223;
+      values[(valuesById[224] = 'ERROR_CODE_PLAY_ALREADY_ENTERED')] = 224;
       values[(valuesById[240] = 'ERROR_CODE_VIDEO_TIME_INVALID')] = 240;
       values[(valuesById[260] = 'ERROR_CODE_REPORT_DUPLICATE')] = 260;
       return values;
@@ -5839,6 +6060,12 @@ var barrage = ($root.barrage = (() => {
       Event.prototype.redPacket = null;
       Event.prototype.redPacketProgress = null;
       Event.prototype.redPacketEnded = null;
+      Event.prototype.poll = null;
+      Event.prototype.pollTally = null;
+      Event.prototype.pollResult = null;
+      Event.prototype.lottery = null;
+      Event.prototype.lotteryProgress = null;
+      Event.prototype.lotteryResult = null;
       Event.prototype.session = null;
       Event.prototype.joinNotice = null;
       Event.prototype.reportOutcome = null;
@@ -5869,6 +6096,12 @@ var barrage = ($root.barrage = (() => {
             'redPacket',
             'redPacketProgress',
             'redPacketEnded',
+            'poll',
+            'pollTally',
+            'pollResult',
+            'lottery',
+            'lotteryProgress',
+            'lotteryResult',
             'session',
             'joinNotice',
             'reportOutcome',
@@ -6161,6 +6394,72 @@ var barrage = ($root.barrage = (() => {
               .fork(),
             _depth + 1,
           ).ldelim();
+        if (message.poll != null && $Object.hasOwnProperty.call(message, 'poll'))
+          $root.barrage.v1.Poll.encode(
+            message.poll,
+            writer
+              .uint32(
+                /* id 223, wireType 2 =*/
+                1786,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.pollTally != null && $Object.hasOwnProperty.call(message, 'pollTally'))
+          $root.barrage.v1.PollTally.encode(
+            message.pollTally,
+            writer
+              .uint32(
+                /* id 224, wireType 2 =*/
+                1794,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.pollResult != null && $Object.hasOwnProperty.call(message, 'pollResult'))
+          $root.barrage.v1.PollResult.encode(
+            message.pollResult,
+            writer
+              .uint32(
+                /* id 225, wireType 2 =*/
+                1802,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.lottery != null && $Object.hasOwnProperty.call(message, 'lottery'))
+          $root.barrage.v1.Lottery.encode(
+            message.lottery,
+            writer
+              .uint32(
+                /* id 226, wireType 2 =*/
+                1810,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.lotteryProgress != null && $Object.hasOwnProperty.call(message, 'lotteryProgress'))
+          $root.barrage.v1.LotteryProgress.encode(
+            message.lotteryProgress,
+            writer
+              .uint32(
+                /* id 227, wireType 2 =*/
+                1818,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.lotteryResult != null && $Object.hasOwnProperty.call(message, 'lotteryResult'))
+          $root.barrage.v1.LotteryResult.encode(
+            message.lotteryResult,
+            writer
+              .uint32(
+                /* id 228, wireType 2 =*/
+                1826,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
         if (message.session != null && $Object.hasOwnProperty.call(message, 'session'))
           $root.barrage.v1.LiveSession.encode(
             message.session,
@@ -6386,6 +6685,54 @@ var barrage = ($root.barrage = (() => {
                 message.redPacketEnded,
               );
               message.kind = 'redPacketEnded';
+              continue;
+            }
+            case 223: {
+              if (wireType !== 2) break;
+              message.poll = $root.barrage.v1.Poll.decode(reader, reader.size(), $undefined, _depth + 1, message.poll);
+              message.kind = 'poll';
+              continue;
+            }
+            case 224: {
+              if (wireType !== 2) break;
+              message.pollTally = $root.barrage.v1.PollTally.decode(reader, reader.size(), $undefined, _depth + 1, message.pollTally);
+              message.kind = 'pollTally';
+              continue;
+            }
+            case 225: {
+              if (wireType !== 2) break;
+              message.pollResult = $root.barrage.v1.PollResult.decode(reader, reader.size(), $undefined, _depth + 1, message.pollResult);
+              message.kind = 'pollResult';
+              continue;
+            }
+            case 226: {
+              if (wireType !== 2) break;
+              message.lottery = $root.barrage.v1.Lottery.decode(reader, reader.size(), $undefined, _depth + 1, message.lottery);
+              message.kind = 'lottery';
+              continue;
+            }
+            case 227: {
+              if (wireType !== 2) break;
+              message.lotteryProgress = $root.barrage.v1.LotteryProgress.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.lotteryProgress,
+              );
+              message.kind = 'lotteryProgress';
+              continue;
+            }
+            case 228: {
+              if (wireType !== 2) break;
+              message.lotteryResult = $root.barrage.v1.LotteryResult.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.lotteryResult,
+              );
+              message.kind = 'lotteryResult';
               continue;
             }
             case 240: {
@@ -11856,9 +12203,27 @@ var barrage = ($root.barrage = (() => {
       PlayRequest.prototype.grabRedPacket = null;
       PlayRequest.prototype.createRedPacket = null;
       PlayRequest.prototype.getRedPacket = null;
+      PlayRequest.prototype.vote = null;
+      PlayRequest.prototype.createPoll = null;
+      PlayRequest.prototype.getPoll = null;
+      PlayRequest.prototype.joinLottery = null;
+      PlayRequest.prototype.createLottery = null;
+      PlayRequest.prototype.getLottery = null;
       let $oneOfFields;
       $Object.defineProperty(PlayRequest.prototype, 'kind', {
-        get: $util.oneOfGetter(($oneOfFields = ['grabRedPacket', 'createRedPacket', 'getRedPacket'])),
+        get: $util.oneOfGetter(
+          ($oneOfFields = [
+            'grabRedPacket',
+            'createRedPacket',
+            'getRedPacket',
+            'vote',
+            'createPoll',
+            'getPoll',
+            'joinLottery',
+            'createLottery',
+            'getLottery',
+          ]),
+        ),
         set: $util.oneOfSetter($oneOfFields),
       });
       PlayRequest.create = function (properties) {
@@ -11915,6 +12280,64 @@ var barrage = ($root.barrage = (() => {
               98,
             )
             .string(message.getRedPacket);
+        if (message.vote != null && $Object.hasOwnProperty.call(message, 'vote'))
+          $root.barrage.v1.Vote.encode(
+            message.vote,
+            writer
+              .uint32(
+                /* id 13, wireType 2 =*/
+                106,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.createPoll != null && $Object.hasOwnProperty.call(message, 'createPoll'))
+          $root.barrage.v1.CreatePoll.encode(
+            message.createPoll,
+            writer
+              .uint32(
+                /* id 14, wireType 2 =*/
+                114,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.getPoll != null && $Object.hasOwnProperty.call(message, 'getPoll'))
+          writer
+            .uint32(
+              /* id 15, wireType 2 =*/
+              122,
+            )
+            .string(message.getPoll);
+        if (message.joinLottery != null && $Object.hasOwnProperty.call(message, 'joinLottery'))
+          $root.barrage.v1.JoinLottery.encode(
+            message.joinLottery,
+            writer
+              .uint32(
+                /* id 16, wireType 2 =*/
+                130,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.createLottery != null && $Object.hasOwnProperty.call(message, 'createLottery'))
+          $root.barrage.v1.CreateLottery.encode(
+            message.createLottery,
+            writer
+              .uint32(
+                /* id 17, wireType 2 =*/
+                138,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.getLottery != null && $Object.hasOwnProperty.call(message, 'getLottery'))
+          writer
+            .uint32(
+              /* id 18, wireType 2 =*/
+              146,
+            )
+            .string(message.getLottery);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -11980,6 +12403,48 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               message.getRedPacket = reader.stringVerify();
               message.kind = 'getRedPacket';
+              continue;
+            }
+            case 13: {
+              if (wireType !== 2) break;
+              message.vote = $root.barrage.v1.Vote.decode(reader, reader.size(), $undefined, _depth + 1, message.vote);
+              message.kind = 'vote';
+              continue;
+            }
+            case 14: {
+              if (wireType !== 2) break;
+              message.createPoll = $root.barrage.v1.CreatePoll.decode(reader, reader.size(), $undefined, _depth + 1, message.createPoll);
+              message.kind = 'createPoll';
+              continue;
+            }
+            case 15: {
+              if (wireType !== 2) break;
+              message.getPoll = reader.stringVerify();
+              message.kind = 'getPoll';
+              continue;
+            }
+            case 16: {
+              if (wireType !== 2) break;
+              message.joinLottery = $root.barrage.v1.JoinLottery.decode(reader, reader.size(), $undefined, _depth + 1, message.joinLottery);
+              message.kind = 'joinLottery';
+              continue;
+            }
+            case 17: {
+              if (wireType !== 2) break;
+              message.createLottery = $root.barrage.v1.CreateLottery.decode(
+                reader,
+                reader.size(),
+                $undefined,
+                _depth + 1,
+                message.createLottery,
+              );
+              message.kind = 'createLottery';
+              continue;
+            }
+            case 18: {
+              if (wireType !== 2) break;
+              message.getLottery = reader.stringVerify();
+              message.kind = 'getLottery';
               continue;
             }
           }
@@ -12202,6 +12667,358 @@ var barrage = ($root.barrage = (() => {
       };
       return CreateRedPacket;
     })();
+    v12.CreatePoll = (function () {
+      const CreatePoll = function (properties) {
+        this.options = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      CreatePoll.prototype.question = '';
+      CreatePoll.prototype.options = $util.emptyArray;
+      CreatePoll.prototype.durationS = 0;
+      CreatePoll.prototype.hasCorrect = false;
+      CreatePoll.prototype.correct = 0;
+      CreatePoll.prototype.answerWindowS = 0;
+      CreatePoll.prototype.membersOnly = false;
+      CreatePoll.prototype.allowChange = false;
+      CreatePoll.prototype.idempotencyKey = '';
+      CreatePoll.create = function (properties) {
+        return new CreatePoll(properties);
+      };
+      CreatePoll.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.question != null && $Object.hasOwnProperty.call(message, 'question') && message.question !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.question);
+        if (message.options != null && message.options.length)
+          for (let i = 0; i < message.options.length; ++i)
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .string(message.options[i]);
+        if (message.durationS != null && $Object.hasOwnProperty.call(message, 'durationS') && message.durationS !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.durationS);
+        if (message.hasCorrect != null && $Object.hasOwnProperty.call(message, 'hasCorrect') && message.hasCorrect !== false)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .bool(message.hasCorrect);
+        if (message.correct != null && $Object.hasOwnProperty.call(message, 'correct') && message.correct !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .uint32(message.correct);
+        if (message.answerWindowS != null && $Object.hasOwnProperty.call(message, 'answerWindowS') && message.answerWindowS !== 0)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .uint32(message.answerWindowS);
+        if (message.membersOnly != null && $Object.hasOwnProperty.call(message, 'membersOnly') && message.membersOnly !== false)
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .bool(message.membersOnly);
+        if (message.allowChange != null && $Object.hasOwnProperty.call(message, 'allowChange') && message.allowChange !== false)
+          writer
+            .uint32(
+              /* id 8, wireType 0 =*/
+              64,
+            )
+            .bool(message.allowChange);
+        if (message.idempotencyKey != null && $Object.hasOwnProperty.call(message, 'idempotencyKey') && message.idempotencyKey !== '')
+          writer
+            .uint32(
+              /* id 9, wireType 2 =*/
+              74,
+            )
+            .string(message.idempotencyKey);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      CreatePoll.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.CreatePoll();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.question = value;
+              else delete message.question;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if (!(message.options && message.options.length)) message.options = [];
+              message.options.push(reader.stringVerify());
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.durationS = value;
+              else delete message.durationS;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.hasCorrect = value;
+              else delete message.hasCorrect;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.correct = value;
+              else delete message.correct;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.answerWindowS = value;
+              else delete message.answerWindowS;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.membersOnly = value;
+              else delete message.membersOnly;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.allowChange = value;
+              else delete message.allowChange;
+              continue;
+            }
+            case 9: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.idempotencyKey = value;
+              else delete message.idempotencyKey;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return CreatePoll;
+    })();
+    v12.CreateLottery = (function () {
+      const CreateLottery = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      CreateLottery.prototype.prize = '';
+      CreateLottery.prototype.winners = 0;
+      CreateLottery.prototype.durationS = 0;
+      CreateLottery.prototype.entry = 0;
+      CreateLottery.prototype.keyword = '';
+      CreateLottery.prototype.giftId = '';
+      CreateLottery.prototype.membersOnly = false;
+      CreateLottery.prototype.idempotencyKey = '';
+      CreateLottery.create = function (properties) {
+        return new CreateLottery(properties);
+      };
+      CreateLottery.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.prize != null && $Object.hasOwnProperty.call(message, 'prize') && message.prize !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.prize);
+        if (message.winners != null && $Object.hasOwnProperty.call(message, 'winners') && message.winners !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.winners);
+        if (message.durationS != null && $Object.hasOwnProperty.call(message, 'durationS') && message.durationS !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.durationS);
+        if (message.entry != null && $Object.hasOwnProperty.call(message, 'entry') && message.entry !== 0)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .int32(message.entry);
+        if (message.keyword != null && $Object.hasOwnProperty.call(message, 'keyword') && message.keyword !== '')
+          writer
+            .uint32(
+              /* id 5, wireType 2 =*/
+              42,
+            )
+            .string(message.keyword);
+        if (message.giftId != null && $Object.hasOwnProperty.call(message, 'giftId') && message.giftId !== '')
+          writer
+            .uint32(
+              /* id 6, wireType 2 =*/
+              50,
+            )
+            .string(message.giftId);
+        if (message.membersOnly != null && $Object.hasOwnProperty.call(message, 'membersOnly') && message.membersOnly !== false)
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .bool(message.membersOnly);
+        if (message.idempotencyKey != null && $Object.hasOwnProperty.call(message, 'idempotencyKey') && message.idempotencyKey !== '')
+          writer
+            .uint32(
+              /* id 8, wireType 2 =*/
+              66,
+            )
+            .string(message.idempotencyKey);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      CreateLottery.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.CreateLottery();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.prize = value;
+              else delete message.prize;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.winners = value;
+              else delete message.winners;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.durationS = value;
+              else delete message.durationS;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.entry = value;
+              else delete message.entry;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.keyword = value;
+              else delete message.keyword;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.giftId = value;
+              else delete message.giftId;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.membersOnly = value;
+              else delete message.membersOnly;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.idempotencyKey = value;
+              else delete message.idempotencyKey;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return CreateLottery;
+    })();
     v12.PlayReply = (function () {
       const PlayReply = function (properties) {
         if (properties) {
@@ -12346,6 +13163,877 @@ var barrage = ($root.barrage = (() => {
       };
       return PlayReply;
     })();
+    v12.Poll = (function () {
+      const Poll = function (properties) {
+        this.options = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      Poll.prototype.id = '';
+      Poll.prototype.question = '';
+      Poll.prototype.options = $util.emptyArray;
+      Poll.prototype.endsAtMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      Poll.prototype.quiz = false;
+      Poll.prototype.answerWindowS = 0;
+      Poll.prototype.membersOnly = false;
+      Poll.prototype.allowChange = false;
+      Poll.prototype.by = null;
+      Poll.create = function (properties) {
+        return new Poll(properties);
+      };
+      Poll.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.question != null && $Object.hasOwnProperty.call(message, 'question') && message.question !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.question);
+        if (message.options != null && message.options.length)
+          for (let i = 0; i < message.options.length; ++i)
+            writer
+              .uint32(
+                /* id 3, wireType 2 =*/
+                26,
+              )
+              .string(message.options[i]);
+        if (
+          message.endsAtMs != null &&
+          $Object.hasOwnProperty.call(message, 'endsAtMs') &&
+          (typeof message.endsAtMs === 'object' ? message.endsAtMs.low || message.endsAtMs.high : message.endsAtMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint64(message.endsAtMs);
+        if (message.quiz != null && $Object.hasOwnProperty.call(message, 'quiz') && message.quiz !== false)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .bool(message.quiz);
+        if (message.answerWindowS != null && $Object.hasOwnProperty.call(message, 'answerWindowS') && message.answerWindowS !== 0)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .uint32(message.answerWindowS);
+        if (message.membersOnly != null && $Object.hasOwnProperty.call(message, 'membersOnly') && message.membersOnly !== false)
+          writer
+            .uint32(
+              /* id 7, wireType 0 =*/
+              56,
+            )
+            .bool(message.membersOnly);
+        if (message.allowChange != null && $Object.hasOwnProperty.call(message, 'allowChange') && message.allowChange !== false)
+          writer
+            .uint32(
+              /* id 8, wireType 0 =*/
+              64,
+            )
+            .bool(message.allowChange);
+        if (message.by != null && $Object.hasOwnProperty.call(message, 'by'))
+          $root.barrage.v1.User.encode(
+            message.by,
+            writer
+              .uint32(
+                /* id 9, wireType 2 =*/
+                74,
+              )
+              .fork(),
+            _depth + 1,
+          ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      Poll.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.Poll();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.question = value;
+              else delete message.question;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if (!(message.options && message.options.length)) message.options = [];
+              message.options.push(reader.stringVerify());
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.endsAtMs = value;
+              else delete message.endsAtMs;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.quiz = value;
+              else delete message.quiz;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.answerWindowS = value;
+              else delete message.answerWindowS;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.membersOnly = value;
+              else delete message.membersOnly;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.allowChange = value;
+              else delete message.allowChange;
+              continue;
+            }
+            case 9: {
+              if (wireType !== 2) break;
+              message.by = $root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1, message.by);
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return Poll;
+    })();
+    v12.PollTally = (function () {
+      const PollTally = function (properties) {
+        this.votes = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PollTally.prototype.id = '';
+      PollTally.prototype.votes = $util.emptyArray;
+      PollTally.prototype.voters = 0;
+      PollTally.create = function (properties) {
+        return new PollTally(properties);
+      };
+      PollTally.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.votes != null && message.votes.length)
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .uint32s(message.votes);
+        if (message.voters != null && $Object.hasOwnProperty.call(message, 'voters') && message.voters !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.voters);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PollTally.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PollTally();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType === 2) {
+                if (!(message.votes && message.votes.length)) message.votes = [];
+                reader.uint32s(message.votes);
+                continue;
+              }
+              if (wireType !== 0) break;
+              if (!(message.votes && message.votes.length)) message.votes = [];
+              message.votes.push(reader.uint32());
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.voters = value;
+              else delete message.voters;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PollTally;
+    })();
+    v12.PollResult = (function () {
+      const PollResult = function (properties) {
+        this.votes = [];
+        this.firstWinners = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      PollResult.prototype.id = '';
+      PollResult.prototype.votes = $util.emptyArray;
+      PollResult.prototype.voters = 0;
+      PollResult.prototype.quiz = false;
+      PollResult.prototype.correct = 0;
+      PollResult.prototype.winners = 0;
+      PollResult.prototype.firstWinners = $util.emptyArray;
+      PollResult.create = function (properties) {
+        return new PollResult(properties);
+      };
+      PollResult.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.votes != null && message.votes.length)
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .uint32s(message.votes);
+        if (message.voters != null && $Object.hasOwnProperty.call(message, 'voters') && message.voters !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.voters);
+        if (message.quiz != null && $Object.hasOwnProperty.call(message, 'quiz') && message.quiz !== false)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .bool(message.quiz);
+        if (message.correct != null && $Object.hasOwnProperty.call(message, 'correct') && message.correct !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .uint32(message.correct);
+        if (message.winners != null && $Object.hasOwnProperty.call(message, 'winners') && message.winners !== 0)
+          writer
+            .uint32(
+              /* id 6, wireType 0 =*/
+              48,
+            )
+            .uint32(message.winners);
+        if (message.firstWinners != null && message.firstWinners.length)
+          for (let i = 0; i < message.firstWinners.length; ++i)
+            $root.barrage.v1.User.encode(
+              message.firstWinners[i],
+              writer
+                .uint32(
+                  /* id 7, wireType 2 =*/
+                  58,
+                )
+                .fork(),
+              _depth + 1,
+            ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      PollResult.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.PollResult();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType === 2) {
+                if (!(message.votes && message.votes.length)) message.votes = [];
+                reader.uint32s(message.votes);
+                continue;
+              }
+              if (wireType !== 0) break;
+              if (!(message.votes && message.votes.length)) message.votes = [];
+              message.votes.push(reader.uint32());
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.voters = value;
+              else delete message.voters;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.quiz = value;
+              else delete message.quiz;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.correct = value;
+              else delete message.correct;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.winners = value;
+              else delete message.winners;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 2) break;
+              if (!(message.firstWinners && message.firstWinners.length)) message.firstWinners = [];
+              message.firstWinners.push($root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1));
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return PollResult;
+    })();
+    v12.LotteryEntry = (function () {
+      const valuesById = $Object.create(null),
+        values = $Object.create(valuesById);
+      values[(valuesById[0] = 'LOTTERY_ENTRY_ANY')] = 0;
+      values[(valuesById[1] = 'LOTTERY_ENTRY_KEYWORD')] = 1;
+      values[(valuesById[2] = 'LOTTERY_ENTRY_GIFT')] = 2;
+      return values;
+    })();
+    v12.Lottery = (function () {
+      const Lottery = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      Lottery.prototype.id = '';
+      Lottery.prototype.prize = '';
+      Lottery.prototype.winners = 0;
+      Lottery.prototype.endsAtMs = $util.Long ? $util.Long.fromBits(0, 0, true) : 0;
+      Lottery.prototype.entry = 0;
+      Lottery.prototype.keyword = '';
+      Lottery.prototype.giftId = '';
+      Lottery.prototype.membersOnly = false;
+      Lottery.prototype.seedSha256 = '';
+      Lottery.create = function (properties) {
+        return new Lottery(properties);
+      };
+      Lottery.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.prize != null && $Object.hasOwnProperty.call(message, 'prize') && message.prize !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.prize);
+        if (message.winners != null && $Object.hasOwnProperty.call(message, 'winners') && message.winners !== 0)
+          writer
+            .uint32(
+              /* id 3, wireType 0 =*/
+              24,
+            )
+            .uint32(message.winners);
+        if (
+          message.endsAtMs != null &&
+          $Object.hasOwnProperty.call(message, 'endsAtMs') &&
+          (typeof message.endsAtMs === 'object' ? message.endsAtMs.low || message.endsAtMs.high : message.endsAtMs !== 0)
+        )
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint64(message.endsAtMs);
+        if (message.entry != null && $Object.hasOwnProperty.call(message, 'entry') && message.entry !== 0)
+          writer
+            .uint32(
+              /* id 5, wireType 0 =*/
+              40,
+            )
+            .int32(message.entry);
+        if (message.keyword != null && $Object.hasOwnProperty.call(message, 'keyword') && message.keyword !== '')
+          writer
+            .uint32(
+              /* id 6, wireType 2 =*/
+              50,
+            )
+            .string(message.keyword);
+        if (message.giftId != null && $Object.hasOwnProperty.call(message, 'giftId') && message.giftId !== '')
+          writer
+            .uint32(
+              /* id 7, wireType 2 =*/
+              58,
+            )
+            .string(message.giftId);
+        if (message.membersOnly != null && $Object.hasOwnProperty.call(message, 'membersOnly') && message.membersOnly !== false)
+          writer
+            .uint32(
+              /* id 8, wireType 0 =*/
+              64,
+            )
+            .bool(message.membersOnly);
+        if (message.seedSha256 != null && $Object.hasOwnProperty.call(message, 'seedSha256') && message.seedSha256 !== '')
+          writer
+            .uint32(
+              /* id 9, wireType 2 =*/
+              74,
+            )
+            .string(message.seedSha256);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      Lottery.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.Lottery();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.prize = value;
+              else delete message.prize;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.winners = value;
+              else delete message.winners;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if (typeof (value = reader.uint64()) === 'object' ? value.low || value.high : value !== 0) message.endsAtMs = value;
+              else delete message.endsAtMs;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 0) break;
+              if ((value = reader.int32())) message.entry = value;
+              else delete message.entry;
+              continue;
+            }
+            case 6: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.keyword = value;
+              else delete message.keyword;
+              continue;
+            }
+            case 7: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.giftId = value;
+              else delete message.giftId;
+              continue;
+            }
+            case 8: {
+              if (wireType !== 0) break;
+              if ((value = reader.bool())) message.membersOnly = value;
+              else delete message.membersOnly;
+              continue;
+            }
+            case 9: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.seedSha256 = value;
+              else delete message.seedSha256;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return Lottery;
+    })();
+    v12.LotteryProgress = (function () {
+      const LotteryProgress = function (properties) {
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      LotteryProgress.prototype.id = '';
+      LotteryProgress.prototype.entrants = 0;
+      LotteryProgress.create = function (properties) {
+        return new LotteryProgress(properties);
+      };
+      LotteryProgress.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.entrants != null && $Object.hasOwnProperty.call(message, 'entrants') && message.entrants !== 0)
+          writer
+            .uint32(
+              /* id 2, wireType 0 =*/
+              16,
+            )
+            .uint32(message.entrants);
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      LotteryProgress.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.LotteryProgress();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.entrants = value;
+              else delete message.entrants;
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return LotteryProgress;
+    })();
+    v12.LotteryResult = (function () {
+      const LotteryResult = function (properties) {
+        this.winners = [];
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      LotteryResult.prototype.id = '';
+      LotteryResult.prototype.seed = '';
+      LotteryResult.prototype.entrantsSha256 = '';
+      LotteryResult.prototype.entrants = 0;
+      LotteryResult.prototype.winners = $util.emptyArray;
+      LotteryResult.create = function (properties) {
+        return new LotteryResult(properties);
+      };
+      LotteryResult.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.id != null && $Object.hasOwnProperty.call(message, 'id') && message.id !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.id);
+        if (message.seed != null && $Object.hasOwnProperty.call(message, 'seed') && message.seed !== '')
+          writer
+            .uint32(
+              /* id 2, wireType 2 =*/
+              18,
+            )
+            .string(message.seed);
+        if (message.entrantsSha256 != null && $Object.hasOwnProperty.call(message, 'entrantsSha256') && message.entrantsSha256 !== '')
+          writer
+            .uint32(
+              /* id 3, wireType 2 =*/
+              26,
+            )
+            .string(message.entrantsSha256);
+        if (message.entrants != null && $Object.hasOwnProperty.call(message, 'entrants') && message.entrants !== 0)
+          writer
+            .uint32(
+              /* id 4, wireType 0 =*/
+              32,
+            )
+            .uint32(message.entrants);
+        if (message.winners != null && message.winners.length)
+          for (let i = 0; i < message.winners.length; ++i)
+            $root.barrage.v1.User.encode(
+              message.winners[i],
+              writer
+                .uint32(
+                  /* id 5, wireType 2 =*/
+                  42,
+                )
+                .fork(),
+              _depth + 1,
+            ).ldelim();
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      LotteryResult.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.LotteryResult();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.id = value;
+              else delete message.id;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.seed = value;
+              else delete message.seed;
+              continue;
+            }
+            case 3: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.entrantsSha256 = value;
+              else delete message.entrantsSha256;
+              continue;
+            }
+            case 4: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.entrants = value;
+              else delete message.entrants;
+              continue;
+            }
+            case 5: {
+              if (wireType !== 2) break;
+              if (!(message.winners && message.winners.length)) message.winners = [];
+              message.winners.push($root.barrage.v1.User.decode(reader, reader.size(), $undefined, _depth + 1));
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return LotteryResult;
+    })();
     return v12;
   })();
   return barrage2;
@@ -12401,6 +14089,12 @@ var EventField = {
   redPacket: 220,
   redPacketProgress: 221,
   redPacketEnded: 222,
+  poll: 223,
+  pollTally: 224,
+  pollResult: 225,
+  lottery: 226,
+  lotteryProgress: 227,
+  lotteryResult: 228,
   session: 240,
   joinNotice: 260,
   reportOutcome: 261,
@@ -12435,6 +14129,12 @@ var EventKindClass = {
   redPacket: 'control',
   redPacketProgress: 'counter',
   redPacketEnded: 'control',
+  poll: 'control',
+  pollTally: 'counter',
+  pollResult: 'control',
+  lottery: 'control',
+  lotteryProgress: 'counter',
+  lotteryResult: 'control',
   session: 'control',
   joinNotice: 'counter',
   reportOutcome: 'control',
