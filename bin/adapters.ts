@@ -158,6 +158,9 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
       ? {
           source: new JetStreamEventSource(bus, bus.nc, {
             durable: 'barrage-webhooks',
+            startAt: 'new',
+            // Short: after a crash, the events it held come again this soon (a clean stop gives them back at once).
+            ackWaitMs: 60_000,
             countersQueue: webhookQueue,
             maxAckPending: w.maxBufferEvents,
             logger: logger.child({ part: 'webhooks' }),

@@ -54,6 +54,13 @@ export interface JetStreamSourceOptions {
    * counter (analytics, where a repeated counter row collapses).
    */
   countersQueue?: string;
+  /**
+   * Where a durable created now starts: `all` of the stream (analytics: the
+   * retained history is worth storing) or `new` events only (webhooks: a
+   * first start must not post a day of history to a receiver). Either way a
+   * restart resumes where its acknowledgments stopped.
+   */
+  startAt?: 'all' | 'new';
   logger: Logger;
 }
 
@@ -108,7 +115,7 @@ export class JetStreamEventSource implements EventSource {
         const config = {
           durable_name: this.durable,
           ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
+          deliver_policy: this.options.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
           filter_subject: logSubjects.all,
           max_ack_pending: this.options.maxAckPending ?? 100_000,
           ack_wait: nanos(this.options.ackWaitMs ?? 300_000),
@@ -156,6 +163,10 @@ export class JetStreamEventSource implements EventSource {
       (h as JsMsg).ack();
       this.stats.acked++;
     }
+  }
+
+  release(handles: readonly unknown[]): void {
+    for (const h of handles) if (h !== undefined) (h as JsMsg).nak();
   }
 
   deliveryOf(handle: unknown): Delivery {

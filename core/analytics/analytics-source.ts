@@ -28,6 +28,12 @@ export interface EventSource {
    * order). A durable source acknowledges them now and never before.
    */
   ack(handles: readonly unknown[]): void;
+  /**
+   * Gives events back undelivered, to be delivered again at once (to this or
+   * another process) rather than after the ack wait. Absent when nothing
+   * would come again (a bus subscription).
+   */
+  release?(handles: readonly unknown[]): void;
   /** Identifies a delivery by its handle. Absent when every event is delivered once (a bus subscription). */
   deliveryOf?(handle: unknown): Delivery;
   /** Stop fetching: the sink's buffer is full. Absent when the source cannot be paused. */

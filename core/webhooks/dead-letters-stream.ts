@@ -13,7 +13,6 @@ import { isNoMessage, isStreamNotFound } from '../../domain/bus-nats-errors.js';
 import type { DeadLetter, DeadLetterStore, DeadLetterSummary, NewDeadLetter } from './dead-letters.js';
 import { parseDeadLetter, summaryOf } from './dead-letters.js';
 
-const subject = 'barrage.webhooks.dead';
 const decoder = new TextDecoder();
 const idPattern = /^[1-9][0-9]{0,15}$/;
 
@@ -21,14 +20,16 @@ const idPattern = /^[1-9][0-9]{0,15}$/;
 export class StreamDeadLetters implements DeadLetterStore {
   private jsm: Promise<JetStreamManager> | undefined;
   private readonly stream: string;
+  private readonly subject: string;
   /** Sequences removed from the stream by its limit are not seen here; the count is what this process dropped knowingly. */
   dropped = 0;
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly options: { max: number; replicas: number; stream?: string },
+    private readonly options: { max: number; replicas: number; stream?: string; subject?: string },
   ) {
     this.stream = options.stream ?? 'BARRAGE_WEBHOOK_DEAD';
+    this.subject = options.subject ?? 'barrage.webhooks.dead';
   }
 
   /** Creates or updates the stream on first use (again after a failure). */
@@ -37,7 +38,7 @@ export class StreamDeadLetters implements DeadLetterStore {
       const jsm = await jetstreamManager(this.nc, { timeout: 5_000 });
       const config = {
         name: this.stream,
-        subjects: [subject],
+        subjects: [this.subject],
         storage: StorageType.File,
         num_replicas: this.options.replicas,
         max_msgs: this.options.max,
@@ -62,7 +63,7 @@ export class StreamDeadLetters implements DeadLetterStore {
   async add(letter: NewDeadLetter): Promise<string> {
     const before = await this.count();
     await this.manager();
-    const ack = await jetstream(this.nc, { timeout: 5_000 }).publish(subject, JSON.stringify(letter));
+    const ack = await jetstream(this.nc, { timeout: 5_000 }).publish(this.subject, JSON.stringify(letter));
     if (before >= this.options.max) this.dropped++;
     return String(ack.seq);
   }
@@ -74,7 +75,7 @@ export class StreamDeadLetters implements DeadLetterStore {
     while (out.length < options.limit) {
       let m;
       try {
-        m = await jsm.direct.getMessage(this.stream, { seq, next_by_subj: subject });
+        m = await jsm.direct.getMessage(this.stream, { seq, next_by_subj: this.subject });
       } catch (err) {
         if (isNoMessage(err)) break;
         throw err;
@@ -100,12 +101,13 @@ export class StreamDeadLetters implements DeadLetterStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    if (!idPattern.test(id)) return false;
+    // Told by the stream's state, not the error: deleting a deleted sequence fails with a code of its own.
+    if (!(await this.get(id))) return false;
     const jsm = await this.manager();
     try {
       return await jsm.streams.deleteMessage(this.stream, Number(id), false);
     } catch (err) {
-      if (isNoMessage(err)) return false;
+      if ((await this.get(id)) === undefined) return false;
       throw err;
     }
   }

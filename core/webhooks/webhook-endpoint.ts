@@ -142,7 +142,11 @@ export class WebhookEndpoint {
       q = { items: [], busy: false };
       this.rooms.set(room, q);
     }
-    q.items.push(queued);
+    // In seq order: an event a durable source delivers again after a restart can come after a later one.
+    let at = q.items.length;
+    const seq = queued.item.seq;
+    if (seq >= 0) while (at > 0 && (q.items[at - 1] as Queued).item.seq > seq) at--;
+    q.items.splice(at, 0, queued);
     if (!q.busy) this.markReady(room, 1);
     this.pump();
   }
@@ -151,7 +155,7 @@ export class WebhookEndpoint {
   replay(events: readonly string[], onDone: (delivered: boolean) => void): void {
     const nowMs = this.now();
     const items = events.map((json) => ({
-      item: { id: '', kind: 'danmaku', room: '', json, tsMs: nowMs } as WebhookItem,
+      item: { id: '', kind: 'danmaku', room: '', seq: -1, json, tsMs: nowMs } as WebhookItem,
       arrivedMs: nowMs,
     }));
     const batch = this.batchOf(items, [], nowMs);

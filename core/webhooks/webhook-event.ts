@@ -25,6 +25,8 @@ export interface WebhookItem {
   id: string;
   kind: WebhookKind;
   room: string;
+  /** The room's seq, or -1 for what is not sequenced (held danmaku): a room's queue is kept in this order. */
+  seq: number;
   /** The serialised event object (one element of a batch's `events`). */
   json: string;
   /** When the event happened (ms since the epoch): what lag is measured from. */
@@ -97,7 +99,7 @@ export function itemOfEvent(bytes: Uint8Array, kinds: ReadonlySet<WebhookKind>):
   };
   if (event.actor) json['actor'] = userJson(event.actor);
   if (event.reason) json['reason'] = event.reason;
-  return { id, kind, room: event.room, json: JSON.stringify(json), tsMs };
+  return { id, kind, room: event.room, seq: Number(event.seq), json: JSON.stringify(json), tsMs };
 }
 
 /**
@@ -114,7 +116,7 @@ export function itemOf(
 ): WebhookItem {
   const id = webhookEventId(bytes);
   const json = { id, kind, type: kind, room, seq: null, ts_ms: tsMs, time: new Date(tsMs).toISOString(), user, payload };
-  return { id, kind, room, json: JSON.stringify(json), tsMs };
+  return { id, kind, room, seq: -1, json: JSON.stringify(json), tsMs };
 }
 
 /** The webhook item of a `Held` message from the room's held subject (a danmaku the filter held, or its fate). */

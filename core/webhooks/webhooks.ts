@@ -102,8 +102,8 @@ export interface WebhookDeps {
 export class Webhooks {
   private readonly endpoints: WebhookEndpoint[];
   private readonly spill: WebhookSpill | undefined;
-  /** Delivery ids of events held now (a redelivery of one of them is left out: the first ack covers it). */
-  private readonly held = new Set<number>();
+  /** Events held now by delivery id (a redelivery of one of them is left out: the first ack covers it). */
+  private readonly held = new Map<number, Entry>();
   private readonly subs: Subscription[] = [];
   private readonly replaying = new Set<string>();
   private buffered = 0;
@@ -158,7 +158,11 @@ export class Webhooks {
    * turn of the event loop, so publishing costs one array push here.
    */
   private onEvent(data: Uint8Array, handle: unknown): void {
-    if (this.stopped) return;
+    if (this.stopped) {
+      // Delivered after the stop (a pull already under way): given back, not left to the ack wait.
+      if (handle !== undefined) this.deps.source.release?.([handle]);
+      return;
+    }
     this.inbox.push([data, handle]);
     if (this.inboxScheduled) return;
     this.inboxScheduled = true;
@@ -204,7 +208,7 @@ export class Webhooks {
 
   private queue(item: WebhookItem, handle: unknown, deliveryId: number | undefined): void {
     const entry: Entry = { item, arrivedMs: this.now(), handle, remaining: this.endpoints.length, deliveryId };
-    if (deliveryId !== undefined) this.held.add(deliveryId);
+    if (deliveryId !== undefined) this.held.set(deliveryId, entry);
     this.buffered++;
     for (const e of this.endpoints) e.add(entry);
     if (this.buffered >= this.config.maxBufferEvents && this.deps.source.pause && !this.paused) {
@@ -317,7 +321,12 @@ export class Webhooks {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const s of this.subs) s.unsubscribe();
+    // The source first: a pull still open would take back what is given back below.
     await this.deps.source.stop();
+    // Held events go back to the stream now, so the next core sends them first (in order), not after the ack wait.
+    this.deps.source.release?.([...this.held.values()].map((e) => e.handle).concat(this.inbox.map(([, h]) => h)));
+    this.held.clear();
+    this.inbox = [];
     for (const e of this.endpoints) e.stop();
     await this.spill?.stop();
     await this.deps.dead.close();
