@@ -122,6 +122,7 @@ export class EdgeMetrics {
     zero(this.clientCloses, 'code', ['1000', '1001', '1006', 'other']);
     zero(this.internalErrors, 'entry', ['http', 'upgrade', 'open', 'message', 'close']);
     zero(this.httpRefused, 'reason', ['bad_path', 'unauthorized', 'too_large', 'busy']);
+    this.moderationHook.inc({ action: 'allow', failure: 'none' }, 0);
     if (withDefaults) {
       collectDefaultMetrics({ register: this.registry, prefix: 'barrage_process_' });
       registerLogMetrics(this.registry);
