@@ -60,6 +60,8 @@ import { playsExtension } from '../edge/plays-extension.js';
 import { pageRoutes } from '../edge/pages.js';
 import { EdgeServer } from '../edge/server.js';
 import { reportsExtension } from '../edge/reports.js';
+import { joinsExtension } from '../edge/joins.js';
+import { JoinNotices } from '../core/joins/joins.js';
 import { ReportService } from '../core/reports/reports.js';
 import type { ReportStore } from '../core/reports/report-store.js';
 import { VideoAccess } from '../edge/video.js';
@@ -183,6 +185,14 @@ export async function startCore(
     (r) => r.stop(),
   );
   reports.start();
+  if (config.moderation.joinNotices) {
+    const joins = lifecycle.add(
+      'join notices',
+      new JoinNotices({ bus, sequencer, logger: logger.child({ part: 'joins' }), windowMs: config.moderation.joinNoticeMs }),
+      (j) => j.stop(),
+    );
+    joins.start();
+  }
   const gifts = lifecycle.add(
     'gifts',
     new GiftService({ bus, sequencer, ledger, config: config.gifts, logger: logger.child({ part: 'gifts' }), roomIdleMs }),
@@ -307,6 +317,7 @@ export async function startEdge(
       giftsExtension(config.gifts),
       playsExtension(),
       reportsExtension({ perMinute: config.moderation.reportsPerMinute }),
+      ...(config.moderation.joinNotices ? [joinsExtension({ windowMs: config.moderation.joinNoticeMs })] : []),
       directExtension(),
       new VideoAccess({ store: adapters.videoStore }),
     ],

@@ -55,6 +55,10 @@ export interface ModerationOptions {
   reportWindowSeconds?: number;
   /** Reports one user may send per room per minute, per edge (default 5). */
   reportsPerMinute?: number;
+  /** Viewers' joins become one aggregated line per room per window (default off). */
+  joinNotices?: boolean;
+  /** That window (default 3 s). */
+  joinNoticeMs?: number;
 }
 
 /** Terms of one word filter unless configured: compiling 20,000 takes about a second, spread over slices. */

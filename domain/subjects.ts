@@ -61,6 +61,8 @@ export const subjects = {
   broadcast: 'barrage.broadcast',
   /** Core to every edge: an unsequenced event for some sockets (`DirectMessage`). */
   direct: 'barrage.direct',
+  /** Edge to core: viewers who joined per room since the edge's last report (`EdgeJoins`). */
+  joins: 'barrage.joins',
   /** Edge to core: like taps per room since the edge's last report (`EdgeLikes`). */
   likes: 'barrage.likes',
   /** To every core: a room's live session started (the `Event` with its `session`); like and gift totals start again. */

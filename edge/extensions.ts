@@ -63,6 +63,8 @@ export interface EdgeExtension {
    * mode, room modes) as unsequenced events (seq 0), sent after the history.
    */
   welcomeEvents?(room: string, now: number): v1.IEvent[];
+  /** A connection opened (after admission; `conn.since >= 0` for a reconnect that resumes). */
+  onOpen?(conn: Conn): void;
   /** Runs at upgrade, after the token check. Must be synchronous. */
   admit?(identity: Identity, room: string): AdmissionVerdict;
   /** Called once the edge listens. */

@@ -84,6 +84,8 @@ export class EdgeServer {
   private open = 0;
   private readonly lagging = new Set<Socket>();
   private readonly extensions: readonly EdgeExtension[];
+  /** The extensions told of each opened connection. */
+  private readonly openHooks: readonly EdgeExtension[];
   private readonly messages: MessageHandler;
   private readonly ipBudgets: IpBudgets;
   private readonly tarpit: Tarpit;
@@ -129,6 +131,7 @@ export class EdgeServer {
           : undefined,
     });
     this.extensions = options.extensions ?? [];
+    this.openHooks = this.extensions.filter((e) => e.onOpen !== undefined);
     const c = this.config;
     this.replay = fullBucket(c.replayBytesPerSecond / replayBurstFraction, Date.now());
     this.ipBudgets = new IpBudgets({
@@ -423,6 +426,7 @@ export class EdgeServer {
     ws.subscribe(groupTopicOf(conn.room, conn.session % this.config.overloadBuckets));
     this.joinRoom(conn.room, ws);
     this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0), conn.sinceEpoch);
+    for (const ext of this.openHooks) (ext.onOpen as NonNullable<EdgeExtension['onOpen']>)(conn);
   }
 
   private onClose(ws: Socket, code: number): void {

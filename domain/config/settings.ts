@@ -110,6 +110,8 @@ const moderationSettings = {
   reportHoldThreshold: int('BARRAGE_REPORT_HOLD_THRESHOLD', 5, 0, 10_000),
   reportWindowSeconds: int('BARRAGE_REPORT_WINDOW_SECONDS', 600, 10, day),
   reportsPerMinute: int('BARRAGE_REPORTS_PER_MINUTE', 5, 1, 1_000),
+  joinNotices: bool('BARRAGE_JOIN_NOTICES', false),
+  joinNoticeMs: int('BARRAGE_JOIN_NOTICE_MS', 3_000, 500, 60_000),
 };
 
 /** The site's moderation callback, asked by the edge before a danmaku is published (edge/moderation-hook.ts). */

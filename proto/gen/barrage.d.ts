@@ -2032,6 +2032,29 @@ export namespace barrage {
             type $Shape = barrage.v1.ReportReply.$Properties;
         }
 
+        interface IEdgeJoins extends barrage.v1.EdgeJoins.$Properties {
+        }
+
+        class EdgeJoins {
+            constructor(properties?: barrage.v1.EdgeJoins.$Properties);
+            $unknowns?: Uint8Array[];
+            edgeId: string;
+            rooms: { [k: string]: barrage.v1.JoinNotice.$Properties };
+            static create(properties: barrage.v1.EdgeJoins.$Shape): barrage.v1.EdgeJoins & barrage.v1.EdgeJoins.$Shape;
+            static create(properties?: barrage.v1.EdgeJoins.$Properties): barrage.v1.EdgeJoins;
+            static encode(message: barrage.v1.EdgeJoins.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): barrage.v1.EdgeJoins & barrage.v1.EdgeJoins.$Shape;
+        }
+
+        namespace EdgeJoins {
+            interface $Properties {
+                edgeId?: (string|null);
+                rooms?: ({ [k: string]: barrage.v1.JoinNotice.$Properties }|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = barrage.v1.EdgeJoins.$Properties;
+        }
+
         interface IRemoveSuperChat extends barrage.v1.RemoveSuperChat.$Properties {
         }
 

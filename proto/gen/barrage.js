@@ -14757,6 +14757,209 @@ export const barrage = $root.barrage = (() => {
             return ReportReply;
         })();
 
+        v1.EdgeJoins = (function() {
+
+            /**
+             * Properties of an EdgeJoins.
+             * @typedef {Object} barrage.v1.EdgeJoins.$Properties
+             * @property {string|null} [edgeId] EdgeJoins edgeId
+             * @property {Object.<string,barrage.v1.JoinNotice.$Properties>|null} [rooms] EdgeJoins rooms
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an EdgeJoins.
+             * @memberof barrage.v1
+             * @interface IEdgeJoins
+             * @augments barrage.v1.EdgeJoins.$Properties
+             * @deprecated Use barrage.v1.EdgeJoins.$Properties instead.
+             */
+
+            /**
+             * Shape of an EdgeJoins.
+             * @typedef {barrage.v1.EdgeJoins.$Properties} barrage.v1.EdgeJoins.$Shape
+             */
+
+            /**
+             * Constructs a new EdgeJoins.
+             * @memberof barrage.v1
+             * @classdesc Represents an EdgeJoins.
+             * @constructor
+             * @param {barrage.v1.EdgeJoins.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const EdgeJoins = function (properties) {
+                this.rooms = {};
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * EdgeJoins edgeId.
+             * @member {string} edgeId
+             * @memberof barrage.v1.EdgeJoins
+             * @instance
+             */
+            EdgeJoins.prototype.edgeId = "";
+
+            /**
+             * EdgeJoins rooms.
+             * @member {Object.<string,barrage.v1.JoinNotice.$Properties>} rooms
+             * @memberof barrage.v1.EdgeJoins
+             * @instance
+             */
+            EdgeJoins.prototype.rooms = $util.emptyObject;
+
+            /**
+             * Creates a new EdgeJoins instance using the specified properties.
+             * @function create
+             * @memberof barrage.v1.EdgeJoins
+             * @static
+             * @param {barrage.v1.EdgeJoins.$Properties=} [properties] Properties to set
+             * @returns {barrage.v1.EdgeJoins} EdgeJoins instance
+             * @type {{
+             *   (properties: barrage.v1.EdgeJoins.$Shape): barrage.v1.EdgeJoins & barrage.v1.EdgeJoins.$Shape;
+             *   (properties?: barrage.v1.EdgeJoins.$Properties): barrage.v1.EdgeJoins;
+             * }}
+             */
+            EdgeJoins.create = function(properties) {
+                return new EdgeJoins(properties);
+            };
+
+            /**
+             * Encodes the specified EdgeJoins message. Does not implicitly {@link barrage.v1.EdgeJoins.verify|verify} messages.
+             * @function encode
+             * @memberof barrage.v1.EdgeJoins
+             * @static
+             * @param {barrage.v1.EdgeJoins.$Properties} message EdgeJoins message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            EdgeJoins.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.edgeId != null && $Object.hasOwnProperty.call(message, "edgeId") && message.edgeId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.edgeId);
+                if (message.rooms != null && $Object.hasOwnProperty.call(message, "rooms"))
+                    for (let keys = $Object.keys(message.rooms), i = 0; i < keys.length; ++i) {
+                        writer.uint32(/* id 2, wireType 2 =*/18).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]);
+                        $root.barrage.v1.JoinNotice.encode(message.rooms[keys[i]], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim().ldelim();
+                    }
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an EdgeJoins message from the specified reader or buffer.
+             * @function decode
+             * @memberof barrage.v1.EdgeJoins
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {barrage.v1.EdgeJoins & barrage.v1.EdgeJoins.$Shape} EdgeJoins
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            EdgeJoins.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.barrage.v1.EdgeJoins();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.edgeId = value;
+                            else
+                                delete message.edgeId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.rooms === $util.emptyObject)
+                                message.rooms = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = null;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = $root.barrage.v1.JoinNotice.decode(reader, reader.size(), $undefined, _depth + 1, value);
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.rooms, key);
+                            message.rooms[key] = value || new $root.barrage.v1.JoinNotice();
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return EdgeJoins;
+        })();
+
         v1.RemoveSuperChat = (function() {
 
             /**

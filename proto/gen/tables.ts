@@ -561,6 +561,12 @@ export const ReportReplyField = {
   reports: 3,
 } as const;
 
+/** Field numbers of `barrage.v1.EdgeJoins` (names as protobufjs spells them). */
+export const EdgeJoinsField = {
+  edgeId: 1,
+  rooms: 2,
+} as const;
+
 /** Field numbers of `barrage.v1.RemoveSuperChat` (names as protobufjs spells them). */
 export const RemoveSuperChatField = {
   id: 1,

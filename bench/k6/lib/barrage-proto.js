@@ -35,9 +35,9 @@ var __toESM = (mod, isNodeMode, target) => (
   )
 );
 
-// ../../main/node_modules/protobufjs/src/util/aspromise.js
+// node_modules/protobufjs/src/util/aspromise.js
 var require_aspromise = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
+  'node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
     'use strict';
     module.exports = asPromise;
     function asPromise(fn, ctx) {
@@ -72,9 +72,9 @@ var require_aspromise = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/base64.js
+// node_modules/protobufjs/src/util/base64.js
 var require_base64 = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/base64.js'(exports) {
+  'node_modules/protobufjs/src/util/base64.js'(exports) {
     'use strict';
     var base64 = exports;
     base64.length = function length(string) {
@@ -172,9 +172,9 @@ var require_base64 = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/eventemitter.js
+// node_modules/protobufjs/src/util/eventemitter.js
 var require_eventemitter = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
+  'node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
     'use strict';
     module.exports = EventEmitter;
     function EventEmitter() {
@@ -214,9 +214,9 @@ var require_eventemitter = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/float.js
+// node_modules/protobufjs/src/util/float.js
 var require_float = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/float.js'(exports, module) {
+  'node_modules/protobufjs/src/util/float.js'(exports, module) {
     'use strict';
     module.exports = factory(factory);
     function factory(exports2) {
@@ -416,9 +416,9 @@ var require_float = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/utf8.js
+// node_modules/protobufjs/src/util/utf8.js
 var require_utf8 = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/utf8.js'(exports) {
+  'node_modules/protobufjs/src/util/utf8.js'(exports) {
     'use strict';
     var utf8 = exports;
     var looseDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -540,9 +540,9 @@ var require_utf8 = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/pool.js
+// node_modules/protobufjs/src/util/pool.js
 var require_pool = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/pool.js'(exports, module) {
+  'node_modules/protobufjs/src/util/pool.js'(exports, module) {
     'use strict';
     module.exports = pool;
     function pool(alloc, slice, size) {
@@ -564,9 +564,9 @@ var require_pool = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/longbits.js
+// node_modules/protobufjs/src/util/longbits.js
 var require_longbits = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/longbits.js'(exports, module) {
+  'node_modules/protobufjs/src/util/longbits.js'(exports, module) {
     'use strict';
     module.exports = LongBits;
     var Long;
@@ -693,9 +693,9 @@ var require_longbits = __commonJS({
   },
 });
 
-// ../../main/node_modules/long/umd/index.js
+// node_modules/long/umd/index.js
 var require_umd = __commonJS({
-  '../../main/node_modules/long/umd/index.js'(exports, module) {
+  'node_modules/long/umd/index.js'(exports, module) {
     'use strict';
     (function (global2, factory) {
       function preferDefault(exports2) {
@@ -1341,9 +1341,9 @@ var require_umd = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/minimal.js
+// node_modules/protobufjs/src/util/minimal.js
 var require_minimal = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/minimal.js'(exports) {
+  'node_modules/protobufjs/src/util/minimal.js'(exports) {
     'use strict';
     var util = exports;
     util.asPromise = require_aspromise();
@@ -1545,9 +1545,9 @@ var require_minimal = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/writer.js
+// node_modules/protobufjs/src/writer.js
 var require_writer = __commonJS({
-  '../../main/node_modules/protobufjs/src/writer.js'(exports, module) {
+  'node_modules/protobufjs/src/writer.js'(exports, module) {
     'use strict';
     module.exports = Writer;
     var util = require_minimal();
@@ -1985,9 +1985,9 @@ var require_writer = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/writer_buffer.js
+// node_modules/protobufjs/src/writer_buffer.js
 var require_writer_buffer = __commonJS({
-  '../../main/node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
+  'node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferWriter;
     var Writer = require_writer();
@@ -2050,9 +2050,9 @@ var require_writer_buffer = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/reader.js
+// node_modules/protobufjs/src/reader.js
 var require_reader = __commonJS({
-  '../../main/node_modules/protobufjs/src/reader.js'(exports, module) {
+  'node_modules/protobufjs/src/reader.js'(exports, module) {
     'use strict';
     module.exports = Reader;
     var util = require_minimal();
@@ -2607,9 +2607,9 @@ var require_reader = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/reader_buffer.js
+// node_modules/protobufjs/src/reader_buffer.js
 var require_reader_buffer = __commonJS({
-  '../../main/node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
+  'node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferReader;
     var Reader = require_reader();
@@ -2643,9 +2643,9 @@ var require_reader_buffer = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/rpc/service.js
+// node_modules/protobufjs/src/rpc/service.js
 var require_service = __commonJS({
-  '../../main/node_modules/protobufjs/src/rpc/service.js'(exports, module) {
+  'node_modules/protobufjs/src/rpc/service.js'(exports, module) {
     'use strict';
     module.exports = Service;
     var util = require_minimal();
@@ -2721,26 +2721,26 @@ var require_service = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/rpc.js
+// node_modules/protobufjs/src/rpc.js
 var require_rpc = __commonJS({
-  '../../main/node_modules/protobufjs/src/rpc.js'(exports) {
+  'node_modules/protobufjs/src/rpc.js'(exports) {
     'use strict';
     var rpc = exports;
     rpc.Service = require_service();
   },
 });
 
-// ../../main/node_modules/protobufjs/src/roots.js
+// node_modules/protobufjs/src/roots.js
 var require_roots = __commonJS({
-  '../../main/node_modules/protobufjs/src/roots.js'(exports, module) {
+  'node_modules/protobufjs/src/roots.js'(exports, module) {
     'use strict';
     module.exports = /* @__PURE__ */ Object.create(null);
   },
 });
 
-// ../../main/node_modules/protobufjs/src/index-minimal.js
+// node_modules/protobufjs/src/index-minimal.js
 var require_index_minimal = __commonJS({
-  '../../main/node_modules/protobufjs/src/index-minimal.js'(exports) {
+  'node_modules/protobufjs/src/index-minimal.js'(exports) {
     'use strict';
     exports.build = 'minimal';
     exports.Writer = require_writer();
@@ -2760,9 +2760,9 @@ var require_index_minimal = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/minimal.js
+// node_modules/protobufjs/minimal.js
 var require_minimal2 = __commonJS({
-  '../../main/node_modules/protobufjs/minimal.js'(exports, module) {
+  'node_modules/protobufjs/minimal.js'(exports, module) {
     'use strict';
     module.exports = require_index_minimal();
   },
@@ -11498,6 +11498,133 @@ var barrage = ($root.barrage = (() => {
         return message;
       };
       return ReportReply;
+    })();
+    v12.EdgeJoins = (function () {
+      const EdgeJoins = function (properties) {
+        this.rooms = {};
+        if (properties) {
+          for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+            if (properties[keys[i]] != null && keys[i] !== '__proto__') this[keys[i]] = properties[keys[i]];
+        }
+      };
+      EdgeJoins.prototype.edgeId = '';
+      EdgeJoins.prototype.rooms = $util.emptyObject;
+      EdgeJoins.create = function (properties) {
+        return new EdgeJoins(properties);
+      };
+      EdgeJoins.encode = function (message, writer, _depth) {
+        if (!writer) writer = $Writer.create();
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $util.recursionLimit) throw $Error('max depth exceeded');
+        if (message.edgeId != null && $Object.hasOwnProperty.call(message, 'edgeId') && message.edgeId !== '')
+          writer
+            .uint32(
+              /* id 1, wireType 2 =*/
+              10,
+            )
+            .string(message.edgeId);
+        if (message.rooms != null && $Object.hasOwnProperty.call(message, 'rooms'))
+          for (let keys = $Object.keys(message.rooms), i = 0; i < keys.length; ++i) {
+            writer
+              .uint32(
+                /* id 2, wireType 2 =*/
+                18,
+              )
+              .fork()
+              .uint32(
+                /* id 1, wireType 2 =*/
+                10,
+              )
+              .string(keys[i]);
+            $root.barrage.v1.JoinNotice.encode(
+              message.rooms[keys[i]],
+              writer
+                .uint32(
+                  /* id 2, wireType 2 =*/
+                  18,
+                )
+                .fork(),
+              _depth + 1,
+            )
+              .ldelim()
+              .ldelim();
+          }
+        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
+          for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
+        return writer;
+      };
+      EdgeJoins.decode = function (reader, length, _end, _depth, _target) {
+        if (!(reader instanceof $Reader)) reader = $Reader.create(reader);
+        if (_depth === $undefined) _depth = 0;
+        if (_depth > $Reader.recursionLimit) throw $Error('max depth exceeded');
+        let end, message, key, value;
+        if (length === $undefined) end = reader.len;
+        else {
+          end = reader.pos + length;
+          if (end > reader.len) throw $RangeError('index out of range');
+          length = reader.len;
+          reader.len = end;
+        }
+        message = _target || new $root.barrage.v1.EdgeJoins();
+        while (reader.pos < end) {
+          let start = reader.pos;
+          let tag = reader.tag();
+          if (tag === _end) {
+            _end = $undefined;
+            break;
+          }
+          let wireType = tag & 7;
+          switch ((tag >>>= 3)) {
+            case 1: {
+              if (wireType !== 2) break;
+              if ((value = reader.stringVerify()).length) message.edgeId = value;
+              else delete message.edgeId;
+              continue;
+            }
+            case 2: {
+              if (wireType !== 2) break;
+              if (message.rooms === $util.emptyObject) message.rooms = {};
+              let end2 = reader.size() + reader.pos;
+              if (end2 > reader.len) throw $RangeError('index out of range');
+              reader.len = end2;
+              key = '';
+              value = null;
+              while (reader.pos < end2) {
+                let tag2 = reader.tag();
+                wireType = tag2 & 7;
+                switch ((tag2 >>>= 3)) {
+                  case 1:
+                    if (wireType !== 2) break;
+                    key = reader.stringVerify();
+                    continue;
+                  case 2:
+                    if (wireType !== 2) break;
+                    value = $root.barrage.v1.JoinNotice.decode(reader, reader.size(), $undefined, _depth + 1, value);
+                    continue;
+                }
+                reader.skipType(wireType, _depth, tag2);
+              }
+              if (reader.pos !== end2) throw $RangeError('index out of range');
+              reader.len = end;
+              if (key === '__proto__') $util.makeProp(message.rooms, key);
+              message.rooms[key] = value || new $root.barrage.v1.JoinNotice();
+              continue;
+            }
+          }
+          reader.skipType(wireType, _depth, tag);
+          if (!reader.discardUnknown) {
+            $util.makeProp(message, '$unknowns', false);
+            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+          }
+        }
+        if (length !== $undefined) {
+          if (reader.pos !== end) throw $RangeError('index out of range');
+          reader.len = length;
+        }
+        if (_end !== $undefined) throw $Error('missing end group');
+        return message;
+      };
+      return EdgeJoins;
     })();
     v12.RemoveSuperChat = (function () {
       const RemoveSuperChat = function (properties) {
