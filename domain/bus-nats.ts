@@ -27,6 +27,14 @@ export interface NatsBusOptions {
   maxBufferedBytes?: number;
   /** Called on connection state changes (for logs). */
   onStatus?: (status: BusStatus, detail: string) => void;
+  /**
+   * Let the client capture a stack trace for every request when it is made
+   * (nats.js's "async traces"), so a failed request's error shows its caller.
+   * Off by default: core stores every event with a JetStream request, and the
+   * two Error objects each one made were the largest item of core's own CPU
+   * in the clustered benchmark (docs/benchmarks.md, "Where the time goes").
+   */
+  asyncTraces?: boolean;
 }
 
 /** Queue group of history responders: one core answers each request. */
@@ -75,6 +83,7 @@ export class NatsBus implements Bus {
       pingInterval: 1_000,
       maxPingOut: 3,
       ignoreClusterUpdates: false,
+      noAsyncTraces: !(options.asyncTraces ?? false),
     });
     const bus = new NatsBus(nc, options);
     bus.resetBackoff = () => (attempt = 0);
