@@ -195,6 +195,8 @@ export interface ModerationHookConfig {
   concurrency: number;
   /** Danmaku waiting for a free request; past it the policy applies at once. */
   maxQueued: number;
+  /** Danmaku per request: 1 (the default) one JSON object each; more a JSON array of what waits, answered by an array. */
+  batchMax: number;
   /** Signs each request (`Barrage-Signature`, as webhooks are signed) when set. */
   secret?: string;
 }
@@ -477,6 +479,7 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       policy: h.policy,
       concurrency: h.concurrency,
       maxQueued: h.maxQueued,
+      batchMax: h.batchMax,
       ...(h.secret !== undefined ? { secret: h.secret } : {}),
     },
     nats: { servers: n.servers, replicas: n.replicas, retainSeconds: n.retainSeconds },

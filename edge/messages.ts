@@ -90,6 +90,7 @@ export class MessageHandler {
             policy: hook.policy,
             concurrency: hook.concurrency,
             maxQueued: hook.maxQueued,
+            batchMax: hook.batchMax,
             ...(hook.secret !== undefined ? { secret: hook.secret } : {}),
             onOutcome: this.onHookOutcome,
           });

@@ -55,6 +55,8 @@ export interface ModerationHookOptions<T> {
   policy: 'open' | 'closed';
   concurrency: number;
   maxQueued: number;
+  /** Danmaku per request: 1 sends one JSON object and expects one answer; more send a JSON array and expect an array. */
+  batchMax: number;
   secret?: string;
   /** Receives each outcome, in hand-in order per key. */
   onOutcome: (item: T, outcome: HookOutcome) => void;
@@ -68,16 +70,31 @@ interface Pending<T> {
   outcome: HookOutcome | undefined;
   timer: NodeJS.Timeout | undefined;
   request: ClientRequest | undefined;
+  /** The danmaku sent in the same request (itself included). */
+  batch: Pending<T>[];
 }
 
 /** Parses an answer; undefined when it is not one of the four. */
 export function parseAnswer(text: string): HookVerdict | undefined {
-  let answer: unknown;
   try {
-    answer = JSON.parse(text);
+    return verdictOf(JSON.parse(text));
   } catch {
     return undefined;
   }
+}
+
+/** Parses a batch's answer: an array of `count` answers, in order; undefined (all by the policy) when it is not one. */
+export function parseAnswers(text: string, count: number): Array<HookVerdict | undefined> | undefined {
+  let answers: unknown;
+  try {
+    answers = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return Array.isArray(answers) && answers.length === count ? answers.map(verdictOf) : undefined;
+}
+
+function verdictOf(answer: unknown): HookVerdict | undefined {
   if (typeof answer !== 'object' || answer === null || Array.isArray(answer)) return undefined;
   const a = answer as Record<string, unknown>;
   const reason = typeof a['reason'] === 'string' ? a['reason'].slice(0, maxReasonLength) : '';
@@ -125,7 +142,7 @@ export class ModerationHook<T> {
 
   /** Hands in one danmaku (`body` is the JSON sent); its outcome comes to `onOutcome`. */
   check(key: string, body: string, item: T): void {
-    const p: Pending<T> = { key, body, item, at: performance.now(), outcome: undefined, timer: undefined, request: undefined };
+    const p: Pending<T> = { key, body, item, at: performance.now(), outcome: undefined, timer: undefined, request: undefined, batch: [] };
     let line = this.order.get(key);
     if (!line) this.order.set(key, (line = []));
     line.push(p);
@@ -156,35 +173,52 @@ export class ModerationHook<T> {
     return this.options.policy === 'open' ? { action: 'allow' } : { action: 'hold', reason: 'the moderation callback did not answer' };
   }
 
+  /**
+   * Sends what waits while request slots are free; with `batchMax` > 1 each
+   * request takes up to that many waiting danmaku (what queued while the
+   * slots were busy: no timer, so a quiet room's danmaku go alone, at once).
+   */
   private pump(): void {
     while (this.inFlight < this.options.concurrency && this.queueHead < this.queue.length) {
-      const p = this.queue[this.queueHead++] as Pending<T>;
+      const batch: Pending<T>[] = [];
+      while (batch.length < this.options.batchMax && this.queueHead < this.queue.length) {
+        const p = this.queue[this.queueHead++] as Pending<T>;
+        if (p.outcome) continue;
+        p.batch = batch;
+        batch.push(p);
+      }
       if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
         this.queue.splice(0, this.queueHead);
         this.queueHead = 0;
       }
-      if (p.outcome) continue;
-      this.send(p);
+      if (batch.length > 0) this.send(batch);
     }
   }
 
-  private send(p: Pending<T>): void {
+  private send(batch: Pending<T>[]): void {
     this.inFlight++;
+    const batched = this.options.batchMax > 1;
+    const body = batched ? `[${batch.map((p) => p.body).join(',')}]` : (batch[0] as Pending<T>).body;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(p.body)),
+      'content-length': String(Buffer.byteLength(body)),
       'user-agent': 'barrage-moderation-hook',
     };
-    if (this.options.secret) headers[WebhookHeader.signature] = signWebhook(p.body, this.options.secret);
+    if (this.options.secret) headers[WebhookHeader.signature] = signWebhook(body, this.options.secret);
     let done = false;
-    const finish = (verdict: HookVerdict | undefined, failure?: HookFailure): void => {
+    /** Settles every danmaku of the request: by `verdicts` (one per danmaku, undefined where unusable), else by the policy. */
+    const finish = (verdicts: ReadonlyArray<HookVerdict | undefined> | undefined, failure: HookFailure): void => {
       if (done) return;
       done = true;
       this.inFlight--;
-      p.request = undefined;
-      this.settle(p, verdict ?? this.policy(), verdict ? undefined : failure);
+      batch.forEach((p, i) => {
+        p.request = undefined;
+        const verdict = verdicts?.[i];
+        this.settle(p, verdict ?? this.policy(), verdict ? undefined : failure);
+      });
       this.pump();
     };
+    const cap = maxAnswerBytes * batch.length;
     const req = this.request(this.url, { method: 'POST', agent: this.agent, headers }, (res: IncomingMessage) => {
       if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299) {
         res.resume();
@@ -194,7 +228,7 @@ export class ModerationHook<T> {
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > maxAnswerBytes) {
+        if (size > cap) {
           // Not read further: the connection is dropped rather than drained.
           req.destroy();
           return finish(undefined, 'bad_answer');
@@ -202,15 +236,15 @@ export class ModerationHook<T> {
         chunks.push(chunk);
       });
       res.on('end', () => {
-        const verdict = parseAnswer(Buffer.concat(chunks).toString('utf8'));
-        finish(verdict, 'bad_answer');
+        const text = Buffer.concat(chunks).toString('utf8');
+        finish(batched ? parseAnswers(text, batch.length) : [parseAnswer(text)], 'bad_answer');
       });
       res.on('error', () => finish(undefined, 'error'));
     });
-    p.request = req;
+    for (const p of batch) p.request = req;
     req.on('error', () => finish(undefined, 'error'));
     req.on('close', () => finish(undefined, 'error'));
-    req.end(p.body);
+    req.end(body);
   }
 
   /** Records `p`'s outcome (once) and hands back every outcome of its key that is next in line. */
@@ -218,8 +252,8 @@ export class ModerationHook<T> {
     if (p.outcome) return;
     p.outcome = { verdict, ...(failure ? { failure } : {}), ms: performance.now() - p.at };
     if (p.timer) clearTimeout(p.timer);
-    // A request that missed its deadline is dropped; its slot is freed by its close.
-    if (failure === 'timeout' && p.request) p.request.destroy();
+    // A request whose every danmaku missed its deadline is dropped; its slot is freed by its close.
+    if (failure === 'timeout' && p.request && p.batch.every((q) => q.outcome)) p.request.destroy();
     const line = this.order.get(p.key);
     if (!line) return;
     let handed = 0;

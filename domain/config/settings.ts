@@ -121,6 +121,7 @@ const moderationHookSettings = {
   policy: choice('BARRAGE_MODERATION_HOOK_POLICY', 'open', { open: 'open', closed: 'closed' } as const),
   concurrency: int('BARRAGE_MODERATION_HOOK_CONCURRENCY', 64, 1, 4_096),
   maxQueued: int('BARRAGE_MODERATION_HOOK_MAX_QUEUED', 10_000, 1, 1_000_000),
+  batchMax: int('BARRAGE_MODERATION_HOOK_BATCH', 1, 1, 1_000),
   secret: text('BARRAGE_MODERATION_HOOK_SECRET', undefined, { minBytes: 16 }),
 };
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import { verifyWebhook } from '../../domain/webhook-signature.js';
-import { parseAnswer } from '../../edge/moderation-hook.js';
+import { parseAnswer, parseAnswers } from '../../edge/moderation-hook.js';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
@@ -27,6 +27,10 @@ class Receiver {
   inFlight = 0;
   maxInFlight = 0;
   delayMs = 0;
+  /** Sizes of the batches received (batch mode). */
+  batches: number[] = [];
+  /** Answer batches with one answer too few. */
+  garbleBatch = false;
   private open = new Set<ServerResponse>();
 
   constructor() {
@@ -50,17 +54,37 @@ class Receiver {
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       if (!verifyWebhook(raw, req.headers['barrage-signature'] as string | undefined, secret).ok) this.badSignatures++;
-      const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      this.bodies.push(body);
+      const parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown> | Array<Record<string, unknown>>;
+      const list = Array.isArray(parsed) ? parsed : [parsed];
+      this.bodies.push(...list);
+      if (Array.isArray(parsed)) this.batches.push(parsed.length);
       this.inFlight++;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
       const answer = () => {
         this.inFlight--;
-        this.answer(String(body['text']), res);
+        if (!Array.isArray(parsed)) return this.answer(String(parsed['text']), res);
+        // A batch: one answer per danmaku, in order (only the four actions; hostile answers are tested one by one).
+        const answers = parsed.map((b) => Receiver.verdict(String(b['text'])));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.garbleBatch ? answers.slice(1) : answers));
       };
       if (this.delayMs > 0) setTimeout(answer, this.delayMs);
       else answer();
     });
+  }
+
+  static verdict(text: string): unknown {
+    switch (text.split(' ')[0]) {
+      case 'bad':
+        return { action: 'reject', reason: 'spam links are not allowed' };
+      case 'hold':
+        return { action: 'hold', reason: 'looks like a phone number' };
+      case 'swap':
+        return { action: 'replace', text: 'a kinder text' };
+      case 'unknown':
+        return { action: 'publish-twice' };
+      default:
+        return { action: 'allow' };
+    }
   }
 
   private answer(text: string, res: ServerResponse): void {
@@ -114,16 +138,29 @@ describe('moderation hook - answers parsed', () => {
     expect(parseAnswer('{"action":"reject","reason":"' + 'r'.repeat(500) + '"}')).toEqual({ action: 'reject', reason: 'r'.repeat(200) });
     for (const bad of ['', 'null', '[]', '"allow"', '{"action":"ALLOW"}', '{"action":1}', '{'])
       expect(parseAnswer(bad), bad).toBeUndefined();
+    // Batches: one answer per danmaku, in order; a bad element is that danmaku's alone, a wrong length is every one's.
+    expect(parseAnswers('[{"action":"allow"},{"action":"nope"},{"action":"reject"}]', 3)).toEqual([
+      { action: 'allow' },
+      undefined,
+      { action: 'reject', reason: '' },
+    ]);
+    expect(parseAnswers('[{"action":"allow"}]', 2)).toBeUndefined();
+    expect(parseAnswers('{"action":"allow"}', 1)).toBeUndefined();
+    expect(parseAnswers('[', 1)).toBeUndefined();
   });
 });
 
-for (const policy of ['open', 'closed'] as const) {
-  describe(`moderation hook - ${policy} policy, end to end`, () => {
+for (const [policy, batch] of [
+  ['open', 1],
+  ['closed', 1],
+  ['open', 50],
+] as const) {
+  describe(`moderation hook - ${policy} policy, ${batch === 1 ? 'one danmaku per request' : `batches of up to ${batch}`}, end to end`, () => {
     const receiver = new Receiver();
     let server: TestServer;
     const clients: TestClient[] = [];
     let roomN = 0;
-    const room = () => `hook-${policy}-${roomN}`;
+    const room = () => `hook-${policy}-${batch}-${roomN}`;
 
     beforeAll(async () => {
       await receiver.start();
@@ -131,6 +168,9 @@ for (const policy of ['open', 'closed'] as const) {
         BARRAGE_MODERATION_HOOK_URL: receiver.url,
         BARRAGE_MODERATION_HOOK_TIMEOUT_MS: '300',
         BARRAGE_MODERATION_HOOK_POLICY: policy,
+        BARRAGE_MODERATION_HOOK_BATCH: String(batch),
+        // Batches form from what waits for a free request: two slots make that happen in a short test.
+        BARRAGE_MODERATION_HOOK_CONCURRENCY: batch > 1 ? '2' : '64',
         BARRAGE_MODERATION_HOOK_SECRET: secret,
         BARRAGE_DANMAKU_RATE: '1000',
         BARRAGE_DANMAKU_BURST: '1000',
@@ -186,7 +226,26 @@ for (const policy of ['open', 'closed'] as const) {
       await watcher.until(() => watcher.texts().includes('hold call 555 0100'), 5000, 'the approved danmaku');
     });
 
-    it('moderation hook - a hostile receiver changes only its own messages', async () => {
+    it.runIf(batch > 1)('moderation hook - a batch answer of the wrong length follows the policy for that batch only', async () => {
+      const r = room();
+      const [sender, watcher] = await Promise.all([viewer(server, r, 'bat'), viewer(server, r, 'w2')]);
+      clients.push(sender, watcher);
+      receiver.garbleBatch = true;
+      sender.danmaku('bad but the answer is garbled');
+      await watcher.until(
+        () => watcher.texts().includes('bad but the answer is garbled'),
+        5000,
+        'the danmaku, published by the open policy',
+      );
+      receiver.garbleBatch = false;
+      sender.danmaku('bad now answered');
+      await errorOf(sender, ErrorCode.ERROR_CODE_MODERATION_HOOK_REJECTED);
+      sender.danmaku('ok after');
+      await watcher.until(() => watcher.texts().includes('ok after'), 5000, 'a later danmaku');
+      expect(watcher.texts()).toEqual(['bad but the answer is garbled', 'ok after']);
+    });
+
+    it.runIf(batch === 1)('moderation hook - a hostile receiver changes only its own messages', async () => {
       const r = room();
       const [sender, honest, watcher] = await Promise.all([viewer(server, r, 'eve'), viewer(server, r, 'hal'), viewer(server, r, 'wat')]);
       clients.push(sender, honest, watcher);
@@ -228,7 +287,9 @@ for (const policy of ['open', 'closed'] as const) {
       await watcher.until(() => watcher.texts().length === n, 5000, 'every danmaku');
       // In order although answered concurrently.
       expect(watcher.texts()).toEqual(Array.from({ length: n }, (_, i) => `ok p${i}`));
-      expect(receiver.maxInFlight).toBeGreaterThan(1);
+      if (batch === 1) expect(receiver.maxInFlight).toBeGreaterThan(1);
+      // Batches: what waited while a request was out went together.
+      else expect(Math.max(...receiver.batches)).toBeGreaterThan(1);
     });
   });
 }
