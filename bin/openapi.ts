@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../domain/config.js';
 import type { Route } from '../domain/http.js';
 import { createLogger } from '../domain/logger.js';
-import { openApiText } from '../domain/openapi.js';
+import { openApiText, sdkOperationsText } from '../domain/openapi.js';
 import { packageVersion } from '../domain/paths.js';
 import { startSingleProcess } from './app.js';
 
@@ -53,4 +53,9 @@ export async function everyRoute(): Promise<readonly Route[]> {
 /** The text of docs/openapi.json. */
 export async function openApiFileText(): Promise<string> {
   return openApiText(await everyRoute(), { version: packageVersion() });
+}
+
+/** The text of sdk/operations.ts. */
+export async function sdkOperationsFileText(): Promise<string> {
+  return sdkOperationsText(await everyRoute());
 }

@@ -21,6 +21,8 @@ describe('layers - imports go one way', () => {
     ['domain/x.ts', "import { GiftService } from '../core/gifts/gifts.js';\nexport const a = GiftService;"],
     ['widget/x.ts', "import { CloseReason } from '../edge/close-codes.js';\nexport const a = CloseReason;"],
     ['proto/x.ts', "import { subjects } from '../domain/subjects.js';\nexport const a = subjects;"],
+    ['sdk/x.ts', "import { messageRoutes } from '../core/http/messages-api.js';\nexport const a = messageRoutes;"],
+    ['sdk/x.ts', "import { EdgeServer } from '../edge/server.js';\nexport const a = EdgeServer;"],
   ])('layers - %s may not import that', async (file, code) => {
     expect(await problems(file, code)).toHaveLength(1);
   });
@@ -30,6 +32,7 @@ describe('layers - imports go one way', () => {
     ['core/gifts/x.ts', "import { v1 } from '../../proto/index.js';\nexport const a = v1;"],
     ['widget/x.ts', "import { shouldReconnect } from '../domain/close-codes.js';\nexport const a = shouldReconnect;"],
     ['bin/x.ts', "import { EdgeServer } from '../edge/server.js';\nexport const a = EdgeServer;"],
+    ['sdk/x.ts', "import { verifyWebhook } from '../domain/webhook-signature.js';\nexport const a = verifyWebhook;"],
   ])('layers - %s may import that', async (file, code) => {
     expect(await problems(file, code)).toEqual([]);
   });

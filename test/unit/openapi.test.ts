@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { everyRoute, openApiFileText } from '../../bin/openapi.js';
+import { everyRoute, openApiFileText, sdkOperationsFileText } from '../../bin/openapi.js';
 import type { Route } from '../../domain/http.js';
 import { describeProblems, openApiDocument, openApiPath } from '../../domain/openapi.js';
 import { packageRoot } from '../../domain/paths.js';
@@ -41,6 +41,15 @@ describe('openapi - docs/openapi.json and the route table', () => {
     const expected = await openApiFileText();
     const current = readFileSync(file, 'utf8');
     expect(current === expected, `docs/openapi.json is out of date: ${fix}`).toBe(true);
+  });
+
+  it('openapi - the server SDK operation table is what the routes describe', async () => {
+    const expected = await sdkOperationsFileText();
+    const current = readFileSync(join(packageRoot(), 'sdk/operations.ts'), 'utf8');
+    expect(
+      current === expected,
+      `sdk/operations.ts is out of date: ${fix.replace('docs/openapi.json', 'docs/openapi.json and sdk/operations.ts')}`,
+    ).toBe(true);
   });
 
   it('openapi - the document is valid OpenAPI 3.1', async () => {
