@@ -63,5 +63,9 @@ export default tseslint.config(
   ]),
   layer(['edge/**/*.ts'], ['core', 'widget', 'bin'], 'edge/ imports proto/ and domain/ only; what core and edge share belongs in domain/'),
   layer(['widget/**/*.ts'], ['core', 'edge', 'bin'], 'widget/ runs in the browser: it imports proto/ and domain/ only'),
-  layer(['sdk/**/*.ts'], ['core', 'edge', 'widget', 'bin'], "sdk/ is the site's server SDK (barrage/server): it imports proto/ and domain/ only"),
+  layer(
+    ['sdk/**/*.ts'],
+    ['core', 'edge', 'widget', 'bin'],
+    "sdk/ is the site's server SDK (barrage/server): it imports proto/ and domain/ only",
+  ),
 );
