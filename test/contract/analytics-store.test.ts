@@ -154,6 +154,39 @@ describe.each(engines)('analytics store on $name', (engine) => {
     expect(words.map((w) => w.word)).toContain('hello');
   });
 
+  it('queries - top words of mixed Chinese, Japanese and English danmaku: segmented, stop words out, spam merged', async () => {
+    const texts = [
+      '你好，弹幕测试！',
+      '你好主播',
+      '弹幕好多 哈哈哈哈',
+      '哈哈哈',
+      '今日はいい天気ですね',
+      '天気がいいから散歩',
+      '2333333',
+      '23333 lol',
+      'how is the game at this point',
+      'the game is great',
+      'GAME on',
+    ];
+    const room = 'words-mixed';
+    await ingest(
+      store,
+      texts.map((text, i) => encode({ room, seq: i + 1, tsMs: t0 + i * 1000, danmaku: { id: `w${i}`, user: { id: 'u' }, text } })),
+    );
+    const words = await new AnalyticsQueries(store, db).topWords({ room, fromMs: t0, toMs: t0 + 60_000 }, 20);
+    const count = (w: string) => words.find((x) => x.word === w)?.count;
+    expect(count('game')).toBe(3);
+    expect(count('233')).toBe(2); // 2333333 and 23333
+    expect(count('哈哈')).toBe(2); // 哈哈哈哈 and 哈哈哈
+    expect(count('你好')).toBe(2);
+    expect(count('弹幕')).toBe(2);
+    expect(count('天気')).toBe(2);
+    expect(count('测试')).toBe(1);
+    expect(count('主播')).toBe(1);
+    for (const stop of ['how', 'the', 'at', 'is', 'this', 'は', 'です', 'ね', 'いい']) expect(count(stop), stop).toBeUndefined();
+    expect(words[0]).toEqual({ word: 'game', count: 3 });
+  });
+
   it('sink - a batch retried after an ambiguous failure counts once', async () => {
     // The first insert of every batch reaches the store but "fails" on the way
     // back, as a timeout or a dropped connection would: the sink must retry.
