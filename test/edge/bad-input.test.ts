@@ -85,12 +85,18 @@ describe('bad input - errors with stable codes, documented closes, process stays
   it('bad input - a frame flood is answered with one RATE_LIMITED error, then closed with 4501', async () => {
     const c = await connect();
     const ping = v1.ClientFrame.encode({ ping: { clientTsMs: 1 } }).finish();
+    const started = performance.now();
     for (let i = 0; i < 200; i++) c.sendRaw(ping);
     await c.closed();
+    const elapsedMs = performance.now() - started;
     expect(c.closeCode).toBe(4501);
     const rateErrors = c.errors.filter((e) => e.code === ErrorCode.ERROR_CODE_RATE_LIMITED);
     expect(rateErrors.length).toBe(1);
-    expect(c.frames.filter((f) => f.pong).length).toBe(20); // the burst was served
+    // The burst (20) was served, plus what the bucket refilled (20/s) while a busy machine read the
+    // flood, and nothing more.
+    const pongs = c.frames.filter((f) => f.pong).length;
+    expect(pongs).toBeGreaterThanOrEqual(20);
+    expect(pongs).toBeLessThanOrEqual(20 + Math.ceil((elapsedMs / 1000) * 20));
   });
 
   it('bad input - after all of it the server still serves others', async () => {
