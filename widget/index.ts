@@ -5,7 +5,7 @@
  */
 export { BarrageOverlay } from './overlay/overlay.js';
 export { BarrageChat } from './chat/chat.js';
-export { BarrageSettings } from './settings-panel/settings-panel.js';
+export type { BarrageSettings } from './settings-panel/settings-panel.js';
 export { BarrageConnection, ConnectionState, defaultServerUrl, sharedConnection } from './connection.js';
 export type { ConnectionListener, ConnectionOptions, TokenProvider } from './connection.js';
 export { DanmakuStage } from './stage.js';
@@ -31,7 +31,11 @@ export { languages, matchLang, pickLang, translator, Translator, errorText } fro
 export type { Lang, MessageKey, Messages } from './i18n/i18n.js';
 export type { BlockedUser } from './settings.js';
 
-/** Loads and defines `<barrage-mod-console>` (a lazy chunk; `<barrage-chat>` loads it for moderators by itself). */
+/**
+ * Loads the lazy tools chunk, defining `<barrage-mod-console>`,
+ * `<barrage-settings>` and `<barrage-danmaku-actions>` (the overlay and the
+ * chat load it by themselves when a viewer needs one of them).
+ */
 export async function loadModeratorConsole(): Promise<void> {
   await import('./tools.js');
 }

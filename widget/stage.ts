@@ -131,6 +131,13 @@ export class DanmakuStage {
   private belts: Array<Belt | undefined> = [];
   private lastV = 0;
   private readonly allBelts = new Set<Belt>();
+  /**
+   * Draws a danmaku that is more than text (image emotes, badges), set by the
+   * overlay: its nodes and width in px; undefined draws the text as one text
+   * node, as nearly all are. Text parts are measured with `measure`.
+   */
+  content:
+    ((d: Danmaku, text: string, px: number, measure: (s: string) => number) => { nodes: Node[]; width: number } | undefined) | undefined;
   /** Danmaku element to id, for pointer events (hit-testing is the browser's, on events only). */
   private readonly byEl = new WeakMap<Element, string>();
 
@@ -242,7 +249,8 @@ export class DanmakuStage {
     const id = d.id || 'anon-' + ++this.localId;
     const px = Math.round(this.base * (sizeFactor[d.size] ?? 1));
     const text = d.merged > 1 ? `${d.text} ×${d.merged}` : d.text;
-    const width = this.measure(text, px);
+    const rich = this.content?.(d, text, px, (s) => this.measure(s, px));
+    const width = rich ? rich.width : this.measure(text, px);
     const lanes = Math.max(1, Math.floor((this.height * this.config.area) / this.laneH));
     const total = this.usable.length;
     let lane = -1;
@@ -272,7 +280,8 @@ export class DanmakuStage {
     const el = document.createElement('span');
     el.className = (mode === 0 ? 'd' : 'd f') + (isDark(d.color) ? ' dark' : '');
     el.setAttribute('part', 'danmaku');
-    el.textContent = text;
+    if (rich) el.append(...rich.nodes);
+    else el.textContent = text;
     const offset = (this.laneH - px * 1.2) >> 1;
     const color = `color:${cssColor(d.color)}`;
     let belt: Belt | undefined;

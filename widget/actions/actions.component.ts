@@ -62,12 +62,16 @@ export class BarrageDanmakuActions extends LitElement implements ConnectionListe
   canSend = false;
   private status = '';
   private choosing = false;
-  /** client_msg_id of the +1 or report waiting for its Ack, and what to say then. */
-  private waiting = new Map<string, MessageKey>();
+  /** client_msg_id of each +1 or report waiting for its answer: what to say then, and its place in the order sent. */
+  private waiting = new Map<string, { key: MessageKey; n: number }>();
+  private sent = 0;
+  /** The place of the action whose answer is shown: an older action's late answer does not replace it. */
+  private shown = 0;
   private unsubscribe: (() => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** Until when (Date.now()) the server asked this viewer to wait before sending again. */
+  /** Until when (Date.now()) the server asked this viewer to wait before sending again, and when it last said so. */
   private limitedUntil = 0;
+  private limitedAt = 0;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -90,10 +94,10 @@ export class BarrageDanmakuActions extends LitElement implements ConnectionListe
   }
 
   ack(ack: { clientMsgId: string }): void {
-    const key = this.waiting.get(ack.clientMsgId);
-    if (!key) return;
+    const w = this.waiting.get(ack.clientMsgId);
+    if (!w) return;
     this.waiting.delete(ack.clientMsgId);
-    this.say(this.tr.t(key));
+    this.say(this.tr.t(w.key), w.n);
   }
 
   /** A +1 is confirmed when it comes back from the room with its client_msg_id. */
@@ -103,16 +107,21 @@ export class BarrageDanmakuActions extends LitElement implements ConnectionListe
 
   error(error: WireErrorFrame): void {
     if (error.code === ErrorCode.RateLimited || error.code === ErrorCode.SlowMode) {
-      this.limitedUntil = Date.now() + error.retryAfterMs;
+      this.limitedAt = Date.now();
+      this.limitedUntil = this.limitedAt + error.retryAfterMs;
       if (error.retryAfterMs > 0) setTimeout(() => this.requestUpdate(), error.retryAfterMs + 50);
     }
-    if (!this.waiting.delete(error.clientMsgId)) return;
+    const w = this.waiting.get(error.clientMsgId);
+    if (!w) return;
+    this.waiting.delete(error.clientMsgId);
     const s = Math.ceil(error.retryAfterMs / 1000);
     const message = errorText(this.tr, error.code, error.message);
-    this.say(s > 0 ? this.tr.t('chat.retryIn', { message, s }) : message);
+    this.say(s > 0 ? this.tr.t('chat.retryIn', { message, s }) : message, w.n);
   }
 
-  private say(text: string): void {
+  private say(text: string, n = ++this.sent): void {
+    if (n < this.shown) return;
+    this.shown = n;
     this.status = text;
     this.requestUpdate();
   }
@@ -124,11 +133,13 @@ export class BarrageDanmakuActions extends LitElement implements ConnectionListe
 
   private wait(id: string, key: MessageKey): void {
     if (!id) return this.say(this.tr.t('chat.notConnected'));
-    this.waiting.set(id, key);
+    const n = ++this.sent;
+    const at = Date.now();
+    this.waiting.set(id, { key, n });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      // Unanswered while limited: the edge stayed silent about it (one RATE_LIMITED a second).
-      if (this.waiting.delete(id) && Date.now() >= this.limitedUntil) this.say(this.tr.t('error.unavailable'));
+      // Unanswered after a rate limit: the edge stayed silent about it (one RATE_LIMITED a second).
+      if (this.waiting.delete(id) && this.limitedAt < at - 1_000) this.say(this.tr.t('error.unavailable'), n);
     }, answerMs);
   }
 

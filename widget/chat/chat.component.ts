@@ -17,6 +17,9 @@ import { errorText } from '../i18n/i18n.js';
 import type { Translator } from '../i18n/i18n.js';
 import { BlockList } from '../block.js';
 import { loadSettings, onSettingsSaved } from '../settings.js';
+import { EmoteSet, emoteImage, loadEmotes } from '../emotes.js';
+import { identityNodes } from '../identity.js';
+import type { User, Welcome } from '../wire.js';
 import { chatStyles } from './chat.styles.js';
 
 const maxRows = 200;
@@ -49,6 +52,8 @@ export class BarrageChat extends RoomElement {
   /** Chat lines the block list hid this session. */
   hiddenCount = 0;
   private offSettings: (() => void) | undefined;
+  /** The server's image emotes (empty until fetched, and when it has none). */
+  private emotes = new EmoteSet([]);
   /** The moderator console is open (and its chunk loaded). */
   private consoleOpen = false;
 
@@ -93,7 +98,7 @@ export class BarrageChat extends RoomElement {
           this.hiddenCount++;
           continue;
         }
-        const li = this.row(d.id, d.user?.name ?? '', text, '', d.color);
+        const li = this.row(d.id, d.user?.name ?? '', text, '', d.color, d.user);
         if (d.user?.id) {
           li.dataset['user'] = d.user.id;
           li.dataset['text'] = text;
@@ -102,7 +107,7 @@ export class BarrageChat extends RoomElement {
       } else if (e.kind === 'gift' && e.gift) {
         const g = e.gift;
         const line = tr.t('chat.giftLine', { gift: displayText(g.name || g.giftId), count: Math.max(1, g.count) });
-        frag.appendChild(this.row('', g.user?.name ?? '', line, 'gift'));
+        frag.appendChild(this.row('', g.user?.name ?? '', line, 'gift', undefined, g.user));
       } else if (e.kind === 'superChat' && e.superChat) {
         const s = e.superChat;
         frag.appendChild(this.row('', s.user?.name ?? '', `(${tr.money(s.priceCents, this.currency)}) ${displayText(s.text)}`, 'gift'));
@@ -117,6 +122,11 @@ export class BarrageChat extends RoomElement {
         frag.appendChild(this.row('', '', n > 0 ? tr.t('chat.slowOn', { s: n }) : tr.t('chat.slowOff'), 'system'));
       } else if (e.kind === 'roomMode' && e.roomMode) {
         frag.appendChild(this.row('', '', roomModeText(tr, e.roomMode), 'system'));
+      } else if (e.kind === 'joinNotice' && e.joinNotice && e.joinNotice.count > 0) {
+        const j = e.joinNotice;
+        const name = displayText(j.users[0]?.name || j.users[0]?.id || tr.t('overlay.someone'));
+        const line = j.count > 1 ? tr.t('chat.joinedMany', { name, n: j.count - 1 }) : tr.t('chat.joined', { name });
+        frag.appendChild(this.row('', '', line, 'system join'));
       }
     }
     list.appendChild(frag);
@@ -136,10 +146,20 @@ export class BarrageChat extends RoomElement {
     this.setStatus(s > 0 ? this.tr.t('chat.retryIn', { message, s }) : message);
   }
 
-  private row(id: string, name: string, text: string, cls: string, color?: number): HTMLLIElement {
+  override welcome(welcome: Welcome): void {
+    super.welcome(welcome);
+    const url = this.conn?.url;
+    if (url && this.emotes.empty)
+      void loadEmotes(url).then((set) => {
+        this.emotes = set;
+      });
+  }
+
+  private row(id: string, name: string, text: string, cls: string, color?: number, user?: User): HTMLLIElement {
     const li = document.createElement('li');
     if (id) li.dataset['id'] = id;
     if (cls) li.className = cls;
+    if (user && (user.badges.length > 0 || user.medal)) li.append(...identityNodes(user, this.tr));
     if (name) {
       const n = document.createElement('span');
       n.className = 'name';
@@ -147,7 +167,8 @@ export class BarrageChat extends RoomElement {
       li.appendChild(n);
     }
     const t = document.createElement('span');
-    t.textContent = text;
+    if (this.emotes.empty || cls) t.textContent = text;
+    else for (const part of this.emotes.parts(text)) t.append(typeof part === 'string' ? part : emoteImage(part, 22));
     if (color !== undefined && color !== 0xffffff && color !== 0) t.style.color = cssColor(color);
     li.appendChild(t);
     return li;

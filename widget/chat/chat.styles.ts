@@ -4,7 +4,7 @@ import { css } from 'lit';
  * Styles of `<barrage-chat>`. Custom properties: `--barrage-chat-bg`,
  * `--barrage-chat-fg`, `--barrage-chat-muted`, `--barrage-accent`,
  * `--barrage-radius`, `--barrage-font-family`. Parts: `list`, `form`,
- * `input`, `mode`, `colors`, `send-button`, `like-button`, `gift-button`, `status`, `hidden`, `moderate-button`, `console`.
+ * `input`, `mode`, `colors`, `send-button`, `like-button`, `gift-button`, `status`, `hidden`, `moderate-button`, `console`, `badge` (and `badge-<id>`), `medal`.
  */
 export const chatStyles = css`
   :host {
@@ -44,6 +44,46 @@ export const chatStyles = css`
   }
   .gift {
     color: var(--barrage-accent, #ff7aa8);
+  }
+  .badge,
+  .medal {
+    display: inline-flex;
+    align-items: center;
+    margin-right: 4px;
+    padding: 0 4px;
+    font-size: 11px;
+    line-height: 16px;
+    border-radius: 3px;
+    vertical-align: 1px;
+    color: #fff;
+    background: #5b6078;
+  }
+  .badge-host {
+    background: #e5484d;
+  }
+  .badge-moderator {
+    background: #3e8ed0;
+  }
+  .badge-member {
+    background: #d4a017;
+    color: #000;
+  }
+  .medal {
+    padding: 0;
+    border: 1px solid #ff7aa8;
+    background: none;
+  }
+  .medal span {
+    padding: 0 3px;
+    color: #ff7aa8;
+  }
+  .medal b {
+    padding: 0 3px;
+    background: #ff7aa8;
+    color: #000;
+  }
+  .emote {
+    vertical-align: middle;
   }
   .hidden-count {
     color: var(--barrage-chat-muted, #9aa0b4);

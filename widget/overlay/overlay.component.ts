@@ -14,11 +14,12 @@ import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
 import type { Settings } from '../settings.js';
 import { BlockList } from '../block.js';
 import type { HoldController } from './hold.js';
+import { EmoteSet, emoteImage, loadEmotes } from '../emotes.js';
+import { identityNodes } from '../identity.js';
 import { Role } from '../wire.js';
 import { cssColor, displayText, emit } from '../text.js';
-import type { Danmaku, Gift, Leaderboard, SuperChat, WireEvent } from '../wire.js';
+import type { Danmaku, Gift, Leaderboard, SuperChat, Welcome, WireEvent } from '../wire.js';
 import { overlayStyles } from './overlay.styles.js';
-import '../settings-panel/settings-panel.js';
 
 interface GiftAlert {
   key: string;
@@ -87,6 +88,7 @@ export class BarrageOverlay extends RoomElement {
   private readonly motionQuery = matchMedia('(prefers-reduced-motion: reduce)');
   private logEl: HTMLElement | undefined;
   private hold: HoldController | undefined;
+  private emotes = new EmoteSet([]);
   /** The actions toolbar's chunk has loaded. */
   private actionsReady = false;
   private blocks = new BlockList(this.settings);
@@ -126,6 +128,7 @@ export class BarrageOverlay extends RoomElement {
     const stageEl = this.renderRoot.querySelector('.stage') as HTMLElement;
     this.logEl = this.renderRoot.querySelector('[role=log]') as HTMLElement;
     this.stage = new DanmakuStage(stageEl, this.stageConfig());
+    this.stage.content = this.danmakuContent;
     this.stage.resize(this.clientWidth, this.clientHeight);
     this.stage.configure(this.stageConfig());
     this.resizeObserver = new ResizeObserver(() => this.stage?.resize(this.clientWidth, this.clientHeight));
@@ -225,6 +228,38 @@ export class BarrageOverlay extends RoomElement {
   };
 
   private readonly onMotion = (): void => this.requestUpdate();
+
+  override welcome(welcome: Welcome): void {
+    super.welcome(welcome);
+    const url = this.conn?.url;
+    if (url && this.emotes.empty)
+      void loadEmotes(url).then((set) => {
+        this.emotes = set;
+      });
+  }
+
+  /** Emotes as images and, when the viewer asked for them, badges in front: for the few danmaku that have either. */
+  private readonly danmakuContent = (d: Danmaku, text: string, px: number, measure: (s: string) => number) => {
+    const user = d.user;
+    const badges = this.settings.danmakuBadges && user !== undefined && (user.badges.length > 0 || user.medal !== undefined);
+    const parts = this.emotes.empty ? undefined : this.emotes.parts(text);
+    if (!badges && (!parts || (parts.length === 1 && typeof parts[0] === 'string'))) return undefined;
+    const nodes: Node[] = badges ? identityNodes(user, this.tr) : [];
+    // Badges are labels at 0.55 em (overlay.styles.ts) with 0.5 em of padding and margin.
+    let width = 0;
+    for (const n of nodes) width += measure(n.textContent ?? '') * 0.55 + px * 0.5;
+    for (const part of parts ?? [text]) {
+      if (typeof part === 'string') {
+        nodes.push(document.createTextNode(part));
+        width += measure(part);
+      } else {
+        const img = emoteImage(part, Math.round(px * 1.2));
+        nodes.push(img);
+        width += img.width;
+      }
+    }
+    return { nodes, width: Math.ceil(width) };
+  };
 
   /** Whether settings hide a danmaku (turned off, its mode, or the block list). */
   private isBlocked(text: string, mode: number, userId = ''): boolean {
@@ -428,9 +463,19 @@ export class BarrageOverlay extends RoomElement {
     this.applySettings(e.detail.settings);
   };
 
+  /** The settings panel is in the lazy tools chunk: most viewers never open it. */
   private toggleSettings = (): void => {
-    this.settingsOpen = !this.settingsOpen;
-    this.requestUpdate();
+    if (this.settingsOpen) {
+      this.settingsOpen = false;
+      return this.requestUpdate();
+    }
+    import('../tools.js').then(
+      () => {
+        this.settingsOpen = true;
+        this.requestUpdate();
+      },
+      () => undefined, // offline: the button does nothing until the chunk can load
+    );
   };
 
   private renderGift(g: GiftAlert): TemplateResult {

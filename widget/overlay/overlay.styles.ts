@@ -70,6 +70,22 @@ export const overlayStyles = css`
     outline: 2px dashed var(--barrage-accent, #ff7aa8);
     outline-offset: -2px;
   }
+  .d .emote {
+    vertical-align: middle;
+  }
+  .d .badge,
+  .d .medal {
+    display: inline-block;
+    margin-right: 0.3em;
+    padding: 0 0.15em;
+    font-size: 0.55em;
+    line-height: 1.4;
+    vertical-align: 0.3em;
+    border-radius: 3px;
+    background: rgba(0, 0, 0, 0.55);
+    text-shadow: none;
+    white-space: nowrap;
+  }
   .d.dark {
     text-shadow:
       0 0 2px #fff,
