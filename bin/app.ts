@@ -19,6 +19,7 @@ import type { Webhooks } from '../core/webhooks/webhooks.js';
 import type { EdgeModeration } from '../edge/moderation.js';
 import type { EdgeServer } from '../edge/server.js';
 import { memoryAdapters, natsCoreAdapters, natsEdgeAdapters } from './adapters.js';
+import { seedDemoReplay } from '../core/replay/demo-seed.js';
 import { Lifecycle } from './lifecycle.js';
 import { startCore, startEdge } from './wiring.js';
 
@@ -46,12 +47,13 @@ export interface SingleProcess extends Role {
 /**
  * Starts core and an edge in this process on `config.edge.port`.
  * `processMetrics: false` leaves process metrics out of /metrics (many
- * servers in one test process); `analyticsSink` tunes the sink (tests).
+ * servers in one test process); `analyticsSink` tunes the sink (tests);
+ * `seedDemo` records the `/replay` demo's video (core/replay/demo-seed.ts).
  */
 export function startSingleProcess(
   config: Config,
   logger: Logger,
-  options: { processMetrics?: boolean; analyticsSink?: AnalyticsOptions['sink'] } = {},
+  options: { processMetrics?: boolean; analyticsSink?: AnalyticsOptions['sink']; seedDemo?: boolean } = {},
 ): Promise<SingleProcess> {
   const lifecycle = new Lifecycle(logger);
   const starting = { logger, lifecycle };
@@ -74,6 +76,8 @@ export function startSingleProcess(
       starting,
       options,
     );
+    // The /replay demo's recording (`barrage start` with demo tokens on and analytics to replay from).
+    if (options.seedDemo && config.edge.demoTokens && analytics) await seedDemoReplay(adapters.bus, adapters.videoStore);
     return {
       edge: edge.server,
       bus: adapters.bus,

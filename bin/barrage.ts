@@ -49,7 +49,7 @@ async function start(args: string[]): Promise<void> {
       'using a development token secret kept in a local file; set BARRAGE_SECRET (32+ bytes) to the secret your site signs tokens with',
     );
   }
-  const app = await startSingleProcess(config, logger);
+  const app = await startSingleProcess(config, logger, { seedDemo: true });
   const url = `http://localhost:${app.port}`;
   logger.info({ url, ws: `ws://localhost:${app.port}/ws?room=demo` }, `Barrage is up: open ${url}/ for the demo`);
   stopOnSignals(app, logger, config.process.shutdownDeadlineMs);

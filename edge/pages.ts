@@ -40,6 +40,7 @@ export function pageRoutes(options: PageOptions): Route[] {
   const demo = readOptional(join(root, 'widget/pages/demo.html'));
   const overlay = readOptional(join(root, 'widget/pages/overlay.html'));
   const moderate = readOptional(join(root, 'widget/pages/moderate.html'));
+  const replay = readOptional(join(root, 'widget/pages/replay.html'));
   const html = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
   const missing = (what: string) => ({
     status: 503,
@@ -134,6 +135,16 @@ export function pageRoutes(options: PageOptions): Route[] {
         responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: notBuilt },
       },
       handler: () => (moderate === undefined ? missing('the moderator page') : { status: 200, headers: html, body: moderate }),
+    },
+    {
+      method: 'get',
+      pattern: '/replay',
+      doc: {
+        tag: 'pages',
+        summary: "The replay demo: a recording's danmaku in step with a player (`?video=`, default demo-replay)",
+        responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: notBuilt },
+      },
+      handler: () => (replay === undefined ? missing('the replay page') : { status: 200, headers: html, body: replay }),
     },
   ];
 }

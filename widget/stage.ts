@@ -95,6 +95,8 @@ interface Item {
 interface Pending {
   d: Danmaku;
   at: number;
+  /** Placed as if it had entered this many ms before it is placed (replay after a seek). */
+  age: number;
 }
 
 const fixedMs = 4_000;
@@ -196,10 +198,15 @@ export class DanmakuStage {
     return (Math.max(120, this.width / 8) * this.config.speed) / 1000;
   }
 
-  /** Queues a danmaku; it appears at the next frame if a lane is free. */
-  push(d: Danmaku): void {
+  /**
+   * Queues a danmaku; it appears at the next frame if a lane is free. With
+   * `ageMs` it is placed where it would be had it entered that long ago (a
+   * replay filling the screen after a seek: lanes as they would be, not a
+   * burst at the right edge); one that would be gone by then is not shown.
+   */
+  push(d: Danmaku, ageMs = 0): void {
     if (this.pausedAt >= 0) return; // hidden: nobody sees it, and a burst on return would flood
-    this.pending.push({ d, at: performance.now() });
+    this.pending.push({ d, at: performance.now(), age: Math.max(0, ageMs) });
     if (this.raf === 0) this.raf = requestAnimationFrame(this.flush);
   }
 
@@ -225,7 +232,9 @@ export class DanmakuStage {
         rest.push(p);
         continue;
       }
-      const item = this.place(p.d, mode, now);
+      // A danmaku that waited for a lane entered that much later than it was meant to.
+      const item = this.place(p.d, mode, now, Math.max(0, p.age - (now - p.at)));
+      if (item === null) continue; // it would have left the screen by now
       if (!item) {
         full[mode] = true;
         rest.push(p);
@@ -245,7 +254,10 @@ export class DanmakuStage {
     return Math.ceil(this.ctx.measureText(text).width) + 2;
   }
 
-  private place(d: Danmaku, mode: number, now: number): Item | undefined {
+  /** The placed item; undefined when no lane is free; null when, entered `age` ms ago, it would be gone already. */
+  private place(d: Danmaku, mode: number, placedAt: number, age = 0): Item | undefined | null {
+    // `now` is when it entered: `age` ms before it is placed.
+    const now = placedAt - age;
     const id = d.id || 'anon-' + ++this.localId;
     const px = Math.round(this.base * (sizeFactor[d.size] ?? 1));
     const text = d.merged > 1 ? `${d.text} ×${d.merged}` : d.text;
@@ -277,6 +289,7 @@ export class DanmakuStage {
       if (lane < 0) return undefined;
       this.fixedFree[lane] = now + fixedMs;
     }
+    if ((mode === 0 ? now + (this.width + width) / v : now + fixedMs) <= placedAt) return null;
     const el = document.createElement('span');
     el.className = (mode === 0 ? 'd' : 'd f') + (isDark(d.color) ? ' dark' : '');
     el.setAttribute('part', 'danmaku');

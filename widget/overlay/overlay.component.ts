@@ -8,6 +8,7 @@
 import { html, nothing } from 'lit';
 import type { PropertyValues, TemplateResult } from 'lit';
 import { RoomElement } from '../room-element.js';
+import { defaultServerUrl } from '../connection.js';
 import { DanmakuStage } from '../stage.js';
 import type { ExclusionArea, StageItemState } from '../stage.js';
 import { loadSettings, normalizeSettings, saveSettings } from '../settings.js';
@@ -54,6 +55,9 @@ export class BarrageOverlay extends RoomElement {
     topGifters: { type: Number, attribute: 'top-gifters' },
     settings: { attribute: false },
     exclusions: { attribute: false },
+    video: { type: String },
+    playerFor: { type: String, attribute: 'for' },
+    player: { attribute: false },
   };
 
   /** `local` remembers settings in localStorage; `none` uses `settings` only (the OBS page). */
@@ -68,6 +72,14 @@ export class BarrageOverlay extends RoomElement {
   exclusions: ExclusionArea[] = [];
   /** How many of the live session's top gifters to show in a corner; 0 shows none. */
   topGifters = 0;
+  /** Replay mode: the video (a finished session or a VOD) whose danmaku follow `player` (docs/widget.md). */
+  video = '';
+  /** The id of the `<video>` (or `<audio>`) element replay follows (`for` attribute). */
+  playerFor = '';
+  /** The media element replay follows (instead of `for`). */
+  player: HTMLMediaElement | undefined;
+  private replay: { stop(): void } | undefined;
+  private replayRate = 1;
 
   /** Online connections in the room, -1 before the first count. */
   online = -1;
@@ -108,6 +120,8 @@ export class BarrageOverlay extends RoomElement {
     this.resizeObserver?.disconnect();
     this.hold?.destroy();
     this.hold = undefined;
+    this.replay?.stop();
+    this.replay = undefined;
     this.stage?.destroy();
     this.stage = undefined;
     clearInterval(this.ticker);
@@ -137,6 +151,34 @@ export class BarrageOverlay extends RoomElement {
     for (const type of ['pointerover', 'pointerdown', 'focus']) stageEl.addEventListener(type, this.loadTools, { once: true });
     this.addEventListener('focusout', this.onFocusOut);
     this.onVisibility();
+    this.bindReplay();
+  }
+
+  /** Replay mode: loads the replay driver (a lazy chunk) and binds it to the player. */
+  private bindReplay(): void {
+    this.replay?.stop();
+    this.replay = undefined;
+    const media = this.player ?? (this.playerFor ? document.getElementById(this.playerFor) : null);
+    if (!this.video || !(media instanceof HTMLMediaElement) || !this.stage) return;
+    const video = this.video;
+    void import('../replay/replay.js').then(({ ReplayDriver }) => {
+      if (this.video !== video || this.replay || !this.stage) return;
+      this.replay = new ReplayDriver({
+        server: this.server || defaultServerUrl(),
+        video,
+        media,
+        target: {
+          emit: (d, ageMs) => this.onDanmaku(d, true, ageMs),
+          clear: () => this.stage?.clear(),
+          pause: () => this.stage?.pause(),
+          resume: () => this.stage?.resume(),
+          rate: (rate) => {
+            this.replayRate = rate;
+            this.stage?.configure(this.stageConfig());
+          },
+        },
+      });
+    });
   }
 
   private readonly loadTools = (first: Event): void => {
@@ -207,6 +249,7 @@ export class BarrageOverlay extends RoomElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     super.willUpdate(changed);
+    if (this.stage && (changed.has('video') || changed.has('playerFor') || changed.has('player'))) this.bindReplay();
     if (changed.has('settings') || changed.has('exclusions')) {
       this.settings = normalizeSettings(this.settings);
       this.blocks = new BlockList(this.settings);
@@ -219,7 +262,7 @@ export class BarrageOverlay extends RoomElement {
   private stageConfig() {
     const s = this.settings;
     const family = getComputedStyle(this).fontFamily || 'sans-serif';
-    return { ...s, exclusions: this.exclusions, fontFamily: family };
+    return { ...s, speed: s.speed * this.replayRate, exclusions: this.exclusions, fontFamily: family };
   }
 
   private readonly onVisibility = (): void => {
@@ -361,7 +404,7 @@ export class BarrageOverlay extends RoomElement {
     this.requestUpdate();
   }
 
-  private onDanmaku(d: Danmaku, fly: boolean): void {
+  private onDanmaku(d: Danmaku, fly: boolean, ageMs = 0): void {
     const text = displayText(d.text);
     if (this.isBlocked(text, d.mode, d.user?.id)) {
       // Counted only for the block list (turning danmaku off or hiding a mode is not "hidden"
@@ -378,7 +421,7 @@ export class BarrageOverlay extends RoomElement {
       if (this.reducedList.length > reducedListSize) this.reducedList.shift();
       this.requestUpdate();
     } else if (fly) {
-      this.stage?.push(text === d.text ? d : { ...d, text });
+      this.stage?.push(text === d.text ? d : { ...d, text }, ageMs);
     }
     this.mirror(d.id, (d.user?.name ? d.user.name + ': ' : '') + text);
   }

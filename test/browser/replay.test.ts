@@ -1,0 +1,196 @@
+/**
+ * Overlay replay mode in Chromium, on the /replay demo page over a recorded
+ * video (chDB): danmaku appear when the playhead reaches their video time,
+ * hold still while the player is paused, move twice as fast at 2x, and after
+ * a seek (forwards or back) the screen holds what would be on it at the new
+ * time, placed where it would be, not a burst at the right edge. Asserts on
+ * what is painted (the danmaku elements' boxes) and saves screenshots.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjects } from '../../domain/subjects.js';
+import { videoRoom } from '../../domain/video-store.js';
+import { v1 } from '../../proto/index.js';
+import { startTestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { buildWidget, launchBrowser, screenshot } from './browser.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'barrage-replay-browser-'));
+const video = 'tv1';
+/** Video time (ms) of each danmaku; the text says it. */
+const times: Record<string, number> = {
+  'at 2s': 2_000,
+  'at 5s': 5_000,
+  'at 20s': 20_000,
+  'at 21s': 21_000,
+  'at 24s': 24_000,
+  'at 40s': 40_000,
+};
+
+interface Painted {
+  text: string;
+  left: number;
+}
+
+/** The danmaku painted in the overlay now, with where their left edge is. */
+const painted = (page: Page): Promise<Painted[]> =>
+  page.evaluate(() => {
+    const o = document.querySelector('barrage-overlay') as HTMLElement;
+    const base = o.getBoundingClientRect().left;
+    return [...(o.shadowRoot?.querySelectorAll('.d') ?? [])].map((e) => ({
+      text: e.textContent ?? '',
+      left: e.getBoundingClientRect().left - base,
+    }));
+  });
+const texts = async (page: Page): Promise<string[]> => (await painted(page)).map((p) => p.text).sort();
+const leftOf = async (page: Page, text: string): Promise<number | undefined> => (await painted(page)).find((p) => p.text === text)?.left;
+const player = (page: Page, script: string): Promise<unknown> =>
+  page.evaluate(`(async (p) => { ${script} })(document.getElementById('player'))`);
+
+describe('replay overlay in chromium', () => {
+  let server: TestServer;
+  let close: () => Promise<void>;
+  let page: Page;
+
+  beforeAll(async () => {
+    buildWidget();
+    server = await startTestServer({
+      BARRAGE_ANALYTICS: 'on',
+      BARRAGE_ANALYTICS_PATH: join(dir, 'chdb'),
+      BARRAGE_ANALYTICS_SPILL: join(dir, 'spill'),
+    });
+    await server.analytics?.ready;
+    const key = server.config.auth.apiKey;
+    const put = await fetch(`${server.url}/api/v1/videos/${video}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ duration_ms: 60_000 }),
+    });
+    expect(put.status).toBe(201);
+    for (const [text, offsetMs] of Object.entries(times)) {
+      const event = {
+        room: videoRoom(video),
+        tsMs: Date.now(),
+        danmaku: { text, color: 0xffffff, offsetMs, user: { id: 'u', name: 'U' } },
+      };
+      server.bus.publish(subjects.ingress(videoRoom(video)), v1.Event.encode(event).finish());
+    }
+    // Stored once the sink has flushed (waited for, never slept).
+    for (const deadline = Date.now() + 20_000; ;) {
+      const r = await fetch(`${server.url}/api/v1/videos/${video}/danmaku?segment=0`, { headers: { accept: 'application/json' } });
+      if (((await r.json()) as { danmaku: unknown[] }).danmaku.length === 6) break;
+      if (Date.now() > deadline) throw new Error('the seeded danmaku were not stored');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const browser = await launchBrowser();
+    close = browser.close;
+    page = await browser.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${server.url}/replay?video=${video}`);
+    await page.waitForFunction(() => (document.getElementById('player') as HTMLVideoElement).readyState >= 1, undefined, {
+      timeout: 10_000,
+    });
+    await page.waitForFunction(() => !!document.querySelector('barrage-heatmap')?.shadowRoot?.querySelector('canvas'), undefined, {
+      timeout: 10_000,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await close?.();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('replay - each danmaku appears when the playhead reaches it, stands still while paused', async () => {
+    expect(await texts(page)).toEqual([]);
+    // Records the playhead when each danmaku is first painted, in the page.
+    await page.evaluate(() => {
+      const o = document.querySelector('barrage-overlay') as HTMLElement;
+      const p = document.getElementById('player') as HTMLVideoElement;
+      const seen: Record<string, number> = {};
+      (window as unknown as { seenAt: Record<string, number> }).seenAt = seen;
+      new MutationObserver(() => {
+        for (const e of o.shadowRoot?.querySelectorAll('.d') ?? []) seen[e.textContent ?? ''] ??= p.currentTime * 1000;
+      }).observe(o.shadowRoot as ShadowRoot, { subtree: true, childList: true });
+    });
+    await player(page, 'await p.play();');
+    await page.waitForFunction(() => (document.getElementById('player') as HTMLVideoElement).currentTime > 5.3, undefined, {
+      timeout: 15_000,
+    });
+    await player(page, 'p.pause();');
+    const seenAt = (await page.evaluate(() => (window as unknown as { seenAt: Record<string, number> }).seenAt)) as Record<string, number>;
+    // Each at its time: never before it, and within a frame or two after (the frame that passes it).
+    for (const text of ['at 2s', 'at 5s']) {
+      const at = seenAt[text] as number;
+      expect(at, text).toBeGreaterThanOrEqual((times[text] as number) - 1);
+      expect(at - (times[text] as number), text).toBeLessThan(100);
+    }
+    expect(await texts(page)).toEqual(['at 2s', 'at 5s']);
+    await screenshot(page, 'replay-paused-5s');
+    const before = await painted(page);
+    await page.waitForTimeout(600);
+    expect(await painted(page)).toEqual(before); // nothing moves while paused
+  });
+
+  it('replay - a seek forwards shows what would be on screen there, placed as it would be', async () => {
+    await player(page, 'p.currentTime = 24.5; await new Promise((r) => p.addEventListener("seeked", r, { once: true }));');
+    await expect.poll(() => texts(page), { timeout: 5_000 }).toEqual(['at 20s', 'at 21s', 'at 24s']);
+    // Sent 4.5, 3.5 and 0.5 s before the playhead: the older, the further left (not all at the right edge).
+    const [a = NaN, b = NaN, c = NaN] = [await leftOf(page, 'at 20s'), await leftOf(page, 'at 21s'), await leftOf(page, 'at 24s')];
+    expect(a).toBeLessThan(b);
+    expect(b).toBeLessThan(c);
+    const width = await page.evaluate(() => (document.querySelector('barrage-overlay') as HTMLElement).clientWidth);
+    expect(c).toBeGreaterThan(width * 0.85);
+    expect(a).toBeLessThan(width * 0.7);
+    await screenshot(page, 'replay-seek-24s');
+  });
+
+  it('replay - at 2x danmaku move twice as fast', async () => {
+    // px per ms of the painted box, measured in the page (one clock, no round trips in between).
+    const speed = (): Promise<number> =>
+      page.evaluate(async () => {
+        const el = () =>
+          [...(document.querySelector('barrage-overlay')?.shadowRoot?.querySelectorAll('.d') ?? [])].find(
+            (e) => e.textContent === 'at 24s',
+          );
+        const x0 = el()?.getBoundingClientRect().left ?? NaN;
+        const t0 = performance.now();
+        await new Promise((r) => setTimeout(r, 500));
+        const x1 = el()?.getBoundingClientRect().left ?? NaN;
+        return (x0 - x1) / (performance.now() - t0);
+      });
+    // A fresh danmaku at each rate: seek back a little so 'at 24s' enters again.
+    await player(page, 'p.currentTime = 23.9; await new Promise((r) => p.addEventListener("seeked", r, { once: true })); await p.play();');
+    await expect.poll(() => texts(page), { timeout: 5_000 }).toContain('at 24s');
+    const normal = await speed();
+    await player(
+      page,
+      'p.pause(); p.playbackRate = 2; p.currentTime = 23.9; await new Promise((r) => p.addEventListener("seeked", r, { once: true })); await p.play();',
+    );
+    await expect.poll(() => texts(page), { timeout: 5_000 }).toContain('at 24s');
+    const fast = await speed();
+    await screenshot(page, 'replay-2x');
+    await player(page, 'p.pause(); p.playbackRate = 1;');
+    expect(fast / normal).toBeGreaterThan(1.6);
+    expect(fast / normal).toBeLessThan(2.4);
+  });
+
+  it('replay - a seek backwards clears what came later and shows the earlier ones again, once', async () => {
+    await player(page, 'p.currentTime = 4.5; await new Promise((r) => p.addEventListener("seeked", r, { once: true }));');
+    await expect.poll(() => texts(page), { timeout: 5_000 }).toEqual(['at 2s']);
+    await screenshot(page, 'replay-seek-back-4s');
+    await player(page, 'await p.play();');
+    await expect.poll(() => texts(page), { timeout: 5_000 }).toEqual(['at 2s', 'at 5s']);
+    await player(page, 'p.pause();');
+    // The heatmap drew the density: its canvas is not blank.
+    const inked = await page.evaluate(() => {
+      const c = document.querySelector('barrage-heatmap')?.shadowRoot?.querySelector('canvas') as HTMLCanvasElement;
+      const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if ((d[i] as number) > 0) n++;
+      return n;
+    });
+    expect(inked).toBeGreaterThan(0);
+  });
+});
