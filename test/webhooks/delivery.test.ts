@@ -6,6 +6,8 @@
  * order per room, signed, through 500s, timeouts, refused connections and
  * a receiver that is away for a while.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../domain/webhook-signature.js';
 import { TestClient } from '../helpers/client.js';
@@ -238,6 +240,46 @@ describe('webhooks - delivery to a real receiver', () => {
     await expect.poll(texts, { timeout: 10_000 }).toEqual(['lost?', 'not lost']);
     await expect.poll(async () => (await list()).letters.length, { timeout: 10_000 }).toBe(0);
     expect((await api(server.url, key, 'POST', `/api/v1/webhooks/dead/${String(all[0]?.['id'])}/replay`)).status).toBe(404);
+  }, 30_000);
+
+  it('webhooks - a hostile receiver (redirects, an endless answer body) only fails its own deliveries', async () => {
+    const other = new Receiver(secret);
+    await other.start();
+    stops.push(() => other.stop());
+    // First a redirect to another receiver (never followed), then a 2xx whose body never ends (never read).
+    let mode: 'redirect' | 'endless' = 'redirect';
+    const hostile = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (mode === 'redirect') {
+          res.writeHead(307, { location: other.url }).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const chunk = Buffer.alloc(64 * 1024);
+        const pump = (): void => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+      });
+    });
+    await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', () => r()));
+    stops.push(() => new Promise<void>((r) => hostile.close(() => r())));
+    stops.push(() => hostile.closeAllConnections());
+    const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/hook`;
+    const server = await startTestServer(webhookEnv(url, { BARRAGE_WEBHOOK_DEAD_DIR: `/tmp/barrage-webhooks-hostile-${process.pid}` }));
+    stops.push(() => server.stop());
+    const a = await viewer(server, 'room-h', 'hal');
+    a.danmaku('one');
+    await expect.poll(() => server.webhooks?.stats().failed ?? 0, { timeout: 10_000 }).toBeGreaterThan(1);
+    expect(other.requests).toEqual([]);
+    mode = 'endless';
+    await expect.poll(() => server.webhooks?.stats().delivered ?? 0, { timeout: 10_000 }).toBe(1);
+    // The process is fine: its memory did not take the endless body, and it goes on delivering.
+    a.danmaku('two');
+    await expect.poll(() => server.webhooks?.stats().delivered ?? 0, { timeout: 10_000 }).toBe(2);
+    expect(process.memoryUsage().rss).toBeLessThan(2 * 1024 ** 3);
   }, 30_000);
 
   it('webhooks - without BARRAGE_WEBHOOK_URL the dead-letter API says webhooks are off', async () => {
