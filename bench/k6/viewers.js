@@ -19,7 +19,13 @@
 //   MAX_GAPS         threshold: events missing from a viewer's sequence [0]
 //   PROBES           viewers that decode every frame (latency, gaps); the others
 //                    only count frames, because decoding costs k6 ~0.4 ms a frame [50]
+//   METRICS_URL      the edges' /metrics (comma-separated): the server's own p99 from an
+//                    event's ts_ms to the socket write (barrage_edge_latency_seconds{hop="total"})
+//                    over the run becomes barrage_server_p99_ms, with its own threshold; it
+//                    does not include k6's time, so it holds on a busy load generator
+//   SERVER_P99_MS    threshold on barrage_server_p99_ms [50]
 //   SUMMARY_JSON     also write the k6 summary as JSON to this path
+import http from 'k6/http';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import { setTimeout } from 'k6/timers';
 import exec from 'k6/execution';
@@ -29,7 +35,10 @@ import {
   sendEvery,
   SeqTracker,
   canSend,
+  histogramBuckets,
+  histogramQuantile,
   isSequenced,
+  list,
   num,
   rooms,
   runId,
@@ -63,6 +72,18 @@ const skipped = new Counter('barrage_skipped');
 const sent = new Counter('barrage_danmaku_sent');
 const senderLimited = new Counter('barrage_sender_rate_limited');
 const serverErrors = new Counter('barrage_error_frames');
+const metricsUrls = list('METRICS_URL', []);
+const serverP99 = new Trend('barrage_server_p99_ms', true);
+
+/** The edges' ts_ms-to-socket histogram, summed over METRICS_URL. */
+function serverBuckets() {
+  const buckets = new Map();
+  for (const url of metricsUrls) {
+    const res = http.get(url, { tags: { name: 'metrics' } });
+    if (res.status === 200) histogramBuckets(res.body, 'barrage_edge_latency_seconds', 'hop="total"', buckets);
+  }
+  return buckets;
+}
 
 export const options = {
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'],
@@ -98,11 +119,19 @@ export const options = {
     barrage_e2e_ms: [`p(99)<${num('E2E_P99_MS', 250)}`],
     barrage_seq_gaps: [`count<=${num('MAX_GAPS', 0)}`],
     ...(senderVus > 0 ? { barrage_danmaku_received: ['count>0'] } : {}),
+    ...(metricsUrls.length > 0 ? { barrage_server_p99_ms: [`max<${num('SERVER_P99_MS', 50)}`] } : {}),
   },
 };
 
 export function setup() {
-  return { start: Date.now() };
+  // Bounds as strings: setup data is JSON, which has no Infinity (Number('Infinity') reads it back).
+  return { start: Date.now(), server: metricsUrls.length > 0 ? [...serverBuckets()].map(([le, n]) => [String(le), n]) : [] };
+}
+
+export function teardown(data) {
+  if (metricsUrls.length === 0) return;
+  const p99 = histogramQuantile(serverBuckets(), new Map(data.server.map(([le, n]) => [Number(le), n])), 0.99);
+  if (!Number.isNaN(p99)) serverP99.add(p99 * 1000);
 }
 
 /** One VU: CONNS_PER_VU viewers, each held until the end of HOLD. */
@@ -221,6 +250,15 @@ export function handleSummary(data) {
   const notes = [`${Math.ceil(viewers / probeEvery)} of ${viewers} viewers decoded every frame (PROBES); latency and gaps are theirs`];
   if (senderVus === 0)
     notes.push('note: no BARRAGE_SECRET or TOKENS, so viewers joined as guests and nothing was sent: latency was not measured');
+  const server = data.metrics.barrage_server_p99_ms;
+  const delivery = data.metrics.barrage_delivery_ms;
+  if (server && delivery) {
+    const s = server.values.max;
+    const k = delivery.values['p(99)'];
+    notes.push(
+      `server p99 (ts_ms to socket write) ${s.toFixed(1)} ms; k6 delivery p99 ${k.toFixed(1)} ms: ${Math.max(0, k - s).toFixed(1)} ms of it is k6, the network and the machine`,
+    );
+  }
   const limited = data.metrics.barrage_sender_rate_limited;
   if (limited && limited.values.count > 0) {
     notes.push(`note: senders were rate limited ${limited.values.count} times; raise SENDERS or BARRAGE_DANMAKU_RATE for this SEND_RATE`);

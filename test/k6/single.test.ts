@@ -58,6 +58,42 @@ describe('k6 - scripts against a single process', () => {
     expect(run.value('barrage_delivery_ms', 'p(99)')).toBeGreaterThanOrEqual(0);
   });
 
+  it("k6 - viewers.js with METRICS_URL holds the server's own p99 to a threshold and says how much of k6's is k6", async () => {
+    const run = await runK6('viewers.js', {
+      ...loose,
+      BARRAGE_URL: url,
+      METRICS_URL: `${url}/metrics`,
+      // The server's share on this shared machine: loose like the others, but it is the server's alone.
+      SERVER_P99_MS: 3000,
+      ROOM: 'kv-server',
+      VIEWERS: 20,
+      CONNS_PER_VU: 10,
+      RAMP: '1s',
+      HOLD: '3s',
+      SEND_RATE: 10,
+    });
+    expect(run.code, explain(run)).toBe(0);
+    const server = run.value('barrage_server_p99_ms', 'max');
+    expect(server).toBeGreaterThan(0);
+    expect(server).toBeLessThan(3000);
+    expect(run.stdout).toMatch(/server p99 \(ts_ms to socket write\) [\d.]+ ms; k6 delivery p99 [\d.]+ ms/);
+    // An impossible server threshold fails the run on the server's number alone.
+    const strict = await runK6('viewers.js', {
+      ...loose,
+      BARRAGE_URL: url,
+      METRICS_URL: `${url}/metrics`,
+      SERVER_P99_MS: 0,
+      ROOM: 'kv-server-strict',
+      VIEWERS: 10,
+      CONNS_PER_VU: 10,
+      RAMP: '1s',
+      HOLD: '2s',
+      SEND_RATE: 5,
+    });
+    expect(strict.code, explain(strict)).toBe(thresholdsCrossed);
+    expect(strict.failed).toContain('barrage_server_p99_ms max<0');
+  });
+
   it('k6 - viewers.js exits non-zero and says FAIL when a threshold cannot be met', async () => {
     const run = await runK6('viewers.js', {
       BARRAGE_URL: url,

@@ -304,6 +304,45 @@ export function summarize(title, data, notes = []) {
   return out;
 }
 
+/**
+ * Cumulative bucket counts of a Prometheus histogram in `text`, by upper
+ * bound (`+Inf` as Infinity), for series whose labels contain `match`
+ * (e.g. `hop="total"`); several texts (edges) may be added with `into`.
+ */
+export function histogramBuckets(text, name, match, into = new Map()) {
+  const prefix = name + '_bucket{';
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(prefix) || !line.includes(match)) continue;
+    const le = /le="([^"]+)"/.exec(line);
+    if (!le) continue;
+    const bound = le[1] === '+Inf' ? Infinity : Number(le[1]);
+    into.set(bound, (into.get(bound) || 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return into;
+}
+
+/**
+ * The `q` quantile of the difference of two bucket maps (what was observed
+ * between two scrapes), interpolated inside its bucket as PromQL's
+ * histogram_quantile does; NaN when nothing was observed.
+ */
+export function histogramQuantile(after, before, q) {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const count = (le) => (after.get(le) || 0) - (before.get(le) || 0);
+  const total = count(Infinity);
+  if (!(total > 0)) return NaN;
+  const rank = q * total;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const le of bounds) {
+    const c = count(le);
+    if (c >= rank) return le === Infinity ? prevBound : prevBound + (le - prevBound) * ((rank - prevCount) / Math.max(c - prevCount, 1e-9));
+    prevBound = le;
+    prevCount = c;
+  }
+  return prevBound;
+}
+
 /** Reads one counter's total from Prometheus text (labels as `name{a="b"}`); 0 when absent. */
 export function promValue(text, series) {
   for (const line of text.split('\n')) {
