@@ -158,7 +158,13 @@ export async function startCore(
     ? lifecycle.add(
         'analytics',
         startAnalytics(
-          { ...config.analytics, apiKey: config.auth.apiKey, ...(options.analyticsSink ? { sink: options.analyticsSink } : {}) },
+          {
+            ...config.analytics,
+            apiKey: config.auth.apiKey,
+            // Development only: the development secret and no BARRAGE_API_KEY.
+            ...(config.auth.secretSource === 'file' && config.auth.apiKeyDerived ? { devKey: config.auth.apiKey } : {}),
+            ...(options.analyticsSink ? { sink: options.analyticsSink } : {}),
+          },
           adapters.analyticsSource,
           logger,
         ),

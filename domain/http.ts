@@ -15,6 +15,12 @@ export interface RouteRequest {
   headers: Record<string, string>;
   params: string[];
   body: Buffer;
+  /**
+   * The peer is this machine (127.0.0.0/8 or ::1) and no `Forwarded` or
+   * `X-Forwarded-For` header says it relays someone else: what the
+   * development conveniences (the dashboard's key) are limited to.
+   */
+  loopback?: boolean;
 }
 
 /** What a route handler returns. */

@@ -13,6 +13,7 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Route, RouteResponse, RouteRequest } from '../domain/http.js';
+import { isLoopback } from './ip-budget.js';
 
 /** What `mountRoutes` reports to its edge. */
 export interface RouteHooks {
@@ -137,7 +138,9 @@ export function mountRoutes(app: TemplatedApp, routes: readonly Route[], hooks: 
       if (route.authorize && !route.authorize(headers)) {
         return refuse('unauthorized', route.unauthorized?.() ?? text(401, 'unauthorized'));
       }
-      const request: RouteRequest = { method, path, query: new URLSearchParams(query), headers, params, body: Buffer.alloc(0) };
+      const proxied = headers['x-forwarded-for'] !== undefined || headers['forwarded'] !== undefined;
+      const loopback = !proxied && isLoopback(Buffer.from(res.getRemoteAddressAsText()).toString());
+      const request: RouteRequest = { method, path, query: new URLSearchParams(query), headers, params, body: Buffer.alloc(0), loopback };
       const run = (): void => {
         Promise.resolve()
           .then(() => route.handler(request))

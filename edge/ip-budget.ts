@@ -166,6 +166,15 @@ export function isLocal(key: string): boolean {
   return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
 }
 
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.x: this machine. */
+export function isLoopback(address: string): boolean {
+  if (!address.includes(':')) return address.startsWith('127.');
+  const groups = expandIpv6(address.toLowerCase());
+  if (!groups) return false;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return (groups[6] as number) >> 8 === 127;
+  return groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1;
+}
+
 /** An IPv4 address as is; an IPv6 address by its /64 prefix (an IPv4-mapped one as its IPv4 address). */
 export function keyOf(address: string): string {
   if (!address.includes(':')) return address;

@@ -30,6 +30,8 @@ import { ClickHouseStore } from './store-clickhouse.js';
 export interface AnalyticsOptions extends Omit<AnalyticsConfig, 'enabled' | 'ttlDays'> {
   /** Key of the analytics API and dashboard (the process's one key). */
   apiKey: string;
+  /** Development only: the key the dashboard hands a visitor on this machine (see `AnalyticsApiOptions.devKey`). */
+  devKey?: string;
   /** Days rows are kept before their partitions are dropped; absent or 0 keeps them for ever. */
   ttlDays?: number;
   sink?: Partial<Omit<SinkOptions, 'database' | 'spillDir' | 'logger' | 'prepare'>>;
@@ -85,7 +87,13 @@ export function startAnalytics(options: AnalyticsOptions, source: EventSource, l
   const retention = new AnalyticsRetention(store, { database: options.database, ttlDays: options.ttlDays ?? 0, logger });
   retention.start(ready);
   const queries = new AnalyticsQueries(store, options.database);
-  const routes = analyticsRoutes({ queries, apiKey: options.apiKey, engine: store.engine, sinkStats: () => sink.stats() });
+  const routes = analyticsRoutes({
+    queries,
+    apiKey: options.apiKey,
+    engine: store.engine,
+    sinkStats: () => sink.stats(),
+    ...(options.devKey !== undefined ? { devKey: options.devKey } : {}),
+  });
   return {
     store,
     sink,

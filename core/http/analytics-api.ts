@@ -32,6 +32,12 @@ export interface AnalyticsApiOptions {
   sinkStats?: () => SinkStats;
   /** Longest range a request may ask for (default 31 days). */
   maxRangeMs?: number;
+  /**
+   * Development only (the development secret and a derived key): the key the
+   * dashboard page hands a visitor on this machine, so nothing is pasted.
+   * Never given with a real secret or `BARRAGE_API_KEY`.
+   */
+  devKey?: string;
 }
 
 function parseTime(raw: string | null, fallback: number): number | undefined {
@@ -191,9 +197,21 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
       doc: {
         tag: 'pages',
         summary: 'The analytics dashboard page (asks for the API key)',
+        description:
+          'In development (the development secret, no BARRAGE_API_KEY) a visitor on this machine (loopback, not proxied) gets the development key in the page and pastes nothing.',
         responses: { 200: { description: 'HTML', contentType: 'text/html' } },
       },
-      handler: () => ({ status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: dashboardHtml }),
+      handler: (req): RouteResponse =>
+        options.devKey !== undefined && req.loopback === true
+          ? {
+              status: 200,
+              headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+              body: dashboardHtml.replace(
+                '<meta charset="utf-8">',
+                `<meta charset="utf-8">\n<meta name="barrage-dev-key" content="${options.devKey.replace(/[^A-Za-z0-9_-]/g, '')}">`,
+              ),
+            }
+          : { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: dashboardHtml },
     },
     {
       method: 'get',

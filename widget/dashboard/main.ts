@@ -64,7 +64,9 @@ function readKey(): string {
     history.replaceState(null, '', location.pathname + location.search);
     return key;
   }
-  return localStorage.getItem('barrage-api-key') ?? '';
+  // In development the server hands a visitor on its own machine the development key (never in production).
+  const dev = document.querySelector<HTMLMetaElement>('meta[name="barrage-dev-key"]')?.content;
+  return localStorage.getItem('barrage-api-key') ?? dev ?? '';
 }
 
 async function api<T>(path: string, key: string): Promise<T> {
@@ -86,6 +88,17 @@ function width(el: HTMLElement): number {
   return Math.max(280, el.clientWidth || 480);
 }
 
+/**
+ * True when a value has no value beside it (a single minute of data, or one
+ * between gaps): a line needs two points, so such a value is drawn as a dot.
+ */
+function hasIsolated(values: ReadonlyArray<number | null>): boolean {
+  return values.some((v, i) => v !== null && (values[i - 1] ?? null) === null && (values[i + 1] ?? null) === null);
+}
+
+/** The x range of a time chart: one minute either side of a single point (uPlot cannot scale an empty span). */
+const xRange = (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => (min === max ? [min - 60, max + 60] : [min, max]);
+
 /** A time chart of one or more series over minutes. */
 function timeChart(
   el: HTMLElement,
@@ -100,7 +113,7 @@ function timeChart(
         height: 200,
         legend: { show: true },
         cursor: { drag: { x: true, y: false } },
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: xRange } },
         series: [
           {},
           ...series.map((s) => ({
@@ -108,7 +121,11 @@ function timeChart(
             stroke: s.color,
             fill: s.bars ? s.color + '99' : s.color + '22',
             width: s.bars ? 0 : 2,
-            ...(s.bars && bars ? { paths: bars, points: { show: false } } : {}),
+            ...(s.bars && bars
+              ? { paths: bars, points: { show: false } }
+              : hasIsolated(s.values)
+                ? { points: { show: true, size: 7, fill: s.color } }
+                : {}),
           })),
         ],
         axes: [{}, { size: 60 }],
