@@ -26,6 +26,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { ModerationHookConfig } from '../domain/config.js';
 import { signWebhook, WebhookHeader } from '../domain/webhook-signature.js';
 
 /** Largest answer read; a longer one is a bad answer. */
@@ -48,16 +49,9 @@ export interface HookOutcome {
   ms: number;
 }
 
-/** Options of `ModerationHook`. */
-export interface ModerationHookOptions<T> {
+/** Options of `ModerationHook`: the settings (domain/config.ts `ModerationHookConfig`, with the URL) and where outcomes go. */
+export interface ModerationHookOptions<T> extends Omit<ModerationHookConfig, 'url'> {
   url: string;
-  timeoutMs: number;
-  policy: 'open' | 'closed';
-  concurrency: number;
-  maxQueued: number;
-  /** Danmaku per request: 1 sends one JSON object and expects one answer; more send a JSON array and expect an array. */
-  batchMax: number;
-  secret?: string;
   /** Receives each outcome, in hand-in order per key. */
   onOutcome: (item: T, outcome: HookOutcome) => void;
 }

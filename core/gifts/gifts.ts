@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, v1 } from '../../proto/index.js';
+import { onceInFlight } from '../in-flight.js';
 import type { Bus, Subscription } from '../../domain/bus.js';
 import { tierOf } from '../../domain/config-gifts.js';
 import type { GiftConfig } from '../../domain/config-gifts.js';
@@ -150,20 +151,12 @@ export class GiftService {
     }
     const key = `${room}/${req.id}`;
     const fingerprint = req.fingerprint || fingerprintOf(req);
-    const running = this.inflight.get(key);
-    if (running) {
-      const first = await running;
-      if (first.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) return first;
-      this.stats.duplicates++;
-      return new v1.PaidReply({ ...first, duplicate: true, conflict: false });
-    }
-    const attempt = this.recordOnce(room, key, req, fingerprint);
-    this.inflight.set(key, attempt);
-    try {
-      return await attempt;
-    } finally {
-      this.inflight.delete(key);
-    }
+    return onceInFlight(
+      this.inflight,
+      key,
+      () => this.recordOnce(room, key, req, fingerprint),
+      () => this.stats.duplicates++,
+    );
   }
 
   private validate(req: v1.PaidRequest): v1.PaidReply | undefined {

@@ -20,6 +20,7 @@
 import type { Logger } from 'pino';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import type { Bus, Subscription } from '../../domain/bus.js';
+import { onceInFlight } from '../in-flight.js';
 import { roomOfSubject, subjects } from '../../domain/subjects.js';
 import type { GiftLedger, LedgerRecord } from '../gifts/gift-ledger.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
@@ -73,20 +74,12 @@ export class MessageService {
     if (!req.event) return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'a post needs an event');
     if (!req.id) return this.publish(room, req);
     const key = `${room}/${req.id}`;
-    const running = this.inflight.get(key);
-    if (running) {
-      const first = await running;
-      if (first.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) return first;
-      this.stats.duplicates++;
-      return new v1.PaidReply({ ...first, duplicate: true, conflict: false });
-    }
-    const attempt = this.postOnce(room, key, req);
-    this.inflight.set(key, attempt);
-    try {
-      return await attempt;
-    } finally {
-      this.inflight.delete(key);
-    }
+    return onceInFlight(
+      this.inflight,
+      key,
+      () => this.postOnce(room, key, req),
+      () => this.stats.duplicates++,
+    );
   }
 
   private async postOnce(room: string, key: string, req: v1.PostRequest): Promise<v1.PaidReply> {
