@@ -50,6 +50,8 @@ try {
   const serverCpu0 = cpuSeconds(server.pid as number);
   const summaryFile = join(mkdtempSync(join(tmpdir(), 'barrage-k6m-')), 'summary.json');
   const args = ['run', '--quiet', '--no-color', '--no-usage-report', '-e', `BARRAGE_URL=${url}`, '-e', `BARRAGE_SECRET=${secret}`];
+  // The script holds the server to its own p99 as well (viewers.js: barrage_server_p99_ms).
+  if (!(values.e ?? []).some((kv) => kv.startsWith('METRICS_URL='))) args.push('-e', `METRICS_URL=${url}/metrics`);
   for (const kv of values.e ?? []) args.push('-e', kv);
   args.push('-e', `SUMMARY_JSON=${summaryFile}`, join('bench/k6', script));
   const started = Date.now();
