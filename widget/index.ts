@@ -6,7 +6,6 @@
 export { BarrageOverlay } from './overlay/overlay.js';
 export { BarrageChat } from './chat/chat.js';
 export type { BarrageSettings } from './settings-panel/settings-panel.js';
-export { BarrageHeatmap } from './heatmap/heatmap-element.js';
 export { BarrageConnection, ConnectionState, defaultServerUrl, sharedConnection } from './connection.js';
 export type { ConnectionListener, ConnectionOptions, TokenProvider } from './connection.js';
 export { DanmakuStage } from './stage.js';

@@ -1,17 +1,20 @@
 /**
- * Defines `<barrage-heatmap>` with almost no code: the drawing (heatmap.ts)
- * is a lazy chunk loaded when the element is first put on a page.
+ * Defines `<barrage-heatmap>`. It lives in the replay chunk (imported by
+ * widget/replay/replay.ts), not in the main bundle: the element is defined
+ * once a `<barrage-overlay video=...>` on the page has loaded replay mode
+ * (until then the tag waits, undefined, as custom elements do).
  *
  * @event barrage-heatmap-ready - the density arrived and is drawn (`detail.counts`)
  * @csspart canvas - the drawing
  */
+import { attachHeatmap } from './heatmap.js';
+
+/** `<barrage-heatmap>`: see heatmap.ts. */
 export class BarrageHeatmap extends HTMLElement {
   static observedAttributes = ['video', 'for', 'server', 'buckets'];
   private detach: (() => void) | undefined;
   connectedCallback(): void {
-    void import('./heatmap.js').then(({ attachHeatmap }) => {
-      if (this.isConnected && !this.detach && this.getAttribute('video')) this.detach = attachHeatmap(this);
-    });
+    if (!this.detach && this.getAttribute('video')) this.detach = attachHeatmap(this);
   }
   /** Another video or player: draw again. */
   attributeChangedCallback(): void {

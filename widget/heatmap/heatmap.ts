@@ -1,9 +1,8 @@
 /**
  * `<barrage-heatmap video="id" for="player-id">`: the density of a video's
  * danmaku drawn over a progress bar (a filled curve, as Bilibili shows it),
- * with the played part brighter and a click seeking the player there. The
- * tag is defined up front (heatmap-element.ts, a few bytes); this drawing
- * code is a lazy chunk, loaded when a page has the element.
+ * with the played part brighter and a click seeking the player there. Part
+ * of the replay chunk (see heatmap-element.ts).
  *
  * Attributes: `video`, `for` (the media element's id), `server` (as the
  * overlay's), `buckets` (default 200). CSS: `color` is the curve's colour.

@@ -12,6 +12,8 @@
  * goes through its `emit`.
  */
 import type { Danmaku } from '../wire.js';
+// `<barrage-heatmap>` comes with replay mode: pages that show one replay too.
+import '../heatmap/heatmap-element.js';
 
 /** A danmaku of a segment, with its video time. */
 export interface ReplayItem {
