@@ -1,7 +1,9 @@
 /**
  * A client for every /api/v1 route of Barrage (the table is generated from
  * the routes: sdk/operations.ts), with typed errors (sdk/errors.ts) and
- * retries.
+ * retries. `call(operationId, ...)` reaches any route; named methods cover
+ * messages, gifts, moderation, filters, analytics, webhooks and catalogues
+ * (plays, sessions and reports are reached with `call`).
  *
  * Retry rules, the same for every call:
  * - Retried: no answer (refused, reset, timed out) and 429/502/503/504, up to
@@ -236,6 +238,50 @@ export class BarrageClient {
   /** Totals of a room over a range (default the last hour). */
   stats(room: string, range: { from?: number | string; to?: number | string } = {}) {
     return this.call('getRoomsRoomStats', { params: { room }, query: range });
+  }
+
+  /** Per-minute series of a room. */
+  timeline(room: string, range: { from?: number | string; to?: number | string } = {}) {
+    return this.call('getRoomsRoomTimeline', { params: { room }, query: range });
+  }
+
+  /** Viewers who spent most. */
+  topGifters(room: string, range: { from?: number | string; to?: number | string; limit?: number } = {}) {
+    return this.call('getRoomsRoomTopGifters', { params: { room }, query: range });
+  }
+
+  /** Most used words. */
+  topWords(room: string, range: { from?: number | string; to?: number | string; limit?: number } = {}) {
+    return this.call('getRoomsRoomTopWords', { params: { room }, query: range });
+  }
+
+  /** The analytics engine and sink counters. */
+  analyticsStatus() {
+    return this.call('getAnalyticsStatus');
+  }
+
+  // ------------------------------------------------------------------ webhooks
+
+  /** Webhook deliveries that gave up (the dead-letter store; docs/webhooks.md). */
+  deadWebhooks(query: Record<string, string | number | undefined> = {}) {
+    return this.call('getWebhooksDead', { query });
+  }
+
+  /** Sends a dead delivery again. */
+  replayWebhook(id: string) {
+    return this.call('postWebhooksDeadIdReplay', { params: { id } });
+  }
+
+  // ------------------------------------------------------------------ catalogues
+
+  /** The gift catalogue. */
+  gifts() {
+    return this.call('getGifts');
+  }
+
+  /** The emote catalogue. */
+  emotes() {
+    return this.call('getEmotes');
   }
 
   /** The API description this server serves. */

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../proto/index.js';
 import { createSiteBackend } from '../../examples/site-backend.js';
+import { BarrageClient } from '../../sdk/server.js';
 import { TestClient } from '../helpers/client.js';
 import { startTestServer, testSecret } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
@@ -92,6 +93,13 @@ describe('example backend - the walk-through of docs/integration.md', () => {
       alice.close();
       bob.close();
     }
+  });
+
+  it('example backend - the SDK reads the webhook dead-letter store and the catalogues', async () => {
+    const client = new BarrageClient({ baseUrl: barrage.url, apiKey });
+    expect((await client.deadWebhooks()).status).toBe(200);
+    expect((await client.gifts()).status).toBe(200);
+    await expect(client.replayWebhook('no-such-delivery')).rejects.toMatchObject({ name: 'BarrageApiError', status: 404 });
   });
 
   it('example backend - a webhook with a bad signature is refused', async () => {
