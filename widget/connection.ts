@@ -13,8 +13,8 @@
 import { shouldReconnect } from '../domain/close-codes.js';
 import { isCounterKind } from '../domain/event-kind.js';
 import { decodeServerFrame, encodeClientFrame } from './wire.js';
-import { TransportKind, openWebSocket } from './transport.js';
-import type { Transport } from './transport.js';
+import { openWebSocket } from './transport.js';
+import type { Transport, TransportKind } from './transport.js';
 import type { Batch, ClientFrame, ServerFrame, Welcome, WireErrorFrame, WireEvent } from './wire.js';
 
 /** Where a connection is. */
@@ -88,7 +88,7 @@ export class BarrageConnection {
   /** The `since` of the latest connect, -1 for a fresh join. */
   resumedFrom = -1;
   /** `websocket` until a WebSocket fails to open; then `sse` (Server-Sent Events plus POST). */
-  transport: TransportKind = TransportKind.WebSocket;
+  transport: TransportKind = 'websocket';
   private ws: Transport | undefined;
   private readonly fallbackAfterMs: number;
   private openTimer: ReturnType<typeof setTimeout> | undefined;
@@ -162,7 +162,7 @@ export class BarrageConnection {
     const events = {
       opened: () => {
         opened = true;
-        if (transport?.kind === TransportKind.WebSocket) this.wsWorked = true;
+        if (this.transport === 'websocket') this.wsWorked = true;
         clearTimeout(this.openTimer);
       },
       frame: (bytes: Uint8Array) => {
@@ -176,7 +176,7 @@ export class BarrageConnection {
         this.onTransportClosed(code, reason);
       },
     };
-    if (this.transport === TransportKind.Sse) {
+    if (this.transport === 'sse') {
       const { openSse } = await import('./transport-sse.js');
       if (!current()) return;
       transport = openSse({ wsUrl: this.url, query: q, poll: this.ssePoll, onBuffered: () => (this.ssePoll = true) }, events);
@@ -199,14 +199,14 @@ export class BarrageConnection {
    * sockets, and must not move its viewers to SSE).
    */
   private mayFallBack(): boolean {
-    return this.transport === TransportKind.WebSocket && !this.wsWorked && this.fallbackAfterMs > 0;
+    return this.transport === 'websocket' && !this.wsWorked && this.fallbackAfterMs > 0;
   }
 
   /** Switches this connection to SSE for good and connects again now. */
   private fallBack(): void {
     this.ws?.close();
     this.ws = undefined;
-    this.transport = TransportKind.Sse;
+    this.transport = 'sse';
     this.connect();
   }
 
@@ -215,7 +215,7 @@ export class BarrageConnection {
     if (this.state === ConnectionState.Closed) return;
     // An SSE poll (behind a buffering intermediary) ended as it should: the next one at once,
     // and the connection stays open meanwhile (the next Welcome comes when that poll ends).
-    if (this.transport === TransportKind.Sse && code === 1000 && reason === 'poll' && this.state === ConnectionState.Open) {
+    if (this.transport === 'sse' && code === 1000 && reason === 'poll' && this.state === ConnectionState.Open) {
       void this.open(true);
       return;
     }

@@ -13,7 +13,6 @@
  * ending after its first live frame, and an ended poll is reported as 1000
  * (reconnect at once).
  */
-import { TransportKind } from './transport.js';
 import type { Transport, TransportEvents } from './transport.js';
 
 /** Options of the SSE transport. */
@@ -84,7 +83,6 @@ export function openSse(options: SseTransportOptions, events: TransportEvents): 
   // A poll that ended after showing something is a normal end: reconnect at once.
   es.onerror = () => finish(options.poll && heard ? 1000 : 1006, options.poll && heard ? 'poll' : 'stream error');
   return {
-    kind: TransportKind.Sse,
     send(bytes) {
       if (done || session === '') return false;
       const q = new URLSearchParams({ session });

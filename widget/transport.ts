@@ -6,10 +6,8 @@
  * backoff and de-duplication whichever carries them.
  */
 
-/** Which transport a connection uses. */
-export const TransportKind = { WebSocket: 'websocket', Sse: 'sse' } as const;
-/** A transport name, as the connection's state reports it. */
-export type TransportKind = (typeof TransportKind)[keyof typeof TransportKind];
+/** Which transport a connection uses, as its state reports it (a plain union: the widget's bytes are counted). */
+export type TransportKind = 'websocket' | 'sse';
 
 /** What a transport tells its connection. */
 export interface TransportEvents {
@@ -23,7 +21,6 @@ export interface TransportEvents {
 
 /** One open (or opening) transport. */
 export interface Transport {
-  readonly kind: TransportKind;
   /** Sends one encoded ClientFrame; false when it cannot now. */
   send(bytes: Uint8Array): boolean;
   /** The Welcome named this session (SSE posts name it). */
@@ -47,7 +44,6 @@ export function openWebSocket(url: string, events: TransportEvents): Transport {
     events.closed(ev.code, ev.reason);
   };
   return {
-    kind: TransportKind.WebSocket,
     send(bytes) {
       if (ws.readyState !== WebSocket.OPEN) return false;
       ws.send(bytes);
