@@ -9,10 +9,18 @@
  * at a rate that keeps about 1,000 danmaku on screen. Our overlay gets them
  * as encoded Batch frames through its connection (decode included).
  *
+ * Hit-testing (issue 17: hover or tap a danmaku to hold it): danmaku take the
+ * pointer while the stage around them does not. The overlay is measured three
+ * ways: without a pointer; with a mouse sweeping the whole player during the
+ * measured window while danmaku do not take the pointer (as before the
+ * feature: CSS `pointer-events: none` on them); and with the same sweep while
+ * they do (each danmaku the pointer crosses is held and let go, the real
+ * cost of the feature). The sweep is CDP mouse moves, about 30 a second.
+ *
  *   node --import tsx bench/widget/run.ts [--seconds 10] [--rate 130]
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
@@ -56,6 +64,10 @@ const files: Record<string, [string, string]> = {
   '/danmaku.js': ['text/javascript', readFileSync('node_modules/danmaku/dist/esm/danmaku.js', 'utf8')],
   '/': ['text/html', '<!doctype html><body style="margin:0;background:#000"><div id="stage" style="position:fixed;inset:0"></div></body>'],
 };
+// The bundle imports its chunks from /chunks/ (shared code, and the lazy tools chunk a hover loads).
+for (const name of readdirSync('dist/widget/chunks')) {
+  if (name.endsWith('.js')) files[`/chunks/${name}`] = ['text/javascript', readFileSync(`dist/widget/chunks/${name}`, 'utf8')];
+}
 const http = createServer((req, res) => {
   const f = files[req.url ?? ''];
   res.writeHead(f ? 200 : 404, { 'content-type': f?.[0] ?? 'text/plain' });
@@ -64,6 +76,7 @@ const http = createServer((req, res) => {
 await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
 const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
+const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
 const browser = await chromium.launch(chromiumLaunchOptions());
 
 interface Result {
@@ -76,7 +89,13 @@ interface Result {
 }
 
 /** Feeds the stream in the page, waits the warm-up, then measures for `seconds`. */
-async function measure(name: string, setup: (page: Page) => Promise<void>, feedFn: string, countFn: string): Promise<Result> {
+async function measure(
+  name: string,
+  setup: (page: Page) => Promise<void>,
+  feedFn: string,
+  countFn: string,
+  sweep = false,
+): Promise<Result> {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   // tsx names functions with a helper; the functions below run in the page, where it is absent.
   await page.addInitScript('window.__name = (f) => f');
@@ -119,6 +138,16 @@ async function measure(name: string, setup: (page: Page) => Promise<void>, feedF
   };
   const fedBefore = (await page.evaluate('window.fed')) as number;
   const task0 = await taskTime();
+  // The pointer sweeps the player in rows, left to right and back, through the measured window.
+  let sweeping = sweep;
+  const mover = (async () => {
+    for (let i = 0; sweeping; i++) {
+      const row = Math.floor(i / 40) % 27;
+      const col = i % 40;
+      const x = (row % 2 === 0 ? col : 39 - col) * 48 + 24;
+      await page.mouse.move(x, row * 40 + 20);
+    }
+  })();
   const sample = await page.evaluate(
     ({ seconds, countFn }) =>
       new Promise<{ deltas: number[]; counts: number[] }>((resolve) => {
@@ -138,6 +167,8 @@ async function measure(name: string, setup: (page: Page) => Promise<void>, feedF
       }),
     { seconds, countFn },
   );
+  sweeping = false;
+  await mover;
   const task1 = await taskTime();
   const fedAfter = (await page.evaluate('window.fed')) as number;
   await page.close();
@@ -155,14 +186,15 @@ async function measure(name: string, setup: (page: Page) => Promise<void>, feedF
 }
 
 const results: Result[] = [];
-results.push(
-  await measure(
-    '<barrage-overlay>',
+/** Our overlay; `danmakuPointer: false` gives danmaku `pointer-events: none`, as before hover and tap existed. */
+const overlay = (name: string, danmakuPointer: boolean, sweep: boolean) =>
+  measure(
+    name,
     async (page) => {
       await page.addScriptTag({ type: 'module', content: `import * as W from '/widget.js'; window.W = W;` });
       await page.waitForFunction(() => 'W' in window);
       await page.evaluate(
-        ({ fontPx }) => {
+        ({ fontPx, danmakuPointer }) => {
           const W = (window as unknown as { W: typeof import('../../widget/index.js') }).W;
           const overlay = document.createElement('barrage-overlay');
           overlay.storage = 'none';
@@ -171,15 +203,23 @@ results.push(
           overlay.style.cssText = 'position:fixed;inset:0';
           overlay.connection = new W.BarrageConnection({ url: 'ws://unused/ws', room: 'bench', manual: true });
           document.getElementById('stage')!.appendChild(overlay);
+          if (!danmakuPointer) {
+            const style = document.createElement('style');
+            style.textContent = '.d { pointer-events: none !important }';
+            overlay.updateComplete.then(() => overlay.shadowRoot!.appendChild(style));
+          }
         },
-        { fontPx },
+        { fontPx, danmakuPointer },
       );
       await page.waitForFunction(() => document.querySelector('barrage-overlay')?.shadowRoot?.querySelector('.stage'));
     },
     `document.querySelector('barrage-overlay').activeConnection.receive(frame)`,
     `return document.querySelector('barrage-overlay').stageStats().shown`,
-  ),
-);
+    sweep,
+  );
+results.push(await overlay('<barrage-overlay>, no pointer', true, false));
+results.push(await overlay('<barrage-overlay>, pointer sweeping, danmaku ignore it (as before)', false, true));
+results.push(await overlay('<barrage-overlay>, pointer sweeping, danmaku take it (hover holds)', true, true));
 results.push(
   await measure(
     'danmaku 2.0.10 (DOM engine)',
@@ -198,7 +238,8 @@ results.push(
 await browser.close();
 http.close();
 
-console.log(`\n${rate} danmaku/s, ${seconds} s measured after ${warmup} s warm-up, 1920x1080, headless Chromium (--disable-gpu)\n`);
+console.log(`\n${rate} danmaku/s, ${seconds} s measured after ${warmup} s warm-up, 1920x1080, headless Chromium (--disable-gpu)`);
+console.log(`load average before: ${loadBefore}; after: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`);
 console.log('| renderer | on screen (avg) | frame p50 (ms) | frame p95 (ms) | main thread per message (ms) |');
 console.log('|---|---|---|---|---|');
 for (const r of results) {
