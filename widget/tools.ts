@@ -9,8 +9,13 @@
  * the initial download its own gzip overhead (measured: 29.5 KB with two
  * chunks, 28.8 KB with one).
  */
+import { addEnglish } from './i18n/i18n.js';
+import { enTools } from './i18n/en-tools.js';
 import './actions/actions.js';
 import './console/console.js';
 import './settings-panel/settings-panel.js';
 
 export { HoldController } from './overlay/hold.js';
+
+// Before any element of this chunk renders: their English strings.
+addEnglish(enTools);

@@ -1,8 +1,16 @@
+import type { enTools } from './en-tools.js';
+
 /**
  * The English catalogue: every string the widget shows, by key. It is the
  * default language and the reference the other catalogues are checked
  * against (test/unit/i18n.test.ts): same keys, same `{placeholders}`.
  * `{name}` placeholders are filled by `format()`; values are text, never markup.
+ *
+ * The English strings of what only the lazy tools chunk shows (the actions
+ * toolbar, the settings panel, the moderator console) are in en-tools.ts,
+ * which that chunk adds when it loads (`addEnglish`): the initial bundle
+ * carries only what the overlay and the chat show at once. Other languages
+ * are whole catalogues, loaded on demand anyway.
  */
 export const en = {
   // overlay
@@ -19,25 +27,7 @@ export const en = {
   'overlay.log': 'Danmaku',
   'overlay.roomClosed': 'The room was closed',
   'overlay.roomClosedReason': 'The room was closed: {reason}',
-  // danmaku actions
   'actions.label': 'Actions for this danmaku',
-  'actions.copy': 'Copy',
-  'actions.copied': 'Copied',
-  'actions.plusOne': '+1',
-  'actions.plusOneTitle': 'Send the same text',
-  'actions.sent': 'Sent',
-  'actions.report': 'Report',
-  'actions.reported': 'Reported. Thank you',
-  'actions.block': 'Block sender',
-  'actions.blocked': 'Blocked {name}',
-  'actions.signIn': 'Sign in to do this',
-  'actions.reasonSpam': 'Spam',
-  'actions.reasonAbuse': 'Abuse',
-  'actions.reasonSpoiler': 'Spoiler',
-  'actions.reasonSexual': 'Sexual content',
-  'actions.reasonIllegal': 'Illegal',
-  'actions.reasonPrivacy': 'Personal information',
-  'actions.reasonOther': 'Other',
   // chat
   'chat.list': 'Chat',
   'chat.message': 'Message',
@@ -99,67 +89,9 @@ export const en = {
   'error.roomClosed': 'The room is closed',
   'error.limitReached': 'A limit of this room is reached',
   'error.reportDuplicate': 'You already reported this',
-  // settings
-  'settings.title': 'Danmaku',
-  'settings.show': 'Show',
-  'settings.opacity': 'Opacity',
-  'settings.fontSize': 'Font size',
-  'settings.speed': 'Speed',
-  'settings.area': 'Area',
-  'settings.areaFull': 'Full',
-  'settings.density': 'Most on screen',
-  'settings.blockWords': 'Block words',
-  'settings.blockWordsHint': 'comma, separated',
-  'settings.blockPatterns': 'Block patterns',
-  'settings.blockPatternsHint': 'regular expressions, one per line',
-  'settings.badPattern': 'Not used (invalid or too long): {pattern}',
-  'settings.blockedUsers': 'Blocked users',
-  'settings.noBlockedUsers': 'Nobody',
-  'settings.unblock': 'Unblock {name}',
-  'settings.modes': 'Modes',
-  'settings.badges': 'Badges on danmaku',
-  'settings.close': 'Close',
-  // moderator console
-  'mod.title': 'Moderation',
-  'mod.tabChat': 'Chat',
-  'mod.tabHeld': 'Held',
-  'mod.tabReports': 'Reports',
-  'mod.tabRoom': 'Room',
-  'mod.delete': 'Delete',
-  'mod.timeout': 'Time out',
-  'mod.ban': 'Ban',
-  'mod.unban': 'Unban',
-  'mod.approve': 'Approve',
-  'mod.reject': 'Reject',
-  'mod.resolve': 'Dismiss',
-  'mod.minutes': '{n} min',
-  'mod.hours': '{n} h',
-  'mod.days': '{n} days',
-  'mod.nothingHeld': 'Nothing is held',
-  'mod.noReports': 'No open reports',
-  'mod.matched': 'Matched: {term}',
-  'mod.reportCount': '{n} reports',
-  'mod.reason': 'Reason',
-  'mod.danmakuOff': 'Chat off',
-  'mod.membersOnly': 'Members only',
-  'mod.emoteOnly': 'Emotes only',
-  'mod.slowSeconds': 'Slow mode (seconds, 0 = off)',
-  'mod.apply': 'Apply',
-  'mod.pinText': 'Pin a line',
-  'mod.pinSeconds': 'For (seconds)',
-  'mod.pin': 'Pin',
-  'mod.unpin': 'Unpin',
-  'mod.noticeText': 'Notice to everyone',
-  'mod.notice': 'Post',
-  'mod.done': 'Done: {what}',
-  'mod.failed': 'Failed: {why}',
-  'mod.sentAt': 'at {time}',
-  'mod.notModerator': 'This token is not a moderator of the room',
-  'mod.open': 'Open the moderator console',
-  'mod.close': 'Close the moderator console',
 } as const;
 
 /** A key of the catalogues. */
-export type MessageKey = keyof typeof en;
+export type MessageKey = keyof typeof en | keyof typeof enTools;
 /** A full catalogue: one string per key. */
 export type Messages = { readonly [K in MessageKey]: string };

@@ -22,7 +22,18 @@ export const languages = ['en', 'zh-CN', 'zh-TW', 'ja'] as const;
 /** A language with a catalogue. */
 export type Lang = (typeof languages)[number];
 
-const loaded = new Map<Lang, Messages>([['en', en]]);
+/**
+ * English, the fallback of every language: the bundle's strings, joined by
+ * the tools chunk's when it loads (`addEnglish`). Until then a tools key has
+ * no English, which nothing asks for: only the tools chunk shows those keys.
+ */
+const english = { ...en } as Record<MessageKey, string>;
+const loaded = new Map<Lang, Messages>([['en', english]]);
+
+/** Adds English strings (the lazy tools chunk's) to the fallback catalogue. */
+export function addEnglish(messages: Partial<Messages>): void {
+  Object.assign(english, messages);
+}
 const loading = new Map<Lang, Promise<Messages>>();
 
 /**
@@ -114,7 +125,7 @@ async function importCatalogue(lang: Lang): Promise<Messages> {
     case 'ja':
       return (await import('./ja.js')).messages;
     default:
-      return en;
+      return english;
   }
 }
 
@@ -134,12 +145,12 @@ export class Translator {
 
   constructor(
     readonly lang: Lang,
-    private readonly messages: Messages = loaded.get(lang) ?? en,
+    private readonly messages: Messages = loaded.get(lang) ?? english,
   ) {}
 
   /** The string for `key` with its placeholders filled. */
   t(key: MessageKey, vars?: Readonly<Record<string, string | number>>): string {
-    return format(this.messages[key] ?? en[key], vars);
+    return format(this.messages[key] ?? english[key] ?? key, vars);
   }
 
   /** A count as this language writes it (`12,345`). */
