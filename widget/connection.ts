@@ -37,6 +37,8 @@ export interface ConnectionListener {
   ack?(ack: { clientMsgId: string; seq: number }): void;
   /** Moderators only: an undecoded `held` or `reported` frame body (the console decodes it). */
   moderation?(frame: { held?: Uint8Array; reported?: Uint8Array }): void;
+  /** The undecoded answer to this viewer's play frame (the plays chunk decodes it). */
+  playAnswer?(bytes: Uint8Array): void;
   state?(state: ConnectionState, detail: ConnectionDetail): void;
 }
 
@@ -261,6 +263,7 @@ export class BarrageConnection {
     else if (frame.error) for (const l of this.listeners) l.error?.(frame.error);
     else if (frame.ack) for (const l of this.listeners) l.ack?.(frame.ack);
     else if (frame.held || frame.reported) for (const l of this.listeners) l.moderation?.(frame);
+    else if (frame.playAnswer) for (const l of this.listeners) l.playAnswer?.(frame.playAnswer);
   }
 
   private onWelcome(welcome: Welcome): void {

@@ -153,6 +153,8 @@ export interface WireEvent {
   slowMode?: { seconds: number; automatic: boolean };
   leaderboard?: Leaderboard;
   joinNotice?: JoinNotice;
+  /** A play's event (red packet, poll, lottery): its undecoded body; the plays chunk decodes it. */
+  play?: Uint8Array;
 }
 
 /** `barrage.v1.Limits`. */
@@ -206,6 +208,8 @@ export interface ServerFrame {
    */
   held?: Uint8Array;
   reported?: Uint8Array;
+  /** The undecoded answer to a play frame (grab, vote, join); the plays chunk decodes it. */
+  playAnswer?: Uint8Array;
 }
 
 // ------------------------------------------------------------------ reader
@@ -396,6 +400,17 @@ function readEventBody(r: WireReader, e: WireEvent, kind: EventKind): void {
     case 'joinNotice':
       e.joinNotice = nested(r, { users: [], count: 0 }, readJoinNotice);
       return;
+    case 'redPacket':
+    case 'redPacketProgress':
+    case 'redPacketEnded':
+    case 'poll':
+    case 'pollTally':
+    case 'pollResult':
+    case 'lottery':
+    case 'lotteryProgress':
+    case 'lotteryResult':
+      e.play = r.bytes(); // decoded by the plays chunk, loaded when the first one arrives
+      return;
     default:
       r.pos = r.lengthEnd(); // a kind the widget does not render
   }
@@ -488,6 +503,7 @@ const readServerFrame = (r: WireReader, n: number, f: ServerFrame): boolean => {
   } else if (n === ServerFrameField.ack) f.ack = nested(r, { clientMsgId: '', seq: 0 }, readAck);
   else if (n === ServerFrameField.held) f.held = r.bytes();
   else if (n === ServerFrameField.reported) f.reported = r.bytes();
+  else if (n === ServerFrameField.playAnswer) f.playAnswer = r.bytes();
   else return false;
   return true;
 };
@@ -515,10 +531,13 @@ export interface ClientFrame {
   report?: { danmakuId: string; reason: number; detail?: string; clientMsgId?: string };
   /** An encoded `Moderate` message (the moderator console encodes it). */
   moderate?: Uint8Array;
+  /** A whole ClientFrame encoded elsewhere (the plays chunk's grab, vote and join). */
+  raw?: Uint8Array;
 }
 
 /** Encodes a ClientFrame (send_danmaku, like, resume or ping). */
 export function encodeClientFrame(frame: ClientFrame): Uint8Array {
+  if (frame.raw) return frame.raw;
   const w = new WireWriter();
   if (frame.sendDanmaku) {
     const d = frame.sendDanmaku;

@@ -127,12 +127,25 @@ export class BarrageChat extends RoomElement {
         const name = displayText(j.users[0]?.name || j.users[0]?.id || tr.t('overlay.someone'));
         const line = j.count > 1 ? tr.t('chat.joinedMany', { name, n: j.count - 1 }) : tr.t('chat.joined', { name });
         frag.appendChild(this.row('', '', line, 'system join'));
+      } else if (e.play && e.kind) {
+        this.playLine(e.kind, e.play);
       }
     }
     list.appendChild(frag);
     while (list.childElementCount > maxRows) list.firstElementChild?.remove();
     if (stick) list.scrollTop = list.scrollHeight;
     if (this.hiddenCount !== hiddenBefore) this.requestUpdate();
+  }
+
+  /** A play's chat line (red packet grabs aggregated per progress event), from the plays chunk, loaded on first need. */
+  private playLine(kind: string, body: Uint8Array): void {
+    import('../plays/play-cards.js').then(
+      (m) => {
+        const line = m.playChatLine(this.tr, this.currency, kind, body);
+        if (line) this.listEl?.appendChild(this.row('', '', line, 'system play'));
+      },
+      () => undefined, // offline or blocked: the line is left out
+    );
   }
 
   skipped(count: number): void {

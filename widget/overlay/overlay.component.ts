@@ -21,6 +21,7 @@ import { Role } from '../wire.js';
 import { cssColor, displayText, emit } from '../text.js';
 import type { Danmaku, Gift, Leaderboard, SuperChat, Welcome, WireEvent } from '../wire.js';
 import { overlayStyles } from './overlay.styles.js';
+import type { PlayCards } from '../plays/play-cards.js';
 
 interface GiftAlert {
   key: string;
@@ -115,6 +116,7 @@ export class BarrageOverlay extends RoomElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.plays?.stop();
     document.removeEventListener('visibilitychange', this.onVisibility);
     this.motionQuery.removeEventListener('change', this.onMotion);
     this.resizeObserver?.disconnect();
@@ -342,6 +344,10 @@ export class BarrageOverlay extends RoomElement {
     const flyHistory = history && this.welcomed?.recovered === true;
     let dirty = false;
     for (const e of events) {
+      if (e.play && e.kind) {
+        this.onPlay(e.kind, e.play);
+        continue;
+      }
       switch (e.kind) {
         case 'danmaku':
           this.onDanmaku(e.danmaku as Danmaku, !history || (flyHistory && now + skew - e.tsMs < flyHistoryMs));
@@ -395,6 +401,49 @@ export class BarrageOverlay extends RoomElement {
       }
     }
     if (dirty) this.requestUpdate();
+  }
+
+  /** Play cards (a lazy chunk, loaded with the first play event) and the events that came while it loads. */
+  private plays: PlayCards | undefined;
+  private playQueue: Array<[string, Uint8Array]> | undefined;
+
+  private onPlay(kind: string, body: Uint8Array): void {
+    if (this.plays) return this.plays.event(kind, body);
+    if (this.playQueue) return void this.playQueue.push([kind, body]);
+    this.playQueue = [[kind, body]];
+    import('../plays/play-cards.js').then(
+      (m) => {
+        const root = this.shadowRoot;
+        const sheet = m.playCardStyles.styleSheet;
+        if (root && sheet) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+        this.plays = new m.PlayCards({
+          element: this,
+          tr: () => this.tr,
+          currency: () => this.currency,
+          clockOffsetMs: () => this.clockOffsetMs,
+          send: (frame) => this.conn?.send({ raw: frame }) ?? false,
+          requestUpdate: () => this.requestUpdate(),
+        });
+        for (const [k, b] of this.playQueue ?? []) this.plays.event(k, b);
+        this.playQueue = undefined;
+      },
+      () => {
+        this.playQueue = undefined; // offline or blocked: the next play event tries again
+      },
+    );
+  }
+
+  /** The answer to this viewer's grab, vote or join. */
+  playAnswer(bytes: Uint8Array): void {
+    this.plays?.answer(bytes);
+  }
+
+  /**
+   * Grabs red packet `id`: what a site calls after it canceled
+   * `barrage-red-packet-grab` to sign the viewer in first. False when not connected.
+   */
+  grabRedPacket(id: string): boolean {
+    return this.plays?.grab(id) ?? false;
   }
 
   skipped(count: number): void {
@@ -579,6 +628,7 @@ export class BarrageOverlay extends RoomElement {
       ${this.pinned ? html`<div class="card pinned" part="pinned">📌 ${this.pinned.text}</div>` : nothing}
       ${this.notice ? html`<div class="card notice" part="notice" role="status">${this.notice.text}</div>` : nothing}
       <div class="gifts" part="gifts">${this.gifts.map((g) => this.renderGift(g))}</div>
+      ${this.plays?.render() ?? nothing}
       ${
         this.skip.until > now
           ? html`<div class="card skipped" part="skipped">${tr.t('overlay.skipped', { n: tr.compact(this.skip.count) })}</div>`
