@@ -187,7 +187,7 @@ export const playCardStyles: CSSResult = css`
   .plays {
     position: absolute;
     right: 12px;
-    top: 48px;
+    top: 128px;
     display: flex;
     flex-direction: column;
     gap: 8px;
