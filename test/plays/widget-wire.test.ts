@@ -5,7 +5,10 @@
  * grab, vote and join frames it writes decode as the server reads them.
  */
 import { describe, expect, it } from 'vitest';
+import { css, html, nothing } from 'lit';
 import { v1 } from '../../proto/index.js';
+import { WireReader, WireWriter } from '../../proto/wire.js';
+import { useKit } from '../../widget/plays/kit.js';
 import { decodePlayAnswer, decodePlayEvent, grabFrame, joinFrame, voteFrame } from '../../widget/plays/plays-wire.js';
 
 const body = (event: v1.IEvent, kind: keyof v1.IEvent): Uint8Array => {
@@ -14,6 +17,8 @@ const body = (event: v1.IEvent, kind: keyof v1.IEvent): Uint8Array => {
   ];
   return (message as { encode(m: unknown): { finish(): Uint8Array } }).encode(event[kind]).finish();
 };
+
+useKit({ html, css, nothing, WireReader, WireWriter });
 
 describe('plays widget codec', () => {
   it('plays widget codec - every play event decodes as the generated code wrote it', () => {

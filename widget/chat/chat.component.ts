@@ -7,7 +7,8 @@
  * List rows are created once each with textContent, outside Lit's render, so
  * a busy room costs one node per message.
  */
-import { html, nothing } from 'lit';
+import { css, html, nothing } from 'lit';
+import { WireReader, WireWriter } from '../../proto/wire.js';
 import type { TemplateResult } from 'lit';
 import { RoomElement } from '../room-element.js';
 import { Role } from '../wire.js';
@@ -141,7 +142,7 @@ export class BarrageChat extends RoomElement {
   private playLine(kind: string, body: Uint8Array): void {
     import('../plays/play-cards.js').then(
       (m) => {
-        const line = m.playChatLine(this.tr, this.currency, kind, body);
+        const line = m.playChatLine({ html, css, nothing, WireReader, WireWriter }, this.tr, this.currency, kind, body);
         if (line) this.listEl?.appendChild(this.row('', '', line, 'system play'));
       },
       () => undefined, // offline or blocked: the line is left out

@@ -5,7 +5,8 @@
  * screen-reader mirror. Danmaku are drawn by `DanmakuStage` outside Lit's
  * render (one text node each, moved by the compositor).
  */
-import { html, nothing } from 'lit';
+import { css, html, nothing } from 'lit';
+import { WireReader, WireWriter } from '../../proto/wire.js';
 import type { PropertyValues, TemplateResult } from 'lit';
 import { RoomElement } from '../room-element.js';
 import { defaultServerUrl } from '../connection.js';
@@ -403,34 +404,28 @@ export class BarrageOverlay extends RoomElement {
     if (dirty) this.requestUpdate();
   }
 
-  /** Play cards (a lazy chunk, loaded with the first play event) and the events that came while it loads. */
-  private plays: PlayCards | undefined;
-  private playQueue: Array<[string, Uint8Array]> | undefined;
+  /** Play cards (the plays chunk sets it when it loads, `attachCards`); events wait in `playQueue` meanwhile. */
+  plays: PlayCards | undefined;
+  playQueue: Array<[string, Uint8Array]> | undefined;
 
   private onPlay(kind: string, body: Uint8Array): void {
     if (this.plays) return this.plays.event(kind, body);
     if (this.playQueue) return void this.playQueue.push([kind, body]);
     this.playQueue = [[kind, body]];
     import('../plays/play-cards.js').then(
-      (m) => {
-        const root = this.shadowRoot;
-        const sheet = m.playCardStyles.styleSheet;
-        if (root && sheet) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
-        this.plays = new m.PlayCards({
-          element: this,
-          tr: () => this.tr,
-          currency: () => this.currency,
-          clockOffsetMs: () => this.clockOffsetMs,
-          send: (frame) => this.conn?.send({ raw: frame }) ?? false,
-          requestUpdate: () => this.requestUpdate(),
-        });
-        for (const [k, b] of this.playQueue ?? []) this.plays.event(k, b);
-        this.playQueue = undefined;
-      },
-      () => {
-        this.playQueue = undefined; // offline or blocked: the next play event tries again
-      },
+      (m) => m.attachCards(this, { html, css, nothing, WireReader, WireWriter }),
+      () => (this.playQueue = undefined), // offline or blocked: the next play event tries again
     );
+  }
+
+  /** Server clock minus this page's clock (for the cards' countdowns). */
+  get serverOffsetMs(): number {
+    return this.clockOffsetMs;
+  }
+
+  /** Sends an encoded ClientFrame (the cards' grab, vote, join). */
+  sendRaw(frame: Uint8Array): boolean {
+    return this.conn?.send({ raw: frame }) ?? false;
   }
 
   /** The answer to this viewer's grab, vote or join. */

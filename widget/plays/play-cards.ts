@@ -11,8 +11,9 @@
  * cancelable, `detail: { id }`) on the overlay first: a site that wants a
  * login before grabbing cancels it and grabs later (`grab(id)`).
  */
-import { css, html, nothing } from 'lit';
-import type { CSSResult, TemplateResult } from 'lit';
+import type { CSSResult, TemplateResult, nothing } from 'lit';
+import { kit, useKit } from './kit.js';
+import type { Kit } from './kit.js';
 import type { Lang, Translator } from '../i18n/i18n.js';
 import { decodePlayAnswer, decodePlayEvent, grabFrame, joinFrame, voteFrame } from './plays-wire.js';
 import type { PlayAnswer, PlayEvent, PlayUser } from './plays-wire.js';
@@ -183,7 +184,8 @@ export interface CardsHost {
 }
 
 /** The cards' styles, adopted into the overlay's shadow root with the chunk. */
-export const playCardStyles: CSSResult = css`
+/** The cards' styles (made with the kit's `css` on first use). */
+const cardStyles = (css: Kit['css']): CSSResult => css`
   .plays {
     position: absolute;
     right: 12px;
@@ -364,8 +366,8 @@ export class PlayCards {
   }
 
   render(): TemplateResult | typeof nothing {
-    if (this.cards.size === 0) return nothing;
-    return html`<div class="plays" part="plays">${[...this.cards.values()].map((c) => this.renderCard(c))}</div>`;
+    if (this.cards.size === 0) return kit.nothing;
+    return kit.html`<div class="plays" part="plays">${[...this.cards.values()].map((c) => this.renderCard(c))}</div>`;
   }
 
   private renderCard(c: Card): TemplateResult {
@@ -380,22 +382,22 @@ export class PlayCards {
     const s = this.secondsLeft(c.open.expiresAtMs);
     const over = c.ended !== undefined || s === 0;
     const mine = c.mine;
-    let status: string | typeof nothing = nothing;
+    let status: string | typeof nothing = kit.nothing;
     if (mine && mine.amountCents > 0) status = t(tr, 'plays.got', { amount: money(mine.amountCents) });
     else if (mine && mine.error !== ErrorOk) status = mine.message;
     else if (c.ended) status = c.ended.expired ? t(tr, 'plays.ended') : t(tr, 'plays.empty');
     const lucky = c.ended?.luckiest;
-    return html`<div class="play red" part="play red-packet" data-id=${c.open.id}>
+    return kit.html`<div class="play red" part="play red-packet" data-id=${c.open.id}>
       <h3>🧧 ${t(tr, 'plays.redPacket', { name: c.open.sender.name })}</h3>
-      ${c.open.greeting ? html`<div>${c.open.greeting}</div>` : nothing}
+      ${c.open.greeting ? kit.html`<div>${c.open.greeting}</div>` : kit.nothing}
       <div class="meta">
         ${money(c.open.totalCents)} · ${t(tr, 'plays.left', { n: c.left, count: c.open.count })}
-        ${over ? nothing : html` · ${t(tr, 'plays.endsIn', { s })}`}
+        ${over ? kit.nothing : kit.html` · ${t(tr, 'plays.endsIn', { s })}`}
       </div>
-      ${c.open.keyword ? html`<div class="meta">${t(tr, 'plays.enterKeyword', { keyword: c.open.keyword })}</div>` : nothing}
-      ${status !== nothing ? html`<div class="result" part="play-result">${status}</div>` : nothing}
-      ${lucky ? html`<div class="meta luckiest">${t(tr, 'plays.luckiest', { name: lucky.user.name, amount: money(lucky.amountCents) })}</div>` : nothing}
-      ${over || mine ? nothing : html`<button part="grab" @click=${() => this.onGrabClick(c.open.id)}>${t(tr, 'plays.grab')}</button>`}
+      ${c.open.keyword ? kit.html`<div class="meta">${t(tr, 'plays.enterKeyword', { keyword: c.open.keyword })}</div>` : kit.nothing}
+      ${status !== kit.nothing ? kit.html`<div class="result" part="play-result">${status}</div>` : kit.nothing}
+      ${lucky ? kit.html`<div class="meta luckiest">${t(tr, 'plays.luckiest', { name: lucky.user.name, amount: money(lucky.amountCents) })}</div>` : kit.nothing}
+      ${over || mine ? kit.nothing : kit.html`<button part="grab" @click=${() => this.onGrabClick(c.open.id)}>${t(tr, 'plays.grab')}</button>`}
     </div>`;
   }
 
@@ -407,25 +409,25 @@ export class PlayCards {
     );
     const r = c.result;
     const s = this.secondsLeft(c.open.endsAtMs);
-    return html`<div class="play" part="play poll" data-id=${c.open.id}>
+    return kit.html`<div class="play" part="play poll" data-id=${c.open.id}>
       <h3>${c.open.quiz ? '❓' : '📊'} ${c.open.question}</h3>
       ${c.open.options.map((o, i) => {
         const n = c.votes[i] ?? 0;
         const cls = ['bar', r?.quiz && r.correct === i ? 'correct' : '', c.chosen === i ? 'chosen' : ''].join(' ');
-        return html`<div class=${cls} part="option" @click=${() => this.vote(c, i)}>
+        return kit.html`<div class=${cls} part="option" @click=${() => this.vote(c, i)}>
           <div class="fill" style="width:${Math.round((100 * n) / total)}%"></div>
           <span>${o} · ${Math.round((100 * n) / total)}%</span>
         </div>`;
       })}
-      <div class="meta">${t(tr, 'plays.voters', { n: c.voters })}${r ? nothing : html` · ${t(tr, 'plays.endsIn', { s })}`}</div>
+      <div class="meta">${t(tr, 'plays.voters', { n: c.voters })}${r ? kit.nothing : kit.html` · ${t(tr, 'plays.endsIn', { s })}`}</div>
       ${
         r?.quiz
-          ? html`<div class="result" part="play-result">
+          ? kit.html`<div class="result" part="play-result">
               ${t(tr, 'plays.answer', { option: c.open.options[r.correct] ?? '' })} · ${t(tr, 'plays.winners', { n: r.winners })}
             </div>`
           : r
-            ? html`<div class="result" part="play-result">${t(tr, 'plays.ended')}</div>`
-            : nothing
+            ? kit.html`<div class="result" part="play-result">${t(tr, 'plays.ended')}</div>`
+            : kit.nothing
       }
     </div>`;
   }
@@ -440,26 +442,57 @@ export class PlayCards {
         : c.open.entry === 2
           ? t(tr, 'plays.enterGift', { gift: c.open.giftId })
           : '';
-    return html`<div class="play" part="play lottery" data-id=${c.open.id}>
+    return kit.html`<div class="play" part="play lottery" data-id=${c.open.id}>
       <h3>🎁 ${t(tr, 'plays.lottery', { prize: c.open.prize })}</h3>
-      ${how ? html`<div class="meta">${how}</div>` : nothing}
-      <div class="meta">${t(tr, 'plays.entrants', { n: c.entrants })}${r ? nothing : html` · ${t(tr, 'plays.endsIn', { s })}`}</div>
-      ${r ? html`<div class="result" part="play-result">${t(tr, 'plays.drawn', { names: names(r.winners) || '—' })}</div>` : nothing}
+      ${how ? kit.html`<div class="meta">${how}</div>` : kit.nothing}
+      <div class="meta">${t(tr, 'plays.entrants', { n: c.entrants })}${r ? kit.nothing : kit.html` · ${t(tr, 'plays.endsIn', { s })}`}</div>
+      ${r ? kit.html`<div class="result" part="play-result">${t(tr, 'plays.drawn', { names: names(r.winners) || '—' })}</div>` : kit.nothing}
       ${
         !r && c.open.entry === 0
-          ? html`<button part="join" ?disabled=${c.joined === true} @click=${() => this.host.send(joinFrame(c.open.id))}>
+          ? kit.html`<button part="join" ?disabled=${c.joined === true} @click=${() => this.host.send(joinFrame(c.open.id))}>
               ${c.joined ? t(tr, 'plays.joined') : t(tr, 'plays.join')}
             </button>`
-          : nothing
+          : kit.nothing
       }
     </div>`;
   }
 }
 
+/** What `attachCards` needs of the overlay. */
+export interface CardsOverlay extends HTMLElement {
+  plays: PlayCards | undefined;
+  playQueue: Array<[string, Uint8Array]> | undefined;
+  readonly tr: Translator;
+  currency: string;
+  readonly serverOffsetMs: number;
+  sendRaw(frame: Uint8Array): boolean;
+  requestUpdate(): void;
+}
+
+/** Gives an overlay its cards (called when this chunk loads): styles adopted, queued events taken. */
+export function attachCards(overlay: CardsOverlay, borrowed: Kit): void {
+  useKit(borrowed);
+  const root = overlay.shadowRoot;
+  const sheet = cardStyles(kit.css).styleSheet;
+  if (root && sheet) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+  const cards = new PlayCards({
+    element: overlay,
+    tr: () => overlay.tr,
+    currency: () => overlay.currency,
+    clockOffsetMs: () => overlay.serverOffsetMs,
+    send: (frame) => overlay.sendRaw(frame),
+    requestUpdate: () => overlay.requestUpdate(),
+  });
+  overlay.plays = cards;
+  for (const [kind, body] of overlay.playQueue ?? []) cards.event(kind, body);
+  overlay.playQueue = undefined;
+}
+
 const names = (users: readonly PlayUser[]): string => users.map((u) => u.name).join(', ');
 
 /** The chat's line for a play event, or undefined when it has none (tallies, entrant counts). */
-export function playChatLine(tr: Translator, currency: string, kind: string, body: Uint8Array): string | undefined {
+export function playChatLine(borrowed: Kit, tr: Translator, currency: string, kind: string, body: Uint8Array): string | undefined {
+  useKit(borrowed);
   const e = decodePlayEvent(kind, body);
   if (!e) return undefined;
   switch (e.kind) {

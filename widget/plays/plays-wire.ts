@@ -5,7 +5,7 @@
  * proto/wire.ts: one reader of every field into a small map, read out per
  * message below (repeated numbers packed or not, as protobuf allows).
  */
-import { WireReader, WireWriter } from '../../proto/wire.js';
+import { kit } from './kit.js';
 
 /*
  * Field numbers of the play messages, as in proto/barrage/v1/barrage.proto. Written here rather than
@@ -39,7 +39,7 @@ class Fields {
   private readonly map = new Map<number, Array<number | Uint8Array>>();
 
   constructor(bytes: Uint8Array) {
-    const r = new WireReader(bytes);
+    const r = new kit.WireReader(bytes);
     while (r.pos < bytes.length) {
       const tag = r.tag();
       const wire = tag & 7;
@@ -76,7 +76,7 @@ class Fields {
     const out: number[] = [];
     for (const v of this.map.get(n) ?? []) {
       if (typeof v === 'number') out.push(v);
-      else for (const r = new WireReader(v); r.pos < v.length;) out.push(r.varint());
+      else for (const r = new kit.WireReader(v); r.pos < v.length;) out.push(r.varint());
     }
     return out;
   }
@@ -230,12 +230,12 @@ export function decodePlayAnswer(body: Uint8Array): PlayAnswer {
 
 /** A grab_red_packet ClientFrame. */
 export const grabFrame = (id: string): Uint8Array =>
-  new WireWriter().message(ClientFrameField.grabRedPacket, new WireWriter().string(GrabRedPacketField.id, id)).finish();
+  new kit.WireWriter().message(ClientFrameField.grabRedPacket, new kit.WireWriter().string(GrabRedPacketField.id, id)).finish();
 /** A vote ClientFrame. */
 export const voteFrame = (pollId: string, option: number): Uint8Array =>
-  new WireWriter()
-    .message(ClientFrameField.vote, new WireWriter().string(VoteField.pollId, pollId).uint(VoteField.option, option))
+  new kit.WireWriter()
+    .message(ClientFrameField.vote, new kit.WireWriter().string(VoteField.pollId, pollId).uint(VoteField.option, option))
     .finish();
 /** A join_lottery ClientFrame. */
 export const joinFrame = (id: string): Uint8Array =>
-  new WireWriter().message(ClientFrameField.joinLottery, new WireWriter().string(JoinLotteryField.id, id)).finish();
+  new kit.WireWriter().message(ClientFrameField.joinLottery, new kit.WireWriter().string(JoinLotteryField.id, id)).finish();
