@@ -61,6 +61,8 @@ import { pageRoutes } from '../edge/pages.js';
 import { EdgeServer } from '../edge/server.js';
 import { reportsExtension } from '../edge/reports.js';
 import { joinsExtension } from '../edge/joins.js';
+import { webhookPresenceExtension } from '../edge/webhook-presence.js';
+import type { EdgeExtension } from '../edge/extensions.js';
 import { JoinNotices } from '../core/joins/joins.js';
 import { ReportService } from '../core/reports/reports.js';
 import type { ReportStore } from '../core/reports/report-store.js';
@@ -259,6 +261,14 @@ export async function startCore(
   return { gifts, likes, moderation, messages, plays, reports, analytics, webhooks, httpPort };
 }
 
+/** Joins and leaves for webhooks, when a URL wants them (edges need `BARRAGE_WEBHOOK_URL` and `_EVENTS` too). */
+function webhookPresence(config: Config): EdgeExtension[] {
+  const { urls, kinds } = config.webhooks;
+  const join = kinds.has('join');
+  const leave = kinds.has('leave');
+  return urls.length > 0 && (join || leave) ? [webhookPresenceExtension({ join, leave })] : [];
+}
+
 /** Starts an edge on `adapters` and resolves once it listens on `config.edge.port`. */
 export async function startEdge(
   config: Config,
@@ -324,6 +334,7 @@ export async function startEdge(
       playsExtension(),
       reportsExtension({ perMinute: config.moderation.reportsPerMinute }),
       ...(config.moderation.joinNotices ? [joinsExtension({ windowMs: config.moderation.joinNoticeMs })] : []),
+      ...webhookPresence(config),
       directExtension(),
       new VideoAccess({ store: adapters.videoStore }),
     ],

@@ -63,6 +63,8 @@ export const subjects = {
   direct: 'barrage.direct',
   /** Edge to core: viewers who joined per room since the edge's last report (`EdgeJoins`). */
   joins: 'barrage.joins',
+  /** Edge to core: a signed-in viewer joined or left a room, for webhooks (JSON, only when a URL wants join or leave). */
+  webhookPresence: 'barrage.webhooks.presence',
   /** Edge to core: like taps per room since the edge's last report (`EdgeLikes`). */
   likes: 'barrage.likes',
   /** To every core: a room's live session started (the `Event` with its `session`); like and gift totals start again. */

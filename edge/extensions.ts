@@ -65,6 +65,8 @@ export interface EdgeExtension {
   welcomeEvents?(room: string, now: number): v1.IEvent[];
   /** A connection opened (after admission; `conn.since >= 0` for a reconnect that resumes). */
   onOpen?(conn: Conn): void;
+  /** A connection that was opened closed (for any reason). */
+  onClose?(conn: Conn): void;
   /** Runs at upgrade, after the token check. Must be synchronous. */
   admit?(identity: Identity, room: string): AdmissionVerdict;
   /** Called once the edge listens. */

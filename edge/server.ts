@@ -86,6 +86,8 @@ export class EdgeServer {
   private readonly extensions: readonly EdgeExtension[];
   /** The extensions told of each opened connection. */
   private readonly openHooks: readonly EdgeExtension[];
+  /** The extensions told of each closed connection. */
+  private readonly closeHooks: readonly EdgeExtension[];
   private readonly messages: MessageHandler;
   private readonly ipBudgets: IpBudgets;
   private readonly tarpit: Tarpit;
@@ -132,6 +134,7 @@ export class EdgeServer {
     });
     this.extensions = options.extensions ?? [];
     this.openHooks = this.extensions.filter((e) => e.onOpen !== undefined);
+    this.closeHooks = this.extensions.filter((e) => e.onClose !== undefined);
     const c = this.config;
     this.replay = fullBucket(c.replayBytesPerSecond / replayBurstFraction, Date.now());
     this.ipBudgets = new IpBudgets({
@@ -438,6 +441,7 @@ export class EdgeServer {
     this.lagging.delete(ws);
     this.metrics.connections.set(this.open);
     this.leaveRoom(conn.room, ws);
+    for (const ext of this.closeHooks) (ext.onClose as NonNullable<EdgeExtension['onClose']>)(conn);
   }
 
   /** A copy of every open socket (shutdown closes them while they leave their rooms). */

@@ -268,6 +268,40 @@ export class WebhookEndpoint {
       this.giveUp(batch, error, nowMs);
       return;
     }
+    if (batch.rooms.length > 1) {
+      // One room's events may be what the receiver refuses: retried apart, the other rooms go on.
+      this.out.delete(batch);
+      for (const part of this.splitByRoom(batch)) this.retryLater(part, part.firstMs + this.options.retryHorizonMs - nowMs, error);
+      return;
+    }
+    this.retryLater(batch, left, error);
+  }
+
+  /** One batch per room of a failed batch, each with its own delivery id, keeping the attempts made. */
+  private splitByRoom(batch: Batch): Batch[] {
+    const byRoom = new Map<string, Queued[]>();
+    for (const q of batch.items) {
+      const list = byRoom.get(q.item.room);
+      if (list) list.push(q);
+      else byRoom.set(q.item.room, [q]);
+    }
+    return [...byRoom].map(([room, items]) => {
+      const part = this.batchOf(
+        items,
+        [room],
+        items.reduce((m, q) => Math.min(m, q.arrivedMs), Infinity),
+      );
+      part.attempts = batch.attempts;
+      return part;
+    });
+  }
+
+  private retryLater(batch: Batch, left: number, error: string): void {
+    if (left <= 0) {
+      this.giveUp(batch, error, this.now());
+      return;
+    }
+    this.out.add(batch);
     if (batch.attempts === 1 || batch.attempts % 10 === 0) {
       this.options.logger.warn(
         { url: this.options.url, delivery: batch.delivery, attempts: batch.attempts, error },

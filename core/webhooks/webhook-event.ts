@@ -134,3 +134,22 @@ export function itemOfHeld(bytes: Uint8Array, kinds: ReadonlySet<WebhookKind>): 
   const tsMs = Number(held.tsMs) || Date.now();
   return itemOf('held', held.room, tsMs, user, plain, bytes);
 }
+
+/**
+ * The webhook item of a join or leave an edge reported (edge/webhook-presence.ts,
+ * JSON), or undefined when its kind is not wanted or the bytes are not one.
+ */
+export function itemOfPresence(bytes: Uint8Array, kinds: ReadonlySet<WebhookKind>): WebhookItem | undefined {
+  let p: { event?: unknown; room?: unknown; user?: unknown; edge?: unknown; session?: unknown; ts_ms?: unknown };
+  try {
+    p = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof p;
+  } catch {
+    return undefined;
+  }
+  const kind = p.event === 'join' ? 'join' : p.event === 'leave' ? 'leave' : undefined;
+  if (!kind || !kinds.has(kind) || typeof p.room !== 'string' || !p.room) return undefined;
+  const u = (typeof p.user === 'object' && p.user !== null ? p.user : {}) as Record<string, unknown>;
+  const user = { id: String(u['id'] ?? ''), name: String(u['name'] ?? ''), role: String(u['role'] ?? 'viewer') };
+  const tsMs = typeof p.ts_ms === 'number' ? p.ts_ms : Date.now();
+  return itemOf(kind, p.room, tsMs, user, { edge: String(p.edge ?? ''), session: Number(p.session ?? 0) }, bytes);
+}

@@ -31,7 +31,7 @@ import type { DeadLetterStore } from './dead-letters.js';
 import { summaryOf } from './dead-letters.js';
 import { WebhookEndpoint } from './webhook-endpoint.js';
 import type { Queued } from './webhook-endpoint.js';
-import { itemOfEvent, itemOfHeld } from './webhook-event.js';
+import { itemOfEvent, itemOfHeld, itemOfPresence } from './webhook-event.js';
 import type { WebhookItem } from './webhook-event.js';
 import { WebhookSpill } from './webhook-spill.js';
 
@@ -147,6 +147,9 @@ export class Webhooks {
     this.subs.push(
       this.deps.bus.serve(webhookAdminSubject, (data) => this.admin(data)),
       this.deps.bus.subscribe(subjects.heldAll, (data) => this.onSide(itemOfHeld(data, this.config.kinds)), { queue: webhookQueue }),
+      this.deps.bus.subscribe(subjects.webhookPresence, (data) => this.onSide(itemOfPresence(data, this.config.kinds)), {
+        queue: webhookQueue,
+      }),
     );
     this.deps.source.start((data, handle) => this.onEvent(data, handle));
     if (this.spill?.active) void this.drain();
