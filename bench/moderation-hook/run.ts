@@ -14,7 +14,7 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,8 +192,14 @@ for (const r of rows) {
   );
 }
 mkdirSync(join(tree, 'bench/results'), { recursive: true });
-writeFileSync(
-  join(tree, 'bench/results/moderation-hook.json'),
-  JSON.stringify({ at: new Date().toISOString(), rate, seconds, senders, rows }, null, 2),
-);
+// Earlier runs are kept: on a shared machine one run is not a result.
+const file = join(tree, 'bench/results/moderation-hook.json');
+let runs: unknown[] = [];
+try {
+  runs = (JSON.parse(readFileSync(file, 'utf8')) as { runs?: unknown[] }).runs ?? [];
+} catch {
+  // the first run
+}
+runs.push({ at: new Date().toISOString(), rate, seconds, senders, rows });
+writeFileSync(file, JSON.stringify({ runs }, null, 2));
 process.exit(0);
