@@ -280,6 +280,11 @@ export async function startEdge(
   const { edge: settings, auth } = config;
   // Every edge serves /api/v1, so the key is shown wherever it was derived.
   if (auth.apiKeyDerived) logger.info({ apiKey: auth.apiKey }, 'no BARRAGE_API_KEY: development API key for /api/v1 and /dashboard');
+  // The same checks as a viewer's danmaku (edge/validate.ts), for text the site posts.
+  const checkText = (text: string, max: number): string | undefined => {
+    const checked = validateDanmaku({ text }, { maxTextLength: max });
+    return isRefusal(checked) ? checked.message : undefined;
+  };
   const moderation = new EdgeModeration({ store: adapters.moderationStore, options: config.moderation });
   const routes = [
     // Served by every edge: it only publishes to the bus and reads the store.
@@ -302,15 +307,7 @@ export async function startEdge(
     }),
     ...(analytics?.routes ?? []),
     ...giftRoutes({ apiKey: auth.apiKey, bus }),
-    ...messageRoutes({
-      bus,
-      maxTextLength: settings.maxTextLength,
-      // The same checks as a viewer's danmaku (edge/validate.ts).
-      checkText: (text, max) => {
-        const checked = validateDanmaku({ text }, { maxTextLength: max });
-        return isRefusal(checked) ? checked.message : undefined;
-      },
-    }),
+    ...messageRoutes({ bus, maxTextLength: settings.maxTextLength, checkText }),
     ...playRoutes({ apiKey: auth.apiKey, bus }),
     ...pollRoutes({ apiKey: auth.apiKey, bus }),
     ...reportRoutes({ apiKey: auth.apiKey, bus }),
@@ -318,7 +315,14 @@ export async function startEdge(
     // Every edge: the requests go to the core that delivers webhooks.
     ...webhookRoutes({ apiKey: auth.apiKey, bus }),
     ...sessionRoutes({ bus, store: adapters.videoStore, apiKey: auth.apiKey }),
-    ...replayRoutes({ store: adapters.videoStore, apiKey: auth.apiKey, queries: () => analytics?.replay }),
+    ...replayRoutes({
+      store: adapters.videoStore,
+      apiKey: auth.apiKey,
+      queries: () => analytics?.replay,
+      bus,
+      maxTextLength: settings.maxTextLength,
+      checkText,
+    }),
   ];
   const server = new EdgeServer({
     config: settings,

@@ -36,6 +36,7 @@ export const operations = {
   postRoomsRoomSessions: { method: 'POST', path: '/api/v1/rooms/{room}/sessions', idempotency: 'none' },
   postRoomsRoomSessionsIdEnd: { method: 'POST', path: '/api/v1/rooms/{room}/sessions/{id}/end', idempotency: 'none' },
   postRoomsRoomStreamState: { method: 'POST', path: '/api/v1/rooms/{room}/stream-state', idempotency: 'none' },
+  postVideosVideoDanmaku: { method: 'POST', path: '/api/v1/videos/{video}/danmaku', idempotency: 'none' },
   postWebhooksDeadIdReplay: { method: 'POST', path: '/api/v1/webhooks/dead/{id}/replay', idempotency: 'none' },
   putFilter: { method: 'PUT', path: '/api/v1/filter', idempotency: 'none' },
   putRoomsRoomFilter: { method: 'PUT', path: '/api/v1/rooms/{room}/filter', idempotency: 'none' },

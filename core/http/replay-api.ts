@@ -17,11 +17,14 @@
  * VOD; a session still live is not a video yet (409 SESSION_LIVE).
  */
 import { createHash } from 'node:crypto';
-import { v1 } from '../../proto/index.js';
+import { ErrorCode, v1 } from '../../proto/index.js';
+import { maxUserIdLength } from '../../domain/auth.js';
+import type { Bus } from '../../domain/bus.js';
+import { subjects } from '../../domain/subjects.js';
 import type { Route, RouteDoc, RouteRequest, RouteResponse } from '../../domain/http.js';
 import { problemDoc, s } from '../../domain/openapi.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
-import { isFinished, isValidVideoId, maxVideoIdLength, videoDuration, VideoKind } from '../../domain/video-store.js';
+import { isFinished, isValidVideoId, maxVideoIdLength, videoDuration, VideoKind, videoRoom } from '../../domain/video-store.js';
 import type { VideoRecord, VideoStore } from '../../domain/video-store.js';
 import { segmentCount, segmentMs } from '../replay/replay-queries.js';
 import type { ReplayDanmaku, ReplayQueries } from '../replay/replay-queries.js';
@@ -43,7 +46,16 @@ export interface ReplayApiOptions {
   apiKey: string;
   /** The replay queries; without them (analytics off) the danmaku reads answer 503. */
   queries: () => ReplayQueries | undefined;
+  /** For posting danmaku to a video from a site backend (answered by core's message service). */
+  bus: Bus;
+  /** `BARRAGE_MAX_TEXT`. */
+  maxTextLength: number;
+  /** Why `text` is not acceptable (a viewer's checks, edge/validate.ts, passed in by the wiring), or undefined. */
+  checkText: (text: string, max: number) => string | undefined;
 }
+
+/** How long a post waits for core before answering 503. */
+const postTimeoutMs = 10_000;
 
 const cors = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'etag' };
 
@@ -277,6 +289,90 @@ export function replayRoutes(options: ReplayApiOptions): Route[] {
         );
       },
     ),
+    {
+      method: 'post',
+      pattern: '/api/v1/videos/:video/danmaku',
+      maxBody: 8 * 1024,
+      doc: {
+        tag: 'replay',
+        summary: "A viewer's danmaku at a video time, posted by the site's backend on their behalf",
+        description:
+          "The same text checks as a viewer's socket danmaku; sequenced in the video's room (viewers on `video=` sockets see it at once) " +
+          'and stored with its video time. The site is trusted here as for `/messages`: no per-viewer rate limit or word filter.',
+        params: videoParam,
+        body: {
+          schema: s.object(
+            {
+              user: s.object({ id: s.string(), name: s.string() }, ['id', 'name']),
+              text: s.string(),
+              video_ms: s.integer('0 to duration_ms - 1'),
+              mode: s.integer('0 scroll, 1 top, 2 bottom'),
+              color: s.integer('0xRRGGBB'),
+              size: s.integer('0 normal, 1 small, 2 large'),
+            },
+            ['user', 'text', 'video_ms'],
+          ),
+        },
+        responses: {
+          201: {
+            description: 'stored in the video',
+            schema: s.object({ video: s.string(), seq: s.integer(), id: s.string(), offset_ms: s.integer() }),
+          },
+          400: problemDoc('BAD_VIDEO, BAD_JSON, INVALID_ARGUMENT, TEXT_INVALID or VIDEO_TIME_INVALID'),
+          404: problemDoc('NOT_FOUND'),
+          409: problemDoc('SESSION_LIVE: post to the live room instead'),
+          503: problemDoc('UNAVAILABLE'),
+        },
+      },
+      handler: async (req) => {
+        if (!authorized(req)) return unauthorized();
+        let video: VideoRecord | RouteResponse;
+        try {
+          video = await videoOf(req);
+        } catch (err) {
+          return problem(503, 'UNAVAILABLE', `video store unavailable: ${(err as Error).message.slice(0, 200)}`);
+        }
+        if ('status' in video) return video;
+        let b: Record<string, unknown>;
+        try {
+          b = JSON.parse(req.body.toString('utf8')) as Record<string, unknown>;
+          if (!b || typeof b !== 'object' || Array.isArray(b)) throw new Error('not an object');
+        } catch {
+          return problem(400, 'BAD_JSON', 'the body must be a JSON object');
+        }
+        const user = (b['user'] ?? {}) as Record<string, unknown>;
+        const id = user['id'];
+        const name = user['name'];
+        if (typeof id !== 'string' || !id || id.length > maxUserIdLength || typeof name !== 'string' || !name.trim() || name.length > 64)
+          return problem(400, 'INVALID_ARGUMENT', `user needs an id (1-${maxUserIdLength} characters) and a name (1-64)`);
+        const text = typeof b['text'] === 'string' ? b['text'].trim() : '';
+        const why = options.checkText(text, options.maxTextLength);
+        if (why) return problem(400, 'TEXT_INVALID', why);
+        const duration = videoDuration(video);
+        const at = b['video_ms'];
+        if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0 || at >= duration)
+          return problem(400, 'VIDEO_TIME_INVALID', `video_ms must be an integer from 0 to ${duration - 1}`);
+        const mode = b['mode'] ?? 0;
+        const color = b['color'] ?? 0xffffff;
+        const size = b['size'] ?? 0;
+        if ((mode !== 0 && mode !== 1 && mode !== 2) || (size !== 0 && size !== 1 && size !== 2))
+          return problem(400, 'INVALID_ARGUMENT', 'mode and size are 0, 1 or 2');
+        if (typeof color !== 'number' || !Number.isInteger(color) || color < 0 || color > 0xffffff)
+          return problem(400, 'INVALID_ARGUMENT', 'color must be 0xRRGGBB');
+        const request = v1.PostRequest.encode({
+          event: { danmaku: { user: { id, name: name.trim(), role: v1.Role.ROLE_VIEWER }, text, mode, color, size, offsetMs: at } },
+        }).finish();
+        let reply: v1.PaidReply;
+        try {
+          reply = v1.PaidReply.decode(await options.bus.request(subjects.post(videoRoom(video.id)), request, postTimeoutMs));
+        } catch {
+          const res = problem(503, 'UNAVAILABLE', 'not confirmed; retry');
+          return { ...res, headers: { ...res.headers, 'retry-after': '1' } };
+        }
+        if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) return problem(503, 'UNAVAILABLE', reply.message);
+        return json(201, { video: video.id, seq: Number(reply.seq), id: reply.event?.danmaku?.id ?? '', offset_ms: at });
+      },
+    },
     {
       method: 'put',
       pattern: '/api/v1/videos/:video',

@@ -76,6 +76,46 @@ describe('video sockets', () => {
     for (const c of [ann, bob, guest]) c.close();
   }, 40_000);
 
+  it('video danmaku - posted by the site backend at a video time: shown to the video’s viewers, replayed there; bad posts refused', async () => {
+    const viewer = await TestClient.connect(await videoUrl('ep1', 'watcher'));
+    const post = (video: string, body: unknown, auth = true) =>
+      fetch(`${server.url}/api/v1/videos/${video}/danmaku`, {
+        method: 'POST',
+        headers: { ...(auth ? { authorization: `Bearer ${server.config.auth.apiKey}` } : {}), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const ok = await post('ep1', { user: { id: 'site-u1', name: 'Sam' }, text: 'posted at 7s', video_ms: 7_000, color: 0xff00ff });
+    expect(ok.status).toBe(201);
+    expect(await ok.json()).toMatchObject({ video: 'ep1', offset_ms: 7_000 });
+    await viewer.until(() => viewer.texts().includes('posted at 7s'), 5000, 'live to the video’s viewer');
+    expect(viewer.chat().find((e) => e.danmaku?.text === 'posted at 7s')).toMatchObject({
+      danmaku: { offsetMs: 7_000, user: { id: 'site-u1' } },
+    });
+    await expect
+      .poll(
+        async () => {
+          const r = await fetch(`${server.url}/api/v1/videos/ep1/danmaku?segment=0`, { headers: { accept: 'application/json' } });
+          return ((await r.json()) as { danmaku: Array<{ text: string; offset_ms: number }> }).danmaku.find(
+            (d) => d.text === 'posted at 7s',
+          )?.offset_ms;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(7_000);
+    const code = async (res: Response) => [res.status, ((await res.json()) as { error?: { code: string } }).error?.code];
+    const good = { user: { id: 'u', name: 'U' }, text: 'x', video_ms: 1 };
+    expect(await code(await post('ep1', { ...good, video_ms: 600_000 }))).toEqual([400, 'VIDEO_TIME_INVALID']);
+    expect(await code(await post('ep1', { ...good, video_ms: -1 }))).toEqual([400, 'VIDEO_TIME_INVALID']);
+    expect(await code(await post('ep1', { ...good, text: '   ' }))).toEqual([400, 'TEXT_INVALID']);
+    expect(await code(await post('ep1', { ...good, text: 'y'.repeat(5_000) }))).toEqual([400, 'TEXT_INVALID']);
+    expect(await code(await post('ep1', { ...good, user: { id: '' } }))).toEqual([400, 'INVALID_ARGUMENT']);
+    expect(await code(await post('nosuch', good))).toEqual([404, 'NOT_FOUND']);
+    expect((await post('ep1', good, false)).status).toBe(401);
+    const live = (await (await api('POST', '/api/v1/rooms/onair2/sessions')).json()) as { session_id: string };
+    expect(await code(await post(live.session_id, good))).toEqual([409, 'SESSION_LIVE']);
+    viewer.close();
+  }, 40_000);
+
   it('bad input - times past the end or not integers, unknown videos, a live session, reserved rooms, floods', async () => {
     const ann = await TestClient.connect(await videoUrl('ep1', 'ann2'));
     ann.danmaku('too late', { videoMs: 600_000 });
