@@ -63,8 +63,8 @@ export interface EdgeExtension {
    * mode, room modes) as unsequenced events (seq 0), sent after the history.
    */
   welcomeEvents?(room: string, now: number): v1.IEvent[];
-  /** A connection opened (after admission; `conn.since >= 0` for a reconnect that resumes). */
-  onOpen?(conn: Conn): void;
+  /** A connection opened (after admission; `conn.since >= 0` for a reconnect that resumes); `ws` to send to it. */
+  onOpen?(conn: Conn, ws: Socket): void;
   /** A connection that was opened closed (for any reason). */
   onClose?(conn: Conn): void;
   /** Runs at upgrade, after the token check. Must be synchronous. */

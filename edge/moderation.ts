@@ -470,6 +470,32 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
     });
   }
 
+  /**
+   * A moderator, host or admin who opens a socket is sent what waits for them: the room's held
+   * danmaku and open reports (as `held` and `reported` frames), so a console opened late misses
+   * nothing made before it. Asked of core; nothing is sent when it does not answer.
+   */
+  onOpen(conn: Conn, ws: Socket): void {
+    const ctx = this.ctx;
+    if (!ctx || !privileged(conn.identity)) return;
+    const room = conn.room;
+    const send = (frames: Uint8Array[]): void => {
+      if (frames.length === 0) return;
+      onMacrotask(() => {
+        if (conn.closed) return;
+        for (const frame of frames) ctx.send(ws, frame);
+      });
+    };
+    ctx.bus.request(subjects.hold(room), v1.HoldRequest.encode({}).finish(), holdTimeoutMs).then(
+      (data) => send(v1.HoldReply.decode(data).held.map((held) => v1.ServerFrame.encode({ held }).finish())),
+      () => undefined,
+    );
+    ctx.bus.request(subjects.report(room), v1.ReportRequest.encode({}).finish(), holdTimeoutMs).then(
+      (data) => send(v1.ReportReply.decode(data).reports.map((reported) => v1.ServerFrame.encode({ reported }).finish())),
+      () => undefined,
+    );
+  }
+
   // ------------------------------------------------------------------ moderate frames
 
   private readonly onModerate: FrameHandler = (ctx, ws, frame) => {

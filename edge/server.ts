@@ -429,7 +429,7 @@ export class EdgeServer {
     ws.subscribe(groupTopicOf(conn.room, conn.session % this.config.overloadBuckets));
     this.joinRoom(conn.room, ws);
     this.sendHistory(ws, conn.since >= 0, Math.max(conn.since, 0), conn.sinceEpoch);
-    for (const ext of this.openHooks) (ext.onOpen as NonNullable<EdgeExtension['onOpen']>)(conn);
+    for (const ext of this.openHooks) (ext.onOpen as NonNullable<EdgeExtension['onOpen']>)(conn, ws);
   }
 
   private onClose(ws: Socket, code: number): void {

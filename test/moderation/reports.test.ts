@@ -143,6 +143,34 @@ describe('reports', () => {
     for (const c of [author, watcher, mod, r1]) c.close();
   });
 
+  it('reports - a moderator who joins later is sent the open reports and the held danmaku', async () => {
+    const room = 'rep-late';
+    const [author, watcher, r1, r2, r3] = (await Promise.all(['author', 'watcher', 'r1', 'r2', 'r3'].map((u) => join(room, u)))) as [
+      TestClient,
+      TestClient,
+      TestClient,
+      TestClient,
+      TestClient,
+    ];
+    const held = await sent(author, watcher, 'held later');
+    const open = await sent(author, watcher, 'only one report');
+    for (const r of [r1, r2, r3]) r.send({ report: { danmakuId: held.id, clientMsgId: 'h' } });
+    r1.send({ report: { danmakuId: open.id, clientMsgId: 'o' } });
+    await eventOf(watcher, 'retract', (e) => e.retract?.danmakuId === held.id);
+    await r1.until(() => acked(r1, 'o'), 3000, 'the second report');
+    const mod = await join(room, 'late-mod', 'moderator');
+    await mod.until(() => reportedOf(mod, held.id).length > 0 && reportedOf(mod, open.id).length > 0, 3000, 'the open reports');
+    expect(reportedOf(mod, held.id)[0]).toMatchObject({ reporters: 3, resolution: ReportResolution.REPORT_RESOLUTION_AUTO_HELD });
+    expect(reportedOf(mod, open.id)[0]).toMatchObject({ reporters: 1, resolution: ReportResolution.REPORT_RESOLUTION_OPEN });
+    await mod.until(() => mod.frames.some((f) => f.held?.holdId === `report-${held.id}`), 3000, 'the held danmaku');
+    // A viewer who joins later is sent neither.
+    const viewer = await join(room, 'late-viewer');
+    viewer.danmaku('after');
+    await eventOf(viewer, 'danmaku', (e) => e.danmaku?.text === 'after');
+    expect(viewer.frames.some((f) => f.reported || f.held)).toBe(false);
+    for (const c of [author, watcher, r1, r2, r3, mod, viewer]) c.close();
+  });
+
   it('reports - bad reports are refused with a reason, floods are limited per user, and the server stays up', async () => {
     const room = 'rep-bad';
     const [author, watcher, viewer] = await Promise.all([join(room, 'author'), join(room, 'watcher'), join(room, 'viewer')]);
