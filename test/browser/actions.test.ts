@@ -233,8 +233,24 @@ describe('danmaku actions', () => {
           .shadowRoot!.activeElement?.getAttribute('data-action') ?? '',
     );
     expect(focused).toBe('copy');
-    await page.keyboard.press('Tab');
-    await page.focus('barrage-overlay >> .stage');
+    // Escape in the toolbar lets go and goes back to the stage.
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(
+      () =>
+        !document
+          .querySelector('barrage-overlay')!
+          .stageState()
+          .some((s) => s.held),
+    );
+    expect(await page.evaluate(() => document.querySelector('barrage-overlay')!.shadowRoot!.activeElement?.className)).toBe('stage');
+    // Arrows hold one again; Escape on the stage lets go too.
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() =>
+      document
+        .querySelector('barrage-overlay')!
+        .stageState()
+        .some((s) => s.held),
+    );
     await page.keyboard.press('Escape');
     await page.waitForFunction(
       () =>

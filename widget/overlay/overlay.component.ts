@@ -228,6 +228,13 @@ export class BarrageOverlay extends RoomElement {
     setTimeout(() => this.hold?.select(undefined), 1_500);
   };
 
+  /** Escape in the toolbar lets go and returns focus to the stage (focused first, so it does not hold another). */
+  private readonly onToolbarKey = (e: KeyboardEvent): void => {
+    if (e.key !== 'Escape') return;
+    (this.renderRoot.querySelector('.stage') as HTMLElement | null)?.focus();
+    this.hold?.select(undefined);
+  };
+
   /** The toolbar of the held danmaku, placed under it (over it near the bottom). */
   private renderActions(): TemplateResult | typeof nothing {
     const held = this.hold?.held;
@@ -247,6 +254,7 @@ export class BarrageOverlay extends RoomElement {
       @pointerenter=${() => this.hold?.stay()}
       @pointerleave=${(e: PointerEvent) => e.pointerType === 'mouse' && this.hold?.leave()}
       @barrage-block-user=${this.onBlockUser}
+      @keydown=${this.onToolbarKey}
     ></barrage-danmaku-actions>`;
   }
 
