@@ -101,7 +101,7 @@ describe('k6 lib - the bundle and the scripts', () => {
   });
 
   it('k6 lib - every script loads in k6 with its defaults (gifts.js included)', async () => {
-    for (const script of ['viewers.js', 'chat-storm.js', 'reconnect-storm.js', 'gifts.js']) {
+    for (const script of ['viewers.js', 'chat-storm.js', 'reconnect-storm.js', 'gifts.js', 'red-packets.js']) {
       const { stdout } = await run(k6Binary(), ['inspect', `bench/k6/${script}`]);
       const options = JSON.parse(stdout) as { scenarios: object; thresholds: object };
       expect(Object.keys(options.scenarios).length, script).toBeGreaterThan(0);

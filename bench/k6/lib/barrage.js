@@ -191,6 +191,9 @@ export class Connection {
       case 'error':
         if (this.handlers.onError) this.handlers.onError(frame.error);
         return;
+      case 'playAnswer':
+        if (this.handlers.onPlayAnswer) this.handlers.onPlayAnswer(frame.playAnswer);
+        return;
       default:
     }
   }
@@ -201,6 +204,13 @@ export class Connection {
     const bytes = v1.ClientFrame.encode({ sendDanmaku: { text, clientMsgId } }).finish();
     // k6 sends an ArrayBuffer as a binary frame; copy out exactly this message's bytes.
     this.ws.send(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return true;
+  }
+
+  /** Sends an encoded ClientFrame (an ArrayBuffer); false when the socket is not open. */
+  send(bytes) {
+    if (this.closed || this.ws.readyState !== 1) return false;
+    this.ws.send(bytes);
     return true;
   }
 
