@@ -1,0 +1,112 @@
+/**
+ * Polls and lotteries across edges: `barrage core` and two `barrage edge`
+ * processes over a real nats-server. Viewers on both edges vote (each once;
+ * a second vote through the other edge is refused) and the final tally equals
+ * the votes sent; a lottery's entrants from both edges are drawn once each.
+ */
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, v1 } from '../../proto/index.js';
+import { startNats } from '../nats/helpers/nats-server.js';
+import type { NatsSetup } from '../nats/helpers/nats-server.js';
+import { RoleProcess, token } from '../nats/helpers/roles.js';
+
+const apiKey = 'c'.repeat(32);
+const env = { BARRAGE_API_KEY: apiKey };
+
+/** A socket that keeps its PlayAnswers and events. */
+async function open(url: string): Promise<{ ws: WebSocket; answers: v1.PlayAnswer[]; events: v1.Event[] }> {
+  const ws = new WebSocket(url);
+  const answers: v1.PlayAnswer[] = [];
+  const events: v1.Event[] = [];
+  ws.on('message', (data: Buffer) => {
+    const f = v1.ServerFrame.decode(new Uint8Array(data));
+    if (f.playAnswer) answers.push(f.playAnswer as v1.PlayAnswer);
+    if (f.batch) events.push(...(f.batch.events as v1.Event[]));
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, answers, events };
+}
+
+describe('plays - across two edges over NATS', () => {
+  let nats: NatsSetup;
+  let core: RoleProcess;
+  let a: RoleProcess;
+  let b: RoleProcess;
+  const sockets: WebSocket[] = [];
+
+  beforeAll(async () => {
+    nats = await startNats();
+    core = await RoleProcess.start('core', 'plcore', nats.urls, env);
+    [a, b] = await Promise.all([RoleProcess.start('edge', 'pla', nats.urls, env), RoleProcess.start('edge', 'plb', nats.urls, env)]);
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of sockets) s.close();
+    await Promise.all([a, b, core].map((p) => p?.stop()));
+    await nats?.stop();
+  });
+
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${a.port}/api/v1/rooms/${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(201);
+    return (await res.json()) as { id: string };
+  };
+
+  it('plays - a poll voted through both edges tallies exactly the votes sent; one vote per user across edges', async () => {
+    const room = 'xpoll';
+    const poll = await post(`${room}/polls`, { question: 'Which?', options: ['a', 'b', 'c'], duration_s: 6 });
+    const viewers = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const t = await token({ room, user: `v${i}` });
+        const s = await open((i % 2 === 0 ? a : b).wsUrl(room, t));
+        sockets.push(s.ws);
+        return { ...s, i, t };
+      }),
+    );
+    const sent = [0, 0, 0];
+    for (const v of viewers) {
+      const option = v.i % 3 === 0 ? 0 : v.i % 3 === 1 ? 1 : 2;
+      sent[option] = (sent[option] ?? 0) + 1;
+      v.ws.send(v1.ClientFrame.encode({ vote: { pollId: poll.id, option } }).finish());
+    }
+    await expect.poll(() => viewers.every((v) => v.answers.length === 1), { timeout: 10_000 }).toBe(true);
+    expect(viewers.every((v) => v.answers[0]?.error === ErrorCode.ERROR_CODE_UNSPECIFIED)).toBe(true);
+    // The same user through the other edge, another option: refused.
+    const again = await open((viewers[0]?.i ?? 0) % 2 === 0 ? b.wsUrl(room, viewers[0]?.t) : a.wsUrl(room, viewers[0]?.t));
+    sockets.push(again.ws);
+    again.ws.send(v1.ClientFrame.encode({ vote: { pollId: poll.id, option: 1 } }).finish());
+    await expect.poll(() => again.answers[0]?.error, { timeout: 5_000 }).toBe(ErrorCode.ERROR_CODE_PLAY_ALREADY_ENTERED);
+    const watcher = viewers[1] as (typeof viewers)[number];
+    await expect.poll(() => watcher.events.find((e) => e.pollResult)?.pollResult?.votes, { timeout: 15_000 }).toEqual(sent);
+  }, 40_000);
+
+  it('plays - a lottery takes entrants from both edges once each and draws from all of them', async () => {
+    const room = 'xlottery';
+    const lottery = await post(`${room}/lotteries`, { prize: 'p', winners: 5, duration_s: 5, entry: 'any' });
+    const entrants = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const s = await open((i % 2 === 0 ? a : b).wsUrl(room, await token({ room, user: `e${i}` })));
+        sockets.push(s.ws);
+        s.ws.send(v1.ClientFrame.encode({ joinLottery: { id: lottery.id } }).finish());
+        return s;
+      }),
+    );
+    await expect
+      .poll(() => entrants.every((e) => e.answers[0]?.error === ErrorCode.ERROR_CODE_UNSPECIFIED), { timeout: 10_000 })
+      .toBe(true);
+    const result = await (async () => {
+      await expect.poll(() => entrants[0]?.events.some((e) => e.lotteryResult), { timeout: 15_000 }).toBe(true);
+      return entrants[0]?.events.find((e) => e.lotteryResult)?.lotteryResult as v1.LotteryResult;
+    })();
+    expect(result.entrants).toBe(20);
+    expect(new Set(result.winners.map((w) => w.id)).size).toBe(5);
+    for (const w of result.winners) expect(w.id).toMatch(/^e\d+$/);
+  }, 40_000);
+});
