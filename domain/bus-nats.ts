@@ -176,7 +176,10 @@ export class NatsBus implements Bus {
             (answer) => msg.respond(answer),
             // No answer: the requester times out, as it would with a dead responder.
             () => undefined,
-          );
+          )
+          // An answer NATS refuses (over max_payload) or a closed connection: the requester times
+          // out; never an unhandled rejection (it ended the process).
+          .catch(() => undefined);
       },
     });
     return { unsubscribe: () => sub.unsubscribe() };

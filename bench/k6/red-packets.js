@@ -153,7 +153,7 @@ export function grabber(data) {
         answered.add(0);
       }
     }
-    setTimeout(
+    giveUp = setTimeout(
       () => {
         if (!done) {
           done = true;
@@ -167,17 +167,26 @@ export function grabber(data) {
 }
 
 export function teardown(data) {
-  const res = http.get(`${apiUrl}/api/v1/rooms/${encodeURIComponent(room)}/red-packets/${data.id}`, { headers: headers() });
-  if (res.status !== 200) {
-    mismatch.add(1);
-    return;
+  // The grabs in pages (a reply lists at most 2,000).
+  const grabs = [];
+  let packet;
+  for (let offset = 0; ; offset += 2000) {
+    const res = http.get(`${apiUrl}/api/v1/rooms/${encodeURIComponent(room)}/red-packets/${data.id}?offset=${offset}&limit=2000`, {
+      headers: headers(),
+    });
+    if (res.status !== 200) {
+      mismatch.add(1, { what: `read ${res.status}` });
+      return;
+    }
+    packet = res.json();
+    grabs.push(...packet.grabs);
+    if (packet.grabs.length < 2000) break;
   }
-  const packet = res.json();
   const expected = Math.min(shares, grabbers);
-  const users = new Set(packet.grabs.map((g) => g.user.id));
-  const sum = packet.grabs.reduce((s, g) => s + g.amount_cents, 0);
-  if (packet.grabbed !== expected) mismatch.add(1, { what: 'grabbed' });
-  if (users.size !== packet.grabs.length) mismatch.add(1, { what: 'user twice' });
+  const users = new Set(grabs.map((g) => g.user.id));
+  const sum = grabs.reduce((s, g) => s + g.amount_cents, 0);
+  if (packet.grabbed !== expected || grabs.length !== expected) mismatch.add(1, { what: 'grabbed' });
+  if (users.size !== grabs.length) mismatch.add(1, { what: 'user twice' });
   if (sum !== packet.grabbed_cents || (expected === shares && sum !== totalCents)) mismatch.add(1, { what: 'sum' });
 }
 

@@ -19,6 +19,7 @@ import { isValidRoomId, subjects } from '../../domain/subjects.js';
 import { idempotencyHeader } from './gifts-api.js';
 import { idempotentBody } from './idempotent-body.js';
 import { splitProblem } from '../plays/red-packet-draw.js';
+import { defaultGrabsPage, maxGrabsPage } from '../plays/red-packet-live.js';
 import { RedPacketService, createFingerprint, maxExpiresSeconds, minExpiresSeconds } from '../plays/red-packets.js';
 
 /** How long the API waits for core before answering 503 (the site retries with the same key). */
@@ -109,7 +110,11 @@ const packetSchema = s.object(
     grabbed_cents: s.integer(),
     refundable_cents: s.integer('total_cents − grabbed_cents once expired (the site refunds the sender), else 0'),
     luckiest: s.any('{ user, amount_cents } of the largest share, or null'),
-    grabs: s.array(s.object({ user, amount_cents: s.integer(), slot: s.integer(), at_ms: s.integer() }), 'every share taken, in order'),
+    grabs_offset: s.integer(),
+    grabs: s.array(
+      s.object({ user, amount_cents: s.integer(), slot: s.integer(), at_ms: s.integer() }),
+      'the shares taken from grabs_offset on, in order (at most limit); `grabbed` says how many there are',
+    ),
   },
   ['id', 'status', 'grabbed', 'grabs'],
 );
@@ -213,6 +218,10 @@ export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
         tag: 'plays',
         summary: 'A red packet with its grabs and, once expired, the refundable rest',
         params: { room: 'room id', id: 'the packet id' },
+        query: {
+          offset: { description: 'the first grab listed (slot order); default 0', schema: s.integer() },
+          limit: { description: `grabs listed, 1 to ${maxGrabsPage}; default ${defaultGrabsPage}`, schema: s.integer() },
+        },
         responses: {
           200: { description: 'the packet', schema: packetSchema },
           400: problemDoc('BAD_ROOM'),
@@ -222,7 +231,21 @@ export function playRoutes(options: { apiKey: string; bus: Bus }): Route[] {
       },
       authorize: (headers) => authorized({ headers }),
       unauthorized,
-      handler: readHandler(ask, (id) => ({ getRedPacket: id }), 'red packet'),
+      handler: (req) => {
+        const offset = Number(req.query.get('offset') ?? 0);
+        const limit = Number(req.query.get('limit') ?? defaultGrabsPage);
+        if (
+          !Number.isSafeInteger(offset) ||
+          offset < 0 ||
+          offset >= 2 ** 31 ||
+          !Number.isSafeInteger(limit) ||
+          limit < 1 ||
+          limit > maxGrabsPage
+        ) {
+          return problem(400, 'INVALID_ARGUMENT', `offset must be ≥ 0 and limit 1 to ${maxGrabsPage}`);
+        }
+        return readHandler(ask, (id) => ({ getRedPacket: id, grabsOffset: offset, grabsLimit: limit }), 'red packet')(req);
+      },
     },
   ];
 }

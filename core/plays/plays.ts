@@ -11,6 +11,7 @@ import { roomOfSubject, subjects } from '../../domain/subjects.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
 import { LotteryService } from './lotteries.js';
 import { PollService } from './polls.js';
+import { defaultGrabsPage, maxGrabsPage } from './red-packet-live.js';
 import type { RedPacketStore } from './red-packet-store.js';
 import { RedPacketService } from './red-packets.js';
 
@@ -69,7 +70,10 @@ export class Plays {
       case 'grabRedPacket':
         return this.redPackets.grab(room, req.grabRedPacket?.id ?? '', user, req.member);
       case 'getRedPacket':
-        return this.redPackets.read(room, req.getRedPacket ?? '');
+        return this.redPackets.read(room, req.getRedPacket ?? '', {
+          offset: req.grabsOffset,
+          limit: Math.min(maxGrabsPage, req.grabsLimit || defaultGrabsPage),
+        });
       case 'createPoll':
         return this.polls.create(room, req.createPoll as v1.CreatePoll, user);
       case 'vote':

@@ -67,6 +67,10 @@ export class LivePacket {
   }
 }
 
+/** Grabs listed per read unless asked (`?limit=`), and the most one read lists: a reply must fit NATS's 1 MiB. */
+export const defaultGrabsPage = 1_000;
+export const maxGrabsPage = 2_000;
+
 /** The status the API reports. */
 export function statusOf(packet: StoredRedPacket, grabbed: number, now: number): 'open' | 'emptied' | 'expired' {
   if (grabbed >= packet.count) return 'emptied';
@@ -75,7 +79,12 @@ export function statusOf(packet: StoredRedPacket, grabbed: number, now: number):
 }
 
 /** A packet as `GET /api/v1/rooms/:room/red-packets/:id` shows it (docs/api.md), with its grabs in slot order. */
-export function redPacketJson(packet: StoredRedPacket, grabs: readonly GrabRecord[], now: number): Record<string, unknown> {
+export function redPacketJson(
+  packet: StoredRedPacket,
+  grabs: readonly GrabRecord[],
+  now: number,
+  page: { offset: number; limit: number } = { offset: 0, limit: defaultGrabsPage },
+): Record<string, unknown> {
   const grabbedCents = grabs.reduce((sum, g) => sum + g.amountCents, 0);
   const status = statusOf(packet, grabs.length, now);
   let luckiest: GrabRecord | undefined;
@@ -100,6 +109,9 @@ export function redPacketJson(packet: StoredRedPacket, grabs: readonly GrabRecor
     // What the site may give back to the sender: the rest, once the packet expired.
     refundable_cents: status === 'expired' ? packet.totalCents - grabbedCents : 0,
     luckiest: luckiest ? { user: { id: luckiest.userId, name: luckiest.name }, amount_cents: luckiest.amountCents } : null,
-    grabs: grabs.map((g) => ({ user: { id: g.userId, name: g.name }, amount_cents: g.amountCents, slot: g.slot, at_ms: g.atMs })),
+    grabs_offset: page.offset,
+    grabs: grabs
+      .slice(page.offset, page.offset + page.limit)
+      .map((g) => ({ user: { id: g.userId, name: g.name }, amount_cents: g.amountCents, slot: g.slot, at_ms: g.atMs })),
   };
 }

@@ -202,15 +202,18 @@ export class RedPacketService {
     return redPacketJson(live.packet, grabs, this.now());
   }
 
-  /** The packet as the API shows it. */
-  async read(room: string, id: string): Promise<v1.PlayReply> {
+  /** The packet as the API shows it, with one page of its grabs. */
+  async read(room: string, id: string, page?: { offset: number; limit: number }): Promise<v1.PlayReply> {
     const held = this.live.get(`${room}/${id}`);
-    if (held) return new v1.PlayReply({ json: JSON.stringify(this.json(held)) });
+    if (held) {
+      const grabs = [...held.byUser.values()].sort((a, b) => a.slot - b.slot);
+      return new v1.PlayReply({ json: JSON.stringify(redPacketJson(held.packet, grabs, this.now(), page)) });
+    }
     try {
       const packet = await this.options.store.get(room, id);
       if (!packet) return fail(ErrorCode.ERROR_CODE_NOT_FOUND, 'no such red packet in this room');
       const grabs = await this.options.store.grabs(room, id);
-      return new v1.PlayReply({ json: JSON.stringify(redPacketJson(packet, grabs, this.now())) });
+      return new v1.PlayReply({ json: JSON.stringify(redPacketJson(packet, grabs, this.now(), page)) });
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message, room }, 'red packet store unavailable');
       return fail(ErrorCode.ERROR_CODE_UNAVAILABLE, 'red packet store unavailable; retry');

@@ -2224,6 +2224,8 @@ export namespace barrage {
             joinLottery?: (barrage.v1.JoinLottery.$Properties|null);
             createLottery?: (barrage.v1.CreateLottery.$Properties|null);
             getLottery?: (string|null);
+            grabsOffset: number;
+            grabsLimit: number;
             kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket"|"vote"|"createPoll"|"getPoll"|"joinLottery"|"createLottery"|"getLottery");
             static create(properties: barrage.v1.PlayRequest.$Shape): barrage.v1.PlayRequest & barrage.v1.PlayRequest.$Shape;
             static create(properties?: barrage.v1.PlayRequest.$Properties): barrage.v1.PlayRequest;
@@ -2244,6 +2246,8 @@ export namespace barrage {
                 joinLottery?: (barrage.v1.JoinLottery.$Properties|null);
                 createLottery?: (barrage.v1.CreateLottery.$Properties|null);
                 getLottery?: (string|null);
+                grabsOffset?: (number|null);
+                grabsLimit?: (number|null);
                 kind?: ("grabRedPacket"|"createRedPacket"|"getRedPacket"|"vote"|"createPoll"|"getPoll"|"joinLottery"|"createLottery"|"getLottery");
                 $unknowns?: Uint8Array[];
             }
@@ -2259,6 +2263,8 @@ export namespace barrage {
               joinLottery?: barrage.v1.JoinLottery.$Shape|null;
               createLottery?: barrage.v1.CreateLottery.$Shape|null;
               getLottery?: string|null;
+              grabsOffset?: number|null;
+              grabsLimit?: number|null;
               $unknowns?: Uint8Array[];
             } & (
               ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "vote"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote: barrage.v1.Vote.$Shape; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll: barrage.v1.CreatePoll.$Shape; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll: string; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "joinLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery: barrage.v1.JoinLottery.$Shape; createLottery?: null; getLottery?: null }|{ kind?: "createLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery: barrage.v1.CreateLottery.$Shape; getLottery?: null }|{ kind?: "getLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery: string })

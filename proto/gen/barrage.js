@@ -16162,6 +16162,8 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.JoinLottery.$Properties|null} [joinLottery] PlayRequest joinLottery
              * @property {barrage.v1.CreateLottery.$Properties|null} [createLottery] PlayRequest createLottery
              * @property {string|null} [getLottery] PlayRequest getLottery
+             * @property {number|null} [grabsOffset] PlayRequest grabsOffset
+             * @property {number|null} [grabsLimit] PlayRequest grabsLimit
              * @property {"grabRedPacket"|"createRedPacket"|"getRedPacket"|"vote"|"createPoll"|"getPoll"|"joinLottery"|"createLottery"|"getLottery"} [kind] PlayRequest kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
@@ -16188,6 +16190,8 @@ export const barrage = $root.barrage = (() => {
              *   joinLottery?: barrage.v1.JoinLottery.$Shape|null;
              *   createLottery?: barrage.v1.CreateLottery.$Shape|null;
              *   getLottery?: string|null;
+             *   grabsOffset?: number|null;
+             *   grabsLimit?: number|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
              *   ({ kind?: undefined; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "grabRedPacket"; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createRedPacket"; grabRedPacket?: null; createRedPacket: barrage.v1.CreateRedPacket.$Shape; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getRedPacket"; grabRedPacket?: null; createRedPacket?: null; getRedPacket: string; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "vote"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote: barrage.v1.Vote.$Shape; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "createPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll: barrage.v1.CreatePoll.$Shape; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "getPoll"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll: string; joinLottery?: null; createLottery?: null; getLottery?: null }|{ kind?: "joinLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery: barrage.v1.JoinLottery.$Shape; createLottery?: null; getLottery?: null }|{ kind?: "createLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery: barrage.v1.CreateLottery.$Shape; getLottery?: null }|{ kind?: "getLottery"; grabRedPacket?: null; createRedPacket?: null; getRedPacket?: null; vote?: null; createPoll?: null; getPoll?: null; joinLottery?: null; createLottery?: null; getLottery: string })
@@ -16297,6 +16301,22 @@ export const barrage = $root.barrage = (() => {
              */
             PlayRequest.prototype.getLottery = null;
 
+            /**
+             * PlayRequest grabsOffset.
+             * @member {number} grabsOffset
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.grabsOffset = 0;
+
+            /**
+             * PlayRequest grabsLimit.
+             * @member {number} grabsLimit
+             * @memberof barrage.v1.PlayRequest
+             * @instance
+             */
+            PlayRequest.prototype.grabsLimit = 0;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -16365,6 +16385,10 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.CreateLottery.encode(message.createLottery, writer.uint32(/* id 17, wireType 2 =*/138).fork(), _depth + 1).ldelim();
                 if (message.getLottery != null && $Object.hasOwnProperty.call(message, "getLottery"))
                     writer.uint32(/* id 18, wireType 2 =*/146).string(message.getLottery);
+                if (message.grabsOffset != null && $Object.hasOwnProperty.call(message, "grabsOffset") && message.grabsOffset !== 0)
+                    writer.uint32(/* id 20, wireType 0 =*/160).uint32(message.grabsOffset);
+                if (message.grabsLimit != null && $Object.hasOwnProperty.call(message, "grabsLimit") && message.grabsLimit !== 0)
+                    writer.uint32(/* id 21, wireType 0 =*/168).uint32(message.grabsLimit);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -16485,6 +16509,24 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.getLottery = reader.stringVerify();
                             message.kind = "getLottery";
+                            continue;
+                        }
+                    case 20: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.grabsOffset = value;
+                            else
+                                delete message.grabsOffset;
+                            continue;
+                        }
+                    case 21: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.grabsLimit = value;
+                            else
+                                delete message.grabsLimit;
                             continue;
                         }
                     }

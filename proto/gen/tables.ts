@@ -626,6 +626,8 @@ export const PlayRequestField = {
   joinLottery: 16,
   createLottery: 17,
   getLottery: 18,
+  grabsOffset: 20,
+  grabsLimit: 21,
 } as const;
 
 /** Field numbers of `barrage.v1.CreateRedPacket` (names as protobufjs spells them). */

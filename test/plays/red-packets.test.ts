@@ -105,6 +105,12 @@ describe('red packets - single process', () => {
     expect(state.body).toMatchObject({ status: 'emptied', grabbed: 5, grabbed_cents: 1_000, refundable_cents: 0, ended: true });
     expect(new Set(state.body['grabs'].map((g) => g.user.id)).size).toBe(5);
     expect(state.body['grabs'].map((g) => g.slot)).toEqual([0, 1, 2, 3, 4]);
+    // Grabs are listed in pages (a reply must fit the bus): offset and limit, bad ones refused.
+    const page = await read('rp1', `${opened.id}?offset=1&limit=2`);
+    expect(page.body.grabs.map((g) => g.slot)).toEqual([1, 2]);
+    expect(page.body['grabbed']).toBe(5);
+    for (const bad of ['limit=0', 'limit=2001', 'offset=-1', 'limit=x'])
+      expect((await read('rp1', `${opened.id}?${bad}`)).status, bad).toBe(400);
   });
 
   it('red packets - an expired packet refuses grabs with PLAY_EXPIRED and reports the rest as refundable', async () => {

@@ -12336,6 +12336,8 @@ var barrage = ($root.barrage = (() => {
       PlayRequest.prototype.joinLottery = null;
       PlayRequest.prototype.createLottery = null;
       PlayRequest.prototype.getLottery = null;
+      PlayRequest.prototype.grabsOffset = 0;
+      PlayRequest.prototype.grabsLimit = 0;
       let $oneOfFields;
       $Object.defineProperty(PlayRequest.prototype, 'kind', {
         get: $util.oneOfGetter(
@@ -12465,6 +12467,20 @@ var barrage = ($root.barrage = (() => {
               146,
             )
             .string(message.getLottery);
+        if (message.grabsOffset != null && $Object.hasOwnProperty.call(message, 'grabsOffset') && message.grabsOffset !== 0)
+          writer
+            .uint32(
+              /* id 20, wireType 0 =*/
+              160,
+            )
+            .uint32(message.grabsOffset);
+        if (message.grabsLimit != null && $Object.hasOwnProperty.call(message, 'grabsLimit') && message.grabsLimit !== 0)
+          writer
+            .uint32(
+              /* id 21, wireType 0 =*/
+              168,
+            )
+            .uint32(message.grabsLimit);
         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, '$unknowns'))
           for (let i = 0; i < message.$unknowns.length; ++i) writer.raw(message.$unknowns[i]);
         return writer;
@@ -12572,6 +12588,18 @@ var barrage = ($root.barrage = (() => {
               if (wireType !== 2) break;
               message.getLottery = reader.stringVerify();
               message.kind = 'getLottery';
+              continue;
+            }
+            case 20: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.grabsOffset = value;
+              else delete message.grabsOffset;
+              continue;
+            }
+            case 21: {
+              if (wireType !== 0) break;
+              if ((value = reader.uint32())) message.grabsLimit = value;
+              else delete message.grabsLimit;
               continue;
             }
           }
