@@ -226,7 +226,11 @@ for (const [policy, batch] of [
       await watcher.until(() => watcher.texts().includes('hold call 555 0100'), 5000, 'the approved danmaku');
     });
 
-    it.runIf(batch > 1)('moderation hook - a batch answer of the wrong length follows the policy for that batch only', async () => {
+    // Only batches have an answer length to get wrong; only one-per-request has the hostile cases below.
+    const batchOnly = batch > 1 ? it : undefined;
+    const singleOnly = batch === 1 ? it : undefined;
+
+    batchOnly?.('moderation hook - a batch answer of the wrong length follows the policy for that batch only', async () => {
       const r = room();
       const [sender, watcher] = await Promise.all([viewer(server, r, 'bat'), viewer(server, r, 'w2')]);
       clients.push(sender, watcher);
@@ -245,7 +249,7 @@ for (const [policy, batch] of [
       expect(watcher.texts()).toEqual(['bad but the answer is garbled', 'ok after']);
     });
 
-    it.runIf(batch === 1)('moderation hook - a hostile receiver changes only its own messages', async () => {
+    singleOnly?.('moderation hook - a hostile receiver changes only its own messages', async () => {
       const r = room();
       const [sender, honest, watcher] = await Promise.all([viewer(server, r, 'eve'), viewer(server, r, 'hal'), viewer(server, r, 'wat')]);
       clients.push(sender, honest, watcher);
