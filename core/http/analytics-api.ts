@@ -250,27 +250,27 @@ const dashboardHtml = `<!doctype html>
 </head>
 <body>
 <header>
-  <h1>Barrage analytics</h1>
+  <h1 data-i18n="title">Barrage analytics</h1>
   <form id="controls">
-    <label>Room <input name="room" required pattern="[A-Za-z0-9_-]{1,64}"></label>
-    <label>From <input name="from" type="datetime-local" step="60"></label>
-    <label>To <input name="to" type="datetime-local" step="60"></label>
-    <label>API key <input name="key" type="password" autocomplete="off"></label>
-    <button type="submit">Show</button>
+    <label><span data-i18n="room">Room</span> <input name="room" required pattern="[A-Za-z0-9_-]{1,64}"></label>
+    <label><span data-i18n="from">From</span> <input name="from" type="datetime-local" step="60"></label>
+    <label><span data-i18n="to">To</span> <input name="to" type="datetime-local" step="60"></label>
+    <label><span data-i18n="apiKey">API key</span> <input name="key" type="password" autocomplete="off"></label>
+    <button type="submit" data-i18n="show">Show</button>
   </form>
   <p id="status" role="status"></p>
 </header>
 <main>
-  <section id="totals" aria-label="Totals"></section>
+  <section id="totals" aria-label="Totals" data-i18n-label="totals"></section>
   <section class="charts">
-    <figure><figcaption>Messages per minute</figcaption><div id="chart-messages" class="chart"></div></figure>
-    <figure><figcaption>Online</figcaption><div id="chart-online" class="chart"></div></figure>
-    <figure><figcaption>Gifts per minute</figcaption><div id="chart-gifts" class="chart"></div></figure>
-    <figure><figcaption>Revenue per minute</figcaption><div id="chart-revenue" class="chart"></div></figure>
+    <figure><figcaption data-i18n="messagesPerMinute">Messages per minute</figcaption><div id="chart-messages" class="chart"></div></figure>
+    <figure><figcaption data-i18n="online">Online</figcaption><div id="chart-online" class="chart"></div></figure>
+    <figure><figcaption data-i18n="giftsPerMinute">Gifts per minute</figcaption><div id="chart-gifts" class="chart"></div></figure>
+    <figure><figcaption data-i18n="revenuePerMinute">Revenue per minute</figcaption><div id="chart-revenue" class="chart"></div></figure>
   </section>
   <section class="tables">
-    <figure><figcaption>Top gifters</figcaption><table id="top-gifters"><thead><tr><th>#</th><th>Viewer</th><th>Gifts</th><th>Revenue</th></tr></thead><tbody></tbody></table></figure>
-    <figure><figcaption>Top words</figcaption><div id="chart-words" class="chart"></div><table id="top-words"><thead><tr><th>Word</th><th>Danmaku</th></tr></thead><tbody></tbody></table></figure>
+    <figure><figcaption data-i18n="topGifters">Top gifters</figcaption><table id="top-gifters"><thead><tr><th>#</th><th data-i18n="viewer">Viewer</th><th data-i18n="gifts">Gifts</th><th data-i18n="revenue">Revenue</th></tr></thead><tbody></tbody></table></figure>
+    <figure><figcaption data-i18n="topWords">Top words</figcaption><div id="chart-words" class="chart"></div><table id="top-words"><thead><tr><th data-i18n="word">Word</th><th data-i18n="danmaku">Danmaku</th></tr></thead><tbody></tbody></table></figure>
   </section>
 </main>
 <script type="module" src="/dashboard.js"></script>

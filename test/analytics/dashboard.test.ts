@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../bench/lib/chromium.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardMessages } from '../../widget/dashboard/messages.js';
 import { startSingleProcess } from '../../bin/app.js';
 import type { SingleProcess } from '../../bin/app.js';
 import { testConfig } from '../helpers/config.js';
@@ -152,5 +153,34 @@ describe('analytics dashboard - single process with chDB', () => {
       }),
     );
     for (const n of inked) expect(n).toBeGreaterThan(500);
+  });
+
+  it('dashboard - lang=zh-CN shows no English string of the page, and formats numbers and money with Intl', async () => {
+    browser ??= await chromium.launch(chromiumLaunchOptions());
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${app.port}/dashboard?room=${room}&from=${start}&to=${end}&lang=zh-CN&currency=CNY#key=${apiKey}`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 });
+    await page.screenshot({ path: 'test-results/analytics-dashboard-zh-CN.png', fullPage: true });
+    expect(errors).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    expect(await page.title()).toBe(dashboardMessages['zh-CN'].title);
+    // The page's own text, charts' legends and axes included (data aside: viewer names and words come from
+    // the room), holds no English string.
+    const shown = await page.evaluate(() => {
+      for (const el of document.querySelectorAll('#top-gifters tbody, #top-words tbody, #chart-words')) el.remove();
+      return document.body.innerText;
+    });
+    for (const english of Object.values(dashboardMessages.en)) {
+      const fixed = english.split(/\{\w+\}/).filter((part) => /[A-Za-z]{2,}/.test(part));
+      for (const part of fixed) expect(shown, part).not.toContain(part.trim());
+    }
+    expect(await page.locator('[data-metric="messages"] .value').textContent()).toBe(new Intl.NumberFormat('zh-CN').format(1605));
+    expect(await page.locator('[data-metric="revenue"] .value').textContent()).toBe(
+      new Intl.NumberFormat('zh-CN', { style: 'currency', currency: 'CNY' }).format(100),
+    );
+    expect(await page.locator('[data-metric="messages"] .label').textContent()).toBe(dashboardMessages['zh-CN'].messages);
+    await page.close();
   });
 });

@@ -4,6 +4,7 @@ import { enTools } from '../../widget/i18n/en-tools.js';
 import type { MessageKey, Messages } from '../../widget/i18n/en.js';
 import { Translator, addEnglish, errorText, format, languages, loadMessages, matchLang, pickLang } from '../../widget/i18n/i18n.js';
 import { ErrorCode } from '../../proto/gen/tables.js';
+import { dashboardMessages } from '../../widget/dashboard/messages.js';
 
 // English in two parts (the tools chunk's strings load with it); together they are the reference.
 const en = { ...enCore, ...enTools } as Messages;
@@ -30,6 +31,20 @@ describe('i18n', () => {
     for (const lang of ['zh-CN', 'zh-TW', 'ja'] as const) {
       const m = await loadMessages(lang);
       for (const key of keys) expect(m[key].replace(/\{\w+\}/g, ''), `${lang} ${key}`).not.toMatch(latinWord);
+    }
+  });
+
+  it('i18n - the dashboard has every language: same keys and placeholders as its English, no English word in CJK', () => {
+    const reference = dashboardMessages.en;
+    const dashKeys = Object.keys(reference) as Array<keyof typeof reference>;
+    for (const lang of languages) {
+      const m = dashboardMessages[lang];
+      expect(Object.keys(m).sort(), lang).toEqual([...dashKeys].sort());
+      for (const key of dashKeys) {
+        expect(m[key].trim(), `${lang} ${key}`).not.toBe('');
+        expect(placeholders(m[key]), `${lang} ${key}`).toEqual(placeholders(reference[key]));
+        if (lang !== 'en') expect(m[key].replace(/\{\w+\}/g, ''), `${lang} ${key}`).not.toMatch(latinWord);
+      }
     }
   });
 

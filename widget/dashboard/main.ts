@@ -2,6 +2,10 @@
  * The analytics dashboard (`/dashboard`): one room over a time range, read
  * from the analytics API with the operator's API key, drawn with uPlot.
  *
+ * Strings come from ./messages.ts in the language of `?lang=`, else the
+ * browser's (widget/i18n/i18n.ts picks it); numbers, money (`?currency=`,
+ * USD unless given) and dates go through `Intl` in that language.
+ *
  * State lives in the URL (`?room=&from=&to=`) so a view can be shared; the
  * key is taken from `#key=` once (then removed from the address bar) or from
  * localStorage, never put in the query string.
@@ -9,6 +13,9 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
+import { Translator, format, pickLang } from '../i18n/i18n.js';
+import { dashboardMessages } from './messages.js';
+import type { DashboardKey } from './messages.js';
 
 interface Stats {
   events: number;
@@ -49,8 +56,25 @@ const form = $<HTMLFormElement>('#controls');
 const status = $<HTMLParagraphElement>('#status');
 const charts: uPlot[] = [];
 
-const money = (cents: number): string => (cents / 100).toLocaleString('en-US', { style: 'currency', currency: 'USD' });
-const latency = (ms: number): string => (ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(0)} s`);
+const query = new URLSearchParams(location.search);
+const lang = pickLang(query.get('lang'), ...(navigator.languages ?? [navigator.language]));
+const tr = new Translator(lang);
+const currency = /^[A-Z]{3}$/.test(query.get('currency') ?? '') ? (query.get('currency') as string) : 'USD';
+/** A dashboard string in the page's language. */
+const t = (key: DashboardKey, vars?: Readonly<Record<string, string | number>>): string => format(dashboardMessages[lang][key], vars);
+const money = (cents: number): string => tr.money(cents, currency);
+const count = (n: number): string => tr.number(n);
+const latency = (ms: number): string =>
+  ms < 10_000 ? t('milliseconds', { n: count(ms) }) : t('seconds', { n: count(Math.round(ms / 1000)) });
+
+/** Puts the page's own strings (elements marked `data-i18n`) into the chosen language. */
+function translatePage(): void {
+  document.documentElement.lang = lang;
+  document.title = t('title');
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(el.dataset['i18n'] as DashboardKey);
+  for (const el of document.querySelectorAll<HTMLElement>('[data-i18n-label]'))
+    el.setAttribute('aria-label', t(el.dataset['i18nLabel'] as DashboardKey));
+}
 const localInput = (ms: number): string => {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
   return d.toISOString().slice(0, 16);
@@ -115,7 +139,7 @@ function timeChart(
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: true, range: xRange } },
         series: [
-          {},
+          { label: t('time'), value: (_u: uPlot, v: number | null) => (v === null ? '--' : tr.dateTime(v * 1000)) },
           ...series.map((s) => ({
             label: s.label,
             stroke: s.color,
@@ -128,7 +152,7 @@ function timeChart(
                 : {}),
           })),
         ],
-        axes: [{}, { size: 60 }],
+        axes: [{ values: (_u: uPlot, splits: number[]) => splits.map((v) => tr.time(v * 1000)) }, { size: 60 }],
       },
       [x, ...series.map((s) => s.values)] as uPlot.AlignedData,
       el,
@@ -160,7 +184,7 @@ function barChart(el: HTMLElement, labels: string[], values: number[], color: st
 
 async function load(room: string, from: number, to: number, key: string): Promise<void> {
   document.body.dataset['state'] = 'loading';
-  status.textContent = `Loading ${room}…`;
+  status.textContent = t('loading', { room });
   const q = `from=${from}&to=${to}`;
   const base = `/api/v1/rooms/${encodeURIComponent(room)}`;
   try {
@@ -173,16 +197,16 @@ async function load(room: string, from: number, to: number, key: string): Promis
     for (const c of charts.splice(0)) c.destroy();
 
     $('#totals').innerHTML = [
-      card('Messages', stats.messages.toLocaleString('en-US'), 'messages'),
-      card('Peak online', stats.peakOnline.toLocaleString('en-US'), 'peak-online'),
-      card('Average online', stats.avgOnline.toLocaleString('en-US'), 'avg-online'),
-      card('Gifts', stats.gifts.toLocaleString('en-US'), 'gifts'),
-      card('Revenue', money(stats.revenueCents), 'revenue'),
-      card('Likes', stats.likes.toLocaleString('en-US'), 'likes'),
-      card('Chatters', stats.chatters.toLocaleString('en-US'), 'chatters'),
-      card('Gifters', stats.gifters.toLocaleString('en-US'), 'gifters'),
-      card('Moderation', stats.moderationActions.toLocaleString('en-US'), 'moderation'),
-      card('Avg latency', latency(stats.avgLatencyMs), 'latency'),
+      card(t('messages'), count(stats.messages), 'messages'),
+      card(t('peakOnline'), count(stats.peakOnline), 'peak-online'),
+      card(t('averageOnline'), count(stats.avgOnline), 'avg-online'),
+      card(t('gifts'), count(stats.gifts), 'gifts'),
+      card(t('revenue'), money(stats.revenueCents), 'revenue'),
+      card(t('likes'), count(stats.likes), 'likes'),
+      card(t('chatters'), count(stats.chatters), 'chatters'),
+      card(t('gifters'), count(stats.gifters), 'gifters'),
+      card(t('moderation'), count(stats.moderationActions), 'moderation'),
+      card(t('averageLatency'), latency(stats.avgLatencyMs), 'latency'),
     ].join('');
 
     // One point per minute of the range (zero for a quiet minute) when that is few enough to draw.
@@ -195,14 +219,14 @@ async function load(room: string, from: number, to: number, key: string): Promis
         const p = byMinute.get(m);
         return p ? f(p) : gap;
       });
-    timeChart($('#chart-messages'), x, [{ label: 'messages', values: col((p) => p.messages, 0), color: '#2563eb' }]);
+    timeChart($('#chart-messages'), x, [{ label: t('messages'), values: col((p) => p.messages, 0), color: '#2563eb' }]);
     timeChart($('#chart-online'), x, [
-      { label: 'peak', values: col((p) => p.onlineMax || null, null), color: '#16a34a' },
-      { label: 'average', values: col((p) => p.onlineAvg || null, null), color: '#84cc16' },
+      { label: t('peak'), values: col((p) => p.onlineMax || null, null), color: '#16a34a' },
+      { label: t('average'), values: col((p) => p.onlineAvg || null, null), color: '#84cc16' },
     ]);
-    timeChart($('#chart-gifts'), x, [{ label: 'gifts', values: col((p) => p.gifts, 0), color: '#db2777', bars: true }]);
+    timeChart($('#chart-gifts'), x, [{ label: t('gifts'), values: col((p) => p.gifts, 0), color: '#db2777', bars: true }]);
     timeChart($('#chart-revenue'), x, [
-      { label: 'revenue (USD)', values: col((p) => p.revenueCents / 100, 0), color: '#ea580c', bars: true },
+      { label: `${t('revenue')} (${currency})`, values: col((p) => p.revenueCents / 100, 0), color: '#ea580c', bars: true },
     ]);
     barChart(
       $('#chart-words'),
@@ -214,20 +238,21 @@ async function load(room: string, from: number, to: number, key: string): Promis
     $('#top-gifters tbody').innerHTML = gifters.gifters
       .map(
         (g, i) =>
-          `<tr><td>${i + 1}</td><td>${escapeHtml(g.name || g.userId)}</td><td>${g.gifts}</td><td>${money(g.revenueCents)}</td></tr>`,
+          `<tr><td>${i + 1}</td><td>${escapeHtml(g.name || g.userId)}</td><td>${count(g.gifts)}</td><td>${money(g.revenueCents)}</td></tr>`,
       )
       .join('');
-    $('#top-words tbody').innerHTML = words.words.map((w) => `<tr><td>${escapeHtml(w.word)}</td><td>${w.count}</td></tr>`).join('');
-    status.textContent = `${room}: ${stats.events.toLocaleString('en-US')} events from ${new Date(from).toLocaleString()} to ${new Date(to).toLocaleString()}`;
+    $('#top-words tbody').innerHTML = words.words.map((w) => `<tr><td>${escapeHtml(w.word)}</td><td>${count(w.count)}</td></tr>`).join('');
+    status.textContent = t('loaded', { room, events: count(stats.events), from: tr.dateTime(from), to: tr.dateTime(to) });
     document.body.dataset['state'] = 'ready';
   } catch (err) {
-    status.textContent = `Could not load ${room}: ${(err as Error).message}`;
+    status.textContent = t('failed', { room, error: (err as Error).message });
     document.body.dataset['state'] = 'error';
   }
 }
 
 function start(): void {
-  const params = new URLSearchParams(location.search);
+  translatePage();
+  const params = query;
   const key = readKey();
   const now = Date.now();
   const to = Number(params.get('to')) || now;
