@@ -5,11 +5,18 @@
  * backoff) makes one attempt per delay per socket instead of thousands a
  * second, each of which costs the edge an accept, a parse and an answer.
  *
+ * Each refusal waits between half and one and a half times the delay, at
+ * random: refused at the same moment, clients that all came back together
+ * would otherwise come back together again, and bursts hurt the edge's tail
+ * latency more than the same attempts spread out (measured, see the Flood
+ * section of docs/benchmarks.md). One timer serves the queue in arrival
+ * order, so a refusal is answered once it and every refusal before it are
+ * due: never sooner than its own time, never later than 1.5 times the delay.
+ *
  * At most `maxHeld` refusals wait at once; past it a refusal closes the
  * connection without an answer, which is the cheapest thing the edge can do.
- * The delay is the same for every refusal, so the queue is in due order and
- * one timer serves it. Connections the client closes while they wait are
- * skipped (uWS reports them through `onAborted`).
+ * Connections the client closes while they wait are skipped (uWS reports
+ * them through `onAborted`).
  */
 import type { HttpResponse } from 'uWebSockets.js';
 
@@ -38,7 +45,7 @@ export class Tarpit {
   }
 
   /**
-   * Answers `res` with `answer` after the delay: 'held'. With a delay of 0 it
+   * Answers `res` with `answer` after 0.5 to 1.5 times the delay: 'held'. With a delay of 0 it
    * answers at once ('answered'); when `maxHeld` refusals wait already it
    * closes the connection without an answer ('closed').
    */
@@ -51,7 +58,7 @@ export class Tarpit {
       res.close();
       return 'closed';
     }
-    const held: Held = { res, dueMs: this.now() + this.delayMs, answer, aborted: false };
+    const held: Held = { res, dueMs: this.now() + this.delayMs * (0.5 + Math.random()), answer, aborted: false };
     res.onAborted(() => {
       held.aborted = true;
     });
