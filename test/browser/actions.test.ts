@@ -110,11 +110,11 @@ describe('danmaku actions', () => {
     await expect.poll(() => toolbarStatus(page)).toBe('Sent');
 
     // Many +1s: the edge's limit (burst 5, 2/s) answers, the toolbar says it and holds the button back.
-    for (let i = 0; i < 8; i++) {
-      const disabled = await page.$eval(action('plus-one'), (b) => (b as HTMLButtonElement).disabled);
-      if (disabled) break;
-      await page.click(action('plus-one'));
-    }
+    // Eight clicks in one task, as a fast finger would: one click a round trip from here lets the
+    // bucket refill between clicks on a busy machine, and a later "Sent" then replaces the limit's answer.
+    await page.$eval(action('plus-one'), (b) => {
+      for (let i = 0; i < 8; i++) (b as HTMLButtonElement).click();
+    });
     await expect.poll(() => toolbarStatus(page)).toMatch(/^You are sending too fast/);
     // (The button is held back for the retry time the server gave, about half a second at 2/s: too short to assert here.)
     const sent = () => bob.chat().filter((e) => e.danmaku?.text === 'hold me please' && e.danmaku.user?.name?.startsWith('visitor')).length;
