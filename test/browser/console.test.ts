@@ -48,6 +48,14 @@ describe('moderator console', () => {
     expect(await page.textContent('barrage-mod-console >> .empty')).toBe('This token is not a moderator of the room');
     // The token left the address bar at once.
     expect(page.url()).not.toContain('token');
+    // Without any token (a first visit), the page says how to get one.
+    const bare = await browser.newPage();
+    await bare.goto(`${server.url}/moderate?room=cons-v`);
+    await bare.waitForSelector('barrage-mod-console >> .empty');
+    expect(await bare.textContent('barrage-mod-console >> .empty')).toContain(
+      'npm run barrage -- token --room cons-v --user mod1 --role moderator',
+    );
+    await bare.close();
     await viewer.close();
     await page.close();
   });

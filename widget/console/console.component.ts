@@ -335,7 +335,18 @@ export class BarrageModConsole extends RoomElement {
   protected override render(): TemplateResult {
     const tr = this.tr;
     if (!this.welcomed) return html``;
-    if (!this.isModerator) return html`<p class="empty" part="console">${tr.t('mod.notModerator')}</p>`;
+    if (!this.isModerator) {
+      const room = this.room;
+      const why =
+        this.token || this.tokenProvider
+          ? tr.t('mod.notModerator')
+          : tr.t('mod.noToken', {
+              room,
+              url: `/moderate?room=${room}#token=…`,
+              command: `npm run barrage -- token --room ${room} --user mod1 --role moderator`,
+            });
+      return html`<p class="empty" part="console">${why}</p>`;
+    }
     const count = (t: Tab) => (t === 'held' ? this.held.size : t === 'reports' ? this.reports.size : 0);
     return html`<div role="tablist" part="tabs" aria-label=${tr.t('mod.title')}>
         ${tabs.map(

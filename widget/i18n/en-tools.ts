@@ -73,6 +73,7 @@ export const enTools = {
   'mod.done': 'Done: {what}',
   'mod.failed': 'Failed: {why}',
   'mod.sentAt': 'at {time}',
+  'mod.noToken': 'Open this page with the token of a moderator of room {room}: {url} (mint one with: {command})',
   'mod.notModerator': 'This token is not a moderator of the room',
   'mod.open': 'Open the moderator console',
   'mod.close': 'Close the moderator console',

@@ -144,6 +144,7 @@ export const messages: Messages = {
   'mod.done': '完了：{what}',
   'mod.failed': '失敗：{why}',
   'mod.sentAt': '{time}',
+  'mod.noToken': 'ルーム {room} のモデレーターのトークンを付けてこのページを開いてください：{url}（発行：{command}）',
   'mod.notModerator': 'このトークンはこのルームのモデレーターではありません',
   'mod.open': 'モデレーター画面を開く',
   'mod.close': 'モデレーター画面を閉じる',

@@ -144,6 +144,7 @@ export const messages: Messages = {
   'mod.done': '完成：{what}',
   'mod.failed': '失败：{why}',
   'mod.sentAt': '{time}',
+  'mod.noToken': '请带上房间 {room} 房管的令牌打开本页：{url}（生成令牌：{command}）',
   'mod.notModerator': '此令牌不是本房间的房管',
   'mod.open': '打开房管面板',
   'mod.close': '关闭房管面板',

@@ -144,6 +144,7 @@ export const messages: Messages = {
   'mod.done': '完成：{what}',
   'mod.failed': '失敗：{why}',
   'mod.sentAt': '{time}',
+  'mod.noToken': '請帶上直播間 {room} 管理員的權杖開啟本頁：{url}（產生權杖：{command}）',
   'mod.notModerator': '此權杖不是本直播間的管理員',
   'mod.open': '開啟管理面板',
   'mod.close': '關閉管理面板',
