@@ -220,7 +220,12 @@ export type FrameSpec =
   | { sendGift: { receipt: ReceiptSpec; clientMsgId: string } }
   | { resume: { room: string; lastSeq: number } }
   | { ping: { clientTsMs: number } }
-  | { moderate: { action: Record<string, unknown>; reason: string } };
+  | { moderate: { action: Record<string, unknown>; reason: string } }
+  | { grabRedPacket: { id: string } }
+  | { vote: { pollId: string; option: number } }
+  | { joinLottery: { id: string } }
+  | { startPoll: { question: string; options: string[]; durationS: number; hasCorrect: boolean; correct: number } }
+  | { report: { danmakuId: string; reason: number; detail: string; clientMsgId: string } };
 
 /** Any `ClientFrame` kind, weighted towards danmaku and moderation (the kinds with the most checks). */
 export const frameSpecArb: fc.Arbitrary<FrameSpec> = fc.oneof(
@@ -251,6 +256,33 @@ export const frameSpecArb: fc.Arbitrary<FrameSpec> = fc.oneof(
       moderate: fc.record({ action: actionArb, reason: fc.oneof(fc.string({ maxLength: 20 }), fc.constant('r'.repeat(201))) }),
     }),
     weight: 4,
+  },
+  // The frames added with plays (issue 15) and reports (issue 17): unknown ids, out-of-range options, junk polls.
+  { arbitrary: fc.record({ grabRedPacket: fc.record({ id: idArb }) }), weight: 1 },
+  { arbitrary: fc.record({ vote: fc.record({ pollId: idArb, option: u32 }) }), weight: 1 },
+  { arbitrary: fc.record({ joinLottery: fc.record({ id: idArb }) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      startPoll: fc.record({
+        question: textArb,
+        options: fc.array(fc.string({ maxLength: 30 }), { maxLength: 14 }),
+        durationS: u32,
+        hasCorrect: fc.boolean(),
+        correct: u32,
+      }),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      report: fc.record({
+        danmakuId: idArb,
+        reason: u32,
+        detail: fc.oneof(textArb, fc.constant('d'.repeat(400))),
+        clientMsgId: fc.string({ maxLength: 70 }),
+      }),
+    }),
+    weight: 1,
   },
 );
 

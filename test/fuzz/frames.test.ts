@@ -53,7 +53,7 @@ function silentByDesign(data: Uint8Array | string): boolean {
 function answers(r: Received, socket: FuzzSocket): boolean {
   const f = r.frame;
   if (!f) return true; // undecodable: an answer, and a finding checked separately
-  if (f.error || f.pong || f.welcome || f.ack) return true;
+  if (f.error || f.pong || f.welcome || f.ack || f.playAnswer) return true;
   if (!f.batch || f.batch.history) return false;
   return (f.batch.events ?? []).some((e) => e.danmaku?.user?.id === socket.userId || e.actor?.id === socket.userId);
 }
@@ -69,6 +69,7 @@ function outcomeOf(r: Received | undefined, socket: FuzzSocket): string {
   if (f.pong) return 'pong';
   if (f.welcome) return 'welcome';
   if (f.ack) return 'ack';
+  if (f.playAnswer) return `play answer ${v1.ErrorCode[f.playAnswer.error ?? 0] ?? f.playAnswer.error}`;
   const e = (f.batch?.events ?? []).find((ev) => ev.danmaku?.user?.id === socket.userId || ev.actor?.id === socket.userId);
   return e?.danmaku ? 'danmaku echoed' : `${e?.kind ?? 'batch'} event echoed`;
 }
