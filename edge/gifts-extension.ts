@@ -18,7 +18,8 @@ import { ErrorCode, v1 } from '../proto/index.js';
 import type { GiftConfig } from '../domain/config-gifts.js';
 import { ReceiptError, verifyReceipt } from '../domain/receipts.js';
 import { subjects } from '../domain/subjects.js';
-import { onMacrotask, userOf } from './connection.js';
+import { userOf } from './connection.js';
+import { askCore } from './ask-core.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
 import { fullBucket, takeUpTo } from './rate-limit.js';
@@ -91,7 +92,6 @@ export function giftsExtension(config: GiftConfig): EdgeExtension {
       priceCents: receipt.priceCents,
     }).finish();
     const answer = (reply: v1.PaidReply | undefined): void => {
-      if (conn.closed) return;
       if (!reply) {
         return c.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'gift not confirmed yet; send the same receipt again', ackId, 1000);
       }
@@ -108,20 +108,12 @@ export function giftsExtension(config: GiftConfig): EdgeExtension {
       }
       c.send(ws, v1.ServerFrame.encode({ ack: { clientMsgId: ackId, seq: reply.seq } }).finish());
     };
-    c.bus.request(subjects.paid(conn.room), request, paidTimeoutMs).then(
-      (data) => {
-        let reply: v1.PaidReply | undefined;
-        try {
-          reply = v1.PaidReply.decode(data);
-        } catch (err) {
-          c.log.error({ err }, 'undecodable paid reply');
-        }
-        onMacrotask(answer, reply);
-      },
-      (err: unknown) => {
-        c.log.warn({ err: (err as Error).message, room: conn.room }, 'gift not confirmed by core');
-        onMacrotask(answer, undefined);
-      },
+    askCore(
+      c,
+      conn,
+      { subject: subjects.paid(conn.room), body: request, timeoutMs: paidTimeoutMs, what: 'gift' },
+      v1.PaidReply.decode,
+      answer,
     );
   };
 

@@ -48,6 +48,7 @@ import type { Subscription } from '../domain/bus.js';
 import { WordFilter, mask } from '../domain/word-filter.js';
 import { CloseCode } from '../domain/close-codes.js';
 import { onMacrotask, roleToWire, userOf } from './connection.js';
+import { askCore, notConfirmed } from './ask-core.js';
 import type { Conn, Socket } from './connection.js';
 import type { AdmissionVerdict, DanmakuVerdict, EdgeContext, EdgeExtension, FrameHandler } from './extensions.js';
 import type { ValidDanmaku } from './validate.js';
@@ -525,13 +526,13 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
   /** Super chats are paid state kept by core's gift service; it stores the removal as an event. */
   private removeSuperChat(ctx: EdgeContext, ws: Socket, conn: Conn, m: v1.RemoveSuperChat): void {
     if (!m.id) return ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'remove_super_chat needs the super chat id');
-    const request = v1.RemoveSuperChat.encode({ id: m.id, byUserId: conn.identity.userId }).finish();
-    ctx.bus.request(subjects.removeSuperChat(conn.room), request, holdTimeoutMs).then(
-      (data) => {
-        const reply = v1.PaidReply.decode(data);
-        if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) onMacrotask(() => ctx.sendError(ws, reply.error, reply.message));
-      },
-      () => onMacrotask(() => ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'core did not answer; try again')),
+    const body = v1.RemoveSuperChat.encode({ id: m.id, byUserId: conn.identity.userId }).finish();
+    askCore(
+      ctx,
+      conn,
+      { subject: subjects.removeSuperChat(conn.room), body, timeoutMs: holdTimeoutMs, what: 'super chat removal' },
+      v1.PaidReply.decode,
+      (reply) => answerRefusal(ctx, ws, reply),
     );
   }
 
@@ -539,27 +540,35 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
   private resolveReport(ctx: EdgeContext, ws: Socket, conn: Conn, m: v1.Moderate, actor: v1.IUser): void {
     const resolve = m.resolveReport as v1.ResolveReport;
     if (!resolve.reportId) return ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'report_id is required');
-    const request = v1.ReportRequest.encode({ resolve, actor, reason: m.reason }).finish();
-    ctx.bus.request(subjects.report(conn.room), request, holdTimeoutMs).then(
-      (data) => {
-        const reply = v1.ReportReply.decode(data);
-        if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) onMacrotask(() => ctx.sendError(ws, reply.error, reply.message));
-      },
-      () => onMacrotask(() => ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'core did not answer; try again')),
+    const body = v1.ReportRequest.encode({ resolve, actor, reason: m.reason }).finish();
+    askCore(
+      ctx,
+      conn,
+      { subject: subjects.report(conn.room), body, timeoutMs: holdTimeoutMs, what: 'report resolution' },
+      v1.ReportReply.decode,
+      (reply) => answerRefusal(ctx, ws, reply),
     );
   }
 
   private decide(ctx: EdgeContext, ws: Socket, conn: Conn, m: v1.Moderate, actor: v1.IUser): void {
     const decision = m.hold as v1.HoldDecision;
     if (!decision.holdId) return ctx.sendError(ws, ErrorCode.ERROR_CODE_INVALID_ARGUMENT, 'hold_id is required');
-    const request = v1.HoldRequest.encode({ decision, actor, reason: m.reason }).finish();
-    ctx.bus.request(subjects.hold(conn.room), request, holdTimeoutMs).then(
-      (data) => {
-        if (!v1.HoldReply.decode(data).found) {
-          onMacrotask(() => ctx.sendError(ws, ErrorCode.ERROR_CODE_NOT_FOUND, 'no such held danmaku (decided already or expired)'));
-        }
+    const body = v1.HoldRequest.encode({ decision, actor, reason: m.reason }).finish();
+    askCore(
+      ctx,
+      conn,
+      { subject: subjects.hold(conn.room), body, timeoutMs: holdTimeoutMs, what: 'hold decision' },
+      v1.HoldReply.decode,
+      (reply) => {
+        if (!reply) ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, notConfirmed);
+        else if (!reply.found) ctx.sendError(ws, ErrorCode.ERROR_CODE_NOT_FOUND, 'no such held danmaku (decided already or expired)');
       },
-      () => onMacrotask(() => ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'core did not answer; try again')),
     );
   }
+}
+
+/** A moderation request core answered with nothing to say unless it refused: its refusal, or UNAVAILABLE if it did not answer. */
+function answerRefusal(ctx: EdgeContext, ws: Socket, reply: { error: v1.ErrorCode; message: string } | undefined): void {
+  if (!reply) ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, notConfirmed);
+  else if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) ctx.sendError(ws, reply.error, reply.message);
 }

@@ -12,7 +12,8 @@
 import { ErrorCode, v1 } from '../proto/index.js';
 import { subjects } from '../domain/subjects.js';
 import { maxReportDetail } from '../domain/reports.js';
-import { onMacrotask, userOf } from './connection.js';
+import { userOf } from './connection.js';
+import { askCore, notConfirmed } from './ask-core.js';
 import type { EdgeContext, EdgeExtension, FrameHandler } from './extensions.js';
 import { fullBucket, refill, take } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
@@ -48,19 +49,16 @@ export function reportsExtension(options: { perMinute: number }): EdgeExtension 
       return ctx.sendError(ws, ErrorCode.ERROR_CODE_RATE_LIMITED, 'reporting too often', clientMsgId, wait);
     }
     const request = v1.ReportRequest.encode({ report: { ...report, clientMsgId }, reporter: userOf(identity) }).finish();
-    ctx.bus.request(subjects.report(conn.room), request, requestTimeoutMs).then(
-      (data) => {
-        const reply = v1.ReportReply.decode(data);
-        onMacrotask(() => {
-          if (conn.closed) return;
-          if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) ctx.sendError(ws, reply.error, reply.message, clientMsgId);
-          else ctx.send(ws, v1.ServerFrame.encode({ ack: { clientMsgId } }).finish());
-        });
+    askCore(
+      ctx,
+      conn,
+      { subject: subjects.report(conn.room), body: request, timeoutMs: requestTimeoutMs, what: 'report' },
+      v1.ReportReply.decode,
+      (reply) => {
+        if (!reply) ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, notConfirmed, clientMsgId);
+        else if (reply.error !== ErrorCode.ERROR_CODE_UNSPECIFIED) ctx.sendError(ws, reply.error, reply.message, clientMsgId);
+        else ctx.send(ws, v1.ServerFrame.encode({ ack: { clientMsgId } }).finish());
       },
-      () =>
-        onMacrotask(() => {
-          if (!conn.closed) ctx.sendError(ws, ErrorCode.ERROR_CODE_UNAVAILABLE, 'core did not answer; try again', clientMsgId);
-        }),
     );
   };
 
