@@ -135,7 +135,13 @@ function detail(e: v1.Event, kind: string): string {
     case 'red_packet': {
       const r = e.redPacket as v1.IRedPacket;
       const mode = r.mode === v1.RedPacketMode.RED_PACKET_MODE_EQUAL ? 'equal' : 'random';
-      const fields = { mode, expires_at_ms: Number(r.expiresAtMs ?? 0), members_only: !!r.membersOnly, keyword: r.keyword ?? '' };
+      const fields = {
+        mode,
+        expires_at_ms: Number(r.expiresAtMs ?? 0),
+        members_only: !!r.membersOnly,
+        keyword: r.keyword ?? '',
+        total_cents: Number(r.totalCents ?? 0),
+      };
       return `${user(r.sender)}\t${tsvEscape(r.id ?? '')}\t${tsvEscape(r.greeting ?? '')}\t\t\t\t${r.count ?? 0}\t${Number(r.totalCents ?? 0)}\t${extra(e, fields)}`;
     }
     case 'red_packet_progress': {
@@ -148,11 +154,12 @@ function detail(e: v1.Event, kind: string): string {
       const r = e.redPacketEnded as v1.IRedPacketEnded;
       const fields = {
         count: r.count ?? 0,
+        grabbed_cents: Number(r.grabbedCents ?? 0),
         refundable_cents: Number(r.refundableCents ?? 0),
         expired: !!r.expired,
         luckiest: r.luckiest ? { user_id: r.luckiest.user?.id ?? '', amount_cents: Number(r.luckiest.amountCents ?? 0) } : null,
       };
-      return `${user(null)}\t${tsvEscape(r.id ?? '')}\t\t\t\t\t${r.grabbed ?? 0}\t${Number(r.grabbedCents ?? 0)}\t${extra(e, fields)}`;
+      return `${user(e.actor)}\t${tsvEscape(r.id ?? '')}\t\t\t\t\t${r.grabbed ?? 0}\t${Number(r.grabbedCents ?? 0)}\t${extra(e, fields)}`;
     }
     case 'poll': {
       const p = e.poll as v1.IPoll;
@@ -164,19 +171,19 @@ function detail(e: v1.Event, kind: string): string {
       const p = (e.pollTally ?? e.pollResult) as v1.IPollResult;
       const fields: Record<string, unknown> = { votes: p.votes ?? [] };
       if (e.pollResult?.quiz) Object.assign(fields, { correct: p.correct ?? 0, winners: p.winners ?? 0 });
-      return `${user(null)}\t${tsvEscape(p.id ?? '')}\t\t\t\t\t${p.voters ?? 0}\t0\t${tsvEscape(JSON.stringify(fields))}`;
+      return `${user(e.pollResult ? e.actor : null)}\t${tsvEscape(p.id ?? '')}\t\t\t\t\t${p.voters ?? 0}\t0\t${tsvEscape(JSON.stringify(fields))}`;
     }
     case 'lottery': {
       const l = e.lottery as v1.ILottery;
       const fields = { entry: l.entry ?? 0, keyword: l.keyword ?? '', gift_id: l.giftId ?? '', seed_sha256: l.seedSha256 ?? '' };
-      return `${user(null)}\t${tsvEscape(l.id ?? '')}\t${tsvEscape(l.prize ?? '')}\t\t${tsvEscape(l.giftId ?? '')}\t\t${l.winners ?? 0}\t0\t${extra(e, fields)}`;
+      return `${user(e.actor)}\t${tsvEscape(l.id ?? '')}\t${tsvEscape(l.prize ?? '')}\t\t${tsvEscape(l.giftId ?? '')}\t\t${l.winners ?? 0}\t0\t${extra(e, fields)}`;
     }
     case 'lottery_progress':
       return `${user(null)}\t${tsvEscape(e.lotteryProgress?.id ?? '')}\t\t\t\t\t${e.lotteryProgress?.entrants ?? 0}\t0\t`;
     case 'lottery_result': {
       const l = e.lotteryResult as v1.ILotteryResult;
       const fields = { seed: l.seed ?? '', entrants_sha256: l.entrantsSha256 ?? '', winners: (l.winners ?? []).map((w) => w.id ?? '') };
-      return `${user(null)}\t${tsvEscape(l.id ?? '')}\t\t\t\t\t${l.entrants ?? 0}\t0\t${extra(e, fields)}`;
+      return `${user(e.actor)}\t${tsvEscape(l.id ?? '')}\t\t\t\t\t${l.entrants ?? 0}\t0\t${extra(e, fields)}`;
     }
     default:
       return `${user(null)}\t\t\t\t\t\t0\t0\t`;

@@ -60,8 +60,16 @@ const auditKindsV4 = [...moderationKinds, 'notice', 'hold_decision'] as const;
 
 const auditList = auditKindsV4.map((k) => `'${k}'`).join(', ');
 
-/** Event kinds in the audit log: migration 4's, and the outcomes of reports (migration 5). */
-export const auditKinds = [...auditKindsV4, 'report_outcome'] as const;
+/**
+ * Plays in the audit log (migration 6): who opened a red packet, poll or
+ * lottery and with what, and how it ended (the actor of an end is `system`).
+ */
+export const playAuditKinds = ['red_packet', 'red_packet_ended', 'poll', 'poll_result', 'lottery', 'lottery_result'] as const;
+
+const playAuditList = playAuditKinds.map((k) => `'${k}'`).join(', ');
+
+/** Event kinds in the audit log: migration 4's, the outcomes of reports (migration 5) and the plays (migration 6). */
+export const auditKinds = [...auditKindsV4, 'report_outcome', ...playAuditKinds] as const;
 
 /** The migrations, oldest first. Never edit an applied one: add a new version. */
 export const migrations: readonly Migration[] = [
@@ -199,6 +207,19 @@ export const migrations: readonly Migration[] = [
         target, text, count, extra, visitParamExtractString(extra, 'reason') AS reason
       FROM {db}.events
       WHERE kind = 'report_outcome'`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'audit log: plays',
+    statements: [
+      // Red packets, polls and lotteries opened and ended: the starter (or `system` for an end) in
+      // the actor columns, the play's id as the target, what it was in text, count and extra.
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.audit_plays_mv TO {db}.audit AS
+      SELECT room, ts, ts_ms, seq, kind AS action, user_id AS actor_id, user_name AS actor_name, user_role AS actor_role,
+        item_id AS target, text, count, extra, '' AS reason
+      FROM {db}.events
+      WHERE kind IN (${playAuditList})`,
     ],
   },
 ];

@@ -80,6 +80,7 @@ function parseLottery(req: RouteRequest): Parsed {
   if (typeof membersOnly !== 'boolean') return invalid('"members_only" must be true or false');
   return {
     request: new v1.PlayRequest({
+      user: { id: 'api', name: 'api' },
       createLottery: {
         prize: body['prize'],
         winners,

@@ -16,6 +16,7 @@ import { ErrorCode, v1 } from '../../proto/index.js';
 import type { Bus } from '../../domain/bus.js';
 import { subjects } from '../../domain/subjects.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
+import { playEndActor } from './play-actor.js';
 import { drawWinners, entrantsHash, newSeed, sortEntrants } from './lottery-draw.js';
 import { RoomWatch, foldText } from './room-watch.js';
 
@@ -105,7 +106,7 @@ export class LotteryService {
   }
 
   /** Opens a lottery; the same idempotency key answers the same lottery. */
-  async create(room: string, spec: v1.CreateLottery): Promise<v1.PlayReply> {
+  async create(room: string, spec: v1.CreateLottery, by?: v1.IUser | null): Promise<v1.PlayReply> {
     const problem = lotteryProblem(spec, this.options.knownGift);
     if (problem) return fail(ErrorCode.ERROR_CODE_INVALID_ARGUMENT, problem);
     const fingerprint = createHash('sha256')
@@ -145,6 +146,7 @@ export class LotteryService {
       room,
       new v1.Event({
         room,
+        actor: { id: by?.id || 'api', name: by?.name || by?.id || 'api', role: by?.role ?? v1.Role.ROLE_VIEWER },
         lottery: {
           id,
           prize: spec.prize.trim(),
@@ -251,7 +253,7 @@ export class LotteryService {
       entrants: sorted.length,
       winners: winners.map((id) => ({ id, name: l.entrants.get(id) ?? id })),
     };
-    await this.options.sequencer.append(l.room, new v1.Event({ room: l.room, lotteryResult: l.result }));
+    await this.options.sequencer.append(l.room, new v1.Event({ room: l.room, actor: playEndActor, lotteryResult: l.result }));
     setTimeout(() => this.lotteries.delete(`${l.room}/${l.id}`), keepEndedMs).unref();
   }
 

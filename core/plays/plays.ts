@@ -81,7 +81,7 @@ export class Plays {
       case 'getPoll':
         return this.polls.read(room, req.getPoll ?? '');
       case 'createLottery':
-        return this.lotteries.create(room, req.createLottery as v1.CreateLottery);
+        return this.lotteries.create(room, req.createLottery as v1.CreateLottery, user);
       case 'joinLottery':
         return this.lotteries.join(room, req.joinLottery?.id ?? '', user, req.member);
       case 'getLottery':

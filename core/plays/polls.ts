@@ -20,6 +20,7 @@ import { ErrorCode, v1 } from '../../proto/index.js';
 import type { Bus } from '../../domain/bus.js';
 import { subjects } from '../../domain/subjects.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
+import { playEndActor } from './play-actor.js';
 
 /** Limits of a poll. */
 export const pollLimits = {
@@ -153,6 +154,7 @@ export class PollService {
       room,
       new v1.Event({
         room,
+        actor: { id: poll.by.id, name: poll.by.name, role: by?.role ?? v1.Role.ROLE_VIEWER },
         poll: {
           id,
           question: spec.question.trim(),
@@ -247,7 +249,7 @@ export class PollService {
       winners: winners.length,
       firstWinners: winners.slice(0, resultWinnersListed).map((w) => w.user),
     };
-    await this.options.sequencer.append(poll.room, new v1.Event({ room: poll.room, pollResult: poll.result }));
+    await this.options.sequencer.append(poll.room, new v1.Event({ room: poll.room, actor: playEndActor, pollResult: poll.result }));
     setTimeout(() => this.polls.delete(`${poll.room}/${poll.id}`), keepEndedMs).unref();
   }
 

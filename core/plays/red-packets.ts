@@ -30,6 +30,7 @@ import type { Bus } from '../../domain/bus.js';
 import { backoffMs, sleep } from '../../domain/retry.js';
 import { subjects } from '../../domain/subjects.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
+import { playEndActor } from './play-actor.js';
 import { SplitMode, drawShares, splitProblem } from './red-packet-draw.js';
 import { LivePacket, redPacketJson } from './red-packet-live.js';
 import { RoomWatch, foldText } from './room-watch.js';
@@ -175,7 +176,10 @@ export class RedPacketService {
     if (!live) return fail(ErrorCode.ERROR_CODE_UNAVAILABLE, 'red packet store unavailable; retry with the same Idempotency-Key');
     // Announced once: a retry of a create whose announcement was lost (a crash) announces it now.
     if (live.packet.openedSeq === 0) {
-      const seq = await this.options.sequencer.append(room, new v1.Event({ room, redPacket: this.openedEvent(live.packet) }));
+      const seq = await this.options.sequencer.append(
+        room,
+        new v1.Event({ room, redPacket: this.openedEvent(live.packet), actor: { ...live.packet.sender } }),
+      );
       live.packet.openedSeq = seq;
       await this.persist(live.packet);
       if (stored.created) this.stats.opened++;
@@ -444,6 +448,7 @@ export class RedPacketService {
         const lucky = live.luckiest;
         const event = new v1.Event({
           room,
+          actor: playEndActor,
           redPacketEnded: {
             id,
             grabbed: live.next,

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsQueries } from '../../core/analytics/analytics-queries.js';
+import type { AuditEntry } from '../../core/analytics/analytics-queries.js';
 import { withoutStored } from '../../core/analytics/analytics-redelivery.js';
 import { eventRow } from '../../core/analytics/analytics-rows.js';
 import { migrate, migrations } from '../../core/analytics/analytics-schema.js';
@@ -15,6 +16,7 @@ import { AnalyticsSink } from '../../core/analytics/analytics-sink.js';
 import { BusEventSource } from '../../core/analytics/analytics-source.js';
 import { AnalyticsError, featuresOf } from '../../core/analytics/analytics-store.js';
 import type { AnalyticsStore } from '../../core/analytics/analytics-store.js';
+import { v1 } from '../../proto/index.js';
 import { MemoryBus } from '../../domain/bus-memory.js';
 import { subjects } from '../../domain/subjects.js';
 import { encode, everyKind, everyKindExpected } from '../analytics/events.js';
@@ -98,6 +100,7 @@ describe.each(engines)('analytics store on $name', (engine) => {
     expect(tables.map((t) => t.name)).toEqual([
       'audit',
       'audit_mv',
+      'audit_plays_mv',
       'audit_reports_mv',
       'events',
       'room_minute',
@@ -231,6 +234,41 @@ describe.each(engines)('analytics store on $name', (engine) => {
     const kept = payload.toString('utf8').trimEnd().split('\n');
     expect(kept.map((l) => l.split('\t')[3])).toEqual([...Array.from({ length: 15 }, (_, i) => String(26 + i)), '25']);
     expect(kept.at(-1)?.split('\t')[4]).toBe('online');
+  });
+
+  it('audit - plays opened and ended are logged with who started them and with what; progress counters are not', async () => {
+    const room = 'plays-audit';
+    const host = { id: 'h1', name: 'Host', role: v1.Role.ROLE_HOST };
+    const system = { id: 'system', name: 'play ended', role: v1.Role.ROLE_ADMIN };
+    let seq = 0;
+    const at = (e: v1.IEvent, counter = false): Uint8Array =>
+      encode({ room, seq: counter ? seq : ++seq, tsMs: t0 + (seq + (counter ? 0.5 : 0)) * 1000, ...e });
+    await ingest(store, [
+      at({ actor: host, redPacket: { id: 'rp1', sender: host, totalCents: 1000, count: 10, greeting: 'gl' } }),
+      at({ redPacketProgress: { id: 'rp1', grabbed: 3, count: 10, grabbedCents: 300 } }, true),
+      at({ actor: system, redPacketEnded: { id: 'rp1', grabbed: 3, count: 10, grabbedCents: 300, refundableCents: 700, expired: true } }),
+      at({ actor: host, poll: { id: 'po1', question: 'Best map?', options: ['a', 'b'], by: host } }),
+      at({ pollTally: { id: 'po1', votes: [2, 1], voters: 3 } }, true),
+      at({ actor: system, pollResult: { id: 'po1', votes: [2, 1], voters: 3 } }),
+      at({ actor: { id: 'api', name: 'api' }, lottery: { id: 'lo1', prize: 'A mug', winners: 1, seedSha256: 'ab' } }),
+      at({ actor: system, lotteryResult: { id: 'lo1', seed: 'cd', entrants: 5, winners: [{ id: 'u3' }] } }),
+    ]);
+    const entries = await new AnalyticsQueries(store, db).audit({ room, fromMs: t0, toMs: t0 + 3600_000 }, 100);
+    expect(entries.map((e) => [e.action, e.actor.id, e.target, e.count])).toEqual([
+      ['lottery_result', 'system', 'lo1', 5],
+      ['lottery', 'api', 'lo1', 1],
+      ['poll_result', 'system', 'po1', 3],
+      ['poll', 'h1', 'po1', 2],
+      ['red_packet_ended', 'system', 'rp1', 3],
+      ['red_packet', 'h1', 'rp1', 10],
+    ]);
+    const by = (action: string) => entries.find((e) => e.action === action) as AuditEntry;
+    expect(by('red_packet')).toMatchObject({ text: 'gl', actor: { name: 'Host', role: v1.Role.ROLE_HOST } });
+    expect(JSON.parse(by('red_packet').extra)).toMatchObject({ total_cents: 1000, mode: 'random' });
+    expect(JSON.parse(by('red_packet_ended').extra)).toMatchObject({ grabbed_cents: 300, refundable_cents: 700, expired: true });
+    expect(by('poll').text).toBe('Best map?');
+    expect(JSON.parse(by('lottery_result').extra)).toMatchObject({ seed: 'cd', winners: ['u3'] });
+    expect(by('lottery').text).toBe('A mug');
   });
 
   it('store contract - once closed, every operation is an AnalyticsError, never a crash, and closing again is harmless', async () => {

@@ -96,4 +96,24 @@ describe('moderation audit', () => {
     expect(JSON.stringify(outcomes)).not.toMatch(/"r[12]"/);
     for (const c of [author, r1, r2]) c.close();
   });
+  it('moderation audit - plays: who opened a poll over the socket and a lottery over the API, and their ends by system', async () => {
+    const t0 = Date.now();
+    const room = 'aud-plays';
+    const host = await TestClient.connect(server.wsUrl(room, await server.token({ room, user: 'host-1', name: 'Host', role: 'host' })));
+    host.send({ startPoll: { question: 'Which map?', options: ['A', 'B'], durationS: 5 } });
+    const call = (method: string, path: string, body?: unknown) => api(server.url, server.config.auth.apiKey, method, path, body);
+    expect((await call('POST', `/api/v1/rooms/${room}/lotteries`, { prize: 'A mug', winners: 1, duration_s: 5 })).status).toBe(201);
+    await eventOf(host, 'pollResult', () => true, 15_000);
+    await eventOf(host, 'lotteryResult', () => true, 15_000);
+    const entries = async () =>
+      ((await call('GET', `/api/v1/rooms/${room}/audit?from=${t0 - 1000}`)).body['entries'] ?? []) as Array<Record<string, unknown>>;
+    await expect.poll(async () => (await entries()).length, { timeout: 15_000 }).toBe(4);
+    const rows = (await entries()).map((e) => [e['action'], (e['actor'] as { id: string }).id, e['text']]);
+    expect(rows.filter((r) => r[0] === 'poll' || r[0] === 'lottery').sort()).toEqual([
+      ['lottery', 'api', 'A mug'],
+      ['poll', 'host-1', 'Which map?'],
+    ]);
+    expect(rows.filter((r) => r[0] === 'poll_result' || r[0] === 'lottery_result').map((r) => r[1])).toEqual(['system', 'system']);
+    host.close();
+  });
 });

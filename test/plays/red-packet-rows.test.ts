@@ -26,7 +26,7 @@ describe('red packet rows', () => {
       count: '10',
       amount_cents: '1000',
     });
-    expect(JSON.parse(opened['extra'] as string)).toMatchObject({ mode: 'random', keyword: 'gg', members_only: false });
+    expect(JSON.parse(opened['extra'] as string)).toMatchObject({ mode: 'random', keyword: 'gg', members_only: false, total_cents: 1_000 });
 
     const progress = row({
       redPacketProgress: { id: 'p1', grabbed: 4, count: 10, grabbedCents: 321, recent: [{ user: { id: 'a' }, amountCents: 99 }], more: 3 },
@@ -48,6 +48,7 @@ describe('red packet rows', () => {
     expect(ended).toMatchObject({ kind: 'red_packet_ended', item_id: 'p1', count: '4', amount_cents: '321' });
     expect(JSON.parse(ended['extra'] as string)).toEqual({
       count: 10,
+      grabbed_cents: 321,
       refundable_cents: 679,
       expired: true,
       luckiest: { user_id: 'a', amount_cents: 99 },
