@@ -7,6 +7,8 @@ import type { Identity, RoleName } from '../domain/auth.js';
 import type { IpBudget } from './ip-budget.js';
 import { fullBucket } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
+import { isVideoRoom } from '../domain/video-store.js';
+import type { ValidDanmaku } from './validate.js';
 
 /**
  * Per-connection state, kept in uWS user data.
@@ -111,6 +113,23 @@ export function userOf(identity: Identity): v1.IUser {
   if (identity.badges) user.badges = [...identity.badges];
   if (identity.medal) user.medal = { name: identity.medal.name, level: identity.medal.level };
   return user;
+}
+
+/**
+ * The wire danmaku a connection sends, from its validated text and style; in
+ * a video room it keeps its video time (edge/video.ts checked it). Published
+ * at once or held for a moderator, it is the same danmaku.
+ */
+export function danmakuOf(conn: Conn, d: ValidDanmaku): v1.IDanmaku {
+  return {
+    user: userOf(conn.identity),
+    text: d.text,
+    mode: d.mode,
+    color: d.color,
+    size: d.size,
+    clientMsgId: d.clientMsgId,
+    offsetMs: isVideoRoom(conn.room) ? d.videoMs : 0,
+  };
 }
 
 /** The uWS topic of a room. */

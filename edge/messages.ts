@@ -8,9 +8,8 @@
 import { ErrorCode, v1 } from '../proto/index.js';
 import { observeMs } from '../domain/latency.js';
 import { subjects } from '../domain/subjects.js';
-import { isVideoRoom } from '../domain/video-store.js';
 import { CloseCode } from '../domain/close-codes.js';
-import { extraOf, userOf } from './connection.js';
+import { danmakuOf, extraOf } from './connection.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension, ExtensionFrameKind, FrameHandler } from './extensions.js';
 import type { IpBudgets } from './ip-budget.js';
@@ -218,21 +217,7 @@ export class MessageHandler {
   }
 
   private publishDanmaku(conn: Conn, d: ValidDanmaku, now: number, receivedAt: number): void {
-    const { identity } = conn;
-    const event = v1.Event.encode({
-      room: conn.room,
-      tsMs: now,
-      danmaku: {
-        user: userOf(identity),
-        text: d.text,
-        mode: d.mode,
-        color: d.color,
-        size: d.size,
-        clientMsgId: d.clientMsgId,
-        // A danmaku sent to a video keeps its video time (edge/video.ts checked it).
-        offsetMs: isVideoRoom(conn.room) ? d.videoMs : 0,
-      },
-    }).finish();
+    const event = v1.Event.encode({ room: conn.room, tsMs: now, danmaku: danmakuOf(conn, d) }).finish();
     this.ctx.bus.publish(subjects.ingress(conn.room), event);
     observeMs(this.ctx.metrics.latency.hops.ingress, performance.now() - receivedAt);
   }

@@ -47,7 +47,7 @@ import { roomOfSubject, subjects } from '../domain/subjects.js';
 import type { Subscription } from '../domain/bus.js';
 import { WordFilter, mask } from '../domain/word-filter.js';
 import { CloseCode } from '../domain/close-codes.js';
-import { onMacrotask, roleToWire, userOf } from './connection.js';
+import { danmakuOf, onMacrotask, roleToWire } from './connection.js';
 import { askCore, notConfirmed } from './ask-core.js';
 import type { Conn, Socket } from './connection.js';
 import type { AdmissionVerdict, DanmakuVerdict, EdgeContext, EdgeExtension, FrameHandler } from './extensions.js';
@@ -385,7 +385,6 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
 
   private hold(conn: Conn, d: ValidDanmaku, matched: string, now: number, key: string): void {
     const ctx = this.ctx as EdgeContext;
-    const { identity } = conn;
     const holdId = `${ctx.config.edgeId}-${now.toString(36)}-${(++this.holds).toString(36)}`;
     this.myHolds.set(holdId, { room: conn.room, key, at: now });
     this.heldCounts.set(key, (this.heldCounts.get(key) ?? 0) + 1);
@@ -393,14 +392,7 @@ export class EdgeModeration implements EdgeExtension, ModerationWatcher {
     const held = v1.Held.encode({
       holdId,
       room: conn.room,
-      danmaku: {
-        user: userOf(identity),
-        text: d.text,
-        mode: d.mode,
-        color: d.color,
-        size: d.size,
-        clientMsgId: d.clientMsgId,
-      },
+      danmaku: danmakuOf(conn, d),
       matched,
       tsMs: now,
     }).finish();
