@@ -106,6 +106,18 @@ export interface EdgeConfig {
   ipRefusalDelayMs: number;
   /** Refusals that may wait at once; past it a refused upgrade is closed without an answer. */
   ipRefusalMaxHeld: number;
+  /**
+   * Closes for abuse (4501, 4500, 1009) from one address before its upgrades
+   * are refused for a penalty window (edge/ip-penalty.ts); 0 = off.
+   */
+  ipAbuseStrikes: number;
+  /** The first penalty window; it doubles with each penalty up to `ipPenaltyMaxSeconds`. */
+  ipPenaltySeconds: number;
+  ipPenaltyMaxSeconds: number;
+  /** Quiet time that forgives one strike and one doubling. */
+  ipPenaltyDecaySeconds: number;
+  /** Addresses the penalty table remembers at most (least recently struck forgotten first). */
+  ipPenaltyMaxAddresses: number;
   /** Take the client address from the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: boolean;
   /**
@@ -443,6 +455,11 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       maxConnectionsPerIp: p.maxConnectionsPerIp,
       ipRefusalDelayMs: p.ipRefusalDelayMs,
       ipRefusalMaxHeld: p.ipRefusalMaxHeld,
+      ipAbuseStrikes: p.ipAbuseStrikes,
+      ipPenaltySeconds: p.ipPenaltySeconds,
+      ipPenaltyMaxSeconds: p.ipPenaltyMaxSeconds,
+      ipPenaltyDecaySeconds: p.ipPenaltyDecaySeconds,
+      ipPenaltyMaxAddresses: p.ipPenaltyMaxAddresses,
       trustProxy: p.trustProxy,
       drainDelayMs: p.drainDelayMs,
     },

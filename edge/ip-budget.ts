@@ -26,6 +26,8 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { fullBucket, take } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
+import { IpPenalties } from './ip-penalty.js';
+import type { PenaltyLimits } from './ip-penalty.js';
 
 /** Rates of the per-address budgets (per second, with a burst). */
 export interface IpBudgetLimits {
@@ -42,6 +44,8 @@ export interface IpBudgetLimits {
   maxConnections: number;
   /** Use the last `X-Forwarded-For` entry (only behind a proxy that sets it). */
   trustProxy: boolean;
+  /** Abuse strikes and penalty windows (edge/ip-penalty.ts); off when absent. */
+  penalty?: PenaltyLimits;
 }
 
 /** The budget of one address; connections keep a reference to theirs. */
@@ -55,12 +59,15 @@ export interface IpBudget {
 
 const sweepIntervalMs = 5_000;
 const defaultMaxEntries = 200_000;
+const noPenalty: PenaltyLimits = { strikes: 0, penaltyMs: 1, maxPenaltyMs: 1, decayMs: 1, maxEntries: 1 };
 
 /** The per-address budgets of one edge. */
 export class IpBudgets {
   private readonly entries = new Map<string, IpBudget>();
   private readonly overflow: IpBudget;
   private timer: NodeJS.Timeout | undefined;
+  /** Strikes for abuse closes and the penalty windows they earn, by address key. */
+  readonly penalties: IpPenalties;
 
   constructor(
     readonly limits: IpBudgetLimits,
@@ -68,6 +75,7 @@ export class IpBudgets {
     private readonly now: () => number = Date.now,
   ) {
     this.overflow = this.fresh('overflow');
+    this.penalties = new IpPenalties(limits.penalty ?? noPenalty, now);
   }
 
   /** Starts the sweep of idle entries. */
@@ -117,6 +125,20 @@ export class IpBudgets {
     return take(budget.upgrades, limits.upgradesPerSecond, limits.upgradesBurst, now);
   }
 
+  /**
+   * Counts a close for abuse (4501, 4500, 1009) against the budget's address;
+   * returns the penalty window it started (ms), or 0. The shared overflow
+   * budget is never struck: it stands for many unrelated addresses.
+   */
+  strike(budget: IpBudget, now = this.now()): number {
+    return budget === this.overflow ? 0 : this.penalties.strike(budget.key, now);
+  }
+
+  /** Milliseconds left of the address's penalty window; 0 when it may upgrade. */
+  penalty(budget: IpBudget, now = this.now()): number {
+    return budget === this.overflow ? 0 : this.penalties.remaining(budget.key, now);
+  }
+
   /** Takes one costly action (resume, moderation); 0 when allowed, else milliseconds to wait. */
   costly(budget: IpBudget, now: number): number {
     return take(budget.costly, this.limits.costlyPerSecond, this.limits.costlyBurst, now);
@@ -141,6 +163,7 @@ export class IpBudgets {
 
   /** Drops entries with no connection whose buckets have refilled: forgetting them changes nothing. */
   sweep(now = this.now()): void {
+    this.penalties.sweep(now);
     const { limits } = this;
     for (const [key, b] of this.entries) {
       if (b.connections > 0) continue;

@@ -113,7 +113,17 @@ export class EdgeMetrics {
     // exist from the first scrape: rate() and the alerts built on it see the
     // first drop or close (a series born at 1 shows no increase), and every
     // dashboard panel has something to draw on a quiet edge.
-    zero(this.upgrades, 'result', ['ok', 'bad_token', 'expired', 'wrong_room', 'no_token', 'bad_room', 'bad_since', 'draining']);
+    zero(this.upgrades, 'result', [
+      'ok',
+      'bad_token',
+      'expired',
+      'wrong_room',
+      'no_token',
+      'bad_room',
+      'bad_since',
+      'draining',
+      'ip_penalty',
+    ]);
     zero(this.framesIn, 'kind', ['sendDanmaku', 'ping', 'resume', 'like', 'text', 'too_large', 'undecodable', 'unknown']);
     zero(this.dropped, 'reason', ['backpressure', 'overload']);
     zero(this.rateLimited, 'limit', ['danmaku', 'frames', 'resume', 'moderate', 'ip_frames', 'replay']);
@@ -149,6 +159,45 @@ export class EdgeMetrics {
     '1 from SIGTERM on: /readyz is 503 and the edge is closing its sockets',
     () => this.state.draining(),
   );
+
+  /** Where the penalty metrics read from; the edge sets it (`observePenalties`). */
+  private penaltyState: { struck: number; penalties: number; penalized(): number } = { struck: 0, penalties: 0, penalized: () => 0 };
+
+  /**
+   * Abuse strikes and penalty windows per address (edge/ip-penalty.ts), read
+   * at scrape time; refused upgrades are `barrage_upgrades_total{result="ip_penalty"}`.
+   */
+  readonly abuseStrikes = new Counter({
+    name: 'barrage_ip_abuse_strikes_total',
+    help: 'Sockets closed for abuse (4501, 4500, 1009) counted against their address',
+    registers: [this.registry],
+    collect: () => {
+      this.abuseStrikes.reset();
+      this.abuseStrikes.inc(this.penaltyState.struck);
+    },
+  });
+  readonly penaltiesStarted = new Counter({
+    name: 'barrage_ip_penalties_total',
+    help: 'Penalty windows started: an address past its abuse strikes has its upgrades refused for a while',
+    registers: [this.registry],
+    collect: () => {
+      this.penaltiesStarted.reset();
+      this.penaltiesStarted.inc(this.penaltyState.penalties);
+    },
+  });
+  readonly penalized = new Gauge({
+    name: 'barrage_ip_penalized_addresses',
+    help: 'Client addresses whose upgrades are refused now for repeated abuse closes',
+    registers: [this.registry],
+    collect: () => {
+      this.penalized.set(this.penaltyState.penalized());
+    },
+  });
+
+  /** Points the penalty metrics at the edge's table. */
+  observePenalties(state: { struck: number; penalties: number; penalized(): number }): void {
+    this.penaltyState = state;
+  }
 
   /** Points the state gauges at the edge. */
   observe(state: { busConnected(): boolean; draining(): boolean }): void {

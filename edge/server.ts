@@ -146,7 +146,15 @@ export class EdgeServer {
       framesBurst: c.ipFramesBurst,
       maxConnections: c.maxConnectionsPerIp,
       trustProxy: c.trustProxy,
+      penalty: {
+        strikes: c.ipAbuseStrikes,
+        penaltyMs: c.ipPenaltySeconds * 1000,
+        maxPenaltyMs: c.ipPenaltyMaxSeconds * 1000,
+        decayMs: c.ipPenaltyDecaySeconds * 1000,
+        maxEntries: c.ipPenaltyMaxAddresses,
+      },
     });
+    this.metrics.observePenalties(this.ipBudgets.penalties);
     this.tarpit = new Tarpit(c.ipRefusalDelayMs, c.ipRefusalMaxHeld);
     this.context = {
       config: this.config,
@@ -493,6 +501,9 @@ export class EdgeServer {
     // under a 50-socket flood). Once the close frame has been handed to the
     // kernel, the connection is cut without waiting for the peer's answer.
     if (abusiveCloses.has(code)) {
+      // A strike against the address; enough of them and its upgrades are refused for a while (edge/ip-penalty.ts).
+      if (conn.ip && this.ipBudgets.strike(conn.ip) > 0)
+        this.log.warn({ address: conn.ip.key }, 'address penalized after repeated abuse closes');
       onMacrotask(() => {
         if (!conn.closed) ws.close();
       });

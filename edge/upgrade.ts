@@ -64,6 +64,21 @@ export function admitViewer(deps: UpgradeDeps, res: HttpResponse, req: HttpReque
   const address = deps.ipBudgets.addressOf(res, req);
   const ip = address === undefined ? undefined : deps.ipBudgets.get(address);
   if (ip) {
+    // An address in a penalty window (repeated abuse closes, edge/ip-penalty.ts) is refused before it spends its budget.
+    const penalty = deps.ipBudgets.penalty(ip);
+    if (penalty > 0) {
+      const seconds = Math.ceil(penalty / 1000);
+      metrics.upgrades.inc({ result: 'ip_penalty' });
+      const held = deps.tarpit.hold(res, (r) =>
+        r
+          .writeStatus('429 Too Many Requests')
+          .writeHeader('content-type', 'text/plain')
+          .writeHeader('retry-after', String(seconds))
+          .end(`connections from this address were closed for abuse; refused for ${seconds} s`),
+      );
+      if (held === 'closed') metrics.upgrades.inc({ result: 'ip_closed' });
+      return undefined;
+    }
     const wait = deps.ipBudgets.admit(ip);
     if (wait !== 0) {
       const reason = wait < 0 ? 'ip_connections' : 'ip_rate';

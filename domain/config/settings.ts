@@ -77,6 +77,11 @@ const processSettings = {
   maxConnectionsPerIp: int('BARRAGE_MAX_CONNECTIONS_PER_IP', 0, 0, 10_000_000),
   ipRefusalDelayMs: int('BARRAGE_IP_REFUSAL_DELAY_MS', 1_000, 0, 60_000),
   ipRefusalMaxHeld: int('BARRAGE_IP_REFUSAL_MAX_HELD', 2_000, 1, 100_000),
+  ipAbuseStrikes: int('BARRAGE_IP_ABUSE_STRIKES', 5, 0, 100_000),
+  ipPenaltySeconds: int('BARRAGE_IP_PENALTY_SECONDS', 10, 1, day),
+  ipPenaltyMaxSeconds: int('BARRAGE_IP_PENALTY_MAX_SECONDS', 300, 1, day),
+  ipPenaltyDecaySeconds: int('BARRAGE_IP_PENALTY_DECAY_SECONDS', 60, 1, day),
+  ipPenaltyMaxAddresses: int('BARRAGE_IP_PENALTY_MAX_ADDRESSES', 100_000, 1, 10_000_000),
   trustProxy: bool('BARRAGE_TRUST_PROXY', false),
 };
 

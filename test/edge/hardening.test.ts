@@ -384,3 +384,78 @@ describe('hardening - refusals of a spent address budget wait', () => {
     expect((await fetch(server.url + '/healthz')).status).toBe(200);
   });
 });
+
+describe('hardening - an address whose sockets keep being closed for abuse is refused for a while', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      BARRAGE_TRUST_PROXY: 'on',
+      BARRAGE_FRAME_RATE: '20',
+      BARRAGE_FRAME_BURST: '20',
+      BARRAGE_IP_REFUSAL_DELAY_MS: '0',
+      BARRAGE_IP_ABUSE_STRIKES: '2',
+      BARRAGE_IP_PENALTY_SECONDS: '2',
+    });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+
+  /** Opens a socket from `ip` and floods it with WebSocket pings until the edge closes it; resolves with the close code. */
+  const floodOnce = async (ip: string): Promise<number> => {
+    const ws = new WebSocket(server.wsUrl('penalty-room'), from(ip));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    for (let i = 0; i < 2000 && ws.readyState === WebSocket.OPEN; i++) ws.ping();
+    return closed;
+  };
+
+  it('hardening - past the strike limit new upgrades get 429; open sockets and other addresses are untouched; it ends', async () => {
+    const ip = '198.51.100.40';
+    // A viewer behind the same address, connected before the abuse: it keeps its socket.
+    const watching = await TestClient.connect(server.wsUrl('penalty-room'), from(ip));
+    expect(await floodOnce(ip)).toBe(4501);
+    expect(await floodOnce(ip)).toBe(4501);
+    let refused: { status?: number; body?: string } | undefined;
+    await TestClient.connect(server.wsUrl('penalty-room'), from(ip)).then(
+      (c) => c.close(),
+      (err: { status?: number; body?: string }) => (refused = err),
+    );
+    expect(refused?.status).toBe(429);
+    expect(refused?.body).toMatch(/closed for abuse; refused for [12] s/);
+    expect(await scrape(server.url, 'barrage_upgrades_total{result="ip_penalty"}')).toBe(1);
+    expect(await scrape(server.url, 'barrage_ip_abuse_strikes_total')).toBe(2);
+    expect(await scrape(server.url, 'barrage_ip_penalties_total')).toBe(1);
+    expect(await scrape(server.url, 'barrage_ip_penalized_addresses')).toBe(1);
+    // Another address is admitted, and the socket that was already open still gets the room's chat.
+    const other = await TestClient.connect(server.wsUrl('penalty-room'), from('198.51.100.41'));
+    const sender = await TestClient.connect(
+      server.wsUrl(
+        'penalty-room',
+        await mintToken(server.config.auth.secret, { room: 'penalty-room', user: 'u1', name: 'U', role: 'viewer' }),
+      ),
+      from('198.51.100.42'),
+    );
+    sender.danmaku('still watching');
+    await watching.until(() => watching.texts().includes('still watching'), 5000, 'chat after the penalty began');
+    expect(watching.closeCode).toBeUndefined();
+    // The window ends (2 s): the address is admitted again.
+    let back: TestClient | undefined;
+    await expect
+      .poll(
+        async () => {
+          back = await TestClient.connect(server.wsUrl('penalty-room'), from(ip)).catch(() => undefined);
+          return back !== undefined;
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toBe(true);
+    expect(await scrape(server.url, 'barrage_ip_penalized_addresses')).toBe(0);
+    for (const c of [watching, other, sender, back]) c?.close();
+  });
+});
