@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
 import { chromiumLaunchOptions } from '../lib/chromium.js';
+import { sampleFrames } from '../lib/frames.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -96,34 +97,9 @@ async function measure(name: string, setup: string, countFn: string): Promise<Re
   await page.waitForFunction(() => 'ready' in window, undefined, { timeout: 20_000 });
   await page.evaluate(`(async () => { const p = document.getElementById('player'); p.playbackRate = ${rate}; await p.play(); })()`);
   await page.waitForTimeout(warmup * 1000);
-  const sample = await page.evaluate(
-    ({ seconds, countFn }) =>
-      new Promise<{ deltas: number[]; counts: number[] }>((resolve) => {
-        const count = new Function(countFn) as () => number;
-        const deltas: number[] = [];
-        const counts: number[] = [];
-        let last = performance.now();
-        const end = last + seconds * 1000;
-        const tick = (now: number) => {
-          deltas.push(now - last);
-          last = now;
-          if (deltas.length % 30 === 0) counts.push(count());
-          if (now < end) requestAnimationFrame(tick);
-          else resolve({ deltas, counts });
-        };
-        requestAnimationFrame(tick);
-      }),
-    { seconds, countFn },
-  );
+  const frames = await sampleFrames(page, seconds, countFn);
   await page.close();
-  const sorted = sample.deltas.slice(1).sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-  return {
-    name,
-    p50: q(0.5),
-    p95: q(0.95),
-    onScreen: Math.round(sample.counts.reduce((a, b) => a + b, 0) / Math.max(1, sample.counts.length)),
-  };
+  return { name, ...frames };
 }
 
 const load = () => readFileSync('/proc/loadavg', 'utf8').trim();

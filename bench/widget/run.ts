@@ -25,6 +25,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../lib/chromium.js';
+import { sampleFrames } from '../lib/frames.js';
 import type { Page } from 'playwright-core';
 import { v1 } from '../../proto/index.js';
 
@@ -148,41 +149,14 @@ async function measure(
       await page.mouse.move(x, row * 40 + 20);
     }
   })();
-  const sample = await page.evaluate(
-    ({ seconds, countFn }) =>
-      new Promise<{ deltas: number[]; counts: number[] }>((resolve) => {
-        const count = new Function(countFn) as () => number;
-        const deltas: number[] = [];
-        const counts: number[] = [];
-        let last = performance.now();
-        const end = last + seconds * 1000;
-        const tick = (now: number) => {
-          deltas.push(now - last);
-          last = now;
-          if (deltas.length % 30 === 0) counts.push(count());
-          if (now < end) requestAnimationFrame(tick);
-          else resolve({ deltas, counts });
-        };
-        requestAnimationFrame(tick);
-      }),
-    { seconds, countFn },
-  );
+  const painted = await sampleFrames(page, seconds, countFn);
   sweeping = false;
   await mover;
   const task1 = await taskTime();
   const fedAfter = (await page.evaluate('window.fed')) as number;
   await page.close();
-  const sorted = sample.deltas.slice(1).sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
   const messages = fedAfter - fedBefore;
-  return {
-    name,
-    p50: q(0.5),
-    p95: q(0.95),
-    perMessageMs: ((task1 - task0) * 1000) / messages,
-    onScreen: Math.round(sample.counts.reduce((a, b) => a + b, 0) / Math.max(1, sample.counts.length)),
-    messages,
-  };
+  return { name, ...painted, perMessageMs: ((task1 - task0) * 1000) / messages, messages };
 }
 
 const results: Result[] = [];
