@@ -1,0 +1,3 @@
+module barrage/bench/loadgen
+
+go 1.22
