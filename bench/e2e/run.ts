@@ -5,6 +5,13 @@
  *
  *   node --import tsx bench/e2e/run.ts latency [--viewers 20000] [--rate 1000] [--seconds 20]
  *   node --import tsx bench/e2e/run.ts hold [--viewers 100000] [--edges 6] [--seconds 30]
+ *   ... [--clients go|node] [--tick 0ms]
+ *
+ * The bulk viewers (all but the sender and the probes) are the Go load
+ * generator (bench/loadgen: byte counting, one epoll loop per process) when
+ * a Go toolchain is present, or forked Node workers with `--clients node`;
+ * the sender and the probes, which encode and decode, are Node in both.
+ * `--tick` makes the Go viewers read each socket at most once per tick.
  *
  * latency: two edges, the sender on the first, viewers split over both, one
  * room; latency is send time to receipt on probe viewers (decoding every
@@ -32,6 +39,9 @@ import { cpuSeconds } from '../lib/proc.js';
 import { summarizeProfile } from '../lib/cpuprofile.js';
 import type { ProfileSummary } from '../lib/cpuprofile.js';
 import { hopSummary } from '../lib/prom-histogram.js';
+import { buildLoadgen, goCommand } from '../loadgen/build.js';
+import { Loadgen } from '../loadgen/loadgen.js';
+import type { LoadgenReport } from '../loadgen/loadgen.js';
 
 const secret = 'bench-secret-bench-secret-bench-secret-0123456789';
 const { positionals, values } = parseArgs({
@@ -45,6 +55,8 @@ const { positionals, values } = parseArgs({
     probes: { type: 'string', default: '10' },
     env: { type: 'string', multiple: true, default: [] },
     profile: { type: 'string' },
+    clients: { type: 'string' },
+    tick: { type: 'string', default: '0ms' },
   },
 });
 /** Settings for core and the edges from `--env NAME=value`. */
@@ -62,6 +74,8 @@ const edgeCount = Number(values.edges ?? (scenario === 'hold' ? 6 : 2));
 const seconds = Number(values.seconds ?? (scenario === 'hold' ? 30 : 20));
 const rate = Number(values.rate);
 const workerCount = Number(values.workers ?? Math.max(1, Math.ceil(viewers / 10_000)));
+const clients = values.clients ?? (goCommand() ? 'go' : 'node');
+if (clients !== 'go' && clients !== 'node') throw new Error(`--clients is go or node, not ${clients}`);
 
 const children: ChildProcess[] = [];
 const log = (...a: unknown[]) => console.error('[e2e]', ...a);
@@ -92,6 +106,8 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
+  // Before any server starts: a first build takes a while and must not eat into a run.
+  const loadgenBin = clients === 'go' ? buildLoadgen() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'barrage-e2e-'));
   const natsPort = await freePort();
   const natsMonitor = await freePort();
@@ -166,7 +182,7 @@ async function main(): Promise<void> {
       },
     });
   }
-  for (let w = 0; w < workerCount; w++) {
+  for (let w = 0; clients === 'node' && w < workerCount; w++) {
     // Each worker spreads its viewers over every edge, so each edge gets viewers from several workers.
     jobs.push({
       edges: ports,
@@ -189,10 +205,23 @@ async function main(): Promise<void> {
       new Promise((res) => child.on('message', (m: { type: string; open: number; failed: number }) => m.type === 'ready' && res(m))),
     );
   }
-  const opened = await Promise.all(ready);
+  // The Go generator: viewer i goes to edge i mod n and room i mod m, as in the Node workers.
+  const gen =
+    loadgenBin && bulk > 0
+      ? Loadgen.start(
+          [
+            ...['-edges', ports.map((p) => `127.0.0.1:${p}`).join(','), '-rooms', rooms.join(','), '-viewers', String(bulk)],
+            ...['-ramp', scenario === 'hold' ? '2000' : '4000', '-tick', values.tick ?? '0ms'],
+          ],
+          loadgenBin,
+        )
+      : undefined;
+  if (gen) children.push(gen.child);
+  const genReady = gen ? await gen.ready() : undefined;
+  const opened = [...(await Promise.all(ready)), ...(genReady ? [genReady] : [])];
   const open = opened.reduce((n, r) => n + r.open, 0);
   const failed = opened.reduce((n, r) => n + r.failed, 0);
-  log(`${open} viewers open (${failed} failed) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(`${open} viewers open (${failed} failed) in ${((Date.now() - t0) / 1000).toFixed(1)} s (bulk viewers: ${clients})`);
   await sleep(3_000);
 
   const scrapeAll = async (): Promise<{ edges: string; core: string }> => ({
@@ -207,6 +236,10 @@ async function main(): Promise<void> {
   const natsBefore = await varz();
   const cpuOf = (pids: number[]) => pids.map((pid) => cpuSeconds(pid));
   const clientPids = workers.map((w) => w.pid as number);
+  // The generator's worker processes, counted as one client (its parent only waits).
+  const genPids = genReady ? genReady.pids : [];
+  const genCpuBefore = cpuOf(genPids).reduce((a, b) => a + b, 0);
+  await gen?.mark();
   const clientsCpuBefore = cpuOf(clientPids);
   const natsCpuBefore = cpuSeconds(nats.pid as number);
   const before = edges.map((e) => sample(e.proc.pid as number));
@@ -227,6 +260,7 @@ async function main(): Promise<void> {
   const after = edges.map((e) => sample(e.proc.pid as number));
   const coreAfter = sample(core.proc.pid as number);
   const clientsCpu = cpuOf(clientPids).map((c, i) => c - (clientsCpuBefore[i] as number));
+  if (gen) clientsCpu.push(cpuOf(genPids).reduce((a, b) => a + b, 0) - genCpuBefore);
   const natsCpu = cpuSeconds(nats.pid as number) - natsCpuBefore;
   const load = loadavg();
   const metricsAfter = await scrapeAll();
@@ -242,8 +276,9 @@ async function main(): Promise<void> {
         }),
     ),
   );
+  const genReport: LoadgenReport | undefined = gen ? (await gen.stop()).report : undefined;
   const lat = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
-  const stillOpen = reports.reduce((n, r) => n + r.open, 0);
+  const stillOpen = reports.reduce((n, r) => n + r.open, 0) + (genReport?.open ?? 0);
   const metric = async (port: number, name: string): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return text
@@ -266,7 +301,27 @@ async function main(): Promise<void> {
     probeDelivery: scenario === 'latency' ? lat.length / (sent * probes) : undefined,
     edgeEventsOut: delivered,
     edgeEventsDroppedForSlowReaders: dropped,
-    bulkMbReceived: Math.round(reports.reduce((n, r) => n + r.bytes, 0) / 1e6),
+    bulkMbReceived: Math.round((reports.reduce((n, r) => n + r.bytes, 0) + (genReport?.bytes ?? 0)) / 1e6),
+    /** Who the bulk viewers were, and what the Go generator counted over the measured window. */
+    bulkClients: {
+      kind: clients,
+      processes: gen ? genPids.length : workerCount,
+      cpuPct: Number(
+        (
+          ((gen ? clientsCpu[clientsCpu.length - 1]! : clientsCpu.slice(scenario === 'latency' ? 2 : 0).reduce((a, b) => a + b, 0)) /
+            elapsed) *
+          100
+        ).toFixed(1),
+      ),
+      ...(genReport
+        ? {
+            framesPerSecond: Math.round((genReport.window?.frames ?? 0) / (genReport.window?.seconds ?? 1)),
+            mbPerSecond: Number(((genReport.window?.bytes ?? 0) / 1e6 / (genReport.window?.seconds ?? 1)).toFixed(1)),
+            closed: genReport.closed,
+            reasons: genReport.reasons,
+          }
+        : {}),
+    },
     p50: pct(lat, 50),
     p99: pct(lat, 99),
     max: lat[lat.length - 1],
@@ -281,7 +336,7 @@ async function main(): Promise<void> {
       edge: hopSummary(metricsBefore.edges, metricsAfter.edges, 'barrage_edge_latency_seconds'),
       core: hopSummary(metricsBefore.core, metricsAfter.core, 'barrage_core_latency_seconds'),
     },
-    /** CPU of the load clients (sender, probes, bulk workers) and of nats-server, percent of one core. */
+    /** CPU of the load clients (sender, probes, then the Node bulk workers or the Go generator), percent of one core. */
     clientsCpuPct: clientsCpu.map((c) => Number(((c / elapsed) * 100).toFixed(1))),
     nats: {
       cpuPct: Number(((natsCpu / elapsed) * 100).toFixed(1)),
