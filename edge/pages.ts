@@ -141,10 +141,20 @@ export function pageRoutes(options: PageOptions): Route[] {
       pattern: '/replay',
       doc: {
         tag: 'pages',
-        summary: "The replay demo: a recording's danmaku in step with a player (`?video=`, default demo-replay)",
+        summary:
+          "The replay demo: a recording's danmaku in step with a player (`?video=`, default demo-replay; a token for the video minted for the visitor when BARRAGE_DEMO_TOKENS is on, or `?token=`)",
+        query: {
+          video: { description: 'the video to replay (default demo-replay)' },
+          token: { description: 'a token for the video (its id as room)' },
+        },
         responses: { 200: { description: 'HTML', contentType: 'text/html' }, 503: notBuilt },
       },
-      handler: () => (replay === undefined ? missing('the replay page') : { status: 200, headers: html, body: replay }),
+      handler: async (req) => {
+        if (replay === undefined) return missing('the replay page');
+        const video = req.query.get('video') || 'demo-replay';
+        const token = options.mintDemoToken ? await options.mintDemoToken(video, `visitor-${++visitors}`) : '';
+        return { status: 200, headers: html, body: replay.replaceAll('{{TOKEN}}', escapeHtml(token)) };
+      },
     },
   ];
 }

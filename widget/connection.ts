@@ -56,6 +56,8 @@ export interface ConnectionOptions {
   /** WebSocket endpoint, e.g. `wss://chat.example.com/ws`. */
   url: string;
   room: string;
+  /** `room` names a video: the socket joins with `video=` (replay mode: VOD danmaku at a video time). */
+  video?: boolean;
   token?: string;
   tokenProvider?: TokenProvider;
   /** First backoff step in ms (default 500); the cap is 30 s. */
@@ -77,6 +79,10 @@ const seenWindow = 4096;
 export class BarrageConnection {
   readonly url: string;
   readonly room: string;
+  /** `room` is a video id (joined with `video=`). */
+  readonly video: boolean;
+  /** On a video's connection: the player's time (ms), sent as each danmaku's `video_ms` (replay mode sets it). */
+  videoTime: (() => number) | undefined;
   token: string;
   tokenProvider: TokenProvider | undefined;
   state: ConnectionState = ConnectionState.Idle;
@@ -111,6 +117,7 @@ export class BarrageConnection {
   constructor(options: ConnectionOptions) {
     this.url = options.url;
     this.room = options.room;
+    this.video = options.video ?? false;
     this.token = options.token ?? '';
     this.tokenProvider = options.tokenProvider;
     this.backoffMs = options.backoffMs ?? 500;
@@ -152,7 +159,7 @@ export class BarrageConnection {
     }
     const current = (): boolean => this.state === ConnectionState.Connecting || (polling && this.state === ConnectionState.Open);
     if (!current()) return; // closed meanwhile
-    const q = new URLSearchParams({ room: this.room });
+    const q = new URLSearchParams({ [this.video ? 'video' : 'room']: this.room });
     if (token) q.set('token', token);
     this.resumedFrom = this.lastSeq > 0 ? this.lastSeq : -1;
     if (this.lastSeq > 0) {
@@ -338,10 +345,15 @@ export class BarrageConnection {
     return `${Date.now().toString(36)}-${(++this.nextMsgId).toString(36)}`;
   }
 
-  /** Sends a danmaku; returns its client_msg_id (errors for it carry the same id), or '' when offline. */
+  /**
+   * Sends a danmaku; returns its client_msg_id (errors for it carry the same id), or '' when offline
+   * (or, on a video's connection, while no player gives the time).
+   */
   sendDanmaku(text: string, options: { mode?: number; color?: number; size?: number } = {}): string {
     const clientMsgId = this.nextClientMsgId();
-    return this.send({ sendDanmaku: { text, clientMsgId, ...options } }) ? clientMsgId : '';
+    const videoMs = this.videoTime?.();
+    if (this.video && videoMs === undefined) return '';
+    return this.send({ sendDanmaku: { text, clientMsgId, ...options, videoMs } }) ? clientMsgId : '';
   }
 
   /** Reports a danmaku to the room's moderators; returns its client_msg_id, or '' when offline. */
@@ -359,7 +371,7 @@ const shared = new Map<string, BarrageConnection>();
  * A token or provider given later replaces the earlier one.
  */
 export function sharedConnection(options: ConnectionOptions): BarrageConnection {
-  const key = options.url + '#' + options.room;
+  const key = options.url + (options.video ? '#video#' : '#') + options.room;
   let conn = shared.get(key);
   if (!conn) shared.set(key, (conn = new BarrageConnection(options)));
   if (options.token) conn.token = options.token;

@@ -15,6 +15,7 @@ import type { Translator } from './i18n/i18n.js';
 export abstract class RoomElement extends LitElement implements ConnectionListener {
   static override properties = {
     room: { type: String },
+    video: { type: String },
     token: { type: String },
     server: { type: String },
     currency: { type: String },
@@ -24,6 +25,11 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
 
   /** Room id. */
   room = '';
+  /**
+   * A recording instead of a room (replay mode): the connection joins with `video=` (its VOD
+   * danmaku, posted at the player's time), and the overlay replays its danmaku (docs/widget.md).
+   */
+  video = '';
   /** A JWT for the room; empty connects as a read-only guest. */
   token = '';
   /** WebSocket endpoint; defaults to `/ws` on the server that served the bundle. */
@@ -54,15 +60,22 @@ export abstract class RoomElement extends LitElement implements ConnectionListen
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('room') || changed.has('server') || changed.has('connection') || changed.has('token') || changed.has('tokenProvider'))
+    if (
+      changed.has('room') ||
+      changed.has('video') ||
+      changed.has('server') ||
+      changed.has('connection') ||
+      changed.has('token') ||
+      changed.has('tokenProvider')
+    )
       this.bind();
   }
 
   private bind(): void {
     if (!this.isConnected) return;
     let conn = this.connection;
-    if (!conn && this.room) {
-      const options = { url: this.server || defaultServerUrl(), room: this.room, token: this.token };
+    if (!conn && (this.room || this.video)) {
+      const options = { url: this.server || defaultServerUrl(), room: this.video || this.room, video: !!this.video, token: this.token };
       conn = sharedConnection(this.tokenProvider ? { ...options, tokenProvider: this.tokenProvider } : options);
     }
     if (conn === this.bound) return;

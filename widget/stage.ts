@@ -210,6 +210,12 @@ export class DanmakuStage {
     if (this.raf === 0) this.raf = requestAnimationFrame(this.flush);
   }
 
+  /** Places what is queued now, in this frame (replay emits from its own frame callback). */
+  flushNow(): void {
+    cancelAnimationFrame(this.raf);
+    this.flush();
+  }
+
   /** Shows a danmaku that did not come from the server (a preview, a hint). */
   pushLocal(text: string, mode = 0, color = 0xffffff): void {
     const id = 'local-' + ++this.localId;

@@ -79,6 +79,8 @@ export interface Danmaku {
   size: number;
   clientMsgId: string;
   merged: number;
+  /** The video time (ms) of a danmaku posted on a recording (`video=` sockets). */
+  offsetMs?: number;
 }
 /** `barrage.v1.Gift`. */
 export interface Gift {
@@ -271,6 +273,7 @@ const readDanmaku = (r: WireReader, n: number, d: Danmaku): boolean => {
   else if (n === DanmakuField.size) d.size = r.varint();
   else if (n === DanmakuField.clientMsgId) d.clientMsgId = r.string();
   else if (n === DanmakuField.merged) d.merged = r.varint();
+  else if (n === DanmakuField.offsetMs) d.offsetMs = r.varint();
   else return false;
   return true;
 };
@@ -523,7 +526,7 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
 
 /** What `encodeClientFrame` can send: exactly one member. */
 export interface ClientFrame {
-  sendDanmaku?: { text: string; mode?: number; color?: number; clientMsgId?: string; size?: number };
+  sendDanmaku?: { text: string; mode?: number; color?: number; clientMsgId?: string; size?: number; videoMs?: number | undefined };
   like?: { count: number };
   resume?: { room: string; lastSeq: number; epoch?: string };
   ping?: { clientTsMs: number };
@@ -546,7 +549,8 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
       .uint(SendDanmakuField.mode, d.mode ?? 0)
       .uint(SendDanmakuField.color, d.color ?? 0)
       .string(SendDanmakuField.clientMsgId, d.clientMsgId ?? '')
-      .uint(SendDanmakuField.size, d.size ?? 0);
+      .uint(SendDanmakuField.size, d.size ?? 0)
+      .uint(SendDanmakuField.videoMs, Math.max(0, Math.round(d.videoMs ?? 0)));
     w.message(ClientFrameField.sendDanmaku, inner);
   } else if (frame.like) {
     w.message(ClientFrameField.like, new WireWriter().uint(LikeField.count, frame.like.count));

@@ -23,6 +23,7 @@ import { cssColor, displayText, emit } from '../text.js';
 import type { Danmaku, Gift, Leaderboard, SuperChat, Welcome, WireEvent } from '../wire.js';
 import { overlayStyles } from './overlay.styles.js';
 import type { PlayCards } from '../plays/play-cards.js';
+import type { ReplayDriver } from '../replay/replay.js';
 
 interface GiftAlert {
   key: string;
@@ -57,7 +58,6 @@ export class BarrageOverlay extends RoomElement {
     topGifters: { type: Number, attribute: 'top-gifters' },
     settings: { attribute: false },
     exclusions: { attribute: false },
-    video: { type: String },
     playerFor: { type: String, attribute: 'for' },
     player: { attribute: false },
   };
@@ -74,13 +74,13 @@ export class BarrageOverlay extends RoomElement {
   exclusions: ExclusionArea[] = [];
   /** How many of the live session's top gifters to show in a corner; 0 shows none. */
   topGifters = 0;
-  /** Replay mode: the video (a finished session or a VOD) whose danmaku follow `player` (docs/widget.md). */
-  video = '';
   /** The id of the `<video>` (or `<audio>`) element replay follows (`for` attribute). */
   playerFor = '';
   /** The media element replay follows (instead of `for`). */
   player: HTMLMediaElement | undefined;
-  private replay: { stop(): void } | undefined;
+  private replay: ReplayDriver | undefined;
+  /** Replay mode: VOD danmaku that came over the socket before the replay chunk loaded. */
+  private early: Danmaku[] = [];
   private replayRate = 1;
 
   /** Online connections in the room, -1 before the first count. */
@@ -170,7 +170,10 @@ export class BarrageOverlay extends RoomElement {
         server: this.server || defaultServerUrl(),
         video,
         media,
+        connection: this.conn,
+        early: this.early.splice(0),
         target: {
+          flush: () => this.stage?.flushNow(),
           emit: (d, ageMs) => this.onDanmaku(d, true, ageMs),
           clear: () => this.stage?.clear(),
           pause: () => this.stage?.pause(),
@@ -359,7 +362,11 @@ export class BarrageOverlay extends RoomElement {
       }
       switch (e.kind) {
         case 'danmaku':
-          this.onDanmaku(e.danmaku as Danmaku, !history || (flyHistory && now + skew - e.tsMs < flyHistoryMs));
+          // Replay mode: a VOD danmaku from the video's socket waits for the playhead to reach its time.
+          if (this.video) {
+            if (this.replay) this.replay.add(e.danmaku as Danmaku);
+            else this.early.push(e.danmaku as Danmaku);
+          } else this.onDanmaku(e.danmaku as Danmaku, !history || (flyHistory && now + skew - e.tsMs < flyHistoryMs));
           break;
         case 'retract':
           this.onRetract(e.retract?.danmakuId ?? '');
@@ -491,6 +498,7 @@ export class BarrageOverlay extends RoomElement {
 
   private onRetract(id: string): void {
     if (!id) return;
+    this.replay?.retract(id);
     this.stage?.retract(id);
     for (const p of this.logEl?.querySelectorAll('p') ?? []) if (p.dataset['id'] === id) p.remove();
     emit(this, 'barrage-retract', { danmakuId: id });

@@ -8,6 +8,19 @@
  * the screen and fills it with what would be on it at the new time (each
  * danmaku placed as if it had entered when it was sent, not a burst).
  *
+ * Timing: each danmaku is emitted in the frame whose media time is closest
+ * to its video time (half a frame ahead at most, so within ± one frame), read
+ * from the media clock: `requestVideoFrameCallback`'s `mediaTime` when the
+ * element shows video frames, else `currentTime` in an animation frame (an
+ * audio-only or not yet decoded player never presents a video frame).
+ *
+ * The video's socket (`video=`, opened by the overlay like a live room's)
+ * brings VOD danmaku others post now: `add` files each at its video time, so
+ * it shows when the playhead reaches it (at once if the playhead passed it in
+ * the last `lateMs`: the viewer's own, or one posted at the moment watched).
+ * The connection's `videoTime` is set to the player's, so what the viewer
+ * posts carries `video_ms` = `currentTime`.
+ *
  * Blocking, settings and reduced motion stay the overlay's: every danmaku
  * goes through its `emit`.
  */
@@ -30,6 +43,8 @@ export interface ReplayTarget {
   resume(): void;
   /** The player's playback rate changed: danmaku move that much faster. */
   rate(rate: number): void;
+  /** Places what `emit` queued now, in this frame. */
+  flush(): void;
 }
 
 /** Options of the driver. */
@@ -43,6 +58,12 @@ export interface ReplayOptions {
   fillMs?: number;
   /** Fetch the next segment this long before the playhead reaches it (default 30 s). */
   prefetchMs?: number;
+  /** The video's connection: its `videoTime` becomes the player's (what the viewer posts is stamped with it). */
+  connection?: { videoTime: (() => number) | undefined } | undefined;
+  /** VOD danmaku that came over the socket before the driver existed. */
+  early?: Danmaku[];
+  /** A danmaku from the socket whose time the playhead passed less than this ago shows at once (default 3 s). */
+  lateMs?: number;
 }
 
 interface SegmentJson {
@@ -61,32 +82,55 @@ interface SegmentJson {
 /** A jump of the playhead larger than this between two frames is a seek (also told by `seeked`). */
 const jumpMs = 1_500;
 
+/** Inserts `item` in time order unless a danmaku with its id is there; false when it was. */
+function insert(items: ReplayItem[], item: ReplayItem): boolean {
+  if (items.some((i) => i.danmaku.id === item.danmaku.id)) return false;
+  let i = items.length;
+  while (i > 0 && (items[i - 1] as ReplayItem).offsetMs > item.offsetMs) i--;
+  items.splice(i, 0, item);
+  return true;
+}
+
 /** Drives an overlay from a media element and the replay API. */
 export class ReplayDriver {
   private segmentMs = 360_000;
   private segments = 1;
   private readonly cache = new Map<number, Promise<ReplayItem[] | undefined>>();
+  /** Fetched segments' items in time order (with what the socket added). */
+  private readonly loaded = new Map<number, ReplayItem[]>();
+  /** Socket danmaku of segments not fetched yet: merged in when they are. */
+  private readonly added = new Map<number, ReplayItem[]>();
   /** Video time (ms) up to which danmaku were emitted. */
   private emittedTo = -1;
+  /** The pending frame callback (animation frame, or video frame when `videoFrames`), 0 for none. */
   private raf = 0;
+  private videoFrames = false;
+  /** Wall time of the last frame and the frame duration seen (ms, smoothed). */
+  private lastFrame = 0;
+  private frameMs = 1000 / 60;
   private stopped = false;
   private readonly fillMs: number;
   private readonly prefetchMs: number;
+  private readonly lateMs: number;
   private readonly origin: string;
+  private readonly videoTime = (): number => this.options.media.currentTime * 1000;
   /** Resolves once the video's length and segments are known. */
   readonly ready: Promise<void>;
 
   constructor(private readonly options: ReplayOptions) {
     this.fillMs = options.fillMs ?? 10_000;
     this.prefetchMs = options.prefetchMs ?? 30_000;
+    this.lateMs = options.lateMs ?? 3_000;
     this.origin = new URL(options.server.replace(/^ws/, 'http'), location.href).origin;
     const { media } = options;
+    if (options.connection) options.connection.videoTime = this.videoTime;
     media.addEventListener('play', this.onPlay);
     media.addEventListener('pause', this.onPause);
     media.addEventListener('seeked', this.onSeeked);
     media.addEventListener('ratechange', this.onRate);
     this.ready = this.loadInfo().then(() => {
       if (this.stopped) return;
+      for (const d of options.early ?? []) this.add(d);
       options.target.rate(media.playbackRate || 1);
       this.fill();
       if (!media.paused) this.onPlay();
@@ -96,12 +140,41 @@ export class ReplayDriver {
   /** Stops following the player. */
   stop(): void {
     this.stopped = true;
-    cancelAnimationFrame(this.raf);
-    const { media } = this.options;
+    this.cancelFrame();
+    const { media, connection } = this.options;
+    if (connection?.videoTime === this.videoTime) connection.videoTime = undefined;
     media.removeEventListener('play', this.onPlay);
     media.removeEventListener('pause', this.onPause);
     media.removeEventListener('seeked', this.onSeeked);
     media.removeEventListener('ratechange', this.onRate);
+  }
+
+  /**
+   * A VOD danmaku from the video's socket: shown when the playhead reaches its
+   * time, or now if it passed it less than `lateMs` ago; a later one waits for
+   * the next time the viewer plays past it.
+   */
+  add(d: Danmaku): void {
+    const item = { offsetMs: d.offsetMs ?? 0, danmaku: d };
+    const n = Math.floor(item.offsetMs / this.segmentMs);
+    const items = this.loaded.get(n) ?? this.added.get(n) ?? [];
+    if (!this.loaded.has(n)) this.added.set(n, items);
+    if (!insert(items, item)) return;
+    const late = this.emittedTo - item.offsetMs;
+    if (late >= 0 && late < this.lateMs) {
+      this.options.target.emit(d, late / (this.options.media.playbackRate || 1));
+      this.options.target.flush();
+    }
+  }
+
+  /** A retracted danmaku: never replayed again (the screen is the overlay's). */
+  retract(id: string): void {
+    for (const map of [this.loaded, this.added]) {
+      for (const items of map.values()) {
+        const i = items.findIndex((it) => it.danmaku.id === id);
+        if (i >= 0) items.splice(i, 1);
+      }
+    }
   }
 
   private url(path: string): string {
@@ -149,22 +222,21 @@ export class ReplayDriver {
   }
 
   /** The segment's items if fetched already, else undefined (and the fetch is started). */
-  private readonly loaded = new Map<number, ReplayItem[]>();
   private itemsOf(n: number): ReplayItem[] | undefined {
     const have = this.loaded.get(n);
     if (have) return have;
     void this.segment(n).then((items) => {
-      if (items) this.loaded.set(n, items);
+      if (!items || this.loaded.has(n)) return;
+      // What the socket brought meanwhile (the segment may predate it: CDN caches, the analytics sink's delay).
+      for (const it of this.added.get(n) ?? []) insert(items, it);
+      this.added.delete(n);
+      this.loaded.set(n, items);
     });
     return undefined;
   }
 
-  private now(): number {
-    return this.options.media.currentTime * 1000;
-  }
-
-  /** Emits the danmaku with video time in (from, to], each placed by how long ago (wall time) the playhead passed it. */
-  private emitRange(from: number, to: number): boolean {
+  /** Emits the danmaku with video time in (from, to], each placed by how long ago (wall time) the playhead `at` passed it. */
+  private emitRange(from: number, to: number, at: number): boolean {
     const rate = this.options.media.playbackRate || 1;
     const first = Math.max(0, Math.floor(Math.max(0, from) / this.segmentMs));
     const last = Math.floor(Math.max(0, to) / this.segmentMs);
@@ -173,7 +245,7 @@ export class ReplayDriver {
       if (!items) return false; // not here yet: try again next frame, from the same point
       for (const it of items) {
         if (it.offsetMs <= from || it.offsetMs > to) continue;
-        this.options.target.emit(it.danmaku, (to - it.offsetMs) / rate);
+        this.options.target.emit(it.danmaku, (at - it.offsetMs) / rate);
       }
     }
     return true;
@@ -181,42 +253,81 @@ export class ReplayDriver {
 
   /** After a seek (or at start): what would be on screen at the playhead now. */
   private fill(): void {
-    const t = this.now();
+    const t = this.videoTime();
     this.options.target.clear();
     this.emittedTo = Math.max(-1, t - this.fillMs);
-    this.tick();
+    this.frame(t);
   }
 
-  private readonly tick = (): void => {
-    this.raf = 0;
+  /**
+   * One frame at media time `t` (ms): emits what is due by the middle of the
+   * next frame (so each danmaku lands in the frame nearest its time) and
+   * places it in this frame.
+   */
+  private frame(t: number): void {
     if (this.stopped) return;
-    const t = this.now();
-    if (t < this.emittedTo || t - this.emittedTo > this.fillMs + jumpMs) {
+    const to = t + (this.frameMs / 2) * (this.options.media.playbackRate || 1);
+    if (to + jumpMs < this.emittedTo || to - this.emittedTo > this.fillMs + jumpMs) {
       // The playhead jumped without a `seeked` (some players): start over from it.
       this.options.target.clear();
       this.emittedTo = Math.max(-1, t - this.fillMs);
     }
-    if (this.emitRange(this.emittedTo, t)) this.emittedTo = t;
+    if (this.emitRange(this.emittedTo, to, t)) this.emittedTo = to;
+    this.options.target.flush();
     // Prefetch the next segment ahead of the playhead.
     const next = Math.floor((t + this.prefetchMs) / this.segmentMs);
     if (next < this.segments) this.itemsOf(next);
-    if (!this.options.media.paused) this.raf = requestAnimationFrame(this.tick);
+    if (!this.options.media.paused) this.nextFrame();
+  }
+
+  /** Asks for the next frame: a video frame when the player presents them (its media time is exact), else an animation frame. */
+  private nextFrame(): void {
+    if (this.raf !== 0) return;
+    const v = this.options.media as HTMLVideoElement;
+    this.videoFrames = typeof v.requestVideoFrameCallback === 'function' && v.videoWidth > 0;
+    this.raf = this.videoFrames ? v.requestVideoFrameCallback(this.onVideoFrame) : requestAnimationFrame(this.onAnimationFrame);
+  }
+
+  private cancelFrame(): void {
+    if (this.raf === 0) return;
+    if (this.videoFrames) (this.options.media as HTMLVideoElement).cancelVideoFrameCallback(this.raf);
+    else cancelAnimationFrame(this.raf);
+    this.raf = 0;
+  }
+
+  /** Measures the frame duration from consecutive frame callbacks (a gap of 100 ms or more is a stall, not a frame). */
+  private measure(now: number): void {
+    const gap = now - this.lastFrame;
+    this.lastFrame = now;
+    if (gap > 0 && gap < 100) this.frameMs += (gap - this.frameMs) / 8;
+  }
+
+  private readonly onAnimationFrame = (now: number): void => {
+    this.raf = 0;
+    this.measure(now);
+    this.frame(this.videoTime());
+  };
+
+  private readonly onVideoFrame = (now: number, meta: VideoFrameCallbackMetadata): void => {
+    this.raf = 0;
+    this.measure(now);
+    this.frame(meta.mediaTime * 1000);
   };
 
   private readonly onPlay = (): void => {
     this.options.target.resume();
-    if (this.raf === 0) this.raf = requestAnimationFrame(this.tick);
+    this.nextFrame();
   };
 
   private readonly onPause = (): void => {
-    cancelAnimationFrame(this.raf);
-    this.raf = 0;
+    this.cancelFrame();
     this.options.target.pause();
   };
 
   private readonly onSeeked = (): void => {
     const paused = this.options.media.paused;
     if (paused) this.options.target.resume(); // a paused stage takes nothing: fill it, then freeze it again
+    this.cancelFrame();
     this.fill();
     if (paused) {
       // Placed at the next frame; freeze after it so the new screen shows, still.
