@@ -50,67 +50,72 @@ const leftOf = async (page: Page, text: string): Promise<number | undefined> => 
 const player = (page: Page, script: string): Promise<unknown> =>
   page.evaluate(`(async (p) => { ${script} })(document.getElementById('player'))`);
 
-/** A danmaku's first paint: the playhead then (ms) and the duration of the frame it was painted in (ms). */
+/** A danmaku's first paint: the playhead then, the frame's duration and how far the playhead moved since the frame before (ms). */
 interface Paint {
   mediaMs: number;
   frameMs: number;
+  stepMs: number;
 }
 
 /**
- * Records, in the page, every animation frame's time and, for each danmaku
- * text, the playhead and the frame's duration when it is first painted
- * (inserted into the overlay; the stage inserts in the frame it places).
+ * Records, in the page, every animation frame's time and playhead and, for
+ * each danmaku text, the playhead, the frame's duration and the playhead's
+ * step since the previous frame when it is first painted (inserted into the
+ * overlay: the stage inserts in the frame it places).
  */
 const recordPaints = (p: Page): Promise<void> =>
   p.evaluate(() => {
-    const w = window as unknown as { paints: Record<string, { mediaMs: number; frameMs: number }>; frames: number[] };
+    const w = window as unknown as { paints: Record<string, Paint>; frames: Array<[number, number]> };
     if (w.paints) return;
     const o = document.querySelector('barrage-overlay') as HTMLElement;
     const v = document.getElementById('player') as HTMLVideoElement;
     w.paints = {};
     w.frames = [];
     const frame = (t: number) => {
-      w.frames.push(t);
+      w.frames.push([t, v.currentTime * 1000]);
       if (w.frames.length > 2_000) w.frames.splice(0, 1_000);
       requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);
     new MutationObserver(() => {
-      // Inside the frame callback that inserted it: this frame's time less the one before.
+      // Inside the frame callback that inserted it: this frame against the one before.
       const f = w.frames;
       const now = Number(document.timeline.currentTime);
-      const prev = f[f.length - 1] === now ? f[f.length - 2] : f[f.length - 1];
-      const duration = prev === undefined ? NaN : now - prev;
-      for (const e of o.shadowRoot?.querySelectorAll('.d') ?? [])
-        w.paints[e.textContent ?? ''] ??= { mediaMs: v.currentTime * 1000, frameMs: duration };
+      const media = v.currentTime * 1000;
+      const prev = f[f.length - 1]?.[0] === now ? f[f.length - 2] : f[f.length - 1];
+      const frameMs = prev === undefined ? NaN : now - prev[0];
+      const stepMs = prev === undefined ? NaN : media - prev[1];
+      for (const e of o.shadowRoot?.querySelectorAll('.d') ?? []) w.paints[e.textContent ?? ''] ??= { mediaMs: media, frameMs, stepMs };
     }).observe(o.shadowRoot as ShadowRoot, { subtree: true, childList: true });
   });
 
 /** The paints recorded, and the page's median frame duration (ms). */
 const paints = (p: Page): Promise<{ seen: Record<string, Paint>; frameMs: number }> =>
   p.evaluate(() => {
-    const w = window as unknown as { paints: Record<string, Paint>; frames: number[] };
-    const gaps = w.frames.slice(1).map((t, i) => t - (w.frames[i] as number));
+    const w = window as unknown as { paints: Record<string, Paint>; frames: Array<[number, number]> };
+    const gaps = w.frames.slice(1).map(([t], i) => t - (w.frames[i] as [number, number])[0]);
     gaps.sort((a, b) => a - b);
     return { seen: w.paints, frameMs: gaps[Math.floor(gaps.length / 2)] ?? NaN };
   });
 
 /**
  * A danmaku painted within one frame of its video time: the playhead at its
- * first paint differs from its time by at most the duration of that frame
- * (the page's frames are ~16.7 ms at 60 Hz; one the loaded machine stretched
- * counts as the frame it was).
+ * first paint differs from its time by at most that frame, i.e. its duration
+ * (~16.7 ms at 60 Hz) or, when the player's clock jumped (a busy machine
+ * stalls the media clock, then it catches up), the playhead's step since the
+ * frame before: no frame nearer its time was painted.
  */
 function expectWithinFrame(seen: Record<string, Paint>, text: string, atMs: number, medianFrameMs: number): void {
   const paint = seen[text];
   expect(paint, text).toBeDefined();
-  const { mediaMs, frameMs } = paint as Paint;
-  const frame = Math.max(medianFrameMs, Number.isFinite(frameMs) ? frameMs : 0);
+  const { mediaMs, frameMs, stepMs } = paint as Paint;
+  const frame = Math.max(medianFrameMs, Number.isFinite(frameMs) ? frameMs : 0, Number.isFinite(stepMs) ? stepMs : 0);
   console.log(
-    `replay timing: ${text} painted at ${mediaMs.toFixed(1)} ms for ${atMs} (${(mediaMs - atMs).toFixed(1)} ms; frame ${frameMs.toFixed(1)} ms, median ${medianFrameMs.toFixed(1)} ms)`,
+    `replay timing: ${text} painted at ${mediaMs.toFixed(1)} ms for ${atMs} (${(mediaMs - atMs).toFixed(1)} ms; ` +
+      `frame ${frameMs.toFixed(1)} ms, playhead step ${stepMs.toFixed(1)} ms, median frame ${medianFrameMs.toFixed(1)} ms)`,
   );
   expect(medianFrameMs).toBeLessThan(40); // the page ran at a frame rate at all
-  expect(Math.abs(mediaMs - atMs), text).toBeLessThanOrEqual(frame);
+  expect(Math.abs(mediaMs - atMs), text).toBeLessThanOrEqual(frame + 1);
 }
 
 describe('replay overlay in chromium', () => {
@@ -153,7 +158,10 @@ describe('replay overlay in chromium', () => {
     close = browser.close;
     chromium = browser.browser;
     page = await browser.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // The first segment is in the page before playback starts (a late fetch makes late danmaku, which is not what is timed).
+    const segment = page.waitForResponse((r) => r.url().includes('/danmaku?segment=0'), { timeout: 20_000 });
     await page.goto(`${server.url}/replay?video=${video}`);
+    await segment;
     await page.waitForFunction(() => (document.getElementById('player') as HTMLVideoElement).readyState >= 1, undefined, {
       timeout: 10_000,
     });
@@ -207,7 +215,7 @@ describe('replay overlay in chromium', () => {
           );
         const x0 = el()?.getBoundingClientRect().left ?? NaN;
         const t0 = performance.now();
-        await new Promise((r) => setTimeout(r, 500));
+        await new Promise((r) => setTimeout(r, 1_000));
         const x1 = el()?.getBoundingClientRect().left ?? NaN;
         return (x0 - x1) / (performance.now() - t0);
       });
