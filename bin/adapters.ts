@@ -22,6 +22,8 @@ import { BusEventSource } from '../core/analytics/analytics-source.js';
 import { JetStreamEventSource } from '../core/analytics/analytics-source-jetstream.js';
 import { KvGiftLedger } from '../core/gifts/gift-ledger-kv.js';
 import { MemoryGiftLedger } from '../core/gifts/gift-ledger-memory.js';
+import { KvPlayStateStore } from '../core/plays/play-state-store-kv.js';
+import { MemoryPlayStateStore } from '../core/plays/play-state-store-memory.js';
 import { KvRedPacketStore } from '../core/plays/red-packet-store-kv.js';
 import { MemoryRedPacketStore } from '../core/plays/red-packet-store-memory.js';
 import { JetStreamSequencer } from '../core/sequencing/sequencer-jetstream.js';
@@ -72,6 +74,7 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
   );
   const moderationStore = lifecycle.add('moderation store', new MemoryModerationStore(), (s) => s.close());
   const redPackets = lifecycle.add('red packets', new MemoryRedPacketStore({ keepEndedMs: playsTtlMs }), (s) => s.close());
+  const playState = lifecycle.add('play state', new MemoryPlayStateStore(), (s) => s.close());
   const reportStore = lifecycle.add('report store', new MemoryReportStore(), (s) => s.close());
   // Webhooks read the bus (spilling to disk past their memory limit) and keep dead letters in a directory.
   const webhooks =
@@ -85,6 +88,7 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
     ledger,
     moderationStore,
     redPackets,
+    playState,
     reportStore,
     videoStore,
     analyticsSource: new BusEventSource(bus),
@@ -140,15 +144,18 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
   }
   lifecycle.add('gift ledger', ledger, (l) => l.close());
   let redPackets: KvRedPacketStore | undefined;
-  for (let attempt = 0; !redPackets; attempt++) {
+  let playState: KvPlayStateStore | undefined;
+  for (let attempt = 0; !redPackets || !playState; attempt++) {
     try {
-      redPackets = await KvRedPacketStore.open(bus.nc, { replicas: config.nats.replicas, ttlMs: playsTtlMs });
+      redPackets ??= await KvRedPacketStore.open(bus.nc, { replicas: config.nats.replicas, ttlMs: playsTtlMs });
+      playState ??= await KvPlayStateStore.open(bus.nc, { replicas: config.nats.replicas, ttlMs: playsTtlMs });
     } catch (err) {
       logger.warn({ err: (err as Error).message, attempt }, 'plays bucket not ready; retrying');
       await sleep(backoffMs(attempt, 200, 2_000));
     }
   }
   lifecycle.add('red packets', redPackets, (s) => s.close());
+  lifecycle.add('play state', playState, (s) => s.close());
   const analyticsSource = new JetStreamEventSource(bus, bus.nc, { logger: logger.child({ part: 'analytics' }) });
   const reportStore = lifecycle.add('report store', await KvReportStore.open(bus.nc, { replicas: config.nats.replicas }), (s) => s.close());
   // Webhooks: one durable consumer shared by every core (each event to one of them), dead letters in a stream.
@@ -168,7 +175,7 @@ export async function natsCoreAdapters(config: Config, starting: Starting): Prom
           dead: new StreamDeadLetters(bus.nc, { max: w.deadMax, replicas: config.nats.replicas }),
         }
       : undefined;
-  return { bus, sequencer, ledger, moderationStore, redPackets, reportStore, analyticsSource, coreLatency, webhooks };
+  return { bus, sequencer, ledger, moderationStore, redPackets, playState, reportStore, analyticsSource, coreLatency, webhooks };
 }
 
 /**

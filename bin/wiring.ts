@@ -28,6 +28,7 @@ import type { AnalyticsQueries } from '../core/analytics/analytics-queries.js';
 import type { SinkStats } from '../core/analytics/analytics-sink.js';
 import type { EventSource } from '../core/analytics/analytics-source.js';
 import type { GiftLedger } from '../core/gifts/gift-ledger.js';
+import type { PlayStateStore } from '../core/plays/play-state-store.js';
 import type { RedPacketStore } from '../core/plays/red-packet-store.js';
 import { Plays } from '../core/plays/plays.js';
 import { playRoutes } from '../core/http/plays-api.js';
@@ -83,6 +84,8 @@ export interface CoreAdapters {
   moderationStore: ModerationStore;
   /** Red packets and their grabs. */
   redPackets: RedPacketStore;
+  /** Polls, lotteries and red-packet keyword eligibility. */
+  playState: PlayStateStore;
   /** Where reported danmaku are counted (shared by every core). */
   reportStore: ReportStore;
   /** Where the analytics sink reads sequenced events from (started by the sink). */
@@ -223,6 +226,7 @@ export async function startCore(
       bus,
       sequencer,
       store: adapters.redPackets,
+      state: adapters.playState,
       logger: logger.child({ part: 'plays' }),
       knownGift: (id) => config.gifts.gifts.has(id),
     }),

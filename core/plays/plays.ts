@@ -12,6 +12,7 @@ import type { Sequencer } from '../sequencing/sequencer.js';
 import { LotteryService } from './lotteries.js';
 import { PollService } from './polls.js';
 import { defaultGrabsPage, maxGrabsPage } from './red-packet-live.js';
+import type { PlayStateStore } from './play-state-store.js';
 import type { RedPacketStore } from './red-packet-store.js';
 import { RedPacketService } from './red-packets.js';
 
@@ -20,6 +21,8 @@ export interface PlaysOptions {
   bus: Bus;
   sequencer: Sequencer;
   store: RedPacketStore;
+  /** Polls, lotteries and keyword eligibility (survive a core restart with a shared store). */
+  state: PlayStateStore;
   logger: Logger;
   /** True for a gift id of the catalogue (lotteries entered by a gift). */
   knownGift: (id: string) => boolean;
@@ -34,9 +37,10 @@ export class Plays {
 
   constructor(private readonly options: PlaysOptions) {
     const { bus, sequencer, logger } = options;
-    this.redPackets = new RedPacketService({ bus, sequencer, store: options.store, logger });
-    this.polls = new PollService({ bus, sequencer, logger });
-    this.lotteries = new LotteryService({ bus, sequencer, logger, knownGift: options.knownGift });
+    const { state } = options;
+    this.redPackets = new RedPacketService({ bus, sequencer, store: options.store, state, logger });
+    this.polls = new PollService({ bus, sequencer, store: state, logger });
+    this.lotteries = new LotteryService({ bus, sequencer, store: state, logger, knownGift: options.knownGift });
   }
 
   start(): void {

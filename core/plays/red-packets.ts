@@ -31,6 +31,7 @@ import { backoffMs, sleep } from '../../domain/retry.js';
 import { subjects } from '../../domain/subjects.js';
 import type { Sequencer } from '../sequencing/sequencer.js';
 import { playEndActor } from './play-actor.js';
+import type { PlayStateStore } from './play-state-store.js';
 import { SplitMode, drawShares, splitProblem } from './red-packet-draw.js';
 import { LivePacket, redPacketJson } from './red-packet-live.js';
 import { RoomWatch, foldText } from './room-watch.js';
@@ -59,6 +60,8 @@ export interface RedPacketServiceOptions {
   bus: Bus;
   sequencer: Sequencer;
   store: RedPacketStore;
+  /** Keeps who sent a keyword packet's keyword, so a restarted core still lets them grab. */
+  state: PlayStateStore;
   logger: Logger;
   now?: () => number;
 }
@@ -237,6 +240,9 @@ export class RedPacketService {
           if (!packet) return undefined;
           const live = new LivePacket(packet);
           live.apply(await this.options.store.grabs(room, id), progressRecentLimit);
+          if (packet.keyword && packet.endedSeq === undefined) {
+            for (const user of (await this.options.state.entries('keyword', room, id)).keys()) live.eligible.add(user);
+          }
           live.changed = false;
           live.recent = [];
           live.more = 0;
@@ -271,7 +277,13 @@ export class RedPacketService {
     const keyword = foldText(live.packet.keyword);
     live.unwatch = this.watch.watch(live.packet.room, (event) => {
       const id = event.danmaku?.user?.id;
-      if (id && foldText(event.danmaku?.text ?? '').includes(keyword)) live.eligible.add(id);
+      if (!id || live.eligible.has(id) || !foldText(event.danmaku?.text ?? '').includes(keyword)) return;
+      live.eligible.add(id);
+      // Kept for a restarted core; this core goes by its memory either way.
+      const { room, id: packetId } = live.packet;
+      this.options.state.enter('keyword', room, packetId, id, 1, true).catch((err: unknown) => {
+        this.options.logger.warn({ err: (err as Error).message, room }, 'red packet keyword eligibility not stored');
+      });
     });
   }
 

@@ -4,32 +4,18 @@
  * a second vote through the other edge is refused) and the final tally equals
  * the votes sent; a lottery's entrants from both edges are drawn once each.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, v1 } from '../../proto/index.js';
 import { startNats } from '../nats/helpers/nats-server.js';
 import type { NatsSetup } from '../nats/helpers/nats-server.js';
 import { RoleProcess, token } from '../nats/helpers/roles.js';
+import { openPlaySocket } from './sockets.js';
 
 const apiKey = 'c'.repeat(32);
 const env = { BARRAGE_API_KEY: apiKey };
 
-/** A socket that keeps its PlayAnswers and events. */
-async function open(url: string): Promise<{ ws: WebSocket; answers: v1.PlayAnswer[]; events: v1.Event[] }> {
-  const ws = new WebSocket(url);
-  const answers: v1.PlayAnswer[] = [];
-  const events: v1.Event[] = [];
-  ws.on('message', (data: Buffer) => {
-    const f = v1.ServerFrame.decode(new Uint8Array(data));
-    if (f.playAnswer) answers.push(f.playAnswer as v1.PlayAnswer);
-    if (f.batch) events.push(...(f.batch.events as v1.Event[]));
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { ws, answers, events };
-}
+const open = openPlaySocket;
 
 describe('plays - across two edges over NATS', () => {
   let nats: NatsSetup;
@@ -61,7 +47,7 @@ describe('plays - across two edges over NATS', () => {
 
   it('plays - a poll voted through both edges tallies exactly the votes sent; one vote per user across edges', async () => {
     const room = 'xpoll';
-    const poll = await post(`${room}/polls`, { question: 'Which?', options: ['a', 'b', 'c'], duration_s: 6 });
+    const poll = await post(`${room}/polls`, { question: 'Which?', options: ['a', 'b', 'c'], duration_s: 8 });
     const viewers = await Promise.all(
       Array.from({ length: 30 }, async (_, i) => {
         const t = await token({ room, user: `v${i}` });
@@ -83,8 +69,22 @@ describe('plays - across two edges over NATS', () => {
     sockets.push(again.ws);
     again.ws.send(v1.ClientFrame.encode({ vote: { pollId: poll.id, option: 1 } }).finish());
     await expect.poll(() => again.answers[0]?.error, { timeout: 5_000 }).toBe(ErrorCode.ERROR_CODE_PLAY_ALREADY_ENTERED);
+    // One user racing ten votes through both edges at once, option 0 on one and 1 on the other: one
+    // option wins (its repeats are answered done, the same vote), every vote for the other is refused.
+    const racerToken = await token({ room, user: 'racer' });
+    const racers = await Promise.all([open(a.wsUrl(room, racerToken)), open(b.wsUrl(room, racerToken))]);
+    sockets.push(...racers.map((r) => r.ws));
+    for (let i = 0; i < 10; i++) {
+      (racers[i % 2] as (typeof racers)[number]).ws.send(v1.ClientFrame.encode({ vote: { pollId: poll.id, option: i % 2 } }).finish());
+    }
+    await expect.poll(() => racers.map((r) => r.answers.length), { timeout: 10_000 }).toEqual([5, 5]);
+    const codes = racers.map((r) => [...new Set(r.answers.map((x) => x.error))]);
+    expect(codes.sort()).toEqual([[ErrorCode.ERROR_CODE_UNSPECIFIED], [ErrorCode.ERROR_CODE_PLAY_ALREADY_ENTERED]].sort());
+    const winner = racers[0]?.answers[0]?.error === ErrorCode.ERROR_CODE_UNSPECIFIED ? 0 : 1;
+    sent[winner] = (sent[winner] ?? 0) + 1;
     const watcher = viewers[1] as (typeof viewers)[number];
     await expect.poll(() => watcher.events.find((e) => e.pollResult)?.pollResult?.votes, { timeout: 15_000 }).toEqual(sent);
+    expect(watcher.events.find((e) => e.pollResult)?.pollResult?.voters).toBe(31);
   }, 40_000);
 
   it('plays - a lottery takes entrants from both edges once each and draws from all of them', async () => {
