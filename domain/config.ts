@@ -54,6 +54,14 @@ export interface EdgeConfig {
   batchWindowMs: number;
   /** Flush a room's batch early when it holds this many events. */
   batchMaxEvents: number;
+  /**
+   * Socket writes per second one room may cost this edge before its window
+   * grows (frames per second × its viewers here); 0 keeps every window at
+   * `batchWindowMs`.
+   */
+  batchWritesPerSecond: number;
+  /** The most a room's window grows to. */
+  batchMaxWindowMs: number;
   maxTextLength: number;
   danmakuPerSecond: number;
   danmakuBurst: number;
@@ -425,6 +433,8 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
       apiKey,
       batchWindowMs: p.batchWindowMs,
       batchMaxEvents: p.batchMaxEvents,
+      batchWritesPerSecond: p.batchWritesPerSecond,
+      batchMaxWindowMs: p.batchMaxWindowMs,
       maxTextLength: p.maxTextLength,
       danmakuPerSecond: p.danmakuPerSecond,
       danmakuBurst: p.danmakuBurst,

@@ -9,6 +9,13 @@
  * therefore adds almost no latency, while a busy room is held to one frame
  * per window. Node groups timers of equal duration in one list, so one timer
  * per busy room is cheap.
+ *
+ * Adaptive window: what a frame costs the edge is one socket write per viewer
+ * (uWebSockets.js sends it to each socket), so a busy room costs frames per
+ * second × viewers. With `windowFor`, a room whose audience would cost more
+ * than a budget at the base window gets a longer one (`adaptiveWindowMs`):
+ * it grows only for rooms that are busy (a quiet room sends at the leading
+ * edge whatever its window) and large.
  */
 import { SkipReason } from '../proto/index.js';
 import { encodeBatchFrame } from './frames.js';
@@ -25,16 +32,23 @@ export type FlushHandler = (room: string, frame: Uint8Array, events: number, gro
 /**
  * Called once per window after its frames went out, with when each of its
  * events arrived (the batcher's clock), each event's `ts_ms` as given to
- * `add` (0: unknown) and the time the frames were handed to the sockets.
- * The arrays are reused: read them during the call only.
+ * `add` (0: unknown) and the time the frames were in the sockets.
+ *
+ * It is called at the event loop's next turn, not when `onFlush` returns:
+ * uWebSockets.js buffers a published frame smaller than its cork buffer
+ * (16 KB) and writes it to every socket of the topic in its own handler
+ * around the loop's poll, after JavaScript returned. That write (one send per
+ * socket) is most of an edge's CPU; timed when `onFlush` returned, it was
+ * invisible here and was charged to the events that waited for it on the bus
+ * instead (docs/benchmarks.md, "Where the time goes").
  */
 export type SentHandler = (arrivedAt: readonly number[], tsMs: readonly number[], count: number, sentAt: number) => void;
 
 class RoomBatch {
   readonly events: Uint8Array[] = [];
   /** When each event arrived and its `ts_ms`, beside `events` (kept only with an `onSent` handler). */
-  readonly arrivedAt: number[] = [];
-  readonly tsMs: number[] = [];
+  arrivedAt: number[] = [];
+  tsMs: number[] = [];
   /** When the room last sent a frame (ms, monotonic). */
   lastFlushAt = -Infinity;
   timer: NodeJS.Timeout | undefined;
@@ -46,10 +60,24 @@ class RoomBatch {
   ) {}
 }
 
+/**
+ * The window of a room with `viewers` sockets on this edge: `baseMs`, or
+ * longer when one frame per `baseMs` would cost more than `writesPerSecond`
+ * socket writes (frames per second × viewers), up to `maxMs`. A budget of 0
+ * (or a `maxMs` not above `baseMs`) keeps `baseMs`.
+ */
+export function adaptiveWindowMs(baseMs: number, maxMs: number, writesPerSecond: number, viewers: number): number {
+  if (writesPerSecond <= 0 || maxMs <= baseMs) return baseMs;
+  const needed = Math.ceil((viewers * 1000) / writesPerSecond);
+  return needed <= baseMs ? baseMs : Math.min(maxMs, needed);
+}
+
 /** Options of a `Batcher`. */
 export interface BatcherOptions {
   /** Minimum time between two frames of one room, in milliseconds; 0 sends each turn's events together. */
   windowMs: number;
+  /** A room's window when it differs from `windowMs` (the adaptive window), asked when a room's next frame is scheduled. */
+  windowFor?: (room: string) => number;
   /** A room holding this many events is flushed at once. */
   maxEvents: number;
   onFlush: FlushHandler;
@@ -86,7 +114,8 @@ export class Batcher {
       return;
     }
     if (batch.timer !== undefined || batch.immediate !== undefined) return;
-    const wait = batch.lastFlushAt + this.options.windowMs - this.now();
+    const windowMs = this.options.windowFor ? this.options.windowFor(room) : this.options.windowMs;
+    const wait = batch.lastFlushAt + windowMs - this.now();
     const target = batch;
     if (wait <= 0) batch.immediate = setImmediate(() => this.flushRoom(target));
     else batch.timer = setTimeout(() => this.flushRoom(target), wait);
@@ -104,10 +133,13 @@ export class Batcher {
     if (batch.events.length === 0) return;
     const count = batch.events.length;
     this.sendWindow(batch);
-    if (this.options.onSent && batch.arrivedAt.length > 0) {
-      this.options.onSent(batch.arrivedAt, batch.tsMs, count, this.now());
-      batch.arrivedAt.length = 0;
-      batch.tsMs.length = 0;
+    const onSent = this.options.onSent;
+    if (onSent && batch.arrivedAt.length > 0) {
+      // Handed over: the next window fills new arrays while these wait for the write.
+      const { arrivedAt, tsMs } = batch;
+      batch.arrivedAt = [];
+      batch.tsMs = [];
+      setImmediate(() => onSent(arrivedAt, tsMs, count, this.now()));
     }
   }
 

@@ -15,7 +15,7 @@ import { historyFrameOf } from '../domain/history-wire.js';
 import type { HistoryFrame } from '../domain/history-wire.js';
 import { openApiRoute, protectedPrefix } from '../domain/openapi.js';
 import { subjects } from '../domain/subjects.js';
-import { Batcher } from './batcher.js';
+import { Batcher, adaptiveWindowMs } from './batcher.js';
 import { CloseCode, CloseReason } from '../domain/close-codes.js';
 import { groupTopicOf, onMacrotask, roleToWire } from './connection.js';
 import type { Conn, Socket } from './connection.js';
@@ -118,6 +118,17 @@ export class EdgeServer {
     this.metrics.observe({ busConnected: () => this.bus.status() === BusStatus.Connected, draining: () => this.draining });
     this.batcher = new Batcher({
       windowMs: this.config.batchWindowMs,
+      ...(this.config.batchWritesPerSecond > 0 && this.config.batchMaxWindowMs > this.config.batchWindowMs
+        ? {
+            windowFor: (room: string) =>
+              adaptiveWindowMs(
+                this.config.batchWindowMs,
+                this.config.batchMaxWindowMs,
+                this.config.batchWritesPerSecond,
+                this.rooms.get(room)?.sockets.size ?? 0,
+              ),
+          }
+        : {}),
       maxEvents: this.config.batchMaxEvents,
       onFlush: this.onFlush,
       onSent: this.onSent,

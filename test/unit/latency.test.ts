@@ -82,11 +82,29 @@ describe('latency - the batcher tells when each event went out', () => {
     vi.advanceTimersByTime(10);
     batcher.add('r', ev, 0);
     vi.advanceTimersByTime(30);
+    // Reported a turn after the flush (at 0 and 25), which fake timers run 1 ms later.
     expect(sent).toEqual([
-      { arrivedAt: [0], tsMs: [100], sentAt: 0 },
-      { arrivedAt: [0, 10], tsMs: [101, 0], sentAt: 25 },
+      { arrivedAt: [0], tsMs: [100], sentAt: 1 },
+      { arrivedAt: [0, 10], tsMs: [101, 0], sentAt: 26 },
     ]);
     batcher.stop();
     expect(sent).toHaveLength(2);
+  });
+
+  it('latency - a window is reported at the next turn, after uWS wrote the published frame, not inside onFlush', async () => {
+    const order: string[] = [];
+    const batcher = new Batcher({
+      windowMs: 0,
+      maxEvents: 2,
+      onFlush: () => order.push('flush'),
+      onSent: (_arrivedAt, tsMs, count) => order.push(`sent ${tsMs.slice(0, count).join(',')}`),
+    });
+    const ev = v1.Event.encode({ seq: 1, room: 'r', danmaku: { text: 'x' } }).finish();
+    batcher.add('r', ev, 7);
+    // A full batch goes out inside add: the report still waits for the next turn.
+    batcher.add('r', ev, 8);
+    expect(order).toEqual(['flush']);
+    batcher.add('r', ev, 9);
+    await expect.poll(() => order).toEqual(['flush', 'sent 7,8', 'flush', 'sent 9']);
   });
 });
