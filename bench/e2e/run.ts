@@ -212,6 +212,7 @@ async function main(): Promise<void> {
           [
             ...['-edges', ports.map((p) => `127.0.0.1:${p}`).join(','), '-rooms', rooms.join(','), '-viewers', String(bulk)],
             ...['-ramp', scenario === 'hold' ? '2000' : '4000', '-tick', values.tick ?? '0ms'],
+            ...(profileDir ? ['-cpuprofile', profileDir] : []),
           ],
           loadgenBin,
         )
@@ -235,6 +236,26 @@ async function main(): Promise<void> {
   const metricsBefore = await scrapeAll();
   const natsBefore = await varz();
   const cpuOf = (pids: number[]) => pids.map((pid) => cpuSeconds(pid));
+  // Bytes the bulk viewers took in, asked at both ends of the window (the Go generator counts its own).
+  const bulkWorkers = workers.slice(scenario === 'latency' ? 2 : 0);
+  const bulkBytes = async (): Promise<number> =>
+    (
+      await Promise.all(
+        bulkWorkers.map(
+          (w) =>
+            new Promise<number>((res) => {
+              const on = (m: { type: string; bytes: number }) => {
+                if (m.type !== 'count') return;
+                w.off('message', on);
+                res(m.bytes);
+              };
+              w.on('message', on);
+              w.send({ cmd: 'count' });
+            }),
+        ),
+      )
+    ).reduce((a, b) => a + b, 0);
+  const bulkBytesBefore = await bulkBytes();
   const clientPids = workers.map((w) => w.pid as number);
   // The generator's worker processes, counted as one client (its parent only waits).
   const genPids = genReady ? genReady.pids : [];
@@ -260,6 +281,8 @@ async function main(): Promise<void> {
   const after = edges.map((e) => sample(e.proc.pid as number));
   const coreAfter = sample(core.proc.pid as number);
   const clientsCpu = cpuOf(clientPids).map((c, i) => c - (clientsCpuBefore[i] as number));
+  await gen?.mark();
+  const bulkWindowBytes = (await bulkBytes()) - bulkBytesBefore;
   if (gen) clientsCpu.push(cpuOf(genPids).reduce((a, b) => a + b, 0) - genCpuBefore);
   const natsCpu = cpuSeconds(nats.pid as number) - natsCpuBefore;
   const load = loadavg();
@@ -288,6 +311,30 @@ async function main(): Promise<void> {
   };
   const dropped = (await Promise.all(ports.map((p) => metric(p, 'barrage_dropped_total')))).reduce((a, b) => a + b, 0);
   const delivered = (await Promise.all(ports.map((p) => metric(p, 'barrage_events_out_total')))).reduce((a, b) => a + b, 0);
+  /** Who the bulk viewers were and what they cost over the window: CPU, and CPU per GB read (the comparable figure). */
+  const bulkClientsSummary = () => {
+    const cpu = gen
+      ? (clientsCpu[clientsCpu.length - 1] ?? 0)
+      : clientsCpu.slice(scenario === 'latency' ? 2 : 0).reduce((a, b) => a + b, 0);
+    const [m0, m1] = genReport?.marks ?? [];
+    const bytes = m0 && m1 ? m1.bytes - m0.bytes : bulkWindowBytes;
+    return {
+      kind: clients,
+      processes: gen ? genPids.length : workerCount,
+      cpuPct: Number(((cpu / elapsed) * 100).toFixed(1)),
+      mbPerSecond: Number((bytes / 1e6 / elapsed).toFixed(1)),
+      cpuSecondsPerGb: Number((cpu / (bytes / 1e9)).toFixed(2)),
+      ...(m0 && m1
+        ? {
+            framesPerSecond: Math.round((m1.frames - m0.frames) / elapsed),
+            /** The kernel's share of the generator's CPU in the window: reading sockets is mostly kernel work. */
+            kernelPct: Math.round((100 * (m1.sysSeconds - m0.sysSeconds)) / (m1.cpuSeconds - m0.cpuSeconds || 1)),
+            closed: genReport?.closed,
+            reasons: genReport?.reasons,
+          }
+        : {}),
+    };
+  };
   const result = {
     scenario,
     viewers,
@@ -303,25 +350,7 @@ async function main(): Promise<void> {
     edgeEventsDroppedForSlowReaders: dropped,
     bulkMbReceived: Math.round((reports.reduce((n, r) => n + r.bytes, 0) + (genReport?.bytes ?? 0)) / 1e6),
     /** Who the bulk viewers were, and what the Go generator counted over the measured window. */
-    bulkClients: {
-      kind: clients,
-      processes: gen ? genPids.length : workerCount,
-      cpuPct: Number(
-        (
-          ((gen ? clientsCpu[clientsCpu.length - 1]! : clientsCpu.slice(scenario === 'latency' ? 2 : 0).reduce((a, b) => a + b, 0)) /
-            elapsed) *
-          100
-        ).toFixed(1),
-      ),
-      ...(genReport
-        ? {
-            framesPerSecond: Math.round((genReport.window?.frames ?? 0) / (genReport.window?.seconds ?? 1)),
-            mbPerSecond: Number(((genReport.window?.bytes ?? 0) / 1e6 / (genReport.window?.seconds ?? 1)).toFixed(1)),
-            closed: genReport.closed,
-            reasons: genReport.reasons,
-          }
-        : {}),
-    },
+    bulkClients: bulkClientsSummary(),
     p50: pct(lat, 50),
     p99: pct(lat, 99),
     max: lat[lat.length - 1],

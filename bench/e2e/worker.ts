@@ -104,6 +104,9 @@ process.on('message', (msg: { cmd: string }) => {
       frames: conns.reduce((n, c) => n + c.frames, 0),
       bytes: conns.reduce((n, c) => n + c.bytes, 0),
     });
+  } else if (msg.cmd === 'count') {
+    // What the bulk viewers took in so far: the harness asks at both ends of its window.
+    process.send?.({ type: 'count', frames: conns.reduce((n, c) => n + c.frames, 0), bytes: conns.reduce((n, c) => n + c.bytes, 0) });
   } else if (msg.cmd === 'stop') {
     for (const c of conns) c.close();
     process.exit(0);

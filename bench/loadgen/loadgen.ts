@@ -21,11 +21,22 @@ export interface LoadgenReport {
   frames: number;
   pings: number;
   cpuSeconds: number;
+  /** The kernel's part of cpuSeconds. */
+  sysSeconds: number;
   seconds: number;
-  /** Counts since the mark (SIGUSR1), when there was one. */
-  window?: { seconds: number; bytes: number; frames: number; cpuSeconds: number };
+  /** The counts at each mark (SIGUSR1, `mark()`), in order; `seconds` since the workers started. */
+  marks?: LoadgenCounts[];
   /** Why sockets failed or closed, with how many each. */
   reasons?: Record<string, number>;
+}
+
+/** Running totals at one mark. */
+export interface LoadgenCounts {
+  seconds: number;
+  bytes: number;
+  frames: number;
+  cpuSeconds: number;
+  sysSeconds: number;
 }
 
 /** The generator's "ready" line: every socket was tried. */
@@ -93,7 +104,7 @@ export class Loadgen {
     return JSON.parse(line.slice('loadgen ready '.length)) as LoadgenReady;
   }
 
-  /** Starts the measured window (the report's `window`); resolves when every worker has taken it. */
+  /** Records the counts now (one more entry in the report's `marks`); resolves when every worker has taken it. */
   async mark(): Promise<void> {
     const marks = this.err.split('\n').filter((l) => l === 'loadgen marked').length;
     this.child.kill('SIGUSR1');

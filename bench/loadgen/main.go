@@ -2,8 +2,8 @@
 // and only counts what they receive: bytes, data frames, pings (answered).
 // It spreads the sockets over several worker processes, each allowed at most
 // -fd-limit descriptors, and prints one JSON report on stdout when it stops
-// (SIGTERM, SIGINT, or the end of -hold). SIGUSR1 marks the start of a
-// measured window: the report then also gives what was counted since.
+// (SIGTERM, SIGINT, or the end of -hold). Each SIGUSR1 is a mark: the report
+// lists the counts at every mark, so a harness takes a window's difference.
 //
 //	loadgen -edges 127.0.0.1:4001,127.0.0.1:4002 -rooms live -viewers 20000
 //
@@ -43,13 +43,16 @@ type config struct {
 	connectTimeout time.Duration
 	hold           time.Duration
 	tick           time.Duration
+	cpuProfile     string
 }
 
-type window struct {
+// counts are the totals at one mark (SIGUSR1), seconds after the worker started.
+type counts struct {
 	Seconds    float64 `json:"seconds"`
 	Bytes      uint64  `json:"bytes"`
 	Frames     uint64  `json:"frames"`
 	CPUSeconds float64 `json:"cpuSeconds"`
+	SysSeconds float64 `json:"sysSeconds"` // the kernel's part of cpuSeconds
 }
 
 // workerReport is one worker's last line; the parent's report has the same shape, summed.
@@ -64,8 +67,9 @@ type workerReport struct {
 	Frames     uint64         `json:"frames"`
 	Pings      uint64         `json:"pings"`
 	CPUSeconds float64        `json:"cpuSeconds"`
+	SysSeconds float64        `json:"sysSeconds"`
 	Seconds    float64        `json:"seconds"`
-	Window     *window        `json:"window,omitempty"`
+	Marks      []counts       `json:"marks,omitempty"`
 	Reasons    map[string]int `json:"reasons,omitempty"`
 }
 
@@ -105,6 +109,7 @@ func parseFlags(args []string) (config, int, int, error) {
 	connectTimeout := fs.Duration("connect-timeout", 15*time.Second, "time to finish the upgrade before a socket counts as failed")
 	hold := fs.Duration("hold", 0, "stop this long after every socket was tried (0: wait for SIGTERM)")
 	tick := fs.Duration("tick", 0, "read each socket at most once per tick (0: as soon as it is readable)")
+	cpuProfile := fs.String("cpuprofile", "", "directory for a Go CPU profile of each worker (loadgen-<first viewer>.pprof)")
 	shard := fs.String("worker", "", "internal: first,count of the viewers this worker opens")
 	if err := fs.Parse(args); err != nil {
 		return config{}, 0, 0, err
@@ -112,6 +117,7 @@ func parseFlags(args []string) (config, int, int, error) {
 	cfg := config{
 		edges: splitList(*edges), rooms: splitList(*rooms), path: *path, viewers: *viewers, procs: *procs,
 		fdLimit: *fdLimit, ramp: *ramp, maxPending: *maxPending, connectTimeout: *connectTimeout, hold: *hold, tick: *tick,
+		cpuProfile: *cpuProfile,
 	}
 	switch {
 	case len(cfg.edges) == 0:
@@ -287,7 +293,6 @@ func runParent(cfg config) error {
 		deadline = time.After(15 * time.Second)
 	}
 	sum := workerReport{Viewers: cfg.viewers, Procs: procs, Reasons: map[string]int{}}
-	var win *window
 	for _, c := range children {
 		var r workerReport
 		var got, waiting = false, true
@@ -313,6 +318,9 @@ func runParent(cfg config) error {
 		}
 		_ = c.cmd.Wait()
 		if !got {
+			if c.cmd.ProcessState != nil && c.cmd.ProcessState.ExitCode() != -1 {
+				sum.Reasons[fmt.Sprintf("worker exited (%d) without a report", c.cmd.ProcessState.ExitCode())]++
+			}
 			continue
 		}
 		sum.Open += r.Open
@@ -322,22 +330,24 @@ func runParent(cfg config) error {
 		sum.Frames += r.Frames
 		sum.Pings += r.Pings
 		sum.CPUSeconds += r.CPUSeconds
+		sum.SysSeconds += r.SysSeconds
 		sum.Seconds = max(sum.Seconds, r.Seconds)
 		for k, v := range r.Reasons {
 			sum.Reasons[k] += v
 		}
-		if r.Window != nil {
-			if win == nil {
-				win = &window{}
+		for i, k := range r.Marks {
+			if i == len(sum.Marks) {
+				sum.Marks = append(sum.Marks, counts{})
 			}
-			win.Seconds = max(win.Seconds, r.Window.Seconds)
-			win.Bytes += r.Window.Bytes
-			win.Frames += r.Window.Frames
-			win.CPUSeconds += r.Window.CPUSeconds
+			s := &sum.Marks[i]
+			s.Seconds = max(s.Seconds, k.Seconds)
+			s.Bytes += k.Bytes
+			s.Frames += k.Frames
+			s.CPUSeconds += k.CPUSeconds
+			s.SysSeconds += k.SysSeconds
 		}
 	}
 	sum.CPUSeconds += cpuSeconds()
-	sum.Window = win
 	if len(sum.Reasons) == 0 {
 		sum.Reasons = nil
 	}

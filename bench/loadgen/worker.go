@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -86,14 +87,13 @@ type worker struct {
 	failed, closed       int
 	reasons              map[string]int
 
-	mark *snapshot
+	marks []counts
 }
 
-type snapshot struct {
-	at     time.Time
-	bytes  uint64
-	frames uint64
-	cpu    float64
+// counts is what this worker counted so far, for a mark.
+func (w *worker) counts(start time.Time) counts {
+	user, sys := cpuSplit()
+	return counts{Seconds: time.Since(start).Seconds(), Bytes: w.bytes, Frames: w.frames, CPUSeconds: user + sys, SysSeconds: sys}
 }
 
 func (w *worker) fail(reason string) {
@@ -104,11 +104,17 @@ func (w *worker) fail(reason string) {
 }
 
 func cpuSeconds() float64 {
+	user, sys := cpuSplit()
+	return user + sys
+}
+
+// cpuSplit is this process's user and system CPU seconds: for a byte counter most of it is the kernel's.
+func cpuSplit() (user, sys float64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return 0, 0
 	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	return float64(ru.Utime.Nano()) / 1e9, float64(ru.Stime.Nano()) / 1e9
 }
 
 // raiseFdLimit sets the soft descriptor limit to what one process may hold.
@@ -298,6 +304,17 @@ func runWorker(cfg config, first, count int) error {
 		return err
 	}
 	w := &worker{cfg: cfg, epfd: epfd}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(fmt.Sprintf("%s/loadgen-%d.pprof", cfg.cpuProfile, first))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
 	out := newReporter(os.Stdout)
@@ -351,21 +368,27 @@ func runWorker(cfg config, first, count int) error {
 		if ready && cfg.tick > 0 {
 			timeout = 0
 		}
-		n, err := syscall.EpollWait(epfd, events, timeout)
-		if err != nil && err != syscall.EINTR {
-			return err
-		}
-		for i := 0; i < n; i++ {
-			fd := int(events[i].Fd)
-			if fd < len(w.conns) && w.conns[fd] != nil {
-				w.onEvent(w.conns[fd], events[i].Events, buf)
+		// With a tick, take every socket that became readable since the last one, not only the first 1,024.
+		for round := 0; ; round++ {
+			n, err := syscall.EpollWait(epfd, events, timeout)
+			if err != nil && err != syscall.EINTR {
+				return err
+			}
+			for i := 0; i < n; i++ {
+				fd := int(events[i].Fd)
+				if fd < len(w.conns) && w.conns[fd] != nil {
+					w.onEvent(w.conns[fd], events[i].Events, buf)
+				}
+			}
+			if timeout > 0 || n < len(events) || round >= 64 {
+				break
 			}
 		}
 		for drained := false; !drained; {
 			select {
 			case s := <-sig:
 				if s == syscall.SIGUSR1 {
-					w.mark = &snapshot{at: time.Now(), bytes: w.bytes, frames: w.frames, cpu: cpuSeconds()}
+					w.marks = append(w.marks, w.counts(start))
 					out.line(map[string]string{"kind": "marked"})
 				} else {
 					stop = true
@@ -394,14 +417,9 @@ func runWorker(cfg config, first, count int) error {
 	syscall.Close(epfd)
 	rep := workerReport{
 		Kind: "report", Open: openAtStop, Failed: w.failed, Closed: w.closed, Bytes: w.bytes, Frames: w.frames, Pings: w.pings,
-		CPUSeconds: cpuSeconds(), Seconds: time.Since(start).Seconds(), Reasons: w.reasons,
+		CPUSeconds: cpuSeconds(), SysSeconds: func() float64 { _, s := cpuSplit(); return s }(), Seconds: time.Since(start).Seconds(), Reasons: w.reasons,
 	}
-	if w.mark != nil {
-		rep.Window = &window{
-			Seconds: time.Since(w.mark.at).Seconds(), Bytes: w.bytes - w.mark.bytes,
-			Frames: w.frames - w.mark.frames, CPUSeconds: cpuSeconds() - w.mark.cpu,
-		}
-	}
+	rep.Marks = w.marks
 	out.line(rep)
 	return nil
 }
