@@ -22,12 +22,16 @@ export class EdgeMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
-  readonly framesIn = new Counter({
-    name: 'barrage_frames_in_total',
-    help: 'Client frames received, by kind',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
+  readonly framesIn: Tally<'kind'> = new Tally(
+    new Counter({
+      name: 'barrage_frames_in_total',
+      help: 'Client frames received, by kind',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect: (): void => this.framesIn.flush(),
+    }),
+    'kind',
+  );
   readonly framesOut = new Counter({
     name: 'barrage_frames_out_total',
     help: 'Frames sent to clients (a published batch counts once per receiving socket)',
@@ -57,18 +61,26 @@ export class EdgeMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
-  readonly rateLimited = new Counter({
-    name: 'barrage_rate_limited_total',
-    help: 'Frames refused by a rate limit, by limit',
-    labelNames: ['limit'] as const,
-    registers: [this.registry],
-  });
-  readonly errors = new Counter({
-    name: 'barrage_errors_total',
-    help: 'Error frames sent, by code',
-    labelNames: ['code'] as const,
-    registers: [this.registry],
-  });
+  readonly rateLimited: Tally<'limit'> = new Tally(
+    new Counter({
+      name: 'barrage_rate_limited_total',
+      help: 'Frames refused by a rate limit, by limit',
+      labelNames: ['limit'] as const,
+      registers: [this.registry],
+      collect: (): void => this.rateLimited.flush(),
+    }),
+    'limit',
+  );
+  readonly errors: Tally<'code'> = new Tally(
+    new Counter({
+      name: 'barrage_errors_total',
+      help: 'Error frames sent, by code',
+      labelNames: ['code'] as const,
+      registers: [this.registry],
+      collect: (): void => this.errors.flush(),
+    }),
+    'code',
+  );
   readonly closes = new Counter({
     name: 'barrage_closes_total',
     help: 'Connections closed by the server, by close code',
@@ -124,10 +136,10 @@ export class EdgeMetrics {
       'draining',
       'ip_penalty',
     ]);
-    zero(this.framesIn, 'kind', ['sendDanmaku', 'ping', 'resume', 'like', 'text', 'too_large', 'undecodable', 'unknown']);
+    zero(this.framesIn.counter, 'kind', ['sendDanmaku', 'ping', 'resume', 'like', 'text', 'too_large', 'undecodable', 'unknown']);
     zero(this.dropped, 'reason', ['backpressure', 'overload']);
-    zero(this.rateLimited, 'limit', ['danmaku', 'frames', 'resume', 'moderate', 'ip_frames', 'replay']);
-    zero(this.errors, 'code', ['ERROR_CODE_INTERNAL', 'ERROR_CODE_UNAVAILABLE', 'ERROR_CODE_RATE_LIMITED']);
+    zero(this.rateLimited.counter, 'limit', ['danmaku', 'frames', 'resume', 'moderate', 'ip_frames', 'replay']);
+    zero(this.errors.counter, 'code', ['ERROR_CODE_INTERNAL', 'ERROR_CODE_UNAVAILABLE', 'ERROR_CODE_RATE_LIMITED']);
     zero(this.closes, 'code', Object.values(CloseCode).map(String));
     zero(this.clientCloses, 'code', ['1000', '1001', '1006', 'other']);
     zero(this.internalErrors, 'entry', ['http', 'upgrade', 'open', 'message', 'close']);
@@ -202,6 +214,34 @@ export class EdgeMetrics {
   /** Points the state gauges at the edge. */
   observe(state: { busConnected(): boolean; draining(): boolean }): void {
     this.state = state;
+  }
+}
+
+/**
+ * A counter with one label that is incremented per frame (frames in, rate
+ * limits, error frames): counted in a plain map and added to the Prometheus
+ * counter when it is scraped. prom-client hashes the label object on every
+ * `inc`; under a 50-socket frame flood that was about 5 % of the edge's
+ * JavaScript time (profile in docs/benchmarks.md, Flood section).
+ */
+export class Tally<L extends string> {
+  private readonly pending = new Map<string, number>();
+
+  constructor(
+    readonly counter: Counter<L>,
+    private readonly label: L,
+  ) {}
+
+  /** Adds `value` (default 1) to the series with `labels`' value of the label. */
+  inc(labels: Partial<Record<L, string>>, value = 1): void {
+    const key = labels[this.label] ?? '';
+    this.pending.set(key, (this.pending.get(key) ?? 0) + value);
+  }
+
+  /** Moves the counts into the Prometheus counter (its `collect`, run at every scrape). */
+  flush(): void {
+    for (const [key, value] of this.pending) this.counter.inc({ [this.label]: key } as Partial<Record<L, string>>, value);
+    this.pending.clear();
   }
 }
 
