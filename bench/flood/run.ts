@@ -274,6 +274,13 @@ const counts = (m: Record<string, number> | undefined): string =>
     .map(([k, v]) => `${k}: ${v.toLocaleString('en')}`)
     .join(', ') || '-';
 
+/** How many of the refusals were for an address in a penalty window (edge/ip-penalty.ts), and the penalties started. */
+function penaltyNote(r: PhaseResult): string {
+  const refused = r.edge['upgrades']?.['ip_penalty'] ?? 0;
+  const started = Object.values(r.edge['ip_penalties'] ?? {}).reduce((a, b) => a + b, 0);
+  return refused + started > 0 ? ` (${refused.toLocaleString('en')} for a penalty; ${started} penalties)` : '';
+}
+
 function table(results: PhaseResult[]): string {
   const rows = [
     '| variant | phase | healthz p50 / p99 / max (ms) | server event-loop delay p99 / max (ms) | delivery p50 / p99 (ms) | delivered / expected | attacker frames written (resume, WS ping, app ping, held danmaku) | attacker connects (upgraded) | refusals by status | closes by code | server CPU | server RSS peak | server waiting for a CPU |',
@@ -289,7 +296,7 @@ function table(results: PhaseResult[]): string {
         (w
           ? `${w.resume.toLocaleString('en')}, ${w.wsPing.toLocaleString('en')}, ${w.appPing.toLocaleString('en')}, ${w.danmaku.toLocaleString('en')}`
           : '-') +
-        ` | ${a ? `${a.connects.toLocaleString('en')} (${a.upgraded.toLocaleString('en')})` : '-'} | ${counts(a?.refusals)} | ${counts(a?.closes)} | ` +
+        ` | ${a ? `${a.connects.toLocaleString('en')} (${a.upgraded.toLocaleString('en')})` : '-'} | ${counts(a?.refusals)}${penaltyNote(r)} | ${counts(a?.closes)} | ` +
         `${fmt(r.server.cpuPercent, 0)}% | ${fmt(r.server.rssPeakMb, 0)} MB | ${fmt(r.server.runQueueWaitPercent, 0)}% |`,
     );
   }

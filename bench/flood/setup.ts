@@ -296,7 +296,14 @@ export async function scrape(port: number): Promise<Record<string, Record<string
     req.on('error', reject);
     req.end();
   });
-  const wanted = ['barrage_rate_limited_total', 'barrage_closes_total', 'barrage_upgrades_total', 'barrage_internal_errors_total'];
+  const wanted = [
+    'barrage_rate_limited_total',
+    'barrage_closes_total',
+    'barrage_upgrades_total',
+    'barrage_internal_errors_total',
+    'barrage_ip_abuse_strikes_total',
+    'barrage_ip_penalties_total',
+  ];
   const out: Record<string, Record<string, number>> = {};
   for (const line of text.split('\n')) {
     const name = wanted.find((w) => line.startsWith(w));
