@@ -25,6 +25,8 @@ export const retainedTables: ReadonlyArray<{ table: string; unit: 'day' | 'month
   { table: 'events', unit: 'day' }, // PARTITION BY toDate(ts): ids YYYYMMDD
   { table: 'room_minute', unit: 'day' }, // PARTITION BY toDate(minute)
   { table: 'audit', unit: 'month' }, // PARTITION BY toYYYYMM(ts): ids YYYYMM
+  { table: 'replay', unit: 'day' }, // PARTITION BY toDate(ts) (migration 7)
+  { table: 'replay_retracts', unit: 'day' },
 ];
 
 /** Options of `AnalyticsRetention`. */

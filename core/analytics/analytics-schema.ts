@@ -71,6 +71,18 @@ const playAuditList = playAuditKinds.map((k) => `'${k}'`).join(', ');
 /** Event kinds in the audit log: migration 4's, the outcomes of reports (migration 5) and the plays (migration 6). */
 export const auditKinds = [...auditKindsV4, 'report_outcome', ...playAuditKinds] as const;
 
+/**
+ * The `replay` row of each danmaku in `events` (migration 7): `pos` is the
+ * video time in a video room (`_v_<id>`, `extra.offset_ms`) and the wall time
+ * elsewhere. Fixed text: an applied migration is never edited.
+ */
+const replayRows = `SELECT room,
+        if(substring(room, 1, 3) = '_v_', toInt64(visitParamExtractUInt(extra, 'offset_ms')), toInt64(ts_ms)) AS pos,
+        seq, ts, ts_ms, item_id, user_id, user_name, user_role, text,
+        toUInt8(visitParamExtractUInt(extra, 'mode')) AS mode, toUInt32(visitParamExtractUInt(extra, 'color')) AS color,
+        toUInt8(visitParamExtractUInt(extra, 'size')) AS size, count
+      FROM {db}.events WHERE kind = 'danmaku'`;
+
 /** The migrations, oldest first. Never edit an applied one: add a new version. */
 export const migrations: readonly Migration[] = [
   {
@@ -220,6 +232,54 @@ export const migrations: readonly Migration[] = [
         item_id AS target, text, count, extra, '' AS reason
       FROM {db}.events
       WHERE kind IN (${playAuditList})`,
+    ],
+  },
+  {
+    version: 7,
+    name: 'replay by video time',
+    statements: [
+      // A recording's danmaku by video time (core/replay/replay-queries.ts). `events` is sorted
+      // (room, ts, kind, ...): a session's segment is a time range there, but the retraction
+      // anti-join read every row of the room for its few retracts, and a video room's danmaku
+      // were found by parsing `extra` row by row. Here `pos` is where a danmaku sits in its
+      // room's recording: its wall time (ts_ms) in a live room, its video time (extra.offset_ms)
+      // in a video room, so one primary-key range answers either; style columns are parsed
+      // once, at insert. Retractions get a small table keyed (room, target). Both are
+      // ReplacingMergeTree on the event identity, read with FINAL (a retried batch counts once),
+      // partitioned by day like `events` (the retention drops them alike).
+      `CREATE TABLE IF NOT EXISTS {db}.replay (
+        room String,
+        pos Int64,
+        seq UInt64,
+        ts DateTime,
+        ts_ms UInt64,
+        item_id String,
+        user_id String,
+        user_name String,
+        user_role UInt8,
+        text String,
+        mode UInt8,
+        color UInt32,
+        size UInt8,
+        count UInt64
+      ) ENGINE = ReplacingMergeTree()
+      PARTITION BY toDate(ts)
+      ORDER BY (room, pos, seq, ts_ms)`,
+      `CREATE TABLE IF NOT EXISTS {db}.replay_retracts (
+        room String,
+        target String,
+        ts DateTime,
+        ts_ms UInt64
+      ) ENGINE = ReplacingMergeTree()
+      PARTITION BY toDate(ts)
+      ORDER BY (room, target, ts_ms)`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.replay_mv TO {db}.replay AS ${replayRows}`,
+      `CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.replay_retracts_mv TO {db}.replay_retracts AS
+      SELECT room, target, ts, ts_ms FROM {db}.events WHERE kind = 'retract'`,
+      // Rows written before the views existed (or while this migration ran: copied twice, one
+      // after FINAL). Run again after an interruption, it copies again, harmlessly.
+      `INSERT INTO {db}.replay ${replayRows}`,
+      `INSERT INTO {db}.replay_retracts SELECT room, target, ts, ts_ms FROM {db}.events WHERE kind = 'retract'`,
     ],
   },
 ];

@@ -1,8 +1,11 @@
 /**
  * The replay queries: a video's danmaku by video time, one fixed-length
  * segment at a time, and their density over the whole video. One SQL text
- * for ClickHouse 18.16 and chDB, read from `events` with `FINAL` like every
- * analytics query (a row written twice by a retried batch comes back once).
+ * for ClickHouse 18.16 and chDB, read from the `replay` and
+ * `replay_retracts` tables (analytics migration 7: the danmaku and
+ * retractions of `events`, copied at insert, sorted by room and position in
+ * the recording) with `FINAL` like every analytics query (a row written twice
+ * by a retried batch comes back once).
  *
  * A video's danmaku are:
  * - for a live session, the danmaku of its room between its start and its
@@ -70,16 +73,16 @@ export class ReplayQueries {
   /**
    * The video time of a row (`off`) and the rows of `video` whose video time
    * lies in [fromMs, toMs), as a FROM source: live danmaku of the session
-   * and danmaku posted to the video.
+   * and danmaku posted to the video. Each is one primary-key range of
+   * `replay` (room, pos): pos is the video time in the video room and the
+   * wall time in the live room.
    */
   private source(video: VideoRecord, fromMs: number, toMs: number): string {
     const vroom = sqlString(videoRoom(video.id));
     const end = Math.min(toMs, videoDuration(video));
     const retracted = [vroom];
-    const parts: string[] = [];
-    const vodOffset = `toInt64(visitParamExtractUInt(extra, 'offset_ms'))`;
-    parts.push(`(room = ${vroom} AND ${vodOffset} >= ${sqlUInt(fromMs)} AND ${vodOffset} < ${sqlUInt(Math.max(end, fromMs))})`);
-    let off = vodOffset;
+    const parts = [`(room = ${vroom} AND pos >= ${sqlUInt(fromMs)} AND pos < ${sqlUInt(Math.max(end, fromMs))})`];
+    let off = 'pos';
     if (video.kind === VideoKind.Session && video.room !== '') {
       const room = sqlString(video.room);
       retracted.push(room);
@@ -87,25 +90,20 @@ export class ReplayQueries {
       const base = video.startedMs - video.offsetMs;
       const lo = Math.max(video.startedMs, base + fromMs);
       const hi = Math.min(video.endedMs, base + end);
-      if (hi > lo) {
-        parts.push(`(room = ${room} AND ts >= toDateTime(${sqlUInt(Math.floor(lo / 1000))}) AND ts < toDateTime(${sqlUInt(Math.ceil(hi / 1000))})
-          AND ts_ms >= ${sqlUInt(lo)} AND ts_ms < ${sqlUInt(hi)})`);
-      }
-      off = `if(room = ${room}, toInt64(ts_ms) - ${sqlInt(base)}, ${vodOffset})`;
+      if (hi > lo) parts.push(`(room = ${room} AND pos >= ${sqlUInt(lo)} AND pos < ${sqlUInt(hi)})`);
+      off = `if(room = ${room}, pos - ${sqlInt(base)}, pos)`;
     }
-    return `(SELECT ${off} AS off, item_id, user_id, user_name, user_role, text, extra, count, seq, ts_ms
-      FROM ${this.db}.events FINAL
-      WHERE kind = 'danmaku' AND (${parts.join(' OR ')})
-        AND item_id NOT IN (SELECT target FROM ${this.db}.events FINAL WHERE room IN (${retracted.join(', ')}) AND kind = 'retract'))`;
+    return `(SELECT ${off} AS off, item_id, user_id, user_name, user_role, text, mode, color, size, count, seq, ts_ms
+      FROM ${this.db}.replay FINAL
+      WHERE (${parts.join(' OR ')})
+        AND item_id NOT IN (SELECT target FROM ${this.db}.replay_retracts FINAL WHERE room IN (${retracted.join(', ')})))`;
   }
 
   /** The danmaku of segment `segment` of `video`, ordered by video time (then by time sent, then seq). */
   async segment(video: VideoRecord, segment: number): Promise<ReplayDanmaku[]> {
     const from = segment * segmentMs;
     const rows = await this.store.query<Record<string, unknown>>(
-      `SELECT off, item_id, user_id, user_name, user_role, text,
-        visitParamExtractUInt(extra, 'mode') AS mode, visitParamExtractUInt(extra, 'color') AS color,
-        visitParamExtractUInt(extra, 'size') AS size, count, seq, ts_ms
+      `SELECT off, item_id, user_id, user_name, user_role, text, mode, color, size, count, seq, ts_ms
       FROM ${this.source(video, from, from + segmentMs)}
       ORDER BY off, ts_ms, seq LIMIT ${sqlUInt(maxSegmentDanmaku)}`,
       await this.finalSettings(),

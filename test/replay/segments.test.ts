@@ -3,10 +3,12 @@
  * and chDB), from rows written by the real sink: boundaries (a danmaku at
  * exactly a boundary is in one segment), the session's edges, empty
  * segments, retractions after the fact, VOD danmaku beside live ones, an
- * offset correction, 10,000 danmaku in one segment and a video with none.
+ * offset correction, 10,000 danmaku in one segment and a video with none;
+ * rows recorded before the replay tables existed (migration 7 copies them)
+ * and a batch written twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../core/analytics/analytics-schema.js';
+import { migrate, migrations } from '../../core/analytics/analytics-schema.js';
 import { AnalyticsSink } from '../../core/analytics/analytics-sink.js';
 import { BusEventSource } from '../../core/analytics/analytics-source.js';
 import type { AnalyticsStore } from '../../core/analytics/analytics-store.js';
@@ -24,9 +26,9 @@ const t0 = Date.UTC(2026, 10, 25, 18, 0, 0);
 const user = { id: 'u1', name: 'Ann', role: 1 };
 
 /** Writes events through the real sink, as core does. */
-async function ingest(store: AnalyticsStore, events: v1.IEvent[]): Promise<void> {
+async function ingest(store: AnalyticsStore, events: v1.IEvent[], database = db): Promise<void> {
   const bus = new MemoryBus();
-  const sink = new AnalyticsSink(new BusEventSource(bus), store, { database: db, flushMs: 20 });
+  const sink = new AnalyticsSink(new BusEventSource(bus), store, { database, flushMs: 20 });
   sink.start();
   for (const e of events) bus.publish(subjects.events(e.room ?? 'x'), encode(e));
   await bus.flush();
@@ -56,11 +58,13 @@ const danmaku = (room: string, tsMs: number, id: string, extra: Partial<v1.IDanm
 describe.each(analyticsEngines('replay'))('replay segments on $name', (engine) => {
   let store: AnalyticsStore;
   let replay: ReplayQueries;
+  let version = '';
   // Session s1 of room live1: 20 minutes from t0, so segments 0..3 (the last one 2 minutes long).
   const s1 = session('s1', 'live1', t0, t0 + 20 * 60_000);
 
   beforeAll(async () => {
     store = await engine.open();
+    version = await store.version();
     await migrate(store, db);
     replay = new ReplayQueries(store, db);
     await ingest(store, [
@@ -142,5 +146,36 @@ describe.each(analyticsEngines('replay'))('replay segments on $name', (engine) =
     expect(got).toHaveLength(10_000);
     expect(new Set(got.map((d) => d.id)).size).toBe(10_000);
     for (let i = 1; i < got.length; i++) expect(got[i]!.offsetMs).toBeGreaterThanOrEqual(got[i - 1]!.offsetMs);
+  }, 120_000);
+
+  it('replay - danmaku recorded before migration 7 are copied into the replay tables; a batch written twice counts once', async () => {
+    const old = 'barrage_replay_old';
+    // A database as an older version left it: migrations 1-6 only, with a session's danmaku and a retraction.
+    await store.exec(`CREATE DATABASE IF NOT EXISTS ${old}`);
+    for (const m of migrations.filter((x) => x.version < 7 && (!x.when || x.when(version)))) {
+      for (const sql of m.statements) await store.exec(sql.replaceAll('{db}', old));
+    }
+    const before = [
+      danmaku('live2', t0 + 1_000, 'old-1'),
+      danmaku('live2', t0 + 2_000, 'old-retracted'),
+      danmaku(videoRoom('s2'), t0 + 3_600_000, 'old-vod', { offsetMs: 1_500 }),
+      { room: 'live2', seq: ++seq, tsMs: t0 + 3_000, retract: { danmakuId: 'old-retracted' }, actor: { id: 'mod' } },
+    ];
+    await ingest(store, before, old);
+    const report = await migrate(store, old);
+    expect(report.applied).toContain(7);
+    const s2 = session('s2', 'live2', t0, t0 + 60_000);
+    const q = new ReplayQueries(store, old);
+    expect((await q.segment(s2, 0)).map((d) => [d.id, d.offsetMs])).toEqual([
+      ['old-1', 1_000],
+      ['old-vod', 1_500],
+    ]);
+    // After it, the views copy what arrives; the same batch again (a retried write) is still one row each.
+    const after = [danmaku('live2', t0 + 4_000, 'new-1')];
+    await ingest(store, after, old);
+    await ingest(store, after, old);
+    await ingest(store, before, old);
+    expect((await q.segment(s2, 0)).map((d) => d.id)).toEqual(['old-1', 'old-vod', 'new-1']);
+    await store.exec(`DROP DATABASE IF EXISTS ${old}`);
   }, 120_000);
 });
