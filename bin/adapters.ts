@@ -14,7 +14,7 @@ import type { Config } from '../domain/config.js';
 import { MemoryModerationStore } from '../domain/moderation-store-memory.js';
 import { KvModerationStore } from '../domain/moderation-store-kv.js';
 import { coreLatency as newCoreLatency } from '../domain/latency.js';
-import { MemoryVideoStore } from '../domain/video-store-memory.js';
+import { FileVideoStore } from '../domain/video-store-file.js';
 import { KvVideoStore } from '../domain/video-store-kv.js';
 import { backoffMs, sleep } from '../domain/retry.js';
 import { startAnalyticsReader } from '../core/analytics/analytics.js';
@@ -81,7 +81,8 @@ export function memoryAdapters(config: Config, { logger, lifecycle }: Starting):
     config.webhooks.urls.length > 0
       ? { source: new BusEventSource(bus), dead: new FileDeadLetters(config.webhooks.deadDir, config.webhooks.deadMax) }
       : undefined;
-  const videoStore = lifecycle.add('video store', new MemoryVideoStore(), (s) => s.close());
+  // Sessions and videos outlive a restart, in the data directory beside the analytics (BARRAGE_VIDEOS_DIR).
+  const videoStore = lifecycle.add('video store', new FileVideoStore(config.process.videosDir), (s) => s.close());
   return {
     bus,
     sequencer,

@@ -164,6 +164,8 @@ export interface ProcessConfig {
   logBufferBytes: number;
   /** SIGTERM/SIGINT to the process being gone, enforced from a watchdog thread (bin/shutdown-watchdog.ts). */
   shutdownDeadlineMs: number;
+  /** One process: the directory of live sessions and registered videos (`BARRAGE_VIDEOS_DIR`). */
+  videosDir: string;
 }
 
 /** Secrets and keys. */
@@ -423,7 +425,13 @@ export function loadConfig(env: Env, options: LoadOptions = {}): Config {
   const apiKey = p.apiKey ?? devApiKey(secret);
   const guestRooms = p.guestRooms.includes('*') ? '*' : new Set(p.guestRooms);
   return deepFreeze<Config>({
-    process: { id: p.edgeId, logLevel: p.logLevel, logBufferBytes: p.logBufferBytes, shutdownDeadlineMs: p.shutdownDeadlineMs },
+    process: {
+      id: p.edgeId,
+      logLevel: p.logLevel,
+      logBufferBytes: p.logBufferBytes,
+      shutdownDeadlineMs: p.shutdownDeadlineMs,
+      videosDir: p.videosDir,
+    },
     auth: { secret, secretSource: source, secretFile: p.secretFile, apiKey, apiKeyDerived: p.apiKey === undefined },
     edge: {
       host: p.host,

@@ -33,6 +33,8 @@ const processSettings = {
   edgeId: text('BARRAGE_EDGE_ID', `${hostname()}-${process.pid}`),
   secret: text('BARRAGE_SECRET', undefined, { minBytes: 32 }),
   secretFile: path('BARRAGE_SECRET_FILE', defaultSecretFile),
+  /** One process: where live sessions and registered videos are kept (clustered: the KV bucket `BARRAGE_VIDEOS`). */
+  videosDir: path('BARRAGE_VIDEOS_DIR', '.barrage/videos'),
   apiKey: text('BARRAGE_API_KEY', undefined),
   batchWindowMs: int('BARRAGE_BATCH_MS', 25, 0, 1000),
   batchMaxEvents: int('BARRAGE_BATCH_MAX_EVENTS', 256, 1, 10_000),

@@ -3,6 +3,9 @@
  * environment, here a plain object (never `process.env`), with a fixed test
  * secret, a free port on loopback and analytics off unless a test turns it on.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../domain/config.js';
 import type { Config } from '../../domain/config.js';
 
@@ -21,7 +24,11 @@ export const testEnv: Readonly<Record<string, string>> = {
   BARRAGE_ANALYTICS: 'off',
 };
 
-/** The configuration of a test server: `testEnv` with `env` on top. Throws `ConfigError` like the CLI would. */
+/**
+ * The configuration of a test server: `testEnv` with `env` on top. Throws `ConfigError` like the CLI would.
+ * Each gets a fresh directory for sessions and videos unless `env` names one (a restart test reuses it).
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ ...testEnv, ...env });
+  const videosDir = mkdtempSync(join(tmpdir(), 'barrage-videos-'));
+  return loadConfig({ ...testEnv, BARRAGE_VIDEOS_DIR: videosDir, ...env });
 }
