@@ -171,7 +171,8 @@ export class MessageHandler {
       case 'report':
       case 'vote':
       case 'joinLottery':
-      case 'startPoll': {
+      case 'startPoll':
+      case 'startLottery': {
         const handler = this.handlers.get(frame.kind);
         if (handler) return handler(this.ctx, ws, frame, now);
         return this.ctx.sendError(ws, ErrorCode.ERROR_CODE_UNKNOWN_FRAME, `${frame.kind} is not supported by this server`);

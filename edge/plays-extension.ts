@@ -1,7 +1,7 @@
 /**
  * Plays at the edge, as an `EdgeExtension`: a viewer's `grab_red_packet`,
- * `vote` and `join_lottery`, and a host's or admin's `start_poll` (anyone
- * else: FORBIDDEN).
+ * `vote` and `join_lottery`, and a host's or admin's `start_poll` and
+ * `start_lottery` (anyone else: FORBIDDEN).
  *
  * Guests are refused (READ_ONLY), play frames cost the same per-connection budget
  * as danmaku (`BARRAGE_DANMAKU_RATE` / `BARRAGE_DANMAKU_BURST`, a bucket of its own
@@ -111,14 +111,23 @@ export function playsExtension(): EdgeExtension {
     forward(c, ws, id, now, { joinLottery: { id } }, 'join');
   };
 
-  const onStartPoll = (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
-    const { role } = ws.getUserData().identity;
-    if (role !== 'host' && role !== 'admin' && role !== 'guest') {
-      return answer(c, ws, '', ErrorCode.ERROR_CODE_FORBIDDEN, 'only the host or an admin may start a poll');
-    }
-    // A poll from the socket has no idempotency key: each start_poll opens one.
-    forward(c, ws, '', now, { createPoll: { ...frame.startPoll, idempotencyKey: '' } }, 'start a poll');
-  };
+  /** A host's or admin's start of a play (anyone else: FORBIDDEN; a guest: READ_ONLY). */
+  const starter =
+    (what: string, request: (frame: v1.ClientFrame) => v1.IPlayRequest) =>
+    (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
+      const { role } = ws.getUserData().identity;
+      if (role !== 'host' && role !== 'admin' && role !== 'guest') {
+        return answer(c, ws, '', ErrorCode.ERROR_CODE_FORBIDDEN, `only the host or an admin may ${what}`);
+      }
+      forward(c, ws, '', now, request(frame), what);
+    };
 
-  return { name: 'plays', frames: { grabRedPacket: onGrab, vote: onVote, joinLottery: onJoin, startPoll: onStartPoll } };
+  // A play from the socket has no idempotency key: each start opens one.
+  const onStartPoll = starter('start a poll', (frame) => ({ createPoll: { ...frame.startPoll, idempotencyKey: '' } }));
+  const onStartLottery = starter('start a lottery', (frame) => ({ createLottery: { ...frame.startLottery, idempotencyKey: '' } }));
+
+  return {
+    name: 'plays',
+    frames: { grabRedPacket: onGrab, vote: onVote, joinLottery: onJoin, startPoll: onStartPoll, startLottery: onStartLottery },
+  };
 }

@@ -44,8 +44,9 @@ export const barrage = $root.barrage = (() => {
              * @property {barrage.v1.Vote.$Properties|null} [vote] ClientFrame vote
              * @property {barrage.v1.JoinLottery.$Properties|null} [joinLottery] ClientFrame joinLottery
              * @property {barrage.v1.CreatePoll.$Properties|null} [startPoll] ClientFrame startPoll
+             * @property {barrage.v1.CreateLottery.$Properties|null} [startLottery] ClientFrame startLottery
              * @property {barrage.v1.Report.$Properties|null} [report] ClientFrame report
-             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"report"} [kind] ClientFrame kind
+             * @property {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"startLottery"|"report"} [kind] ClientFrame kind
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -70,10 +71,11 @@ export const barrage = $root.barrage = (() => {
              *   vote?: barrage.v1.Vote.$Shape|null;
              *   joinLottery?: barrage.v1.JoinLottery.$Shape|null;
              *   startPoll?: barrage.v1.CreatePoll.$Shape|null;
+             *   startLottery?: barrage.v1.CreateLottery.$Shape|null;
              *   report?: barrage.v1.Report.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; vote?: null; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "vote"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote: barrage.v1.Vote.$Shape; joinLottery?: null; startPoll?: null; report?: null }|{ kind?: "joinLottery"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery: barrage.v1.JoinLottery.$Shape; startPoll?: null; report?: null }|{ kind?: "startPoll"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll: barrage.v1.CreatePoll.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; report: barrage.v1.Report.$Shape })
+             *   ({ kind?: undefined; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "sendDanmaku"; sendDanmaku: barrage.v1.SendDanmaku.$Shape; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "like"; sendDanmaku?: null; like: barrage.v1.Like.$Shape; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "sendGift"; sendDanmaku?: null; like?: null; sendGift: barrage.v1.SendGift.$Shape; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "resume"; sendDanmaku?: null; like?: null; sendGift?: null; resume: barrage.v1.Resume.$Shape; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "ping"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping: barrage.v1.Ping.$Shape; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "moderate"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate: barrage.v1.Moderate.$Shape; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "grabRedPacket"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket: barrage.v1.GrabRedPacket.$Shape; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "vote"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote: barrage.v1.Vote.$Shape; joinLottery?: null; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "joinLottery"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery: barrage.v1.JoinLottery.$Shape; startPoll?: null; startLottery?: null; report?: null }|{ kind?: "startPoll"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll: barrage.v1.CreatePoll.$Shape; startLottery?: null; report?: null }|{ kind?: "startLottery"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery: barrage.v1.CreateLottery.$Shape; report?: null }|{ kind?: "report"; sendDanmaku?: null; like?: null; sendGift?: null; resume?: null; ping?: null; moderate?: null; grabRedPacket?: null; vote?: null; joinLottery?: null; startPoll?: null; startLottery?: null; report: barrage.v1.Report.$Shape })
              * )} barrage.v1.ClientFrame.$Shape
              */
 
@@ -173,6 +175,14 @@ export const barrage = $root.barrage = (() => {
             ClientFrame.prototype.startPoll = null;
 
             /**
+             * ClientFrame startLottery.
+             * @member {barrage.v1.CreateLottery.$Properties|null|undefined} startLottery
+             * @memberof barrage.v1.ClientFrame
+             * @instance
+             */
+            ClientFrame.prototype.startLottery = null;
+
+            /**
              * ClientFrame report.
              * @member {barrage.v1.Report.$Properties|null|undefined} report
              * @memberof barrage.v1.ClientFrame
@@ -185,12 +195,12 @@ export const barrage = $root.barrage = (() => {
 
             /**
              * ClientFrame kind.
-             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"report"|undefined} kind
+             * @member {"sendDanmaku"|"like"|"sendGift"|"resume"|"ping"|"moderate"|"grabRedPacket"|"vote"|"joinLottery"|"startPoll"|"startLottery"|"report"|undefined} kind
              * @memberof barrage.v1.ClientFrame
              * @instance
              */
             $Object.defineProperty(ClientFrame.prototype, "kind", {
-                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate", "grabRedPacket", "vote", "joinLottery", "startPoll", "report"]),
+                get: $util.oneOfGetter($oneOfFields = ["sendDanmaku", "like", "sendGift", "resume", "ping", "moderate", "grabRedPacket", "vote", "joinLottery", "startPoll", "startLottery", "report"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -246,6 +256,8 @@ export const barrage = $root.barrage = (() => {
                     $root.barrage.v1.JoinLottery.encode(message.joinLottery, writer.uint32(/* id 222, wireType 2 =*/1778).fork(), _depth + 1).ldelim();
                 if (message.startPoll != null && $Object.hasOwnProperty.call(message, "startPoll"))
                     $root.barrage.v1.CreatePoll.encode(message.startPoll, writer.uint32(/* id 223, wireType 2 =*/1786).fork(), _depth + 1).ldelim();
+                if (message.startLottery != null && $Object.hasOwnProperty.call(message, "startLottery"))
+                    $root.barrage.v1.CreateLottery.encode(message.startLottery, writer.uint32(/* id 224, wireType 2 =*/1794).fork(), _depth + 1).ldelim();
                 if (message.report != null && $Object.hasOwnProperty.call(message, "report"))
                     $root.barrage.v1.Report.encode(message.report, writer.uint32(/* id 260, wireType 2 =*/2082).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
@@ -360,6 +372,13 @@ export const barrage = $root.barrage = (() => {
                                 break;
                             message.startPoll = $root.barrage.v1.CreatePoll.decode(reader, reader.size(), $undefined, _depth + 1, message.startPoll);
                             message.kind = "startPoll";
+                            continue;
+                        }
+                    case 224: {
+                            if (wireType !== 2)
+                                break;
+                            message.startLottery = $root.barrage.v1.CreateLottery.decode(reader, reader.size(), $undefined, _depth + 1, message.startLottery);
+                            message.kind = "startLottery";
                             continue;
                         }
                     case 260: {

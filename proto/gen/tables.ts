@@ -19,6 +19,7 @@ export const ClientFrameField = {
   vote: 221,
   joinLottery: 222,
   startPoll: 223,
+  startLottery: 224,
   report: 260,
 } as const;
 

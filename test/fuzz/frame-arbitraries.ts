@@ -225,6 +225,7 @@ export type FrameSpec =
   | { vote: { pollId: string; option: number } }
   | { joinLottery: { id: string } }
   | { startPoll: { question: string; options: string[]; durationS: number; hasCorrect: boolean; correct: number } }
+  | { startLottery: { prize: string; winners: number; durationS: number; entry: number; keyword: string; giftId: string } }
   | { report: { danmakuId: string; reason: number; detail: string; clientMsgId: string } };
 
 /** Any `ClientFrame` kind, weighted towards danmaku and moderation (the kinds with the most checks). */
@@ -269,6 +270,19 @@ export const frameSpecArb: fc.Arbitrary<FrameSpec> = fc.oneof(
         durationS: u32,
         hasCorrect: fc.boolean(),
         correct: u32,
+      }),
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc.record({
+      startLottery: fc.record({
+        prize: textArb,
+        winners: u32,
+        durationS: u32,
+        entry: u32,
+        keyword: fc.string({ maxLength: 40 }),
+        giftId: fc.oneof(fc.constant('rocket'), fc.string({ maxLength: 10 })),
       }),
     }),
     weight: 1,

@@ -57,7 +57,7 @@ describe('polls and lotteries - single process', () => {
     await server?.stop();
   });
 
-  const connect = async (room: string, user: string, role: 'viewer' | 'host' | 'moderator' = 'viewer', member = false) => {
+  const connect = async (room: string, user: string, role: 'viewer' | 'host' | 'moderator' | 'admin' = 'viewer', member = false) => {
     const c = await TestClient.connect(server.wsUrl(room, await server.token({ room, user, name: user, role, member })));
     clients.push(c);
     return c;
@@ -142,6 +142,45 @@ describe('polls and lotteries - single process', () => {
     expect(result.firstWinners.map((u) => u.id).sort()).toEqual(['e0', 'e1']);
     expect(await get(`pl2/polls/${quiz.body.id}`)).toMatchObject({ correct: 1, winners: 2, winner_ids: ['e0', 'e1'] });
   }, 20_000);
+
+  it('lotteries - a host or admin starts one over the socket; a viewer or moderator is FORBIDDEN, a guest READ_ONLY', async () => {
+    const host = await connect('pl5', 'host', 'host');
+    const admin = await connect('pl5', 'boss', 'admin');
+    const viewer = await connect('pl5', 'viewer');
+    const moderator = await connect('pl5', 'mod', 'moderator');
+    const guest = await TestClient.connect(server.wsUrl('pl5'));
+    clients.push(guest);
+    const start = { startLottery: { prize: 'A signed mug', winners: 1, durationS: 30, entry: v1.LotteryEntry.LOTTERY_ENTRY_ANY } };
+    const started = await play(host, start);
+    expect(started.error).toBe(ErrorCode.ERROR_CODE_UNSPECIFIED);
+    expect(started.playId).toMatch(/^[0-9a-f]{24}$/);
+    await viewer.until(() => viewer.events.some((e) => e.lottery?.id === started.playId), 5_000, 'lottery event');
+    const opened = viewer.events.find((e) => e.lottery?.id === started.playId) as v1.Event;
+    expect(opened.lottery).toMatchObject({ prize: 'A signed mug', winners: 1 });
+    expect(opened.actor).toMatchObject({ id: 'host', role: v1.Role.ROLE_HOST });
+    // Each start opens its own lottery (no idempotency key over the socket).
+    const second = await play(admin, {
+      startLottery: { ...start.startLottery, entry: v1.LotteryEntry.LOTTERY_ENTRY_KEYWORD, keyword: '666' },
+    });
+    expect(second.error).toBe(ErrorCode.ERROR_CODE_UNSPECIFIED);
+    expect(second.playId).not.toBe(started.playId);
+    expect(await play(viewer, start)).toMatchObject({ error: ErrorCode.ERROR_CODE_FORBIDDEN });
+    expect(await play(moderator, start)).toMatchObject({ error: ErrorCode.ERROR_CODE_FORBIDDEN });
+    expect(await play(guest, start)).toMatchObject({ error: ErrorCode.ERROR_CODE_READ_ONLY });
+    for (const [bad, message] of [
+      [{ ...start.startLottery, winners: 0 }, /winners/],
+      [{ ...start.startLottery, prize: '' }, /prize/],
+      [{ ...start.startLottery, durationS: 1 }, /duration_s/],
+      [{ ...start.startLottery, entry: v1.LotteryEntry.LOTTERY_ENTRY_GIFT, giftId: 'no-such-gift' }, /catalogue/],
+      [{ ...start.startLottery, entry: 9 as v1.LotteryEntry }, /entry/],
+    ] as Array<[v1.ICreateLottery, RegExp]>) {
+      const refused = await play(host, { startLottery: bad });
+      expect(refused.error).toBe(ErrorCode.ERROR_CODE_INVALID_ARGUMENT);
+      expect(refused.message).toMatch(message);
+    }
+    // The viewers join the one the host opened.
+    expect(await play(viewer, { joinLottery: { id: started.playId } })).toMatchObject({ error: ErrorCode.ERROR_CODE_UNSPECIFIED });
+  });
 
   it('polls - a host starts one over the socket; a viewer or moderator is FORBIDDEN; bad polls are refused with the field', async () => {
     const host = await connect('pl3', 'host', 'host');
