@@ -394,7 +394,7 @@ describe('hardening - an address whose sockets keep being closed for abuse is re
       BARRAGE_FRAME_BURST: '20',
       BARRAGE_IP_REFUSAL_DELAY_MS: '0',
       BARRAGE_IP_ABUSE_STRIKES: '2',
-      BARRAGE_IP_PENALTY_SECONDS: '2',
+      BARRAGE_IP_PENALTY_SECONDS: '4',
     });
   });
   afterAll(async () => {
@@ -427,7 +427,7 @@ describe('hardening - an address whose sockets keep being closed for abuse is re
       (err: { status?: number; body?: string }) => (refused = err),
     );
     expect(refused?.status).toBe(429);
-    expect(refused?.body).toMatch(/closed for abuse; refused for [12] s/);
+    expect(refused?.body).toMatch(/closed for abuse; refused for [1-4] s/);
     expect(await scrape(server.url, 'barrage_upgrades_total{result="ip_penalty"}')).toBe(1);
     expect(await scrape(server.url, 'barrage_ip_abuse_strikes_total')).toBe(2);
     expect(await scrape(server.url, 'barrage_ip_penalties_total')).toBe(1);
@@ -444,7 +444,7 @@ describe('hardening - an address whose sockets keep being closed for abuse is re
     sender.danmaku('still watching');
     await watching.until(() => watching.texts().includes('still watching'), 5000, 'chat after the penalty began');
     expect(watching.closeCode).toBeUndefined();
-    // The window ends (2 s): the address is admitted again.
+    // The window ends (4 s; long enough that a loaded machine still sees it running above): the address is admitted again.
     let back: TestClient | undefined;
     await expect
       .poll(
@@ -452,7 +452,7 @@ describe('hardening - an address whose sockets keep being closed for abuse is re
           back = await TestClient.connect(server.wsUrl('penalty-room'), from(ip)).catch(() => undefined);
           return back !== undefined;
         },
-        { timeout: 10_000, interval: 250 },
+        { timeout: 15_000, interval: 250 },
       )
       .toBe(true);
     expect(await scrape(server.url, 'barrage_ip_penalized_addresses')).toBe(0);
