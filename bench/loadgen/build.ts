@@ -25,11 +25,11 @@ export function goCommand(): string | undefined {
   return undefined;
 }
 
-/** Hash of go.mod and every .go file, which names the cached binary. */
+/** Hash of go.mod and every .go file but the tests, which names the cached binary. */
 function sourceHash(): string {
   const hash = createHash('sha256');
   const files = readdirSync(here)
-    .filter((f) => f === 'go.mod' || f.endsWith('.go'))
+    .filter((f) => f === 'go.mod' || (f.endsWith('.go') && !f.endsWith('_test.go')))
     .sort();
   for (const f of files)
     hash
@@ -38,6 +38,12 @@ function sourceHash(): string {
       .update(readFileSync(join(here, f)))
       .update('\0');
   return hash.digest('hex').slice(0, 16);
+}
+
+/** Runs the generator's Go unit tests (the frame reader); throws with their output when one fails. */
+export function testLoadgen(go = goCommand()): string {
+  if (!go) throw new Error('the Go toolchain is needed for bench/loadgen (go on PATH or /usr/local/go/bin/go)');
+  return execFileSync(go, ['test', '-count=1', './...'], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Path of the built generator, building it first when this source version has no binary yet. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../domain/auth.js';
 import { v1 } from '../../proto/index.js';
-import { buildLoadgen } from '../../bench/loadgen/build.js';
+import { buildLoadgen, testLoadgen } from '../../bench/loadgen/build.js';
 import { Loadgen } from '../../bench/loadgen/loadgen.js';
 import { TestClient } from '../helpers/client.js';
 import { scrape } from '../helpers/metrics.js';
@@ -23,6 +23,10 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
   });
   afterAll(() => {
     server?.child.kill('SIGTERM');
+  });
+
+  it('loadgen - its frame reader counts frames and control payloads however the bytes are split (go test)', () => {
+    expect(testLoadgen()).toMatch(/^ok\s+barrage\/bench\/loadgen/m);
   });
 
   it('loadgen - opens its viewers over two processes, counts the bytes the room was sent, and closes with 1000 on SIGTERM', async () => {
