@@ -289,6 +289,16 @@ func (w *worker) onEvent(c *conn, events uint32, buf []byte) {
 	}
 }
 
+// dispatch hands each ready socket its event.
+func (w *worker) dispatch(events []syscall.EpollEvent, buf []byte) {
+	for i := range events {
+		fd := int(events[i].Fd)
+		if fd < len(w.conns) && w.conns[fd] != nil {
+			w.onEvent(w.conns[fd], events[i].Events, buf)
+		}
+	}
+}
+
 // run opens this worker's viewers, reads until SIGTERM (or the hold ends) and reports.
 func runWorker(cfg config, first, count int) error {
 	limit := raiseFdLimit(uint64(cfg.fdLimit))
@@ -374,12 +384,7 @@ func runWorker(cfg config, first, count int) error {
 			if err != nil && err != syscall.EINTR {
 				return err
 			}
-			for i := 0; i < n; i++ {
-				fd := int(events[i].Fd)
-				if fd < len(w.conns) && w.conns[fd] != nil {
-					w.onEvent(w.conns[fd], events[i].Events, buf)
-				}
-			}
+			w.dispatch(events[:max(n, 0)], buf)
 			if timeout > 0 || n < len(events) || round >= 64 {
 				break
 			}
@@ -396,6 +401,17 @@ func runWorker(cfg config, first, count int) error {
 			default:
 				drained = true
 			}
+		}
+	}
+	// Count what already arrived before closing: a close the server sent just before the stop is in the report.
+	for round := 0; round < 64; round++ {
+		n, err := syscall.EpollWait(epfd, events, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		w.dispatch(events[:max(n, 0)], buf)
+		if err != nil || n < len(events) {
+			break
 		}
 	}
 	openAtStop := w.open

@@ -136,4 +136,21 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
       quick.child.kill('SIGTERM');
     }
   });
+
+  it('loadgen - a server that shuts down closes its viewers with 4000: counted as closed with the code, the rest still reported', async () => {
+    const going = await startCli(['start'], { env: { BARRAGE_SECRET: secret } });
+    const gen = Loadgen.start(['-edges', `127.0.0.1:${going.port}`, '-viewers', '3']);
+    try {
+      expect(await gen.ready()).toMatchObject({ open: 3, failed: 0 });
+      going.child.kill('SIGTERM');
+      expect(await going.exited).toBe(0);
+      const { code, report } = await gen.stop();
+      expect(code).toBe(0);
+      expect(report).toMatchObject({ open: 0, failed: 0, closed: 3 });
+      expect(report?.reasons).toEqual({ 'closed by the server 4000': 3 });
+    } finally {
+      gen.child.kill('SIGKILL');
+      going.child.kill('SIGKILL');
+    }
+  });
 });
