@@ -43,6 +43,7 @@ import { giftRoutes } from '../core/http/gifts-api.js';
 import { moderationRoutes } from '../core/http/moderation-api.js';
 import { reportRoutes } from '../core/http/reports-api.js';
 import { replayRoutes } from '../core/http/replay-api.js';
+import { SiteDanmakuScreen } from '../edge/site-danmaku.js';
 import { sessionRoutes } from '../core/http/sessions-api.js';
 import { catalogueRoutes } from '../core/http/catalogue-api.js';
 import { LikeCounter } from '../core/likes/likes.js';
@@ -290,6 +291,14 @@ export async function startEdge(
     return isRefusal(checked) ? checked.message : undefined;
   };
   const moderation = new EdgeModeration({ store: adapters.moderationStore, options: config.moderation });
+  // Danmaku a site posts to a video get a viewer's live checks (rate limit, moderation, word filter).
+  const siteDanmaku = new SiteDanmakuScreen({
+    policies: [moderation],
+    danmakuPerSecond: settings.danmakuPerSecond,
+    danmakuBurst: settings.danmakuBurst,
+    // Called from a route, so after `server` below exists.
+    onRateLimited: () => server.metrics.rateLimited.inc({ limit: 'danmaku' }),
+  });
   const routes = [
     // Served by every edge: it only publishes to the bus and reads the store.
     ...moderationRoutes({
@@ -326,6 +335,7 @@ export async function startEdge(
       bus,
       maxTextLength: settings.maxTextLength,
       checkText,
+      screen: siteDanmaku.check,
     }),
   ];
   const server = new EdgeServer({

@@ -52,6 +52,36 @@ export interface ReplayApiOptions {
   maxTextLength: number;
   /** Why `text` is not acceptable (a viewer's checks, edge/validate.ts, passed in by the wiring), or undefined. */
   checkText: (text: string, max: number) => string | undefined;
+  /**
+   * The live checks for a danmaku a site posts (edge/site-danmaku.ts, passed in by the wiring):
+   * the per-viewer rate limit and the moderation policy (bans, time-outs, room modes, slow mode,
+   * word filter). Publish `text` (a replace rule may have masked it), or why not.
+   */
+  screen?: (
+    room: string,
+    d: SiteDanmakuFields,
+  ) => { ok: true; text: string } | { ok: false; code: number; message: string; retryAfterMs: number };
+}
+
+/** What the screen is given of a site-posted danmaku. */
+export interface SiteDanmakuFields {
+  user: { id: string; name: string };
+  text: string;
+  mode: number;
+  color: number;
+  size: number;
+  videoMs: number;
+}
+
+/** HTTP status of a screen refusal: the rate limits 429 (with Retry-After), a hold 202, the rest 403. */
+function refusal(video: string, code: number, message: string, retryAfterMs: number): RouteResponse {
+  if (code === ErrorCode.ERROR_CODE_HELD) return json(202, { video, held: true, message });
+  const name = (v1.ErrorCode[code] ?? 'ERROR_CODE_FORBIDDEN').replace(/^ERROR_CODE_/, '');
+  const limited =
+    code === ErrorCode.ERROR_CODE_RATE_LIMITED || code === ErrorCode.ERROR_CODE_SLOW_MODE || code === ErrorCode.ERROR_CODE_LIMIT_REACHED;
+  const res = problem(limited ? 429 : code === ErrorCode.ERROR_CODE_BLOCKED_TEXT ? 422 : 403, name, message);
+  if (!limited && code !== ErrorCode.ERROR_CODE_MUTED) return res;
+  return { ...res, headers: { ...res.headers, 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } };
 }
 
 /** How long a post waits for core before answering 503. */
@@ -297,8 +327,10 @@ export function replayRoutes(options: ReplayApiOptions): Route[] {
         tag: 'replay',
         summary: "A viewer's danmaku at a video time, posted by the site's backend on their behalf",
         description:
-          "The same text checks as a viewer's socket danmaku; sequenced in the video's room (viewers on `video=` sockets see it at once) " +
-          'and stored with its video time. The site is trusted here as for `/messages`: no per-viewer rate limit or word filter.',
+          "The same checks as the viewer's own danmaku on a `video=` socket, by the same code: text, the per-viewer rate limit " +
+          "(`BARRAGE_DANMAKU_RATE`/`_BURST`, per viewer and video), the video room's bans, time-outs, room modes and slow mode, and the word filter " +
+          '(block: 422 BLOCKED_TEXT; replace: published masked; hold: 202, a moderator decides, audited as live). Sequenced in the ' +
+          "video's room (viewers on `video=` sockets see it at once) and stored with its video time.",
         params: videoParam,
         body: {
           schema: s.object(
@@ -318,9 +350,16 @@ export function replayRoutes(options: ReplayApiOptions): Route[] {
             description: 'stored in the video',
             schema: s.object({ video: s.string(), seq: s.integer(), id: s.string(), offset_ms: s.integer() }),
           },
+          202: {
+            description: 'held for a moderator (the word filter)',
+            schema: s.object({ video: s.string(), held: s.boolean(), message: s.string() }),
+          },
           400: problemDoc('BAD_VIDEO, BAD_JSON, INVALID_ARGUMENT, TEXT_INVALID or VIDEO_TIME_INVALID'),
+          403: problemDoc('BANNED, MUTED (with Retry-After), ROOM_MODE or ROOM_CLOSED: the video room moderation'),
           404: problemDoc('NOT_FOUND'),
           409: problemDoc('SESSION_LIVE: post to the live room instead'),
+          422: problemDoc('BLOCKED_TEXT: the word filter'),
+          429: problemDoc('RATE_LIMITED, SLOW_MODE or LIMIT_REACHED (held ones waiting), with Retry-After'),
           503: problemDoc('UNAVAILABLE'),
         },
       },
@@ -359,8 +398,11 @@ export function replayRoutes(options: ReplayApiOptions): Route[] {
           return problem(400, 'INVALID_ARGUMENT', 'mode and size are 0, 1 or 2');
         if (typeof color !== 'number' || !Number.isInteger(color) || color < 0 || color > 0xffffff)
           return problem(400, 'INVALID_ARGUMENT', 'color must be 0xRRGGBB');
+        const screened = options.screen?.(videoRoom(video.id), { user: { id, name: name.trim() }, text, mode, color, size, videoMs: at });
+        if (screened && !screened.ok) return refusal(video.id, screened.code, screened.message, screened.retryAfterMs);
+        const shown = screened ? screened.text : text;
         const request = v1.PostRequest.encode({
-          event: { danmaku: { user: { id, name: name.trim(), role: v1.Role.ROLE_VIEWER }, text, mode, color, size, offsetMs: at } },
+          event: { danmaku: { user: { id, name: name.trim(), role: v1.Role.ROLE_VIEWER }, text: shown, mode, color, size, offsetMs: at } },
         }).finish();
         let reply: v1.PaidReply;
         try {

@@ -116,6 +116,52 @@ describe('video sockets', () => {
     viewer.close();
   }, 40_000);
 
+  it('video danmaku - a site post gets a viewer’s live checks: per-viewer rate limit, word filter (block, replace, hold), a time-out', async () => {
+    expect((await api('PUT', '/api/v1/videos/ep-site', { duration_ms: 600_000 })).status).toBe(201);
+    const vroom = '_v_ep-site';
+    const viewer = await TestClient.connect(await videoUrl('ep-site', 'site-watcher'));
+    const post = (user: string, text: string) =>
+      api('POST', '/api/v1/videos/ep-site/danmaku', { user: { id: user, name: user }, text, video_ms: 2_000 });
+    const code = async (res: Response) => [res.status, ((await res.json()) as { error?: { code: string } }).error?.code];
+    // The rate: a burst of 5 (BARRAGE_DANMAKU_BURST), then 429 with Retry-After, for this viewer only.
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 12 && !limited; i++) {
+      const res = await post('fast', `quick ${i}`);
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      else await res.body?.cancel();
+    }
+    expect(limited, `statuses ${statuses.join(',')}`).toBeDefined();
+    expect(statuses.filter((x) => x === 201).length).toBeGreaterThanOrEqual(5);
+    expect(Number((limited as Response).headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await (limited as Response).json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    expect((await post('calm', 'not me')).status).toBe(201);
+    // The word filter of the video's room, as a socket danmaku meets it (the edge loads rules as they change).
+    expect((await api('PUT', `/api/v1/rooms/${vroom}/filter`, { terms: ['darn'], action: 'block' })).status).toBe(200);
+    await expect.poll(async () => code(await post('w1', 'oh darn')), { timeout: 5_000 }).toEqual([422, 'BLOCKED_TEXT']);
+    expect((await api('PUT', `/api/v1/rooms/${vroom}/filter`, { terms: ['heck'], action: 'replace' })).status).toBe(200);
+    await expect.poll(async () => (await post('w2', 'what the heck')).status, { timeout: 5_000 }).toBe(201);
+    await viewer.until(() => viewer.texts().includes('what the ****'), 5_000, 'published masked');
+    expect(viewer.texts()).not.toContain('what the heck');
+    expect((await api('PUT', `/api/v1/rooms/${vroom}/filter`, { terms: ['hmm'], action: 'hold' })).status).toBe(200);
+    await expect
+      .poll(
+        async () => {
+          const res = await post('w3', 'hmm indeed');
+          return [res.status, ((await res.json()) as { held?: boolean }).held];
+        },
+        { timeout: 5_000 },
+      )
+      .toEqual([202, true]);
+    const held = (await (await api('GET', `/api/v1/rooms/${vroom}/held`)).json()) as unknown;
+    expect(JSON.stringify(held)).toContain('hmm indeed');
+    // A time-out in the video's room holds for what the site posts for that viewer too.
+    expect((await api('POST', `/api/v1/rooms/${vroom}/moderate`, { action: 'timeout', user_id: 'rude', seconds: 600 })).status).toBe(202);
+    await expect.poll(async () => code(await post('rude', 'let me')), { timeout: 5_000 }).toEqual([403, 'MUTED']);
+    viewer.close();
+  }, 40_000);
+
   it('bad input - times past the end or not integers, unknown videos, a live session, reserved rooms, floods', async () => {
     const ann = await TestClient.connect(await videoUrl('ep1', 'ann2'));
     ann.danmaku('too late', { videoMs: 600_000 });
