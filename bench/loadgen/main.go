@@ -181,6 +181,16 @@ func runParent(cfg config) error {
 	}
 	sig := make(chan os.Signal, 4)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR1)
+	// A harness that dies without stopping us (a crashed test) must not leave sockets open for ever:
+	// once reparented, stop as if told to.
+	go func(ppid int) {
+		for range time.Tick(time.Second) {
+			if os.Getppid() != ppid {
+				sig <- syscall.SIGTERM
+				return
+			}
+		}
+	}(os.Getppid())
 	type child struct {
 		cmd    *exec.Cmd
 		ready  chan workerReport

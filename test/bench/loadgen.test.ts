@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../domain/auth.js';
 import { v1 } from '../../proto/index.js';
@@ -23,7 +27,15 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
   });
   afterAll(() => {
     server?.child.kill('SIGTERM');
+    // A failed assertion must not leave a generator holding sockets.
+    for (const g of started) g.child.kill('SIGKILL');
   });
+  const started: Loadgen[] = [];
+  const start = (args: string[]) => {
+    const g = Loadgen.start(args);
+    started.push(g);
+    return g;
+  };
 
   it('loadgen - its frame reader counts frames and control payloads however the bytes are split (go test)', () => {
     expect(testLoadgen()).toMatch(/^ok\s+barrage\/bench\/loadgen/m);
@@ -34,7 +46,7 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
     const probe = await RawWs.open(server.port, '/ws?room=lg');
     const closesBefore = (await scrape(base, 'barrage_client_closes_total{code="1000"}')) ?? 0;
     const viewers = 6;
-    const gen = Loadgen.start(['-edges', `127.0.0.1:${server.port}`, '-rooms', 'lg', '-viewers', String(viewers), '-procs', '2']);
+    const gen = start(['-edges', `127.0.0.1:${server.port}`, '-rooms', 'lg', '-viewers', String(viewers), '-procs', '2']);
     const ready = await gen.ready();
     expect(ready).toMatchObject({ open: viewers, failed: 0 });
     expect(ready.pids).toHaveLength(2);
@@ -88,24 +100,15 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
 
   it('loadgen - refused connections and refused upgrades count as failed with their reason, and it still reports and exits', async () => {
     const nobody = await freePort();
-    const refused = Loadgen.start(['-edges', `127.0.0.1:${nobody}`, '-viewers', '3', '-hold', '1ms']);
+    const refused = start(['-edges', `127.0.0.1:${nobody}`, '-viewers', '3', '-hold', '1ms']);
     const a = await refused.done;
     expect(a.code).toBe(0);
     expect(a.report).toMatchObject({ open: 0, failed: 3 });
     expect(a.report?.reasons).toEqual({ 'connect: connection refused': 3 });
 
     // A bad room and a forged token: the server answers the upgrade with an HTTP error.
-    const badRoom = Loadgen.start(['-edges', `127.0.0.1:${server.port}`, '-rooms', 'bad%20room', '-viewers', '2', '-hold', '1ms']);
-    const forged = Loadgen.start([
-      '-edges',
-      `127.0.0.1:${server.port}`,
-      '-path',
-      '/ws?room={room}&token=forged',
-      '-viewers',
-      '2',
-      '-hold',
-      '1ms',
-    ]);
+    const badRoom = start(['-edges', `127.0.0.1:${server.port}`, '-rooms', 'bad%20room', '-viewers', '2', '-hold', '1ms']);
+    const forged = start(['-edges', `127.0.0.1:${server.port}`, '-path', '/ws?room={room}&token=forged', '-viewers', '2', '-hold', '1ms']);
     const [b, f] = await Promise.all([badRoom.done, forged.done]);
     expect(b.report).toMatchObject({ open: 0, failed: 2 });
     expect(Object.keys(b.report?.reasons ?? {})).toEqual(['HTTP/1.1 400 Bad Request']);
@@ -113,12 +116,12 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
     expect(Object.keys(f.report?.reasons ?? {})[0]).toMatch(/^HTTP\/1\.1 4\d\d /);
 
     // Bad flags: a usage error and exit code 2, no report.
-    const usage = Loadgen.start(['-viewers', '3']);
+    const usage = start(['-viewers', '3']);
     const u = await usage.done;
     expect(u.code).toBe(2);
     expect(usage.stderr()).toContain('-edges is required');
     // More sockets than the processes asked for may hold: refused before any socket opens.
-    const crowded = Loadgen.start(['-edges', `127.0.0.1:${server.port}`, '-viewers', '200', '-procs', '1', '-fd-limit', '128']);
+    const crowded = start(['-edges', `127.0.0.1:${server.port}`, '-viewers', '200', '-procs', '1', '-fd-limit', '128']);
     expect((await crowded.done).code).toBe(1);
     expect(crowded.stderr()).toContain('200 viewers over 1 processes exceed 28 sockets per process');
   });
@@ -127,7 +130,7 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
     // The shortest idle timeout the server allows; uWS pings a quiet socket and closes it if no pong comes back.
     const quick = await startCli(['start'], { env: { BARRAGE_SECRET: secret, BARRAGE_IDLE_TIMEOUT: '8' } });
     try {
-      const gen = Loadgen.start(['-edges', `127.0.0.1:${quick.port}`, '-viewers', '4', '-hold', '12s', '-tick', '50ms']);
+      const gen = start(['-edges', `127.0.0.1:${quick.port}`, '-viewers', '4', '-hold', '12s', '-tick', '50ms']);
       const { code, report } = await gen.done;
       expect(code).toBe(0);
       expect(report).toMatchObject({ open: 4, failed: 0, closed: 0 });
@@ -139,7 +142,7 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
 
   it('loadgen - a server that shuts down closes its viewers with 4000: counted as closed with the code, the rest still reported', async () => {
     const going = await startCli(['start'], { env: { BARRAGE_SECRET: secret } });
-    const gen = Loadgen.start(['-edges', `127.0.0.1:${going.port}`, '-viewers', '3']);
+    const gen = start(['-edges', `127.0.0.1:${going.port}`, '-viewers', '3']);
     try {
       expect(await gen.ready()).toMatchObject({ open: 3, failed: 0 });
       going.child.kill('SIGTERM');
@@ -152,5 +155,20 @@ describe('loadgen - the Go load generator against a real barrage start', () => {
       gen.child.kill('SIGKILL');
       going.child.kill('SIGKILL');
     }
+  });
+
+  it('loadgen - stops by itself, closing its sockets, when the harness that started it dies without a word', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loadgen-'));
+    const out = join(dir, 'report.json');
+    const base = `http://127.0.0.1:${server.port}`;
+    const closesBefore = (await scrape(base, 'barrage_client_closes_total{code="1000"}')) ?? 0;
+    // The shell starts the generator in the background, waits for its sockets and exits: the generator is orphaned.
+    const script = `"$0" -edges 127.0.0.1:${server.port} -rooms orphan -viewers 2 >"$1" 2>"$1.err" & until grep -q "loadgen ready" "$1.err"; do sleep 0.05; done`;
+    const shell = spawn('bash', ['-c', script, buildLoadgen(), out]);
+    await new Promise((resolve) => shell.once('exit', resolve));
+    await expect.poll(() => (existsSync(out) ? readFileSync(out, 'utf8') : ''), { timeout: 15_000 }).toContain('"viewers":2');
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ viewers: 2, open: 2, failed: 0 });
+    await expect.poll(() => scrape(base, 'barrage_client_closes_total{code="1000"}'), { timeout: 10_000 }).toBe(closesBefore + 2);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
