@@ -12,6 +12,7 @@ export const operations = {
   getRoomsRoomHeld: { method: 'GET', path: '/api/v1/rooms/{room}/held', idempotency: 'none' },
   getRoomsRoomLotteriesId: { method: 'GET', path: '/api/v1/rooms/{room}/lotteries/{id}', idempotency: 'none' },
   getRoomsRoomModeration: { method: 'GET', path: '/api/v1/rooms/{room}/moderation', idempotency: 'none' },
+  getRoomsRoomPlayStats: { method: 'GET', path: '/api/v1/rooms/{room}/play-stats', idempotency: 'none' },
   getRoomsRoomPollsId: { method: 'GET', path: '/api/v1/rooms/{room}/polls/{id}', idempotency: 'none' },
   getRoomsRoomRedPacketsId: { method: 'GET', path: '/api/v1/rooms/{room}/red-packets/{id}', idempotency: 'none' },
   getRoomsRoomReports: { method: 'GET', path: '/api/v1/rooms/{room}/reports', idempotency: 'none' },

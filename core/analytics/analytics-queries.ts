@@ -9,6 +9,9 @@
 import type { AnalyticsStore } from './analytics-store.js';
 import { featuresOf, sqlIdent, sqlString, sqlUInt } from './analytics-store.js';
 import { topWordsOf } from './top-words.js';
+import type { PlayPoint, PlayStats, PlaySummary } from '../../domain/play-stats.js';
+
+export type { PlayPoint, PlayStats, PlaySummary };
 
 /** Distinct danmaku texts of a range the top words are counted over (the most frequent ones). */
 export const topWordsTexts = 20_000;
@@ -72,6 +75,33 @@ export interface AuditEntry {
   extra: string;
   reason: string;
 }
+
+/** The openings and ends of plays: the kind of play and whether the row starts or ends it. */
+const playRows: Readonly<Record<string, { kind: PlaySummary['kind']; end: boolean }>> = {
+  red_packet: { kind: 'red_packet', end: false },
+  red_packet_ended: { kind: 'red_packet', end: true },
+  poll: { kind: 'poll', end: false },
+  poll_result: { kind: 'poll', end: true },
+  lottery: { kind: 'lottery', end: false },
+  lottery_result: { kind: 'lottery', end: true },
+};
+
+/** Rows whose `count` is a play's running total of viewers taking part (progress counters and ends). */
+const takingPart: Readonly<Record<string, 'grabs' | 'votes' | 'entries'>> = {
+  red_packet_progress: 'grabs',
+  red_packet_ended: 'grabs',
+  poll_tally: 'votes',
+  poll_result: 'votes',
+  lottery_progress: 'entries',
+  lottery_result: 'entries',
+};
+
+const sqlList = (kinds: readonly string[]): string => kinds.map((k) => sqlString(k)).join(', ');
+
+/** Plays listed in a range's answer (the latest). */
+export const playsListed = 200;
+/** A play lasts at most a day: the running totals before a range are read that far back. */
+const playLongestMs = 86_400_000;
 
 /** A word and how many danmaku held it. */
 export interface WordCount {
@@ -208,6 +238,96 @@ export class AnalyticsQueries {
       rows.map((x) => ({ text: String(x['text']), count: n(x['c']) })),
       limit,
     );
+  }
+
+  /**
+   * Red packets, polls and lotteries of the range: each play started or
+   * ended in it, and per minute how many viewers grabbed, voted or entered.
+   * Those come from the plays' running totals (progress counters and ends):
+   * a minute's number is how much a play's total grew in it, the total
+   * before the range read from the day before it.
+   */
+  async plays(r: RoomRange): Promise<PlayStats> {
+    const settings = await this.finalSettings();
+    const part = sqlList(Object.keys(takingPart));
+    const [before, during, rows] = await Promise.all([
+      this.store.query<Record<string, unknown>>(
+        `SELECT kind, item_id, max(count) AS c FROM ${this.db}.events FINAL
+        WHERE ${this.rawWhere({ room: r.room, fromMs: Math.max(0, r.fromMs - playLongestMs), toMs: r.fromMs })} AND kind IN (${part})
+        GROUP BY kind, item_id`,
+        settings,
+      ),
+      this.store.query<Record<string, unknown>>(
+        `SELECT kind, item_id, toUInt32(toStartOfMinute(ts)) AS m, max(count) AS c FROM ${this.db}.events FINAL
+        WHERE ${this.rawWhere(r)} AND kind IN (${part})
+        GROUP BY kind, item_id, m ORDER BY m`,
+        settings,
+      ),
+      this.store.query<Record<string, unknown>>(
+        `SELECT kind, item_id, ts_ms, user_id, user_name, text, count FROM ${this.db}.events FINAL
+        WHERE ${this.rawWhere(r)} AND kind IN (${sqlList(Object.keys(playRows))})
+        ORDER BY ts_ms DESC LIMIT ${sqlUInt(playsListed * 2)}`,
+        settings,
+      ),
+    ]);
+    // A play's running total, per family (a red packet's grabs and its end count the same total).
+    const totals = new Map<string, number>();
+    const keyOf = (x: Record<string, unknown>): string => `${takingPart[String(x['kind'])]}/${String(x['item_id'])}`;
+    for (const x of before) totals.set(keyOf(x), Math.max(totals.get(keyOf(x)) ?? 0, n(x['c'])));
+    const points = new Map<number, PlayPoint>();
+    for (const x of during) {
+      const family = takingPart[String(x['kind'])];
+      if (!family) continue;
+      const key = keyOf(x);
+      const grown = n(x['c']) - (totals.get(key) ?? 0);
+      if (grown <= 0) continue;
+      totals.set(key, n(x['c']));
+      const minute = n(x['m']);
+      let p = points.get(minute);
+      if (!p) points.set(minute, (p = { minute, grabs: 0, votes: 0, entries: 0 }));
+      p[family] += grown;
+    }
+    const plays = new Map<string, PlaySummary>();
+    let started = 0;
+    let ended = 0;
+    for (const x of rows) {
+      const row = playRows[String(x['kind'])];
+      if (!row) continue;
+      const id = String(x['item_id']);
+      const key = `${row.kind}/${id}`;
+      let play = plays.get(key);
+      if (!play) {
+        if (plays.size >= playsListed) continue;
+        plays.set(key, (play = { kind: row.kind, id, startedMs: 0, endedMs: 0, by: '', title: '', size: 0, taken: 0 }));
+      }
+      if (row.end) {
+        ended++;
+        play.endedMs = n(x['ts_ms']);
+        play.taken = n(x['count']);
+      } else {
+        started++;
+        play.startedMs = n(x['ts_ms']);
+        play.by = String(x['user_name']) || String(x['user_id']);
+        play.title = String(x['text']);
+        play.size = n(x['count']);
+      }
+    }
+    // Open plays: the latest running total seen.
+    for (const play of plays.values()) {
+      if (!play.endedMs)
+        play.taken = totals.get(`${play.kind === 'red_packet' ? 'grabs' : play.kind === 'poll' ? 'votes' : 'entries'}/${play.id}`) ?? 0;
+    }
+    const series = [...points.values()].sort((a, b) => a.minute - b.minute);
+    const sum = (f: (p: PlayPoint) => number): number => series.reduce((t, p) => t + f(p), 0);
+    return {
+      started,
+      ended,
+      grabs: sum((p) => p.grabs),
+      votes: sum((p) => p.votes),
+      entries: sum((p) => p.entries),
+      points: series,
+      plays: [...plays.values()],
+    };
   }
 
   /** The room's moderation actions in the range, newest first (`audit`, migration 4). */

@@ -7,6 +7,7 @@
  * - `GET /api/v1/rooms/:room/timeline?from&to`: per-minute series
  * - `GET /api/v1/rooms/:room/top-gifters?from&to&limit`
  * - `GET /api/v1/rooms/:room/top-words?from&to&limit`
+ * - `GET /api/v1/rooms/:room/play-stats?from&to`: red packets, polls, lotteries
  * - `GET /api/v1/analytics/status`: sink counters and the engine
  * - `GET /dashboard`, `GET /dashboard.js`, `GET /dashboard.css`
  *
@@ -97,6 +98,29 @@ const giftersSchema = s.object({
   gifters: s.array(s.object({ userId: s.string(), name: s.string(), revenueCents: int(), gifts: int() })),
 });
 const wordsSchema = s.object({ room: s.string(), words: s.array(s.object({ word: s.string(), count: int() })) });
+const playStatsSchema = s.object({
+  room: s.string(),
+  from: int(),
+  to: int(),
+  started: int('plays opened in the range'),
+  ended: int('plays ended in the range'),
+  grabs: int('red packet shares taken in the range'),
+  votes: int('poll voters added in the range'),
+  entries: int('lottery entrants added in the range'),
+  points: s.array(s.object({ minute: int('seconds since the epoch'), grabs: int(), votes: int(), entries: int() })),
+  plays: s.array(
+    s.object({
+      kind: s.string('red_packet, poll or lottery'),
+      id: s.string(),
+      startedMs: int('0 when it opened before the range'),
+      endedMs: int('0 while open'),
+      by: s.string('who opened it'),
+      title: s.string('greeting, question or prize'),
+      size: int('shares, options or winners'),
+      taken: int('viewers who grabbed, voted or entered'),
+    }),
+  ),
+});
 
 /** The analytics API and dashboard routes. */
 export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
@@ -176,6 +200,11 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
       { summary: 'Most used words in danmaku in the range', result: wordsSchema, limit: true },
       async (r, req) => ({ room: r.room, words: await options.queries.topWords(r, limit(req)) }),
     ),
+    api(
+      '/api/v1/rooms/:room/play-stats',
+      { summary: 'Red packets, polls and lotteries of the range, and grabs, votes and entries per minute', result: playStatsSchema },
+      async (r) => ({ room: r.room, from: r.fromMs, to: r.toMs, ...(await options.queries.plays(r)) }),
+    ),
     {
       method: 'get',
       pattern: '/api/v1/analytics/status',
@@ -239,7 +268,7 @@ export function analyticsRoutes(options: AnalyticsApiOptions): Route[] {
   ];
 }
 
-/** The page: a form, five charts and two tables; the bundle fills them in. */
+/** The page: a form, six charts and three tables; the bundle fills them in. */
 const dashboardHtml = `<!doctype html>
 <html lang="en">
 <head>
@@ -271,6 +300,10 @@ const dashboardHtml = `<!doctype html>
   <section class="tables">
     <figure><figcaption data-i18n="topGifters">Top gifters</figcaption><table id="top-gifters"><thead><tr><th>#</th><th data-i18n="viewer">Viewer</th><th data-i18n="gifts">Gifts</th><th data-i18n="revenue">Revenue</th></tr></thead><tbody></tbody></table></figure>
     <figure><figcaption data-i18n="topWords">Top words</figcaption><div id="chart-words" class="chart"></div><table id="top-words"><thead><tr><th data-i18n="word">Word</th><th data-i18n="danmaku">Danmaku</th></tr></thead><tbody></tbody></table></figure>
+  </section>
+  <section class="tables">
+    <figure><figcaption data-i18n="playsPerMinute">Grabs, votes and entries per minute</figcaption><div id="chart-plays" class="chart"></div></figure>
+    <figure><figcaption data-i18n="plays">Plays</figcaption><table id="plays"><thead><tr><th data-i18n="play">Play</th><th data-i18n="startedBy">Started by</th><th data-i18n="started">Started</th><th data-i18n="takenPart">Took part</th></tr></thead><tbody></tbody></table></figure>
   </section>
 </main>
 <script type="module" src="/dashboard.js"></script>

@@ -60,6 +60,26 @@ function roomHistory(): Uint8Array[] {
     }
     out.push(encode({ room, seq, tsMs: t + 45_000, likes: { total: (m + 1) * 20, delta: 20 } }));
   }
+  // Plays: a red packet at minute 5 (grabbed over two minutes), a poll at minute 10 still open at the end.
+  const host = { id: 'host-1', name: '主播', role: 3 };
+  const at = (m: number, s: number): number => start + m * minute + s * 1000;
+  out.push(
+    encode({
+      room,
+      seq: ++seq,
+      tsMs: at(5, 50),
+      actor: host,
+      redPacket: { id: 'rp1', sender: host, totalCents: 888, count: 8, greeting: '恭喜发财' },
+    }),
+  );
+  out.push(encode({ room, seq, tsMs: at(5, 52), redPacketProgress: { id: 'rp1', grabbed: 5, count: 8, grabbedCents: 500 } }));
+  out.push(encode({ room, seq, tsMs: at(6, 10), redPacketProgress: { id: 'rp1', grabbed: 8, count: 8, grabbedCents: 888 } }));
+  out.push(encode({ room, seq: ++seq, tsMs: at(6, 11), redPacketEnded: { id: 'rp1', grabbed: 8, count: 8, grabbedCents: 888 } }));
+  out.push(
+    encode({ room, seq: ++seq, tsMs: at(10, 5), actor: host, poll: { id: 'po1', question: '下一局？', options: ['甲', '乙'], by: host } }),
+  );
+  for (let m = 10; m < 14; m++)
+    out.push(encode({ room, seq, tsMs: at(m, 30), pollTally: { id: 'po1', votes: [m, 1], voters: (m - 9) * 10 } }));
   return out;
 }
 
@@ -142,8 +162,16 @@ describe('analytics dashboard - single process with chDB', () => {
     expect(gifters).toHaveLength(3);
     const firstWord = await page.locator('#top-words tbody tr').first().textContent();
     expect(firstWord).toMatch(/^hype/);
-    // Five uPlot charts, each drawn on a canvas with something on it.
-    expect(await page.locator('.uplot canvas').count()).toBe(5);
+    // Plays: the cards, the list (newest first), and the sixth chart.
+    expect(await page.locator('[data-metric="plays-started"] .value').textContent()).toBe('2');
+    expect(await page.locator('[data-metric="grabs"] .value').textContent()).toBe('8');
+    expect(await page.locator('[data-metric="votes"] .value').textContent()).toBe('40');
+    const plays = await page.locator('#plays tbody tr').allTextContents();
+    expect(plays).toHaveLength(2);
+    expect(plays[0]).toMatch(/^Poll: 下一局？主播.*40 \(open\)$/);
+    expect(plays[1]).toMatch(/^Red packet: 恭喜发财主播.*8$/);
+    // Six uPlot charts, each drawn on a canvas with something on it.
+    expect(await page.locator('.uplot canvas').count()).toBe(6);
     const inked = await page.evaluate(() =>
       Array.from(document.querySelectorAll<HTMLCanvasElement>('.uplot canvas')).map((c) => {
         const px = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
@@ -170,6 +198,7 @@ describe('analytics dashboard - single process with chDB', () => {
     // the room), holds no English string.
     const shown = await page.evaluate(() => {
       for (const el of document.querySelectorAll('#top-gifters tbody, #top-words tbody, #chart-words')) el.remove();
+      // The plays list keeps its labels (translated); only the data in it is the room's.
       return document.body.innerText;
     });
     for (const english of Object.values(dashboardMessages.en)) {
@@ -181,6 +210,7 @@ describe('analytics dashboard - single process with chDB', () => {
       new Intl.NumberFormat('zh-CN', { style: 'currency', currency: 'CNY' }).format(100),
     );
     expect(await page.locator('[data-metric="messages"] .label').textContent()).toBe(dashboardMessages['zh-CN'].messages);
+    expect(await page.locator('#plays tbody tr').first().textContent()).toContain(`${dashboardMessages['zh-CN'].poll}: 下一局？`);
     await page.close();
   });
 });

@@ -273,6 +273,21 @@ describe.each(engines)('analytics store on $name', (engine) => {
     expect(by('poll').text).toBe('Best map?');
     expect(JSON.parse(by('lottery_result').extra)).toMatchObject({ seed: 'cd', winners: ['u3'] });
     expect(by('lottery').text).toBe('A mug');
+
+    // The plays panel of the dashboard reads the same rows: openings, ends and running totals.
+    const q = new AnalyticsQueries(store, db);
+    const all = await q.plays({ room, fromMs: t0, toMs: t0 + 3600_000 });
+    expect(all).toMatchObject({ started: 3, ended: 3, grabs: 3, votes: 3, entries: 5 });
+    expect(all.points.reduce((t, p) => t + p.grabs + p.votes + p.entries, 0)).toBe(11);
+    expect(all.plays.map((p) => [p.kind, p.id, p.by, p.title, p.size, p.taken, p.startedMs > 0, p.endedMs > 0]).sort()).toEqual([
+      ['lottery', 'lo1', 'api', 'A mug', 1, 5, true, true],
+      ['poll', 'po1', 'Host', 'Best map?', 2, 3, true, true],
+      ['red_packet', 'rp1', 'Host', 'gl', 10, 3, true, true],
+    ]);
+    // From after the tally: the poll's and packet's takers were counted before the range; the poll ends in it.
+    const later = await q.plays({ room, fromMs: t0 + 3_700, toMs: t0 + 3600_000 });
+    expect(later).toMatchObject({ started: 1, ended: 2, grabs: 0, votes: 0, entries: 5 });
+    expect(later.plays.find((p) => p.kind === 'poll')).toMatchObject({ startedMs: 0, endedMs: t0 + 4_000, taken: 3 });
   });
 
   it('store contract - once closed, every operation is an AnalyticsError, never a crash, and closing again is harmless', async () => {

@@ -16,6 +16,7 @@ import './dashboard.css';
 import { Translator, format, pickLang } from '../i18n/i18n.js';
 import { dashboardMessages } from './messages.js';
 import type { DashboardKey } from './messages.js';
+import type { PlayPoint, PlayStats, PlaySummary as Play } from '../../domain/play-stats.js';
 
 interface Stats {
   events: number;
@@ -50,6 +51,7 @@ interface Word {
   word: string;
   count: number;
 }
+const playKinds: Readonly<Record<Play['kind'], DashboardKey>> = { red_packet: 'redPacket', poll: 'poll', lottery: 'lottery' };
 
 const $ = <T extends Element>(sel: string): T => document.querySelector(sel) as T;
 const form = $<HTMLFormElement>('#controls');
@@ -188,11 +190,12 @@ async function load(room: string, from: number, to: number, key: string): Promis
   const q = `from=${from}&to=${to}`;
   const base = `/api/v1/rooms/${encodeURIComponent(room)}`;
   try {
-    const [stats, timeline, gifters, words] = await Promise.all([
+    const [stats, timeline, gifters, words, plays] = await Promise.all([
       api<Stats>(`${base}/stats?${q}`, key),
       api<{ points: Point[] }>(`${base}/timeline?${q}`, key),
       api<{ gifters: Gifter[] }>(`${base}/top-gifters?${q}&limit=10`, key),
       api<{ words: Word[] }>(`${base}/top-words?${q}&limit=15`, key),
+      api<PlayStats>(`${base}/play-stats?${q}`, key),
     ]);
     for (const c of charts.splice(0)) c.destroy();
 
@@ -207,6 +210,10 @@ async function load(room: string, from: number, to: number, key: string): Promis
       card(t('gifters'), count(stats.gifters), 'gifters'),
       card(t('moderation'), count(stats.moderationActions), 'moderation'),
       card(t('averageLatency'), latency(stats.avgLatencyMs), 'latency'),
+      card(t('playsStarted'), count(plays.started), 'plays-started'),
+      card(t('grabs'), count(plays.grabs), 'grabs'),
+      card(t('votes'), count(plays.votes), 'votes'),
+      card(t('entries'), count(plays.entries), 'entries'),
     ].join('');
 
     // One point per minute of the range (zero for a quiet minute) when that is few enough to draw.
@@ -234,6 +241,22 @@ async function load(room: string, from: number, to: number, key: string): Promis
       words.words.slice(0, 8).map((w) => w.count),
       '#7c3aed',
     );
+
+    const playsAt = new Map(plays.points.map((p) => [p.minute, p]));
+    const playCol = (f: (p: PlayPoint) => number): number[] =>
+      x.map((m) => f(playsAt.get(m) ?? { minute: m, grabs: 0, votes: 0, entries: 0 }));
+    timeChart($('#chart-plays'), x, [
+      { label: t('grabs'), values: playCol((p) => p.grabs), color: '#dc2626', bars: true },
+      { label: t('votes'), values: playCol((p) => p.votes), color: '#0891b2' },
+      { label: t('entries'), values: playCol((p) => p.entries), color: '#ca8a04' },
+    ]);
+    $('#plays tbody').innerHTML = plays.plays
+      .map(
+        (p) =>
+          `<tr data-kind="${p.kind}"><td>${t(playKinds[p.kind])}: ${escapeHtml(p.title || p.id)}</td><td>${escapeHtml(p.by)}</td>` +
+          `<td>${p.startedMs ? tr.dateTime(p.startedMs) : ''}</td><td>${count(p.taken)}${p.endedMs ? '' : ` (${t('stillOpen')})`}</td></tr>`,
+      )
+      .join('');
 
     $('#top-gifters tbody').innerHTML = gifters.gifters
       .map(
