@@ -305,6 +305,18 @@ describe('replay overlay in chromium', () => {
     const { seen, frameMs } = await paints(page);
     expectWithinFrame(seen, 'from A', at, frameMs);
     await screenshot(page, 'replay-other-viewer');
+    // B, paused, posts its own: painted at once on the still screen, at B's playhead.
+    const pausedAt = (await page.evaluate(() => (document.getElementById('player') as HTMLVideoElement).currentTime)) as number;
+    await page.fill('#send input[name=text]', 'from B paused');
+    await page.click('#send button');
+    await expect.poll(() => texts(page), { timeout: 5_000 }).toContain('from B paused');
+    expect((await offsets(page))['from B paused']).toBe(Math.round(pausedAt * 1000));
+    await expect
+      .poll(() => page.evaluate(() => (document.querySelector('barrage-overlay') as unknown as { paused: boolean }).paused))
+      .toBe(true);
+    const still = await painted(page);
+    await page.waitForTimeout(400);
+    expect(await painted(page)).toEqual(still); // frozen again with it on screen
     await a.close();
   });
 });

@@ -17,7 +17,8 @@
  * The video's socket (`video=`, opened by the overlay like a live room's)
  * brings VOD danmaku others post now: `add` files each at its video time, so
  * it shows when the playhead reaches it (at once if the playhead passed it in
- * the last `lateMs`: the viewer's own, or one posted at the moment watched).
+ * the last `lateMs`: the viewer's own, even while paused, or one posted at
+ * the moment watched).
  * The connection's `videoTime` is set to the player's, so what the viewer
  * posts carries `video_ms` = `currentTime`.
  *
@@ -161,10 +162,18 @@ export class ReplayDriver {
     if (!this.loaded.has(n)) this.added.set(n, items);
     if (!insert(items, item)) return;
     const late = this.emittedTo - item.offsetMs;
-    if (late >= 0 && late < this.lateMs) {
-      this.options.target.emit(d, late / (this.options.media.playbackRate || 1));
-      this.options.target.flush();
-    }
+    if (late < 0 || late >= this.lateMs) return;
+    // Paused (the viewer paused to write it): shown all the same, on the frozen screen.
+    const paused = this.options.media.paused;
+    if (paused) this.options.target.resume();
+    this.options.target.emit(d, late / (this.options.media.playbackRate || 1));
+    this.options.target.flush();
+    if (paused) this.freezeSoon();
+  }
+
+  /** Freezes the stage again after the next frame has shown what was just placed (if the player is still paused). */
+  private freezeSoon(): void {
+    requestAnimationFrame(() => requestAnimationFrame(() => this.options.media.paused && this.options.target.pause()));
   }
 
   /** A retracted danmaku: never replayed again (the screen is the overlay's). */
@@ -329,10 +338,7 @@ export class ReplayDriver {
     if (paused) this.options.target.resume(); // a paused stage takes nothing: fill it, then freeze it again
     this.cancelFrame();
     this.fill();
-    if (paused) {
-      // Placed at the next frame; freeze after it so the new screen shows, still.
-      requestAnimationFrame(() => requestAnimationFrame(() => this.options.media.paused && this.options.target.pause()));
-    }
+    if (paused) this.freezeSoon();
   };
 
   private readonly onRate = (): void => {
