@@ -13,7 +13,8 @@
  */
 import { ErrorCode, v1 } from '../proto/index.js';
 import { subjects } from '../domain/subjects.js';
-import { onMacrotask, roleToWire } from './connection.js';
+import { roleToWire } from './connection.js';
+import { askCore } from './ask-core.js';
 import type { Conn, Socket } from './connection.js';
 import type { EdgeContext, EdgeExtension } from './extensions.js';
 import { fullBucket, take } from './rate-limit.js';
@@ -23,6 +24,17 @@ import type { BucketState } from './rate-limit.js';
 export const playTimeoutMs = 5_000;
 /** Longest play id accepted in a frame. */
 const maxPlayIdLength = 64;
+
+/** The id of a play a start frame opened, from core's JSON answer ('' if it has none). */
+function startedId(reply: v1.PlayReply): string {
+  if (!reply.json) return '';
+  try {
+    const id = (JSON.parse(reply.json) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : '';
+  } catch {
+    return '';
+  }
+}
 
 /** Builds the plays extension. */
 export function playsExtension(): EdgeExtension {
@@ -65,32 +77,15 @@ export function playsExtension(): EdgeExtension {
       user: { id: identity.userId, name: identity.name, role: roleToWire[identity.role] },
       member: identity.member,
     }).finish();
-    const reply = (r: v1.PlayReply | undefined): void => {
-      if (conn.closed) return;
+    const ask = { subject: subjects.play(conn.room), body: encoded, timeoutMs: playTimeoutMs, what: `play frame (${what})` };
+    askCore(c, conn, ask, v1.PlayReply.decode, (r) => {
       if (!r)
         return answer(c, ws, playId, ErrorCode.ERROR_CODE_UNAVAILABLE, `${what}: not confirmed yet; try again`, { retryAfterMs: 1000 });
-      // A started poll answers with its id, read from core's JSON.
-      const id = playId || ((r.json ? (JSON.parse(r.json) as { id?: string }).id : '') ?? '');
-      answer(c, ws, id, r.error, r.message, {
+      answer(c, ws, playId || startedId(r), r.error, r.message, {
         amountCents: r.amountCents,
         ...(r.error === ErrorCode.ERROR_CODE_UNAVAILABLE ? { retryAfterMs: 1000 } : {}),
       });
-    };
-    c.bus.request(subjects.play(conn.room), encoded, playTimeoutMs).then(
-      (data) => {
-        let r: v1.PlayReply | undefined;
-        try {
-          r = v1.PlayReply.decode(data);
-        } catch (err) {
-          c.log.error({ err }, 'undecodable play reply');
-        }
-        onMacrotask(reply, r);
-      },
-      (err: unknown) => {
-        c.log.warn({ err: (err as Error).message, room: conn.room }, 'play frame not answered by core');
-        onMacrotask(reply, undefined);
-      },
-    );
+    });
   };
 
   const onGrab = (c: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number): void => {
