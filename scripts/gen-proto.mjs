@@ -48,9 +48,12 @@ function generate(outDir) {
   const fixImport = (s) => s.replace(/from "protobufjs\/minimal"/g, 'from "protobufjs/minimal.js"');
   writeFileSync(js, header + '/* eslint-disable */\n' + fixImport(readFileSync(js, 'utf8')));
   writeFileSync(dts, header + fixImport(readFileSync(dts, 'utf8')));
+  const text = readFileSync(join(root, source), 'utf8');
   const tables = join(outDir, 'tables.ts');
-  writeFileSync(tables, header + generateTables(readFileSync(join(root, source), 'utf8')));
-  return [js, dts, tables];
+  writeFileSync(tables, header + generateTables(text));
+  const plays = join(outDir, 'play-fields.ts');
+  writeFileSync(plays, header + generatePlayFields(text));
+  return [js, dts, tables, plays];
 }
 
 /** Message classes (docs/protocol.md) an `Event` kind may declare, with their `EventClass` key. */
@@ -170,6 +173,54 @@ export function generateTables(text) {
       .join(', ')}] as const;`,
   );
   return out.join('\n') + '\n';
+}
+
+/** The messages the widget's plays chunk reads or writes (issue 15's frames and events). */
+const playMessages = [
+  'GrabRedPacket',
+  'Vote',
+  'JoinLottery',
+  'PlayAnswer',
+  'User',
+  'RedPacket',
+  'RedPacketGrab',
+  'RedPacketProgress',
+  'RedPacketEnded',
+  'Poll',
+  'PollTally',
+  'PollResult',
+  'Lottery',
+  'LotteryProgress',
+  'LotteryResult',
+];
+
+/**
+ * proto/gen/play-fields.ts: the field numbers of the play messages alone, for
+ * the widget's lazy plays chunk. A module of its own so that importing it
+ * from the chunk does not pull the whole of tables.ts (which the initial
+ * bundle shares) into the chunk, nor the play tables into the initial bundle.
+ */
+export function generatePlayFields(text) {
+  const root = protobuf.parse(text, { keepCase: false }).root;
+  const out = [
+    '/**',
+    ' * Field numbers of the play messages (red packets, polls, lotteries) and the',
+    " * ClientFrame members of issue 15's range (220-239), for the widget's lazy",
+    ' * plays chunk. The same numbers as tables.ts, in a module of their own.',
+    ' */',
+    '',
+  ];
+  const frame = root.lookupType('barrage.v1.ClientFrame');
+  const plays = frame.fieldsArray.filter((f) => f.id >= 220 && f.id <= 239);
+  if (plays.length === 0) fail('ClientFrame has no play members (220-239)');
+  out.push('/** The play members of `barrage.v1.ClientFrame` (field numbers 220-239). */');
+  out.push(`export const ClientFramePlayField = ${objectLiteral(plays.map((f) => [key(f.name), f.id]))} as const;`, '');
+  for (const name of playMessages) {
+    const t = root.lookupType(`barrage.v1.${name}`);
+    out.push(`/** Field numbers of \`barrage.v1.${name}\`. */`);
+    out.push(`export const ${name}Field = ${objectLiteral(t.fieldsArray.map((f) => [key(f.name), f.id]))} as const;`, '');
+  }
+  return out.join('\n').trimEnd() + '\n';
 }
 
 // Run as a script (not when a test imports `generateTables`).

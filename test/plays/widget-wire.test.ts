@@ -1,6 +1,7 @@
 /**
- * The widget's plays codec (a lazy chunk with its own field numbers, see
- * widget/plays/plays-wire.ts) against the generated code: every play event
+ * The widget's plays codec (a lazy chunk reading its field numbers from
+ * proto/gen/play-fields.ts, see widget/plays/plays-wire.ts) against the
+ * generated code: the play field module agrees with tables.ts, every play event
  * and PlayAnswer encoded by protobufjs decodes to the same values, and the
  * grab, vote and join frames it writes decode as the server reads them.
  */
@@ -10,6 +11,8 @@ import { v1 } from '../../proto/index.js';
 import { WireReader, WireWriter } from '../../proto/wire.js';
 import { useKit } from '../../widget/plays/kit.js';
 import { decodePlayAnswer, decodePlayEvent, grabFrame, joinFrame, voteFrame } from '../../widget/plays/plays-wire.js';
+import * as playFields from '../../proto/gen/play-fields.js';
+import * as tables from '../../proto/gen/tables.js';
 
 const body = (event: v1.IEvent, kind: keyof v1.IEvent): Uint8Array => {
   const message = (v1 as unknown as Record<string, { encode(m: unknown): { finish(): Uint8Array } }>)[
@@ -21,6 +24,17 @@ const body = (event: v1.IEvent, kind: keyof v1.IEvent): Uint8Array => {
 useKit({ html, css, nothing, WireReader, WireWriter });
 
 describe('plays widget codec', () => {
+  it('plays widget codec - the play field module holds the same numbers as tables.ts, and every play frame member', () => {
+    const all = tables as unknown as Record<string, Record<string, number>>;
+    for (const [name, fields] of Object.entries(playFields)) {
+      if (name === 'ClientFramePlayField') continue;
+      expect(fields, name).toEqual(all[name]);
+    }
+    const frame = Object.entries(tables.ClientFrameField).filter(([, n]) => n >= 220 && n <= 239);
+    expect(playFields.ClientFramePlayField).toEqual(Object.fromEntries(frame));
+    expect(Object.keys(playFields.ClientFramePlayField)).toEqual(['grabRedPacket', 'vote', 'joinLottery', 'startPoll', 'startLottery']);
+  });
+
   it('plays widget codec - every play event decodes as the generated code wrote it', () => {
     const user = { id: 'u1', name: '名字' };
     const cases: Array<[keyof v1.IEvent, v1.IEvent, Record<string, unknown>]> = [

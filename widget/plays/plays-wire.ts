@@ -1,35 +1,31 @@
 /**
  * The plays chunk's codec: the play events' bodies and PlayAnswer frames
  * (which the main codec hands over undecoded) and the grab, vote and join
- * frames. Field numbers from the generated tables, bytes through
+ * frames. Field numbers generated from the .proto, bytes through
  * proto/wire.ts: one reader of every field into a small map, read out per
  * message below (repeated numbers packed or not, as protobuf allows).
  */
 import { kit } from './kit.js';
-
-/*
- * Field numbers of the play messages, as in proto/barrage/v1/barrage.proto. Written here rather than
- * imported from proto/gen/tables.ts: esbuild splits chunks by file, so importing the tables from this
- * lazy chunk would move every table it reads into the chunk the initial bundle loads (measured:
- * +1.5 KB gzipped, over the 30 KB budget). test/plays/widget-wire.test.ts checks every number here
- * against the generated code, both ways.
- */
-const ClientFrameField = { grabRedPacket: 220, vote: 221, joinLottery: 222 } as const;
-const GrabRedPacketField = { id: 1 } as const;
-const JoinLotteryField = { id: 1 } as const;
-const LotteryField = { id: 1, prize: 2, winners: 3, endsAtMs: 4, entry: 5, keyword: 6, giftId: 7 } as const;
-const LotteryProgressField = { id: 1, entrants: 2 } as const;
-const LotteryResultField = { id: 1, entrants: 4, winners: 5 } as const;
-const PlayAnswerField = { playId: 1, error: 2, message: 3, amountCents: 4 } as const;
-const PollField = { id: 1, question: 2, options: 3, endsAtMs: 4, quiz: 5 } as const;
-const PollResultField = { id: 1, votes: 2, voters: 3, quiz: 4, correct: 5, winners: 6 } as const;
-const PollTallyField = { id: 1, votes: 2, voters: 3 } as const;
-const RedPacketEndedField = { id: 1, grabbed: 2, count: 3, luckiest: 6, expired: 7 } as const;
-const RedPacketField = { id: 1, sender: 2, totalCents: 3, count: 4, expiresAtMs: 6, keyword: 8, greeting: 9 } as const;
-const RedPacketGrabField = { user: 1, amountCents: 2 } as const;
-const RedPacketProgressField = { id: 1, grabbed: 2, count: 3, recent: 5, more: 6 } as const;
-const UserField = { id: 1, name: 2 } as const;
-const VoteField = { pollId: 1, option: 2 } as const;
+// Field numbers from proto/gen/play-fields.ts (scripts/gen-proto.mjs): a module only this lazy chunk
+// imports, so the numbers come from the .proto without moving the shared tables.ts into the chunk.
+import {
+  ClientFramePlayField as ClientFrameField,
+  GrabRedPacketField,
+  JoinLotteryField,
+  LotteryField,
+  LotteryProgressField,
+  LotteryResultField,
+  PlayAnswerField,
+  PollField,
+  PollResultField,
+  PollTallyField,
+  RedPacketEndedField,
+  RedPacketField,
+  RedPacketGrabField,
+  RedPacketProgressField,
+  UserField,
+  VoteField,
+} from '../../proto/gen/play-fields.js';
 
 const LEN = 2;
 const decoder = new TextDecoder();
