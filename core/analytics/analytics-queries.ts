@@ -10,8 +10,9 @@ import type { AnalyticsStore } from './analytics-store.js';
 import { featuresOf, sqlIdent, sqlString, sqlUInt } from './analytics-store.js';
 import { topWordsOf } from './top-words.js';
 import type { PlayPoint, PlayStats, PlaySummary } from '../../domain/play-stats.js';
+import type { Gifter, RoomStats, TimelinePoint, WordCount } from '../../domain/room-stats.js';
 
-export type { PlayPoint, PlayStats, PlaySummary };
+export type { Gifter, PlayPoint, PlayStats, PlaySummary, RoomStats, TimelinePoint, WordCount };
 
 /** Distinct danmaku texts of a range the top words are counted over (the most frequent ones). */
 export const topWordsTexts = 20_000;
@@ -21,46 +22,6 @@ export interface RoomRange {
   room: string;
   fromMs: number;
   toMs: number;
-}
-
-/** Totals of a room over a range. */
-export interface RoomStats {
-  room: string;
-  from: number;
-  to: number;
-  events: number;
-  messages: number;
-  likes: number;
-  gifts: number;
-  giftEvents: number;
-  superChats: number;
-  revenueCents: number;
-  gifters: number;
-  chatters: number;
-  moderationActions: number;
-  peakOnline: number;
-  avgOnline: number;
-  avgLatencyMs: number;
-}
-
-/** One minute of a room. */
-export interface TimelinePoint {
-  minute: number; // seconds since the epoch
-  messages: number;
-  likes: number;
-  gifts: number;
-  revenueCents: number;
-  onlineMax: number;
-  onlineAvg: number;
-  moderation: number;
-}
-
-/** A viewer who paid, with what they gave. */
-export interface Gifter {
-  userId: string;
-  name: string;
-  revenueCents: number;
-  gifts: number;
 }
 
 /** One moderation action of the audit log. */
@@ -102,12 +63,6 @@ const sqlList = (kinds: readonly string[]): string => kinds.map((k) => sqlString
 export const playsListed = 200;
 /** A play lasts at most a day: the running totals before a range are read that far back. */
 const playLongestMs = 86_400_000;
-
-/** A word and how many danmaku held it. */
-export interface WordCount {
-  word: string;
-  count: number;
-}
 
 const n = (v: unknown): number => Number(v ?? 0) || 0;
 

@@ -17,40 +17,8 @@ import { Translator, format, pickLang } from '../i18n/i18n.js';
 import { dashboardMessages } from './messages.js';
 import type { DashboardKey } from './messages.js';
 import type { PlayPoint, PlayStats, PlaySummary as Play } from '../../domain/play-stats.js';
+import type { Gifter, RoomStats as Stats, TimelinePoint as Point, WordCount as Word } from '../../domain/room-stats.js';
 
-interface Stats {
-  events: number;
-  messages: number;
-  likes: number;
-  gifts: number;
-  superChats: number;
-  revenueCents: number;
-  gifters: number;
-  chatters: number;
-  moderationActions: number;
-  peakOnline: number;
-  avgOnline: number;
-  avgLatencyMs: number;
-}
-interface Point {
-  minute: number;
-  messages: number;
-  likes: number;
-  gifts: number;
-  revenueCents: number;
-  onlineMax: number;
-  onlineAvg: number;
-}
-interface Gifter {
-  userId: string;
-  name: string;
-  revenueCents: number;
-  gifts: number;
-}
-interface Word {
-  word: string;
-  count: number;
-}
 const playKinds: Readonly<Record<Play['kind'], DashboardKey>> = { red_packet: 'redPacket', poll: 'poll', lottery: 'lottery' };
 
 const $ = <T extends Element>(sel: string): T => document.querySelector(sel) as T;
