@@ -29,6 +29,6 @@ export const testEnv: Readonly<Record<string, string>> = {
  * Each gets a fresh directory for sessions and videos unless `env` names one (a restart test reuses it).
  */
 export function testConfig(env: Record<string, string> = {}): Config {
-  const videosDir = mkdtempSync(join(tmpdir(), 'barrage-videos-'));
-  return loadConfig({ ...testEnv, BARRAGE_VIDEOS_DIR: videosDir, ...env });
+  const videosDir = env['BARRAGE_VIDEOS_DIR'] ?? mkdtempSync(join(tmpdir(), 'barrage-videos-'));
+  return loadConfig({ ...testEnv, ...env, BARRAGE_VIDEOS_DIR: videosDir });
 }
