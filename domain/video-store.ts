@@ -104,3 +104,16 @@ export function parseVideoRecord(text: string): VideoRecord | undefined {
     return undefined;
   }
 }
+
+/** A viewer's danmaku a site posts to a video (`POST /api/v1/videos/:video/danmaku`), checked for form. */
+export interface SiteDanmaku {
+  user: { id: string; name: string };
+  text: string;
+  mode: number;
+  color: number;
+  size: number;
+  videoMs: number;
+}
+
+/** The live checks' answer for a site-posted danmaku (edge/site-danmaku.ts): publish `text` (maybe masked), or why not. */
+export type SiteVerdict = { ok: true; text: string } | { ok: false; code: number; message: string; retryAfterMs: number };

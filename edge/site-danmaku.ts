@@ -18,26 +18,13 @@
  * bound (a dropped bucket starts full, as a new socket's does).
  */
 import { ErrorCode } from '../proto/index.js';
-import type { v1 } from '../proto/index.js';
 import type { Identity } from '../domain/auth.js';
+import type { SiteDanmaku, SiteVerdict } from '../domain/video-store.js';
 import { newConn } from './connection.js';
 import type { EdgeExtension } from './extensions.js';
 import { fullBucket, refill, take } from './rate-limit.js';
 import type { BucketState } from './rate-limit.js';
 import type { ValidDanmaku } from './validate.js';
-
-/** A danmaku as the site posted it (checked for form already). */
-export interface SiteDanmaku {
-  user: { id: string; name: string };
-  text: string;
-  mode: number;
-  color: number;
-  size: number;
-  videoMs: number;
-}
-
-/** Publish it (with `text`, which a replace rule may have masked), or why not. */
-export type SiteVerdict = { ok: true; text: string } | { ok: false; code: v1.ErrorCode; message: string; retryAfterMs: number };
 
 /** Options of the screen. */
 export interface SiteDanmakuOptions {

@@ -25,7 +25,7 @@ import type { Route, RouteDoc, RouteRequest, RouteResponse } from '../../domain/
 import { problemDoc, s } from '../../domain/openapi.js';
 import { bearerAuth, json, problem, unauthorized } from '../../domain/http.js';
 import { isFinished, isValidVideoId, maxVideoIdLength, videoDuration, VideoKind, videoRoom } from '../../domain/video-store.js';
-import type { VideoRecord, VideoStore } from '../../domain/video-store.js';
+import type { SiteDanmaku, SiteVerdict, VideoRecord, VideoStore } from '../../domain/video-store.js';
 import { segmentCount, segmentMs } from '../replay/replay-queries.js';
 import type { ReplayDanmaku, ReplayQueries } from '../replay/replay-queries.js';
 
@@ -57,20 +57,7 @@ export interface ReplayApiOptions {
    * the per-viewer rate limit and the moderation policy (bans, time-outs, room modes, slow mode,
    * word filter). Publish `text` (a replace rule may have masked it), or why not.
    */
-  screen?: (
-    room: string,
-    d: SiteDanmakuFields,
-  ) => { ok: true; text: string } | { ok: false; code: number; message: string; retryAfterMs: number };
-}
-
-/** What the screen is given of a site-posted danmaku. */
-export interface SiteDanmakuFields {
-  user: { id: string; name: string };
-  text: string;
-  mode: number;
-  color: number;
-  size: number;
-  videoMs: number;
+  screen?: (room: string, d: SiteDanmaku) => SiteVerdict;
 }
 
 /** HTTP status of a screen refusal: the rate limits 429 (with Retry-After), a hold 202, the rest 403. */

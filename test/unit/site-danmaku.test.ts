@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../proto/index.js';
 import { SiteDanmakuScreen } from '../../edge/site-danmaku.js';
-import type { SiteDanmaku } from '../../edge/site-danmaku.js';
+import type { SiteDanmaku } from '../../domain/video-store.js';
 import type { EdgeExtension } from '../../edge/extensions.js';
 
 const d = (user: string, text = 'hi'): SiteDanmaku => ({
