@@ -38,8 +38,16 @@ import { RoomWatch, foldText } from './room-watch.js';
 import type { GrabOutcome, GrabWaiter } from './red-packet-live.js';
 import type { GrabRecord, RedPacketStore, StoredRedPacket } from './red-packet-store.js';
 
-/** Most grabs written in one batch (keeps a batch far under NATS's 1 MiB payload with 128-character ids). */
-export const maxGrabBatch = 256;
+/**
+ * Most grabs written in one batch: every grab waiting (up to the shares left)
+ * goes in the next write, so a storm takes few store round trips, bounded by
+ * count and by size (see `grabBytes`) to stay far under NATS's 1 MiB payload.
+ */
+export const maxGrabBatch = 2_048;
+/** Most bytes (estimated by `grabBytes`) of one batch. */
+export const maxGrabBatchBytes = 512 * 1024;
+/** An upper bound on a grab's bytes in a stored batch: its id and name JSON-escaped at worst (6 bytes a UTF-16 unit), and the numbers. */
+export const grabBytes = (userId: string, name: string): number => (userId.length + name.length) * 6 + 48;
 /** A grab still unanswered after this long is answered UNAVAILABLE (the edge gives up at 5 s). */
 export const answerTimeoutMs = 4_000;
 /** Progress is pushed at most this often while grabs come in. */
@@ -373,15 +381,17 @@ export class RedPacketService {
         const batch: GrabWaiter[] = [];
         const later: GrabWaiter[] = [];
         const inBatch = new Set<string>();
+        let bytes = 0;
         for (const w of live.queue) {
           const mine = live.byUser.get(w.userId);
           if (w.answered) continue;
           if (mine) w.answer({ kind: 'already', amountCents: mine.amountCents });
-          else if (inBatch.has(w.userId) || batch.length >= maxGrabBatch) later.push(w);
+          else if (inBatch.has(w.userId) || batch.length >= maxGrabBatch || bytes >= maxGrabBatchBytes) later.push(w);
           else if (live.next + batch.length >= live.packet.count) w.answer({ kind: 'empty' });
           else {
             inBatch.add(w.userId);
             batch.push(w);
+            bytes += grabBytes(w.userId, w.name);
           }
         }
         live.queue = later;

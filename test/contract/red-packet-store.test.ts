@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { GrabRecord, RedPacketStore, StoredRedPacket } from '../../core/plays/red-packet-store.js';
 import { KvRedPacketStore } from '../../core/plays/red-packet-store-kv.js';
 import { MemoryRedPacketStore } from '../../core/plays/red-packet-store-memory.js';
+import { grabBytes, maxGrabBatch, maxGrabBatchBytes } from '../../core/plays/red-packets.js';
 import { maxUserIdLength } from '../../domain/auth.js';
 import { startNats } from '../nats/helpers/nats-server.js';
 import type { NatsSetup } from '../nats/helpers/nats-server.js';
@@ -145,6 +146,25 @@ describe.each(implementations)('red packet store contract - $name', (impl) => {
     expect(all).toHaveLength(600);
     expect(new Set(all.map((g) => g.userId)).size).toBe(600);
     expect(all[599]?.userId).toBe(`${long}0599`);
+  });
+
+  it('red packet store contract - the biggest batches the service writes fit: most grabs, and the most bytes with the longest escaped ids', async () => {
+    const { store } = stores;
+    await store.create(packet('aa07', { count: 4_000, shares: Array(4_000).fill(1), totalCents: 4_000 }));
+    const many = Array.from({ length: maxGrabBatch }, (_, i) => `viewer-${i}`);
+    expect(await store.appendGrabs('room-1', 'aa07', 0, grabs(0, many))).toBe(true);
+    // Ids and names of characters JSON writes as \uXXXX, as many as the byte bound lets into one batch.
+    const odd = (i: number, n: number): string => `${i}`.padStart(8, '0') + '\u0001'.repeat(n - 8);
+    const heavy: GrabRecord[] = [];
+    for (let bytes = 0, i = 0; bytes < maxGrabBatchBytes; i++) {
+      const g = { userId: odd(i, maxUserIdLength), name: odd(i, 64), slot: maxGrabBatch + i, amountCents: 1, atMs: 1_700_000_000_000 };
+      heavy.push(g);
+      bytes += grabBytes(g.userId, g.name);
+    }
+    expect(await store.appendGrabs('room-1', 'aa07', maxGrabBatch, heavy)).toBe(true);
+    const all = await (await stores.other()).grabs('room-1', 'aa07');
+    expect(all).toHaveLength(maxGrabBatch + heavy.length);
+    expect(all.at(-1)?.userId).toBe(heavy.at(-1)?.userId);
   });
 
   it('red packet store contract - unended lists the packets without an end seq', async () => {
