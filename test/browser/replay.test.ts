@@ -317,6 +317,20 @@ describe('replay overlay in chromium', () => {
     const still = await painted(page);
     await page.waitForTimeout(400);
     expect(await painted(page)).toEqual(still); // frozen again with it on screen
+    // A <barrage-chat video=> on the same page shares the video's connection: it lists what arrives and posts at the player's time.
+    await page.evaluate((v) => {
+      const chat = document.createElement('barrage-chat');
+      chat.setAttribute('video', v);
+      document.body.appendChild(chat);
+    }, video);
+    const chatInput = page.locator('barrage-chat input[name=text]');
+    await chatInput.fill('from chat');
+    await chatInput.press('Enter');
+    await expect.poll(async () => (await offsets(page))['from chat'], { timeout: 5_000 }).toBe(Math.round(pausedAt * 1000));
+    await expect
+      .poll(() => page.evaluate(() => document.querySelector('barrage-chat')?.shadowRoot?.textContent ?? ''), { timeout: 5_000 })
+      .toContain('from chat');
+    expect(await page.evaluate(() => document.querySelectorAll('barrage-chat').length)).toBe(1);
     await a.close();
   });
 });

@@ -110,6 +110,8 @@ export class ReplayDriver {
   private lastFrame = 0;
   private frameMs = 1000 / 60;
   private stopped = false;
+  /** The video's segments are known (frames may run). */
+  private started = false;
   private readonly fillMs: number;
   private readonly prefetchMs: number;
   private readonly lateMs: number;
@@ -131,6 +133,7 @@ export class ReplayDriver {
     media.addEventListener('ratechange', this.onRate);
     this.ready = this.loadInfo().then(() => {
       if (this.stopped) return;
+      this.started = true;
       for (const d of options.early ?? []) this.add(d);
       options.target.rate(media.playbackRate || 1);
       this.fill();
@@ -330,6 +333,8 @@ export class ReplayDriver {
 
   private readonly onPause = (): void => {
     this.cancelFrame();
+    // Catch up to where the playhead stopped (it moved since the last frame), so what is posted now at this time counts as passed.
+    if (this.started) this.frame(this.videoTime());
     this.options.target.pause();
   };
 
