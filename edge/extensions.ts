@@ -35,7 +35,8 @@ export interface EdgeContext {
 export type FrameHandler = (ctx: EdgeContext, ws: Socket, frame: v1.ClientFrame, now: number) => void;
 
 /** Frame kinds an extension may handle (the edge handles danmaku, ping and resume itself). */
-export type ExtensionFrameKind = 'like' | 'sendGift' | 'moderate' | 'grabRedPacket' | 'report' | 'vote' | 'joinLottery' | 'startPoll' | 'startLottery';
+export type ExtensionFrameKind =
+  'like' | 'sendGift' | 'moderate' | 'grabRedPacket' | 'report' | 'vote' | 'joinLottery' | 'startPoll' | 'startLottery';
 
 /** The verdict of a danmaku policy: send (optionally with rewritten text), or refuse with a code. */
 export type DanmakuVerdict =
