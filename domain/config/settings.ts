@@ -38,7 +38,7 @@ const processSettings = {
   apiKey: text('BARRAGE_API_KEY', undefined),
   batchWindowMs: int('BARRAGE_BATCH_MS', 25, 0, 1000),
   batchMaxEvents: int('BARRAGE_BATCH_MAX_EVENTS', 256, 1, 10_000),
-  batchWritesPerSecond: int('BARRAGE_BATCH_WRITES', 0, 0, 100_000_000),
+  batchWritesPerSecond: int('BARRAGE_BATCH_WRITES', 50_000, 0, 100_000_000),
   batchMaxWindowMs: int('BARRAGE_BATCH_MAX_MS', 100, 0, 1000),
   maxTextLength: int('BARRAGE_MAX_TEXT', 100, 1, 1000),
   danmakuPerSecond: int('BARRAGE_DANMAKU_RATE', 2, 1, 1_000_000),
