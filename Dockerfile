@@ -48,7 +48,8 @@ ENV NODE_ENV=production \
     BARRAGE_ANALYTICS_PATH=/var/lib/barrage/analytics \
     BARRAGE_ANALYTICS_SPILL=/var/lib/barrage/analytics-spill \
     BARRAGE_WEBHOOK_SPILL=/var/lib/barrage/webhook-spill \
-    BARRAGE_WEBHOOK_DEAD_DIR=/var/lib/barrage/webhook-dead
+    BARRAGE_WEBHOOK_DEAD_DIR=/var/lib/barrage/webhook-dead \
+    BARRAGE_VIDEOS_DIR=/var/lib/barrage/videos
 USER 10001:10001
 VOLUME ["/var/lib/barrage"]
 # 8080: an edge's WebSocket and HTTP (start and edge); 9470: core's /healthz, /readyz, /metrics.

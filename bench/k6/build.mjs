@@ -33,6 +33,9 @@ async function bundle() {
     minify: false,
     write: false,
     legalComments: 'none',
+    // Worktrees link node_modules: keep the linked path, so every checkout writes the same bytes.
+    preserveSymlinks: true,
+    absWorkingDir: root,
     tsconfig: join(root, 'tsconfig.json'),
     logLevel: 'warning',
   });

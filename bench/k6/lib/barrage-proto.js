@@ -35,9 +35,9 @@ var __toESM = (mod, isNodeMode, target) => (
   )
 );
 
-// ../../main/node_modules/protobufjs/src/util/aspromise.js
+// node_modules/protobufjs/src/util/aspromise.js
 var require_aspromise = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
+  'node_modules/protobufjs/src/util/aspromise.js'(exports, module) {
     'use strict';
     module.exports = asPromise;
     function asPromise(fn, ctx) {
@@ -72,9 +72,9 @@ var require_aspromise = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/base64.js
+// node_modules/protobufjs/src/util/base64.js
 var require_base64 = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/base64.js'(exports) {
+  'node_modules/protobufjs/src/util/base64.js'(exports) {
     'use strict';
     var base64 = exports;
     base64.length = function length(string) {
@@ -172,9 +172,9 @@ var require_base64 = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/eventemitter.js
+// node_modules/protobufjs/src/util/eventemitter.js
 var require_eventemitter = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
+  'node_modules/protobufjs/src/util/eventemitter.js'(exports, module) {
     'use strict';
     module.exports = EventEmitter;
     function EventEmitter() {
@@ -214,9 +214,9 @@ var require_eventemitter = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/float.js
+// node_modules/protobufjs/src/util/float.js
 var require_float = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/float.js'(exports, module) {
+  'node_modules/protobufjs/src/util/float.js'(exports, module) {
     'use strict';
     module.exports = factory(factory);
     function factory(exports2) {
@@ -416,9 +416,9 @@ var require_float = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/utf8.js
+// node_modules/protobufjs/src/util/utf8.js
 var require_utf8 = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/utf8.js'(exports) {
+  'node_modules/protobufjs/src/util/utf8.js'(exports) {
     'use strict';
     var utf8 = exports;
     var looseDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -540,9 +540,9 @@ var require_utf8 = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/pool.js
+// node_modules/protobufjs/src/util/pool.js
 var require_pool = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/pool.js'(exports, module) {
+  'node_modules/protobufjs/src/util/pool.js'(exports, module) {
     'use strict';
     module.exports = pool;
     function pool(alloc, slice, size) {
@@ -564,9 +564,9 @@ var require_pool = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/longbits.js
+// node_modules/protobufjs/src/util/longbits.js
 var require_longbits = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/longbits.js'(exports, module) {
+  'node_modules/protobufjs/src/util/longbits.js'(exports, module) {
     'use strict';
     module.exports = LongBits;
     var Long;
@@ -693,9 +693,9 @@ var require_longbits = __commonJS({
   },
 });
 
-// ../../main/node_modules/long/umd/index.js
+// node_modules/long/umd/index.js
 var require_umd = __commonJS({
-  '../../main/node_modules/long/umd/index.js'(exports, module) {
+  'node_modules/long/umd/index.js'(exports, module) {
     'use strict';
     (function (global2, factory) {
       function preferDefault(exports2) {
@@ -1341,9 +1341,9 @@ var require_umd = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/util/minimal.js
+// node_modules/protobufjs/src/util/minimal.js
 var require_minimal = __commonJS({
-  '../../main/node_modules/protobufjs/src/util/minimal.js'(exports) {
+  'node_modules/protobufjs/src/util/minimal.js'(exports) {
     'use strict';
     var util = exports;
     util.asPromise = require_aspromise();
@@ -1545,9 +1545,9 @@ var require_minimal = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/writer.js
+// node_modules/protobufjs/src/writer.js
 var require_writer = __commonJS({
-  '../../main/node_modules/protobufjs/src/writer.js'(exports, module) {
+  'node_modules/protobufjs/src/writer.js'(exports, module) {
     'use strict';
     module.exports = Writer;
     var util = require_minimal();
@@ -1985,9 +1985,9 @@ var require_writer = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/writer_buffer.js
+// node_modules/protobufjs/src/writer_buffer.js
 var require_writer_buffer = __commonJS({
-  '../../main/node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
+  'node_modules/protobufjs/src/writer_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferWriter;
     var Writer = require_writer();
@@ -2050,9 +2050,9 @@ var require_writer_buffer = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/reader.js
+// node_modules/protobufjs/src/reader.js
 var require_reader = __commonJS({
-  '../../main/node_modules/protobufjs/src/reader.js'(exports, module) {
+  'node_modules/protobufjs/src/reader.js'(exports, module) {
     'use strict';
     module.exports = Reader;
     var util = require_minimal();
@@ -2607,9 +2607,9 @@ var require_reader = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/reader_buffer.js
+// node_modules/protobufjs/src/reader_buffer.js
 var require_reader_buffer = __commonJS({
-  '../../main/node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
+  'node_modules/protobufjs/src/reader_buffer.js'(exports, module) {
     'use strict';
     module.exports = BufferReader;
     var Reader = require_reader();
@@ -2643,9 +2643,9 @@ var require_reader_buffer = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/rpc/service.js
+// node_modules/protobufjs/src/rpc/service.js
 var require_service = __commonJS({
-  '../../main/node_modules/protobufjs/src/rpc/service.js'(exports, module) {
+  'node_modules/protobufjs/src/rpc/service.js'(exports, module) {
     'use strict';
     module.exports = Service;
     var util = require_minimal();
@@ -2721,26 +2721,26 @@ var require_service = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/src/rpc.js
+// node_modules/protobufjs/src/rpc.js
 var require_rpc = __commonJS({
-  '../../main/node_modules/protobufjs/src/rpc.js'(exports) {
+  'node_modules/protobufjs/src/rpc.js'(exports) {
     'use strict';
     var rpc = exports;
     rpc.Service = require_service();
   },
 });
 
-// ../../main/node_modules/protobufjs/src/roots.js
+// node_modules/protobufjs/src/roots.js
 var require_roots = __commonJS({
-  '../../main/node_modules/protobufjs/src/roots.js'(exports, module) {
+  'node_modules/protobufjs/src/roots.js'(exports, module) {
     'use strict';
     module.exports = /* @__PURE__ */ Object.create(null);
   },
 });
 
-// ../../main/node_modules/protobufjs/src/index-minimal.js
+// node_modules/protobufjs/src/index-minimal.js
 var require_index_minimal = __commonJS({
-  '../../main/node_modules/protobufjs/src/index-minimal.js'(exports) {
+  'node_modules/protobufjs/src/index-minimal.js'(exports) {
     'use strict';
     exports.build = 'minimal';
     exports.Writer = require_writer();
@@ -2760,9 +2760,9 @@ var require_index_minimal = __commonJS({
   },
 });
 
-// ../../main/node_modules/protobufjs/minimal.js
+// node_modules/protobufjs/minimal.js
 var require_minimal2 = __commonJS({
-  '../../main/node_modules/protobufjs/minimal.js'(exports, module) {
+  'node_modules/protobufjs/minimal.js'(exports, module) {
     'use strict';
     module.exports = require_index_minimal();
   },
