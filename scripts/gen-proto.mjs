@@ -175,7 +175,7 @@ export function generateTables(text) {
   return out.join('\n') + '\n';
 }
 
-/** The messages the widget's plays chunk reads or writes (issue 15's frames and events). */
+/** The messages the widget's plays chunk and the console's start forms read or write (issue 15's frames and events). */
 const playMessages = [
   'GrabRedPacket',
   'Vote',
@@ -192,13 +192,19 @@ const playMessages = [
   'Lottery',
   'LotteryProgress',
   'LotteryResult',
+  'CreatePoll',
+  'CreateLottery',
 ];
+/** The enumerations those messages need by value (the console's lottery entry). */
+const playEnums = ['LotteryEntry'];
 
 /**
  * proto/gen/play-fields.ts: the field numbers of the play messages alone, for
- * the widget's lazy plays chunk. A module of its own so that importing it
- * from the chunk does not pull the whole of tables.ts (which the initial
- * bundle shares) into the chunk, nor the play tables into the initial bundle.
+ * the widget's lazy plays chunk and the moderator console's start forms. A
+ * module of its own so that importing it from a lazy chunk does not pull the
+ * whole of tables.ts (which the initial bundle shares) into the chunk, nor the
+ * play tables into the initial bundle (esbuild splits by module: a table
+ * imported from tables.ts by a lazy chunk lands in the initial load).
  */
 export function generatePlayFields(text) {
   const root = protobuf.parse(text, { keepCase: false }).root;
@@ -206,7 +212,8 @@ export function generatePlayFields(text) {
     '/**',
     ' * Field numbers of the play messages (red packets, polls, lotteries) and the',
     " * ClientFrame members of issue 15's range (220-239), for the widget's lazy",
-    ' * plays chunk. The same numbers as tables.ts, in a module of their own.',
+    " * plays chunk and the moderator console's start forms. The same numbers as",
+    ' * tables.ts, in a module of their own.',
     ' */',
     '',
   ];
@@ -219,6 +226,13 @@ export function generatePlayFields(text) {
     const t = root.lookupType(`barrage.v1.${name}`);
     out.push(`/** Field numbers of \`barrage.v1.${name}\`. */`);
     out.push(`export const ${name}Field = ${objectLiteral(t.fieldsArray.map((f) => [key(f.name), f.id]))} as const;`, '');
+  }
+  for (const name of playEnums) {
+    const e = root.lookupEnum(`barrage.v1.${name}`);
+    out.push(`/** \`barrage.v1.${name}\` values, without the \`${name}\` prefix. */`);
+    out.push(`export const ${name} = ${objectLiteral(Object.entries(e.values).map(([n, v]) => [enumKey(name, n), v]))} as const;`);
+    out.push(`/** A \`barrage.v1.${name}\` value. */`);
+    out.push(`export type ${name} = (typeof ${name})[keyof typeof ${name}];`, '');
   }
   return out.join('\n').trimEnd() + '\n';
 }

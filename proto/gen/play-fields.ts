@@ -3,7 +3,8 @@
 /**
  * Field numbers of the play messages (red packets, polls, lotteries) and the
  * ClientFrame members of issue 15's range (220-239), for the widget's lazy
- * plays chunk. The same numbers as tables.ts, in a module of their own.
+ * plays chunk and the moderator console's start forms. The same numbers as
+ * tables.ts, in a module of their own.
  */
 
 /** The play members of `barrage.v1.ClientFrame` (field numbers 220-239). */
@@ -147,3 +148,37 @@ export const LotteryResultField = {
   entrants: 4,
   winners: 5,
 } as const;
+
+/** Field numbers of `barrage.v1.CreatePoll`. */
+export const CreatePollField = {
+  question: 1,
+  options: 2,
+  durationS: 3,
+  hasCorrect: 4,
+  correct: 5,
+  answerWindowS: 6,
+  membersOnly: 7,
+  allowChange: 8,
+  idempotencyKey: 9,
+} as const;
+
+/** Field numbers of `barrage.v1.CreateLottery`. */
+export const CreateLotteryField = {
+  prize: 1,
+  winners: 2,
+  durationS: 3,
+  entry: 4,
+  keyword: 5,
+  giftId: 6,
+  membersOnly: 7,
+  idempotencyKey: 8,
+} as const;
+
+/** `barrage.v1.LotteryEntry` values, without the `LotteryEntry` prefix. */
+export const LotteryEntry = {
+  Any: 0,
+  Keyword: 1,
+  Gift: 2,
+} as const;
+/** A `barrage.v1.LotteryEntry` value. */
+export type LotteryEntry = (typeof LotteryEntry)[keyof typeof LotteryEntry];
