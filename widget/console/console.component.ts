@@ -13,6 +13,11 @@
  * the role in the Welcome, and the edge refuses `Moderate` frames from
  * viewers with FORBIDDEN anyway.
  *
+ * Hosts and admins also get a Plays tab (console-plays.ts): it starts a poll
+ * or a lottery with a `start_poll` / `start_lottery` frame, and the
+ * `play_answer` that comes back says "Started" with the play's id, or the
+ * server's refusal.
+ *
  * @csspart console - the whole console
  * @csspart feedback - the answer to the last action
  */
@@ -20,21 +25,23 @@ import { html, nothing } from 'lit';
 import type { TemplateResult } from 'lit';
 import { RoomElement } from '../room-element.js';
 import { Role } from '../wire.js';
-import type { Danmaku, WireErrorFrame, WireEvent } from '../wire.js';
-import { ReportResolution } from '../../proto/gen/tables.js';
+import type { ClientFrame, Danmaku, WireErrorFrame, WireEvent } from '../wire.js';
+import { ErrorCode, ReportResolution } from '../../proto/gen/tables.js';
 import { displayText } from '../text.js';
 import { errorText } from '../i18n/i18n.js';
 import type { MessageKey } from '../i18n/i18n.js';
-import { decodeHeld, decodeReported, encodeModerate } from './mod-wire.js';
-import type { HeldEntry, ModAction, ReportedEntry } from './mod-wire.js';
+import { decodeHeld, decodeReported, decodeStartAnswer, encodeModerate, playEventId } from './mod-wire.js';
+import type { HeldEntry, ModAction, ReportedEntry, StartAnswer } from './mod-wire.js';
+import { PlaysPanel } from './console-plays.js';
 import { consoleStyles } from './console.styles.js';
 
-type Tab = 'chat' | 'held' | 'reports' | 'room';
+type Tab = 'chat' | 'held' | 'reports' | 'room' | 'plays';
 const tabs: Array<[Tab, MessageKey]> = [
   ['chat', 'mod.tabChat'],
   ['held', 'mod.tabHeld'],
   ['reports', 'mod.tabReports'],
   ['room', 'mod.tabRoom'],
+  ['plays', 'mod.tabPlays'],
 ];
 /** Time-out lengths offered, in seconds. */
 const durations = [60, 600, 3_600, 86_400];
@@ -48,11 +55,13 @@ const reasonKeys: MessageKey[] = [
   'actions.reasonPrivacy',
 ];
 const keptMessages = 100;
+/** Play ids remembered (to tell a start's answer from the answer to a vote or grab on the same connection). */
+const keptPlayIds = 200;
 /** How long an action waits for its effect or an error. */
 const answerMs = 8_000;
 
-/** What proves an action took effect. */
-type Proof = (e: { event?: WireEvent; held?: HeldEntry; reported?: ReportedEntry }) => boolean;
+/** What proves an action took effect (or, for a start, answers it either way). */
+type Proof = (e: { event?: WireEvent; held?: HeldEntry; reported?: ReportedEntry; play?: StartAnswer }) => boolean;
 interface Pending {
   what: string;
   proof: Proof;
@@ -75,6 +84,13 @@ export class BarrageModConsole extends RoomElement {
   private mode = { danmakuOff: false, membersOnly: false, emoteOnly: false };
   private slow = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
+  /** Ids of the plays this console has seen an event of, oldest first. */
+  private readonly playIds = new Set<string>();
+  private readonly plays = new PlaysPanel({
+    tr: () => this.tr,
+    start: (frame, what) => this.start(frame, what),
+    requestUpdate: () => this.requestUpdate(),
+  });
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
@@ -87,6 +103,12 @@ export class BarrageModConsole extends RoomElement {
     return role === Role.Moderator || role === Role.Host || role === Role.Admin;
   }
 
+  /** Hosts and admins start plays; moderators do not (the edge says FORBIDDEN to them). */
+  private get startsPlays(): boolean {
+    const role = this.welcomed?.role ?? Role.Guest;
+    return role === Role.Host || role === Role.Admin;
+  }
+
   events(events: readonly WireEvent[]): void {
     for (const e of events) {
       if (e.kind === 'danmaku' && e.danmaku) {
@@ -97,6 +119,7 @@ export class BarrageModConsole extends RoomElement {
         this.messages = this.messages.filter((m) => m.d.id !== id);
       } else if (e.kind === 'roomMode' && e.roomMode) this.mode = { ...e.roomMode };
       else if (e.kind === 'slowMode' && e.slowMode) this.slow = e.slowMode.seconds;
+      else if (e.play && e.kind) this.sawPlay(e.kind, e.play);
       this.prove({ event: e });
     }
     this.requestUpdate();
@@ -122,6 +145,29 @@ export class BarrageModConsole extends RoomElement {
     this.requestUpdate();
   }
 
+  /** The answer to a play frame on this connection: a start of ours, or another element's vote, grab or join. */
+  playAnswer(bytes: Uint8Array): void {
+    let play: StartAnswer;
+    try {
+      play = decodeStartAnswer(bytes);
+    } catch {
+      return; // unreadable: dropped, as held and reported frames are
+    }
+    this.prove({ play });
+  }
+
+  private sawPlay(kind: string, body: Uint8Array): void {
+    let id: string;
+    try {
+      id = playEventId(kind, body);
+    } catch {
+      return;
+    }
+    if (!id || this.playIds.has(id)) return;
+    this.playIds.add(id);
+    if (this.playIds.size > keptPlayIds) this.playIds.delete(this.playIds.values().next().value as string);
+  }
+
   override error(error: WireErrorFrame): void {
     super.error(error);
     // Moderate frames carry no client_msg_id: an error without one answers the oldest waiting action.
@@ -133,8 +179,14 @@ export class BarrageModConsole extends RoomElement {
   private prove(e: Parameters<Proof>[0]): void {
     const i = this.pending.findIndex((p) => p.proof(e));
     if (i < 0) return;
-    const [p] = this.pending.splice(i, 1);
-    this.answer(true, this.tr.t('mod.done', { what: (p as Pending).what }));
+    const what = (this.pending.splice(i, 1)[0] as Pending).what;
+    const play = e.play;
+    if (!play) return this.answer(true, this.tr.t('mod.done', { what }));
+    if (play.error === ErrorCode.Unspecified) return this.answer(true, this.tr.t('mod.started', { what, id: play.playId }));
+    // The sentence for the code, then core's own reason (which option, which limit): a host fixes the form by it.
+    const reason = errorText(this.tr, play.error, play.message);
+    const why = play.message && !reason.includes(play.message) ? `${reason} (${play.message})` : reason;
+    this.answer(false, this.tr.t('mod.failed', { why: `${what}: ${why}` }));
   }
 
   private answer(ok: boolean, text: string): void {
@@ -144,8 +196,24 @@ export class BarrageModConsole extends RoomElement {
 
   /** Sends one action and waits for its proof. */
   private act(action: ModAction, what: string, proof: Proof): void {
+    this.send({ moderate: encodeModerate(action) }, what, proof);
+  }
+
+  /**
+   * Sends a start_poll or start_lottery frame. Its PlayAnswer carries no id
+   * of the frame: it is the first answer naming no play ('' is a refusal)
+   * or a play not seen before the start was sent (the new one), so the
+   * answers to votes, grabs and joins the overlay sends on the same
+   * connection (which name plays already open) are not taken for it.
+   */
+  private start(frame: Uint8Array, what: string): void {
+    const before = new Set(this.playIds);
+    this.send({ raw: frame }, what, (e) => e.play !== undefined && (e.play.playId === '' || !before.has(e.play.playId)));
+  }
+
+  private send(frame: ClientFrame, what: string, proof: Proof): void {
     const conn = this.conn;
-    if (!conn?.send({ moderate: encodeModerate(action) })) return this.answer(false, this.tr.t('chat.notConnected'));
+    if (!conn?.send(frame)) return this.answer(false, this.tr.t('chat.notConnected'));
     this.pending.push({ what, proof, until: Date.now() + answerMs });
     this.feedback = undefined;
     this.timer ??= setInterval(this.expire, 1_000);
@@ -272,6 +340,7 @@ export class BarrageModConsole extends RoomElement {
         )}
       </ul>`;
     }
+    if (this.tab === 'plays' && this.startsPlays) return this.plays.render();
     return this.renderRoom();
   }
 
@@ -349,21 +418,23 @@ export class BarrageModConsole extends RoomElement {
     }
     const count = (t: Tab) => (t === 'held' ? this.held.size : t === 'reports' ? this.reports.size : 0);
     return html`<div role="tablist" part="tabs" aria-label=${tr.t('mod.title')}>
-        ${tabs.map(
-          ([t, key]) =>
-            html`<button
-              role="tab"
-              part="tab"
-              data-tab=${t}
-              aria-selected=${this.tab === t}
-              @click=${() => {
-                this.tab = t;
-                this.requestUpdate();
-              }}
-            >
-              ${tr.t(key)}${count(t) > 0 ? ` (${count(t)})` : ''}
-            </button>`,
-        )}
+        ${tabs
+          .filter(([t]) => t !== 'plays' || this.startsPlays)
+          .map(
+            ([t, key]) =>
+              html`<button
+                role="tab"
+                part="tab"
+                data-tab=${t}
+                aria-selected=${this.tab === t}
+                @click=${() => {
+                  this.tab = t;
+                  this.requestUpdate();
+                }}
+              >
+                ${tr.t(key)}${count(t) > 0 ? ` (${count(t)})` : ''}
+              </button>`,
+          )}
       </div>
       <div class="panel" part="console" role="tabpanel">${this.renderPanel()}</div>
       <div class="feedback ${this.feedback?.ok ? 'ok' : 'bad'}" part="feedback" role="status">${this.feedback?.text ?? ''}</div>`;

@@ -21,7 +21,8 @@ export const consoleStyles = css`
   }
   button,
   select,
-  input {
+  input,
+  textarea {
     font: inherit;
   }
   button {
@@ -81,6 +82,17 @@ export const consoleStyles = css`
     gap: 6px;
     align-items: center;
     padding: 4px 0;
+  }
+  .plays form {
+    grid-template-columns: auto 1fr;
+    border-bottom: 1px solid rgba(255, 255, 255, 0.1);
+  }
+  .plays .wide {
+    grid-column: 1 / -1;
+  }
+  .plays h3 {
+    margin: 0;
+    font-size: 14px;
   }
   .feedback {
     padding: 4px 8px;

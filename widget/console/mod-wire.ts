@@ -1,7 +1,9 @@
 /**
- * The moderator console's part of the wire: it reads the `held` and
- * `reported` frames the connection hands over undecoded, and encodes
- * `Moderate` messages. Field numbers from proto/gen/tables.ts, bytes through
+ * The moderator console's part of the wire: it reads the `held`,
+ * `reported` and `play_answer` frames the connection hands over undecoded,
+ * and encodes `Moderate` messages and a host's `start_poll` and
+ * `start_lottery` frames. Field numbers from proto/gen/tables.ts and
+ * play-fields.ts, bytes through
  * proto/wire.ts, as in widget/wire.ts; it lives in the console's lazy chunk
  * so viewers' bundles carry none of it. test/browser/wire.test.ts checks it
  * against the generated code.
@@ -21,6 +23,23 @@ import {
   SlowModeField,
   UnbanField,
 } from '../../proto/gen/tables.js';
+// The play numbers come from the plays' own module: importing them from tables.ts would move those
+// tables into the initial bundle (esbuild splits by module), which viewers download.
+import {
+  ClientFramePlayField,
+  CreateLotteryField,
+  CreatePollField,
+  LotteryField,
+  LotteryProgressField,
+  LotteryResultField,
+  PlayAnswerField,
+  PollField,
+  PollResultField,
+  PollTallyField,
+  RedPacketEndedField,
+  RedPacketField,
+  RedPacketProgressField,
+} from '../../proto/gen/play-fields.js';
 import { WireError, WireReader, WireWriter } from '../../proto/wire.js';
 import { readDanmakuMessage, readUserMessage } from '../wire.js';
 import type { Danmaku, User } from '../wire.js';
@@ -174,4 +193,94 @@ export function encodeModerate(action: ModAction, reason = ''): Uint8Array {
         .uint(ResolveReportField.resolution, action.resolveReport.resolution),
     );
   return w.string(ModerateField.reason, reason).finish();
+}
+
+/** `barrage.v1.PlayAnswer`, as the console reads the answer to a start. */
+export interface StartAnswer {
+  playId: string;
+  error: number;
+  message: string;
+}
+
+/** Decodes a `PlayAnswer` body. Throws `WireError` for malformed bytes. */
+export function decodeStartAnswer(bytes: Uint8Array): StartAnswer {
+  return read(bytes, { playId: '', error: 0, message: '' } as StartAnswer, (r, n, _w, t) => {
+    if (n === PlayAnswerField.playId) t.playId = r.string();
+    else if (n === PlayAnswerField.error) t.error = r.varint();
+    else if (n === PlayAnswerField.message) t.message = r.string();
+    else return false;
+    return true;
+  });
+}
+
+/** The `id` field of each play event kind (the `Event.kind` names). */
+const playIdFields: Readonly<Record<string, number>> = {
+  redPacket: RedPacketField.id,
+  redPacketProgress: RedPacketProgressField.id,
+  redPacketEnded: RedPacketEndedField.id,
+  poll: PollField.id,
+  pollTally: PollTallyField.id,
+  pollResult: PollResultField.id,
+  lottery: LotteryField.id,
+  lotteryProgress: LotteryProgressField.id,
+  lotteryResult: LotteryResultField.id,
+};
+
+/** The play id of a play event's body ('' for another kind). Throws `WireError` for malformed bytes. */
+export function playEventId(kind: string, body: Uint8Array): string {
+  const field = playIdFields[kind];
+  if (field === undefined) return '';
+  return read(body, { id: '' }, (r, n, _w, t) => {
+    if (n !== field) return false;
+    t.id = r.string();
+    return true;
+  }).id;
+}
+
+/** What a host asks for to open a poll (`barrage.v1.CreatePoll`); `correct` (0-based) makes it a quiz. */
+export interface StartPoll {
+  question: string;
+  options: string[];
+  durationS: number;
+  correct?: number | undefined;
+  answerWindowS: number;
+  allowChange: boolean;
+  membersOnly: boolean;
+}
+
+/** A `start_poll` ClientFrame. */
+export function encodeStartPoll(p: StartPoll): Uint8Array {
+  const m = new WireWriter().string(CreatePollField.question, p.question);
+  for (const o of p.options) m.string(CreatePollField.options, o);
+  m.uint(CreatePollField.durationS, p.durationS)
+    .uint(CreatePollField.hasCorrect, p.correct === undefined ? 0 : 1)
+    .uint(CreatePollField.correct, p.correct ?? 0)
+    .uint(CreatePollField.answerWindowS, p.answerWindowS)
+    .uint(CreatePollField.membersOnly, p.membersOnly ? 1 : 0)
+    .uint(CreatePollField.allowChange, p.allowChange ? 1 : 0);
+  return new WireWriter().message(ClientFramePlayField.startPoll, m).finish();
+}
+
+/** What a host asks for to open a lottery (`barrage.v1.CreateLottery`); `entry` is a `LotteryEntry`. */
+export interface StartLottery {
+  prize: string;
+  winners: number;
+  durationS: number;
+  entry: number;
+  keyword: string;
+  giftId: string;
+  membersOnly: boolean;
+}
+
+/** A `start_lottery` ClientFrame. */
+export function encodeStartLottery(l: StartLottery): Uint8Array {
+  const m = new WireWriter()
+    .string(CreateLotteryField.prize, l.prize)
+    .uint(CreateLotteryField.winners, l.winners)
+    .uint(CreateLotteryField.durationS, l.durationS)
+    .uint(CreateLotteryField.entry, l.entry)
+    .string(CreateLotteryField.keyword, l.keyword)
+    .string(CreateLotteryField.giftId, l.giftId)
+    .uint(CreateLotteryField.membersOnly, l.membersOnly ? 1 : 0);
+  return new WireWriter().message(ClientFramePlayField.startLottery, m).finish();
 }
