@@ -5,7 +5,8 @@
  * the HTTP API reads back what the form asked for. A moderator sees no Plays
  * tab, and a start forced through the element is refused by the edge
  * (FORBIDDEN, in words). Forms core refuses (one option, a quiz that allows
- * changing, an unknown gift) show core's reason and open nothing. In
+ * changing, an unknown gift) show core's reason and open nothing; one over
+ * the frame limit shows the edge's FRAME_TOO_LARGE and the socket stays. In
  * Japanese, the tab and the answer read Japanese. Screenshots go to
  * test-results/console-plays-*.png.
  */
@@ -201,6 +202,32 @@ describe('console plays', () => {
     expect(await chatTexts(viewer)).not.toContain('❓ Quiz?');
     await viewer.close();
     await page.close();
+  }, 60_000);
+
+  it('console plays - a start over the frame limit is the edge’s FRAME_TOO_LARGE in words; the socket stays and the next start opens', async () => {
+    const small = await startTestServer({ BARRAGE_MAX_FRAME_BYTES: '512' });
+    try {
+      const room = 'cplays-big';
+      const page = await browser.newPage({ viewport: { width: 700, height: 900 } });
+      const token = await small.token({ room, user: 'h-big', name: 'Host', role: 'host' });
+      await page.goto(`${small.url}/moderate?room=${room}#token=${token}`);
+      await page.click('barrage-mod-console >> [data-tab=plays]');
+      const welcomeOf = () =>
+        page.evaluate(() => {
+          const el = document.querySelector('barrage-mod-console') as unknown as { welcomed?: { serverTsMs: number } };
+          return el.welcomed?.serverTsMs ?? 0;
+        });
+      const welcome = await welcomeOf();
+      // fill() sets the value past the textarea's maxlength, as a script could: 10 options of 80 characters.
+      await startPoll(page, { question: 'Long?', options: Array.from({ length: 10 }, (_, i) => `${i}`.repeat(80)), seconds: 30 });
+      await expect.poll(() => feedback(page)).toBe('Failed: Poll: The message is too large');
+      await startPoll(page, { question: 'Short?', options: ['a', 'b'], seconds: 30 });
+      await started(page, 'Poll');
+      expect(await welcomeOf()).toBe(welcome); // the same session: no close, no reconnect
+      await page.close();
+    } finally {
+      await small.stop();
+    }
   }, 60_000);
 
   it('console plays - in Japanese: the tab, the labels and the answer', async () => {
