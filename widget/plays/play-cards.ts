@@ -165,6 +165,8 @@ type LotteryCard = {
   open: Extract<PlayEvent, { kind: 'lottery' }>;
   entrants: number;
   result?: Extract<PlayEvent, { kind: 'lotteryResult' }>;
+  /** This viewer pressed Join: only then does an answer naming the lottery mean "you are in" (a host's start is answered with its id too). */
+  asked?: boolean;
   joined?: boolean;
   endedAt?: number;
 };
@@ -320,13 +322,18 @@ export class PlayCards {
     const a = decodePlayAnswer(body);
     const c = this.cards.get(a.playId);
     if (c?.type === 'redPacket' && (a.error === ErrorOk || a.amountCents > 0 || !c.mine)) c.mine = a;
-    if (c?.type === 'lottery' && a.error === ErrorOk) c.joined = true;
+    if (c?.type === 'lottery' && c.asked && a.error === ErrorOk) c.joined = true;
     this.host.requestUpdate();
   }
 
   /** Grabs a share of red packet `id` (after `barrage-red-packet-grab` was not canceled, or when a site calls it). */
   grab(id: string): boolean {
     return this.host.send(grabFrame(id));
+  }
+
+  private join(c: LotteryCard): void {
+    c.asked = true;
+    this.host.send(joinFrame(c.open.id));
   }
 
   private onGrabClick(id: string): void {
@@ -449,7 +456,7 @@ export class PlayCards {
       ${r ? kit.html`<div class="result" part="play-result">${t(tr, 'plays.drawn', { names: names(r.winners) || '—' })}</div>` : kit.nothing}
       ${
         !r && c.open.entry === 0
-          ? kit.html`<button part="join" ?disabled=${c.joined === true} @click=${() => this.host.send(joinFrame(c.open.id))}>
+          ? kit.html`<button part="join" ?disabled=${c.joined === true} @click=${() => this.join(c)}>
               ${c.joined ? t(tr, 'plays.joined') : t(tr, 'plays.join')}
             </button>`
           : kit.nothing
