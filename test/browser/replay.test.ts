@@ -11,12 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subjects } from '../../domain/subjects.js';
-import { videoRoom } from '../../domain/video-store.js';
-import { v1 } from '../../proto/index.js';
-import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 import { buildWidget, launchBrowser, screenshot } from './browser.js';
+import { startReplayServer } from './replay-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'barrage-replay-browser-'));
 const video = 'tv1';
@@ -126,34 +123,7 @@ describe('replay overlay in chromium', () => {
 
   beforeAll(async () => {
     buildWidget();
-    server = await startTestServer({
-      BARRAGE_ANALYTICS: 'on',
-      BARRAGE_ANALYTICS_PATH: join(dir, 'chdb'),
-      BARRAGE_ANALYTICS_SPILL: join(dir, 'spill'),
-    });
-    await server.analytics?.ready;
-    const key = server.config.auth.apiKey;
-    const put = await fetch(`${server.url}/api/v1/videos/${video}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ duration_ms: 60_000 }),
-    });
-    expect(put.status).toBe(201);
-    for (const [text, offsetMs] of Object.entries(times)) {
-      const event = {
-        room: videoRoom(video),
-        tsMs: Date.now(),
-        danmaku: { text, color: 0xffffff, offsetMs, user: { id: 'u', name: 'U' } },
-      };
-      server.bus.publish(subjects.ingress(videoRoom(video)), v1.Event.encode(event).finish());
-    }
-    // Stored once the sink has flushed (waited for, never slept).
-    for (const deadline = Date.now() + 20_000; ;) {
-      const r = await fetch(`${server.url}/api/v1/videos/${video}/danmaku?segment=0`, { headers: { accept: 'application/json' } });
-      if (((await r.json()) as { danmaku: unknown[] }).danmaku.length === 6) break;
-      if (Date.now() > deadline) throw new Error('the seeded danmaku were not stored');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    server = await startReplayServer(dir, video, times);
     const browser = await launchBrowser();
     close = browser.close;
     chromium = browser.browser;
