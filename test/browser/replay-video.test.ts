@@ -219,6 +219,23 @@ describe('replay overlay in chromium over real video frames', () => {
       expect(due, text).toBeGreaterThan(0);
       expect(Math.abs(paintIdx - due), text).toBeLessThanOrEqual(1);
     }
+    // The paused frame is a real picture (the clock: a coloured ground and white digits), drawn from the <video>.
+    const colours = await page.evaluate(() => {
+      const v = document.getElementById('player') as HTMLVideoElement;
+      const c = document.createElement('canvas');
+      c.width = v.videoWidth;
+      c.height = v.videoHeight;
+      const g = c.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+      g.drawImage(v, 0, 0);
+      const d = g.getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set<number>();
+      for (let i = 0; i < d.length; i += 4 * 97)
+        seen.add(((d[i] as number) >> 5) * 64 + ((d[i + 1] as number) >> 5) * 8 + ((d[i + 2] as number) >> 5));
+      return seen.size;
+    });
+    console.log(`replay video: the paused frame has ${colours} colour bins`);
+    expect(colours).toBeGreaterThan(1);
+    // (Headless Chromium without a GPU leaves the <video> layer out of page screenshots: the overlay shows, the picture may not.)
     await screenshot(page, 'replay-video-paused');
     // Paused: nothing moves.
     const boxes = (): Promise<Array<[string, number]>> =>
