@@ -6,56 +6,18 @@
  * racing writers wins, any user id round-trips, and what is stored is read
  * back whole by another store on the same data (a restarted core, for KV).
  */
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlayStateStore } from '../../core/plays/play-state-store.js';
 import { KvPlayStateStore } from '../../core/plays/play-state-store-kv.js';
 import { MemoryPlayStateStore } from '../../core/plays/play-state-store-memory.js';
 import { maxUserIdLength } from '../../domain/auth.js';
-import { startNats } from '../nats/helpers/nats-server.js';
-import type { NatsSetup } from '../nats/helpers/nats-server.js';
+import { memoryAndKv } from './memory-and-kv.js';
+import type { Stores } from './memory-and-kv.js';
 
-interface Stores {
-  store: PlayStateStore;
-  /** Another store on the same data (another core, or this one restarted); in one process the same store. */
-  other(): Promise<PlayStateStore>;
-  close(): Promise<void>;
-}
-
-let nats: NatsSetup | undefined;
-const connections: NatsConnection[] = [];
-let bucketCounter = 0;
-
-const implementations: Array<{ name: string; open(): Promise<Stores> }> = [
-  {
-    name: 'memory',
-    async open() {
-      const store = new MemoryPlayStateStore();
-      return { store, other: async () => store, close: () => store.close() };
-    },
-  },
-  {
-    name: 'kv',
-    async open() {
-      const bucket = `CONTRACT_PLAY_STATE_${++bucketCounter}`;
-      const openOne = async (): Promise<PlayStateStore> => {
-        const nc = await connect({ servers: (nats as NatsSetup).urls });
-        connections.push(nc);
-        return KvPlayStateStore.open(nc, { replicas: 1, ttlMs: 60_000, bucket });
-      };
-      const store = await openOne();
-      return { store, other: openOne, close: () => store.close() };
-    },
-  },
-];
-
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await nats?.stop();
+const implementations = memoryAndKv<PlayStateStore>({
+  memory: () => new MemoryPlayStateStore(),
+  kv: (nc, bucket) => KvPlayStateStore.open(nc, { replicas: 1, ttlMs: 60_000, bucket }),
+  bucketPrefix: 'CONTRACT_PLAY_STATE_',
 });
 
 interface Rec {
@@ -68,7 +30,7 @@ interface Rec {
 const oddUsers = ['a.b', 'x>y*z', 'space in it', '名字', 'emoji 🎉', '-', 'u'.repeat(maxUserIdLength), '=/+'];
 
 describe.each(implementations)('play state store contract - $name', (impl) => {
-  let stores: Stores;
+  let stores: Stores<PlayStateStore>;
   beforeEach(async () => {
     stores = await impl.open();
   });

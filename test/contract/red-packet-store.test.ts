@@ -5,57 +5,19 @@
  * whose first slot is the compare-and-set, and what is stored survives a
  * new store on the same data (a restarted core, for KV).
  */
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GrabRecord, RedPacketStore, StoredRedPacket } from '../../core/plays/red-packet-store.js';
 import { KvRedPacketStore } from '../../core/plays/red-packet-store-kv.js';
 import { MemoryRedPacketStore } from '../../core/plays/red-packet-store-memory.js';
 import { grabBytes, maxGrabBatch, maxGrabBatchBytes } from '../../core/plays/red-packets.js';
 import { maxUserIdLength } from '../../domain/auth.js';
-import { startNats } from '../nats/helpers/nats-server.js';
-import type { NatsSetup } from '../nats/helpers/nats-server.js';
+import { memoryAndKv } from './memory-and-kv.js';
+import type { Stores } from './memory-and-kv.js';
 
-interface Stores {
-  store: RedPacketStore;
-  /** Another store on the same data (another core, or this one restarted); in one process the same store. */
-  other(): Promise<RedPacketStore>;
-  close(): Promise<void>;
-}
-
-let nats: NatsSetup | undefined;
-const connections: NatsConnection[] = [];
-let bucketCounter = 0;
-
-const implementations: Array<{ name: string; open(): Promise<Stores> }> = [
-  {
-    name: 'memory',
-    async open() {
-      const store = new MemoryRedPacketStore({ keepEndedMs: 60_000 });
-      return { store, other: async () => store, close: () => store.close() };
-    },
-  },
-  {
-    name: 'kv',
-    async open() {
-      const bucket = `CONTRACT_PLAYS_${++bucketCounter}`;
-      const openOne = async (): Promise<RedPacketStore> => {
-        const nc = await connect({ servers: (nats as NatsSetup).urls });
-        connections.push(nc);
-        return KvRedPacketStore.open(nc, { replicas: 1, ttlMs: 60_000, bucket });
-      };
-      const store = await openOne();
-      return { store, other: openOne, close: () => store.close() };
-    },
-  },
-];
-
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await nats?.stop();
+const implementations = memoryAndKv<RedPacketStore>({
+  memory: () => new MemoryRedPacketStore({ keepEndedMs: 60_000 }),
+  kv: (nc, bucket) => KvRedPacketStore.open(nc, { replicas: 1, ttlMs: 60_000, bucket }),
+  bucketPrefix: 'CONTRACT_PLAYS_',
 });
 
 const packet = (id: string, extra: Partial<StoredRedPacket> = {}): StoredRedPacket => ({
@@ -81,7 +43,7 @@ const grabs = (start: number, users: string[]): GrabRecord[] =>
   users.map((u, i) => ({ userId: u, name: `名字 ${u}`, slot: start + i, amountCents: 10 + start + i, atMs: 1_700_000_001_000 + i }));
 
 describe.each(implementations)('red packet store contract - $name', (impl) => {
-  let stores: Stores;
+  let stores: Stores<RedPacketStore>;
   beforeEach(async () => {
     stores = await impl.open();
   });

@@ -7,64 +7,18 @@
  * "Another core" is a second store on its own connection to the same bucket;
  * in one process it is the same store.
  */
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { v1 } from '../../proto/index.js';
 import type { ReportStore } from '../../core/reports/report-store.js';
 import { KvReportStore } from '../../core/reports/report-store-kv.js';
 import { MemoryReportStore } from '../../core/reports/report-store-memory.js';
-import { startNats } from '../nats/helpers/nats-server.js';
-import type { NatsSetup } from '../nats/helpers/nats-server.js';
+import { memoryAndKv } from './memory-and-kv.js';
+import type { Stores } from './memory-and-kv.js';
 
-interface Stores {
-  store: ReportStore;
-  /** Another core's store on the same records; in one process the same store. */
-  other(): Promise<ReportStore>;
-  close(): Promise<void>;
-}
-
-let nats: NatsSetup | undefined;
-const connections: NatsConnection[] = [];
-let bucketCounter = 0;
-
-const implementations: Array<{ name: string; open(): Promise<Stores> }> = [
-  {
-    name: 'memory',
-    async open() {
-      const store = new MemoryReportStore();
-      return { store, other: async () => store, close: () => store.close() };
-    },
-  },
-  {
-    name: 'kv',
-    async open() {
-      const bucket = `CONTRACT_REPORTS_${++bucketCounter}`;
-      const opened: ReportStore[] = [];
-      const openOne = async (): Promise<ReportStore> => {
-        const nc = await connect({ servers: (nats as NatsSetup).urls });
-        connections.push(nc);
-        const store = await KvReportStore.open(nc, { replicas: 1, bucket });
-        opened.push(store);
-        return store;
-      };
-      return {
-        store: await openOne(),
-        other: openOne,
-        async close() {
-          for (const s of opened) await s.close();
-        },
-      };
-    },
-  },
-];
-
-beforeAll(async () => {
-  nats = await startNats();
-});
-afterAll(async () => {
-  for (const nc of connections) await nc.close();
-  await nats?.stop();
+const implementations = memoryAndKv<ReportStore>({
+  memory: () => new MemoryReportStore(),
+  kv: (nc, bucket) => KvReportStore.open(nc, { replicas: 1, bucket }),
+  bucketPrefix: 'CONTRACT_REPORTS_',
 });
 
 /** The change a filing makes: adds `reporter` unless there; with `threshold`, marks the record held when it reaches it. */
@@ -84,7 +38,7 @@ const addReporter =
   };
 
 describe.each(implementations)('report store contract - $name', (impl) => {
-  let stores: Stores;
+  let stores: Stores<ReportStore>;
 
   beforeEach(async () => {
     stores = await impl.open();
